@@ -1,0 +1,128 @@
+//! Size limits on every field a peer controls, checked after protobuf decoding.
+
+use crate::Payload;
+use crate::pb;
+
+/// The largest screen side X can be asked for (Xvfb starts at 8192x8192).
+pub const MAX_SCREEN_SIDE: u32 = 8192;
+/// Longest username, xsession name or keyboard layout name, in bytes.
+pub const MAX_NAME_LEN: usize = 256;
+/// Most xsessions a ServerHello may list.
+pub const MAX_XSESSIONS: usize = 256;
+/// Most codecs a ClientHello may list.
+pub const MAX_CODECS: usize = 16;
+/// Longest alert message, in bytes.
+pub const MAX_ALERT_LEN: usize = 4096;
+/// Longest ping id, in bytes (Teleport sends 16).
+pub const MAX_PING_ID_LEN: usize = 64;
+/// Largest cursor side, in pixels.
+pub const MAX_CURSOR_SIDE: u32 = 256;
+/// Largest display scale, in percent.
+pub const MAX_SCALE_PERCENT: u32 = 1000;
+
+/// Limits a receiver applies; the frame limit differs by direction (a
+/// browser never needs to send a 16 MiB frame, a desktop service may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest envelope accepted, in bytes.
+    pub max_frame_len: usize,
+}
+
+impl Limits {
+    /// What a server accepts from a browser: input events, hellos and, later,
+    /// clipboard data of up to 1 MiB.
+    pub const FROM_CLIENT: Limits = Limits { max_frame_len: 2 << 20 };
+    /// What a browser or proxy accepts from a desktop service.
+    pub const FROM_SERVER: Limits = Limits { max_frame_len: crate::MAX_FRAME_LEN };
+}
+
+/// A field outside its limit. The message names the field so a log line
+/// tells a developer what the peer got wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} out of range: {detail}")]
+pub struct LimitError {
+    /// Message and field, e.g. `ClientScreenSpec.width`.
+    pub field: &'static str,
+    /// What was wrong.
+    pub detail: String,
+}
+
+fn ensure(ok: bool, field: &'static str, detail: impl FnOnce() -> String) -> Result<(), LimitError> {
+    if ok { Ok(()) } else { Err(LimitError { field, detail: detail() }) }
+}
+
+fn name(value: &str, field: &'static str) -> Result<(), LimitError> {
+    ensure(value.len() <= MAX_NAME_LEN, field, || format!("{} bytes, at most {MAX_NAME_LEN}", value.len()))
+}
+
+fn side(value: u32, field: &'static str) -> Result<(), LimitError> {
+    ensure((1..=MAX_SCREEN_SIDE).contains(&value), field, || format!("{value}, expected 1..={MAX_SCREEN_SIDE}"))
+}
+
+fn screen_spec(spec: &pb::ClientScreenSpec) -> Result<(), LimitError> {
+    side(spec.width, "ClientScreenSpec.width")?;
+    side(spec.height, "ClientScreenSpec.height")?;
+    ensure(spec.scale <= MAX_SCALE_PERCENT, "ClientScreenSpec.scale", || {
+        format!("{}%, at most {MAX_SCALE_PERCENT}%", spec.scale)
+    })
+}
+
+/// Checks every size a peer controls in `payload`.
+pub fn check(payload: &Payload) -> Result<(), LimitError> {
+    match payload {
+        Payload::ClientHello(hello) => {
+            name(&hello.username, "ClientHello.username")?;
+            name(&hello.keyboard_layout_name, "ClientHello.keyboard_layout_name")?;
+            ensure(hello.codecs.len() <= MAX_CODECS, "ClientHello.codecs", || {
+                format!("{} entries, at most {MAX_CODECS}", hello.codecs.len())
+            })?;
+            match &hello.screen_spec {
+                Some(spec) => screen_spec(spec),
+                None => Err(LimitError { field: "ClientHello.screen_spec", detail: "missing".into() }),
+            }
+        }
+        Payload::ServerHello(hello) => {
+            side(hello.width, "ServerHello.width")?;
+            side(hello.height, "ServerHello.height")?;
+            ensure(hello.xsessions.len() <= MAX_XSESSIONS, "ServerHello.xsessions", || {
+                format!("{} entries, at most {MAX_XSESSIONS}", hello.xsessions.len())
+            })?;
+            hello.xsessions.iter().try_for_each(|x| name(&x.name, "XSession.name"))
+        }
+        Payload::SessionSelection(selection) => name(&selection.xsession, "SessionSelection.xsession"),
+        Payload::ClientScreenSpec(spec) => screen_spec(spec),
+        Payload::MouseMove(m) => {
+            ensure(m.x < MAX_SCREEN_SIDE && m.y < MAX_SCREEN_SIDE, "MouseMove", || format!("({}, {})", m.x, m.y))
+        }
+        Payload::Alert(alert) => ensure(alert.message.len() <= MAX_ALERT_LEN, "Alert.message", || {
+            format!("{} bytes, at most {MAX_ALERT_LEN}", alert.message.len())
+        }),
+        Payload::Ping(ping) => ensure(ping.id.len() <= MAX_PING_ID_LEN, "Ping.id", || {
+            format!("{} bytes, at most {MAX_PING_ID_LEN}", ping.id.len())
+        }),
+        Payload::FrameRect(rect) => {
+            side(rect.width, "FrameRect.width")?;
+            side(rect.height, "FrameRect.height")?;
+            let fits = rect.x as u64 + rect.width as u64 <= MAX_SCREEN_SIDE as u64
+                && rect.y as u64 + rect.height as u64 <= MAX_SCREEN_SIDE as u64;
+            ensure(fits, "FrameRect", || {
+                format!("{}x{} at ({}, {}) leaves the screen", rect.width, rect.height, rect.x, rect.y)
+            })
+        }
+        Payload::CursorImage(cursor) => {
+            ensure(cursor.width <= MAX_CURSOR_SIDE && cursor.height <= MAX_CURSOR_SIDE, "CursorImage", || {
+                format!("{}x{}, at most {MAX_CURSOR_SIDE} a side", cursor.width, cursor.height)
+            })?;
+            let expected = cursor.width as usize * cursor.height as usize * 4;
+            ensure(cursor.rgba.len() == expected, "CursorImage.rgba", || {
+                format!("{} bytes, expected {expected}", cursor.rgba.len())
+            })
+        }
+        Payload::SyncKeys(_)
+        | Payload::MouseButton(_)
+        | Payload::KeyboardButton(_)
+        | Payload::MouseWheel(_)
+        | Payload::LatencyStats(_)
+        | Payload::FrameAck(_) => Ok(()),
+    }
+}

@@ -1,0 +1,117 @@
+//! Byte-exact test vectors: each frame spelled out field by field next to the
+//! message it means.
+
+use oriel_tdpb::pb::{self, Codec};
+use oriel_tdpb::{DecodeError, FrameError, Limits, Payload, decode_frame, encode_frame};
+
+fn decode(frame: &[u8]) -> Result<Option<Payload>, DecodeError> {
+    decode_frame(frame, Limits::FROM_SERVER)
+}
+
+#[test]
+fn mouse_move() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x06, // envelope length 6
+        0x3a, 0x04, // field 7 (mouse_move), length-delimited, 4 bytes
+        0x08, 0x0a, // x = 10
+        0x10, 0x14, // y = 20
+    ];
+    let message = Payload::MouseMove(pb::MouseMove { x: 10, y: 20 });
+    assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
+fn extended_key() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x08, // envelope length 8
+        0x4a, 0x06, // field 9 (keyboard_button), 6 bytes
+        0x08, 0xc8, 0xc0, 0x03, // key_code = 0xE048 (Up) as a varint
+        0x10, 0x01, // pressed = true
+    ];
+    let message = Payload::KeyboardButton(pb::KeyboardButton { key_code: 0xE048, pressed: true });
+    assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
+fn frame_ack_uses_a_two_byte_key() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x05, // envelope length 5
+        0xaa, 0x06, // field 101 (frame_ack): key 810 as a varint
+        0x02, // 2 bytes
+        0x08, 0x05, // frame_id = 5
+    ];
+    let message = Payload::FrameAck(pb::FrameAck { frame_id: 5 });
+    assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
+fn unknown_payload_is_skipped() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x04, // envelope length 4
+        0x6a, 0x02, // field 13 (ClipboardData in Teleport's numbering), 2 bytes
+        0x0a, 0x00, // its field 1, empty
+    ];
+    assert_eq!(decode(&frame).unwrap(), None);
+}
+
+#[test]
+fn frame_rect_round_trip() {
+    let message = Payload::FrameRect(pb::FrameRect {
+        frame_id: 7,
+        x: 64,
+        y: 128,
+        width: 640,
+        height: 64,
+        codec: Codec::QoizStream as i32,
+        data: vec![1, 2, 3],
+        reset_context: true,
+        end_of_frame: true,
+    });
+    let frame = encode_frame(message.clone());
+    assert_eq!(frame[0], 0, "lengths stay below 2^24");
+    assert_eq!(decode(&frame).unwrap(), Some(message));
+}
+
+#[test]
+fn oversized_length_is_refused_before_reading_the_body() {
+    let frame = [0x00, 0x30, 0x00, 0x00]; // announces 3 MiB, more than a client may send
+    assert_eq!(
+        decode_frame(&frame, Limits::FROM_CLIENT),
+        Err(DecodeError::Frame(FrameError::TooLong { len: 0x30_0000, limit: 2 << 20 }))
+    );
+}
+
+#[test]
+fn truncated_and_trailing_frames_are_refused() {
+    let frame = encode_frame(Payload::MouseMove(pb::MouseMove { x: 1, y: 2 }));
+    assert!(matches!(decode(&frame[..frame.len() - 1]), Err(DecodeError::Frame(FrameError::Truncated { .. }))));
+    assert!(matches!(decode(&frame[..2]), Err(DecodeError::Frame(FrameError::Truncated { .. }))));
+    let mut long = frame.clone();
+    long.push(0);
+    assert_eq!(decode(&long), Err(DecodeError::Frame(FrameError::Trailing(1))));
+}
+
+#[test]
+fn garbage_envelope_is_a_protobuf_error() {
+    let frame = [0x00, 0x00, 0x00, 0x02, 0x3a, 0x09]; // field 7 claims 9 bytes, none follow
+    assert!(matches!(decode(&frame), Err(DecodeError::Protobuf(_))));
+}
+
+#[test]
+fn limits_name_the_field() {
+    let hello = Payload::ClientHello(pb::ClientHello {
+        screen_spec: Some(pb::ClientScreenSpec { width: 9000, height: 100, scale: 100 }),
+        ..Default::default()
+    });
+    let err = decode(&encode_frame(hello)).unwrap_err();
+    assert_eq!(err.to_string(), "ClientScreenSpec.width out of range: 9000, expected 1..=8192");
+
+    let cursor = Payload::CursorImage(pb::CursorImage { width: 2, height: 2, rgba: vec![0; 15], ..Default::default() });
+    assert!(matches!(decode(&encode_frame(cursor)), Err(DecodeError::Limit(_))));
+
+    let hello = Payload::ClientHello(pb::ClientHello { screen_spec: None, ..Default::default() });
+    assert!(decode(&encode_frame(hello)).unwrap_err().to_string().contains("ClientHello.screen_spec"));
+}
