@@ -8,7 +8,7 @@
 //! written down in `docs/protocol.md`.
 
 mod framing;
-mod limits;
+pub mod limits;
 mod message;
 mod peek;
 

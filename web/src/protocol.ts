@@ -1,0 +1,186 @@
+// TDPB framing and messages. The schema is ../proto/tdpb.proto, loaded as
+// text so the Rust crates and this client can never disagree about it.
+import protobuf from 'protobufjs';
+import schema from '../../proto/tdpb.proto?raw';
+
+/** Bytes in a frame's big-endian length prefix. */
+const HEADER_LEN = 4;
+/** The server never sends an envelope of 2^24 bytes or more. */
+const MAX_SERVER_ENVELOPE = (1 << 24) - 1;
+/** What the proxy accepts from a browser. */
+const MAX_CLIENT_ENVELOPE = 2 << 20;
+
+export const ProtocolVersion = 1;
+
+export const Codec = { QOIZ: 1, QOIZ_STREAM: 2 } as const;
+export type Codec = (typeof Codec)[keyof typeof Codec];
+
+export const MouseButtonType = { LEFT: 1, MIDDLE: 2, RIGHT: 3, BACK: 4, FORWARD: 5 } as const;
+export type MouseButtonType = (typeof MouseButtonType)[keyof typeof MouseButtonType];
+
+export const MouseWheelAxis = { VERTICAL: 1, HORIZONTAL: 2 } as const;
+export type MouseWheelAxis = (typeof MouseWheelAxis)[keyof typeof MouseWheelAxis];
+
+export const AlertSeverity = { UNSPECIFIED: 0, INFO: 1, WARNING: 2, ERROR: 3 } as const;
+
+export interface ScreenSpec {
+  width: number;
+  height: number;
+  /** devicePixelRatio in percent. */
+  scale: number;
+}
+
+export interface ClientHello {
+  username: string;
+  screenSpec: ScreenSpec;
+  keyboardLayout: number;
+  protocolVersion: number;
+  codecs: Codec[];
+  keyboardLayoutName: string;
+}
+
+export interface ServerHello {
+  width: number;
+  height: number;
+  clipboardEnabled: boolean;
+  directoryRemoveSupported: boolean;
+  xsessions: { name: string }[];
+  hidpiSupported: boolean;
+  protocolVersion: number;
+  codec: number;
+}
+
+export interface FrameRect {
+  frameId: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  codec: number;
+  /** A view into the websocket message the rect arrived in. */
+  data: Uint8Array;
+  resetContext: boolean;
+  endOfFrame: boolean;
+}
+
+export interface CursorImage {
+  width: number;
+  height: number;
+  hotspotX: number;
+  hotspotY: number;
+  rgba: Uint8Array;
+}
+
+export interface Alert {
+  message: string;
+  severity: number;
+}
+
+export interface Ping {
+  id: Uint8Array;
+}
+
+export interface LatencyStats {
+  clientMs: number;
+  serverMs: number;
+}
+
+export interface SyncKeys {
+  scrollLock: boolean;
+  numLock: boolean;
+  capsLock: boolean;
+  kanaLock: boolean;
+}
+
+/** A message the client sends: exactly one payload field set. */
+export type ClientMessage =
+  | { clientHello: ClientHello }
+  | { sessionSelection: { xsession: string } }
+  | { clientScreenSpec: ScreenSpec }
+  | { mouseMove: { x: number; y: number } }
+  | { mouseButton: { button: MouseButtonType; pressed: boolean } }
+  | { mouseWheel: { axis: MouseWheelAxis; delta: number } }
+  | { keyboardButton: { keyCode: number; pressed: boolean } }
+  | { syncKeys: SyncKeys }
+  | { ping: Ping }
+  | { frameAck: { frameId: number } };
+
+/** A message the client acts on; everything else is skipped. */
+export type ServerMessage =
+  | { kind: 'serverHello'; value: ServerHello }
+  | { kind: 'frameRect'; value: FrameRect }
+  | { kind: 'cursorImage'; value: CursorImage }
+  | { kind: 'alert'; value: Alert }
+  | { kind: 'ping'; value: Ping }
+  | { kind: 'latencyStats'; value: LatencyStats };
+
+const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
+  'serverHello',
+  'frameRect',
+  'cursorImage',
+  'alert',
+  'ping',
+  'latencyStats',
+]);
+
+/** The peer broke framing or sent bytes protobuf cannot parse; the session cannot go on. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+const root = protobuf.parse(schema).root;
+const Envelope = root.lookupType('oriel.tdpb.v1.Envelope');
+checkEnums();
+
+/** Encodes one message as one frame (one websocket message). */
+export function encodeFrame(message: ClientMessage): Uint8Array<ArrayBuffer> {
+  const envelope = Envelope.encode(Envelope.fromObject(message)).finish();
+  if (envelope.length > MAX_CLIENT_ENVELOPE) {
+    throw new ProtocolError(`envelope of ${envelope.length} bytes exceeds the client limit of ${MAX_CLIENT_ENVELOPE}`);
+  }
+  const frame = new Uint8Array(HEADER_LEN + envelope.length);
+  new DataView(frame.buffer).setUint32(0, envelope.length);
+  frame.set(envelope, HEADER_LEN);
+  return frame;
+}
+
+/**
+ * Decodes one frame. Returns null for an envelope whose payload this client
+ * does not use. Bytes fields are views into `frame`, not copies.
+ */
+export function decodeFrame(frame: ArrayBuffer): ServerMessage | null {
+  if (frame.byteLength < HEADER_LEN) {
+    throw new ProtocolError(`frame of ${frame.byteLength} bytes has no length prefix`);
+  }
+  const len = new DataView(frame).getUint32(0);
+  if (len > MAX_SERVER_ENVELOPE) {
+    throw new ProtocolError(`frame of ${len} bytes exceeds the limit of ${MAX_SERVER_ENVELOPE}`);
+  }
+  if (HEADER_LEN + len !== frame.byteLength) {
+    throw new ProtocolError(`frame header says ${len} bytes, message holds ${frame.byteLength - HEADER_LEN}`);
+  }
+  let envelope: protobuf.Message & { payload?: string };
+  try {
+    envelope = Envelope.decode(new Uint8Array(frame, HEADER_LEN, len));
+  } catch (error) {
+    throw new ProtocolError(`bad envelope: ${(error as Error).message}`);
+  }
+  const kind = envelope.payload;
+  if (kind === undefined || !SERVER_KINDS.has(kind)) return null;
+  const value = (envelope as unknown as Record<string, unknown>)[kind];
+  return { kind, value } as ServerMessage;
+}
+
+/** The numbers above are written out for the type checker; fail loudly if the schema moved. */
+function checkEnums(): void {
+  const expect = (name: string, values: Record<string, number>, prefix: string): void => {
+    const actual = root.lookupEnum(`oriel.tdpb.v1.${name}`).values;
+    for (const [key, value] of Object.entries(values)) {
+      if (actual[prefix + key] !== value) throw new Error(`tdpb.proto: ${name}.${prefix}${key} is not ${value}`);
+    }
+  };
+  expect('Codec', Codec, 'CODEC_');
+  expect('MouseButtonType', MouseButtonType, 'MOUSE_BUTTON_');
+  expect('MouseWheelAxis', MouseWheelAxis, 'MOUSE_WHEEL_AXIS_');
+  expect('AlertSeverity', AlertSeverity, 'ALERT_SEVERITY_');
+}

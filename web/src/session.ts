@@ -1,0 +1,286 @@
+// One desktop session over one websocket:
+//
+//   connecting --ServerHello, one xsession or a named one--> connected
+//   connecting --ServerHello, several xsessions--> selecting --pick--> connected
+//   any state --socket closed, ERROR alert, decode or protocol error--> closed
+//
+// Input is forwarded only while connected; frames are decoded in a worker
+// and acknowledged once painted, which is the server's back-pressure signal.
+import { cursorStyle } from './cursor';
+import { FrameDecoder, type DecodedRect } from './decoder';
+import { Input } from './input';
+import {
+  AlertSeverity,
+  Codec,
+  ProtocolError,
+  ProtocolVersion,
+  decodeFrame,
+  encodeFrame,
+  type ClientMessage,
+  type LatencyStats,
+  type ScreenSpec,
+  type ServerHello,
+  type ServerMessage,
+} from './protocol';
+import type { Screen } from './screen';
+
+/** Also #status[data-state], which tests wait on. */
+export type SessionState = 'connecting' | 'selecting' | 'connected' | 'closed';
+
+/** Close code for errors on the client's side (4000-4999 is for applications). */
+const CLIENT_ERROR_CLOSE = 4000;
+/** After an ERROR alert the server closes the socket; if it does not, the client does. */
+const SERVER_CLOSE_GRACE_MS = 5000;
+
+/** What the session shows; main.ts backs it with the DOM. */
+export interface SessionView {
+  state(state: SessionState, text: string): void;
+  /** Asks the user to choose; returns a function that withdraws the question. */
+  pickXSession(names: readonly string[], pick: (name: string) => void): () => void;
+  toast(severity: 'info' | 'warning', message: string): void;
+  /** The session is over for a reason the user must read. */
+  ended(title: string, message: string): void;
+  /** The connection dropped without the session saying why: offer to reconnect. */
+  disconnected(reason: string): void;
+  latency(stats: LatencyStats): void;
+  framePainted(): void;
+}
+
+export interface SessionOptions {
+  url: string;
+  /** An xsession to start without asking, if the desktop offers one by this name. */
+  xsession: string | null;
+  screen: Screen;
+  view: SessionView;
+}
+
+export class Session {
+  readonly #screen: Screen;
+  readonly #view: SessionView;
+  readonly #xsessionHint: string | null;
+  readonly #socket: WebSocket;
+  readonly #decoder: FrameDecoder;
+  readonly #input: Input;
+  #state: SessionState = 'connecting';
+  /** The screen last asked of the server; a resize is sent only when the wanted one differs. */
+  #requested: ScreenSpec;
+  #withdrawPicker: (() => void) | null = null;
+  /** Set once the user has been told why the session ended; the close that follows says nothing new. */
+  #explained = false;
+
+  constructor(options: SessionOptions, spec: ScreenSpec) {
+    this.#screen = options.screen;
+    this.#view = options.view;
+    this.#xsessionHint = options.xsession;
+    this.#requested = spec;
+    this.#view.state('connecting', 'Connecting…');
+
+    this.#decoder = new FrameDecoder({
+      rect: (rect) => this.#paint(rect),
+      error: (message) => this.#fail('Cannot show the desktop', message),
+    });
+    this.#input = new Input(this.#screen.canvas, (message) => this.#send(message));
+    this.#screen.onResize((wanted) => this.#resize(wanted));
+
+    this.#socket = new WebSocket(options.url);
+    this.#socket.binaryType = 'arraybuffer';
+    this.#socket.onopen = () => this.#hello(spec);
+    this.#socket.onmessage = (event: MessageEvent<ArrayBuffer | string>) => this.#receive(event.data);
+    this.#socket.onclose = (event) => this.#closed(event);
+  }
+
+  /** Ends the session from this side (page teardown, reconnect). */
+  close(): void {
+    this.#explained = true;
+    this.#teardown();
+    this.#socket.close(1000, 'client closed');
+  }
+
+  #hello(spec: ScreenSpec): void {
+    this.#send({
+      clientHello: {
+        username: '',
+        screenSpec: spec,
+        keyboardLayout: 0,
+        protocolVersion: ProtocolVersion,
+        codecs: [Codec.QOIZ_STREAM, Codec.QOIZ],
+        // No browser API names the layout; the desktop keeps its default.
+        keyboardLayoutName: '',
+      },
+    });
+  }
+
+  #receive(data: ArrayBuffer | string): void {
+    if (this.#state === 'closed') return;
+    if (typeof data === 'string') {
+      this.#fail('Protocol error', 'the server sent a text message');
+      return;
+    }
+    let message: ServerMessage | null;
+    try {
+      message = decodeFrame(data);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#fail('Protocol error', error.message);
+      return;
+    }
+    if (message !== null) this.#handle(message);
+  }
+
+  #handle(message: ServerMessage): void {
+    switch (message.kind) {
+      case 'serverHello':
+        this.#serverHello(message.value);
+        break;
+      case 'frameRect':
+        if (this.#state === 'connecting') {
+          this.#fail('Protocol error', 'a frame arrived before ServerHello');
+        } else {
+          this.#decoder.decode(message.value);
+        }
+        break;
+      case 'cursorImage':
+        this.#screen.setCursor(cursorStyle(message.value));
+        break;
+      case 'alert': {
+        const { severity, message: text } = message.value;
+        if (severity === AlertSeverity.ERROR) {
+          // The server closes the socket next; input stops now.
+          this.#fail('The session ended', text, false);
+        } else {
+          this.#view.toast(severity === AlertSeverity.WARNING ? 'warning' : 'info', text);
+        }
+        break;
+      }
+      case 'ping':
+        this.#send({ ping: { id: message.value.id } });
+        break;
+      case 'latencyStats':
+        this.#view.latency(message.value);
+        break;
+    }
+  }
+
+  #serverHello(hello: ServerHello): void {
+    if (this.#state !== 'connecting') {
+      this.#fail('Protocol error', 'a second ServerHello arrived');
+      return;
+    }
+    // The server fits the screen to what it can do; its size stands until the next resize.
+    this.#screen.setSize(hello.width, hello.height);
+    const names = hello.xsessions.map((xsession) => xsession.name);
+    if (names.length === 0) {
+      this.#fail('No desktop session', 'this desktop offers no session to start');
+    } else if (names.length === 1) {
+      // The server starts the only session without waiting for a choice.
+      this.#connected();
+    } else if (this.#xsessionHint !== null && names.includes(this.#xsessionHint)) {
+      this.#select(this.#xsessionHint);
+    } else {
+      this.#state = 'selecting';
+      this.#view.state('selecting', 'Choose a desktop session');
+      this.#withdrawPicker = this.#view.pickXSession(names, (name) => this.#select(name));
+    }
+  }
+
+  #select(xsession: string): void {
+    this.#withdrawPicker = null;
+    this.#send({ sessionSelection: { xsession } });
+    this.#connected();
+  }
+
+  #connected(): void {
+    this.#state = 'connected';
+    this.#view.state('connected', 'Connected');
+    this.#input.enable();
+    this.#screen.canvas.focus({ preventScroll: true });
+    // The window may have changed while the handshake ran.
+    const wanted = this.#screen.latest();
+    if (wanted !== null) this.#resize(wanted);
+  }
+
+  #resize(wanted: ScreenSpec): void {
+    if (this.#state !== 'connected') return;
+    const requested = this.#requested;
+    if (wanted.width === requested.width && wanted.height === requested.height && wanted.scale === requested.scale) {
+      return;
+    }
+    this.#requested = wanted;
+    this.#screen.setSize(wanted.width, wanted.height);
+    this.#send({ clientScreenSpec: wanted });
+  }
+
+  #paint(rect: DecodedRect): void {
+    if (this.#state === 'closed' || !this.#screen.paint(rect)) return;
+    this.#view.framePainted();
+    this.#send({ frameAck: { frameId: rect.frameId } });
+  }
+
+  #send(message: ClientMessage): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    try {
+      this.#socket.send(encodeFrame(message));
+    } catch (error) {
+      // Only a message over the size limit gets here: a client bug, not the user's problem.
+      console.error('oriel: message not sent', error);
+    }
+  }
+
+  /**
+   * Ends the session with a reason for the user. `closeSocket` is false when
+   * the server has said it is ending the session and will close the socket itself.
+   */
+  #fail(title: string, message: string, closeSocket = true): void {
+    if (this.#state === 'closed') return;
+    this.#explained = true;
+    this.#teardown();
+    this.#view.ended(title, message);
+    this.#view.state('closed', title);
+    if (closeSocket) this.#socket.close(CLIENT_ERROR_CLOSE, truncate(message, 120));
+    else setTimeout(() => this.#socket.close(1000, 'session ended'), SERVER_CLOSE_GRACE_MS);
+  }
+
+  #closed(event: CloseEvent): void {
+    const explained = this.#explained;
+    this.#teardown();
+    if (explained) return;
+    const reason = event.reason || describeClose(event.code);
+    this.#view.state('closed', `Disconnected: ${reason}`);
+    this.#view.disconnected(reason);
+  }
+
+  /** Idempotent: #fail or close() run it first, the socket's close event again. */
+  #teardown(): void {
+    this.#state = 'closed';
+    this.#withdrawPicker?.();
+    this.#withdrawPicker = null;
+    this.#input.dispose();
+    this.#decoder.dispose();
+    this.#screen.onResize(null);
+  }
+}
+
+function describeClose(code: number): string {
+  switch (code) {
+    case 1000:
+      return 'the session was closed';
+    case 1001:
+      return 'the server is going away';
+    case 1006:
+      return 'the connection was lost';
+    case 1008:
+      return 'the server refused the connection';
+    case 1011:
+      return 'the server hit an internal error';
+    default:
+      return `connection closed (code ${code})`;
+  }
+}
+
+/** WebSocket close reasons are limited to 123 bytes of UTF-8. */
+function truncate(text: string, maxBytes: number): string {
+  const encoder = new TextEncoder();
+  let out = text;
+  while (encoder.encode(out).length > maxBytes) out = out.slice(0, -1);
+  return out;
+}
