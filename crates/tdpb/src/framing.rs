@@ -45,9 +45,9 @@ pub fn frame_len(buf: &[u8], limit: usize) -> Result<Option<usize>, FrameError> 
     Ok(Some(HEADER_LEN + len))
 }
 
-/// Checks that `frame` is exactly one whole frame (as one websocket message
-/// must be) and returns its envelope bytes.
-pub(crate) fn exact_frame(frame: &[u8], limit: usize) -> Result<&[u8], FrameError> {
+/// Checks that `frame` is exactly one whole frame of at most `limit`
+/// envelope bytes (as one websocket message must be) and returns the envelope.
+pub fn frame_body(frame: &[u8], limit: usize) -> Result<&[u8], FrameError> {
     let total = match frame_len(frame, limit)? {
         Some(total) => total,
         None => return Err(FrameError::Truncated { expected: HEADER_LEN, actual: frame.len() }),

@@ -2,7 +2,7 @@
 
 use prost::Message as _;
 
-use crate::framing::{FrameError, HEADER_LEN, MAX_FRAME_LEN, exact_frame};
+use crate::framing::{FrameError, HEADER_LEN, MAX_FRAME_LEN, frame_body};
 use crate::limits::{LimitError, Limits, check};
 use crate::pb::Envelope;
 use crate::Payload;
@@ -25,7 +25,7 @@ pub enum DecodeError {
 /// by a [`crate::FrameReader`]). `Ok(None)` is a well-formed envelope whose
 /// payload this version does not know: receivers skip it.
 pub fn decode_frame(frame: &[u8], limits: Limits) -> Result<Option<Payload>, DecodeError> {
-    let body = exact_frame(frame, limits.max_frame_len)?;
+    let body = frame_body(frame, limits.max_frame_len)?;
     let envelope = Envelope::decode(body)?;
     match envelope.payload {
         Some(payload) => {

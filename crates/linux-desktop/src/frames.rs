@@ -1,0 +1,262 @@
+//! The frame loop: a thread of its own per session that turns X damage into
+//! paced, encoded frames. Capture and encoding never run on the async
+//! runtime, so a busy screen cannot delay input handling.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oriel_qoiz::BgrxView;
+use oriel_tdpb::pb;
+use oriel_tdpb::{Payload, encode_frame};
+use x11rb::connection::Connection;
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+
+use crate::encoder::RectEncoder;
+use crate::pacing::{Pacer, PacingConfig, Readiness};
+use crate::x11::capture::Capture;
+use crate::x11::cursor;
+use crate::x11::screen::{Screen, ScreenSize};
+use crate::x11::X11Error;
+
+/// What the session tells the frame loop.
+#[derive(Debug)]
+pub enum Command {
+    /// The client painted frames up to this id.
+    Ack(u32),
+    /// The client's screen changed size.
+    Resize(ScreenSize),
+}
+
+enum Signal {
+    Command(Command),
+    Damage,
+    Cursor,
+    XClosed(String),
+}
+
+/// Counters for benchmarks and logs.
+#[derive(Debug, Default)]
+pub struct FrameStats {
+    /// Frames sent.
+    pub frames: AtomicU64,
+    /// Rectangles sent.
+    pub rects: AtomicU64,
+    /// Encoded bytes sent (TDPB frames, headers included).
+    pub bytes: AtomicU64,
+}
+
+/// Settings of the frame loop.
+#[derive(Debug, Clone)]
+pub struct FrameConfig {
+    /// Pacing limits.
+    pub pacing: PacingConfig,
+    /// A full-screen keyframe (and a fresh zstd context) at least this often
+    /// while the screen changes, so a decoder or a recording can start there.
+    pub keyframe_interval: Duration,
+}
+
+impl Default for FrameConfig {
+    fn default() -> Self {
+        Self { pacing: PacingConfig::default(), keyframe_interval: Duration::from_secs(60) }
+    }
+}
+
+/// A running frame loop. Dropping it stops the loop.
+pub struct FrameLoop {
+    signals: mpsc::Sender<Signal>,
+    /// Counters, shared with the loop.
+    pub stats: Arc<FrameStats>,
+}
+
+impl FrameLoop {
+    /// Starts the loop and the thread that reads X events for it. Encoded
+    /// TDPB frames go to `out`; the loop ends when `out` closes or X goes away,
+    /// and then says why on the returned receiver.
+    pub fn spawn(
+        conn: Arc<RustConnection>,
+        screen: Screen,
+        capture: Capture,
+        encoder: RectEncoder,
+        config: FrameConfig,
+        out: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> std::io::Result<(Self, tokio::sync::oneshot::Receiver<String>)> {
+        let (ended_tx, ended) = tokio::sync::oneshot::channel();
+        let (signals, rx) = mpsc::channel();
+        let stats = Arc::new(FrameStats::default());
+        let events = signals.clone();
+        let event_conn = conn.clone();
+        std::thread::Builder::new().name("x11-events".into()).spawn(move || forward_events(&event_conn, &events))?;
+        let state = LoopState {
+            conn,
+            screen,
+            capture,
+            encoder,
+            pacer: Pacer::new(config.pacing),
+            config,
+            out,
+            stats: stats.clone(),
+            cursor_serial: None,
+        };
+        std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
+            let reason = match state.run(rx) {
+                Ok(()) => "the session stopped listening".to_owned(),
+                Err(error) => {
+                    tracing::warn!(%error, "frame loop ended");
+                    error.to_string()
+                }
+            };
+            let _ = ended_tx.send(reason);
+        })?;
+        Ok((Self { signals, stats }, ended))
+    }
+
+    /// Passes a client message on. False when the loop has ended.
+    pub fn send(&self, command: Command) -> bool {
+        self.signals.send(Signal::Command(command)).is_ok()
+    }
+}
+
+fn forward_events(conn: &RustConnection, signals: &mpsc::Sender<Signal>) {
+    loop {
+        let signal = match conn.wait_for_event() {
+            Ok(Event::DamageNotify(_)) => Signal::Damage,
+            Ok(Event::XfixesCursorNotify(_)) => Signal::Cursor,
+            Ok(Event::Error(error)) => {
+                tracing::debug!(?error, "X error event");
+                continue;
+            }
+            Ok(_) => continue,
+            Err(error) => {
+                let _ = signals.send(Signal::XClosed(error.to_string()));
+                return;
+            }
+        };
+        if signals.send(signal).is_err() {
+            return;
+        }
+    }
+}
+
+struct LoopState {
+    conn: Arc<RustConnection>,
+    screen: Screen,
+    capture: Capture,
+    encoder: RectEncoder,
+    pacer: Pacer,
+    config: FrameConfig,
+    out: tokio::sync::mpsc::Sender<Vec<u8>>,
+    stats: Arc<FrameStats>,
+    cursor_serial: Option<u32>,
+}
+
+impl LoopState {
+    fn run(mut self, signals: mpsc::Receiver<Signal>) -> Result<(), X11Error> {
+        let mut dirty = true;
+        let mut keyframe_due = true;
+        let mut last_keyframe = Instant::now();
+        self.send_cursor()?;
+        loop {
+            let wait = if dirty {
+                let now = Instant::now();
+                match self.pacer.readiness(now) {
+                    Readiness::Now => {
+                        let keyframe = keyframe_due || last_keyframe.elapsed() >= self.config.keyframe_interval;
+                        if keyframe {
+                            last_keyframe = now;
+                            keyframe_due = false;
+                        }
+                        if !self.send_frame(keyframe)? {
+                            return Ok(());
+                        }
+                        dirty = false;
+                        continue;
+                    }
+                    Readiness::At(at) => Some(at.saturating_duration_since(now)),
+                }
+            } else {
+                None
+            };
+            let signal = match wait {
+                Some(timeout) => match signals.recv_timeout(timeout) {
+                    Ok(signal) => signal,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                },
+                None => match signals.recv() {
+                    Ok(signal) => signal,
+                    Err(_) => return Ok(()),
+                },
+            };
+            match signal {
+                Signal::Damage => dirty = true,
+                Signal::Cursor => self.send_cursor()?,
+                Signal::Command(Command::Ack(id)) => self.pacer.acked(id),
+                Signal::Command(Command::Resize(size)) => {
+                    if self.screen.current() != Some(size) {
+                        self.screen.resize(&self.conn, size)?;
+                        self.capture.resize(&self.conn, size.width.into(), size.height.into())?;
+                        dirty = true;
+                        keyframe_due = true;
+                    }
+                }
+                Signal::XClosed(reason) => return Err(X11Error::Connect(reason)),
+            }
+        }
+    }
+
+    /// Captures what changed and sends it as one frame. False once the
+    /// session stopped listening.
+    fn send_frame(&mut self, keyframe: bool) -> Result<bool, X11Error> {
+        let rects = self.capture.changes(&self.conn, keyframe)?;
+        if rects.is_empty() {
+            return Ok(true);
+        }
+        if keyframe {
+            self.encoder.reset();
+        }
+        let frame_id = self.pacer.sent(Instant::now());
+        let shadow = self.capture.shadow();
+        let stride = shadow.stride();
+        let last = rects.len() - 1;
+        for (i, rect) in rects.iter().enumerate() {
+            let start = rect.y as usize * stride + rect.x as usize * 4;
+            let view = BgrxView { pixels: &shadow.pixels[start..], stride, width: rect.width, height: rect.height };
+            let encoded = match self.encoder.encode(view) {
+                Ok(encoded) => encoded,
+                Err(error) => {
+                    // Our own pixels failed to encode: a bug, not the client's fault.
+                    tracing::error!(%error, ?rect, "frame rectangle did not encode");
+                    return Ok(false);
+                }
+            };
+            let frame = encode_frame(Payload::FrameRect(pb::FrameRect {
+                frame_id,
+                x: rect.x,
+                y: rect.y,
+                width: rect.width,
+                height: rect.height,
+                codec: self.encoder.codec() as i32,
+                data: encoded.data,
+                reset_context: encoded.reset_context,
+                end_of_frame: i == last,
+            }));
+            self.stats.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
+            if self.out.blocking_send(frame).is_err() {
+                return Ok(false);
+            }
+        }
+        self.stats.frames.fetch_add(1, Ordering::Relaxed);
+        self.stats.rects.fetch_add(rects.len() as u64, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn send_cursor(&mut self) -> Result<(), X11Error> {
+        if let Some(image) = cursor::fetch(&self.conn, &mut self.cursor_serial)? {
+            let _ = self.out.blocking_send(encode_frame(Payload::CursorImage(image)));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+//! The Linux desktop service: each TDPB session gets its own Xvfb, runs the
+//! chosen xsession on it, and streams what changes on screen as QOIZ frames
+//! paced to the client's acknowledgements. Input arrives through XTEST.
+//!
+//! Layout: [`session`] drives one session over any byte stream;
+//! [`handshake`] and [`pacing`] are pure decisions; [`frames`] is the
+//! capture-and-encode thread; [`x11`] talks to the X server; [`xvfb`] and
+//! [`xsession`] start the processes.
+
+pub mod encoder;
+pub mod frames;
+pub mod handshake;
+pub mod pacing;
+pub mod session;
+pub mod x11;
+pub mod xauthority;
+pub mod xsession;
+pub mod xvfb;
+
+pub use frames::FrameConfig;
+pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError};

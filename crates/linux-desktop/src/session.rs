@@ -1,0 +1,432 @@
+//! One desktop session from ClientHello to cleanup: start Xvfb and the
+//! chosen xsession, relay input into X, stream frames out, and leave nothing
+//! running when it ends.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oriel_tdpb::pb::{self, AlertSeverity};
+use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use x11rb::rust_connection::RustConnection;
+
+use crate::encoder::RectEncoder;
+use crate::frames::{Command, FrameConfig, FrameLoop};
+use crate::handshake::{self, Agreement, HelloError, Start};
+use crate::x11::capture::Capture;
+use crate::x11::input::Input;
+use crate::x11::screen::{Screen, ScreenSize};
+use crate::x11::{self, X11Error};
+use crate::xsession::{self, XSession};
+use crate::xvfb::{Xvfb, XvfbError};
+
+/// How long a client may take to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the session picker may stay open.
+const SELECTION_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long an xsession gets to exit after SIGTERM before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// Settings of the Linux desktop service.
+#[derive(Debug, Clone)]
+pub struct DesktopConfig {
+    /// Directories of xsession `.desktop` entries, earlier ones first.
+    pub xsession_dirs: Vec<PathBuf>,
+    /// Where per-session files (the Xauthority cookie) live.
+    pub runtime_dir: PathBuf,
+    /// Frame pacing and keyframes.
+    pub frames: FrameConfig,
+}
+
+/// Why a session ended early. Each variant says whose fault it was; the
+/// message goes to the client as an ERROR alert unless the client is gone.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The client sent something that is not valid TDPB.
+    #[error("malformed message from the client: {0}")]
+    Malformed(String),
+    /// The client broke the order of the exchange.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The hello could not be accepted.
+    #[error(transparent)]
+    Hello(#[from] HelloError),
+    /// No desktop sessions on this host.
+    #[error("no desktop sessions are installed on this host (install a desktop such as xfce4, or add a .desktop file to /usr/share/xsessions)")]
+    NoXSessions,
+    /// The client picked a session that does not exist.
+    #[error("unknown desktop session {0:?}")]
+    UnknownXSession(String),
+    /// The display server did not start.
+    #[error("the desktop could not start: {0}")]
+    Xvfb(#[from] XvfbError),
+    /// Talking to X failed.
+    #[error("the desktop's display failed: {0}")]
+    X11(#[from] X11Error),
+    /// The frame encoder could not be set up.
+    #[error("the frame encoder failed: {0}")]
+    Encoder(#[source] oriel_qoiz::EncodeError),
+    /// The xsession could not be started.
+    #[error("cannot start desktop session {name:?}: {error}")]
+    XSessionSpawn {
+        /// Session name.
+        name: String,
+        /// Cause.
+        error: std::io::Error,
+    },
+    /// The client took too long.
+    #[error("timed out waiting for the client's {0}")]
+    Timeout(&'static str),
+    /// The transport failed (no alert: it could not arrive).
+    #[error("connection to the client failed: {0}")]
+    Transport(#[from] std::io::Error),
+}
+
+/// How a session ended without error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The client closed the connection.
+    ClientLeft,
+    /// The desktop session's processes exited (the user logged out).
+    DesktopExited(String),
+}
+
+/// The Linux desktop service: serves desktop sessions over any byte stream
+/// that carries TDPB. The transport (in-process pipe, TLS, a reverse tunnel)
+/// is the caller's business.
+#[derive(Debug, Clone)]
+pub struct LinuxDesktopService {
+    config: Arc<DesktopConfig>,
+}
+
+impl LinuxDesktopService {
+    /// A service with `config`.
+    pub fn new(config: DesktopConfig) -> Self {
+        Self { config: Arc::new(config) }
+    }
+
+    /// The desktop sessions this host offers now.
+    pub fn xsessions(&self) -> Vec<XSession> {
+        xsession::list(&self.config.xsession_dirs)
+    }
+
+    /// Serves one session on `stream` until either side ends it. Errors are
+    /// reported to the client as an ERROR alert before the stream closes.
+    pub async fn serve<S>(&self, stream: S) -> Result<SessionEnd, SessionError>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (read, write) = tokio::io::split(stream);
+        let (out, out_rx) = mpsc::channel::<Vec<u8>>(16);
+        let writer = tokio::spawn(write_frames(write, out_rx));
+        let mut client = ClientReader::new(read);
+        let result = self.run(&mut client, &out).await;
+        match &result {
+            Ok(SessionEnd::DesktopExited(status)) => {
+                let message = format!("the desktop session ended ({status})");
+                let _ = out.send(alert(&message, AlertSeverity::Error)).await;
+            }
+            Ok(SessionEnd::ClientLeft) | Err(SessionError::Transport(_)) => {}
+            Err(error) => {
+                let _ = out.send(alert(&error.to_string(), AlertSeverity::Error)).await;
+            }
+        }
+        drop(out);
+        // The writer ends once the frame loop has let go of its sender too.
+        let _ = writer.await;
+        result
+    }
+
+    async fn run<R: AsyncRead + Unpin>(
+        &self,
+        client: &mut ClientReader<R>,
+        out: &mpsc::Sender<Vec<u8>>,
+    ) -> Result<SessionEnd, SessionError> {
+        let hello = match tokio::time::timeout(HELLO_TIMEOUT, client.next()).await {
+            Err(_) => return Err(SessionError::Timeout("ClientHello")),
+            Ok(result) => match result? {
+                None => return Ok(SessionEnd::ClientLeft),
+                Some(Payload::ClientHello(hello)) => hello,
+                Some(other) => return Err(SessionError::Protocol(format!("expected ClientHello, got {}", name(&other)))),
+            },
+        };
+        let agreement = handshake::agree(&hello)?;
+        let sessions = self.xsessions();
+        let start = handshake::start(&sessions);
+        if start == Start::Nothing {
+            return Err(SessionError::NoXSessions);
+        }
+        let prepared = start_display(self.config.runtime_dir.clone(), agreement.screen).await?;
+        tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, "display started");
+        send(out, Payload::ServerHello(server_hello(&agreement, &sessions))).await?;
+
+        let chosen = match start {
+            Start::Now(session) => session,
+            Start::AskClient => wait_for_selection(client, &sessions).await?,
+            Start::Nothing => unreachable!("handled above"),
+        };
+        let mut desktop = Desktop::start(prepared, &chosen)?;
+        let encoder = RectEncoder::new(agreement.codec)
+            .map_err(SessionError::Encoder)?
+            .ok_or(HelloError::NoCodec)?;
+        let (frame_loop, mut loop_ended) = FrameLoop::spawn(
+            desktop.conn.clone(),
+            desktop.screen.take().expect("screen set up"),
+            desktop.capture.take().expect("capture set up"),
+            encoder,
+            self.config.frames.clone(),
+            out.clone(),
+        )?;
+        tracing::info!(xsession = %chosen.name, "desktop session started");
+
+        loop {
+            tokio::select! {
+                payload = client.next() => match payload? {
+                    None => return Ok(SessionEnd::ClientLeft),
+                    Some(payload) => desktop.handle(payload, &frame_loop, out).await?,
+                },
+                status = desktop.xsession.wait() => {
+                    let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                    return Ok(SessionEnd::DesktopExited(status));
+                }
+                reason = &mut loop_ended => {
+                    let reason = reason.unwrap_or_else(|_| "frame loop stopped".into());
+                    return Err(SessionError::X11(X11Error::Connect(reason)));
+                }
+            }
+        }
+    }
+}
+
+/// A display whose X connection is ready, before an xsession runs on it.
+struct Display {
+    xvfb: Xvfb,
+    conn: Arc<RustConnection>,
+    screen: Screen,
+    capture: Capture,
+}
+
+async fn start_display(runtime_dir: PathBuf, size: ScreenSize) -> Result<Display, SessionError> {
+    tokio::task::spawn_blocking(move || {
+        let xvfb = Xvfb::start(&runtime_dir)?;
+        let conn = x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
+        let mut screen = Screen::default();
+        screen.resize(&conn, size)?;
+        let capture = Capture::new(&conn, size.width.into(), size.height.into())?;
+        Ok(Display { xvfb, conn: Arc::new(conn), screen, capture })
+    })
+    .await
+    .map_err(|e| SessionError::Transport(std::io::Error::other(e)))?
+}
+
+/// A running desktop: Xvfb plus the xsession's process group. Dropping it
+/// stops both, however the session ended.
+struct Desktop {
+    // Field order matters: the xsession is signalled in Drop, then Xvfb dies.
+    xsession: tokio::process::Child,
+    xsession_group: Option<rustix::process::Pid>,
+    input: Input,
+    conn: Arc<RustConnection>,
+    screen: Option<Screen>,
+    capture: Option<Capture>,
+    _xvfb: Xvfb,
+}
+
+impl Desktop {
+    fn start(display: Display, chosen: &XSession) -> Result<Self, SessionError> {
+        let mut command = tokio::process::Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(&chosen.exec)
+            .env("DISPLAY", display.xvfb.display_name())
+            .env("XAUTHORITY", display.xvfb.xauthority())
+            .env("XDG_SESSION_TYPE", "x11")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            // Its own process group, so every process it starts can be stopped together.
+            .process_group(0);
+        let mut xsession = command
+            .spawn()
+            .map_err(|error| SessionError::XSessionSpawn { name: chosen.name.clone(), error })?;
+        if let Some(stderr) = xsession.stderr.take() {
+            tokio::spawn(log_xsession_output(stderr));
+        }
+        let xsession_group = xsession.id().and_then(|pid| rustix::process::Pid::from_raw(pid as i32));
+        let input = Input::new(&display.conn)?;
+        Ok(Self {
+            xsession,
+            xsession_group,
+            input,
+            conn: display.conn,
+            screen: Some(display.screen),
+            capture: Some(display.capture),
+            _xvfb: display.xvfb,
+        })
+    }
+
+    async fn handle(&mut self, payload: Payload, frames: &FrameLoop, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
+        let conn = &*self.conn;
+        match payload {
+            Payload::KeyboardButton(key) => {
+                if !self.input.key(conn, &key)? {
+                    tracing::debug!(scancode = format_args!("{:#x}", key.key_code), "unknown scancode ignored");
+                }
+            }
+            Payload::MouseMove(m) => self.input.motion(conn, m.x, m.y)?,
+            Payload::MouseButton(button) => self.input.button(conn, &button)?,
+            Payload::MouseWheel(wheel) => self.input.wheel(conn, &wheel)?,
+            Payload::SyncKeys(keys) => self.input.sync_locks(conn, &keys)?,
+            Payload::FrameAck(ack) => {
+                frames.send(Command::Ack(ack.frame_id));
+            }
+            Payload::ClientScreenSpec(spec) => {
+                frames.send(Command::Resize(ScreenSize::fit(spec.width, spec.height, spec.scale)));
+            }
+            Payload::Ping(ping) => send(out, Payload::Ping(ping)).await?,
+            other => tracing::debug!(message = name(&other), "ignored message from the client"),
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.input.release_all(&self.conn);
+        if let Some(group) = self.xsession_group {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
+            // Whatever ignores SIGTERM is killed after a grace period; Xvfb
+            // (dropped right after this) takes the X clients with it anyway.
+            std::thread::spawn(move || {
+                std::thread::sleep(TERM_GRACE);
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            });
+        }
+    }
+}
+
+async fn wait_for_selection<R: AsyncRead + Unpin>(
+    client: &mut ClientReader<R>,
+    sessions: &[XSession],
+) -> Result<XSession, SessionError> {
+    let wait = async {
+        loop {
+            match client.next().await? {
+                None => return Err(SessionError::Transport(std::io::ErrorKind::UnexpectedEof.into())),
+                Some(Payload::SessionSelection(selection)) => {
+                    return handshake::select(sessions, &selection.xsession)
+                        .cloned()
+                        .ok_or(SessionError::UnknownXSession(selection.xsession));
+                }
+                // Input before a desktop exists has nowhere to go.
+                Some(_) => continue,
+            }
+        }
+    };
+    tokio::time::timeout(SELECTION_TIMEOUT, wait).await.map_err(|_| SessionError::Timeout("SessionSelection"))?
+}
+
+fn server_hello(agreement: &Agreement, sessions: &[XSession]) -> pb::ServerHello {
+    pb::ServerHello {
+        width: agreement.screen.width.into(),
+        height: agreement.screen.height.into(),
+        clipboard_enabled: false,
+        directory_remove_supported: false,
+        xsessions: sessions.iter().map(|s| pb::XSession { name: s.name.clone() }).collect(),
+        hidpi_supported: true,
+        protocol_version: agreement.version,
+        codec: agreement.codec as i32,
+    }
+}
+
+/// Reads TDPB frames from the client, skipping payloads this version does not know.
+struct ClientReader<R> {
+    read: R,
+    frames: FrameReader,
+    buf: Box<[u8]>,
+}
+
+impl<R: AsyncRead + Unpin> ClientReader<R> {
+    fn new(read: R) -> Self {
+        Self { read, frames: FrameReader::new(Limits::FROM_CLIENT.max_frame_len), buf: vec![0; 64 * 1024].into() }
+    }
+
+    /// The next known message; `None` when the client closed the stream.
+    /// Cancel-safe: bytes already read stay buffered.
+    async fn next(&mut self) -> Result<Option<Payload>, SessionError> {
+        loop {
+            match self.frames.next_frame() {
+                Ok(Some(frame)) => match decode_frame(frame, Limits::FROM_CLIENT) {
+                    Ok(Some(payload)) => return Ok(Some(payload)),
+                    Ok(None) => continue,
+                    Err(error) => return Err(SessionError::Malformed(error.to_string())),
+                },
+                Ok(None) => {}
+                Err(error) => return Err(SessionError::Malformed(error.to_string())),
+            }
+            let n = self.read.read(&mut self.buf).await?;
+            if n == 0 {
+                if self.frames.buffered() > 0 {
+                    return Err(SessionError::Malformed("the stream ended inside a frame".into()));
+                }
+                return Ok(None);
+            }
+            self.frames.push(&self.buf[..n]);
+        }
+    }
+}
+
+async fn write_frames<W: AsyncWrite>(write: W, mut frames: mpsc::Receiver<Vec<u8>>) {
+    let mut write = std::pin::pin!(write);
+    while let Some(frame) = frames.recv().await {
+        if write.write_all(&frame).await.is_err() {
+            return;
+        }
+    }
+    let _ = write.shutdown().await;
+}
+
+async fn log_xsession_output(stderr: tokio::process::ChildStderr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        tracing::debug!(target: "xsession", "{line}");
+    }
+}
+
+async fn send(out: &mpsc::Sender<Vec<u8>>, payload: Payload) -> Result<(), SessionError> {
+    out.send(encode_frame(payload))
+        .await
+        .map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))
+}
+
+fn alert(message: &str, severity: AlertSeverity) -> Vec<u8> {
+    let mut message = message.to_owned();
+    message.truncate(oriel_tdpb::limits::MAX_ALERT_LEN);
+    encode_frame(Payload::Alert(pb::Alert { message, severity: severity as i32 }))
+}
+
+/// A message's name for logs and errors.
+fn name(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::ClientHello(_) => "ClientHello",
+        Payload::ServerHello(_) => "ServerHello",
+        Payload::SyncKeys(_) => "SyncKeys",
+        Payload::MouseMove(_) => "MouseMove",
+        Payload::MouseButton(_) => "MouseButton",
+        Payload::KeyboardButton(_) => "KeyboardButton",
+        Payload::ClientScreenSpec(_) => "ClientScreenSpec",
+        Payload::Alert(_) => "Alert",
+        Payload::MouseWheel(_) => "MouseWheel",
+        Payload::LatencyStats(_) => "LatencyStats",
+        Payload::Ping(_) => "Ping",
+        Payload::SessionSelection(_) => "SessionSelection",
+        Payload::FrameRect(_) => "FrameRect",
+        Payload::FrameAck(_) => "FrameAck",
+        Payload::CursorImage(_) => "CursorImage",
+    }
+}

@@ -1,0 +1,114 @@
+//! Fitting the X screen to the client's window with RANDR.
+//!
+//! Xvfb starts at 8192x8192 and only shrinks. `xrandr` run from a shell
+//! cannot do it; creating a mode, adding it to the output, pointing the CRTC
+//! at it and setting the screen size from one connection can.
+
+use x11rb::connection::Connection;
+use x11rb::protocol::randr::{self, ConnectionExt as _};
+use x11rb::protocol::xproto;
+use x11rb::rust_connection::RustConnection;
+
+use super::X11Error;
+
+/// DPI at 100% scale; higher scales raise it so text keeps its physical size.
+const BASE_DPI: f64 = 96.0;
+
+/// The screen size a client asked for, fitted to what X can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenSize {
+    /// Pixels.
+    pub width: u16,
+    /// Pixels.
+    pub height: u16,
+    /// Percent; 100 is 96 DPI.
+    pub scale: u32,
+}
+
+impl ScreenSize {
+    /// Smallest side Oriel sets, so a collapsed browser window cannot make
+    /// the desktop unusable.
+    pub const MIN_SIDE: u16 = 64;
+
+    /// The client's request clamped to 64..=8192 a side and 50..=400 percent.
+    pub fn fit(width: u32, height: u32, scale: u32) -> Self {
+        let side = |v: u32| v.clamp(Self::MIN_SIDE.into(), crate::xvfb::MAX_SIDE.into()) as u16;
+        let scale = if scale == 0 { 100 } else { scale.clamp(50, 400) };
+        Self { width: side(width), height: side(height), scale }
+    }
+
+    fn millimetres(self, pixels: u16) -> u32 {
+        let dpi = BASE_DPI * f64::from(self.scale) / 100.0;
+        (f64::from(pixels) * 25.4 / dpi).round().max(1.0) as u32
+    }
+}
+
+/// Changes the size of the display's first screen. Remembers the mode it
+/// created last so modes do not pile up over many resizes.
+#[derive(Debug, Default)]
+pub struct Screen {
+    our_mode: Option<randr::Mode>,
+    current: Option<ScreenSize>,
+}
+
+impl Screen {
+    /// The size last set.
+    pub fn current(&self) -> Option<ScreenSize> {
+        self.current
+    }
+
+    /// Resizes the screen to `size`.
+    pub fn resize(&mut self, conn: &RustConnection, size: ScreenSize) -> Result<(), X11Error> {
+        if self.current == Some(size) {
+            return Ok(());
+        }
+        let root = conn.setup().roots[0].root;
+        let resources = conn.randr_get_screen_resources_current(root)?.reply()?;
+        let (Some(&crtc), Some(&output)) = (resources.crtcs.first(), resources.outputs.first()) else {
+            return Err(X11Error::MissingExtension("RANDR output"));
+        };
+        let name = format!("oriel-{}x{}", size.width, size.height);
+        let mode_info = randr::ModeInfo {
+            id: 0,
+            width: size.width,
+            height: size.height,
+            dot_clock: u32::from(size.width) * u32::from(size.height) * 60,
+            hsync_start: size.width,
+            hsync_end: size.width,
+            htotal: size.width,
+            hskew: 0,
+            vsync_start: size.height,
+            vsync_end: size.height,
+            vtotal: size.height,
+            name_len: name.len() as u16,
+            mode_flags: randr::ModeFlag::default(),
+        };
+        let mode = conn.randr_create_mode(root, mode_info, name.as_bytes())?.reply()?.mode;
+        conn.randr_add_output_mode(output, mode)?;
+        // Switch the CRTC off so the screen may shrink below its current mode.
+        conn.randr_set_crtc_config(crtc, x11rb::CURRENT_TIME, resources.config_timestamp, 0, 0, 0, randr::Rotation::ROTATE0, &[])?
+            .reply()?;
+        conn.randr_set_screen_size(root, size.width, size.height, size.millimetres(size.width), size.millimetres(size.height))?;
+        let reply = conn
+            .randr_set_crtc_config(crtc, x11rb::CURRENT_TIME, resources.config_timestamp, 0, 0, mode, randr::Rotation::ROTATE0, &[output])?
+            .reply()?;
+        if reply.status != randr::SetConfig::SUCCESS {
+            return Err(X11Error::Connect(format!("RANDR refused {}x{}: {:?}", size.width, size.height, reply.status)));
+        }
+        if let Some(old) = self.our_mode.replace(mode) {
+            conn.randr_delete_output_mode(output, old)?;
+            conn.randr_destroy_mode(old)?;
+        }
+        conn.flush()?;
+        self.current = Some(size);
+        Ok(())
+    }
+}
+
+/// The root window's current size as X reports it.
+pub fn root_size(conn: &RustConnection) -> Result<(u16, u16), X11Error> {
+    use xproto::ConnectionExt as _;
+    let root = conn.setup().roots[0].root;
+    let geometry = conn.get_geometry(root)?.reply()?;
+    Ok((geometry.width, geometry.height))
+}

@@ -1,0 +1,162 @@
+//! Starting and stopping the virtual X server of one session.
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::xauthority::Cookie;
+
+/// Xvfb cannot grow its screen after start, so it starts at the largest
+/// size X allows and RANDR shrinks it to what the client shows.
+pub const MAX_SIDE: u16 = 8192;
+
+/// Why Xvfb did not come up.
+#[derive(Debug, thiserror::Error)]
+pub enum XvfbError {
+    /// The binary is missing or could not be started.
+    #[error("cannot start Xvfb (is the xvfb package installed?): {0}")]
+    Spawn(#[source] std::io::Error),
+    /// Xvfb exited before it reported a display number.
+    #[error("Xvfb exited before it was ready: {0}")]
+    NotReady(String),
+    /// Files for the session could not be written.
+    #[error("cannot prepare the X session files: {0}")]
+    Files(#[source] std::io::Error),
+}
+
+/// How long Xvfb gets to remove its socket and lock file after SIGTERM.
+const TERM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A running Xvfb, stopped when dropped.
+#[derive(Debug)]
+pub struct Xvfb {
+    child: Option<Child>,
+    display: u32,
+    xauthority: PathBuf,
+    cookie: Cookie,
+    // Holds the Xauthority file; removed with the session.
+    _dir: tempfile::TempDir,
+}
+
+impl Xvfb {
+    /// Starts Xvfb on a free display, listening on its unix socket only,
+    /// guarded by a fresh cookie. Blocks until the server accepts clients.
+    pub fn start(runtime_dir: &Path) -> Result<Self, XvfbError> {
+        std::fs::create_dir_all(runtime_dir).map_err(XvfbError::Files)?;
+        let dir = tempfile::Builder::new().prefix("xsession-").tempdir_in(runtime_dir).map_err(XvfbError::Files)?;
+        let cookie = Cookie::random().map_err(XvfbError::Files)?;
+        let xauthority = dir.path().join("Xauthority");
+        cookie.write_xauthority(&xauthority).map_err(XvfbError::Files)?;
+
+        // Xvfb writes its display number to this pipe once it accepts clients.
+        let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| XvfbError::Spawn(e.into()))?;
+        let write_fd = write_end.as_raw_fd();
+        let size = format!("{MAX_SIDE}x{MAX_SIDE}x24");
+        let mut command = Command::new("Xvfb");
+        command
+            .args(["-displayfd", &write_fd.to_string(), "-screen", "0", &size])
+            // No -nolock: the lock file is what keeps two sessions from taking
+            // the same display number (without it Xvfb unlinks and reuses a
+            // live display's socket).
+            .args(["-nolisten", "tcp", "-dpi", "96", "-s", "0", "-dpms"])
+            .arg("-auth")
+            .arg(&xauthority)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                // Xvfb must not outlive Oriel, even if Oriel is killed.
+                rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+                let fd = std::os::fd::BorrowedFd::borrow_raw(write_fd);
+                rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(XvfbError::Spawn)?;
+        drop(write_end);
+
+        match read_display(read_end) {
+            Ok(display) => Ok(Self { child: Some(child), display, xauthority, cookie, _dir: dir }),
+            Err(reason) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned();
+                Err(XvfbError::NotReady(if last.is_empty() { reason } else { format!("{reason}: {last}") }))
+            }
+        }
+    }
+
+    /// The display number, as in `:N`.
+    pub fn display(&self) -> u32 {
+        self.display
+    }
+
+    /// The value for `DISPLAY`.
+    pub fn display_name(&self) -> String {
+        format!(":{}", self.display)
+    }
+
+    /// The unix socket clients connect to.
+    pub fn socket_path(&self) -> PathBuf {
+        PathBuf::from(format!("/tmp/.X11-unix/X{}", self.display))
+    }
+
+    /// The Xauthority file for the session's clients.
+    pub fn xauthority(&self) -> &Path {
+        &self.xauthority
+    }
+
+    /// The cookie clients present.
+    pub fn cookie(&self) -> &Cookie {
+        &self.cookie
+    }
+
+}
+
+impl Drop for Xvfb {
+    /// SIGTERM first, so Xvfb removes its socket and lock file; SIGKILL if it
+    /// lingers. On a thread of its own: drop may run on the async runtime.
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) else { return };
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + TERM_GRACE;
+            while std::time::Instant::now() < deadline {
+                if !matches!(child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        });
+    }
+}
+
+fn read_display(read_end: OwnedFd) -> Result<u32, String> {
+    let mut pipe = std::fs::File::from(read_end);
+    let mut text = String::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match pipe.read(&mut byte) {
+            Ok(0) => return Err("no display number reported".into()),
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => text.push(byte[0] as char),
+            Err(e) => return Err(e.to_string()),
+        }
+        if text.len() > 10 {
+            return Err("garbled display number".into());
+        }
+    }
+    text.trim().parse().map_err(|_| format!("garbled display number {text:?}"))
+}

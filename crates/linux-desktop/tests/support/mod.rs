@@ -1,0 +1,229 @@
+//! A test client of the desktop service: speaks TDPB over an in-process
+//! pipe, decodes frames into an RGBA canvas, and reaches into the session's
+//! X display as an ordinary X client would.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError};
+use oriel_qoiz::{Codec as QoizCodec, Decoder};
+use oriel_tdpb::pb::{self, Codec};
+use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use x11rb::rust_connection::{DefaultStream, RustConnection};
+
+/// Long enough for Xvfb and a session to start on a loaded 2-core machine;
+/// a test that waits this long has failed, it does not measure speed.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A desktop service whose xsessions are test programs.
+pub struct TestService {
+    pub service: LinuxDesktopService,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestService {
+    /// A service offering one xsession per `(name, shell command)`. Every
+    /// session first writes its DISPLAY and XAUTHORITY to `<dir>/<name>.env`.
+    pub fn new(sessions: &[(&str, &str)]) -> Self {
+        // The service's log, shown with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ORIEL_LOG").unwrap_or_else(|_| "debug".into()))
+            .with_test_writer()
+            .try_init();
+        let dir = tempfile::tempdir().unwrap();
+        let xsessions = dir.path().join("xsessions");
+        std::fs::create_dir(&xsessions).unwrap();
+        for (name, command) in sessions {
+            let env_file = dir.path().join(format!("{name}.env"));
+            let exec = format!(
+                "/bin/sh -c 'echo \"$DISPLAY $XAUTHORITY\" > {}.tmp && mv {}.tmp {} && {command}'",
+                env_file.display(),
+                env_file.display(),
+                env_file.display()
+            );
+            std::fs::write(xsessions.join(format!("{name}.desktop")), format!("[Desktop Entry]\nName={name}\nExec={exec}\n"))
+                .unwrap();
+        }
+        let service = LinuxDesktopService::new(DesktopConfig {
+            xsession_dirs: vec![xsessions],
+            runtime_dir: dir.path().join("run"),
+            frames: FrameConfig::default(),
+        });
+        Self { service, dir }
+    }
+
+    /// Opens a session: the service serves the far end of a pipe.
+    pub fn connect(&self) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
+        let (client_end, service_end) = tokio::io::duplex(1 << 20);
+        let service = self.service.clone();
+        let task = tokio::spawn(async move { service.serve(service_end).await });
+        (Client::new(client_end), task)
+    }
+
+    /// Waits until session `name` has started and connects to its display.
+    pub async fn x_client(&self, name: &str) -> XClient {
+        let env_file = self.dir.path().join(format!("{name}.env"));
+        let deadline = Instant::now() + PATIENCE;
+        while !env_file.exists() {
+            assert!(Instant::now() < deadline, "xsession {name} never started");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let text = std::fs::read_to_string(&env_file).unwrap();
+        let (display, xauthority) = text.trim().split_once(' ').unwrap();
+        XClient::connect(display, Path::new(xauthority))
+    }
+}
+
+/// An X client on the session's display, authenticated with its cookie.
+pub struct XClient {
+    pub conn: RustConnection,
+    pub display: String,
+}
+
+impl XClient {
+    pub fn connect(display: &str, xauthority: &Path) -> Self {
+        let number = display.trim_start_matches(':');
+        let file = std::fs::read(xauthority).unwrap();
+        // Oriel's Xauthority holds one entry that ends with the 16-byte cookie.
+        let cookie = file[file.len() - 16..].to_vec();
+        let socket = std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{number}")).unwrap();
+        let (stream, _) = DefaultStream::from_unix_stream(socket).unwrap();
+        let conn =
+            RustConnection::connect_to_stream_with_auth_info(stream, 0, b"MIT-MAGIC-COOKIE-1".to_vec(), cookie).unwrap();
+        Self { conn, display: display.to_owned() }
+    }
+}
+
+/// The browser's side of a session, minus the browser.
+pub struct Client {
+    stream: DuplexStream,
+    frames: FrameReader,
+    decoder: Decoder,
+    /// The remote screen as painted so far, RGBA.
+    pub canvas: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub alerts: Vec<pb::Alert>,
+    pub cursors: Vec<pb::CursorImage>,
+    pub pings: Vec<pb::Ping>,
+    pub last_frame: Option<u32>,
+    pub keyframes: u32,
+}
+
+impl Client {
+    fn new(stream: DuplexStream) -> Self {
+        Self {
+            stream,
+            frames: FrameReader::new(Limits::FROM_SERVER.max_frame_len),
+            decoder: Decoder::new(),
+            canvas: Vec::new(),
+            width: 0,
+            height: 0,
+            alerts: Vec::new(),
+            cursors: Vec::new(),
+            pings: Vec::new(),
+            last_frame: None,
+            keyframes: 0,
+        }
+    }
+
+    pub async fn send(&mut self, payload: Payload) {
+        self.stream.write_all(&encode_frame(payload)).await.unwrap();
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    pub async fn hello(&mut self, width: u32, height: u32, codec: Codec) -> pb::ServerHello {
+        self.send(Payload::ClientHello(pb::ClientHello {
+            screen_spec: Some(pb::ClientScreenSpec { width, height, scale: 100 }),
+            protocol_version: 1,
+            codecs: vec![codec as i32],
+            ..Default::default()
+        }))
+        .await;
+        match self.next().await {
+            Some(Payload::ServerHello(hello)) => {
+                self.resize_canvas(hello.width, hello.height);
+                hello
+            }
+            other => panic!("expected ServerHello, got {other:?}"),
+        }
+    }
+
+    pub fn resize_canvas(&mut self, width: u32, height: u32) {
+        self.width = width;
+        self.height = height;
+        self.canvas = vec![0; (width * height * 4) as usize];
+    }
+
+    /// The next message; frames are painted and acknowledged on the way.
+    /// `None` when the service closed the stream.
+    pub async fn next(&mut self) -> Option<Payload> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            if let Some(frame) = self.frames.next_frame().unwrap() {
+                let payload = decode_frame(frame, Limits::FROM_SERVER).unwrap()?;
+                self.absorb(&payload).await;
+                return Some(payload);
+            }
+            let n = tokio::time::timeout(PATIENCE, self.stream.read(&mut buf)).await.expect("service went silent").unwrap();
+            if n == 0 {
+                return None;
+            }
+            self.frames.push(&buf[..n]);
+        }
+    }
+
+    async fn absorb(&mut self, payload: &Payload) {
+        match payload {
+            Payload::FrameRect(rect) => {
+                let codec = QoizCodec::try_from(rect.codec as u32).unwrap();
+                let mut rgba = Vec::new();
+                self.decoder.decode(codec, rect.reset_context, &rect.data, rect.width, rect.height, &mut rgba).unwrap();
+                if rect.reset_context {
+                    self.keyframes += 1;
+                }
+                for row in 0..rect.height {
+                    let src = (row * rect.width * 4) as usize;
+                    let dst = (((rect.y + row) * self.width + rect.x) * 4) as usize;
+                    let len = (rect.width * 4) as usize;
+                    self.canvas[dst..dst + len].copy_from_slice(&rgba[src..src + len]);
+                }
+                if rect.end_of_frame {
+                    self.last_frame = Some(rect.frame_id);
+                    self.send(Payload::FrameAck(pb::FrameAck { frame_id: rect.frame_id })).await;
+                }
+            }
+            Payload::Alert(alert) => self.alerts.push(alert.clone()),
+            Payload::CursorImage(cursor) => self.cursors.push(cursor.clone()),
+            Payload::Ping(ping) => self.pings.push(ping.clone()),
+            _ => {}
+        }
+    }
+
+    /// RGBA of one canvas pixel.
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
+        let i = ((y * self.width + x) * 4) as usize;
+        self.canvas[i..i + 4].try_into().unwrap()
+    }
+
+    /// Reads messages until `done` holds for this client.
+    pub async fn until(&mut self, what: &str, mut done: impl FnMut(&Client) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        while !done(self) {
+            assert!(Instant::now() < deadline, "gave up waiting for {what}");
+            if self.next().await.is_none() {
+                panic!("the service closed the session while waiting for {what}; alerts: {:?}", self.alerts);
+            }
+        }
+    }
+}
+
+pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}

@@ -1,0 +1,17 @@
+//! The proxy: serves the web client over HTTPS and relays TDPB between a
+//! browser's websocket and a desktop service.
+//!
+//! The desktop side is any byte stream a [`DesktopDialer`] returns: an
+//! in-process pipe today, a mutual-TLS tunnel when services run elsewhere.
+//! The proxy checks every browser frame's length before it passes on, so a
+//! malformed frame ends that session only.
+
+mod access;
+mod latency;
+mod relay;
+pub mod tls;
+mod web;
+
+pub use access::AccessToken;
+pub use latency::LatencyProbe;
+pub use web::{DesktopDialer, DesktopStream, ProxyConfig, router, serve};
