@@ -32,6 +32,8 @@ pub enum Command {
 
 enum Signal {
     Command(Command),
+    /// The session is over; X is about to go away.
+    Stop,
     Damage,
     Cursor,
     XClosed(String),
@@ -119,6 +121,12 @@ impl FrameLoop {
     }
 }
 
+impl Drop for FrameLoop {
+    fn drop(&mut self) {
+        let _ = self.signals.send(Signal::Stop);
+    }
+}
+
 fn forward_events(conn: &RustConnection, signals: &mpsc::Sender<Signal>) {
     loop {
         let signal = match conn.wait_for_event() {
@@ -203,6 +211,7 @@ impl LoopState {
                     }
                 }
                 Signal::XClosed(reason) => return Err(X11Error::Connect(reason)),
+                Signal::Stop => return Ok(()),
             }
         }
     }

@@ -145,12 +145,24 @@ impl LinuxDesktopService {
         client: &mut ClientReader<R>,
         out: &mpsc::Sender<Vec<u8>>,
     ) -> Result<SessionEnd, SessionError> {
-        let hello = match tokio::time::timeout(HELLO_TIMEOUT, client.next()).await {
+        let wait_hello = async {
+            loop {
+                match client.next().await? {
+                    None => return Ok(None),
+                    Some(Payload::ClientHello(hello)) => return Ok(Some(hello)),
+                    // The proxy measures latency from the first moment on.
+                    Some(Payload::Ping(ping)) => send(out, Payload::Ping(ping)).await?,
+                    Some(other) => {
+                        return Err(SessionError::Protocol(format!("expected ClientHello, got {}", name(&other))));
+                    }
+                }
+            }
+        };
+        let hello = match tokio::time::timeout(HELLO_TIMEOUT, wait_hello).await {
             Err(_) => return Err(SessionError::Timeout("ClientHello")),
             Ok(result) => match result? {
                 None => return Ok(SessionEnd::ClientLeft),
-                Some(Payload::ClientHello(hello)) => hello,
-                Some(other) => return Err(SessionError::Protocol(format!("expected ClientHello, got {}", name(&other)))),
+                Some(hello) => hello,
             },
         };
         let agreement = handshake::agree(&hello)?;

@@ -40,7 +40,8 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut browser_probe = LatencyProbe::default();
     let mut desktop_probe = LatencyProbe::default();
-    let mut ticker = tokio::time::interval(PING_INTERVAL);
+    // The first ping waits an interval: the session is still saying hello.
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
     tracing::info!("session relay started");
 
     let end = 'relay: loop {
