@@ -77,11 +77,17 @@ impl Xvfb {
                 Ok(())
             });
         }
-        let mut child = command.spawn().map_err(XvfbError::Spawn)?;
+        let mut child = crate::launcher::spawn(command).map_err(XvfbError::Spawn)?;
         drop(write_end);
 
         match read_display(read_end) {
-            Ok(display) => Ok(Self { child: Some(child), display, xauthority, cookie, _dir: dir }),
+            Ok(display) => {
+                // Keep draining Xvfb's messages: a full pipe would stall the server.
+                if let Some(stderr) = child.stderr.take() {
+                    let _ = std::thread::Builder::new().name("xvfb-log".into()).spawn(move || log_lines(stderr, display));
+                }
+                Ok(Self { child: Some(child), display, xauthority, cookie, _dir: dir })
+            }
             Err(reason) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -140,6 +146,14 @@ impl Drop for Xvfb {
             let _ = child.kill();
             let _ = child.wait();
         });
+    }
+}
+
+fn log_lines(stderr: std::process::ChildStderr, number: u32) {
+    use std::io::BufRead as _;
+    for line in std::io::BufReader::new(stderr).lines() {
+        let Ok(line) = line else { return };
+        tracing::debug!(target: "xvfb", display = number, "{line}");
     }
 }
 

@@ -1,0 +1,88 @@
+// A person's first session, in a real Chromium against the real daemon:
+// pick a desktop, type into an xterm through the canvas, see the X screen
+// pixel for pixel, and resize the window.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium } from './browser.mjs';
+import { startOriel, eventually, xDisplay, x, grabRoot, ROOT } from './oriel.mjs';
+
+let oriel;
+let browser;
+let page;
+const typed = () => join(oriel.dir, 'typed.txt');
+
+before(async () => {
+  oriel = await startOriel([
+    { name: 'Idle', command: 'exec sleep 3600' },
+    // A blue root, and an xterm whose shell copies every typed line to a file.
+    {
+      name: 'Typing probe',
+      command: `xsetroot -solid "#3366cc"; exec xterm -geometry 60x10+20+20 -e sh -c "exec cat > TYPED"`,
+    },
+  ]);
+  // The command above is written before the temp dir exists; point it there.
+  const desktop = join(oriel.dir, 'xsessions', 'Typing probe.desktop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(desktop, readFileSync(desktop, 'utf8').replace('TYPED', typed()));
+  ({ browser } = await launchChromium());
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 600 } });
+  page = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+  if (process.exitCode) console.log(oriel?.log());
+  await oriel?.stop();
+});
+
+test('pick a session, type into an xterm, see the X screen, resize', async () => {
+  await page.goto(oriel.url);
+  await page.locator('[data-xsession="Typing probe"]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  await eventually('a painted frame', () => page.evaluate(() => window.__oriel.framesPainted > 0));
+
+  // Keyboard: text typed on the canvas reaches the X client.
+  const display = await xDisplay(oriel, 'Typing probe');
+  await eventually('the xterm to map', () => x(display, 'xwininfo', ['-root', '-tree']).toString().includes('xterm'));
+  await page.locator('#screen').click({ position: { x: 200, y: 80 } });
+  await page.keyboard.type('hello oriel');
+  await page.keyboard.press('Enter');
+  mkdirSync(join(ROOT, 'web/e2e/artifacts'), { recursive: true });
+  await page.screenshot({ path: join(ROOT, 'web/e2e/artifacts/typed.png') });
+  await eventually('typed text on the X side', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'hello oriel\n');
+
+  // Pixels: the canvas shows exactly what X has, in the xterm and beside it.
+  const region = { x: 0, y: 0, width: 600, height: 220 };
+  await eventually('canvas pixels equal to the X screen', async () => {
+    const root = grabRoot(display);
+    const canvas = await page.evaluate(({ x, y, width, height }) => {
+      const ctx = document.querySelector('#screen').getContext('2d');
+      return Array.from(ctx.getImageData(x, y, width, height).data);
+    }, region);
+    for (let py = 0; py < region.height; py++) {
+      for (let px = 0; px < region.width; px++) {
+        const i = (py * region.width + px) * 4;
+        const want = root.rgba(region.x + px, region.y + py);
+        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) {
+          return false;
+        }
+      }
+    }
+    // The region holds both the blue root and the xterm's text.
+    return root.rgba(5, 5).join() === '51,102,204,255';
+  });
+  mkdirSync(join(ROOT, 'web/e2e/artifacts'), { recursive: true });
+  await page.screenshot({ path: join(ROOT, 'web/e2e/artifacts/desktop.png') });
+
+  // Resize: the remote screen follows the window.
+  const rootSize = () => {
+    const info = x(display, 'xwininfo', ['-root']).toString();
+    return `${info.match(/Width: (\d+)/)[1]}x${info.match(/Height: (\d+)/)[1]}`;
+  };
+  const canvasSize = () => page.evaluate(() => `${document.querySelector('#screen').width}x${document.querySelector('#screen').height}`);
+  assert.equal(rootSize(), '900x600', 'the first screen fits the first window');
+  await page.setViewportSize({ width: 700, height: 500 });
+  await eventually('the X screen to follow the window', async () => rootSize() === '700x500' && (await canvasSize()) === '700x500');
+});
