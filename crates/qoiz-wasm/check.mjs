@@ -19,7 +19,7 @@ const wasmPath = process.argv[2] ??
 let samples = process.argv[3];
 if (!samples) {
   samples = mkdtempSync(join(tmpdir(), 'qoiz-samples-'));
-  execFileSync('cargo', ['run', '-q', '-p', 'oriel-qoiz-wasm', '--example', 'write_samples', '--', samples],
+  execFileSync('cargo', ['run', '--release', '-q', '-p', 'oriel-qoiz-wasm', '--example', 'write_samples', '--', samples],
     { cwd: root, stdio: 'inherit' });
 }
 
