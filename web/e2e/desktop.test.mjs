@@ -45,7 +45,12 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
 
   // Keyboard: text typed on the canvas reaches the X client.
   const display = await xDisplay(oriel, 'Typing probe');
-  await eventually('the xterm to map', () => x(display, 'xwininfo', ['-root', '-tree']).toString().includes('xterm'));
+  // Type once the terminal is on screen, as a person would: its white
+  // background painted on the canvas, and its text cursor drawn.
+  const canvasPixel = (px, py) =>
+    page.evaluate(([px, py]) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(px, py, 1, 1).data).join(), [px, py]);
+  await eventually('the xterm on the canvas', async () => (await canvasPixel(200, 100)) === '255,255,255,255');
+  await eventually('the xterm ready for input', () => x(display, 'xwininfo', ['-root', '-tree']).toString().includes('xterm'));
   await page.locator('#screen').click({ position: { x: 200, y: 80 } });
   await page.keyboard.type('hello oriel');
   await page.keyboard.press('Enter');
@@ -85,4 +90,30 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
   assert.equal(rootSize(), '900x600', 'the first screen fits the first window');
   await page.setViewportSize({ width: 700, height: 500 });
   await eventually('the X screen to follow the window', async () => rootSize() === '700x500' && (await canvasSize()) === '700x500');
+});
+
+test('on a HiDPI screen the desktop has device resolution and the pointer lands where clicked', async () => {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 600, height: 400 }, deviceScaleFactor: 2 });
+  const hidpi = await context.newPage();
+  try {
+    await hidpi.goto(oriel.url);
+    await hidpi.locator('[data-xsession="Idle"]').click();
+    await hidpi.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+    const display = await xDisplay(oriel, 'Idle');
+    const info = x(display, 'xwininfo', ['-root']).toString();
+    assert.equal(`${info.match(/Width: (\d+)/)[1]}x${info.match(/Height: (\d+)/)[1]}`, '1200x800');
+    const canvas = await hidpi.evaluate(() => {
+      const c = document.querySelector('#screen');
+      const box = c.getBoundingClientRect();
+      return `${c.width}x${c.height} in ${box.width}x${box.height}`;
+    });
+    assert.equal(canvas, '1200x800 in 600x400', 'one canvas pixel per device pixel');
+    await hidpi.mouse.move(100, 50);
+    await eventually('the X pointer at twice the CSS position', () =>
+      x(display, 'xdotool', ['getmouselocation']).toString().startsWith('x:200 y:100 '));
+    await eventually('the remote cursor shape as the CSS cursor', () =>
+      hidpi.evaluate(() => getComputedStyle(document.querySelector('#screen')).cursor.startsWith('url(')));
+  } finally {
+    await context.close();
+  }
 });
