@@ -53,10 +53,12 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
   await eventually('the xterm ready for input', () => x(display, 'xwininfo', ['-root', '-tree']).toString().includes('xterm'));
   await page.locator('#screen').click({ position: { x: 200, y: 80 } });
   await page.keyboard.type('hello oriel');
+  // Shift is a key of its own on the wire (scancode 0x2A), held around the 1.
+  await page.keyboard.press('Shift+Digit1');
   await page.keyboard.press('Enter');
   mkdirSync(join(ROOT, 'web/e2e/artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'web/e2e/artifacts/typed.png') });
-  await eventually('typed text on the X side', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'hello oriel\n');
+  await eventually('typed text on the X side', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'hello oriel!\n');
 
   // Pixels: the canvas shows exactly what X has, in the xterm and beside it.
   const region = { x: 0, y: 0, width: 600, height: 220 };
