@@ -31,10 +31,10 @@ pub fn list(dirs: &[PathBuf]) -> Vec<XSession> {
         paths.sort();
         for path in paths {
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            if let Some(session) = parse(&text, &path) {
-                if !sessions.iter().any(|s| s.name == session.name) {
-                    sessions.push(session);
-                }
+            if let Some(session) = parse(&text, &path)
+                && !sessions.iter().any(|s| s.name == session.name)
+            {
+                sessions.push(session);
             }
         }
     }

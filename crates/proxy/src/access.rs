@@ -38,7 +38,7 @@ mod tests {
     #[test]
     fn matches_only_itself() {
         let token = AccessToken::random().unwrap();
-        assert!(token.matches(&token.expose().to_owned()));
+        assert!(token.matches(token.expose()));
         assert!(!token.matches(""));
         assert!(!token.matches(&token.expose()[1..]));
         assert_eq!(format!("{token:?}"), "AccessToken(..)");
