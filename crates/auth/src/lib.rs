@@ -1,0 +1,9 @@
+//! The control plane's identity pieces: how a person proves who they are.
+//!
+//! Pure and clock-free: every check takes the current time as a parameter,
+//! so tests drive time and nothing here sleeps or reads the system clock.
+//! Storage and transport live elsewhere.
+
+pub mod password;
+pub mod second_factor;
+pub mod throttle;
