@@ -249,9 +249,22 @@ struct Desktop {
 
 impl Desktop {
     fn start(display: Display, chosen: &XSession) -> Result<Self, SessionError> {
-        let mut command = tokio::process::Command::new("/bin/sh");
+        // Desktops such as Xfce need a session bus, which display managers
+        // start for them; dbus-run-session gives each session its own, and it
+        // ends with the session.
+        let mut command = match dbus_run_session() {
+            Some(dbus) => {
+                let mut command = tokio::process::Command::new(dbus);
+                command.args(["--", "/bin/sh", "-c"]);
+                command
+            }
+            None => {
+                let mut command = tokio::process::Command::new("/bin/sh");
+                command.arg("-c");
+                command
+            }
+        };
         command
-            .arg("-c")
             .arg(&chosen.exec)
             .env("DISPLAY", display.xvfb.display_name())
             .env("XAUTHORITY", display.xvfb.xauthority())
@@ -319,6 +332,10 @@ impl Drop for Desktop {
             });
         }
     }
+}
+
+fn dbus_run_session() -> Option<&'static std::path::Path> {
+    ["/usr/bin/dbus-run-session", "/bin/dbus-run-session"].into_iter().map(std::path::Path::new).find(|p| p.exists())
 }
 
 async fn wait_for_selection<R: AsyncRead + Unpin>(
