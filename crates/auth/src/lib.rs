@@ -5,5 +5,6 @@
 //! Storage and transport live elsewhere.
 
 pub mod password;
+pub mod resources;
 pub mod second_factor;
 pub mod throttle;
