@@ -4,6 +4,7 @@
 //! so tests drive time and nothing here sleeps or reads the system clock.
 //! Storage and transport live elsewhere.
 
+pub mod bearer;
 pub mod password;
 pub mod resources;
 pub mod second_factor;

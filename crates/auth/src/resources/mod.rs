@@ -1,6 +1,6 @@
-//! Control-plane resources that are decisions in themselves: locks and join
-//! tokens. Plain data with pure checks; storage and wire formats are the
-//! caller's.
+//! Control-plane resources as plain data with their pure checks: users,
+//! locks and join tokens. Storage and wire formats are the caller's.
 
 pub mod join_token;
+pub mod user;
 pub mod lock;

@@ -1,0 +1,112 @@
+//! Users: who may log in, with which roles and traits.
+
+use std::collections::BTreeMap;
+
+use crate::password::PasswordHashString;
+use crate::second_factor::TotpDevice;
+
+/// Longest user name, in bytes.
+pub const MAX_NAME_LEN: usize = 128;
+
+/// A validated user name: 1..=128 bytes of letters, digits, `.`, `_`, `-`
+/// and `@` (e-mail-like names), not starting with `.` or `-`. Names become
+/// storage keys and appear in URLs and logs, so nothing else is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserName(String);
+
+/// Why a user name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid user name {name:?}: {reason}")]
+pub struct UserNameError {
+    /// The refused name (truncated for display).
+    pub name: String,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+impl UserName {
+    /// Parses and validates a user name.
+    pub fn parse(name: &str) -> Result<Self, UserNameError> {
+        let refuse = |reason| Err(UserNameError { name: name.chars().take(64).collect(), reason });
+        if name.is_empty() {
+            return refuse("it is empty");
+        }
+        if name.len() > MAX_NAME_LEN {
+            return refuse("it is longer than 128 bytes");
+        }
+        if name.starts_with(['.', '-']) {
+            return refuse("it starts with '.' or '-'");
+        }
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@')) {
+            return refuse("only letters, digits, '.', '_', '-' and '@' are allowed");
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UserName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A user's traits: `internal` ones set by `orielctl users` (such as
+/// `linux_logins`), and `external` ones from an identity provider. Role
+/// templates `{{internal.x}}` and `{{external.x}}` read them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Traits {
+    /// Set by administrators.
+    pub internal: BTreeMap<String, Vec<String>>,
+    /// From single sign-on claims.
+    pub external: BTreeMap<String, Vec<String>>,
+}
+
+/// How a user proves who they are; absent until the invite is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// argon2id hash.
+    pub password: PasswordHashString,
+    /// The enrolled authenticator.
+    pub totp: TotpDevice,
+}
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Unique name.
+    pub name: UserName,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Traits for role templates.
+    pub traits: Traits,
+    /// `None` for an invited user who has not set a password yet.
+    pub credentials: Option<Credentials>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UserName;
+
+    #[test]
+    fn names_that_are_safe_keys_urls_and_log_fields() {
+        for good in ["alice", "bob.smith", "ops_1", "a-b", "alice@example.com", "A1"] {
+            assert!(UserName::parse(good).is_ok(), "{good}");
+        }
+        for (bad, reason) in [
+            ("", "it is empty"),
+            ("../admin", "it starts with '.' or '-'"),
+            ("-rf", "it starts with '.' or '-'"),
+            ("a/b", "only letters, digits, '.', '_', '-' and '@' are allowed"),
+            ("alice\0", "only letters, digits, '.', '_', '-' and '@' are allowed"),
+            ("älice", "only letters, digits, '.', '_', '-' and '@' are allowed"),
+        ] {
+            assert_eq!(UserName::parse(bad).unwrap_err().reason, reason, "{bad:?}");
+        }
+        assert!(UserName::parse(&"a".repeat(129)).is_err());
+    }
+}
