@@ -5,7 +5,9 @@
 //! Storage and transport live elsewhere.
 
 pub mod bearer;
+pub mod control_plane;
 pub mod password;
+pub mod store;
 pub mod resources;
 pub mod second_factor;
 pub mod throttle;

@@ -43,14 +43,7 @@ pub struct Lock {
     pub expires: Option<SystemTime>,
 }
 
-/// The kind of desktop a session reaches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DesktopKind {
-    /// A Linux desktop service's desktop.
-    Linux,
-    /// A Windows desktop.
-    Windows,
-}
+pub use oriel_rbac::DesktopKind;
 
 /// Who is doing what, in the terms locks are written in.
 #[derive(Debug, Clone, PartialEq, Eq)]

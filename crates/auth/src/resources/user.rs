@@ -1,7 +1,5 @@
 //! Users: who may log in, with which roles and traits.
 
-use std::collections::BTreeMap;
-
 use crate::password::PasswordHashString;
 use crate::second_factor::TotpDevice;
 
@@ -55,16 +53,7 @@ impl std::fmt::Display for UserName {
     }
 }
 
-/// A user's traits: `internal` ones set by `orielctl users` (such as
-/// `linux_logins`), and `external` ones from an identity provider. Role
-/// templates `{{internal.x}}` and `{{external.x}}` read them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Traits {
-    /// Set by administrators.
-    pub internal: BTreeMap<String, Vec<String>>,
-    /// From single sign-on claims.
-    pub external: BTreeMap<String, Vec<String>>,
-}
+pub use oriel_rbac::Traits;
 
 /// How a user proves who they are; absent until the invite is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,240 @@
+//! The control plane's operations, as `orielctl` and the proxy call them:
+//! every rule about users, roles, locks and tokens is enforced here, over
+//! the [`Store`], with time from an injected clock.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use oriel_backend::Clock;
+use oriel_rbac::{ClusterPolicy, Decision, DesktopKind, Role, RoleSet, SessionMfa};
+
+use crate::bearer::BearerSecret;
+use crate::resources::invite::Invite;
+use crate::resources::join_token::{JoinRole, JoinToken};
+use crate::resources::lock::{self, Lock, LockTarget, SessionSubject};
+use crate::resources::user::{Traits, User, UserName, UserNameError};
+use crate::store::{Store, StoreError};
+
+/// How long an invite link works.
+pub const INVITE_TTL: Duration = Duration::from_secs(3600);
+
+/// Why an operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// Storage said no (not found, exists, conflict) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A user refers to a role that does not exist.
+    #[error("role {0:?} not found (create it first with `orielctl create -f ROLE.yaml`)")]
+    UnknownRole(String),
+    /// A user name is not acceptable.
+    #[error(transparent)]
+    UserName(#[from] UserNameError),
+    /// The operating system's random source failed.
+    #[error("cannot make a secret: {0}")]
+    Random(#[source] std::io::Error),
+}
+
+/// A user's roles and login traits, as `orielctl users add/update` gives them.
+#[derive(Debug, Clone, Default)]
+pub struct UserSpec {
+    /// The user's name.
+    pub name: String,
+    /// Role names; each must exist.
+    pub roles: Vec<String>,
+    /// The `linux_logins` trait.
+    pub linux_logins: Vec<String>,
+    /// The `windows_logins` trait.
+    pub windows_logins: Vec<String>,
+}
+
+/// A fresh invite link's secret, shown once.
+#[derive(Debug)]
+pub struct InviteLink {
+    /// The invited user.
+    pub user: String,
+    /// Goes into the link; never stored, never logged.
+    pub secret: String,
+    /// When the link stops working.
+    pub expires: SystemTime,
+}
+
+/// The outcome of `access check`: the RBAC decision, and a lock that would
+/// refuse the session anyway.
+#[derive(Debug)]
+pub struct AccessReport {
+    /// What the roles decide.
+    pub decision: Decision,
+    /// A lock in force for this user, login and desktop.
+    pub lock: Option<Lock>,
+    /// The roles that were considered.
+    pub roles: Vec<String>,
+}
+
+impl AccessReport {
+    /// Allowed by the roles and not locked.
+    pub fn is_allowed(&self) -> bool {
+        self.decision.is_allowed() && self.lock.is_none()
+    }
+}
+
+/// The control plane's operations.
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl ControlPlane {
+    /// Operations over `store`, with time from `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Adds a user without credentials and returns a one-time invite link
+    /// on which they set a password and enroll a second factor.
+    pub async fn add_user(&self, spec: &UserSpec) -> Result<InviteLink, ControlError> {
+        let user = self.user_from_spec(spec).await?;
+        self.store.create_user(&user).await?;
+        self.invite(user.name.as_str()).await
+    }
+
+    /// Replaces a user's roles and login traits.
+    pub async fn update_user(&self, spec: &UserSpec) -> Result<(), ControlError> {
+        let current = self.store.user(&spec.name).await?;
+        let mut user = self.user_from_spec(spec).await?;
+        user.credentials = current.value.credentials;
+        self.store.swap_user(&user, current.revision).await?;
+        Ok(())
+    }
+
+    /// Removes a user.
+    pub async fn remove_user(&self, name: &str) -> Result<(), ControlError> {
+        Ok(self.store.delete_user(name).await?)
+    }
+
+    /// A new invite link for an existing user (e.g. after a lost device).
+    pub async fn invite(&self, user: &str) -> Result<InviteLink, ControlError> {
+        let secret = BearerSecret::generate().map_err(ControlError::Random)?;
+        let expires = self.clock.now() + INVITE_TTL;
+        let invite = Invite { secret_hash: secret.hash, user: user.to_owned(), expires, totp_secret: None };
+        self.store.create_invite(&invite).await?;
+        Ok(InviteLink { user: user.to_owned(), secret: secret.plain, expires })
+    }
+
+    /// Stores roles; without `force`, a role that exists is an error and
+    /// nothing after it is written.
+    pub async fn create_roles(&self, roles: &[Role], force: bool) -> Result<(), ControlError> {
+        for role in roles {
+            self.store.put_role(role, force).await?;
+        }
+        Ok(())
+    }
+
+    /// Would `user` be allowed `login` on the desktop, and why.
+    pub async fn access_check(&self, user: &str, kind: DesktopKind, desktop: &str, login: &str) -> Result<AccessReport, ControlError> {
+        let user = self.store.user(user).await?.value;
+        let desktop = self.store.desktop(kind, desktop).await?;
+        let roles = self.roles_of(&user).await?;
+        let decision = RoleSet::new(&roles, &user.traits).check(
+            &desktop.to_rbac(),
+            login,
+            &self.cluster_policy(),
+            SessionMfa::NotVerified,
+        );
+        let subject = SessionSubject {
+            user: user.name.as_str(),
+            roles: &user.roles,
+            login,
+            server_id: &desktop.name,
+            desktop_kind: kind,
+            desktop: &desktop.name,
+        };
+        let locks = self.store.locks().await?;
+        let lock = lock::find(&locks, &subject, self.clock.now()).cloned();
+        Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect() })
+    }
+
+    /// The desktops `user` may reach, each with the logins allowed there.
+    pub async fn visible_desktops(&self, user: &str) -> Result<Vec<(crate::store::DesktopRecord, Vec<String>)>, ControlError> {
+        let user = self.store.user(user).await?.value;
+        let roles = self.roles_of(&user).await?;
+        let set = RoleSet::new(&roles, &user.traits);
+        let mut visible = Vec::new();
+        for kind in DesktopKind::ALL {
+            for record in self.store.desktops(kind).await? {
+                let logins = set.allowed_logins(&record.to_rbac());
+                if !logins.is_empty() {
+                    visible.push((record, logins));
+                }
+            }
+        }
+        Ok(visible)
+    }
+
+    /// Locks a target out, for `ttl` or until removed. Returns the lock.
+    pub async fn lock(&self, target: LockTarget, ttl: Option<Duration>, message: Option<String>) -> Result<Lock, ControlError> {
+        let name = BearerSecret::generate().map_err(ControlError::Random)?.plain[..16].to_owned();
+        let lock = Lock { name, target, message, expires: ttl.map(|ttl| self.clock.now() + ttl) };
+        self.store.create_lock(&lock).await?;
+        Ok(lock)
+    }
+
+    /// Makes a join token; the secret is returned once and only its hash kept.
+    pub async fn add_token(&self, role: JoinRole, ttl: Duration, one_time: bool) -> Result<(String, JoinToken), ControlError> {
+        let secret = BearerSecret::generate().map_err(ControlError::Random)?;
+        let token = JoinToken {
+            secret_hash: secret.hash,
+            roles: vec![role],
+            expires: self.clock.now() + ttl,
+            one_time,
+            used: false,
+        };
+        self.store.create_token(&token).await?;
+        Ok((secret.plain, token))
+    }
+
+    /// Cluster-wide settings (defaults until `cluster_settings` resources exist).
+    pub fn cluster_policy(&self) -> ClusterPolicy {
+        ClusterPolicy::default()
+    }
+
+    /// The user's roles, in the order the user lists them. A role removed
+    /// since is skipped: it grants nothing.
+    async fn roles_of(&self, user: &User) -> Result<Vec<Role>, ControlError> {
+        let mut roles = Vec::new();
+        for name in &user.roles {
+            match self.store.role(name).await {
+                Ok(role) => roles.push(role),
+                // A role removed since grants nothing; `users ls` still shows the name.
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(roles)
+    }
+
+    async fn user_from_spec(&self, spec: &UserSpec) -> Result<User, ControlError> {
+        let name = UserName::parse(&spec.name)?;
+        for role in &spec.roles {
+            match self.store.role(role).await {
+                Ok(_) => {}
+                Err(StoreError::NotFound { .. }) => return Err(ControlError::UnknownRole(role.clone())),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut traits = Traits::new();
+        if !spec.linux_logins.is_empty() {
+            traits.insert(oriel_rbac::LINUX_LOGINS, spec.linux_logins.iter().cloned());
+        }
+        if !spec.windows_logins.is_empty() {
+            traits.insert(oriel_rbac::WINDOWS_LOGINS, spec.windows_logins.iter().cloned());
+        }
+        Ok(User { name, roles: spec.roles.clone(), traits, credentials: None })
+    }
+}

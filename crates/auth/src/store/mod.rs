@@ -1,0 +1,191 @@
+//! The control plane's resources in the key-value backend: typed access,
+//! JSON at this edge only, and the key layout in one place.
+//!
+//! | key | value |
+//! |---|---|
+//! | `/users/<name>` | user (hashes only) |
+//! | `/roles/<name>` | the role as Teleport-compatible YAML (desktop fields) |
+//! | `/linux_desktops/<name>`, `/windows_desktops/<name>` | desktop (expires) |
+//! | `/locks/<name>` | lock (may expire) |
+//! | `/tokens/<sha256>` | join token (expires) |
+//! | `/invites/<sha256>` | invite (expires) |
+
+mod desktops;
+mod invites;
+mod locks;
+mod roles;
+mod tokens;
+mod users;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oriel_backend::{Backend, BackendError, Item, Key, NewItem, Prefix, Revision};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use desktops::DesktopRecord;
+
+/// Why a store operation failed, in the control plane's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such resource.
+    #[error("{kind} {name:?} not found")]
+    NotFound {
+        /// Resource kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// Already exists and overwriting was not asked for.
+    #[error("{kind} {name:?} already exists (use --force to overwrite)")]
+    AlreadyExists {
+        /// Resource kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// Someone else changed it meanwhile; reading again and retrying is safe.
+    #[error("{kind} {name:?} changed concurrently; try again")]
+    Conflict {
+        /// Resource kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A stored value does not decode: never expected, reported loudly.
+    #[error("stored {kind} {name:?} is unreadable: {detail}")]
+    Corrupt {
+        /// Resource kind.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// Decoder message.
+        detail: String,
+    },
+    /// The name cannot be a storage key.
+    #[error("invalid {kind} name {name:?}")]
+    InvalidName {
+        /// Resource kind.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(BackendError),
+}
+
+/// Typed access to the control plane's resources.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+/// A resource with the revision it was read at, for compare-and-swap.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The resource.
+    pub value: T,
+    /// The revision it was read at.
+    pub revision: Revision,
+}
+
+const LIST_LIMIT: usize = 100_000;
+
+impl Store {
+    /// A store over `backend`.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Self { backend }
+    }
+
+    /// The backend underneath (for watches).
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    fn key(kind: &'static str, folder: &str, name: &str) -> Result<Key, StoreError> {
+        if name.is_empty() || name.contains('/') {
+            return Err(StoreError::InvalidName { kind, name: name.to_owned() });
+        }
+        Key::from_segments([folder, name]).map_err(|_| StoreError::InvalidName { kind, name: name.to_owned() })
+    }
+
+    fn prefix(folder: &str) -> Prefix {
+        Prefix::new(format!("/{folder}/")).expect("static prefix")
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, kind: &'static str, folder: &str, name: &str) -> Result<Versioned<T>, StoreError> {
+        let key = Self::key(kind, folder, name)?;
+        let item = self.backend.get(&key).await.map_err(|e| map_err(e, kind, name))?;
+        Ok(Versioned { value: decode(kind, name, &item)?, revision: item.revision })
+    }
+
+    async fn list_json<T: DeserializeOwned>(&self, kind: &'static str, folder: &str) -> Result<Vec<T>, StoreError> {
+        let items = self.backend.list(&Self::prefix(folder), LIST_LIMIT).await.map_err(StoreError::Backend)?;
+        items.iter().map(|item| decode(kind, &item_name(item), item)).collect()
+    }
+
+    async fn write_json<T: Serialize>(
+        &self,
+        kind: &'static str,
+        folder: &str,
+        name: &str,
+        value: &T,
+        expires: Option<SystemTime>,
+        mode: Write,
+    ) -> Result<Revision, StoreError> {
+        let key = Self::key(kind, folder, name)?;
+        let bytes = serde_json::to_vec(value).expect("resource records always serialize");
+        let mut item = NewItem::new(key, bytes);
+        if let Some(at) = expires {
+            item = item.expires_at(at);
+        }
+        let result = match mode {
+            Write::Create => self.backend.create(item).await,
+            Write::Put => self.backend.put(item).await,
+            Write::Swap(revision) => self.backend.compare_and_swap(revision, item).await,
+        };
+        result.map_err(|e| map_err(e, kind, name))
+    }
+
+    async fn delete_key(&self, kind: &'static str, folder: &str, name: &str) -> Result<(), StoreError> {
+        let key = Self::key(kind, folder, name)?;
+        self.backend.delete(&key).await.map_err(|e| map_err(e, kind, name))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Create,
+    Put,
+    Swap(Revision),
+}
+
+fn map_err(error: BackendError, kind: &'static str, name: &str) -> StoreError {
+    let name = name.to_owned();
+    match error {
+        BackendError::NotFound(_) => StoreError::NotFound { kind, name },
+        BackendError::AlreadyExists(_) => StoreError::AlreadyExists { kind, name },
+        BackendError::CompareFailed(_) => StoreError::Conflict { kind, name },
+        other => StoreError::Backend(other),
+    }
+}
+
+fn decode<T: DeserializeOwned>(kind: &'static str, name: &str, item: &Item) -> Result<T, StoreError> {
+    serde_json::from_slice(&item.value).map_err(|e| StoreError::Corrupt { kind, name: name.to_owned(), detail: e.to_string() })
+}
+
+fn item_name(item: &Item) -> String {
+    item.key.as_str().rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// Seconds since the epoch, as records store time.
+pub(crate) fn to_unix(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The inverse of [`to_unix`].
+pub(crate) fn from_unix(seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(seconds)
+}

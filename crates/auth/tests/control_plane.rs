@@ -1,0 +1,115 @@
+//! The control plane's rules end to end over real SQLite: users need real
+//! roles, access follows the roles and locks, secrets are shown once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use oriel_auth::bearer;
+use oriel_auth::control_plane::{ControlError, ControlPlane, UserSpec};
+use oriel_auth::resources::join_token::JoinRole;
+use oriel_auth::resources::lock::LockTarget;
+use oriel_auth::store::{DesktopRecord, Store};
+use oriel_backend::{FakeClock, Options, SqliteBackend};
+use oriel_rbac::DesktopKind;
+
+const DEV: &str = "kind: role
+version: v7
+metadata:
+  name: dev
+spec:
+  allow:
+    linux_desktop_logins: ['{{internal.linux_logins}}']
+    linux_desktop_labels:
+      env: [dev, staging]
+  deny:
+    linux_desktop_logins: [root]
+";
+
+async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)));
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() })
+        .await
+        .unwrap();
+    let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock.clone());
+    plane.create_roles(&oriel_rbac::parse_roles("dev.yaml", DEV).unwrap(), false).await.unwrap();
+    for (name, env) in [("d-dev", "dev"), ("d-prod", "prod")] {
+        plane
+            .store()
+            .put_desktop(&DesktopRecord {
+                kind: DesktopKind::Linux,
+                name: name.into(),
+                hostname: name.into(),
+                addr: "127.0.0.1:3029".into(),
+                labels: BTreeMap::from([("env".to_owned(), env.to_owned())]),
+                expires: None,
+            })
+            .await
+            .unwrap();
+    }
+    (plane, clock, dir)
+}
+
+fn alice() -> UserSpec {
+    UserSpec { name: "alice".into(), roles: vec!["dev".into()], linux_logins: vec!["alice".into(), "root".into()], ..Default::default() }
+}
+
+#[tokio::test]
+async fn a_user_needs_existing_roles_and_gets_a_one_time_invite() {
+    let (plane, clock, _dir) = plane().await;
+    let unknown = UserSpec { roles: vec!["admin".into()], ..alice() };
+    let err = plane.add_user(&unknown).await.unwrap_err();
+    assert_eq!(err.to_string(), "role \"admin\" not found (create it first with `orielctl create -f ROLE.yaml`)");
+    assert!(plane.store().users().await.unwrap().is_empty(), "nothing written on error");
+
+    let link = plane.add_user(&alice()).await.unwrap();
+    assert_eq!(link.secret.len(), 64);
+    let invite = plane.store().invite(&bearer::hash(&link.secret)).await.unwrap().value;
+    assert_eq!(invite.user, "alice");
+    assert!(plane.store().user("alice").await.unwrap().value.credentials.is_none());
+    assert!(matches!(plane.add_user(&alice()).await, Err(ControlError::Store(_))), "duplicate name");
+    clock.advance(Duration::from_secs(3601));
+    assert!(plane.store().invite(&bearer::hash(&link.secret)).await.is_err(), "invites expire");
+}
+
+#[tokio::test]
+async fn access_follows_roles_traits_and_locks_with_reasons() {
+    let (plane, clock, _dir) = plane().await;
+    plane.add_user(&alice()).await.unwrap();
+
+    let allowed = plane.access_check("alice", DesktopKind::Linux, "d-dev", "alice").await.unwrap();
+    assert!(allowed.is_allowed());
+    assert!(allowed.decision.to_string().starts_with("allowed by role \"dev\""), "{}", allowed.decision);
+
+    let root = plane.access_check("alice", DesktopKind::Linux, "d-dev", "root").await.unwrap();
+    assert!(!root.is_allowed());
+    assert!(root.decision.to_string().contains("deny.linux_desktop_logins"), "{}", root.decision);
+
+    let prod = plane.access_check("alice", DesktopKind::Linux, "d-prod", "alice").await.unwrap();
+    assert!(!prod.is_allowed(), "labels do not match");
+
+    let visible = plane.visible_desktops("alice").await.unwrap();
+    let names: Vec<_> = visible.iter().map(|(d, logins)| (d.name.as_str(), logins.clone())).collect();
+    assert_eq!(names, [("d-dev", vec!["alice".to_owned()])]);
+
+    let lock = plane
+        .lock(LockTarget { user: Some("alice".into()), ..Default::default() }, Some(Duration::from_secs(60)), Some("incident".into()))
+        .await
+        .unwrap();
+    let locked = plane.access_check("alice", DesktopKind::Linux, "d-dev", "alice").await.unwrap();
+    assert!(locked.decision.is_allowed() && !locked.is_allowed(), "the roles allow, the lock refuses");
+    assert_eq!(locked.lock.unwrap().name, lock.name);
+    clock.advance(Duration::from_secs(61));
+    assert!(plane.access_check("alice", DesktopKind::Linux, "d-dev", "alice").await.unwrap().is_allowed(), "lock expired");
+}
+
+#[tokio::test]
+async fn join_tokens_are_stored_only_as_hashes() {
+    let (plane, _clock, _dir) = plane().await;
+    let (secret, token) = plane.add_token(JoinRole::LinuxDesktop, Duration::from_secs(1800), true).await.unwrap();
+    assert_eq!(token.secret_hash, bearer::hash(&secret));
+    let listed = plane.store().tokens().await.unwrap();
+    assert_eq!(listed, [token]);
+    assert!(!format!("{listed:?}").contains(&secret));
+}

@@ -1,0 +1,118 @@
+//! The control plane's resources through the real SQLite backend.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use oriel_auth::password::PasswordHashString;
+use oriel_auth::resources::join_token::{JoinRole, JoinToken};
+use oriel_auth::resources::lock::{Lock, LockTarget};
+use oriel_auth::resources::user::{Credentials, Traits, User, UserName};
+use oriel_auth::second_factor::TotpDevice;
+use oriel_auth::store::{DesktopRecord, Store, StoreError};
+use oriel_backend::{FakeClock, Options, SqliteBackend};
+use oriel_rbac::DesktopKind;
+
+const T0: Duration = Duration::from_secs(1_790_000_000);
+
+async fn store() -> (Store, Arc<FakeClock>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + T0));
+    let options = Options { clock: clock.clone(), ..Options::default() };
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), options).await.unwrap();
+    (Store::new(Arc::new(backend)), clock, dir)
+}
+
+fn alice() -> User {
+    User {
+        name: UserName::parse("alice").unwrap(),
+        roles: vec!["access".into()],
+        traits: Traits::new().with("linux_logins", ["alice", "dev"]),
+        credentials: None,
+    }
+}
+
+#[tokio::test]
+async fn users_round_trip_and_concurrent_changes_conflict() {
+    let (store, _clock, _dir) = store().await;
+    store.create_user(&alice()).await.unwrap();
+    let err = store.create_user(&alice()).await.unwrap_err();
+    assert_eq!(err.to_string(), "user \"alice\" already exists (use --force to overwrite)");
+
+    let read = store.user("alice").await.unwrap();
+    assert_eq!(read.value, alice());
+    let mut enrolled = read.value.clone();
+    enrolled.credentials = Some(Credentials {
+        password: PasswordHashString::new("a long enough password").unwrap(),
+        totp: TotpDevice::generate().unwrap(),
+    });
+    store.swap_user(&enrolled, read.revision).await.unwrap();
+    assert!(matches!(store.swap_user(&enrolled, read.revision).await, Err(StoreError::Conflict { .. })), "stale revision");
+    let stored = store.user("alice").await.unwrap().value;
+    assert_eq!(stored, enrolled, "hashes and TOTP state survive storage");
+    assert!(stored.credentials.unwrap().password.verify("a long enough password"));
+    assert_eq!(store.users().await.unwrap().len(), 1);
+    store.delete_user("alice").await.unwrap();
+    assert_eq!(store.user("alice").await.unwrap_err().to_string(), "user \"alice\" not found");
+    assert!(matches!(store.user("../etc").await, Err(StoreError::InvalidName { .. })));
+}
+
+#[tokio::test]
+async fn roles_keep_their_yaml_and_need_force_to_be_replaced() {
+    let (store, _clock, _dir) = store().await;
+    let yaml = "kind: role\nversion: v7\nmetadata:\n  name: dev\nspec:\n  allow:\n    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      env: [dev]\n";
+    let role = oriel_rbac::parse_role("dev.yaml", yaml).unwrap();
+    store.put_role(&role, false).await.unwrap();
+    assert!(matches!(store.put_role(&role, false).await, Err(StoreError::AlreadyExists { .. })));
+    store.put_role(&role, true).await.unwrap();
+    assert_eq!(store.role("dev").await.unwrap(), role);
+    assert_eq!(store.roles().await.unwrap(), [role]);
+}
+
+#[tokio::test]
+async fn desktops_leave_listings_when_they_expire() {
+    let (store, clock, _dir) = store().await;
+    let desktop = DesktopRecord {
+        kind: DesktopKind::Linux,
+        name: "0b7c2a8e-5b1f-4b7e-9d0a-3f1e2d4c5b6a".into(),
+        hostname: "build-1".into(),
+        addr: "10.0.0.5:3029".into(),
+        labels: BTreeMap::from([("env".to_owned(), "dev".to_owned())]),
+        expires: Some(SystemTime::UNIX_EPOCH + T0 + Duration::from_secs(300)),
+    };
+    store.put_desktop(&desktop).await.unwrap();
+    assert_eq!(store.desktops(DesktopKind::Linux).await.unwrap(), [desktop.clone()]);
+    assert!(store.desktops(DesktopKind::Windows).await.unwrap().is_empty());
+    assert_eq!(store.desktop(DesktopKind::Linux, &desktop.name).await.unwrap().to_rbac().labels["env"], "dev");
+    clock.advance(Duration::from_secs(301));
+    assert!(store.desktops(DesktopKind::Linux).await.unwrap().is_empty(), "no heartbeat, no listing");
+}
+
+#[tokio::test]
+async fn locks_and_one_time_tokens() {
+    let (store, clock, _dir) = store().await;
+    let now = SystemTime::UNIX_EPOCH + T0;
+    let lock = Lock {
+        name: "incident-1".into(),
+        target: LockTarget { user: Some("alice".into()), ..Default::default() },
+        message: Some("investigating".into()),
+        expires: Some(now + Duration::from_secs(60)),
+    };
+    store.create_lock(&lock).await.unwrap();
+    assert_eq!(store.locks().await.unwrap(), [lock]);
+    clock.advance(Duration::from_secs(61));
+    assert!(store.locks().await.unwrap().is_empty(), "an expired lock is gone at once");
+
+    let token = JoinToken {
+        secret_hash: oriel_auth::bearer::hash("s3cret"),
+        roles: vec![JoinRole::LinuxDesktop],
+        expires: now + Duration::from_secs(3600),
+        one_time: true,
+        used: false,
+    };
+    store.create_token(&token).await.unwrap();
+    let read = store.token(&token.secret_hash).await.unwrap();
+    store.use_token(&read.value, read.revision).await.unwrap();
+    assert!(matches!(store.use_token(&read.value, read.revision).await, Err(StoreError::Conflict { .. })), "used once only");
+    assert!(store.token(&token.secret_hash).await.unwrap().value.used);
+}

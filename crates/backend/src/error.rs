@@ -1,0 +1,67 @@
+//! What can go wrong, and whether trying again helps.
+
+use crate::{Key, KeyError};
+
+/// A backend error.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0} not found")]
+    NotFound(Key),
+    #[error("{0} already exists")]
+    AlreadyExists(Key),
+    /// The item is absent or at another revision than the one expected.
+    #[error("{0} is not at the expected revision")]
+    CompareFailed(Key),
+    #[error(transparent)]
+    InvalidKey(#[from] KeyError),
+    #[error("value of {len} bytes is over the {max} byte limit")]
+    ValueTooLarge { len: usize, max: usize },
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("storage is closed")]
+    Closed,
+    /// The store could not be reached or was busy: the request may succeed later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    /// The store failed in a way that trying again will not fix.
+    #[error("storage failed: {0}")]
+    Internal(Box<dyn std::error::Error + Send + Sync>),
+    #[error("storage schema version {found} is newer than this build supports ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+}
+
+/// Whether a failed request is worth making again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// The same request will fail the same way.
+    Never,
+    /// Someone else changed the item: read it again, redo the change, and retry.
+    AfterRead,
+    /// The store was unreachable or busy: retry later, with backoff.
+    Later,
+}
+
+impl BackendError {
+    /// Whether trying again makes sense, and how.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::CompareFailed(_) => Retry::AfterRead,
+            Self::Unavailable(_) => Retry::Later,
+            Self::NotFound(_)
+            | Self::AlreadyExists(_)
+            | Self::InvalidKey(_)
+            | Self::ValueTooLarge { .. }
+            | Self::Invalid(_)
+            | Self::Closed
+            | Self::Internal(_)
+            | Self::SchemaTooNew { .. } => Retry::Never,
+        }
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(message.into().into())
+    }
+}
+
+/// A backend result.
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;

@@ -1,0 +1,151 @@
+//! A real desktop session for the benchmarks: the real `LinuxDesktopService`
+//! on its own multi-threaded runtime, serving a [`Browser`] over an
+//! in-process pipe, with openbox and an xterm as the xsession.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError};
+use oriel_tdpb::pb::Codec;
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+
+use crate::browser::{Browser, Transport};
+use crate::cpu;
+use crate::xclients::{self, Display};
+
+/// The xterm every session starts with, by instance name.
+pub const TERMINAL: &str = "bench-terminal";
+
+/// Writes an xsession directory whose one session runs openbox over a
+/// patterned root window with one xterm, after writing its DISPLAY and
+/// XAUTHORITY to `<dir>/display`. Returns the xsessions directory.
+pub fn write_xsession(dir: &Path) -> anyhow::Result<PathBuf> {
+    let xsessions = dir.join("xsessions");
+    std::fs::create_dir_all(&xsessions)?;
+    let env_file = dir.join("display");
+    let xterm: Vec<String> = xclients::xterm_args(TERMINAL, "100x30+80+60", ("#fdf6e3", "#073642"))
+        .into_iter()
+        .map(|arg| format!("'{arg}'"))
+        .collect();
+    // The xterm starts once openbox manages windows: an xterm mapped while
+    // openbox is starting up sometimes stays unmapped for good.
+    let script = format!(
+        "echo \"$DISPLAY $XAUTHORITY\" > '{env}.tmp' && mv '{env}.tmp' '{env}'\n\
+         xsetroot -mod 16 16 -fg '#4c566a' -bg '#2e3440'\n\
+         openbox &\n\
+         wm=$!\n\
+         for i in $(seq 100); do xprop -root _NET_SUPPORTING_WM_CHECK | grep -q 'window id' && break; sleep 0.05; done\n\
+         xterm {xterm} &\n\
+         wait $wm\n",
+        env = env_file.display(),
+        xterm = xterm.join(" "),
+    );
+    let script_path = dir.join("xsession.sh");
+    std::fs::write(&script_path, script)?;
+    std::fs::write(
+        xsessions.join("bench.desktop"),
+        format!("[Desktop Entry]\nName=Bench\nExec=/bin/sh {}\n", script_path.display()),
+    )?;
+    Ok(xsessions)
+}
+
+/// Waits for the xsession written by [`write_xsession`] to report its
+/// display, reading from the service meanwhile as a browser would.
+pub async fn wait_display(dir: &Path, browser: &mut Browser) -> anyhow::Result<Display> {
+    let env_file = dir.join("display");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !env_file.exists() {
+        if Instant::now() > deadline {
+            bail!("the xsession never started (no {})", env_file.display());
+        }
+        browser.pump(Instant::now() + Duration::from_millis(20), |_| false).await?;
+    }
+    let text = std::fs::read_to_string(&env_file)?;
+    let (name, xauthority) = text.trim().split_once(' ').context("garbled display file")?;
+    Ok(Display { name: name.to_owned(), xauthority: xauthority.into() })
+}
+
+/// Waits for a window named `name` (see [`Display::find_window`]), reading
+/// from the service meanwhile: a client that stops reading is not what we measure.
+pub async fn wait_window(browser: &mut Browser, display: &Display, name: &str) -> anyhow::Result<String> {
+    let deadline = Instant::now() + xclients::WINDOW_PATIENCE;
+    loop {
+        if let Some(id) = display.find_window(name) {
+            return Ok(id);
+        }
+        if Instant::now() > deadline {
+            let windows = display.run("xwininfo", &["-root", "-children"]).unwrap_or_else(|e| e.to_string());
+            bail!("window {name:?} never appeared on {}; windows:\n{windows}", display.name);
+        }
+        browser.pump(Instant::now() + Duration::from_millis(100), |_| false).await?;
+    }
+}
+
+/// One session of the in-process service, seen from the browser's side.
+pub struct Session {
+    pub browser: Browser,
+    pub display: Display,
+    pub xvfb_pid: i32,
+    /// The session's xterm, by X window id.
+    pub terminal: String,
+    task: JoinHandle<Result<SessionEnd, SessionError>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Session {
+    /// Starts a `width`x`height` session on `service_runtime` and waits until
+    /// its first screen has been received and the screen is quiet.
+    pub async fn start(service_runtime: &Runtime, width: u32, height: u32, codec: Codec) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
+        let xsessions = write_xsession(dir.path())?;
+        let service = LinuxDesktopService::new(DesktopConfig {
+            xsession_dirs: vec![xsessions],
+            runtime_dir: dir.path().join("run"),
+            frames: FrameConfig::default(),
+        });
+        let (client_end, service_end) = tokio::io::duplex(1 << 20);
+        let task = service_runtime.spawn(async move { service.serve(service_end).await });
+        let mut browser = Browser::new(Transport::Pipe(client_end));
+        browser.hello(width, height, codec).await?;
+        let display = wait_display(dir.path(), &mut browser).await?;
+        let xvfb_pid = cpu::find_child("Xvfb").context("cannot find the session's Xvfb process")?;
+        let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
+        browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
+        Ok(Self { browser, display, xvfb_pid, terminal, task, _dir: dir })
+    }
+
+    /// Ends the session as a closing browser tab would, and waits until the
+    /// service has stopped Xvfb and the xsession.
+    pub async fn close(self) -> anyhow::Result<()> {
+        drop(self.browser);
+        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
+            Ok(Ok(Ok(_))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(anyhow::anyhow!("the session ended with an error: {error}")),
+            Ok(Err(join)) => Err(anyhow::anyhow!("the session task failed: {join}")),
+            Err(_) => Err(anyhow::anyhow!("the session did not end within 10 s of the client leaving")),
+        }
+    }
+
+    /// Clicks into the session's xterm so it has the keyboard focus.
+    pub async fn focus_terminal(&mut self) -> anyhow::Result<()> {
+        click_into(&mut self.browser, &self.display, &self.terminal).await
+    }
+}
+
+/// Clicks into the middle of `window` through TDPB, then waits for quiet.
+pub async fn click_into(browser: &mut Browser, display: &Display, window: &str) -> anyhow::Result<()> {
+    let (x, y, width, height) = display.geometry(window)?;
+    browser.mouse_move(x + width / 2, y + height / 2).await?;
+    for pressed in [true, false] {
+        browser.mouse_button(oriel_tdpb::pb::MouseButtonType::MouseButtonLeft, pressed).await?;
+    }
+    browser.wait_quiet(Duration::from_millis(300), Duration::from_secs(10)).await
+}
+
+/// The runtime the service runs on: two workers, as on the 2-core machine,
+/// named so their CPU time can be told apart from the bench's own thread.
+pub fn service_runtime() -> anyhow::Result<Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("oriel-service").enable_all().build()?)
+}

@@ -1,0 +1,104 @@
+//! Option combination over all of a user's roles, and the cluster's part.
+
+mod common;
+
+use std::time::Duration;
+
+use common::roles;
+use oriel_rbac::{ClusterPolicy, RecordingMode, RoleSet, Traits, combine_options};
+
+/// A role with these option lines (YAML, indented under `options:`).
+fn role_with(name: &str, options: &str) -> String {
+    format!(
+        "kind: role\nversion: v7\nmetadata: {{name: {name}}}\nspec:\n  options:\n{options}---\n"
+    )
+}
+
+fn combined(option_sets: &[&str], cluster: &ClusterPolicy) -> oriel_rbac::SessionOptions {
+    let yaml: String = option_sets
+        .iter()
+        .enumerate()
+        .map(|(i, o)| role_with(&format!("r{i}"), o))
+        .collect();
+    let r = roles(&yaml);
+    let via_set = RoleSet::new(&r, &Traits::new()).session_options(cluster);
+    let direct = combine_options(&r, cluster);
+    assert_eq!(via_set, direct);
+    direct
+}
+
+const NONE: &str = "    {}\n";
+
+#[test]
+fn option_table() {
+    let node = ClusterPolicy::default();
+    let off = ClusterPolicy {
+        recording_mode: RecordingMode::Off,
+        ..ClusterPolicy::default()
+    };
+    let ten_min = ClusterPolicy {
+        client_idle_timeout: Some(Duration::from_secs(600)),
+        ..ClusterPolicy::default()
+    };
+    type Check = fn(&oriel_rbac::SessionOptions) -> bool;
+    #[rustfmt::skip]
+    let table: &[(&str, &[&str], &ClusterPolicy, Check)] = &[
+        ("clipboard defaults on", &[NONE, NONE], &node, |o| o.clipboard),
+        ("clipboard off if any role turns it off", &[NONE, "    desktop_clipboard: false\n"], &node, |o| !o.clipboard),
+        ("clipboard accepts Teleport's words", &["    desktop_clipboard: 'no'\n"], &node, |o| !o.clipboard),
+        ("directory sharing defaults on", &[NONE], &node, |o| o.directory_sharing),
+        ("directory sharing off if any role turns it off", &["    desktop_directory_sharing: true\n", "    desktop_directory_sharing: false\n"], &node, |o| !o.directory_sharing),
+        ("recording defaults on", &[NONE], &node, |o| o.record),
+        ("recording on if any role turns it on", &["    record_session: {desktop: false}\n", NONE], &node, |o| o.record),
+        ("recording off when every role turns it off", &["    record_session: {desktop: false}\n", "    record_session: {desktop: false, default: best_effort}\n"], &node, |o| !o.record),
+        ("cluster mode off overrides roles", &["    record_session: {desktop: true}\n"], &off, |o| !o.record),
+        ("RFD 33's record_desktop_session is honoured", &["    record_desktop_session: false\n"], &node, |o| !o.record),
+        ("record_session.desktop wins over the RFD name", &["    record_desktop_session: false\n    record_session: {desktop: true}\n"], &node, |o| o.record),
+        ("no idle timeout by default", &[NONE], &node, |o| o.idle_timeout.is_none()),
+        ("smallest idle timeout wins", &["    client_idle_timeout: 1h\n", "    client_idle_timeout: 30m\n"], &node, |o| o.idle_timeout == Some(Duration::from_secs(1800))),
+        ("zero idle timeout is ignored", &["    client_idle_timeout: '0'\n", "    client_idle_timeout: 1h30m\n"], &node, |o| o.idle_timeout == Some(Duration::from_secs(5400))),
+        ("never idle timeout is ignored", &["    client_idle_timeout: never\n"], &node, |o| o.idle_timeout.is_none()),
+        ("cluster idle timeout counts", &["    client_idle_timeout: 30m\n"], &ten_min, |o| o.idle_timeout == Some(Duration::from_secs(600))),
+        ("role idle timeout below the cluster's", &["    client_idle_timeout: 5m\n"], &ten_min, |o| o.idle_timeout == Some(Duration::from_secs(300))),
+        ("cluster timeout alone", &[NONE], &ten_min, |o| o.idle_timeout == Some(Duration::from_secs(600))),
+        ("listing MFA is never set here", &["    require_session_mfa: true\n"], &node, |o| !o.session_mfa),
+    ];
+    for (name, sets, cluster, ok) in table {
+        let got = combined(sets, cluster);
+        assert!(ok(&got), "{name}: {got:?}");
+    }
+}
+
+#[test]
+fn recording_modes_parse() {
+    for mode in ["off", "node", "node-sync", "proxy", "proxy-sync"] {
+        assert_eq!(mode.parse::<RecordingMode>().unwrap().to_string(), mode);
+    }
+    let err = "nodes".parse::<RecordingMode>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"unknown session recording mode "nodes", expected off, node, node-sync, proxy or proxy-sync"#
+    );
+}
+
+#[test]
+fn require_session_mfa_values() {
+    for (value, required) in [
+        ("true", true),
+        ("false", false),
+        ("'yes'", true),
+        ("'off'", false),
+        ("hardware_key", true),
+        ("hardware_key_touch", true),
+        ("hardware_key_pin", true),
+        ("hardware_key_touch_and_pin", true),
+        ("0", false),
+        ("1", true),
+    ] {
+        let r = roles(&role_with(
+            "m",
+            &format!("    require_session_mfa: {value}\n"),
+        ));
+        assert_eq!(r[0].options.requires_session_mfa(), required, "{value}");
+    }
+}
