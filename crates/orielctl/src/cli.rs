@@ -1,0 +1,245 @@
+//! The command tree, in the shape of Teleport's `tctl`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Oriel's admin tool.
+#[derive(Debug, Parser)]
+#[command(name = "orielctl", version, about = "Administer an Oriel cluster: users, roles, desktops, locks, tokens")]
+pub struct Cli {
+    /// The auth service's data directory (when run on the auth host).
+    #[arg(long, global = true, env = "ORIEL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats of listing commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    #[default]
+    Text,
+    /// JSON, one document.
+    Json,
+    /// YAML, documents separated by `---`.
+    Yaml,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Create or replace resources from a YAML file.
+    Create {
+        /// The file (`-` for standard input).
+        #[arg(short, long)]
+        file: PathBuf,
+        /// Overwrite resources that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show resources: `get roles`, `get role/NAME`, `get linux_desktop/UUID`.
+    Get {
+        /// KIND or KIND/NAME.
+        resource: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Remove a resource: `rm role/NAME`, `rm linux_desktop/UUID`.
+    Rm {
+        /// KIND/NAME.
+        resource: String,
+    },
+    /// Linux and Windows desktops together.
+    #[command(subcommand)]
+    Desktops(DesktopsCommand),
+    /// Linux desktops.
+    #[command(name = "linux_desktops", subcommand)]
+    LinuxDesktops(DesktopsCommand),
+    /// Windows desktops.
+    #[command(name = "windows_desktops", subcommand)]
+    WindowsDesktops(DesktopsCommand),
+    /// Lock a user, role, login, desktop or desktop service out.
+    Lock(LockArgs),
+    /// Manage locks.
+    #[command(subcommand)]
+    Locks(LocksCommand),
+    /// Remove a lock by name.
+    Unlock {
+        /// The lock's name.
+        name: String,
+    },
+    /// Manage join tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Explain an access decision.
+    #[command(subcommand)]
+    Access(AccessCommand),
+}
+
+/// `orielctl users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user and print a one-time invite link.
+    Add(UserArgs),
+    /// Change a user's roles or logins.
+    Update(UserArgs),
+    /// List users.
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Remove a user.
+    Rm {
+        /// The user's name.
+        name: String,
+    },
+}
+
+/// A user's roles and login traits.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// The user's name.
+    pub name: String,
+    /// Roles, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    /// Linux logins (the `linux_logins` trait), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub linux_logins: Vec<String>,
+    /// Windows logins (the `windows_logins` trait), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub windows_logins: Vec<String>,
+}
+
+/// `orielctl desktops ls`
+#[derive(Debug, Subcommand)]
+pub enum DesktopsCommand {
+    /// List desktops.
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// `orielctl lock …`: at least one target.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(true)
+    .args(["user", "role", "login", "linux_desktop", "windows_desktop", "server_id"])))]
+pub struct LockArgs {
+    /// An Oriel user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Everyone with this role.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// A desktop login.
+    #[arg(long)]
+    pub login: Option<String>,
+    /// A Linux desktop, by name.
+    #[arg(long)]
+    pub linux_desktop: Option<String>,
+    /// A Windows desktop, by name.
+    #[arg(long)]
+    pub windows_desktop: Option<String>,
+    /// A desktop service, by host id.
+    #[arg(long)]
+    pub server_id: Option<String>,
+    /// How long the lock lasts (e.g. 30m, 2h); forever if absent.
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// Shown to the people it disconnects.
+    #[arg(long)]
+    pub message: Option<String>,
+}
+
+/// `orielctl locks ls`
+#[derive(Debug, Subcommand)]
+pub enum LocksCommand {
+    /// List locks in force.
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// `orielctl tokens …`
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Make a join token and print it once.
+    Add {
+        /// What the token lets a process join as.
+        #[arg(long = "type", value_parser = ["linux_desktop", "windows_desktop", "proxy"])]
+        kind: String,
+        /// How long it is valid (default 30m).
+        #[arg(long, default_value = "30m")]
+        ttl: String,
+        /// Allow more than one use.
+        #[arg(long)]
+        reusable: bool,
+    },
+    /// List tokens (by hash; secrets are never stored).
+    Ls {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Remove a token.
+    Rm {
+        /// The token, or its hash as `tokens ls` shows it.
+        token: String,
+    },
+}
+
+/// `orielctl access …`
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Would USER be allowed LOGIN on a desktop? Exit 0 if allowed, 1 if denied.
+    Check {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// A Linux desktop, by name.
+        #[arg(long, conflicts_with = "windows_desktop", required_unless_present = "windows_desktop")]
+        linux_desktop: Option<String>,
+        /// A Windows desktop, by name.
+        #[arg(long)]
+        windows_desktop: Option<String>,
+        /// The desktop login.
+        #[arg(long)]
+        login: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn tctl_shaped_invocations_parse() {
+        let parse = |args: &[&str]| Cli::try_parse_from(std::iter::once("orielctl").chain(args.iter().copied()));
+        assert!(parse(&["users", "add", "alice", "--roles=access,editor", "--linux-logins=alice,root"]).is_ok());
+        assert!(parse(&["get", "role/access", "--format", "yaml"]).is_ok());
+        assert!(parse(&["linux_desktops", "ls"]).is_ok());
+        assert!(parse(&["lock", "--user", "alice", "--ttl", "1h", "--message", "incident"]).is_ok());
+        assert!(parse(&["tokens", "add", "--type=linux_desktop", "--ttl=1h"]).is_ok());
+        assert!(parse(&["access", "check", "--user", "alice", "--linux-desktop", "d1", "--login", "bob"]).is_ok());
+        let no_target = parse(&["lock"]).unwrap_err().to_string();
+        assert!(no_target.contains("required"), "{no_target}");
+        assert!(parse(&["tokens", "add", "--type=node"]).is_err());
+    }
+}
