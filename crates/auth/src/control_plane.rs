@@ -81,14 +81,15 @@ impl AccessReport {
 /// The control plane's operations.
 #[derive(Debug, Clone)]
 pub struct ControlPlane {
-    store: Store,
-    clock: Arc<dyn Clock>,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) throttle: Arc<std::sync::Mutex<crate::throttle::LoginThrottle>>,
 }
 
 impl ControlPlane {
     /// Operations over `store`, with time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, throttle: Arc::default() }
     }
 
     /// The store underneath.

@@ -6,6 +6,7 @@
 
 pub mod bearer;
 pub mod control_plane;
+pub mod login;
 pub mod password;
 pub mod store;
 pub mod resources;

@@ -51,6 +51,17 @@ impl Store {
         })
     }
 
+    /// Keeps the TOTP secret shown on the invite page, if nobody else did first.
+    pub async fn swap_invite(&self, invite: &Invite, revision: oriel_backend::Revision) -> Result<(), StoreError> {
+        let json = InviteJson {
+            secret_hash: invite.secret_hash.clone(),
+            user: invite.user.clone(),
+            expires_unix: to_unix(invite.expires),
+            totp_secret_hex: invite.totp_secret.as_ref().map(hex::encode),
+        };
+        self.write_json(KIND, FOLDER, &invite.secret_hash, &json, Some(invite.expires), Write::Swap(revision)).await.map(drop)
+    }
+
     /// Removes an invite (it was used, or the user was removed).
     pub async fn delete_invite(&self, secret_hash: &str) -> Result<(), StoreError> {
         self.delete_key(KIND, FOLDER, secret_hash).await

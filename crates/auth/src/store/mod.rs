@@ -9,6 +9,7 @@
 //! | `/locks/<name>` | lock (may expire) |
 //! | `/tokens/<sha256>` | join token (expires) |
 //! | `/invites/<sha256>` | invite (expires) |
+//! | `/web_sessions/<sha256>` | a logged-in browser (expires) |
 
 mod desktops;
 mod invites;
@@ -16,6 +17,7 @@ mod locks;
 mod roles;
 mod tokens;
 mod users;
+mod web_sessions;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,6 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use desktops::DesktopRecord;
+pub use web_sessions::WebSession;
 
 /// Why a store operation failed, in the control plane's terms.
 #[derive(Debug, thiserror::Error)]

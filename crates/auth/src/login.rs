@@ -1,0 +1,191 @@
+//! Logging in: invites (set a password, enroll TOTP) and password + code
+//! logins, both ending in a web session. Failures say as little as
+//! possible to the client and are throttled per user and per address.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::bearer::{self, BearerSecret};
+use crate::control_plane::ControlPlane;
+use crate::password::{PasswordError, PasswordHashString};
+use crate::resources::user::Credentials;
+use crate::second_factor::{SecondFactorError, TotpDevice};
+use crate::store::{StoreError, WebSession};
+use crate::throttle::Throttled;
+
+/// How long a web session lasts.
+pub const WEB_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+/// The issuer authenticator apps show.
+pub const TOTP_ISSUER: &str = "Oriel";
+
+/// Why a login or enrollment was refused. `Display` is what the client sees.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong user, password or code; deliberately one message for all.
+    #[error("wrong user name, password or code")]
+    Rejected,
+    /// Too many failures.
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// The invite link is unknown, used or expired.
+    #[error("this invite link is invalid, used or expired")]
+    BadInvite,
+    /// The new password is not acceptable.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// The enrollment code is wrong.
+    #[error(transparent)]
+    Code(#[from] SecondFactorError),
+    /// Storage failed; the client may retry.
+    #[error("the login service is unavailable, try again")]
+    Unavailable(#[source] StoreError),
+}
+
+/// What the invite page shows.
+#[derive(Debug)]
+pub struct Enrollment {
+    /// The invited user.
+    pub user: String,
+    /// `otpauth://` URL for the QR code.
+    pub totp_url: String,
+    /// The same secret in base32, for typing.
+    pub totp_secret: String,
+}
+
+/// A new web session's cookie secret, shown once to the browser.
+#[derive(Debug)]
+pub struct SessionCookie {
+    /// Who is logged in.
+    pub user: String,
+    /// The cookie's value; never stored, never logged.
+    pub secret: String,
+    /// When it stops working.
+    pub expires: SystemTime,
+}
+
+fn unavailable(error: StoreError) -> LoginError {
+    LoginError::Unavailable(error)
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl ControlPlane {
+    /// The invite page's contents. The TOTP secret is made on the first
+    /// visit and kept with the invite, so a reload shows the same QR code.
+    pub async fn enrollment(&self, invite_secret: &str) -> Result<Enrollment, LoginError> {
+        let hash = bearer::hash(invite_secret);
+        let mut invite = match self.store.invite(&hash).await {
+            Ok(invite) => invite,
+            Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => return Err(LoginError::BadInvite),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let device = match &invite.value.totp_secret {
+            Some(secret) => TotpDevice::from_parts(secret.clone(), None),
+            None => {
+                let device = TotpDevice::generate()?;
+                invite.value.totp_secret = Some(device.secret().to_vec());
+                match self.store.swap_invite(&invite.value, invite.revision).await {
+                    Ok(()) => device,
+                    // Another tab made one first: show that one.
+                    Err(StoreError::Conflict { .. }) => return Box::pin(self.enrollment(invite_secret)).await,
+                    Err(e) => return Err(unavailable(e)),
+                }
+            }
+        };
+        Ok(Enrollment {
+            user: invite.value.user.clone(),
+            totp_url: device.url(TOTP_ISSUER, &invite.value.user)?,
+            totp_secret: device.secret_base32()?,
+        })
+    }
+
+    /// Sets the invited user's password and TOTP device (proved by a code),
+    /// uses up the invite, and logs the user in.
+    pub async fn accept_invite(&self, invite_secret: &str, password: &str, code: &str) -> Result<SessionCookie, LoginError> {
+        let hash = bearer::hash(invite_secret);
+        let invite = match self.store.invite(&hash).await {
+            Ok(invite) => invite.value,
+            Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => return Err(LoginError::BadInvite),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let Some(secret) = invite.totp_secret.clone() else {
+            // The page was never shown, so no authenticator can hold this secret.
+            return Err(LoginError::Code(SecondFactorError::Wrong));
+        };
+        let password = PasswordHashString::new(password)?;
+        let mut totp = TotpDevice::from_parts(secret, None);
+        totp.verify(code, unix_seconds(self.clock.now()))?;
+        // Use the invite up first: of two racing acceptances, one wins.
+        match self.store.delete_invite(&hash).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound { .. }) => return Err(LoginError::BadInvite),
+            Err(e) => return Err(unavailable(e)),
+        }
+        let mut user = self.store.user(&invite.user).await.map_err(|_| LoginError::BadInvite)?;
+        user.value.credentials = Some(Credentials { password, totp });
+        self.store.swap_user(&user.value, user.revision).await.map_err(unavailable)?;
+        self.start_web_session(&invite.user).await
+    }
+
+    /// Password and TOTP code login from `address`.
+    pub async fn login(&self, user: &str, password: &str, code: &str, address: IpAddr) -> Result<SessionCookie, LoginError> {
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).check(user, address, Instant::now())?;
+        let result = self.check_credentials(user, password, code).await;
+        let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(()) => throttle.succeeded(user),
+            Err(LoginError::Rejected) => throttle.failed(user, address, Instant::now()),
+            Err(_) => {}
+        }
+        drop(throttle);
+        result?;
+        self.start_web_session(user).await
+    }
+
+    async fn check_credentials(&self, name: &str, password: &str, code: &str) -> Result<(), LoginError> {
+        let user = match self.store.user(name).await {
+            Ok(user) => user,
+            Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
+                // Hash anyway, so an unknown name takes as long as a wrong password.
+                let _ = PasswordHashString::new("not a real password, only for timing");
+                return Err(LoginError::Rejected);
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let Some(mut credentials) = user.value.credentials.clone() else { return Err(LoginError::Rejected) };
+        if !credentials.password.verify(password) {
+            return Err(LoginError::Rejected);
+        }
+        credentials.totp.verify(code, unix_seconds(self.clock.now())).map_err(|_| LoginError::Rejected)?;
+        // Remember the step used, so the same code cannot log in twice; of two
+        // logins racing with one code, the compare-and-swap lets one through.
+        let mut updated = user.value.clone();
+        updated.credentials = Some(credentials);
+        match self.store.swap_user(&updated, user.revision).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict { .. }) => Err(LoginError::Rejected),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn start_web_session(&self, user: &str) -> Result<SessionCookie, LoginError> {
+        let secret = BearerSecret::generate().map_err(|e| unavailable(StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(e)))))?;
+        let expires = self.clock.now() + WEB_SESSION_TTL;
+        let session = WebSession { secret_hash: secret.hash, user: user.to_owned(), expires };
+        self.store.create_web_session(&session).await.map_err(unavailable)?;
+        Ok(SessionCookie { user: user.to_owned(), secret: secret.plain, expires })
+    }
+
+    /// The user a cookie belongs to, if it is a live session of an existing user.
+    pub async fn session_user(&self, cookie_secret: &str) -> Option<crate::resources::user::User> {
+        let session = self.store.web_session(&bearer::hash(cookie_secret)).await.ok()?;
+        self.store.user(&session.user).await.ok().map(|u| u.value)
+    }
+
+    /// Ends the session of a cookie.
+    pub async fn logout(&self, cookie_secret: &str) {
+        let _ = self.store.delete_web_session(&bearer::hash(cookie_secret)).await;
+    }
+}

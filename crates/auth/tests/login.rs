@@ -1,0 +1,102 @@
+//! Invites, logins and web sessions over real SQLite, with codes computed
+//! the way an authenticator app does.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oriel_auth::control_plane::{ControlPlane, UserSpec};
+use oriel_auth::login::LoginError;
+use oriel_auth::second_factor::TotpDevice;
+use oriel_auth::store::Store;
+use oriel_backend::{Clock, FakeClock, Options, SqliteBackend};
+
+const ADDR: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)));
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() })
+        .await
+        .unwrap();
+    let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock.clone());
+    (plane, clock, dir)
+}
+
+fn code(secret_base32: &str, clock: &FakeClock) -> String {
+    let secret = base32_decode(secret_base32);
+    let now = clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    TotpDevice::from_parts(secret, None).code_at(now).unwrap()
+}
+
+/// RFC 4648 base32 without padding, as authenticator apps read it.
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).unwrap() as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn invite_enrollment_then_password_and_code_logins() {
+    let (plane, clock, _dir) = plane().await;
+    let link = plane.add_user(&UserSpec { name: "alice".into(), ..Default::default() }).await.unwrap();
+
+    let page = plane.enrollment(&link.secret).await.unwrap();
+    assert_eq!(page.user, "alice");
+    assert!(page.totp_url.starts_with("otpauth://totp/Oriel:alice?"));
+    assert_eq!(plane.enrollment(&link.secret).await.unwrap().totp_secret, page.totp_secret, "a reload shows the same secret");
+
+    let short = plane.accept_invite(&link.secret, "short", &code(&page.totp_secret, &clock)).await.unwrap_err();
+    assert_eq!(short.to_string(), "the password must have at least 12 characters");
+    let wrong = plane.accept_invite(&link.secret, PASSWORD, "000000").await.unwrap_err();
+    assert!(matches!(wrong, LoginError::Code(_)), "{wrong}");
+    let cookie = plane.accept_invite(&link.secret, PASSWORD, &code(&page.totp_secret, &clock)).await.unwrap();
+    assert_eq!(plane.session_user(&cookie.secret).await.unwrap().name.as_str(), "alice");
+    let reused = plane.accept_invite(&link.secret, PASSWORD, &code(&page.totp_secret, &clock)).await.unwrap_err();
+    assert_eq!(reused.to_string(), "this invite link is invalid, used or expired");
+
+    // The enrollment code's step is used up: the next login needs the next code.
+    clock.advance(Duration::from_secs(30));
+    let current = code(&page.totp_secret, &clock);
+    let session = plane.login("alice", PASSWORD, &current, ADDR).await.unwrap();
+    let replay = plane.login("alice", PASSWORD, &current, ADDR).await.unwrap_err();
+    assert_eq!(replay.to_string(), "wrong user name, password or code", "a replayed code");
+    clock.advance(Duration::from_secs(30));
+    let next = code(&page.totp_secret, &clock);
+    assert_eq!(plane.login("alice", "wrong password!!", &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or code");
+    assert_eq!(plane.login("nobody", PASSWORD, &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or code");
+
+    plane.logout(&session.secret).await;
+    assert!(plane.session_user(&session.secret).await.is_none(), "logged out");
+    assert!(plane.session_user("forged").await.is_none());
+    clock.advance(Duration::from_secs(13 * 3600));
+    assert!(plane.session_user(&cookie.secret).await.is_none(), "sessions expire");
+}
+
+#[tokio::test]
+async fn guessing_is_throttled_per_user() {
+    let (plane, _clock, _dir) = plane().await;
+    plane.add_user(&UserSpec { name: "bob".into(), ..Default::default() }).await.unwrap();
+    for _ in 0..5 {
+        assert!(matches!(plane.login("bob", "guess guess guess", "123456", ADDR).await, Err(LoginError::Rejected)));
+    }
+    let throttled = plane.login("bob", "guess guess guess", "123456", ADDR).await.unwrap_err();
+    assert!(throttled.to_string().starts_with("too many failed logins; try again in"), "{throttled}");
+}
+
+#[tokio::test]
+async fn an_expired_invite_is_refused() {
+    let (plane, clock, _dir) = plane().await;
+    let link = plane.add_user(&UserSpec { name: "carol".into(), ..Default::default() }).await.unwrap();
+    clock.advance(Duration::from_secs(3601));
+    assert!(matches!(plane.enrollment(&link.secret).await, Err(LoginError::BadInvite)));
+}
