@@ -1,61 +1,42 @@
-// Wires the page together: address -> session -> screen, input and UI.
+// Wiring: the address names a page; each page is loaded on demand, so the
+// login page does not fetch the desktop session's protocol code.
 import './style.css';
-import { forgetToken, readRoute, socketUrl } from './route';
-import { Screen } from './screen';
-import { Session, type SessionView } from './session';
-import { Alerts } from './ui/alerts';
-import { showXSessionPicker } from './ui/picker';
-import { StatusBar } from './ui/status';
+import { DESKTOPS_PATH, LOGIN_PATH, readRoute, type Route } from './route';
 
-declare global {
-  interface Window {
-    /** Test hook: lets end-to-end tests wait for paint without timing. */
-    __oriel: { framesPainted: number };
+const app = document.getElementById('app');
+if (app === null) throw new Error('index.html has no #app');
+
+void show(readRoute(location), app);
+
+async function show(route: Route, app: HTMLElement): Promise<void> {
+  document.body.dataset['page'] = route.page;
+  switch (route.page) {
+    case 'home':
+      return home(app);
+    case 'login':
+      return (await import('./pages/login')).showLogin(app, route.redirect);
+    case 'invite':
+      return (await import('./pages/invite')).showInvite(app, route.secret);
+    case 'desktops':
+      return (await import('./pages/desktops')).showDesktops(app);
+    case 'session':
+      return (await import('./pages/session')).showSession(app, route.target, route.xsession);
+    case 'unknown':
+      return (await import('./pages/unknown')).showUnknown(app);
   }
 }
 
-window.__oriel = { framesPainted: 0 };
-
-const route = readRoute(location);
-forgetToken();
-
-const status = new StatusBar(element('status'));
-const alerts = new Alerts(element('alerts'));
-const screen = new Screen(element('viewport'), element('screen') as HTMLCanvasElement);
-let session: Session | null = null;
-
-const view: SessionView = {
-  state: (state, text) => status.show(state, text),
-  pickXSession: (names, pick) => showXSessionPicker(document.body, names, pick),
-  toast: (severity, message) => alerts.toast(severity, message),
-  ended: (title, message) => {
-    alerts.ended(title, message);
-    status.offerReconnect(connect);
-  },
-  disconnected: () => status.offerReconnect(connect),
-  latency: (stats) => status.latency(stats),
-  framePainted: () => window.__oriel.framesPainted++,
-};
-
-async function connect(): Promise<void> {
-  const token = route.token;
-  if (token === null) {
-    status.show('closed', 'No session token');
-    alerts.ended('No session token', 'Open this desktop again from the list of desktops.');
-    return;
+/** `/` is the desktop list when logged in and the login page otherwise. */
+async function home(app: HTMLElement): Promise<void> {
+  const { me, ApiError } = await import('./api');
+  try {
+    await me('refused');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      history.replaceState(null, '', LOGIN_PATH);
+      return show(readRoute(location), app);
+    }
   }
-  session?.close();
-  alerts.clear();
-  screen.clear();
-  const spec = screen.latest() ?? (await screen.wanted());
-  session = new Session({ url: socketUrl(location, token), xsession: route.xsession, screen, view }, spec);
-}
-
-window.addEventListener('pagehide', () => session?.close());
-void connect();
-
-function element(id: string): HTMLElement {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`index.html has no #${id}`);
-  return found;
+  history.replaceState(null, '', DESKTOPS_PATH);
+  return show({ page: 'desktops' }, app);
 }

@@ -1,30 +1,106 @@
-// What the page address tells the client.
+// What the page address means, and the addresses the client builds.
 //
-// The proxy serves the app at `/` and at
-// /web/cluster/:cluster/linux_desktops/:uuid/:login/:xsession, with the
-// session token in the fragment (#token=...), which browsers never send.
+// The server serves this app at `/` and at every /web/* path:
+//   /web/login?redirect=PATH         log in, then go to PATH (same-origin app paths only)
+//   /web/invite/:secret              first login: set a password, enroll TOTP
+//   /web                             the desktops this user may reach
+//   /web/cluster/:cluster/linux_desktops/:name/:login[/:xsession]
+//                                    a desktop session (windows_desktops likewise)
+// The session cookie authenticates both the API and the desktop websocket.
 
-export interface Route {
-  /** The desktop session token, or null when the address has none. */
-  token: string | null;
-  /** The last path segment, URL-decoded: the xsession to start if the desktop offers one by that name. */
-  xsession: string | null;
+export type DesktopKind = 'linux' | 'windows';
+
+/** One desktop as one login: everything the websocket needs. */
+export interface DesktopTarget {
+  cluster: string;
+  kind: DesktopKind;
+  name: string;
+  login: string;
 }
 
-export function readRoute(location: Location): Route {
-  const token = new URLSearchParams(location.hash.slice(1)).get('token');
-  const last = location.pathname.split('/').filter((segment) => segment !== '').pop();
-  return { token: token || null, xsession: last === undefined ? null : decodeSegment(last) };
+export type Route =
+  /** `/`: the desktops when logged in, else the login page. */
+  | { page: 'home' }
+  | { page: 'login'; redirect: string }
+  | { page: 'invite'; secret: string }
+  | { page: 'desktops' }
+  | { page: 'session'; target: DesktopTarget; xsession: string | null }
+  | { page: 'unknown' };
+
+export const DESKTOPS_PATH = '/web';
+export const LOGIN_PATH = '/web/login';
+
+const KIND_SEGMENTS: Record<string, DesktopKind> = {
+  linux_desktops: 'linux',
+  windows_desktops: 'windows',
+};
+
+type Address = Pick<Location, 'pathname' | 'search' | 'origin'>;
+
+export function readRoute(address: Address): Route {
+  const segments = address.pathname.split('/').filter((segment) => segment !== '').map(decodeSegment);
+  if (segments.length === 0) return { page: 'home' };
+  if (segments[0] !== 'web' || segments.includes(null)) return { page: 'unknown' };
+  const rest = segments.slice(1) as string[];
+  const [first, second, third, name, login, xsession] = rest;
+
+  if (first === undefined) return { page: 'desktops' };
+  if (first === 'login' && rest.length === 1) {
+    const wanted = new URLSearchParams(address.search).get('redirect');
+    return { page: 'login', redirect: safeRedirect(wanted, address.origin) ?? DESKTOPS_PATH };
+  }
+  if (first === 'invite' && second !== undefined && rest.length === 2) return { page: 'invite', secret: second };
+  const kind = third === undefined ? undefined : KIND_SEGMENTS[third];
+  if (
+    first === 'cluster' &&
+    second !== undefined &&
+    kind !== undefined &&
+    name !== undefined &&
+    login !== undefined &&
+    rest.length <= 6
+  ) {
+    return { page: 'session', target: { cluster: second, kind, name, login }, xsession: xsession ?? null };
+  }
+  return { page: 'unknown' };
 }
 
-/** Removes the fragment from the address bar, so the token stays out of history and screenshots. */
-export function forgetToken(): void {
-  history.replaceState(history.state, '', location.pathname + location.search);
+export function sessionPath(target: DesktopTarget): string {
+  const segments = ['web', 'cluster', target.cluster, `${target.kind}_desktops`, target.name, target.login];
+  return '/' + segments.map(encodeURIComponent).join('/');
 }
 
-export function socketUrl(location: Location, token: string): string {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/api/desktop/ws?token=${encodeURIComponent(token)}`;
+export function socketUrl(address: Pick<Location, 'protocol' | 'host'>, target: DesktopTarget): string {
+  const scheme = address.protocol === 'https:' ? 'wss:' : 'ws:';
+  const query = new URLSearchParams({ kind: target.kind, desktop: target.name, login: target.login });
+  return `${scheme}//${address.host}/api/desktop/ws?${query.toString()}`;
+}
+
+/** The login page, set to come back to this address afterwards. */
+export function loginAddress(address: Address): string {
+  const here = address.pathname + address.search;
+  const back = safeRedirect(here, address.origin);
+  if (back === null || back === DESKTOPS_PATH) return LOGIN_PATH;
+  return `${LOGIN_PATH}?${new URLSearchParams({ redirect: back }).toString()}`;
+}
+
+/**
+ * `wanted` as a path of this app on this origin, or null. A redirect that
+ * could leave the origin (`//evil`, `/\evil`, `https://…`) would let a crafted
+ * login link send a user somewhere that imitates Oriel.
+ */
+export function safeRedirect(wanted: string | null, origin: string): string | null {
+  if (wanted === null || !wanted.startsWith('/')) return null;
+  let url: URL;
+  try {
+    url = new URL(wanted, origin);
+  } catch {
+    return null;
+  }
+  if (url.origin !== origin) return null;
+  const path = url.pathname;
+  const inApp = path === '/' || path === DESKTOPS_PATH || path.startsWith(`${DESKTOPS_PATH}/`);
+  if (!inApp || path.startsWith(LOGIN_PATH)) return null;
+  return path + url.search + url.hash;
 }
 
 function decodeSegment(segment: string): string | null {

@@ -146,7 +146,7 @@ export class Session {
         const { severity, message: text } = message.value;
         if (severity === AlertSeverity.ERROR) {
           // The server closes the socket next; input stops now.
-          this.#fail('The session ended', text, false);
+          this.#fail(this.#state === 'connecting' ? refusalTitle(text) : 'The session ended', text, false);
         } else {
           this.#view.toast(severity === AlertSeverity.WARNING ? 'warning' : 'info', text);
         }
@@ -258,6 +258,11 @@ export class Session {
     this.#decoder.dispose();
     this.#screen.onResize(null);
   }
+}
+
+/** The title for an ERROR alert before ServerHello: the desktop was never reached, or the user may not reach it. */
+function refusalTitle(message: string): string {
+  return /^access denied\b/i.test(message) ? 'Access denied' : 'Cannot connect to the desktop';
 }
 
 function describeClose(code: number): string {

@@ -239,3 +239,88 @@ impl ControlPlane {
         Ok(User { name, roles: spec.roles.clone(), traits, credentials: None })
     }
 }
+
+/// Proof that a session may start: built only by
+/// [`ControlPlane::authorize_session`], required to start a desktop.
+#[derive(Debug)]
+pub struct SessionGrant {
+    user: String,
+    login: String,
+    roles: Vec<String>,
+    options: oriel_rbac::SessionOptions,
+}
+
+impl SessionGrant {
+    /// The Oriel user.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+    /// The desktop login.
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+    /// The user's roles (locks may target them).
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+    /// Clipboard, directory sharing, recording and idle timeout for the session.
+    pub fn options(&self) -> &oriel_rbac::SessionOptions {
+        &self.options
+    }
+}
+
+/// Why a session may not start or go on; `Display` is shown to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessDenied {
+    /// The roles do not allow it.
+    #[error("access denied: {0}")]
+    Roles(String),
+    /// A lock is in force.
+    #[error("access denied: locked{}", .0.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Locked(Option<String>),
+    /// The user or desktop is unknown.
+    #[error("access denied: {0}")]
+    Unknown(String),
+    /// The control plane could not decide; nothing is allowed meanwhile.
+    #[error("access cannot be checked right now: {0}")]
+    Unavailable(String),
+}
+
+impl ControlPlane {
+    /// Decides whether `user` may open a session as `login` on this desktop,
+    /// from the current roles and locks. Deny unless a role allows.
+    pub async fn authorize_session(&self, user: &str, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+        let report = match self.access_check(user, kind, desktop, login).await {
+            Ok(report) => report,
+            Err(ControlError::Store(StoreError::NotFound { kind, name })) => {
+                return Err(AccessDenied::Unknown(format!("{kind} {name:?} not found")));
+            }
+            Err(e) => return Err(AccessDenied::Unavailable(e.to_string())),
+        };
+        if let Some(lock) = report.lock {
+            return Err(AccessDenied::Locked(lock.message));
+        }
+        match report.decision {
+            Decision::Allowed(allowed) => {
+                let record = self.store.user(user).await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?.value;
+                Ok(SessionGrant { user: user.to_owned(), login: login.to_owned(), roles: record.roles, options: allowed.options().clone() })
+            }
+            Decision::Denied(denied) => Err(AccessDenied::Roles(denied.to_string())),
+        }
+    }
+
+    /// The lock, if any, that now applies to a granted session: a session
+    /// polls this and ends when it returns one.
+    pub async fn lock_on(&self, grant: &SessionGrant, kind: DesktopKind, desktop: &str) -> Result<Option<Lock>, ControlError> {
+        let subject = SessionSubject {
+            user: &grant.user,
+            roles: &grant.roles,
+            login: &grant.login,
+            server_id: desktop,
+            desktop_kind: kind,
+            desktop,
+        };
+        let locks = self.store.locks().await?;
+        Ok(lock::find(&locks, &subject, self.clock.now()).cloned())
+    }
+}

@@ -133,13 +133,15 @@ impl ControlPlane {
     pub async fn login(&self, user: &str, password: &str, code: &str, address: IpAddr) -> Result<SessionCookie, LoginError> {
         self.throttle.lock().unwrap_or_else(|p| p.into_inner()).check(user, address, Instant::now())?;
         let result = self.check_credentials(user, password, code).await;
-        let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
-        match &result {
-            Ok(()) => throttle.succeeded(user),
-            Err(LoginError::Rejected) => throttle.failed(user, address, Instant::now()),
-            Err(_) => {}
+        {
+            // Scoped: the guard must not live across an await.
+            let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+            match &result {
+                Ok(()) => throttle.succeeded(user),
+                Err(LoginError::Rejected) => throttle.failed(user, address, Instant::now()),
+                Err(_) => {}
+            }
         }
-        drop(throttle);
         result?;
         self.start_web_session(user).await
     }
@@ -187,5 +189,15 @@ impl ControlPlane {
     /// Ends the session of a cookie.
     pub async fn logout(&self, cookie_secret: &str) {
         let _ = self.store.delete_web_session(&bearer::hash(cookie_secret)).await;
+    }
+}
+
+#[cfg(test)]
+mod send_check {
+    /// Compiles only if login's future may move between threads (axum needs it).
+    #[allow(dead_code)]
+    fn futures_are_send(plane: crate::control_plane::ControlPlane) {
+        fn is_send<T: Send>(_: T) {}
+        is_send(async move { plane.login("a", "b", "c", std::net::IpAddr::from([127, 0, 0, 1])).await });
     }
 }

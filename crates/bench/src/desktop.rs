@@ -3,10 +3,13 @@
 //! in-process pipe, with openbox and an xterm as the xsession.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError};
+use oriel_auth::control_plane::{ControlPlane, UserSpec};
+use oriel_auth::store::{DesktopRecord, Store};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};
 use oriel_tdpb::pb::Codec;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
@@ -14,6 +17,33 @@ use tokio::task::JoinHandle;
 use crate::browser::{Browser, Transport};
 use crate::cpu;
 use crate::xclients::{self, Display};
+
+/// The desktop's name in the bench's control plane.
+const DESKTOP_NAME: &str = "bench-desktop";
+/// The Oriel user, and the login it opens sessions as.
+const USER: &str = "bench";
+/// A role that lets `bench` log in as `bench` on every Linux desktop.
+const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench\nspec:\n  allow:\n    \
+                    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
+
+/// A control plane on SQLite at `db` where `bench` may open sessions on this desktop.
+async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
+    let backend = oriel_backend::SqliteBackend::open(db, oriel_backend::Options::default()).await?;
+    let plane = ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(oriel_backend::SystemClock));
+    plane.create_roles(&oriel_rbac::parse_roles("bench.yaml", ROLE)?, false).await?;
+    let user = UserSpec { name: USER.into(), roles: vec![USER.into()], linux_logins: vec![USER.into()], ..Default::default() };
+    plane.add_user(&user).await?;
+    let desktop = DesktopRecord {
+        kind: oriel_rbac::DesktopKind::Linux,
+        name: DESKTOP_NAME.into(),
+        hostname: "bench".into(),
+        addr: "in-process".into(),
+        labels: Default::default(),
+        expires: None,
+    };
+    plane.store().put_desktop(&desktop).await?;
+    Ok(plane)
+}
 
 /// The xterm every session starts with, by instance name.
 pub const TERMINAL: &str = "bench-terminal";
@@ -100,13 +130,17 @@ impl Session {
     pub async fn start(service_runtime: &Runtime, width: u32, height: u32, codec: Codec) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
         let xsessions = write_xsession(dir.path())?;
+        let control_plane = service_runtime.spawn(control_plane(dir.path().join("oriel.db"))).await??;
         let service = LinuxDesktopService::new(DesktopConfig {
+            desktop_name: DESKTOP_NAME.into(),
+            control_plane,
             xsession_dirs: vec![xsessions],
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
         });
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
-        let task = service_runtime.spawn(async move { service.serve(service_end).await });
+        let request = SessionRequest { user: USER.into(), login: USER.into() };
+        let task = service_runtime.spawn(async move { service.serve(service_end, request).await });
         let mut browser = Browser::new(Transport::Pipe(client_end));
         browser.hello(width, height, codec).await?;
         let display = wait_display(dir.path(), &mut browser).await?;

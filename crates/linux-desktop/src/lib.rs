@@ -19,4 +19,4 @@ pub mod xsession;
 pub mod xvfb;
 
 pub use frames::FrameConfig;
-pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError};
+pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};

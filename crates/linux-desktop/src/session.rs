@@ -30,9 +30,27 @@ const SELECTION_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long an xsession gets to exit after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(2);
 
+/// Who asks for a session, as the proxy authenticated them, and as which
+/// desktop login. The service decides itself whether that is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRequest {
+    /// The Oriel user.
+    pub user: String,
+    /// The desktop login asked for.
+    pub login: String,
+}
+
+/// How often a running session checks for a lock: a lock ends live
+/// sessions within this (plus one round trip to storage).
+const LOCK_POLL: Duration = Duration::from_secs(1);
+
 /// Settings of the Linux desktop service.
 #[derive(Debug, Clone)]
 pub struct DesktopConfig {
+    /// This desktop's resource name (the service's persistent UUID).
+    pub desktop_name: String,
+    /// Where roles, users and locks are decided.
+    pub control_plane: oriel_auth::control_plane::ControlPlane,
     /// Directories of xsession `.desktop` entries, earlier ones first.
     pub xsession_dirs: Vec<PathBuf>,
     /// Where per-session files (the Xauthority cookie) live.
@@ -77,6 +95,12 @@ pub enum SessionError {
         /// Cause.
         error: std::io::Error,
     },
+    /// The user may not open this session (roles, lock, unknown user).
+    #[error(transparent)]
+    Denied(#[from] oriel_auth::control_plane::AccessDenied),
+    /// A lock appeared during the session.
+    #[error("the session was locked by an administrator{}", .0.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Locked(Option<String>),
     /// The client took too long.
     #[error("timed out waiting for the client's {0}")]
     Timeout(&'static str),
@@ -115,7 +139,7 @@ impl LinuxDesktopService {
 
     /// Serves one session on `stream` until either side ends it. Errors are
     /// reported to the client as an ERROR alert before the stream closes.
-    pub async fn serve<S>(&self, stream: S) -> Result<SessionEnd, SessionError>
+    pub async fn serve<S>(&self, stream: S, request: SessionRequest) -> Result<SessionEnd, SessionError>
     where
         S: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -123,7 +147,7 @@ impl LinuxDesktopService {
         let (out, out_rx) = mpsc::channel::<Vec<u8>>(16);
         let writer = tokio::spawn(write_frames(write, out_rx));
         let mut client = ClientReader::new(read);
-        let result = self.run(&mut client, &out).await;
+        let result = self.run(&mut client, &out, &request).await;
         match &result {
             Ok(SessionEnd::DesktopExited(status)) => {
                 let message = format!("the desktop session ended ({status})");
@@ -144,7 +168,13 @@ impl LinuxDesktopService {
         &self,
         client: &mut ClientReader<R>,
         out: &mpsc::Sender<Vec<u8>>,
+        request: &SessionRequest,
     ) -> Result<SessionEnd, SessionError> {
+        // Nothing starts before the roles and locks allow it.
+        let plane = &self.config.control_plane;
+        let desktop_name = self.config.desktop_name.as_str();
+        let grant = plane.authorize_session(&request.user, oriel_rbac::DesktopKind::Linux, desktop_name, &request.login).await?;
+        tracing::info!(user = %request.user, login = %request.login, "session authorized");
         let wait_hello = async {
             loop {
                 match client.next().await? {
@@ -194,8 +224,17 @@ impl LinuxDesktopService {
         )?;
         tracing::info!(xsession = %chosen.name, "desktop session started");
 
+        let mut lock_poll = tokio::time::interval(LOCK_POLL);
         loop {
             tokio::select! {
+                _ = lock_poll.tick() => {
+                    match plane.lock_on(&grant, oriel_rbac::DesktopKind::Linux, desktop_name).await {
+                        Ok(Some(lock)) => return Err(SessionError::Locked(lock.message)),
+                        Ok(None) => {}
+                        // Storage hiccups do not end sessions; a lock is seen on the next tick.
+                        Err(error) => tracing::warn!(%error, "cannot check locks"),
+                    }
+                }
                 payload = client.next() => match payload? {
                     None => return Ok(SessionEnd::ClientLeft),
                     Some(payload) => desktop.handle(payload, &frame_loop, out).await?,

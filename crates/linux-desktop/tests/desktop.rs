@@ -197,6 +197,38 @@ async fn a_malformed_frame_ends_the_session_with_an_alert() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_the_roles_do_not_allow_is_refused_before_anything_starts() {
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let (mut client, task) = service.connect_as("tester", "root");
+    while client.next().await.is_some() {}
+    let alert = client.alerts.last().expect("an alert");
+    assert_eq!(alert.severity, AlertSeverity::Error as i32);
+    assert!(alert.message.starts_with("access denied: no role allows login \"root\""), "{}", alert.message);
+    assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Denied(_))));
+    assert!(!service.dir.path().join("Probe.env").exists(), "no desktop was started");
+    let (mut stranger, _task) = service.connect_as("mallory", "tester");
+    while stranger.next().await.is_some() {}
+    assert_eq!(stranger.alerts.last().unwrap().message, "access denied: user \"mallory\" not found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_ends_a_live_session() {
+    use oriel_auth::resources::lock::LockTarget;
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let (mut client, task) = service.connect();
+    client.hello(320, 240, Codec::Qoiz).await;
+    let _x = service.x_client("Probe").await;
+    let target = LockTarget { user: Some("tester".into()), ..Default::default() };
+    service.plane.lock(target, None, Some("incident 7".into())).await.unwrap();
+    while client.next().await.is_some() {}
+    assert_eq!(client.alerts.last().unwrap().message, "the session was locked by an administrator: incident 7");
+    assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Locked(_))));
+    let (mut again, _task) = service.connect();
+    while again.next().await.is_some() {}
+    assert_eq!(again.alerts.last().unwrap().message, "access denied: locked (incident 7)", "new sessions are refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_without_desktops_says_so() {
     let service = TestService::new(&[]);
     let (mut client, _task) = service.connect();

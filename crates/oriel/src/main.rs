@@ -2,6 +2,8 @@
 //! desktop service in one process; they speak TDPB over an in-process pipe,
 //! exactly as they will over the network once they run apart.
 
+mod bootstrap;
+mod registration;
 mod start;
 
 use clap::{Parser, Subcommand};

@@ -1,4 +1,5 @@
-//! `oriel start`: everything in one process, on loopback, behind a token.
+//! `oriel start`: everything in one process, on loopback: the control plane
+//! (embedded SQLite), the proxy, and this host's Linux desktop service.
 
 use std::future::Future;
 use std::io::Write as _;
@@ -8,13 +9,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService};
-use oriel_proxy::{AccessToken, DesktopDialer, DesktopStream, ProxyConfig};
+use oriel_auth::control_plane::ControlPlane;
+use oriel_auth::store::Store;
+use oriel_backend::{Options, SqliteBackend, SystemClock};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionRequest};
+use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream, ProxyConfig};
+
+/// The cluster's name until clusters can be named.
+const CLUSTER: &str = "oriel";
 
 /// Options of `oriel start`.
 #[derive(clap::Args)]
 pub struct StartArgs {
-    /// Address of the HTTPS listener. Loopback only until logins exist.
+    /// Address of the HTTPS listener. Loopback only for now.
     #[arg(long, default_value = "127.0.0.1:3080")]
     listen: SocketAddr,
     /// Where Oriel keeps its state (TLS certificate, session files).
@@ -32,7 +39,7 @@ pub struct StartArgs {
 pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() {
         bail!(
-            "refusing to listen on {}: until users and logins exist, Oriel serves loopback only (use 127.0.0.1)",
+            "refusing to listen on {}: until services talk over mutual TLS, Oriel serves loopback only (use 127.0.0.1)",
             args.listen
         );
     }
@@ -46,26 +53,41 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         tracing::warn!(dirs = ?args.xsessions_dirs, "no xsessions found: sessions will be refused until a desktop is installed");
     }
 
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let backend = SqliteBackend::open(data_dir.join("oriel.db"), Options::default()).await.context("opening the control plane's storage")?;
+    let plane = ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(SystemClock));
+    let login = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into());
+    let invite = crate::bootstrap::bootstrap(&plane, &login).await.context("creating the default role and user")?;
+    let desktop_name = crate::registration::host_uuid(&data_dir)?;
+
     let identity = oriel_proxy::tls::load_or_create(&data_dir.join("tls"), &["localhost".into(), "127.0.0.1".into(), "::1".into()])
         .context("preparing the TLS certificate")?;
     let tls = oriel_proxy::tls::server_config(identity)?;
     let desktop = LinuxDesktopService::new(DesktopConfig {
+        desktop_name: desktop_name.clone(),
+        control_plane: plane.clone(),
         xsession_dirs: args.xsessions_dirs,
         runtime_dir: data_dir.join("sessions"),
         frames: FrameConfig::default(),
     });
-    let token = AccessToken::random()?;
     let listener = TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
-    // With port 0 the system picks one; print the real address.
     let listen = listener.local_addr()?;
-    let url = format!("https://{listen}/#token={}", token.expose());
-    let router = oriel_proxy::router(ProxyConfig { web_dir, token }, Arc::new(InProcess(desktop)));
+    tokio::spawn(crate::registration::heartbeat(plane.clone(), desktop_name.clone(), "in-process".into()));
+    let dialer = InProcess { service: desktop, name: desktop_name };
+    let router = oriel_proxy::router(ProxyConfig { web_dir, cluster: CLUSTER.into() }, plane, Arc::new(dialer));
 
     tracing::info!(%listen, data_dir = %data_dir.display(), "oriel started");
-    // The URL carries the token: it goes to stdout for the person who
+    // Invite links are secrets: they go to stdout, for the person who
     // started Oriel, never into the log.
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "Oriel is ready. Open this URL in Chromium (the certificate is self-signed):\n  {url}")?;
+    writeln!(stdout, "Oriel is ready at https://{listen}/web (the certificate is self-signed).")?;
+    if let Some(link) = invite {
+        writeln!(
+            stdout,
+            "Set up the first user, {:?} (desktop login {login:?}), within an hour:\n  https://{listen}/web/invite/{}",
+            link.user, link.secret
+        )?;
+    }
     stdout.flush()?;
 
     oriel_proxy::serve(listener, tls, router, shutdown_signal()).await?;
@@ -75,15 +97,22 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
 
 /// Dials the desktop service living in this same process: a pipe whose far
 /// end the service serves like any other transport.
-struct InProcess(LinuxDesktopService);
+struct InProcess {
+    service: LinuxDesktopService,
+    name: String,
+}
 
 impl DesktopDialer for InProcess {
-    fn dial(&self) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>> {
+    fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>> {
         Box::pin(async move {
+            if request.kind != "linux" || request.desktop != self.name {
+                return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no {} desktop {:?} here", request.kind, request.desktop)));
+            }
             let (proxy_end, service_end) = tokio::io::duplex(1 << 20);
-            let service = self.0.clone();
+            let service = self.service.clone();
+            let session = SessionRequest { user: request.user, login: request.login };
             tokio::spawn(async move {
-                match service.serve(service_end).await {
+                match service.serve(service_end, session).await {
                     Ok(end) => tracing::info!(?end, "desktop session ended"),
                     Err(error) => tracing::warn!(%error, "desktop session failed"),
                 }

@@ -23,7 +23,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 struct Oriel {
     child: Child,
     addr: SocketAddr,
-    token: String,
+    invite: String,
     dir: tempfile::TempDir,
     tls: TlsConnector,
 }
@@ -60,15 +60,13 @@ impl Oriel {
             .stderr(log)
             .spawn()
             .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let url = stdout
-            .lines()
-            .map(|l| l.unwrap())
-            .find_map(|l| l.trim().strip_prefix("https://").map(str::to_owned))
-            .expect("oriel printed its URL");
-        let (addr, token) = url.split_once("/#token=").unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map(|l| l.unwrap());
+        let ready = lines.find(|l| l.starts_with("Oriel is ready at https://")).expect("oriel printed its URL");
+        let addr = ready.trim_start_matches("Oriel is ready at https://").split('/').next().unwrap().parse().unwrap();
+        let invite_line = lines.find(|l| l.contains("/web/invite/")).expect("the first start prints an invite link");
+        let invite = invite_line.rsplit('/').next().unwrap().to_owned();
         let cert = std::fs::read(dir.path().join("data/tls/cert.pem")).unwrap();
-        Self { child, addr: addr.parse().unwrap(), token: token.to_owned(), tls: connector(&cert), dir }
+        Self { child, addr, invite, tls: connector(&cert), dir }
     }
 
     async fn tls_stream(&self) -> TlsStream<tokio::net::TcpStream> {
@@ -77,23 +75,76 @@ impl Oriel {
         self.tls.connect(name, tcp).await.expect("TLS handshake with the certificate oriel made")
     }
 
-    async fn socket(&self, token: &str) -> Result<WebSocketStream<TlsStream<tokio::net::TcpStream>>, String> {
-        let url = format!("wss://{}/api/desktop/ws?token={token}", self.addr);
-        tokio_tungstenite::client_async(url, self.tls_stream().await).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
+    async fn socket(&self, cookie: &str, desktop: &str, login: &str) -> Result<Socket, String> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let url = format!("wss://{}/api/desktop/ws?kind=linux&desktop={desktop}&login={login}", self.addr);
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert("cookie", format!("oriel_session={cookie}").parse().unwrap());
+        tokio_tungstenite::client_async(request, self.tls_stream().await).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
     }
 
-    async fn get(&self, path: &str) -> String {
+    /// One HTTP/1.1 request; the raw response.
+    async fn http(&self, method: &str, path: &str, cookie: Option<&str>, body: Option<serde_json::Value>) -> String {
         let mut stream = self.tls_stream().await;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr);
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let cookie = cookie.map(|c| format!("Cookie: oriel_session={c}\r\n")).unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{cookie}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = String::new();
         let _ = stream.read_to_string(&mut response).await;
         response
     }
 
+    async fn get(&self, path: &str) -> String {
+        self.http("GET", path, None, None).await
+    }
+
+    /// Accepts the first start's invite as a person would (the code computed
+    /// like an authenticator app) and returns the session cookie.
+    async fn enroll(&self) -> String {
+        let page = self.http("GET", &format!("/api/invite/{}", self.invite), None, None).await;
+        let json: serde_json::Value = serde_json::from_str(page.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let secret = base32(json["totp_secret"].as_str().unwrap());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let code = oriel_auth::second_factor::TotpDevice::from_parts(secret, None).code_at(now).unwrap();
+        let body = serde_json::json!({ "password": "a good long password", "totp_code": code });
+        let response = self.http("POST", &format!("/api/invite/{}", self.invite), None, Some(body)).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        let cookie = response.lines().find_map(|l| l.strip_prefix("set-cookie: oriel_session=")).expect("a session cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Strict"), "{cookie}");
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// The one desktop this host registers, and the login the admin may use.
+    async fn desktop(&self, cookie: &str) -> (String, String) {
+        let response = self.http("GET", "/api/desktops", Some(cookie), None).await;
+        let json: serde_json::Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let desktop = &json["desktops"][0];
+        (desktop["name"].as_str().unwrap().to_owned(), desktop["logins"][0].as_str().unwrap().to_owned())
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("oriel.log")).unwrap()
     }
+}
+
+/// RFC 4648 base32, as authenticator apps read the secret.
+fn base32(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).unwrap() as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+        }
+    }
+    out
 }
 
 /// Trusts exactly the certificate oriel made for itself.
@@ -164,12 +215,14 @@ async fn final_alert(socket: &mut Socket) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_ends_only_its_own_session() {
     let oriel = Oriel::start();
+    let cookie = oriel.enroll().await;
+    let (desktop, login) = oriel.desktop(&cookie).await;
 
-    let refused = oriel.socket("not-the-token").await.unwrap_err();
+    let refused = oriel.socket("forged", &desktop, &login).await.unwrap_err();
     assert!(refused.contains("401"), "{refused}");
 
     // A healthy session first.
-    let mut good = oriel.socket(&oriel.token).await.unwrap();
+    let mut good = oriel.socket(&cookie, &desktop, &login).await.unwrap();
     good.send(hello()).await.unwrap();
     until(&mut good, "ServerHello", |p| matches!(p, Payload::ServerHello(_))).await;
     until(&mut good, "a first frame", |p| matches!(p, Payload::FrameRect(_))).await;
@@ -186,7 +239,7 @@ async fn bad_input_ends_only_its_own_session() {
         ("garbage envelope", Message::Binary(vec![0, 0, 0, 2, 0x3a, 0x09].into()), "malformed message from the client: malformed envelope"),
     ];
     for (case, message, expected) in cases {
-        let mut bad = oriel.socket(&oriel.token).await.unwrap();
+        let mut bad = oriel.socket(&cookie, &desktop, &login).await.unwrap();
         bad.send(hello()).await.unwrap();
         until(&mut bad, "ServerHello", |p| matches!(p, Payload::ServerHello(_))).await;
         bad.send(message).await.unwrap();
@@ -200,7 +253,23 @@ async fn bad_input_ends_only_its_own_session() {
 
     let log = oriel.log();
     assert!(log.contains("malformed frame from the browser; ending the session"), "{log}");
-    assert!(!log.contains(&oriel.token), "the token never reaches the log");
+    assert!(!log.contains(&oriel.invite) && !log.contains(&cookie), "secrets never reach the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_the_roles_do_not_allow_are_refused_with_the_reason() {
+    let oriel = Oriel::start();
+    assert!(oriel.http("GET", "/api/me", Some("forged"), None).await.starts_with("HTTP/1.1 401"));
+    let wrong = serde_json::json!({ "user": "admin", "password": "wrong password here", "totp_code": "123456" });
+    let response = oriel.http("POST", "/api/login", None, Some(wrong)).await;
+    assert!(response.starts_with("HTTP/1.1 401") && response.contains("wrong user name, password or code"), "{response}");
+    let cookie = oriel.enroll().await;
+    assert!(oriel.http("GET", "/api/me", Some(&cookie), None).await.contains("\"user\":\"admin\""));
+    let (desktop, _login) = oriel.desktop(&cookie).await;
+    let mut socket = oriel.socket(&cookie, &desktop, "nobody").await.unwrap();
+    socket.send(hello()).await.unwrap();
+    let alert = final_alert(&mut socket).await;
+    assert!(alert.starts_with("access denied: no role allows login \"nobody\""), "{alert}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,36 +1,56 @@
-//! Round-trip measurement with TDPB pings, sans-IO: the relay asks for a
-//! ping to send, and hands back every Ping it sees; those that answer ours
-//! become a round-trip time and are not forwarded.
+//! Round-trip measurement with TDPB pings, sans-IO.
+//!
+//! Pings never cross the proxy: each leg (proxy to browser, proxy to
+//! desktop service) is measured on its own, an answer to any of our recent
+//! pings is consumed here, and a ping the peer starts is answered here. A
+//! forwarded ping would be echoed by the far side and come back, and the
+//! two ends would bounce it between them for the rest of the session.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Measures one leg (proxy to browser, or proxy to desktop service).
+/// Pings remembered per leg: a late answer is still recognised as ours for
+/// this many ping intervals.
+const REMEMBERED: usize = 8;
+
+/// Measures one leg.
 #[derive(Debug, Default)]
 pub struct LatencyProbe {
-    pending: Option<([u8; 16], Instant)>,
+    pending: VecDeque<([u8; 16], Instant)>,
     last: Option<Duration>,
 }
 
+/// What to do with a Ping that arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingSeen {
+    /// It answered one of ours: consumed.
+    Answer,
+    /// The peer is measuring: answer it with the same id, forward nothing.
+    Question,
+}
+
 impl LatencyProbe {
-    /// An id for a new ping sent at `now`. An unanswered earlier ping is
-    /// forgotten: its answer, if it comes, is then forwarded like any other.
+    /// An id for a new ping sent at `now`.
     pub fn ping(&mut self, now: Instant) -> [u8; 16] {
         let mut id = [0u8; 16];
         // Ids only need to be unlikely to collide with the peer's own pings.
         let _ = getrandom::fill(&mut id);
-        self.pending = Some((id, now));
+        if self.pending.len() == REMEMBERED {
+            self.pending.pop_front();
+        }
+        self.pending.push_back((id, now));
         id
     }
 
-    /// Whether `id` answers our pending ping; if so the round trip is recorded.
-    pub fn answer(&mut self, id: &[u8], now: Instant) -> bool {
-        match self.pending {
-            Some((ours, sent)) if ours == id => {
-                self.pending = None;
+    /// Classifies a Ping from the peer; an answer records its round trip.
+    pub fn seen(&mut self, id: &[u8], now: Instant) -> PingSeen {
+        match self.pending.iter().position(|(ours, _)| ours == id) {
+            Some(i) => {
+                let (_, sent) = self.pending.remove(i).expect("index from position");
                 self.last = Some(now.saturating_duration_since(sent));
-                true
+                PingSeen::Answer
             }
-            _ => false,
+            None => PingSeen::Question,
         }
     }
 
@@ -45,14 +65,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_our_pending_ping_is_an_answer() {
+    fn answers_to_recent_pings_are_consumed_even_late() {
         let mut probe = LatencyProbe::default();
         let t0 = Instant::now();
-        assert!(!probe.answer(&[0; 16], t0));
-        let id = probe.ping(t0);
-        assert!(!probe.answer(&[1; 16], t0));
-        assert!(probe.answer(&id, t0 + Duration::from_millis(42)));
-        assert_eq!(probe.last_ms(), Some(42));
-        assert!(!probe.answer(&id, t0), "an answer counts once");
+        let first = probe.ping(t0);
+        let _second = probe.ping(t0 + Duration::from_secs(2));
+        assert_eq!(probe.seen(&first, t0 + Duration::from_millis(4500)), PingSeen::Answer, "late but ours");
+        assert_eq!(probe.last_ms(), Some(4500));
+        assert_eq!(probe.seen(&first, t0), PingSeen::Question, "an answer counts once");
+        assert_eq!(probe.seen(&[7; 16], t0), PingSeen::Question, "the peer's own ping");
+    }
+
+    #[test]
+    fn only_the_most_recent_pings_are_remembered() {
+        let mut probe = LatencyProbe::default();
+        let t0 = Instant::now();
+        let oldest = probe.ping(t0);
+        for _ in 0..REMEMBERED {
+            probe.ping(t0);
+        }
+        assert_eq!(probe.seen(&oldest, t0), PingSeen::Question);
     }
 }

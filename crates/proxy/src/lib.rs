@@ -6,12 +6,11 @@
 //! The proxy checks every browser frame's length before it passes on, so a
 //! malformed frame ends that session only.
 
-mod access;
+mod api;
 mod latency;
 mod relay;
 pub mod tls;
 mod web;
 
-pub use access::AccessToken;
 pub use latency::LatencyProbe;
-pub use web::{DesktopDialer, DesktopStream, ProxyConfig, router, serve};
+pub use web::{DesktopDialer, DesktopRequest, DesktopStream, ProxyConfig, router, serve};

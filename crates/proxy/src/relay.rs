@@ -3,8 +3,9 @@
 //! Browser frames are checked for a correct, capped length before they pass
 //! on (the desktop service checks their content); a bad one ends this
 //! session with an ERROR alert. Desktop frames are cut at frame boundaries
-//! so each websocket message holds exactly one frame. Pings the proxy sent
-//! itself are answered here and become LatencyStats for the browser.
+//! so each websocket message holds exactly one frame. Pings never cross:
+//! the proxy measures each leg itself (see `latency`) and tells the browser
+//! in LatencyStats.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use oriel_tdpb::pb::{self, AlertSeverity};
 use oriel_tdpb::{FrameReader, Limits, Payload, PayloadKind, decode_frame, encode_frame, frame_body, peek_kind};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::latency::LatencyProbe;
+use crate::latency::{LatencyProbe, PingSeen};
 use crate::web::DesktopStream;
 
 /// How often latency is measured and reported.
@@ -40,6 +41,8 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut browser_probe = LatencyProbe::default();
     let mut desktop_probe = LatencyProbe::default();
+    // Answers to the service's own pings, written once the frames read with them are relayed.
+    let mut pending_desktop_answers: Vec<Vec<u8>> = Vec::new();
     // The first ping waits an interval: the session is still saying hello.
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
     tracing::info!("session relay started");
@@ -57,10 +60,13 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
                 if let Err(error) = frame_body(&bytes, Limits::FROM_CLIENT.max_frame_len) {
                     break End::BadBrowserFrame(error.to_string());
                 }
-                if peek_kind(&bytes) == Some(PayloadKind::Ping)
-                    && let Ok(Some(Payload::Ping(ping))) = decode_frame(&bytes, Limits::FROM_CLIENT)
-                    && browser_probe.answer(&ping.id, Instant::now())
-                {
+                if peek_kind(&bytes) == Some(PayloadKind::Ping) {
+                    if let Ok(Some(Payload::Ping(ping))) = decode_frame(&bytes, Limits::FROM_CLIENT)
+                        && browser_probe.seen(&ping.id, Instant::now()) == PingSeen::Question
+                        && browser_tx.send(binary(Payload::Ping(ping))).await.is_err()
+                    {
+                        break End::BrowserLeft;
+                    }
                     continue;
                 }
                 if let Err(error) = desktop_tx.write_all(&bytes).await {
@@ -80,14 +86,21 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
                         Ok(None) => break,
                         Err(error) => break 'relay End::BadDesktopFrame(error.to_string()),
                     };
-                    if peek_kind(frame) == Some(PayloadKind::Ping)
-                        && let Ok(Some(Payload::Ping(ping))) = decode_frame(frame, Limits::FROM_SERVER)
-                        && desktop_probe.answer(&ping.id, Instant::now())
-                    {
+                    if peek_kind(frame) == Some(PayloadKind::Ping) {
+                        if let Ok(Some(Payload::Ping(ping))) = decode_frame(frame, Limits::FROM_SERVER)
+                            && desktop_probe.seen(&ping.id, Instant::now()) == PingSeen::Question
+                        {
+                            pending_desktop_answers.push(encode_frame(Payload::Ping(ping)));
+                        }
                         continue;
                     }
                     if let Err(error) = browser_tx.send(Message::Binary(frame.to_vec().into())).await {
                         break 'relay End::Transport(error.to_string());
+                    }
+                }
+                for answer in pending_desktop_answers.drain(..) {
+                    if let Err(error) = desktop_tx.write_all(&answer).await {
+                        break 'relay End::Transport(format!("desktop stream: {error}"));
                     }
                 }
             }

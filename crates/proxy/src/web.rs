@@ -10,16 +10,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+use axum::routing::{get, post};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument as _;
 
-use crate::access::AccessToken;
-use crate::relay;
+use crate::{api, relay};
 
 /// A byte stream to a desktop service carrying TDPB.
 pub type DesktopStream = Pin<Box<dyn DuplexStream>>;
@@ -28,10 +27,24 @@ pub type DesktopStream = Pin<Box<dyn DuplexStream>>;
 pub trait DuplexStream: AsyncRead + AsyncWrite + Send {}
 impl<T: AsyncRead + AsyncWrite + Send> DuplexStream for T {}
 
+/// What the browser asked for, with who the proxy authenticated. The
+/// desktop service decides whether it is allowed; the proxy does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesktopRequest {
+    /// The logged-in Oriel user.
+    pub user: String,
+    /// `linux` or `windows`.
+    pub kind: String,
+    /// The desktop's resource name.
+    pub desktop: String,
+    /// The desktop login asked for.
+    pub login: String,
+}
+
 /// Opens desktop sessions: in-process, or over the network.
 pub trait DesktopDialer: Send + Sync + 'static {
-    /// A new stream to a desktop service, for one session.
-    fn dial(&self) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>>;
+    /// A new stream to the desktop service that serves `request.desktop`.
+    fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>>;
 }
 
 /// Settings of the proxy.
@@ -39,13 +52,14 @@ pub trait DesktopDialer: Send + Sync + 'static {
 pub struct ProxyConfig {
     /// The built web client (`web/dist`).
     pub web_dir: PathBuf,
-    /// The token every websocket must present.
-    pub token: AccessToken,
+    /// The cluster's name, as routes and the UI show it.
+    pub cluster: String,
 }
 
 #[derive(Clone)]
-struct AppState {
-    config: Arc<ProxyConfig>,
+pub(crate) struct AppState {
+    pub(crate) plane: oriel_auth::control_plane::ControlPlane,
+    pub(crate) cluster: String,
     dialer: Arc<dyn DesktopDialer>,
     next_session: Arc<AtomicU64>,
 }
@@ -55,12 +69,17 @@ struct AppState {
 const MAX_WS_MESSAGE: usize = 2 * oriel_tdpb::Limits::FROM_CLIENT.max_frame_len;
 
 /// The proxy's routes.
-pub fn router(config: ProxyConfig, dialer: Arc<dyn DesktopDialer>) -> Router {
+pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlane, dialer: Arc<dyn DesktopDialer>) -> Router {
     let index = config.web_dir.join("index.html");
     // Unknown paths (SPA routes like /web/cluster/...) get the client's index.
     let files = ServeDir::new(&config.web_dir).fallback(ServeFile::new(index));
-    let state = AppState { config: Arc::new(config), dialer, next_session: Arc::new(AtomicU64::new(1)) };
+    let state = AppState { plane, cluster: config.cluster, dialer, next_session: Arc::new(AtomicU64::new(1)) };
     Router::new()
+        .route("/api/login", post(api::login))
+        .route("/api/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/invite/{secret}", get(api::enrollment).post(api::accept_invite))
+        .route("/api/desktops", get(api::desktops))
         .route("/api/desktop/ws", get(desktop_socket))
         .fallback_service(files)
         .with_state(state)
@@ -75,20 +94,32 @@ pub fn router(config: ProxyConfig, dialer: Arc<dyn DesktopDialer>) -> Router {
 
 #[derive(serde::Deserialize)]
 struct SocketQuery {
-    token: Option<String>,
+    kind: String,
+    desktop: String,
+    login: String,
 }
 
-async fn desktop_socket(State(state): State<AppState>, Query(query): Query<SocketQuery>, upgrade: WebSocketUpgrade) -> Response {
-    if !query.token.is_some_and(|t| state.config.token.matches(&t)) {
-        tracing::warn!("websocket refused: missing or wrong token");
-        return (StatusCode::UNAUTHORIZED, "a valid token is required\n").into_response();
-    }
+async fn desktop_socket(
+    State(state): State<AppState>,
+    Query(query): Query<SocketQuery>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let user = match api::authenticated(&state, &headers).await {
+        Ok(user) => user,
+        Err(response) => {
+            tracing::info!("websocket refused: not logged in");
+            return response;
+        }
+    };
+    let request = DesktopRequest { user: user.name.to_string(), kind: query.kind, desktop: query.desktop, login: query.login };
     let session = state.next_session.fetch_add(1, Ordering::Relaxed);
     upgrade
         .max_message_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| {
             async move {
-                match state.dialer.dial().await {
+                tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, "desktop session requested");
+                match state.dialer.dial(request).await {
                     Ok(desktop) => relay::relay(socket, desktop).await,
                     Err(error) => {
                         tracing::error!(%error, "cannot reach the desktop service");
@@ -122,6 +153,6 @@ pub async fn serve(
     axum_server::from_tcp(listener)?
         .acceptor(acceptor)
         .handle(handle)
-        .serve(router.into_make_service())
+        .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
 }

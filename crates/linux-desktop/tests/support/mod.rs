@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError};
+use oriel_auth::control_plane::{ControlPlane, UserSpec};
+use oriel_auth::store::{DesktopRecord, Store};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};
 use oriel_qoiz::{Codec as QoizCodec, Decoder};
 use oriel_tdpb::pb::{self, Codec};
 use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
@@ -18,9 +20,18 @@ use x11rb::rust_connection::{DefaultStream, RustConnection};
 /// a test that waits this long has failed, it does not measure speed.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A desktop service whose xsessions are test programs.
+/// The desktop's name in the control plane.
+pub const DESKTOP: &str = "test-desktop";
+
+/// A role that allows the `tester` login on every Linux desktop.
+const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: tester\nspec:\n  allow:\n    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
+
+/// A desktop service whose xsessions are test programs, authorizing
+/// against a real control plane (SQLite) where user `tester` may log in
+/// as `tester`.
 pub struct TestService {
     pub service: LinuxDesktopService,
+    pub plane: ControlPlane,
     pub dir: tempfile::TempDir,
 }
 
@@ -47,19 +58,28 @@ impl TestService {
             std::fs::write(xsessions.join(format!("{name}.desktop")), format!("[Desktop Entry]\nName={name}\nExec={exec}\n"))
                 .unwrap();
         }
+        let plane = futures_block_on(control_plane(dir.path()));
         let service = LinuxDesktopService::new(DesktopConfig {
+            desktop_name: DESKTOP.into(),
+            control_plane: plane.clone(),
             xsession_dirs: vec![xsessions],
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
         });
-        Self { service, dir }
+        Self { service, plane, dir }
+    }
+
+    /// Opens a session for `tester` as `tester`.
+    pub fn connect(&self) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
+        self.connect_as("tester", "tester")
     }
 
     /// Opens a session: the service serves the far end of a pipe.
-    pub fn connect(&self) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
+    pub fn connect_as(&self, user: &str, login: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
         let service = self.service.clone();
-        let task = tokio::spawn(async move { service.serve(service_end).await });
+        let request = SessionRequest { user: user.into(), login: login.into() };
+        let task = tokio::spawn(async move { service.serve(service_end, request).await });
         (Client::new(client_end), task)
     }
 
@@ -75,6 +95,35 @@ impl TestService {
         let (display, xauthority) = text.trim().split_once(' ').unwrap();
         XClient::connect(display, Path::new(xauthority))
     }
+}
+
+async fn control_plane(dir: &Path) -> ControlPlane {
+    let backend = oriel_backend::SqliteBackend::open(dir.join("oriel.db"), oriel_backend::Options::default()).await.unwrap();
+    let plane = ControlPlane::new(Store::new(std::sync::Arc::new(backend)), std::sync::Arc::new(oriel_backend::SystemClock));
+    plane.create_roles(&oriel_rbac::parse_roles("tester.yaml", ROLE).unwrap(), false).await.unwrap();
+    let spec = UserSpec { name: "tester".into(), roles: vec!["tester".into()], linux_logins: vec!["tester".into()], ..Default::default() };
+    plane.add_user(&spec).await.unwrap();
+    let desktop = DesktopRecord {
+        kind: oriel_rbac::DesktopKind::Linux,
+        name: DESKTOP.into(),
+        hostname: "test".into(),
+        addr: "in-process".into(),
+        labels: Default::default(),
+        expires: None,
+    };
+    plane.store().put_desktop(&desktop).await.unwrap();
+    plane
+}
+
+/// Runs a future to completion from synchronous test set-up code that may
+/// itself be inside a Tokio runtime.
+fn futures_block_on<F: std::future::Future + Send>(future: F) -> F::Output
+where
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        scope.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)).join().unwrap()
+    })
 }
 
 /// An X client on the session's display, authenticated with its cookie.

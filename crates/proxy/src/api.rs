@@ -1,0 +1,145 @@
+//! The JSON API of the web UI: login, invites, the user and their desktops.
+//! A logged-in browser holds the `oriel_session` cookie (HttpOnly, Secure,
+//! SameSite=Strict); nothing else authenticates it.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oriel_auth::login::{LoginError, SessionCookie};
+use oriel_auth::resources::user::User;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::web::AppState;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "oriel_session";
+
+/// A JSON error the web UI shows as is.
+pub fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    (status, Json(json!({ "error": message.to_string() }))).into_response()
+}
+
+fn login_error(e: LoginError) -> Response {
+    let status = match &e {
+        LoginError::Rejected => StatusCode::UNAUTHORIZED,
+        LoginError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        LoginError::BadInvite => StatusCode::NOT_FOUND,
+        LoginError::Password(_) | LoginError::Code(_) => StatusCode::BAD_REQUEST,
+        LoginError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::error!(error = %e, "login failed on our side");
+    }
+    error(status, e)
+}
+
+fn with_cookie(cookie: &SessionCookie) -> Response {
+    let max_age = cookie.expires.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs());
+    let value = format!("{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}", cookie.secret);
+    let mut response = Json(json!({ "user": cookie.user })).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&value).expect("hex cookie"));
+    response
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
+        .map(str::to_owned)
+}
+
+/// The logged-in user, or a 401 response.
+pub async fn authenticated(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
+    let Some(secret) = session_cookie(headers) else {
+        return Err(error(StatusCode::UNAUTHORIZED, "log in first"));
+    };
+    state.plane.session_user(&secret).await.ok_or_else(|| error(StatusCode::UNAUTHORIZED, "your session has ended; log in again"))
+}
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    user: String,
+    password: String,
+    totp_code: String,
+}
+
+pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Json(body): Json<LoginBody>) -> Response {
+    match state.plane.login(&body.user, &body.password, &body.totp_code, peer.ip()).await {
+        Ok(cookie) => {
+            tracing::info!(user = %cookie.user, "logged in");
+            with_cookie(&cookie)
+        }
+        Err(e) => {
+            tracing::info!(user = %body.user, peer = %peer.ip(), error = %e, "login refused");
+            login_error(e)
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(secret) = session_cookie(&headers) {
+        state.plane.logout(&secret).await;
+    }
+    let clear = format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
+}
+
+pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match authenticated(&state, &headers).await {
+        Ok(user) => Json(json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster })).into_response(),
+        Err(response) => response,
+    }
+}
+
+pub async fn enrollment(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+    match state.plane.enrollment(&secret).await {
+        Ok(e) => Json(json!({ "user": e.user, "totp_url": e.totp_url, "totp_secret": e.totp_secret })).into_response(),
+        Err(e) => login_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AcceptBody {
+    password: String,
+    totp_code: String,
+}
+
+pub async fn accept_invite(State(state): State<AppState>, Path(secret): Path<String>, Json(body): Json<AcceptBody>) -> Response {
+    match state.plane.accept_invite(&secret, &body.password, &body.totp_code).await {
+        Ok(cookie) => {
+            tracing::info!(user = %cookie.user, "invite accepted");
+            with_cookie(&cookie)
+        }
+        Err(e) => login_error(e),
+    }
+}
+
+pub async fn desktops(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match authenticated(&state, &headers).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match state.plane.visible_desktops(user.name.as_str()).await {
+        Ok(list) => {
+            let desktops: Vec<_> = list
+                .iter()
+                .map(|(d, logins)| {
+                    json!({ "kind": d.kind.as_str(), "name": d.name, "hostname": d.hostname, "addr": d.addr, "labels": d.labels, "logins": logins })
+                })
+                .collect();
+            Json(json!({ "cluster": state.cluster, "desktops": desktops })).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list desktops");
+            error(StatusCode::SERVICE_UNAVAILABLE, "the desktop list is unavailable, try again")
+        }
+    }
+}

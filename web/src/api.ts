@@ -1,0 +1,158 @@
+// The server's JSON API. Answers are parsed into plain types here, so pages
+// never see raw JSON. The session is an HttpOnly cookie the client never reads.
+import { loginAddress, type DesktopKind } from './route';
+
+/** A refused or failed request; `message` is the server's, fit to show as is. */
+export class ApiError extends Error {
+  /** The HTTP status, or 0 when the server could not be reached. */
+  readonly status: number;
+  /** Seconds to wait before trying again, when the server said (429). */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, message: string, retryAfter: number | null = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export interface Me {
+  user: string;
+  roles: string[];
+  cluster: string;
+}
+
+export interface Invite {
+  user: string;
+  /** otpauth://totp/… for the QR code. */
+  totpUrl: string;
+  /** The same secret in base32, for typing in by hand. */
+  totpSecret: string;
+}
+
+export interface Desktop {
+  kind: DesktopKind;
+  name: string;
+  hostname: string;
+  addr: string;
+  labels: Record<string, string>;
+  /** The logins this user's roles allow on this desktop. */
+  logins: string[];
+}
+
+export interface DesktopList {
+  cluster: string;
+  desktops: Desktop[];
+}
+
+/** What a 401 means: "log in first", or an answer the caller shows (wrong credentials). */
+export type Unauthorized = 'log in' | 'refused';
+
+export async function logIn(user: string, password: string, totpCode: string): Promise<string> {
+  const body = await request('POST', '/api/login', { user, password, totp_code: totpCode }, 'refused');
+  return text(asObject(body)['user']);
+}
+
+export async function logOut(): Promise<void> {
+  await request('POST', '/api/logout', undefined, 'refused');
+}
+
+export async function me(onUnauthorized: Unauthorized = 'log in'): Promise<Me> {
+  const body = asObject(await request('GET', '/api/me', undefined, onUnauthorized));
+  return { user: text(body['user']), roles: texts(body['roles']), cluster: text(body['cluster']) };
+}
+
+export async function readInvite(secret: string): Promise<Invite> {
+  const body = asObject(await request('GET', invitePath(secret), undefined, 'refused'));
+  return { user: text(body['user']), totpUrl: text(body['totp_url']), totpSecret: text(body['totp_secret']) };
+}
+
+/** Sets the password and enrolls TOTP; the server logs the user in. */
+export async function acceptInvite(secret: string, password: string, totpCode: string): Promise<void> {
+  await request('POST', invitePath(secret), { password, totp_code: totpCode }, 'refused');
+}
+
+export async function listDesktops(): Promise<DesktopList> {
+  const body = asObject(await request('GET', '/api/desktops'));
+  const desktops = Array.isArray(body['desktops']) ? body['desktops'].map(desktop) : unexpected();
+  return { cluster: text(body['cluster']), desktops };
+}
+
+function invitePath(secret: string): string {
+  return `/api/invite/${encodeURIComponent(secret)}`;
+}
+
+/**
+ * One API call. With `onUnauthorized` = 'log in' a 401 sends the browser to
+ * the login page (coming back here afterwards) and the returned promise never
+ * settles, so the page does not flash an error while it leaves.
+ */
+async function request(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  onUnauthorized: Unauthorized = 'log in',
+): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'cannot reach the Oriel server; check the connection and try again');
+  }
+  if (response.status === 401 && onUnauthorized === 'log in') {
+    location.assign(loginAddress(location));
+    return new Promise(() => {});
+  }
+  if (response.status === 204) return null;
+  const json: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = json !== null && typeof json === 'object' ? (json as Record<string, unknown>)['error'] : undefined;
+    const message = typeof error === 'string' && error !== '' ? error : `the server answered ${response.status}`;
+    throw new ApiError(response.status, message, retryAfter(response));
+  }
+  return json;
+}
+
+function retryAfter(response: Response): number | null {
+  const header = response.headers.get('Retry-After');
+  const seconds = header === null ? NaN : Number(header);
+  return Number.isInteger(seconds) && seconds >= 0 ? seconds : null;
+}
+
+function desktop(value: unknown): Desktop {
+  const body = asObject(value);
+  const kind = body['kind'];
+  if (kind !== 'linux' && kind !== 'windows') unexpected();
+  const labels = asObject(body['labels'] ?? {});
+  return {
+    kind,
+    name: text(body['name']),
+    hostname: text(body['hostname'] ?? ''),
+    addr: text(body['addr'] ?? ''),
+    labels: Object.fromEntries(Object.entries(labels).map(([key, value]) => [key, text(value)])),
+    logins: texts(body['logins'] ?? []),
+  };
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) unexpected();
+  return value as Record<string, unknown>;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : unexpected();
+}
+
+function texts(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(text) : unexpected();
+}
+
+function unexpected(): never {
+  throw new ApiError(502, 'the server sent an answer this page does not understand; reload the page');
+}
