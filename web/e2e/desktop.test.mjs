@@ -1,16 +1,23 @@
-// A person's first session, in a real Chromium against the real daemon:
-// pick a desktop, type into an xterm through the canvas, see the X screen
-// pixel for pixel, and resize the window.
+// A person's first sessions, in a real Chromium against the real daemon:
+// accept the invite, see the allowed desktops, pick a session, type into an
+// xterm through the canvas, see the X screen pixel for pixel, resize, be
+// refused a login the roles do not allow, be disconnected by a lock, and
+// log in again on a HiDPI screen.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium } from './browser.mjs';
-import { startOriel, eventually, xDisplay, x, grabRoot, ROOT } from './oriel.mjs';
+import { startOriel, eventually, xDisplay, x, grabRoot, totp, ROOT } from './oriel.mjs';
 
+const PASSWORD = 'a long enough password';
 let oriel;
 let browser;
 let page;
+let desktopName;
+let totpSecret;
+let lastCodeStep;
 const typed = () => join(oriel.dir, 'typed.txt');
 
 before(async () => {
@@ -24,7 +31,6 @@ before(async () => {
   ]);
   // The command above is written before the temp dir exists; point it there.
   const desktop = join(oriel.dir, 'xsessions', 'Typing probe.desktop');
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(desktop, readFileSync(desktop, 'utf8').replace('TYPED', typed()));
   ({ browser } = await launchChromium());
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 600 } });
@@ -37,27 +43,43 @@ after(async () => {
   await oriel?.stop();
 });
 
+test('accept the invite, enroll TOTP and see the allowed desktops', async () => {
+  await page.goto(oriel.invite);
+  totpSecret = (await page.locator('#invite-secret').textContent()).trim();
+  assert.match(totpSecret, /^[A-Z2-7]{32}$/);
+  await page.locator('#invite-qr').waitFor();
+  await page.fill('#invite-password', PASSWORD);
+  await page.fill('#invite-password-confirm', PASSWORD);
+  lastCodeStep = Math.floor(Date.now() / 30000);
+  await page.fill('#invite-code', totp(totpSecret));
+  await page.click('#invite-submit');
+  const row = page.locator('[data-desktop]');
+  await row.first().waitFor({ timeout: 30_000 });
+  assert.equal(await row.count(), 1, 'this host registered one desktop');
+  desktopName = await row.first().getAttribute('data-desktop');
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'oriel_session');
+  assert.ok(session?.httpOnly && session.secure && session.sameSite === 'Strict', 'the session cookie is HttpOnly, Secure, SameSite=Strict');
+  const used = await page.request.get(`${oriel.url}/api/invite/${oriel.invite.split("/").pop()}`);
+  assert.equal(used.status(), 404, 'an invite works once');
+});
+
 test('pick a session, type into an xterm, see the X screen, resize', async () => {
-  await page.goto(oriel.url);
+  await page.locator(`[data-desktop="${desktopName}"] [data-connect]`).click();
   await page.locator('[data-xsession="Typing probe"]').click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
   await eventually('a painted frame', () => page.evaluate(() => window.__oriel.framesPainted > 0));
 
-  // Keyboard: text typed on the canvas reaches the X client.
+  // Type once the terminal is on screen, as a person would.
   const display = await xDisplay(oriel, 'Typing probe');
-  // Type once the terminal is on screen, as a person would: its white
-  // background painted on the canvas, and its text cursor drawn.
   const canvasPixel = (px, py) =>
     page.evaluate(([px, py]) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(px, py, 1, 1).data).join(), [px, py]);
   await eventually('the xterm on the canvas', async () => (await canvasPixel(200, 100)) === '255,255,255,255');
-  await eventually('the xterm ready for input', () => x(display, 'xwininfo', ['-root', '-tree']).toString().includes('xterm'));
   await page.locator('#screen').click({ position: { x: 200, y: 80 } });
   await page.keyboard.type('hello oriel');
   // Shift is a key of its own on the wire (scancode 0x2A), held around the 1.
   await page.keyboard.press('Shift+Digit1');
   await page.keyboard.press('Enter');
-  mkdirSync(join(ROOT, 'web/e2e/artifacts'), { recursive: true });
-  await page.screenshot({ path: join(ROOT, 'web/e2e/artifacts/typed.png') });
   await eventually('typed text on the X side', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'hello oriel!\n');
 
   // Pixels: the canvas shows exactly what X has, in the xterm and beside it.
@@ -72,12 +94,9 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
       for (let px = 0; px < region.width; px++) {
         const i = (py * region.width + px) * 4;
         const want = root.rgba(region.x + px, region.y + py);
-        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) {
-          return false;
-        }
+        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) return false;
       }
     }
-    // The region holds both the blue root and the xterm's text.
     return root.rgba(5, 5).join() === '51,102,204,255';
   });
   mkdirSync(join(ROOT, 'web/e2e/artifacts'), { recursive: true });
@@ -94,11 +113,36 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
   await eventually('the X screen to follow the window', async () => rootSize() === '700x500' && (await canvasSize()) === '700x500');
 });
 
-test('on a HiDPI screen the desktop has device resolution and the pointer lands where clicked', async () => {
+test('a lock set with orielctl ends the live session with its message', async () => {
+  const out = oriel.orielctl(['lock', '--user', 'admin', '--message', 'maintenance window']);
+  const lockName = out.match(/"([^"]+)"/)[1];
+  try {
+    await page.locator('text=the session was locked by an administrator: maintenance window').waitFor({ timeout: 30_000 });
+    await page.locator('#status[data-state="closed"]').waitFor();
+  } finally {
+    oriel.orielctl(['unlock', lockName]);
+  }
+});
+
+test('a login the roles do not allow is refused with the reason', async () => {
+  await page.goto(`${oriel.url}/web/cluster/oriel/linux_desktops/${desktopName}/nobody`);
+  await page.locator('text=Access denied').first().waitFor({ timeout: 30_000 });
+  await page.locator('text=no role allows login "nobody"').first().waitFor();
+});
+
+test('log in with password and code on a HiDPI screen; the desktop has device resolution', async () => {
+  // A code is good once: wait for the step after the one used to enroll.
+  while (Math.floor(Date.now() / 30000) <= lastCodeStep) await sleep(500);
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 600, height: 400 }, deviceScaleFactor: 2 });
   const hidpi = await context.newPage();
   try {
-    await hidpi.goto(oriel.url);
+    await hidpi.goto(`${oriel.url}/web/login`);
+    await hidpi.fill('#login-user', 'admin');
+    await hidpi.fill('#login-password', PASSWORD);
+    await hidpi.click('#login-submit');
+    await hidpi.fill('#login-code', totp(totpSecret));
+    await hidpi.click('#login-code-submit');
+    await hidpi.locator(`[data-desktop="${desktopName}"] [data-connect]`).click();
     await hidpi.locator('[data-xsession="Idle"]').click();
     await hidpi.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
     const display = await xDisplay(oriel, 'Idle');

@@ -1,6 +1,7 @@
 // Starts the real `oriel` daemon for end-to-end tests and reads the X
 // display its sessions run on, the way a person at that host could.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,18 +33,22 @@ export async function startOriel(sessions) {
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr.on('data', (chunk) => log.push(chunk.toString()));
-  const url = await new Promise((resolveUrl, reject) => {
+  // The first start prints where Oriel is and the admin's invite link.
+  const { url, invite } = await new Promise((resolveUrls, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
       out += chunk.toString();
-      const match = out.match(/https:\/\/\S+/);
-      if (match) resolveUrl(match[0]);
+      const ready = out.match(/Oriel is ready at (https:\/\/\S+)\/web/);
+      const link = out.match(/(https:\/\/\S+\/web\/invite\/[0-9a-f]+)/);
+      if (ready && link) resolveUrls({ url: ready[1], invite: link[1] });
     });
-    child.on('exit', (code) => reject(new Error(`oriel exited (${code}) before printing its URL:\n${log.join('')}`)));
+    child.on('exit', (code) => reject(new Error(`oriel exited (${code}) before printing its URLs:\n${log.join('')}`)));
   });
   return {
     url,
+    invite,
     dir,
+    orielctl: (args) => execFileSync(join(ROOT, 'target/release/orielctl'), ['--data-dir', join(dir, 'data'), ...args]).toString(),
     log: () => log.join(''),
     async stop() {
       child.kill('SIGTERM');
@@ -103,4 +108,17 @@ export function grabRoot(display) {
       return [(value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff, 255];
     },
   };
+}
+
+/** The current TOTP code for a base32 secret, as an authenticator app computes it (RFC 6238). */
+export function totp(secretBase32, unixSeconds = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretBase32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
