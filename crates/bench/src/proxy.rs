@@ -27,7 +27,9 @@ pub fn binary() -> Option<PathBuf> {
 pub struct Oriel {
     child: Child,
     addr: SocketAddr,
-    token: String,
+    cookie: String,
+    desktop: String,
+    login: String,
     tls: TlsConnector,
     pub dir: tempfile::TempDir,
 }
@@ -78,16 +80,18 @@ impl Oriel {
             });
         }
         let mut child = command.spawn().with_context(|| format!("cannot start {}", binary.display()))?;
-        let stdout = BufReader::new(child.stdout.take().context("no stdout")?);
-        let url = stdout.lines().map_while(Result::ok).find_map(|l| l.trim().strip_prefix("https://").map(str::to_owned));
-        let Some(url) = url else {
+        let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines().map_while(Result::ok);
+        let ready = lines.find_map(|l| l.strip_prefix("Oriel is ready at https://").map(str::to_owned));
+        let invite = lines.find_map(|l| l.split("/web/invite/").nth(1).map(str::to_owned));
+        let (Some(ready), Some(invite)) = (ready, invite) else {
             let _ = child.kill();
             let log = std::fs::read_to_string(dir.path().join("oriel.log")).unwrap_or_default();
-            bail!("oriel exited without printing its URL:\n{log}");
+            bail!("oriel exited without printing its URL and invite:\n{log}");
         };
-        let (addr, token) = url.split_once("/#token=").context("oriel printed an unexpected URL")?;
+        let addr = ready.split('/').next().context("oriel printed an unexpected URL")?.parse()?;
         let cert = std::fs::read(dir.path().join("data/tls/cert.pem"))?;
-        Ok(Self { child, addr: addr.parse()?, token: token.to_owned(), tls: connector(&cert)?, dir })
+        let (cookie, desktop, login) = enroll(&dir.path().join("data"), invite.trim())?;
+        Ok(Self { child, addr, cookie, desktop, login, tls: connector(&cert)?, dir })
     }
 
     /// The process id of `oriel`.
@@ -101,10 +105,53 @@ impl Oriel {
         tcp.set_nodelay(true)?;
         let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
         let tls = self.tls.connect(name, tcp).await.context("TLS handshake with oriel")?;
-        let url = format!("wss://{}/api/desktop/ws?token={}", self.addr, self.token);
-        let (socket, _) = tokio_tungstenite::client_async(url, tls).await.context("websocket upgrade")?;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let url = format!("wss://{}/api/desktop/ws?kind=linux&desktop={}&login={}", self.addr, self.desktop, self.login);
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert("cookie", format!("oriel_session={}", self.cookie).parse()?);
+        let (socket, _) = tokio_tungstenite::client_async(request, tls).await.context("websocket upgrade")?;
         Ok(socket)
     }
+}
+
+/// Accepts the first start's invite for `admin` straight through the control
+/// plane on oriel's own SQLite file (as a browser would over the API) and
+/// returns the session cookie, this host's desktop name and admin's login.
+fn enroll(data_dir: &std::path::Path, invite: &str) -> anyhow::Result<(String, String, String)> {
+    // Called from inside the bench's runtime: this runtime gets a thread of its own.
+    std::thread::scope(|scope| scope.spawn(|| enroll_blocking(data_dir, invite)).join().expect("enroll thread"))
+}
+
+fn enroll_blocking(data_dir: &std::path::Path, invite: &str) -> anyhow::Result<(String, String, String)> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        use oriel_auth::control_plane::ControlPlane;
+        let backend = oriel_backend::SqliteBackend::open(data_dir.join("oriel.db"), oriel_backend::Options::default()).await?;
+        let plane = ControlPlane::new(oriel_auth::store::Store::new(Arc::new(backend)), Arc::new(oriel_backend::SystemClock));
+        let page = plane.enrollment(invite).await?;
+        let secret = base32(&page.totp_secret);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let code = oriel_auth::second_factor::TotpDevice::from_parts(secret, None).code_at(now)?;
+        let cookie = plane.accept_invite(invite, "benchmark password", &code).await?;
+        let desktop = std::fs::read_to_string(data_dir.join("host_uuid"))?.trim().to_owned();
+        let login = plane.visible_desktops("admin").await?.first().and_then(|(_, l)| l.first().cloned()).context("admin has no login")?;
+        Ok((cookie.secret, desktop, login))
+    })
+}
+
+/// RFC 4648 base32, as authenticator apps read a TOTP secret.
+fn base32(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).map_or(0, |p| p as u64);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+        }
+    }
+    out
 }
 
 /// Trusts exactly the certificate oriel made for itself.
