@@ -129,29 +129,13 @@ fn enroll_blocking(data_dir: &std::path::Path, invite: &str) -> anyhow::Result<(
         let backend = oriel_backend::SqliteBackend::open(data_dir.join("oriel.db"), oriel_backend::Options::default()).await?;
         let plane = ControlPlane::new(oriel_auth::store::Store::new(Arc::new(backend)), Arc::new(oriel_backend::SystemClock));
         let page = plane.enrollment(invite).await?;
-        let secret = base32(&page.totp_secret);
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-        let code = oriel_auth::second_factor::TotpDevice::from_parts(secret, None).code_at(now)?;
+        let code = oriel_auth::second_factor::TotpDevice::from_base32(&page.totp_secret)?.code_at(now)?;
         let cookie = plane.accept_invite(invite, "benchmark password", &code).await?;
         let desktop = std::fs::read_to_string(data_dir.join("host_uuid"))?.trim().to_owned();
         let login = plane.visible_desktops("admin").await?.first().and_then(|(_, l)| l.first().cloned()).context("admin has no login")?;
         Ok((cookie.secret, desktop, login))
     })
-}
-
-/// RFC 4648 base32, as authenticator apps read a TOTP secret.
-fn base32(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u64, Vec::new());
-    for c in text.trim_end_matches('=').bytes() {
-        value = (value << 5) | ALPHABET.iter().position(|&a| a == c).map_or(0, |p| p as u64);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((value >> bits) as u8);
-        }
-    }
-    out
 }
 
 /// Trusts exactly the certificate oriel made for itself.
