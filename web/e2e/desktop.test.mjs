@@ -128,6 +128,10 @@ test('a login the roles do not allow is refused with the reason', async () => {
   await page.goto(`${oriel.url}/web/cluster/oriel/linux_desktops/${desktopName}/nobody`);
   await page.locator('text=Access denied').first().waitFor({ timeout: 30_000 });
   await page.locator('text=no role allows login "nobody"').first().waitFor();
+  // The decision is on record for administrators, with the lock's disconnect before it.
+  const decisions = oriel.orielctl(['get', 'decisions']);
+  assert.match(decisions, /linux\.desktop\.session\.start\s+admin\s+nobody\s+\S+\s+denied\s+access denied: no role allows login "nobody"/);
+  assert.match(decisions, /client\.disconnect\s+admin\s+\S+\s+\S+\s+denied\s+the session was locked by an administrator: maintenance window/);
 });
 
 test('log in with password and code on a HiDPI screen; the desktop has device resolution', async () => {

@@ -290,6 +290,49 @@ impl ControlPlane {
     /// Decides whether `user` may open a session as `login` on this desktop,
     /// from the current roles and locks. Deny unless a role allows.
     pub async fn authorize_session(&self, user: &str, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+        let outcome = self.decide_session(user, kind, desktop, login).await;
+        let reason = match &outcome {
+            Ok(_) => "allowed by the user's roles".to_owned(),
+            Err(denied) => denied.to_string(),
+        };
+        self.record(crate::store::DecisionRecord {
+            time_ms: crate::store::millis(self.clock.now()),
+            event: format!("{}.desktop.session.start", kind.as_str()),
+            user: user.to_owned(),
+            login: login.to_owned(),
+            desktop_kind: kind.as_str().to_owned(),
+            desktop: desktop.to_owned(),
+            allowed: outcome.is_ok(),
+            reason,
+        })
+        .await;
+        outcome
+    }
+
+    /// Records that the control plane ended a session (`client.disconnect`).
+    pub async fn record_disconnect(&self, grant: &SessionGrant, kind: DesktopKind, desktop: &str, reason: &str) {
+        self.record(crate::store::DecisionRecord {
+            time_ms: crate::store::millis(self.clock.now()),
+            event: "client.disconnect".into(),
+            user: grant.user.clone(),
+            login: grant.login.clone(),
+            desktop_kind: kind.as_str().to_owned(),
+            desktop: desktop.to_owned(),
+            allowed: false,
+            reason: reason.to_owned(),
+        })
+        .await;
+    }
+
+    async fn record(&self, decision: crate::store::DecisionRecord) {
+        // A decision that cannot be written must not let a denied session
+        // through, nor end an allowed one: it is logged instead.
+        if let Err(error) = self.store.record_decision(&decision).await {
+            tracing::error!(%error, user = %decision.user, event = %decision.event, "cannot record an access decision");
+        }
+    }
+
+    async fn decide_session(&self, user: &str, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
         let report = match self.access_check(user, kind, desktop, login).await {
             Ok(report) => report,
             Err(ControlError::Store(StoreError::NotFound { kind, name })) => {

@@ -93,6 +93,15 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     let names: Vec<_> = visible.iter().map(|(d, logins)| (d.name.as_str(), logins.clone())).collect();
     assert_eq!(names, [("d-dev", vec!["alice".to_owned()])]);
 
+    // Session starts are decided, and recorded, by authorize_session.
+    assert!(plane.authorize_session("alice", DesktopKind::Linux, "d-dev", "alice").await.is_ok());
+    let denied = plane.authorize_session("alice", DesktopKind::Linux, "d-dev", "root").await.unwrap_err();
+    assert!(denied.to_string().starts_with("access denied: denied by role \"dev\""), "{denied}");
+    let decisions = plane.store().decisions().await.unwrap();
+    let summary: Vec<_> = decisions.iter().map(|d| (d.event.as_str(), d.login.as_str(), d.allowed)).collect();
+    assert_eq!(summary, [("linux.desktop.session.start", "alice", true), ("linux.desktop.session.start", "root", false)]);
+    assert_eq!(decisions[1].reason, denied.to_string());
+
     let lock = plane
         .lock(LockTarget { user: Some("alice".into()), ..Default::default() }, Some(Duration::from_secs(60)), Some("incident".into()))
         .await

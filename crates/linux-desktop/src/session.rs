@@ -229,7 +229,11 @@ impl LinuxDesktopService {
             tokio::select! {
                 _ = lock_poll.tick() => {
                     match plane.lock_on(&grant, oriel_rbac::DesktopKind::Linux, desktop_name).await {
-                        Ok(Some(lock)) => return Err(SessionError::Locked(lock.message)),
+                        Ok(Some(lock)) => {
+                            let error = SessionError::Locked(lock.message);
+                            plane.record_disconnect(&grant, oriel_rbac::DesktopKind::Linux, desktop_name, &error.to_string()).await;
+                            return Err(error);
+                        }
                         Ok(None) => {}
                         // Storage hiccups do not end sessions; a lock is seen on the next tick.
                         Err(error) => tracing::warn!(%error, "cannot check locks"),

@@ -223,6 +223,9 @@ async fn a_lock_ends_a_live_session() {
     while client.next().await.is_some() {}
     assert_eq!(client.alerts.last().unwrap().message, "the session was locked by an administrator: incident 7");
     assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Locked(_))));
+    let decisions = service.plane.store().decisions().await.unwrap();
+    let last = decisions.last().unwrap();
+    assert_eq!((last.event.as_str(), last.user.as_str()), ("client.disconnect", "tester"), "the disconnect is recorded");
     let (mut again, _task) = service.connect();
     while again.next().await.is_some() {}
     assert_eq!(again.alerts.last().unwrap().message, "access denied: locked (incident 7)", "new sessions are refused");

@@ -166,7 +166,8 @@ fn split_resource(resource: &str) -> anyhow::Result<(&'static str, Option<&str>)
         "windows_desktop" | "windows_desktops" => "windows_desktop",
         "lock" | "locks" => "lock",
         "token" | "tokens" => "token",
-        other => bail!("unknown resource kind {other:?} (expected role, user, linux_desktop, windows_desktop, lock or token)"),
+        "decision" | "decisions" => "decision",
+        other => bail!("unknown resource kind {other:?} (expected role, user, linux_desktop, windows_desktop, lock, token or decisions)"),
     };
     Ok((kind, name.filter(|n| !n.is_empty())))
 }
@@ -211,9 +212,44 @@ async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow::Re
             print_locks(&locks, format);
         }
         "token" => tokens(plane, TokensCommand::Ls { format }).await?,
+        "decision" => {
+            let decisions = plane.store().decisions().await?;
+            let rows = decisions
+                .iter()
+                .map(|d| {
+                    vec![
+                        utc(d.time_ms),
+                        d.event.clone(),
+                        d.user.clone(),
+                        d.login.clone(),
+                        d.desktop.clone(),
+                        if d.allowed { "allowed".into() } else { "denied".into() },
+                        d.reason.clone(),
+                    ]
+                })
+                .collect();
+            print(format, &["Time (UTC)", "Event", "User", "Login", "Desktop", "Result", "Reason"], rows, &decisions);
+        }
         _ => unreachable!("kinds come from split_resource"),
     }
     Ok(())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for milliseconds since the epoch (proleptic Gregorian).
+fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
 fn users_output(users: &[oriel_auth::resources::user::User], format: Format) {
@@ -240,6 +276,7 @@ async fn rm(plane: &ControlPlane, resource: &str) -> anyhow::Result<()> {
         "windows_desktop" => plane.store().delete_desktop(DesktopKind::Windows, name).await?,
         "lock" => plane.store().delete_lock(name).await?,
         "token" => plane.store().delete_token(&token_hash(name)).await?,
+        "decision" => bail!("decisions are a record and cannot be removed"),
         _ => unreachable!("kinds come from split_resource"),
     }
     println!("{kind} {name:?} has been deleted.");
@@ -398,4 +435,14 @@ fn unix(at: SystemTime) -> u64 {
 
 fn proxy_url() -> String {
     std::env::var("ORIEL_PROXY_URL").unwrap_or_else(|_| "https://127.0.0.1:3080".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(super::utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(super::utc(1_795_398_781_999), "2026-11-23T01:53:01Z");
+    }
 }

@@ -108,6 +108,7 @@ fn an_administrator_session() {
     assert!(!ok(d, &["tokens", "ls"]).contains("linux_desktop"));
 
     assert!(fails(d, &["get", "gadget/x"], 2).contains("unknown resource kind \"gadget\""));
+    assert!(fails(d, &["rm", "decisions/x"], 2).contains("cannot be removed"));
     assert!(fails(d, &["get", "role/nope"], 2).contains("role \"nope\" not found"));
     ok(d, &["rm", "user/alice"]);
     assert!(fails(d, &["rm", "user/alice"], 2).contains("not found"));

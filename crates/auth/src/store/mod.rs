@@ -10,7 +10,9 @@
 //! | `/tokens/<sha256>` | join token (expires) |
 //! | `/invites/<sha256>` | invite (expires) |
 //! | `/web_sessions/<sha256>` | a logged-in browser (expires) |
+//! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect) |
 
+mod decisions;
 mod desktops;
 mod invites;
 mod locks;
@@ -26,6 +28,7 @@ use oriel_backend::{Backend, BackendError, Item, Key, NewItem, Prefix, Revision}
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use decisions::{DecisionRecord, millis};
 pub use desktops::DesktopRecord;
 pub use web_sessions::WebSession;
 
