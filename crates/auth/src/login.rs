@@ -63,6 +63,19 @@ pub struct SessionCookie {
     pub expires: SystemTime,
 }
 
+/// argon2id takes tens of milliseconds of CPU by design: it runs on the
+/// blocking pool so a login never stalls other tasks on a runtime worker.
+async fn verify_off_runtime(hash: &PasswordHashString, password: &str) -> bool {
+    let (hash, password) = (hash.clone(), password.to_owned());
+    tokio::task::spawn_blocking(move || hash.verify(&password)).await.unwrap_or(false)
+}
+
+async fn hash_off_runtime(password: String) -> Result<PasswordHashString, PasswordError> {
+    tokio::task::spawn_blocking(move || PasswordHashString::new(&password))
+        .await
+        .unwrap_or_else(|e| Err(PasswordError::Hashing(e.to_string())))
+}
+
 fn unavailable(error: StoreError) -> LoginError {
     LoginError::Unavailable(error)
 }
@@ -114,7 +127,7 @@ impl ControlPlane {
             // The page was never shown, so no authenticator can hold this secret.
             return Err(LoginError::Code(SecondFactorError::Wrong));
         };
-        let password = PasswordHashString::new(password)?;
+        let password = hash_off_runtime(password.to_owned()).await?;
         let mut totp = TotpDevice::from_parts(secret, None);
         totp.verify(code, unix_seconds(self.clock.now()))?;
         // Use the invite up first: of two racing acceptances, one wins.
@@ -151,13 +164,13 @@ impl ControlPlane {
             Ok(user) => user,
             Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
                 // Hash anyway, so an unknown name takes as long as a wrong password.
-                let _ = PasswordHashString::new("not a real password, only for timing");
+                let _ = hash_off_runtime("not a real password, only for timing".into()).await;
                 return Err(LoginError::Rejected);
             }
             Err(e) => return Err(unavailable(e)),
         };
         let Some(mut credentials) = user.value.credentials.clone() else { return Err(LoginError::Rejected) };
-        if !credentials.password.verify(password) {
+        if !verify_off_runtime(&credentials.password, password).await {
             return Err(LoginError::Rejected);
         }
         credentials.totp.verify(code, unix_seconds(self.clock.now())).map_err(|_| LoginError::Rejected)?;

@@ -9,6 +9,7 @@ mod cpu;
 mod desktop;
 mod keys;
 mod latency;
+mod logins;
 mod proxy;
 mod report;
 mod scenarios;
@@ -44,6 +45,11 @@ enum Command {
         #[arg(long)]
         no_proxy: bool,
     },
+    /// Password + TOTP logins per second through the control plane.
+    Logins {
+        #[arg(long, default_value_t = 40)]
+        count: usize,
+    },
     /// Everything above with the default settings.
     All,
 }
@@ -62,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             Command::CaptureEncode { iterations: 50 },
             Command::Scenarios { seconds: 10.0 },
             Command::Latency { rounds: 300, no_proxy: false },
+            Command::Logins { count: 40 },
         ],
         one => vec![one],
     };
@@ -73,6 +80,7 @@ fn main() -> anyhow::Result<()> {
                 .map_err(|_| anyhow::anyhow!("capture-encode panicked"))?,
             Command::Scenarios { seconds } => driver.block_on(interruptible(scenarios::run(&service, seconds))),
             Command::Latency { rounds, no_proxy } => driver.block_on(interruptible(latency::run(&service, rounds, !no_proxy))),
+            Command::Logins { count } => driver.block_on(interruptible(logins::run(count))),
             Command::All => unreachable!("expanded above"),
         }?;
         println!("{section}\n_{}_\n", cpu::load_average("after this section"));
