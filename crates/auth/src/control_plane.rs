@@ -67,8 +67,10 @@ pub struct AccessReport {
     pub decision: Decision,
     /// A lock in force for this user, login and desktop.
     pub lock: Option<Lock>,
-    /// The roles that were considered.
+    /// The roles that were considered (those of the user's that exist).
     pub roles: Vec<String>,
+    /// Every role the user lists, as locks on roles match them.
+    pub user_roles: Vec<String>,
 }
 
 impl AccessReport {
@@ -158,7 +160,7 @@ impl ControlPlane {
         };
         let locks = self.store.locks().await?;
         let lock = lock::find(&locks, &subject, self.clock.now()).cloned();
-        Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect() })
+        Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect(), user_roles: user.roles })
     }
 
     /// The desktops `user` may reach, each with the logins allowed there.
@@ -344,10 +346,12 @@ impl ControlPlane {
             return Err(AccessDenied::Locked(lock.message));
         }
         match report.decision {
-            Decision::Allowed(allowed) => {
-                let record = self.store.user(user).await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?.value;
-                Ok(SessionGrant { user: user.to_owned(), login: login.to_owned(), roles: record.roles, options: allowed.options().clone() })
-            }
+            Decision::Allowed(allowed) => Ok(SessionGrant {
+                user: user.to_owned(),
+                login: login.to_owned(),
+                roles: report.user_roles,
+                options: allowed.options().clone(),
+            }),
             Decision::Denied(denied) => Err(AccessDenied::Roles(denied.to_string())),
         }
     }

@@ -43,7 +43,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let data_dir = args.data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
     let web_dir = args.web_dir.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/dist")));
     if !web_dir.join("index.html").exists() {
         bail!("the web client is not built in {}: run `npm --prefix web ci && npm --prefix web run build`", web_dir.display());
@@ -54,7 +54,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     }
 
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let backend = SqliteBackend::open(data_dir.join("oriel.db"), Options::default()).await.context("opening the control plane's storage")?;
+    let backend = SqliteBackend::open(oriel_auth::data_dir::database(&data_dir), Options::default()).await.context("opening the control plane's storage")?;
     let plane = ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(SystemClock));
     let login = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into());
     let invite = crate::bootstrap::bootstrap(&plane, &login).await.context("creating the default role and user")?;
@@ -122,12 +122,6 @@ impl DesktopDialer for InProcess {
     }
 }
 
-fn default_data_dir() -> PathBuf {
-    match std::env::var_os("XDG_DATA_HOME").or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share").into())) {
-        Some(base) => PathBuf::from(base).join("oriel"),
-        None => PathBuf::from("/var/lib/oriel"),
-    }
-}
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

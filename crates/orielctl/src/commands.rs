@@ -17,17 +17,10 @@ use serde::Serialize;
 use crate::cli::{AccessCommand, Cli, Command, DesktopsCommand, Format, LocksCommand, TokensCommand, UsersCommand};
 use crate::output::print;
 
-/// Where `oriel start` keeps its state unless told otherwise.
-fn default_data_dir() -> PathBuf {
-    match std::env::var_os("XDG_DATA_HOME").or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share").into())) {
-        Some(base) => PathBuf::from(base).join("oriel"),
-        None => PathBuf::from("/var/lib/oriel"),
-    }
-}
 
 async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<ControlPlane> {
-    let dir = data_dir.unwrap_or_else(default_data_dir);
-    let path = dir.join("oriel.db");
+    let dir = data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
+    let path = oriel_auth::data_dir::database(&dir);
     if !path.exists() {
         bail!("no Oriel data in {} (start Oriel there first, or pass --data-dir)", dir.display());
     }
