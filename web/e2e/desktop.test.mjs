@@ -3,7 +3,7 @@
 // xterm through the canvas, see the X screen pixel for pixel, resize, be
 // refused a login the roles do not allow, be disconnected by a lock, and
 // log in again on a HiDPI screen.
-import { test, after, before } from 'node:test';
+import { test as nodeTest, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,19 @@ let desktopName;
 let totpSecret;
 let lastCodeStep;
 const typed = () => join(oriel.dir, 'typed.txt');
+// What the daemon and the page said, printed when a test fails so that a CI
+// failure can be understood from its output alone.
+const pageLog = [];
+let failed = false;
+const test = (name, body) =>
+  nodeTest(name, async (t) => {
+    try {
+      await body(t);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
 
 before(async () => {
   oriel = await startOriel([
@@ -35,19 +48,27 @@ before(async () => {
   ({ browser } = await launchChromium());
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 600 } });
   page = await context.newPage();
+  page.on('console', (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => pageLog.push(`page error: ${error.message}`));
 });
 
 after(async () => {
   await browser?.close();
-  if (process.exitCode) console.log(oriel?.log());
+  if (failed) {
+    console.log(`--- oriel's output\n${oriel?.log()}\n--- the page's console\n${pageLog.join('\n')}`);
+  }
   await oriel?.stop();
 });
 
 test('accept the invite, enroll TOTP and see the allowed desktops', async () => {
   await page.goto(oriel.invite);
+  // The page fetches the invite after it loads; the form shows when it has it.
+  await eventually('the invite form or its error', async () =>
+    (await page.locator('#invite-qr').count()) > 0 || (await page.locator('#invite-error').textContent()).trim(),
+  );
+  assert.equal((await page.locator('#invite-error').textContent()).trim(), '', 'the invite page shows no error');
   totpSecret = (await page.locator('#invite-secret').textContent()).trim();
   assert.match(totpSecret, /^[A-Z2-7]{32}$/);
-  await page.locator('#invite-qr').waitFor();
   await page.fill('#invite-password', PASSWORD);
   await page.fill('#invite-password-confirm', PASSWORD);
   lastCodeStep = Math.floor(Date.now() / 30000);
