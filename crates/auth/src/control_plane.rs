@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oriel_backend::Clock;
-use oriel_rbac::{ClusterPolicy, Decision, DesktopKind, Role, RoleSet, SessionMfa};
+use oriel_rbac::{ClusterPolicy, Decision, DesktopKind, RecordingMode, Role, RoleSet, SessionMfa};
 
 use crate::bearer::BearerSecret;
 use crate::resources::invite::Invite;
@@ -33,6 +33,24 @@ pub enum ControlError {
     /// The operating system's random source failed.
     #[error("cannot make a secret: {0}")]
     Random(#[source] std::io::Error),
+    /// A resource is well-formed but cannot be stored as it is.
+    #[error("{0}")]
+    Invalid(String),
+    /// One document of a `create -f` stream was refused.
+    #[error("document {index}: {error}")]
+    InDocument {
+        /// The document's 1-based index in its stream.
+        index: usize,
+        /// Why.
+        error: Box<ControlError>,
+    },
+}
+
+impl ControlError {
+    /// This error, about document `index` of a stream.
+    pub fn in_document(self, index: usize) -> ControlError {
+        ControlError::InDocument { index, error: Box::new(self) }
+    }
 }
 
 /// A user's roles and login traits, as `orielctl users add/update` gives them.
@@ -71,6 +89,8 @@ pub struct AccessReport {
     pub roles: Vec<String>,
     /// Every role the user lists, as locks on roles match them.
     pub user_roles: Vec<String>,
+    /// The cluster's recording mode when the check was made.
+    pub recording_mode: RecordingMode,
 }
 
 impl AccessReport {
@@ -144,12 +164,8 @@ impl ControlPlane {
         let user = self.store.user(user).await?.value;
         let desktop = self.store.desktop(kind, desktop).await?;
         let roles = self.roles_of(&user).await?;
-        let decision = RoleSet::new(&roles, &user.traits).check(
-            &desktop.to_rbac(),
-            login,
-            &self.cluster_policy(),
-            SessionMfa::NotVerified,
-        );
+        let policy = self.cluster_policy().await?;
+        let decision = RoleSet::new(&roles, &user.traits).check(&desktop.to_rbac(), login, &policy, SessionMfa::NotVerified);
         let subject = SessionSubject {
             user: user.name.as_str(),
             roles: &user.roles,
@@ -160,7 +176,7 @@ impl ControlPlane {
         };
         let locks = self.store.locks().await?;
         let lock = lock::find(&locks, &subject, self.clock.now()).cloned();
-        Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect(), user_roles: user.roles })
+        Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect(), user_roles: user.roles, recording_mode: policy.recording_mode })
     }
 
     /// The desktops `user` may reach, each with the logins allowed there.
@@ -202,9 +218,13 @@ impl ControlPlane {
         Ok((secret.plain, token))
     }
 
-    /// Cluster-wide settings (defaults until `cluster_settings` resources exist).
-    pub fn cluster_policy(&self) -> ClusterPolicy {
-        ClusterPolicy::default()
+    /// The cluster's part of every access decision, from the
+    /// `session_recording_config` and `cluster_networking_config` in force
+    /// (their defaults when unset).
+    pub async fn cluster_policy(&self) -> Result<ClusterPolicy, ControlError> {
+        let recording = self.store.session_recording_config().await?;
+        let networking = self.store.cluster_networking_config().await?;
+        Ok(crate::resources::cluster_settings::policy(&recording, &networking))
     }
 
     /// The user's roles, in the order the user lists them. A role removed
@@ -250,6 +270,7 @@ pub struct SessionGrant {
     login: String,
     roles: Vec<String>,
     options: oriel_rbac::SessionOptions,
+    recording_mode: RecordingMode,
 }
 
 impl SessionGrant {
@@ -268,6 +289,11 @@ impl SessionGrant {
     /// Clipboard, directory sharing, recording and idle timeout for the session.
     pub fn options(&self) -> &oriel_rbac::SessionOptions {
         &self.options
+    }
+    /// The cluster's recording mode at the grant. With `options().record`,
+    /// a `*-sync` mode means the session must end if recording fails.
+    pub fn recording_mode(&self) -> RecordingMode {
+        self.recording_mode
     }
 }
 
@@ -351,6 +377,7 @@ impl ControlPlane {
                 login: login.to_owned(),
                 roles: report.user_roles,
                 options: allowed.options().clone(),
+                recording_mode: report.recording_mode,
             }),
             Decision::Denied(denied) => Err(AccessDenied::Roles(denied.to_string())),
         }

@@ -6,6 +6,7 @@
 
 pub mod bearer;
 pub mod control_plane;
+pub mod create;
 pub mod data_dir;
 pub mod login;
 pub mod password;

@@ -1,11 +1,12 @@
-//! This host's Linux desktop in the control plane: a persistent UUID as its
-//! name, refreshed by a heartbeat so it leaves listings by itself when
-//! Oriel stops.
+//! This host's Linux desktop and desktop service in the control plane: a
+//! persistent UUID names both, and a heartbeat refreshes them so they leave
+//! listings by themselves when Oriel stops.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use oriel_auth::control_plane::ControlPlane;
+use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::store::DesktopRecord;
 use oriel_rbac::DesktopKind;
 
@@ -33,19 +34,32 @@ pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "localhost".into(), |h| h.trim().to_owned())
 }
 
-/// Registers the desktop now and keeps it registered until the task ends.
+/// Registers the desktop service and its desktop now and keeps them
+/// registered until the task ends.
 pub async fn heartbeat(plane: ControlPlane, name: String, addr: String) {
     let hostname = hostname();
     let mut ticker = tokio::time::interval(HEARTBEAT);
     loop {
         ticker.tick().await;
+        let expires = Some(SystemTime::now() + TTL);
+        let service = DesktopService {
+            kind: DesktopKind::Linux,
+            name: name.clone(),
+            hostname: hostname.clone(),
+            addr: addr.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            expires,
+        };
+        if let Err(error) = plane.store().put_desktop_service(&service).await {
+            tracing::warn!(%error, "desktop service heartbeat failed; will retry");
+        }
         let record = DesktopRecord {
             kind: DesktopKind::Linux,
             name: name.clone(),
             hostname: hostname.clone(),
             addr: addr.clone(),
             labels: Default::default(),
-            expires: Some(SystemTime::now() + TTL),
+            expires,
         };
         if let Err(error) = plane.store().put_desktop(&record).await {
             tracing::warn!(%error, "desktop heartbeat failed; will retry");

@@ -66,3 +66,11 @@ pub use options::{
 pub use role::{IdleTimeout, RequireMfa, Role, RoleConditions, RoleOptions, RoleVersion};
 pub use traits::{INTERNAL_TRAITS, LINUX_LOGINS, Template, TemplateError, Traits, WINDOWS_LOGINS};
 pub use yaml::{parse_role, parse_roles, roles_to_yaml};
+
+/// Loaded YAML documents as a tree that remembers where each node was, for
+/// callers that validate other resource kinds (users, locks, cluster
+/// settings…) with the same line:column errors as roles, and write them back.
+pub mod document {
+    pub use crate::node::{Entry, Node, Value};
+    pub use crate::yaml::{documents_to_yaml, load_documents};
+}

@@ -20,26 +20,38 @@ const MAX_DEPTH: usize = 64;
 
 /// One node and, when the input had them, its position.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
-    pub(crate) pos: Option<Position>,
-    pub(crate) value: Value,
+pub struct Node {
+    /// Where the node starts; `None` for built nodes and serde input.
+    pub pos: Option<Position>,
+    /// What it holds.
+    pub value: Value,
 }
 
 /// A mapping entry. Keys are always strings, as in Teleport's JSON form.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Entry {
-    pub(crate) key: String,
-    pub(crate) key_pos: Option<Position>,
-    pub(crate) value: Node,
+pub struct Entry {
+    /// The key.
+    pub key: String,
+    /// Where the key starts, when known.
+    pub key_pos: Option<Position>,
+    /// The value.
+    pub value: Node,
 }
 
+/// A node's value: YAML's core schema, with string keys.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub enum Value {
+    /// `null`, `~` or nothing.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string.
     Str(String),
+    /// A sequence.
     Seq(Vec<Node>),
     /// In document order; duplicate keys were refused by the loader.
     Map(Vec<Entry>),
@@ -47,7 +59,7 @@ pub(crate) enum Value {
 
 impl Value {
     /// A short name of the type, for "expected X, found Y" messages.
-    pub(crate) fn type_name(&self) -> &'static str {
+    pub fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
@@ -61,15 +73,36 @@ impl Value {
 }
 
 impl Node {
-    pub(crate) fn new(value: Value) -> Node {
+    /// A node without a position.
+    pub fn new(value: Value) -> Node {
         Node { pos: None, value }
     }
 
-    pub(crate) fn str(s: impl Into<String>) -> Node {
+    /// A string node.
+    pub fn str(s: impl Into<String>) -> Node {
         Node::new(Value::Str(s.into()))
     }
 
-    pub(crate) fn map(entries: Vec<(&str, Node)>) -> Node {
+    /// A boolean node.
+    pub fn bool(b: bool) -> Node {
+        Node::new(Value::Bool(b))
+    }
+
+    /// A sequence of strings.
+    pub fn strings<S: Into<String>>(items: impl IntoIterator<Item = S>) -> Node {
+        Node::new(Value::Seq(items.into_iter().map(Node::str).collect()))
+    }
+
+    /// The value under `key`, when this is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key).map(|e| &e.value),
+            _ => None,
+        }
+    }
+
+    /// A mapping, entries in the given order.
+    pub fn map(entries: Vec<(&str, Node)>) -> Node {
         Node::new(Value::Map(
             entries
                 .into_iter()

@@ -45,6 +45,27 @@ pub fn parse_roles(source_name: &str, text: &str) -> Result<Vec<Role>, ParseErro
         .collect()
 }
 
+/// Loads every document of a YAML (or JSON) stream into positioned trees,
+/// for callers that validate other resource kinds with the same
+/// line:column errors. Empty documents are skipped.
+pub fn load_documents(source_name: &str, text: &str) -> Result<Vec<Node>, ParseError> {
+    node::load_yaml(text).map_err(|issue| ParseError {
+        source_name: source_name.to_owned(),
+        position: issue.pos,
+        path: String::new(),
+        message: issue.message,
+    })
+}
+
+/// Writes documents as one YAML stream, each document starting with `---`.
+pub fn documents_to_yaml(docs: &[Node]) -> String {
+    let mut out = String::new();
+    for doc in docs {
+        node::write_yaml(doc, &mut out);
+    }
+    out
+}
+
 /// Parses a stream that must hold exactly one role.
 pub fn parse_role(source_name: &str, text: &str) -> Result<Role, ParseError> {
     let mut roles = parse_roles(source_name, text)?;
@@ -73,6 +94,16 @@ impl Role {
     /// role. Only the fields this crate models are written.
     pub fn to_yaml(&self) -> String {
         roles_to_yaml(std::slice::from_ref(self))
+    }
+
+    /// Validates one loaded document (see [`load_documents`]) into a role.
+    pub fn from_document(source_name: &str, doc: &Node) -> Result<Role, ParseError> {
+        role_from_node(doc).map_err(|issue| issue.into_error(source_name))
+    }
+
+    /// This role as a document tree, the shape [`Role::to_yaml`] writes.
+    pub fn to_document(&self) -> Node {
+        self.to_node()
     }
 
     pub(crate) fn to_node(&self) -> Node {

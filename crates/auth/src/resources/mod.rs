@@ -1,7 +1,12 @@
 //! Control-plane resources as plain data with their pure checks: users,
-//! locks and join tokens. Storage and wire formats are the caller's.
+//! locks, join tokens, cluster settings and desktop services. Storage is
+//! the caller's; `yaml` reads and writes them as Teleport-shaped documents
+//! for `orielctl create -f` and `get`.
 
+pub mod cluster_settings;
+pub mod desktop_service;
 pub mod invite;
 pub mod join_token;
 pub mod user;
 pub mod lock;
+pub mod yaml;

@@ -53,6 +53,16 @@ fn folder(kind: DesktopKind) -> (&'static str, &'static str) {
 impl Store {
     /// Registers or refreshes a desktop (a heartbeat).
     pub async fn put_desktop(&self, desktop: &DesktopRecord) -> Result<(), StoreError> {
+        self.write_desktop(desktop, Write::Put).await
+    }
+
+    /// Registers a desktop by hand (`orielctl create -f`); without `force`
+    /// one that exists is an error.
+    pub async fn create_desktop(&self, desktop: &DesktopRecord, force: bool) -> Result<(), StoreError> {
+        self.write_desktop(desktop, if force { Write::Put } else { Write::Create }).await
+    }
+
+    async fn write_desktop(&self, desktop: &DesktopRecord, mode: Write) -> Result<(), StoreError> {
         let (kind, folder) = folder(desktop.kind);
         let json = DesktopJson {
             name: desktop.name.clone(),
@@ -61,7 +71,7 @@ impl Store {
             labels: desktop.labels.clone(),
             expires_unix: desktop.expires.map(to_unix),
         };
-        self.write_json(kind, folder, &desktop.name, &json, desktop.expires, Write::Put).await.map(drop)
+        self.write_json(kind, folder, &desktop.name, &json, desktop.expires, mode).await.map(drop)
     }
 
     /// One desktop.

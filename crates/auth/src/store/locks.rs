@@ -30,11 +30,10 @@ struct LockJson {
     expires_unix: Option<u64>,
 }
 
-impl Store {
-    /// Stores a new lock.
-    pub async fn create_lock(&self, lock: &Lock) -> Result<(), StoreError> {
+impl From<&Lock> for LockJson {
+    fn from(lock: &Lock) -> Self {
         let t = &lock.target;
-        let json = LockJson {
+        Self {
             name: lock.name.clone(),
             user: t.user.clone(),
             role: t.role.clone(),
@@ -44,29 +43,49 @@ impl Store {
             windows_desktop: t.windows_desktop.clone(),
             message: lock.message.clone(),
             expires_unix: lock.expires.map(to_unix),
-        };
-        self.write_json(KIND, FOLDER, &lock.name, &json, lock.expires, Write::Create).await.map(drop)
+        }
+    }
+}
+
+impl From<LockJson> for Lock {
+    fn from(j: LockJson) -> Self {
+        Lock {
+            name: j.name,
+            target: LockTarget {
+                user: j.user,
+                role: j.role,
+                login: j.login,
+                server_id: j.server_id,
+                linux_desktop: j.linux_desktop,
+                windows_desktop: j.windows_desktop,
+            },
+            message: j.message,
+            expires: j.expires_unix.map(from_unix),
+        }
+    }
+}
+
+impl Store {
+    /// Stores a new lock.
+    pub async fn create_lock(&self, lock: &Lock) -> Result<(), StoreError> {
+        self.put_lock(lock, false).await
+    }
+
+    /// Stores a lock; with `force` one of the same name is replaced.
+    pub async fn put_lock(&self, lock: &Lock, force: bool) -> Result<(), StoreError> {
+        let mode = if force { Write::Put } else { Write::Create };
+        self.write_json(KIND, FOLDER, &lock.name, &LockJson::from(lock), lock.expires, mode).await.map(drop)
+    }
+
+    /// One lock in force.
+    pub async fn lock(&self, name: &str) -> Result<Lock, StoreError> {
+        Ok(self.get_json::<LockJson>(KIND, FOLDER, name).await?.value.into())
     }
 
     /// Locks in force (expired ones are already invisible).
     pub async fn locks(&self) -> Result<Vec<Lock>, StoreError> {
         let list: Vec<LockJson> = self.list_json(KIND, FOLDER).await?;
-        Ok(list
-            .into_iter()
-            .map(|j| Lock {
-                name: j.name,
-                target: LockTarget {
-                    user: j.user,
-                    role: j.role,
-                    login: j.login,
-                    server_id: j.server_id,
-                    linux_desktop: j.linux_desktop,
-                    windows_desktop: j.windows_desktop,
-                },
-                message: j.message,
-                expires: j.expires_unix.map(from_unix),
-            })
-            .collect())
+        Ok(list.into_iter().map(Lock::from).collect())
     }
 
     /// Removes a lock.

@@ -6,13 +6,17 @@
 //! | `/users/<name>` | user (hashes only) |
 //! | `/roles/<name>` | the role as Teleport-compatible YAML (desktop fields) |
 //! | `/linux_desktops/<name>`, `/windows_desktops/<name>` | desktop (expires) |
+//! | `/linux_desktop_services/<host id>`, `/windows_desktop_services/<host id>` | desktop service (expires) |
+//! | `/cluster_configuration/session_recording_config`, `/cluster_configuration/cluster_networking_config` | cluster settings (absent: defaults) |
 //! | `/locks/<name>` | lock (may expire) |
 //! | `/tokens/<sha256>` | join token (expires) |
 //! | `/invites/<sha256>` | invite (expires) |
 //! | `/web_sessions/<sha256>` | a logged-in browser (expires) |
 //! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect) |
 
+mod cluster_settings;
 mod decisions;
+mod desktop_services;
 mod desktops;
 mod invites;
 mod locks;

@@ -48,8 +48,14 @@ impl TokenJson {
 impl Store {
     /// Stores a new token; it disappears from storage when it expires.
     pub async fn create_token(&self, token: &JoinToken) -> Result<(), StoreError> {
+        self.put_token(token, false).await
+    }
+
+    /// Stores a token; with `force` one with the same secret is replaced.
+    pub async fn put_token(&self, token: &JoinToken, force: bool) -> Result<(), StoreError> {
         let json = TokenJson::from(token);
-        self.write_json(KIND, FOLDER, &token.secret_hash, &json, Some(token.expires), Write::Create).await.map(drop)
+        let mode = if force { Write::Put } else { Write::Create };
+        self.write_json(KIND, FOLDER, &token.secret_hash, &json, Some(token.expires), mode).await.map(drop)
     }
 
     /// A token by the hash of its secret.

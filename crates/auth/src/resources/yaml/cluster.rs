@@ -1,0 +1,48 @@
+//! `kind: session_recording_config` and `kind: cluster_networking_config`.
+//! Singletons: `metadata.name` may be absent and is not checked, as in
+//! Teleport. Other Teleport fields (`proxy_checks_host_keys`,
+//! `keep_alive_interval`, `web_idle_timeout`, …) are accepted and not kept.
+
+use std::collections::BTreeMap;
+
+use oriel_rbac::document::{Node, Value};
+use oriel_rbac::{IdleTimeout, RecordingMode};
+
+use super::{At, Issue, ToDocument, document};
+use crate::resources::cluster_settings::{ClusterNetworkingConfig, SessionRecordingConfig};
+
+pub(super) fn parse_recording(root: &At<'_>) -> Result<SessionRecordingConfig, Issue> {
+    let mut config = SessionRecordingConfig::default();
+    if let Some(mode_at) = root.field("spec")?.map(|spec| spec.field("mode")).transpose()?.flatten() {
+        config.mode = mode_at.string()?.parse::<RecordingMode>().map_err(|e| mode_at.issue(e.to_string()))?;
+    }
+    Ok(config)
+}
+
+pub(super) fn parse_networking(root: &At<'_>) -> Result<ClusterNetworkingConfig, Issue> {
+    let mut config = ClusterNetworkingConfig::default();
+    if let Some(at) = root.field("spec")?.map(|spec| spec.field("client_idle_timeout")).transpose()?.flatten() {
+        let raw = match &at.node.value {
+            Value::Str(s) => s.clone(),
+            // A bare 0 can only mean "no timeout".
+            Value::Int(0) => "0".to_owned(),
+            _ => return Err(at.expected("a duration such as \"30m\" or \"1h30m\"")),
+        };
+        config.client_idle_timeout = Some(IdleTimeout::parse(&raw).map_err(|m| at.issue(m))?);
+    }
+    Ok(config)
+}
+
+impl ToDocument for SessionRecordingConfig {
+    fn to_document(&self) -> Node {
+        let spec = vec![("mode", Node::str(self.mode.as_str()))];
+        document("session_recording_config", "v2", "session-recording-config", &BTreeMap::new(), None, spec)
+    }
+}
+
+impl ToDocument for ClusterNetworkingConfig {
+    fn to_document(&self) -> Node {
+        let spec = self.client_idle_timeout.iter().map(|t| ("client_idle_timeout", Node::str(t.as_str()))).collect();
+        document("cluster_networking_config", "v2", "cluster-networking-config", &BTreeMap::new(), None, spec)
+    }
+}

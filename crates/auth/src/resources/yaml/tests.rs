@@ -1,0 +1,273 @@
+use std::time::{Duration, UNIX_EPOCH};
+
+use oriel_rbac::{DesktopKind, RecordingMode};
+
+use super::*;
+use crate::resources::join_token::JoinRole;
+use crate::resources::lock::LockTarget;
+
+fn one(text: &str) -> Resource {
+    let mut docs = parse_resources("t.yaml", text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(docs.len(), 1, "{text}");
+    docs.remove(0).resource
+}
+
+fn error(text: &str) -> String {
+    parse_resources("t.yaml", text).expect_err(text).to_string()
+}
+
+const SECRET: &str = "0123456789abcdef-join-me";
+
+/// One document of each kind, as Teleport writes them (with fields Oriel
+/// does not keep), and what Oriel reads.
+fn teleport_documents() -> Vec<(&'static str, String, Resource)> {
+    let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+    vec![
+        (
+            "user",
+            "kind: user
+version: v2
+metadata:
+  name: alice
+  revision: 5b8a
+spec:
+  roles: [access, auditor]
+  traits:
+    logins: [alice, root]
+    windows_logins: [Administrator]
+    kubernetes_groups: null
+  created_by: {time: '2024-01-01T00:00:00Z', user: {name: admin}}
+status: {is_locked: false}
+"
+            .into(),
+            Resource::User(User {
+                name: crate::resources::user::UserName::parse("alice").unwrap(),
+                roles: vec!["access".into(), "auditor".into()],
+                traits: crate::resources::user::Traits::new().with("logins", ["alice", "root"]).with("windows_logins", ["Administrator"]),
+                credentials: None,
+            }),
+        ),
+        (
+            "lock",
+            "kind: lock
+version: v2
+metadata:
+  name: incident-7
+spec:
+  target:
+    user: alice
+    node: 6f1c
+  message: incident 7
+  expires: '2026-11-23T01:53:01Z'
+  created_by: admin
+"
+            .into(),
+            Resource::Lock(Lock {
+                name: "incident-7".into(),
+                target: LockTarget { user: Some("alice".into()), server_id: Some("6f1c".into()), ..Default::default() },
+                message: Some("incident 7".into()),
+                expires: Some(at(1_795_398_781)),
+            }),
+        ),
+        (
+            "token",
+            format!(
+                "kind: token
+version: v2
+metadata:
+  name: {SECRET}
+  expires: 2026-11-23T01:53:01Z
+spec:
+  roles: [LinuxDesktop, windowsdesktop, linux_desktop]
+  join_method: token
+"
+            ),
+            Resource::Token(TokenSpec {
+                secret_hash: crate::bearer::hash(SECRET),
+                roles: vec![JoinRole::LinuxDesktop, JoinRole::WindowsDesktop],
+                expires: Some(at(1_795_398_781)),
+                one_time: false,
+            }),
+        ),
+        (
+            "windows_desktop",
+            "kind: windows_desktop
+version: v3
+metadata:
+  name: dc1
+  labels: {env: prod, 'teleport.dev/origin': config}
+spec:
+  addr: 10.0.0.5:3389
+  domain: example.com
+  host_id: 3b2c
+  non_ad: false
+"
+            .into(),
+            Resource::Desktop(DesktopRecord {
+                kind: DesktopKind::Windows,
+                name: "dc1".into(),
+                hostname: String::new(),
+                addr: "10.0.0.5:3389".into(),
+                labels: BTreeMap::from([("env".into(), "prod".into()), ("teleport.dev/origin".into(), "config".into())]),
+                expires: None,
+            }),
+        ),
+        (
+            "linux_desktop",
+            "kind: linux_desktop
+version: v1
+metadata:
+  name: 1f0e8a52-0d1c-4a43-9f44-1c1a4f0e0b6e
+  expires: 2026-11-23T03:53:01+02:00
+spec: {addr: 'in-process', hostname: build-1}
+"
+            .into(),
+            Resource::Desktop(DesktopRecord {
+                kind: DesktopKind::Linux,
+                name: "1f0e8a52-0d1c-4a43-9f44-1c1a4f0e0b6e".into(),
+                hostname: "build-1".into(),
+                addr: "in-process".into(),
+                labels: BTreeMap::new(),
+                expires: Some(at(1_795_398_781)),
+            }),
+        ),
+        (
+            "session_recording_config",
+            "kind: session_recording_config
+version: v2
+metadata:
+  name: session-recording-config
+  labels: {teleport.dev/origin: dynamic}
+spec:
+  mode: proxy-sync
+  proxy_checks_host_keys: true
+"
+            .into(),
+            Resource::SessionRecordingConfig(SessionRecordingConfig { mode: RecordingMode::ProxySync }),
+        ),
+        (
+            "cluster_networking_config",
+            "kind: cluster_networking_config
+version: v2
+spec:
+  client_idle_timeout: 1h30m
+  keep_alive_interval: 5m0s
+  keep_alive_count_max: 3
+"
+            .into(),
+            Resource::ClusterNetworkingConfig(ClusterNetworkingConfig {
+                client_idle_timeout: Some(oriel_rbac::IdleTimeout::parse("1h30m").unwrap()),
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn teleport_documents_load_and_round_trip() {
+    let mut stream = String::new();
+    for (kind, text, expected) in teleport_documents() {
+        let resource = one(&text);
+        assert_eq!(resource, expected, "{kind}");
+        assert_eq!(resource.kind(), kind);
+        // What `get --format yaml` writes reads back the same.
+        let written = to_yaml(&[resource.to_document()]);
+        assert_eq!(one(&written), expected, "{kind} as written:\n{written}");
+        stream += "---\n";
+        stream += &text;
+    }
+    let docs = parse_resources("all.yaml", &stream).unwrap();
+    assert_eq!(docs.iter().map(|d| d.index).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(docs[2].position.map(|p| p.line), Some(28), "the token document starts after the user and the lock");
+}
+
+#[test]
+fn written_documents_have_teleport_shape() {
+    let token = one(&teleport_documents()[2].1);
+    let hash = crate::bearer::hash(SECRET);
+    assert_eq!(
+        to_yaml(&[token.to_document()]),
+        format!(
+            "---\nkind: token\nversion: v2\nmetadata:\n  name: \"sha256:{hash}\"\n  expires: \"2026-11-23T01:53:01Z\"\nspec:\n  roles:\n    - LinuxDesktop\n    - WindowsDesktop\n  join_method: token\n"
+        )
+    );
+    assert!(!format!("{token:?}").contains(&hash[16..]), "debug output holds only a prefix of the hash");
+    // The hashed form restores the same token without the secret.
+    assert_eq!(one(&to_yaml(&[token.to_document()])), token);
+    let networking = to_yaml(&[ClusterNetworkingConfig::default().to_document()]);
+    assert_eq!(networking, "---\nkind: cluster_networking_config\nversion: v2\nmetadata:\n  name: cluster-networking-config\nspec: {}\n");
+}
+
+#[test]
+fn singletons_need_no_name_and_default_their_fields() {
+    assert_eq!(one("kind: session_recording_config\nversion: v2\n"), Resource::SessionRecordingConfig(SessionRecordingConfig::default()));
+    for (spec, timeout) in [("client_idle_timeout: 0", Some("0")), ("client_idle_timeout: never", Some("never")), ("{}", None)] {
+        let text = format!("kind: cluster_networking_config\nspec:\n  {spec}\n");
+        let Resource::ClusterNetworkingConfig(config) = one(&text) else { panic!() };
+        assert_eq!(config.client_idle_timeout.as_ref().map(|t| t.as_str()), timeout, "{spec}");
+        assert_eq!(config.idle_timeout(), None);
+    }
+    for mode in ["off", "node", "node-sync", "proxy", "proxy-sync"] {
+        let Resource::SessionRecordingConfig(config) = one(&format!("kind: session_recording_config\nspec: {{mode: {mode}}}\n")) else { panic!() };
+        assert_eq!(config.mode.as_str(), mode);
+    }
+}
+
+#[test]
+fn errors_name_the_document_line_and_field() {
+    let cases: &[(&str, &str)] = &[
+        ("kind: role\nversion: v7\nmetadata: {name: a}\n---\nkind: gadget\n", "t.yaml:5:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config"),
+        ("metadata: {name: a}\n", "t.yaml:1:1: document 1: kind: is required"),
+        ("- kind: user\n", "t.yaml:1:1: document 1: expected a resource (a mapping with kind, metadata and spec), found a list"),
+        ("kind: [user]\n", "t.yaml:1:7: document 1: kind: expected a string, found a list"),
+        ("kind: user\nversion: 2\nmetadata: {name: a}\n", "t.yaml:2:10: document 1: version: expected a string, found an integer"),
+        ("kind: user\nmetadata:\n  name: a\nspec:\n  traits:\n    logins: alice\n", "t.yaml:6:13: document 1: spec.traits.logins: expected a list of strings, found a string"),
+        ("kind: user\nmetadata:\n  name: a\nspec:\n  roles: [access, 7]\n", "t.yaml:5:19: document 1: spec.roles[1]: expected a string, found an integer"),
+        ("kind: user\nmetadata:\n  name: ../admin\n", "t.yaml:3:9: document 1: metadata.name: invalid user name \"../admin\": it starts with '.' or '-'"),
+        ("kind: user\nmetadata: {}\n", "t.yaml:2:11: document 1: metadata.name: is required"),
+        ("kind: lock\nmetadata: {name: l}\nspec:\n  target: {mfa_device: d1}\n", "t.yaml:4:24: document 1: spec.target.mfa_device: Oriel cannot lock by \"mfa_device\"; a lock target may name user, role, login, server_id, linux_desktop, windows_desktop"),
+        ("kind: lock\nmetadata: {name: l}\nspec:\n  target: {user: ''}\n", "t.yaml:4:11: document 1: spec.target: a lock needs a target: at least one of user, role, login, server_id, linux_desktop, windows_desktop"),
+        ("kind: lock\nmetadata: {name: l}\nspec:\n  target: {user: a}\n  expires: tomorrow\n", "t.yaml:5:12: document 1: spec.expires: invalid time \"tomorrow\", expected RFC 3339 such as \"2026-05-01T12:00:00Z\""),
+        ("kind: lock\nmetadata: {name: a/b}\nspec: {target: {user: a}}\n", "t.yaml:2:18: document 1: metadata.name: invalid name \"a/b\": it cannot be '.' or '..' nor contain '/', whitespace or control characters"),
+        ("kind: token\nmetadata: {name: short}\nspec: {roles: [LinuxDesktop]}\n", "t.yaml:2:18: document 1: metadata.name: a join token's name is its secret and must be at least 16 bytes (`orielctl tokens add` makes a strong one)"),
+        ("kind: token\nmetadata: {name: 'sha256:abc'}\nspec: {roles: [LinuxDesktop]}\n", "t.yaml:2:18: document 1: metadata.name: a hashed token name is sha256: and 64 lowercase hex digits"),
+        ("kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: [Node]}\n", "t.yaml:3:16: document 1: spec.roles[0]: unsupported join role, expected LinuxDesktop, WindowsDesktop or Proxy"),
+        ("kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: []}\n", "t.yaml:3:15: document 1: spec.roles: a token needs at least one role: LinuxDesktop, WindowsDesktop or Proxy"),
+        ("kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: [Proxy], join_method: iam}\n", "t.yaml:3:37: document 1: spec.join_method: join method \"iam\" is not supported; Oriel joins with \"token\" only"),
+        ("kind: linux_desktop\nmetadata: {name: d}\nspec: {hostname: h}\n", "t.yaml:3:7: document 1: spec.addr: is required"),
+        ("kind: linux_desktop\nmetadata:\n  name: d\n  labels: {env: [prod]}\nspec: {addr: a}\n", "t.yaml:4:17: document 1: metadata.labels.env: expected a string, found a list"),
+        ("kind: session_recording_config\nspec:\n  mode: always\n", "t.yaml:3:9: document 1: spec.mode: unknown session recording mode \"always\", expected off, node, node-sync, proxy or proxy-sync"),
+        ("kind: cluster_networking_config\nspec:\n  client_idle_timeout: 30\n", "t.yaml:3:24: document 1: spec.client_idle_timeout: expected a duration such as \"30m\" or \"1h30m\", found an integer"),
+        ("kind: cluster_networking_config\nspec:\n  client_idle_timeout: 1y\n", "t.yaml:3:24: document 1: spec.client_idle_timeout: unknown unit \"y\" in duration \"1y\""),
+        ("kind: linux_desktop_service\nmetadata: {name: x}\n", "t.yaml:1:7: document 1: kind: a linux_desktop_service registers itself with its heartbeat and cannot be created"),
+        ("kind: role\nversion: v7\nmetadata: {name: dev}\nspec:\n  allow:\n    linux_desktop_labels:\n      env: 5\n", "t.yaml:7:12: document 1: spec.allow.linux_desktop_labels.env: expected a string or a list of strings, found an integer"),
+        ("kind: role\nversion: v7\nmetadata: {name: dev}\n---\nkind: role\nversion: v7\nmetadata: {name: dev}\n", "t.yaml:5:1: document 2: role \"dev\" is also in document 1"),
+        ("kind: cluster_networking_config\n---\nkind: cluster_networking_config\n", "t.yaml:3:1: document 2: cluster_networking_config is also in document 1"),
+        ("kind: user\nmetadata: {name: a}\n  bad: indent\n", "t.yaml:3:3: while parsing a block mapping, did not find expected key"),
+    ];
+    let mismatches: Vec<String> = cases.iter().filter(|(text, expected)| error(text) != *expected).map(|(text, expected)| format!("{text:?}\n  got:      {}\n  expected: {expected}", error(text))).collect();
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn a_token_error_never_repeats_the_secret() {
+    let secret = "sekrit";
+    let err = error(&format!("kind: token\nmetadata: {{name: {secret}}}\nspec: {{roles: [LinuxDesktop]}}\n"));
+    assert!(!err.contains(secret), "{err}");
+}
+
+#[test]
+fn a_lock_may_say_node_or_server_id_but_not_two_servers() {
+    let err = error("kind: lock\nmetadata: {name: l}\nspec:\n  target: {server_id: a, node: b}\n");
+    assert_eq!(err, "t.yaml:4:32: document 1: spec.target.node: node and server_id name different servers");
+    let Resource::Lock(lock) = one("kind: lock\nmetadata: {name: l}\nspec:\n  target: {server_id: a, node: a}\n") else { panic!() };
+    assert_eq!(lock.target.server_id.as_deref(), Some("a"));
+}
+
+#[test]
+fn empty_documents_are_skipped_and_json_loads_too() {
+    let docs = parse_resources("t.yaml", "---\n---\nkind: cluster_networking_config\n---\n").unwrap();
+    assert_eq!(docs.len(), 1);
+    let json = r#"{"kind": "user", "version": "v2", "metadata": {"name": "bob"}, "spec": {"roles": ["access"]}}"#;
+    let Resource::User(user) = one(json) else { panic!() };
+    assert_eq!(user.roles, ["access"]);
+}

@@ -1,0 +1,80 @@
+//! The cluster's singleton settings in storage. An unset setting reads as
+//! its default, and removing one resets it.
+
+use oriel_rbac::{IdleTimeout, RecordingMode};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, Write};
+use crate::resources::cluster_settings::{ClusterNetworkingConfig, SessionRecordingConfig};
+
+const FOLDER: &str = "cluster_configuration";
+const RECORDING: &str = "session_recording_config";
+const NETWORKING: &str = "cluster_networking_config";
+
+#[derive(Serialize, Deserialize)]
+struct RecordingJson {
+    mode: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NetworkingJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_idle_timeout: Option<String>,
+}
+
+impl Store {
+    /// The session recording settings; the defaults when never set.
+    pub async fn session_recording_config(&self) -> Result<SessionRecordingConfig, StoreError> {
+        let Some(json) = self.singleton::<RecordingJson>(RECORDING).await? else { return Ok(SessionRecordingConfig::default()) };
+        let mode = json.mode.parse::<RecordingMode>().map_err(|e| corrupt(RECORDING, e.to_string()))?;
+        Ok(SessionRecordingConfig { mode })
+    }
+
+    /// Replaces the session recording settings.
+    pub async fn put_session_recording_config(&self, config: &SessionRecordingConfig) -> Result<(), StoreError> {
+        let json = RecordingJson { mode: config.mode.as_str().to_owned() };
+        self.write_json(RECORDING, FOLDER, RECORDING, &json, None, Write::Put).await.map(drop)
+    }
+
+    /// The networking settings; the defaults when never set.
+    pub async fn cluster_networking_config(&self) -> Result<ClusterNetworkingConfig, StoreError> {
+        let Some(json) = self.singleton::<NetworkingJson>(NETWORKING).await? else { return Ok(ClusterNetworkingConfig::default()) };
+        let client_idle_timeout = json.client_idle_timeout.as_deref().map(IdleTimeout::parse).transpose().map_err(|e| corrupt(NETWORKING, e))?;
+        Ok(ClusterNetworkingConfig { client_idle_timeout })
+    }
+
+    /// Replaces the networking settings.
+    pub async fn put_cluster_networking_config(&self, config: &ClusterNetworkingConfig) -> Result<(), StoreError> {
+        let json = NetworkingJson { client_idle_timeout: config.client_idle_timeout.as_ref().map(|t| t.as_str().to_owned()) };
+        self.write_json(NETWORKING, FOLDER, NETWORKING, &json, None, Write::Put).await.map(drop)
+    }
+
+    /// Resets the session recording settings to their defaults.
+    pub async fn reset_session_recording_config(&self) -> Result<(), StoreError> {
+        self.reset(RECORDING).await
+    }
+
+    /// Resets the networking settings to their defaults.
+    pub async fn reset_cluster_networking_config(&self) -> Result<(), StoreError> {
+        self.reset(NETWORKING).await
+    }
+
+    async fn singleton<T: serde::de::DeserializeOwned>(&self, kind: &'static str) -> Result<Option<T>, StoreError> {
+        match self.get_json::<T>(kind, FOLDER, kind).await {
+            Ok(found) => Ok(Some(found.value)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn reset(&self, kind: &'static str) -> Result<(), StoreError> {
+        match self.delete_key(kind, FOLDER, kind).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn corrupt(kind: &'static str, detail: String) -> StoreError {
+    StoreError::Corrupt { kind, name: kind.to_owned(), detail }
+}
