@@ -106,12 +106,14 @@ pub struct ControlPlane {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) throttle: Arc<std::sync::Mutex<crate::throttle::LoginThrottle>>,
+    /// The cluster's CAs, loaded on first use (`certificates.rs`).
+    pub(crate) ca: Arc<tokio::sync::OnceCell<Arc<crate::ca::CertAuthority>>>,
 }
 
 impl ControlPlane {
     /// Operations over `store`, with time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, throttle: Arc::default() }
+        Self { store, clock, throttle: Arc::default(), ca: Arc::default() }
     }
 
     /// The store underneath.
@@ -309,6 +311,9 @@ pub enum AccessDenied {
     /// The user or desktop is unknown.
     #[error("access denied: {0}")]
     Unknown(String),
+    /// The certificate presented is not a valid user certificate of this cluster.
+    #[error("access denied: {0}")]
+    Certificate(#[from] crate::ca::CertError),
     /// The control plane could not decide; nothing is allowed meanwhile.
     #[error("access cannot be checked right now: {0}")]
     Unavailable(String),
@@ -335,6 +340,33 @@ impl ControlPlane {
         })
         .await;
         outcome
+    }
+
+    /// Decides whether the holder of a user certificate may open a session
+    /// as `login`. The certificate must be this cluster's and valid now; the
+    /// user it names is then decided as by [`Self::authorize_session`], from
+    /// the current roles and locks (not the ones in the certificate, which
+    /// may be hours old). A refused certificate is recorded as a denied
+    /// session start too, with the name it claims marked as unverified.
+    pub async fn authorize_certificate(&self, cert_der: &[u8], kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+        match self.verify_user_cert(cert_der).await {
+            Ok(identity) => self.authorize_session(&identity.user, kind, desktop, login).await,
+            Err(denied) => {
+                let claimed = crate::ca::unverified_name(cert_der).map(|name| format!(" (the certificate names {name:?}, unverified)"));
+                self.record(crate::store::DecisionRecord {
+                    time_ms: crate::store::millis(self.clock.now()),
+                    event: format!("{}.desktop.session.start", kind.as_str()),
+                    user: String::new(),
+                    login: login.to_owned(),
+                    desktop_kind: kind.as_str().to_owned(),
+                    desktop: desktop.to_owned(),
+                    allowed: false,
+                    reason: format!("{denied}{}", claimed.unwrap_or_default()),
+                })
+                .await;
+                Err(denied)
+            }
+        }
     }
 
     /// Records that the control plane ended a session (`client.disconnect`).

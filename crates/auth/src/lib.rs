@@ -5,6 +5,8 @@
 //! Storage and transport live elsewhere.
 
 pub mod bearer;
+pub mod ca;
+pub mod certificates;
 pub mod control_plane;
 pub mod create;
 pub mod data_dir;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oriel_auth::bearer;
+use oriel_auth::ca::UserIdentity;
 use oriel_auth::control_plane::{ControlError, ControlPlane, UserSpec};
 use oriel_auth::resources::join_token::JoinRole;
 use oriel_auth::resources::lock::LockTarget;
 use oriel_auth::store::{DesktopRecord, Store};
-use oriel_backend::{FakeClock, Options, SqliteBackend};
+use oriel_backend::{Clock, FakeClock, Options, SqliteBackend};
 use oriel_rbac::DesktopKind;
 
 const DEV: &str = "kind: role
@@ -121,4 +122,36 @@ async fn join_tokens_are_stored_only_as_hashes() {
     let listed = plane.store().tokens().await.unwrap();
     assert_eq!(listed, [token]);
     assert!(!format!("{listed:?}").contains(&secret));
+}
+
+#[tokio::test]
+async fn sessions_are_authorized_for_the_user_of_a_verified_certificate_only() {
+    let (plane, clock, _dir) = plane().await;
+    plane.add_user(&alice()).await.unwrap();
+    let ca = plane.cert_authority().await.unwrap();
+    let identity = UserIdentity { user: "alice".into(), ..Default::default() };
+    let cert = ca.issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
+
+    // The roles come from the store, not from the (empty) list in the certificate.
+    let grant = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap();
+    assert_eq!((grant.user(), grant.login(), grant.roles()), ("alice", "alice", &["dev".to_owned()][..]));
+
+    let garbage = plane.authorize_certificate(b"alice", DesktopKind::Linux, "d-dev", "alice").await.unwrap_err();
+    assert!(garbage.to_string().starts_with("access denied: malformed certificate: "), "{garbage}");
+
+    let (elsewhere, _clock, _other_dir) = self::plane().await;
+    let foreign = elsewhere.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
+    let denied = plane.authorize_certificate(&foreign.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap_err();
+    assert!(denied.to_string().starts_with("access denied: the certificate was signed by another authority"), "{denied}");
+
+    clock.advance(Duration::from_secs(3601));
+    let expired = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap_err();
+    assert_eq!(expired.to_string(), "access denied: the certificate expired at 2026-09-21T15:13:20Z");
+
+    let decisions = plane.store().decisions().await.unwrap();
+    let summary: Vec<_> = decisions.iter().map(|d| (d.user.as_str(), d.allowed)).collect();
+    assert_eq!(summary, [("alice", true), ("", false), ("", false), ("", false)], "refused certificates name no verified user");
+    assert_eq!(decisions[1].reason, garbage.to_string());
+    assert_eq!(decisions[2].reason, format!("{denied} (the certificate names \"alice\", unverified)"));
+    assert_eq!(decisions[3].reason, format!("{expired} (the certificate names \"alice\", unverified)"));
 }

@@ -11,9 +11,11 @@
 //! | `/locks/<name>` | lock (may expire) |
 //! | `/tokens/<sha256>` | join token (expires) |
 //! | `/invites/<sha256>` | invite (expires) |
-//! | `/web_sessions/<sha256>` | a logged-in browser (expires) |
+//! | `/web_sessions/<sha256>` | a logged-in browser and its user certificate and key (expires) |
+//! | `/cert_authorities/<user\|host>` | a CA's certificate and private key |
 //! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect) |
 
+mod cert_authorities;
 mod cluster_settings;
 mod decisions;
 mod desktop_services;
@@ -32,6 +34,7 @@ use oriel_backend::{Backend, BackendError, Item, Key, NewItem, Prefix, Revision}
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use cert_authorities::CertAuthorityRecord;
 pub use decisions::{DecisionRecord, millis};
 pub use desktops::DesktopRecord;
 pub use web_sessions::WebSession;

@@ -1,0 +1,69 @@
+//! Who a certificate speaks for: a user with their roles and traits, or a
+//! host with its role in the cluster.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// A person, as a user certificate carries them. The roles and traits are
+/// those the user had when the certificate was issued; the desktop service
+/// still reads the current ones before it grants a session, so a role
+/// removed since grants nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserIdentity {
+    /// The Oriel user name (the certificate's common name).
+    pub user: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Login traits, e.g. `linux_logins`.
+    pub traits: BTreeMap<String, Vec<String>>,
+}
+
+impl From<&crate::resources::user::User> for UserIdentity {
+    fn from(user: &crate::resources::user::User) -> Self {
+        Self { user: user.name.as_str().to_owned(), roles: user.roles.clone(), traits: user.traits.as_map().clone() }
+    }
+}
+
+/// What a host does in the cluster, as its certificate says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostRole {
+    /// The control plane.
+    Auth,
+    /// The web proxy.
+    Proxy,
+    /// A Linux desktop service.
+    LinuxDesktop,
+}
+
+impl HostRole {
+    /// The role as certificates and logs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Proxy => "proxy",
+            Self::LinuxDesktop => "linux_desktop",
+        }
+    }
+}
+
+impl std::fmt::Display for HostRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A host, as a host certificate carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostIdentity {
+    /// The host's persistent id (the certificate's common name).
+    pub host_id: String,
+    /// What it does.
+    pub role: HostRole,
+    /// DNS names it answers to (subject alternative names).
+    pub dns_names: Vec<String>,
+    /// Addresses it answers on (subject alternative names).
+    pub ips: Vec<IpAddr>,
+}
