@@ -1,14 +1,16 @@
 //! Logging in: invites (set a password, enroll TOTP) and password + code
-//! logins, both ending in a web session. Failures say as little as
-//! possible to the client and are throttled per user and per address.
+//! logins, both ending in a web session that holds a user certificate for
+//! as long as the session lasts. Failures say as little as possible to the
+//! client and are throttled per user and per address.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::bearer::{self, BearerSecret};
+use crate::ca::{CaError, CertAuthority, UserIdentity};
 use crate::control_plane::ControlPlane;
 use crate::password::{PasswordError, PasswordHashString};
-use crate::resources::user::Credentials;
+use crate::resources::user::{Credentials, User};
 use crate::second_factor::{SecondFactorError, TotpDevice};
 use crate::store::{StoreError, WebSession};
 use crate::throttle::Throttled;
@@ -39,6 +41,9 @@ pub enum LoginError {
     /// Storage failed; the client may retry.
     #[error("the login service is unavailable, try again")]
     Unavailable(#[source] StoreError),
+    /// The user certificate could not be issued; the client may retry.
+    #[error("the login service cannot issue a certificate, try again")]
+    Certificate(#[source] CaError),
 }
 
 /// What the invite page shows.
@@ -50,6 +55,15 @@ pub struct Enrollment {
     pub totp_url: String,
     /// The same secret in base32, for typing.
     pub totp_secret: String,
+}
+
+/// A live web session and its user, as the proxy sees a cookie.
+#[derive(Debug)]
+pub struct SessionUser {
+    /// The user, as stored now.
+    pub user: User,
+    /// The session, with the user certificate issued at login.
+    pub session: WebSession,
 }
 
 /// A new web session's cookie secret, shown once to the browser.
@@ -123,6 +137,8 @@ impl ControlPlane {
             Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => return Err(LoginError::BadInvite),
             Err(e) => return Err(unavailable(e)),
         };
+        // Before the invite is used up: without a CA no session can follow.
+        let ca = self.cert_authority().await.map_err(LoginError::Certificate)?;
         let Some(secret) = invite.totp_secret.clone() else {
             // The page was never shown, so no authenticator can hold this secret.
             return Err(LoginError::Code(SecondFactorError::Wrong));
@@ -139,7 +155,7 @@ impl ControlPlane {
         let mut user = self.store.user(&invite.user).await.map_err(|_| LoginError::BadInvite)?;
         user.value.credentials = Some(Credentials { password, totp });
         self.store.swap_user(&user.value, user.revision).await.map_err(unavailable)?;
-        self.start_web_session(&invite.user).await
+        self.start_web_session(&ca, &user.value).await
     }
 
     /// Password and TOTP code login from `address`.
@@ -150,16 +166,18 @@ impl ControlPlane {
             // Scoped: the guard must not live across an await.
             let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
             match &result {
-                Ok(()) => throttle.succeeded(user),
+                Ok(_) => throttle.succeeded(user),
                 Err(LoginError::Rejected) => throttle.failed(user, address, Instant::now()),
                 Err(_) => {}
             }
         }
-        result?;
-        self.start_web_session(user).await
+        let user = result?;
+        let ca = self.cert_authority().await.map_err(LoginError::Certificate)?;
+        self.start_web_session(&ca, &user).await
     }
 
-    async fn check_credentials(&self, name: &str, password: &str, code: &str) -> Result<(), LoginError> {
+    /// The user, with the code's step remembered, if the credentials are right.
+    async fn check_credentials(&self, name: &str, password: &str, code: &str) -> Result<User, LoginError> {
         let user = match self.store.user(name).await {
             Ok(user) => user,
             Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
@@ -179,24 +197,32 @@ impl ControlPlane {
         let mut updated = user.value.clone();
         updated.credentials = Some(credentials);
         match self.store.swap_user(&updated, user.revision).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(updated),
             Err(StoreError::Conflict { .. }) => Err(LoginError::Rejected),
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    async fn start_web_session(&self, user: &str) -> Result<SessionCookie, LoginError> {
+    /// A web session for `user` with a user certificate of the user's
+    /// current roles and traits, valid exactly as long as the session.
+    async fn start_web_session(&self, ca: &CertAuthority, user: &User) -> Result<SessionCookie, LoginError> {
         let secret = BearerSecret::generate().map_err(|e| unavailable(StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(e)))))?;
-        let expires = self.clock.now() + WEB_SESSION_TTL;
-        let session = WebSession { secret_hash: secret.hash, user: user.to_owned(), expires };
+        let now = self.clock.now();
+        let certificate = ca.issue_user(&UserIdentity::from(user), WEB_SESSION_TTL, now).map_err(LoginError::Certificate)?;
+        // The cookie lasts as long as the certificate (X.509 keeps whole seconds).
+        let expires = certificate.expires;
+        let name = user.name.as_str().to_owned();
+        let session = WebSession { secret_hash: secret.hash, user: name.clone(), expires, certificate: Some(certificate) };
         self.store.create_web_session(&session).await.map_err(unavailable)?;
-        Ok(SessionCookie { user: user.to_owned(), secret: secret.plain, expires })
+        Ok(SessionCookie { user: name, secret: secret.plain, expires })
     }
 
-    /// The user a cookie belongs to, if it is a live session of an existing user.
-    pub async fn session_user(&self, cookie_secret: &str) -> Option<crate::resources::user::User> {
+    /// The session a cookie belongs to and its user, if it is a live
+    /// session of an existing user.
+    pub async fn session_user(&self, cookie_secret: &str) -> Option<SessionUser> {
         let session = self.store.web_session(&bearer::hash(cookie_secret)).await.ok()?;
-        self.store.user(&session.user).await.ok().map(|u| u.value)
+        let user = self.store.user(&session.user).await.ok()?.value;
+        Some(SessionUser { user, session })
     }
 
     /// Ends the session of a cookie.

@@ -44,7 +44,7 @@ async fn invite_enrollment_then_password_and_code_logins() {
     let wrong = plane.accept_invite(&link.secret, PASSWORD, "000000").await.unwrap_err();
     assert!(matches!(wrong, LoginError::Code(_)), "{wrong}");
     let cookie = plane.accept_invite(&link.secret, PASSWORD, &code(&page.totp_secret, &clock)).await.unwrap();
-    assert_eq!(plane.session_user(&cookie.secret).await.unwrap().name.as_str(), "alice");
+    assert_eq!(plane.session_user(&cookie.secret).await.unwrap().user.name.as_str(), "alice");
     let reused = plane.accept_invite(&link.secret, PASSWORD, &code(&page.totp_secret, &clock)).await.unwrap_err();
     assert_eq!(reused.to_string(), "this invite link is invalid, used or expired");
 
@@ -83,4 +83,31 @@ async fn an_expired_invite_is_refused() {
     let link = plane.add_user(&UserSpec { name: "carol".into(), ..Default::default() }).await.unwrap();
     clock.advance(Duration::from_secs(3601));
     assert!(matches!(plane.enrollment(&link.secret).await, Err(LoginError::BadInvite)));
+}
+
+#[tokio::test]
+async fn a_login_holds_a_user_certificate_as_long_as_the_session() {
+    let (plane, clock, _dir) = plane().await;
+    plane.create_roles(&oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata:\n  name: access\nspec: {}\n").unwrap(), false).await.unwrap();
+    let spec = UserSpec { name: "dana".into(), roles: vec!["access".into()], linux_logins: vec!["dana".into()], ..Default::default() };
+    let link = plane.add_user(&spec).await.unwrap();
+    let page = plane.enrollment(&link.secret).await.unwrap();
+    let cookie = plane.accept_invite(&link.secret, PASSWORD, &code(&page.totp_secret, &clock)).await.unwrap();
+
+    let session = plane.session_user(&cookie.secret).await.unwrap().session;
+    let certificate = session.certificate.expect("issued at login");
+    assert_eq!(certificate.expires, cookie.expires);
+    assert_eq!(session.expires, cookie.expires);
+    let identity = plane.verify_user_cert(&certificate.cert_der).await.unwrap();
+    assert_eq!((identity.user.as_str(), identity.roles.as_slice()), ("dana", &["access".to_owned()][..]));
+    assert_eq!(identity.traits["linux_logins"], ["dana"]);
+
+    clock.advance(Duration::from_secs(30));
+    let login = plane.login("dana", PASSWORD, &code(&page.totp_secret, &clock), ADDR).await.unwrap();
+    let second = plane.session_user(&login.secret).await.unwrap().session.certificate.unwrap();
+    assert_ne!(second.cert_der, certificate.cert_der, "each login has its own certificate");
+
+    clock.advance(Duration::from_secs(12 * 3600 + 1));
+    let expired = plane.verify_user_cert(&second.cert_der).await.unwrap_err();
+    assert!(expired.to_string().starts_with("access denied: the certificate expired at"), "{expired}");
 }

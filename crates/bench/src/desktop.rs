@@ -45,6 +45,14 @@ async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
     Ok(plane)
 }
 
+/// A user certificate for `bench` from the plane's CA, as the proxy holds
+/// one after a login: the service takes the user from it.
+async fn user_certificate(plane: ControlPlane) -> anyhow::Result<Vec<u8>> {
+    let identity = oriel_auth::ca::UserIdentity { user: USER.into(), ..Default::default() };
+    let ca = plane.cert_authority().await?;
+    Ok(ca.issue_user(&identity, Duration::from_secs(12 * 3600), std::time::SystemTime::now())?.cert_der)
+}
+
 /// The xterm every session starts with, by instance name.
 pub const TERMINAL: &str = "bench-terminal";
 
@@ -131,6 +139,7 @@ impl Session {
         let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
         let xsessions = write_xsession(dir.path())?;
         let control_plane = service_runtime.spawn(control_plane(dir.path().join("oriel.db"))).await??;
+        let certificate = service_runtime.spawn(user_certificate(control_plane.clone())).await??;
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP_NAME.into(),
             control_plane,
@@ -139,7 +148,7 @@ impl Session {
             frames: FrameConfig::default(),
         });
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
-        let request = SessionRequest { user: USER.into(), login: USER.into() };
+        let request = SessionRequest { certificate, login: USER.into() };
         let task = service_runtime.spawn(async move { service.serve(service_end, request).await });
         let mut browser = Browser::new(Transport::Pipe(client_end));
         browser.hello(width, height, codec).await?;

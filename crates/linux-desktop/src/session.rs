@@ -30,12 +30,14 @@ const SELECTION_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long an xsession gets to exit after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(2);
 
-/// Who asks for a session, as the proxy authenticated them, and as which
-/// desktop login. The service decides itself whether that is allowed.
+/// Who asks for a session, as a user certificate, and as which desktop
+/// login. The service verifies the certificate against the cluster's user
+/// CA and takes the user from it (never from a name it is told), then
+/// decides itself whether the session is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRequest {
-    /// The Oriel user.
-    pub user: String,
+    /// The user certificate (DER) the proxy holds for the logged-in user.
+    pub certificate: Vec<u8>,
     /// The desktop login asked for.
     pub login: String,
 }
@@ -95,7 +97,7 @@ pub enum SessionError {
         /// Cause.
         error: std::io::Error,
     },
-    /// The user may not open this session (roles, lock, unknown user).
+    /// The user may not open this session (invalid certificate, roles, lock, unknown user).
     #[error(transparent)]
     Denied(#[from] oriel_auth::control_plane::AccessDenied),
     /// A lock appeared during the session.
@@ -170,11 +172,14 @@ impl LinuxDesktopService {
         out: &mpsc::Sender<Vec<u8>>,
         request: &SessionRequest,
     ) -> Result<SessionEnd, SessionError> {
-        // Nothing starts before the roles and locks allow it.
+        // Nothing starts before the certificate is verified and the roles
+        // and locks allow it; the user is the one the certificate names.
         let plane = &self.config.control_plane;
         let desktop_name = self.config.desktop_name.as_str();
-        let grant = plane.authorize_session(&request.user, oriel_rbac::DesktopKind::Linux, desktop_name, &request.login).await?;
-        tracing::info!(user = %request.user, login = %request.login, "session authorized");
+        let grant = plane
+            .authorize_certificate(&request.certificate, oriel_rbac::DesktopKind::Linux, desktop_name, &request.login)
+            .await?;
+        tracing::info!(user = %grant.user(), login = %request.login, "session authorized");
         let wait_hello = async {
             loop {
                 match client.next().await? {

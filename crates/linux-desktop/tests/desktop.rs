@@ -244,3 +244,42 @@ async fn a_host_without_desktops_says_so() {
     while client.next().await.is_some() {}
     assert!(client.alerts[0].message.starts_with("no desktop sessions are installed"), "{:?}", client.alerts);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_valid_user_certificate_of_this_cluster_opens_a_session() {
+    use oriel_auth::ca::{HostIdentity, HostRole, UserIdentity};
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let tester = UserIdentity { user: "tester".into(), ..Default::default() };
+    let now = std::time::SystemTime::now();
+    let hour = Duration::from_secs(3600);
+
+    let other_dir = tempfile::tempdir().unwrap();
+    let foreign = support::foreign_ca(other_dir.path()).issue_user(&tester, hour, now).unwrap();
+    let expired = service.ca.issue_user(&tester, hour, now - 2 * hour).unwrap();
+    let host = HostIdentity { host_id: "tester".into(), role: HostRole::Proxy, dns_names: vec![], ips: vec![] };
+    let host = service.ca.issue_host(&host, hour, now).unwrap();
+    let cases = [
+        (foreign.cert_der, "access denied: the certificate was signed by another authority (O=Oriel, OU="),
+        (expired.cert_der, "access denied: the certificate expired at "),
+        (host.cert_der, "access denied: a host certificate is not a user certificate"),
+        (b"tester".to_vec(), "access denied: malformed certificate: "),
+    ];
+    for (certificate, cause) in cases {
+        let (mut client, task) = service.connect_with(certificate, "tester");
+        while client.next().await.is_some() {}
+        let alert = client.alerts.last().expect("an alert");
+        assert_eq!(alert.severity, AlertSeverity::Error as i32);
+        assert!(alert.message.starts_with(cause), "{:?} should start with {cause:?}", alert.message);
+        let denied = task.await.unwrap().unwrap_err();
+        assert!(matches!(denied, oriel_linux_desktop::SessionError::Denied(_)), "{denied:?}");
+    }
+    assert!(!service.dir.path().join("Probe.env").exists(), "no desktop was started");
+
+    let decisions = service.plane.store().decisions().await.unwrap();
+    assert_eq!(decisions.len(), 4, "every refusal is recorded");
+    for decision in &decisions {
+        assert!(!decision.allowed && decision.user.is_empty(), "{decision:?}");
+        assert_eq!((decision.event.as_str(), decision.login.as_str()), ("linux.desktop.session.start", "tester"));
+    }
+    assert!(decisions[0].reason.ends_with("(the certificate names \"tester\", unverified)"), "{}", decisions[0].reason);
+}

@@ -110,7 +110,7 @@ impl DesktopDialer for InProcess {
             }
             let (proxy_end, service_end) = tokio::io::duplex(1 << 20);
             let service = self.service.clone();
-            let session = SessionRequest { user: request.user, login: request.login };
+            let session = SessionRequest { certificate: request.certificate, login: request.login };
             tokio::spawn(async move {
                 match service.serve(service_end, session).await {
                     Ok(end) => tracing::info!(?end, "desktop session ended"),

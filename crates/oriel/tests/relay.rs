@@ -239,6 +239,7 @@ async fn bad_input_ends_only_its_own_session() {
     let log = oriel.log();
     assert!(log.contains("malformed frame from the browser; ending the session"), "{log}");
     assert!(!log.contains(&oriel.invite) && !log.contains(&cookie), "secrets never reach the log");
+    assert!(!log.contains("PRIVATE KEY"), "nor do the CA's or the user certificate's keys");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

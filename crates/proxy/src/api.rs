@@ -8,8 +8,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use oriel_auth::login::{LoginError, SessionCookie};
-use oriel_auth::resources::user::User;
+use oriel_auth::login::{LoginError, SessionCookie, SessionUser};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,7 +28,7 @@ fn login_error(e: LoginError) -> Response {
         LoginError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
         LoginError::BadInvite => StatusCode::NOT_FOUND,
         LoginError::Password(_) | LoginError::Code(_) => StatusCode::BAD_REQUEST,
-        LoginError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        LoginError::Unavailable(_) | LoginError::Certificate(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     if status == StatusCode::SERVICE_UNAVAILABLE {
         tracing::error!(error = %e, "login failed on our side");
@@ -56,8 +55,8 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The logged-in user, or a 401 response.
-pub async fn authenticated(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
+/// The logged-in user and their web session, or a 401 response.
+pub async fn authenticated(state: &AppState, headers: &HeaderMap) -> Result<SessionUser, Response> {
     let Some(secret) = session_cookie(headers) else {
         return Err(error(StatusCode::UNAUTHORIZED, "log in first"));
     };
@@ -94,7 +93,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match authenticated(&state, &headers).await {
-        Ok(user) => Json(json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster })).into_response(),
+        Ok(SessionUser { user, .. }) => Json(json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster })).into_response(),
         Err(response) => response,
     }
 }
@@ -124,7 +123,7 @@ pub async fn accept_invite(State(state): State<AppState>, Path(secret): Path<Str
 
 pub async fn desktops(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let user = match authenticated(&state, &headers).await {
-        Ok(user) => user,
+        Ok(logged_in) => logged_in.user,
         Err(response) => return response,
     };
     match state.plane.visible_desktops(user.name.as_str()).await {

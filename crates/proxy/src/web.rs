@@ -27,12 +27,17 @@ pub type DesktopStream = Pin<Box<dyn DuplexStream>>;
 pub trait DuplexStream: AsyncRead + AsyncWrite + Send {}
 impl<T: AsyncRead + AsyncWrite + Send> DuplexStream for T {}
 
-/// What the browser asked for, with who the proxy authenticated. The
-/// desktop service decides whether it is allowed; the proxy does not.
+/// What the browser asked for, with the certificate of who the proxy
+/// authenticated. The desktop service verifies the certificate, takes the
+/// user from it, and decides whether the session is allowed; the proxy does
+/// not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesktopRequest {
-    /// The logged-in Oriel user.
+    /// The logged-in Oriel user, for the proxy's log only: the desktop
+    /// service reads the user from `certificate`.
     pub user: String,
+    /// The user certificate issued at login (DER), shown to the service.
+    pub certificate: Vec<u8>,
     /// `linux` or `windows`.
     pub kind: String,
     /// The desktop's resource name.
@@ -105,14 +110,25 @@ async fn desktop_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let user = match api::authenticated(&state, &headers).await {
-        Ok(user) => user,
+    let logged_in = match api::authenticated(&state, &headers).await {
+        Ok(logged_in) => logged_in,
         Err(response) => {
             tracing::info!("websocket refused: not logged in");
             return response;
         }
     };
-    let request = DesktopRequest { user: user.name.to_string(), kind: query.kind, desktop: query.desktop, login: query.login };
+    let Some(certificate) = logged_in.session.certificate else {
+        // A session from before certificates were issued at login.
+        tracing::info!(user = %logged_in.user.name.as_str(), "websocket refused: the web session has no certificate");
+        return api::error(axum::http::StatusCode::UNAUTHORIZED, "your session has no certificate; log in again");
+    };
+    let request = DesktopRequest {
+        user: logged_in.user.name.to_string(),
+        certificate: certificate.cert_der,
+        kind: query.kind,
+        desktop: query.desktop,
+        login: query.login,
+    };
     let session = state.next_session.fetch_add(1, Ordering::Relaxed);
     upgrade
         .max_message_size(MAX_WS_MESSAGE)

@@ -5,8 +5,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
+use oriel_auth::ca::{CertAuthority, UserIdentity};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::store::{DesktopRecord, Store};
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};
@@ -28,10 +30,11 @@ const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: tester\nspec:\n 
 
 /// A desktop service whose xsessions are test programs, authorizing
 /// against a real control plane (SQLite) where user `tester` may log in
-/// as `tester`.
+/// as `tester`. Clients present certificates of the plane's real CA.
 pub struct TestService {
     pub service: LinuxDesktopService,
     pub plane: ControlPlane,
+    pub ca: Arc<CertAuthority>,
     pub dir: tempfile::TempDir,
 }
 
@@ -59,6 +62,7 @@ impl TestService {
                 .unwrap();
         }
         let plane = futures_block_on(control_plane(dir.path()));
+        let ca = futures_block_on(plane.cert_authority()).unwrap();
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP.into(),
             control_plane: plane.clone(),
@@ -66,7 +70,7 @@ impl TestService {
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
         });
-        Self { service, plane, dir }
+        Self { service, plane, ca, dir }
     }
 
     /// Opens a session for `tester` as `tester`.
@@ -74,11 +78,25 @@ impl TestService {
         self.connect_as("tester", "tester")
     }
 
-    /// Opens a session: the service serves the far end of a pipe.
+    /// Opens a session as `user` with a fresh certificate from the cluster's
+    /// user CA, as the proxy would after a login.
     pub fn connect_as(&self, user: &str, login: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
+        self.connect_with(self.user_certificate(user), login)
+    }
+
+    /// A one-hour certificate for `user` (no roles: the service reads them
+    /// from the store), DER.
+    pub fn user_certificate(&self, user: &str) -> Vec<u8> {
+        let identity = UserIdentity { user: user.into(), ..Default::default() };
+        self.ca.issue_user(&identity, Duration::from_secs(3600), SystemTime::now()).unwrap().cert_der
+    }
+
+    /// Opens a session presenting `certificate`: the service serves the far
+    /// end of a pipe.
+    pub fn connect_with(&self, certificate: Vec<u8>, login: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
         let service = self.service.clone();
-        let request = SessionRequest { user: user.into(), login: login.into() };
+        let request = SessionRequest { certificate, login: login.into() };
         let task = tokio::spawn(async move { service.serve(service_end, request).await });
         (Client::new(client_end), task)
     }
@@ -95,6 +113,14 @@ impl TestService {
         let (display, xauthority) = text.trim().split_once(' ').unwrap();
         XClient::connect(display, Path::new(xauthority))
     }
+}
+
+/// The CAs of another cluster, with their own store in `dir`.
+pub fn foreign_ca(dir: &Path) -> CertAuthority {
+    futures_block_on(async {
+        let backend = oriel_backend::SqliteBackend::open(dir.join("other.db"), oriel_backend::Options::default()).await.unwrap();
+        CertAuthority::load_or_create(&Store::new(Arc::new(backend)), SystemTime::now()).await.unwrap()
+    })
 }
 
 async fn control_plane(dir: &Path) -> ControlPlane {
