@@ -12,6 +12,7 @@ pub mod create;
 pub mod data_dir;
 pub mod login;
 pub mod password;
+pub mod storage;
 pub mod store;
 pub mod resources;
 pub mod second_factor;

@@ -1,5 +1,6 @@
 //! `oriel start`: everything in one process, on loopback: the control plane
-//! (embedded SQLite), the proxy, and this host's Linux desktop service.
+//! (embedded SQLite, or PostgreSQL on this machine), the proxy, and this
+//! host's Linux desktop service.
 
 use std::future::Future;
 use std::io::Write as _;
@@ -11,7 +12,8 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::store::Store;
-use oriel_backend::{Options, SqliteBackend, SystemClock};
+use oriel_auth::storage::StorageLocation;
+use oriel_backend::SystemClock;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionRequest};
 use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream, ProxyConfig};
 
@@ -33,6 +35,11 @@ pub struct StartArgs {
     /// Directories of xsession .desktop entries, in order of preference.
     #[arg(long = "xsessions-dir", default_value = oriel_linux_desktop::xsession::SYSTEM_XSESSIONS)]
     xsessions_dirs: Vec<PathBuf>,
+    /// The control plane's store: `sqlite` (a file in the data dir) or a
+    /// postgres:// URL of a server on this machine. Remembered in the data
+    /// dir for later starts and for `orielctl`.
+    #[arg(long, env = "ORIEL_STORAGE", hide_env_values = true)]
+    storage: Option<String>,
 }
 
 /// Runs until SIGINT or SIGTERM.
@@ -54,8 +61,11 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     }
 
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let backend = SqliteBackend::open(oriel_auth::data_dir::database(&data_dir), Options::default()).await.context("opening the control plane's storage")?;
-    let plane = ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(SystemClock));
+    let storage = StorageLocation::choose(args.storage.as_deref(), &data_dir)?;
+    let backend = storage.open().await?;
+    storage.record(&data_dir)?;
+    tracing::info!(%storage, "control plane store open");
+    let plane = ControlPlane::new(Store::new(backend), Arc::new(SystemClock));
     let login = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into());
     let invite = crate::bootstrap::bootstrap(&plane, &login).await.context("creating the default role and user")?;
     let desktop_name = crate::registration::host_uuid(&data_dir)?;

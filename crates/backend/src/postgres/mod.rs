@@ -22,6 +22,7 @@ use tokio::time::{MissedTickBehavior, interval};
 use tokio_postgres::Socket;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 
+pub use tokio_postgres::config::Host;
 pub use tokio_postgres::{Config, NoTls};
 
 use crate::journal::{self, Feed, Write};

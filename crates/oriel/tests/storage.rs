@@ -1,0 +1,134 @@
+//! `oriel start --storage postgres://…`: the control plane on a real
+//! PostgreSQL server. The data dir remembers the choice, so a restart and
+//! `orielctl` find the same cluster without being told.
+//!
+//! The server comes from `ORIEL_TEST_POSTGRES_URL` (scripts/test starts one);
+//! ORIEL_SKIP_POSTGRES=1 skips this test on purpose.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use oriel_auth::control_plane::{ControlPlane, UserSpec};
+use oriel_auth::storage::StorageLocation;
+use oriel_auth::store::Store;
+use oriel_backend::postgres::{Config, NoTls};
+
+/// A started `oriel` and what it printed before it was ready.
+struct Started {
+    child: Child,
+    printed: Vec<String>,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, storage: Option<&str>) -> Started {
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    std::fs::write(dir.join("web/index.html"), "<!doctype html><title>Oriel</title>").unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
+    command.args(["start", "--listen", "127.0.0.1:0", "--xsessions-dir"]).arg(dir.join("xsessions"));
+    command.arg("--data-dir").arg(dir.join("data")).arg("--web-dir").arg(dir.join("web"));
+    if let Some(url) = storage {
+        command.args(["--storage", url]);
+    }
+    let log = std::fs::File::create(dir.join("oriel.log")).unwrap();
+    let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let ready = line.starts_with("Oriel is ready at");
+        printed.push(line);
+        // The invite line, when there is one, follows the ready line.
+        if ready {
+            break;
+        }
+    }
+    assert!(
+        printed.last().is_some_and(|l| l.starts_with("Oriel is ready at")),
+        "oriel did not start: {printed:?}\n{}",
+        std::fs::read_to_string(dir.join("oriel.log")).unwrap_or_default()
+    );
+    Started { child, printed }
+}
+
+/// The users in the store recorded in the data dir, as `orielctl` on the
+/// auth host finds it.
+async fn users(dir: &Path) -> Vec<String> {
+    let store = StorageLocation::recorded(&dir.join("data")).unwrap().open().await.unwrap();
+    Store::new(store).users().await.unwrap().iter().map(|u| u.name.to_string()).collect()
+}
+
+async fn add_user(dir: &Path, name: &str) {
+    let backend = StorageLocation::recorded(&dir.join("data")).unwrap().open().await.unwrap();
+    let plane = ControlPlane::new(Store::new(backend), std::sync::Arc::new(oriel_backend::SystemClock));
+    let spec = UserSpec { name: name.into(), roles: vec!["access".into()], linux_logins: vec![name.into()], windows_logins: vec![] };
+    plane.add_user(&spec).await.unwrap();
+}
+
+/// A fresh database on the test server, as a URL.
+async fn fresh_database() -> Option<String> {
+    let url = match std::env::var("ORIEL_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("ORIEL_SKIP_POSTGRES").as_deref() == Ok("1") => return None,
+        _ => panic!("ORIEL_TEST_POSTGRES_URL is not set: start a server with `eval \"$(scripts/postgres-test-server start)\"`, or set ORIEL_SKIP_POSTGRES=1"),
+    };
+    let config: Config = url.parse().unwrap();
+    let (client, connection) = config.connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let name = format!("oriel_start_{}", std::process::id());
+    // Two statements: a multi-statement batch would be one transaction, and
+    // neither may run inside one.
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_keeps_the_cluster_across_restarts() {
+    let Some(url) = fresh_database().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+
+    let first = start(dir.path(), Some(&url));
+    drop(first);
+    assert!(!dir.path().join("data/oriel.db").exists(), "no SQLite file when PostgreSQL was chosen");
+    let log = std::fs::read_to_string(dir.path().join("oriel.log")).unwrap();
+    let password = url.split(':').nth(2).unwrap().split('@').next().unwrap();
+    assert!(!log.contains(password), "the database password is never logged");
+
+    // orielctl finds the same store through the data dir.
+    assert_eq!(users(dir.path()).await, ["admin"]);
+    add_user(dir.path(), "alice").await;
+
+    // A restart without --storage reopens PostgreSQL: the admin is still
+    // there (it only prints the invite again, since nobody enrolled) and so is alice.
+    let second = start(dir.path(), None);
+    assert!(second.printed.iter().any(|l| l.starts_with("Oriel is ready at")));
+    drop(second);
+    assert!(!dir.path().join("data/oriel.db").exists());
+    assert_eq!(users(dir.path()).await, ["admin", "alice"]);
+}
+
+#[test]
+fn a_remote_database_without_tls_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("web")).unwrap();
+    std::fs::write(dir.path().join("web/index.html"), "x").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oriel"))
+        .args(["start", "--listen", "127.0.0.1:0", "--storage", "postgres://oriel:hunter2@db.example.com/oriel"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--web-dir")
+        .arg(dir.path().join("web"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("db.example.com") && stderr.contains("TLS"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
