@@ -271,7 +271,10 @@ impl Client {
                 }
                 if rect.end_of_frame {
                     self.last_frame = Some(rect.frame_id);
-                    self.send(Payload::FrameAck(pb::FrameAck { frame_id: rect.frame_id })).await;
+                    // The service may have ended the session right after this
+                    // frame (e.g. on bad input): a lost ack is then no error.
+                    let ack = encode_frame(Payload::FrameAck(pb::FrameAck { frame_id: rect.frame_id }));
+                    let _ = self.stream.write_all(&ack).await;
                 }
             }
             Payload::Alert(alert) => self.alerts.push(alert.clone()),
