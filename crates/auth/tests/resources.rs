@@ -263,7 +263,7 @@ async fn desktop_services_are_listed_until_their_heartbeat_stops() {
     };
     let store = plane.store();
     store.put_desktop_service(&service).await.unwrap();
-    assert_eq!(store.desktop_services(DesktopKind::Linux).await.unwrap(), [service.clone()]);
+    assert_eq!(store.desktop_services(DesktopKind::Linux).await.unwrap(), std::slice::from_ref(&service));
     assert!(store.desktop_services(DesktopKind::Windows).await.unwrap().is_empty());
     assert_eq!(store.desktop_service(DesktopKind::Linux, &service.name).await.unwrap(), service);
     let text = to_yaml(&[service.to_document()]);

@@ -33,16 +33,21 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
-    /// Create or replace resources from a YAML file.
+    /// Create resources from a YAML file: roles, users, locks, tokens,
+    /// desktops and cluster settings, documents separated by `---`. Every
+    /// document is checked before anything is written.
     Create {
         /// The file (`-` for standard input).
         #[arg(short, long)]
         file: PathBuf,
-        /// Overwrite resources that already exist.
+        /// Overwrite resources that already exist (cluster settings are
+        /// always replaced).
         #[arg(long)]
         force: bool,
     },
-    /// Show resources: `get roles`, `get role/NAME`, `get linux_desktop/UUID`.
+    /// Show resources: `get roles`, `get role/NAME`, `get linux_desktop/UUID`,
+    /// `get desktop_services`, `get session_recording_config`. With
+    /// `--format yaml` the output loads again with `create -f`.
     Get {
         /// KIND or KIND/NAME.
         resource: String,
@@ -50,9 +55,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Remove a resource: `rm role/NAME`, `rm linux_desktop/UUID`.
+    /// Remove a resource: `rm role/NAME`, `rm linux_desktop/UUID`; `rm
+    /// cluster_networking_config` resets a cluster setting to its defaults.
     Rm {
-        /// KIND/NAME.
+        /// KIND/NAME, or KIND for a cluster setting.
         resource: String,
     },
     /// Linux and Windows desktops together.

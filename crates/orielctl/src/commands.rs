@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
-use oriel_auth::control_plane::{ControlPlane, UserSpec};
+use oriel_auth::control_plane::{ControlPlane, InviteLink, UserSpec};
 use oriel_auth::resources::join_token::JoinRole;
 use oriel_auth::resources::lock::{Lock, LockTarget};
 use oriel_auth::store::{DesktopRecord, Store};
@@ -33,9 +33,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let plane = open(cli.data_dir).await?;
     match cli.command {
         Command::Users(command) => users(&plane, command).await?,
-        Command::Create { file, force } => create(&plane, &file, force).await?,
-        Command::Get { resource, format } => get(&plane, &resource, format).await?,
-        Command::Rm { resource } => rm(&plane, &resource).await?,
+        Command::Create { file, force } => crate::resources::create(&plane, &file, force).await?,
+        Command::Get { resource, format } => crate::resources::get(&plane, &resource, format).await?,
+        Command::Rm { resource } => crate::resources::rm(&plane, &resource).await?,
         Command::Desktops(DesktopsCommand::Ls { format }) => desktops(&plane, &DesktopKind::ALL, format).await?,
         Command::LinuxDesktops(DesktopsCommand::Ls { format }) => desktops(&plane, &[DesktopKind::Linux], format).await?,
         Command::WindowsDesktops(DesktopsCommand::Ls { format }) => desktops(&plane, &[DesktopKind::Windows], format).await?,
@@ -84,13 +84,7 @@ async fn users(plane: &ControlPlane, command: UsersCommand) -> anyhow::Result<()
         UsersCommand::Add(args) => {
             let spec = UserSpec { name: args.name, roles: args.roles, linux_logins: args.linux_logins, windows_logins: args.windows_logins };
             let link = plane.add_user(&spec).await?;
-            println!(
-                "User {:?} has been created but has no password yet. Share this link with them to finish\nsetting up; it works once, for {} minutes:\n\n{}/web/invite/{}\n",
-                link.user,
-                oriel_auth::control_plane::INVITE_TTL.as_secs() / 60,
-                proxy_url(),
-                link.secret
-            );
+            print!("{}", invite_message(&link));
         }
         UsersCommand::Update(args) => {
             let spec = UserSpec { name: args.name.clone(), roles: args.roles, linux_logins: args.linux_logins, windows_logins: args.windows_logins };
@@ -129,107 +123,8 @@ async fn users(plane: &ControlPlane, command: UsersCommand) -> anyhow::Result<()
     Ok(())
 }
 
-async fn create(plane: &ControlPlane, file: &PathBuf, force: bool) -> anyhow::Result<()> {
-    let (source, text) = if file.as_os_str() == "-" {
-        ("stdin".to_owned(), std::io::read_to_string(std::io::stdin())?)
-    } else {
-        let name = file.display().to_string();
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
-        (name, text)
-    };
-    // Every document is checked before anything is written.
-    let roles = oriel_rbac::parse_roles(&source, &text)?;
-    plane.create_roles(&roles, force).await?;
-    for role in &roles {
-        println!("role {:?} has been {}.", role.name, if force { "created or replaced" } else { "created" });
-    }
-    Ok(())
-}
-
-/// `KIND` or `KIND/NAME`, with Teleport's singular and plural kind names.
-fn split_resource(resource: &str) -> anyhow::Result<(&'static str, Option<&str>)> {
-    let (kind, name) = match resource.split_once('/') {
-        Some((kind, name)) => (kind, Some(name)),
-        None => (resource, None),
-    };
-    let kind = match kind {
-        "role" | "roles" => "role",
-        "user" | "users" => "user",
-        "linux_desktop" | "linux_desktops" => "linux_desktop",
-        "windows_desktop" | "windows_desktops" => "windows_desktop",
-        "lock" | "locks" => "lock",
-        "token" | "tokens" => "token",
-        "decision" | "decisions" => "decision",
-        other => bail!("unknown resource kind {other:?} (expected role, user, linux_desktop, windows_desktop, lock, token or decisions)"),
-    };
-    Ok((kind, name.filter(|n| !n.is_empty())))
-}
-
-async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow::Result<()> {
-    let (kind, name) = split_resource(resource)?;
-    match kind {
-        "role" => {
-            let roles = match name {
-                Some(name) => vec![plane.store().role(name).await?],
-                None => plane.store().roles().await?,
-            };
-            match format {
-                Format::Yaml => print!("{}", oriel_rbac::roles_to_yaml(&roles)),
-                _ => {
-                    let rows = roles.iter().map(|r| vec![r.name.clone(), r.version.as_str().to_owned()]).collect();
-                    print(format, &["Role", "Version"], rows, &roles);
-                }
-            }
-        }
-        "linux_desktop" | "windows_desktop" => {
-            let kind = if kind == "linux_desktop" { DesktopKind::Linux } else { DesktopKind::Windows };
-            let desktops = match name {
-                Some(name) => vec![plane.store().desktop(kind, name).await?],
-                None => plane.store().desktops(kind).await?,
-            };
-            print_desktops(&desktops, format);
-        }
-        "user" => {
-            let users = plane.store().users().await?;
-            let users: Vec<_> = users.into_iter().filter(|u| name.is_none_or(|n| u.name.as_str() == n)).collect();
-            if let (Some(name), true) = (name, users.is_empty()) {
-                bail!("user {name:?} not found");
-            }
-            users_output(&users, format);
-        }
-        "lock" => {
-            let locks: Vec<_> = plane.store().locks().await?.into_iter().filter(|l| name.is_none_or(|n| l.name == n)).collect();
-            if let (Some(name), true) = (name, locks.is_empty()) {
-                bail!("lock {name:?} not found");
-            }
-            print_locks(&locks, format);
-        }
-        "token" => tokens(plane, TokensCommand::Ls { format }).await?,
-        "decision" => {
-            let decisions = plane.store().decisions().await?;
-            let rows = decisions
-                .iter()
-                .map(|d| {
-                    vec![
-                        utc(d.time_ms),
-                        d.event.clone(),
-                        d.user.clone(),
-                        d.login.clone(),
-                        d.desktop.clone(),
-                        if d.allowed { "allowed".into() } else { "denied".into() },
-                        d.reason.clone(),
-                    ]
-                })
-                .collect();
-            print(format, &["Time (UTC)", "Event", "User", "Login", "Desktop", "Result", "Reason"], rows, &decisions);
-        }
-        _ => unreachable!("kinds come from split_resource"),
-    }
-    Ok(())
-}
-
 /// `YYYY-MM-DDTHH:MM:SSZ` for milliseconds since the epoch (proleptic Gregorian).
-fn utc(ms: u64) -> String {
+pub(crate) fn utc(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -243,37 +138,6 @@ fn utc(ms: u64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
-}
-
-fn users_output(users: &[oriel_auth::resources::user::User], format: Format) {
-    #[derive(Serialize)]
-    struct UserView<'a> {
-        kind: &'static str,
-        name: &'a str,
-        roles: &'a [String],
-        traits: &'a std::collections::BTreeMap<String, Vec<String>>,
-    }
-    let views: Vec<_> =
-        users.iter().map(|u| UserView { kind: "user", name: u.name.as_str(), roles: &u.roles, traits: u.traits.as_map() }).collect();
-    let rows = users.iter().map(|u| vec![u.name.to_string(), u.roles.join(",")]).collect();
-    print(format, &["User", "Roles"], rows, &views);
-}
-
-async fn rm(plane: &ControlPlane, resource: &str) -> anyhow::Result<()> {
-    let (kind, name) = split_resource(resource)?;
-    let Some(name) = name else { bail!("name the resource to remove: {kind}/NAME") };
-    match kind {
-        "role" => plane.store().delete_role(name).await?,
-        "user" => plane.remove_user(name).await?,
-        "linux_desktop" => plane.store().delete_desktop(DesktopKind::Linux, name).await?,
-        "windows_desktop" => plane.store().delete_desktop(DesktopKind::Windows, name).await?,
-        "lock" => plane.store().delete_lock(name).await?,
-        "token" => plane.store().delete_token(&token_hash(name)).await?,
-        "decision" => bail!("decisions are a record and cannot be removed"),
-        _ => unreachable!("kinds come from split_resource"),
-    }
-    println!("{kind} {name:?} has been deleted.");
-    Ok(())
 }
 
 async fn desktops(plane: &ControlPlane, kinds: &[DesktopKind], format: Format) -> anyhow::Result<()> {
@@ -338,7 +202,7 @@ fn print_locks(locks: &[Lock], format: Format) {
     print(format, &["Name", "Target", "Message", "Expires (unix)"], rows, &views);
 }
 
-fn describe(target: &LockTarget) -> String {
+pub(crate) fn describe(target: &LockTarget) -> String {
     [
         ("user", &target.user),
         ("role", &target.role),
@@ -395,18 +259,12 @@ async fn tokens(plane: &ControlPlane, command: TokensCommand) -> anyhow::Result<
             print(format, &["Hash", "Type", "Expires (unix)", "Use"], rows, &views);
         }
         TokensCommand::Rm { token } => {
-            let full = plane.store().tokens().await?.into_iter().find(|t| t.secret_hash == token_hash(&token) || t.secret_hash.starts_with(&token));
-            let Some(found) = full.filter(|_| token.len() >= 16) else { bail!("token not found") };
+            let found = crate::resources::find_token(plane, &token).await?;
             plane.store().delete_token(&found.secret_hash).await?;
             println!("Token {} has been deleted.", &found.secret_hash[..16]);
         }
     }
     Ok(())
-}
-
-/// Accepts the token itself (64 hex digits) or the hash `tokens ls` shows.
-fn token_hash(token: &str) -> String {
-    if token.len() == 64 { oriel_auth::bearer::hash(token) } else { token.to_owned() }
 }
 
 fn duration(text: &str) -> anyhow::Result<Duration> {
@@ -424,6 +282,17 @@ fn humantime(d: Duration) -> String {
 
 fn unix(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// What `users add` and `create -f` print for a new user: the invite link, once.
+pub(crate) fn invite_message(link: &InviteLink) -> String {
+    format!(
+        "User {:?} has been created but has no password yet. Share this link with them to finish\nsetting up; it works once, for {} minutes:\n\n{}/web/invite/{}\n\n",
+        link.user,
+        oriel_auth::control_plane::INVITE_TTL.as_secs() / 60,
+        proxy_url(),
+        link.secret
+    )
 }
 
 fn proxy_url() -> String {

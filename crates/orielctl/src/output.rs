@@ -1,6 +1,7 @@
 //! Printing resources as a table, JSON or YAML. The only place that knows
 //! these formats.
 
+use oriel_rbac::document::Node;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -20,6 +21,16 @@ pub fn print<T: Serialize>(format: Format, headers: &[&str], rows: Vec<Vec<Strin
                 print!("{}", yaml(&serde_json::to_value(record).expect("records serialize"), 0));
             }
         }
+    }
+}
+
+/// Prints resources as `format`: a table with `headers`, or the documents
+/// themselves, in the Teleport shape that `create -f` reads back.
+pub fn print_documents(format: Format, headers: &[&str], rows: Vec<Vec<String>>, documents: &[Node]) {
+    match format {
+        Format::Text => print!("{}", table(headers, &rows)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(documents).expect("documents serialize")),
+        Format::Yaml => print!("{}", oriel_auth::resources::yaml::to_yaml(documents)),
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::store::{DesktopRecord, Store};
 use oriel_backend::{Options, SqliteBackend};
 use oriel_rbac::DesktopKind;
@@ -40,6 +41,17 @@ fn data_dir() -> tempfile::TempDir {
                 addr: "127.0.0.1:3029".into(),
                 labels: BTreeMap::from([("env".to_owned(), "dev".to_owned())]),
                 expires: None,
+            })
+            .await
+            .unwrap();
+        store
+            .put_desktop_service(&DesktopService {
+                kind: DesktopKind::Linux,
+                name: "d-dev".into(),
+                hostname: "build-1".into(),
+                addr: "127.0.0.1:3029".into(),
+                version: "0.1.0".into(),
+                expires: Some(std::time::SystemTime::now() + std::time::Duration::from_secs(300)),
             })
             .await
             .unwrap();
@@ -121,7 +133,7 @@ fn bad_yaml_names_the_line_and_field_and_changes_nothing() {
     let file = d.join("bad.yaml");
     std::fs::write(&file, "kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: role\nversion: v7\nmetadata:\n  name: broken\nspec:\n  allow:\n    linux_desktop_labels:\n      env: 5\n").unwrap();
     let err = fails(d, &["create", "-f", file.to_str().unwrap()], 2);
-    assert!(err.contains("bad.yaml:13:12: spec.allow.linux_desktop_labels.env"), "{err}");
+    assert!(err.contains("bad.yaml:13:12: document 2: spec.allow.linux_desktop_labels.env"), "{err}");
     assert!(!ok(d, &["get", "roles"]).contains("ok"), "the valid first document was not written either");
 }
 
@@ -130,4 +142,239 @@ fn a_missing_data_dir_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let err = fails(&dir.path().join("nowhere"), &["users", "ls"], 2);
     assert!(err.contains("no Oriel data in"), "{err}");
+}
+
+const SECRET: &str = "join-me-0123456789abcdef";
+
+/// One document of every kind `create -f` takes; the user names the role.
+fn everything() -> String {
+    format!(
+        "kind: user
+version: v2
+metadata:
+  name: carol
+spec:
+  roles: [ops]
+  traits:
+    linux_logins: [carol]
+    windows_logins: [Administrator]
+---
+kind: role
+version: v7
+metadata:
+  name: ops
+spec:
+  allow:
+    linux_desktop_logins: ['{{{{internal.linux_logins}}}}']
+    linux_desktop_labels: {{'*': '*'}}
+---
+kind: lock
+version: v2
+metadata:
+  name: freeze
+spec:
+  target:
+    login: root
+  message: change freeze
+  expires: 2099-01-01T00:00:00Z
+---
+kind: token
+version: v2
+metadata:
+  name: {SECRET}
+  expires: 2099-01-01T00:00:00Z
+spec:
+  roles: [LinuxDesktop]
+  join_method: token
+---
+kind: linux_desktop
+version: v1
+metadata:
+  name: lab-1
+  labels:
+    env: lab
+spec:
+  addr: 10.0.0.7:3029
+  hostname: lab-1.example.com
+---
+kind: windows_desktop
+version: v3
+metadata:
+  name: dc1
+  labels:
+    env: prod
+spec:
+  addr: 10.0.0.5:3389
+  domain: example.com
+---
+kind: session_recording_config
+version: v2
+metadata:
+  name: session-recording-config
+spec:
+  mode: proxy-sync
+---
+kind: cluster_networking_config
+version: v2
+metadata:
+  name: cluster-networking-config
+spec:
+  client_idle_timeout: 1h30m
+"
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_kind_loads_from_one_file_and_gets_back_as_yaml_that_loads_again() {
+    let dir = data_dir();
+    let d = dir.path();
+    let file = write(d, "all.yaml", &everything());
+    let out = ok(d, &["create", "-f", &file]);
+    let hash = oriel_auth::bearer::hash(SECRET);
+    for line in [
+        "User \"carol\" has been created but has no password yet.",
+        "role \"ops\" has been created.",
+        "lock \"freeze\" has been created.",
+        &format!("token \"{}\" has been created.", &hash[..16]),
+        "linux_desktop \"lab-1\" has been created.",
+        "windows_desktop \"dc1\" has been created.",
+        "session_recording_config has been set.",
+        "cluster_networking_config has been set.",
+    ] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+    assert!(out.contains("/web/invite/"), "a user from a file is invited: {out}");
+    assert!(!out.contains(SECRET), "the token's secret is not printed back");
+
+    let token = format!("token/sha256:{hash}");
+    let names = [
+        "user/carol",
+        "role/ops",
+        "lock/freeze",
+        token.as_str(),
+        "linux_desktop/lab-1",
+        "windows_desktop/dc1",
+        "session_recording_config",
+        "cluster_networking_config",
+    ];
+    for name in names {
+        let yaml = ok(d, &["get", name, "--format", "yaml"]);
+        let again = write(d, "again.yaml", &yaml);
+        let duplicate = orielctl(d, &["create", "-f", &again]);
+        if name.contains('/') {
+            assert_eq!(duplicate.status.code(), Some(2), "{name} exists already");
+            assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists (use --force to overwrite)"));
+        } else {
+            assert!(duplicate.status.success(), "cluster settings are replaced without --force");
+        }
+        ok(d, &["create", "-f", &again, "--force"]);
+        assert_eq!(ok(d, &["get", name, "--format", "yaml"]), yaml, "{name} round trips unchanged");
+        let json: serde_json::Value = serde_json::from_str(&ok(d, &["get", name, "--format", "json"])).unwrap();
+        assert_eq!(json[0]["kind"].as_str(), Some(name.split('/').next().unwrap()), "{name}");
+    }
+    // The token works by its secret too, and `get token/…` never shows the secret.
+    assert!(ok(d, &["get", &format!("token/{SECRET}")]).contains(&hash[..16]));
+    assert!(ok(d, &["users", "ls"]).contains("invited"), "replacing carol kept her an invited user");
+
+    // Every kind is also one document of a stream.
+    let all = ok(d, &["get", "users", "--format", "yaml"]) + &ok(d, &["get", "locks", "--format", "yaml"]);
+    ok(d, &["create", "-f", &write(d, "stream.yaml", &all), "--force"]);
+}
+
+#[test]
+fn cluster_settings_show_defaults_are_set_and_reset() {
+    let dir = data_dir();
+    let d = dir.path();
+    let recording = ok(d, &["get", "session_recording_config"]);
+    assert!(recording.contains("node") && recording.contains("recorded if any of the user's roles records"), "{recording}");
+    assert!(ok(d, &["get", "cluster_networking_config"]).contains("none"));
+    assert!(ok(d, &["get", "cluster_networking_config", "--format", "yaml"]).contains("kind: cluster_networking_config"));
+
+    let file = write(d, "c.yaml", "kind: session_recording_config\nversion: v2\nspec:\n  mode: 'off'\n---\nkind: cluster_networking_config\nversion: v2\nspec:\n  client_idle_timeout: 30m\n");
+    ok(d, &["create", "-f", &file]);
+    assert!(ok(d, &["get", "session_recording_config"]).contains("not recorded"));
+    assert!(ok(d, &["get", "cluster_networking_config"]).contains("30m"));
+
+    assert!(ok(d, &["rm", "session_recording_config"]).contains("session_recording_config has been reset to its defaults"));
+    ok(d, &["rm", "cluster_networking_config/cluster-networking-config"]);
+    assert!(ok(d, &["get", "session_recording_config", "--format", "yaml"]).contains("mode: node"));
+    assert!(ok(d, &["get", "cluster_networking_config"]).contains("none"));
+}
+
+#[test]
+fn desktop_services_are_listed_and_removed() {
+    let dir = data_dir();
+    let d = dir.path();
+    for kind in ["desktop_services", "linux_desktop_services"] {
+        let listing = ok(d, &["get", kind]);
+        assert!(listing.contains("d-dev") && listing.contains("build-1") && listing.contains("0.1.0"), "{listing}");
+    }
+    assert!(!ok(d, &["get", "windows_desktop_services"]).contains("d-dev"));
+    let yaml = ok(d, &["get", "linux_desktop_service/d-dev", "--format", "yaml"]);
+    assert!(yaml.contains("kind: linux_desktop_service") && yaml.contains("hostname: build-1"), "{yaml}");
+    let refused = fails(d, &["create", "-f", &write(d, "svc.yaml", &yaml)], 2);
+    assert!(refused.contains("registers itself with its heartbeat and cannot be created"), "{refused}");
+    ok(d, &["rm", "desktop_service/d-dev"]);
+    assert!(!ok(d, &["get", "desktop_services"]).contains("d-dev"));
+    assert!(fails(d, &["rm", "linux_desktop_service/d-dev"], 2).contains("not found"));
+    assert!(ok(d, &["get", "desktops"]).contains("d-dev"), "the desktop itself stays");
+}
+
+#[test]
+fn a_bad_document_names_its_place_and_nothing_is_written() {
+    let dir = data_dir();
+    let d = dir.path();
+    let cases = [
+        (
+            "kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: user\nversion: v2\nmetadata:\n  name: dave\nspec:\n  roles: [ok]\n  traits:\n    linux_logins: dave\n",
+            "bad.yaml:13:19: document 2: spec.traits.linux_logins: expected a list of strings, found a string",
+        ),
+        (
+            "kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: gadget\nmetadata:\n  name: g\n",
+            "bad.yaml:6:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config",
+        ),
+        (
+            "kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: lock\nversion: v2\nmetadata:\n  name: l\nspec:\n  target:\n    node_label: x\n",
+            "bad.yaml:12:17: document 2: spec.target.node_label: Oriel cannot lock by \"node_label\"",
+        ),
+        (
+            "kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: user\nmetadata:\n  name: dave\nspec:\n  roles: [nope]\n",
+            "document 2: role \"nope\" not found",
+        ),
+        ("kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: user\nmetadata: {name: dave\n", "bad.yaml:8:1: "),
+    ];
+    for (text, expected) in cases {
+        let file = write(d, "bad.yaml", text);
+        let err = fails(d, &["create", "-f", &file], 2);
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+        assert!(!ok(d, &["get", "roles"]).contains("ok"), "the valid first document was not written either: {text}");
+        assert!(!ok(d, &["users", "ls"]).contains("dave"));
+    }
+    let empty = fails(d, &["create", "-f", &write(d, "empty.yaml", "# nothing\n")], 2);
+    assert!(empty.contains("holds no resources"), "{empty}");
+}
+
+#[test]
+fn force_replaces_and_its_absence_writes_nothing() {
+    let dir = data_dir();
+    let d = dir.path();
+    let lock = "kind: lock\nversion: v2\nmetadata:\n  name: l1\nspec:\n  target:\n    user: alice\n  message: first\n";
+    ok(d, &["create", "-f", &write(d, "lock.yaml", lock)]);
+    let both = format!("kind: lock\nversion: v2\nmetadata:\n  name: l2\nspec:\n  target:\n    user: bob\n---\n{}", lock.replace("first", "second"));
+    let file = write(d, "both.yaml", &both);
+    let err = fails(d, &["create", "-f", &file], 2);
+    assert!(err.contains("document 2: lock \"l1\" already exists (use --force to overwrite)"), "{err}");
+    let locks = ok(d, &["get", "locks"]);
+    assert!(!locks.contains("l2") && locks.contains("first"), "nothing written: {locks}");
+    let out = ok(d, &["create", "-f", &file, "--force"]);
+    assert!(out.contains("lock \"l2\" has been created.") && out.contains("lock \"l1\" has been replaced."), "{out}");
+    assert!(ok(d, &["get", "lock/l1"]).contains("second"));
+    ok(d, &["rm", "lock/l2"]);
+    assert!(fails(d, &["get", "lock/l2"], 2).contains("lock \"l2\" not found"));
 }
