@@ -3,6 +3,7 @@
 //! exactly as they will over the network once they run apart.
 
 mod bootstrap;
+mod config;
 mod registration;
 mod start;
 
@@ -19,6 +20,13 @@ struct Cli {
 enum Command {
     /// Run the proxy and a Linux desktop service in one process.
     Start(start::StartArgs),
+    /// Print a commented sample oriel.yaml, or check one (`--check FILE`).
+    Configure {
+        /// Validate this file instead: exit 0 when it is good, 1 with the
+        /// key, line and column of the first mistake when it is not.
+        #[arg(long, value_name = "FILE")]
+        check: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +40,15 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Command::Start(args) => runtime.block_on(start::run(args)),
+        Command::Configure { check: None } => {
+            print!("{}", config::SAMPLE);
+            Ok(())
+        }
+        Command::Configure { check: Some(file) } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let config = config::Config::parse(&file.display().to_string(), &text)?;
+            println!("{} is valid; it runs: {}", file.display(), config.services().join(", "));
+            Ok(())
+        }
     }
 }

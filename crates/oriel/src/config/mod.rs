@@ -1,0 +1,349 @@
+//! `oriel.yaml`: which services a process runs and how. One
+//! parse-and-validate step turns the file into [`Config`]; everything after
+//! it works with typed, checked values. Unknown keys and bad values are
+//! errors that name the key's path, line and column.
+
+mod fields;
+mod sample;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oriel_rbac::ParseError;
+use oriel_rbac::document::Node;
+
+use fields::{At, boolean, host_port, mapping, period, regex, socket_addr, string, strings};
+pub use sample::SAMPLE;
+
+/// A whole configuration file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where state is kept (defaults to the usual data dir).
+    pub data_dir: Option<PathBuf>,
+    /// The auth service to join, for a process that does not run it.
+    pub auth_server: Option<String>,
+    /// The proxy whose reverse tunnel a desktop service dials.
+    pub proxy_server: Option<String>,
+    /// The join token, for a process that does not run the auth service.
+    pub join_token: Option<JoinToken>,
+    /// The control plane.
+    pub auth_service: AuthService,
+    /// The web proxy.
+    pub proxy_service: ProxyService,
+    /// This host's Linux desktops.
+    pub linux_desktop_service: LinuxDesktopService,
+}
+
+/// A join token from the file: a secret, so never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JoinToken(pub String);
+
+impl std::fmt::Debug for JoinToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JoinToken(<secret>)")
+    }
+}
+
+/// `auth_service`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthService {
+    /// Runs in this process.
+    pub enabled: bool,
+    /// The mutual-TLS API for services and `orielctl`.
+    pub listen_addr: SocketAddr,
+    /// `sqlite` or a postgres:// URL (`oriel start --storage`).
+    pub storage: Option<String>,
+}
+
+/// `proxy_service`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyService {
+    /// Runs in this process.
+    pub enabled: bool,
+    /// The HTTPS web UI and API.
+    pub web_listen_addr: SocketAddr,
+    /// Where desktop services' reverse tunnels arrive.
+    pub tunnel_listen_addr: SocketAddr,
+    /// The address people and agents use, when it differs (behind a load balancer).
+    pub public_addr: Option<String>,
+}
+
+/// `linux_desktop_service`, as seed 001 defines it.
+#[derive(Debug, Clone)]
+pub struct LinuxDesktopService {
+    /// Runs in this process (off unless the file says so, as in the seed).
+    pub enabled: bool,
+    /// Where the proxy may dial the service directly.
+    pub listen_addr: SocketAddr,
+    /// The address to advertise, when it differs.
+    pub public_addr: Option<String>,
+    /// Which xsessions are offered.
+    pub xsessions: XsessionFilter,
+    /// Static labels of this host's desktop.
+    pub labels: BTreeMap<String, String>,
+    /// Labels whose value a command prints, refreshed every period.
+    pub commands: Vec<LabelCommand>,
+}
+
+/// An xsession is offered when its name matches `included` and not `excluded`.
+#[derive(Debug, Clone)]
+pub struct XsessionFilter {
+    /// Defaults to `^.*$`.
+    pub included: regex::Regex,
+    /// Defaults to excluding nothing.
+    pub excluded: Option<regex::Regex>,
+}
+
+impl XsessionFilter {
+    /// Whether the xsession called `name` is offered.
+    #[allow(dead_code, reason = "the desktop service filters with it once `oriel start --config` runs services apart (issue 4)")]
+    pub fn offers(&self, name: &str) -> bool {
+        self.included.is_match(name) && !self.excluded.as_ref().is_some_and(|e| e.is_match(name))
+    }
+}
+
+impl Default for XsessionFilter {
+    fn default() -> Self {
+        Self { included: regex::Regex::new("^.*$").expect("static regex"), excluded: None }
+    }
+}
+
+/// A dynamic label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelCommand {
+    /// The label's name.
+    pub name: String,
+    /// Program and arguments, run without a shell.
+    pub command: Vec<String>,
+    /// How often it runs.
+    pub period: Duration,
+}
+
+/// Default ports, as Teleport's: auth 3025, web 3080, tunnel 3024, Linux desktop 3029.
+const AUTH_LISTEN: &str = "127.0.0.1:3025";
+const WEB_LISTEN: &str = "127.0.0.1:3080";
+const TUNNEL_LISTEN: &str = "127.0.0.1:3024";
+const DESKTOP_LISTEN: &str = "0.0.0.0:3029";
+
+impl Default for Config {
+    /// What `oriel start` runs without a file: everything in one process.
+    fn default() -> Self {
+        Self {
+            data_dir: None,
+            auth_server: None,
+            proxy_server: None,
+            join_token: None,
+            auth_service: AuthService { enabled: true, listen_addr: AUTH_LISTEN.parse().expect("static"), storage: None },
+            proxy_service: ProxyService {
+                enabled: true,
+                web_listen_addr: WEB_LISTEN.parse().expect("static"),
+                tunnel_listen_addr: TUNNEL_LISTEN.parse().expect("static"),
+                public_addr: None,
+            },
+            linux_desktop_service: LinuxDesktopService {
+                enabled: true,
+                listen_addr: DESKTOP_LISTEN.parse().expect("static"),
+                public_addr: None,
+                xsessions: XsessionFilter::default(),
+                labels: BTreeMap::new(),
+                commands: Vec::new(),
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Parses and validates a configuration file's text. `source` names it in errors.
+    pub fn parse(source: &str, text: &str) -> Result<Config, ParseError> {
+        let documents = oriel_rbac::document::load_documents(source, text)?;
+        let root = match documents.as_slice() {
+            [root] => root,
+            [] => return Err(ParseError { source_name: source.into(), position: None, path: String::new(), message: "the file is empty".into() }),
+            [_, second, ..] => return Err(At::root(source, second).error("one document expected; this file has several")),
+        };
+        let at = At::root(source, root);
+        let mut config = Config::default();
+        // In a file, auth and the proxy run where their section is (unless
+        // it says `enabled: no`); the desktop service only where it says
+        // `enabled: yes` (seed 001). A service without a section is off.
+        config.auth_service.enabled = false;
+        config.proxy_service.enabled = false;
+        config.linux_desktop_service.enabled = false;
+        let known = ["version", "data_dir", "auth_server", "proxy_server", "join_token", "auth_service", "proxy_service", "linux_desktop_service"];
+        for entry in mapping(&at, root, &known)? {
+            let at = at.key(entry);
+            let value = &entry.value;
+            match entry.key.as_str() {
+                "version" => {
+                    let version = string(&at, value)?;
+                    if version != "v1" {
+                        return Err(at.error(format!("unsupported version {version:?} (this Oriel reads v1)")));
+                    }
+                }
+                "data_dir" => config.data_dir = Some(PathBuf::from(string(&at, value)?)),
+                "auth_server" => config.auth_server = Some(host_port(&at, value)?),
+                "proxy_server" => config.proxy_server = Some(host_port(&at, value)?),
+                "join_token" => config.join_token = Some(JoinToken(string(&at, value)?)),
+                "auth_service" => config.auth_service = auth_service(&at, value)?,
+                "proxy_service" => config.proxy_service = proxy_service(&at, value)?,
+                "linux_desktop_service" => config.linux_desktop_service = linux_desktop_service(&at, value)?,
+                _ => unreachable!("mapping refuses unknown keys"),
+            }
+        }
+        config.validate(&at)?;
+        Ok(config)
+    }
+
+    /// The services this file enables, as people name them.
+    pub fn services(&self) -> Vec<&'static str> {
+        [
+            (self.auth_service.enabled, "auth_service"),
+            (self.proxy_service.enabled, "proxy_service"),
+            (self.linux_desktop_service.enabled, "linux_desktop_service"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+
+    /// Rules across sections.
+    fn validate(&self, at: &At) -> Result<(), ParseError> {
+        if !(self.auth_service.enabled || self.proxy_service.enabled || self.linux_desktop_service.enabled) {
+            return Err(at.error("no service is enabled: enable auth_service, proxy_service or linux_desktop_service"));
+        }
+        let joins = !self.auth_service.enabled;
+        if joins && self.auth_server.is_none() && self.proxy_server.is_none() {
+            return Err(at.error("without auth_service here, set auth_server or proxy_server to join a cluster"));
+        }
+        if joins && self.join_token.is_none() {
+            return Err(at.error("without auth_service here, set join_token (from `orielctl tokens add`) to join a cluster"));
+        }
+        Ok(())
+    }
+}
+
+fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
+    let mut service = Config::default().auth_service;
+    for entry in mapping(at, node, &["enabled", "listen_addr", "storage"])? {
+        let at = at.key(entry);
+        match entry.key.as_str() {
+            "enabled" => service.enabled = boolean(&at, &entry.value)?,
+            "listen_addr" => service.listen_addr = socket_addr(&at, &entry.value)?,
+            "storage" => {
+                let storage = string(&at, &entry.value)?;
+                let dir = std::path::Path::new("");
+                oriel_auth::storage::StorageLocation::parse(Some(&storage), dir).map_err(|e| at.error(e.to_string()))?;
+                service.storage = Some(storage);
+            }
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    Ok(service)
+}
+
+fn proxy_service(at: &At, node: &Node) -> Result<ProxyService, ParseError> {
+    let mut service = Config::default().proxy_service;
+    for entry in mapping(at, node, &["enabled", "web_listen_addr", "tunnel_listen_addr", "public_addr"])? {
+        let at = at.key(entry);
+        match entry.key.as_str() {
+            "enabled" => service.enabled = boolean(&at, &entry.value)?,
+            "web_listen_addr" => service.web_listen_addr = socket_addr(&at, &entry.value)?,
+            "tunnel_listen_addr" => service.tunnel_listen_addr = socket_addr(&at, &entry.value)?,
+            "public_addr" => service.public_addr = Some(host_port(&at, &entry.value)?),
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    Ok(service)
+}
+
+fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, ParseError> {
+    let mut service = Config::default().linux_desktop_service;
+    service.enabled = false;
+    for entry in mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands"])? {
+        let at = at.key(entry);
+        let value = &entry.value;
+        match entry.key.as_str() {
+            "enabled" => service.enabled = boolean(&at, value)?,
+            "listen_addr" => service.listen_addr = socket_addr(&at, value)?,
+            "public_addr" => service.public_addr = Some(host_port(&at, value)?),
+            "xsessions" => {
+                for entry in mapping(&at, value, &["included", "excluded"])? {
+                    let at = at.key(entry);
+                    match entry.key.as_str() {
+                        "included" => service.xsessions.included = regex(&at, &entry.value)?,
+                        "excluded" => service.xsessions.excluded = Some(regex(&at, &entry.value)?),
+                        _ => unreachable!("mapping refuses unknown keys"),
+                    }
+                }
+            }
+            "labels" => {
+                for entry in mapping_any(&at, value)? {
+                    let at = at.key(entry);
+                    label_name(&at, &entry.key)?;
+                    service.labels.insert(entry.key.clone(), string(&at, &entry.value)?);
+                }
+            }
+            "commands" => service.commands = label_commands(&at, value)?,
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    for command in &service.commands {
+        if service.labels.contains_key(&command.name) {
+            return Err(at.error(format!("label {:?} is both static (labels) and dynamic (commands)", command.name)));
+        }
+    }
+    Ok(service)
+}
+
+fn label_commands(at: &At, node: &Node) -> Result<Vec<LabelCommand>, ParseError> {
+    let oriel_rbac::document::Value::Seq(items) = &node.value else {
+        return Err(at.error(format!("expected a list of commands, found {}", node.value.type_name())));
+    };
+    let mut commands: Vec<LabelCommand> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = at.item(i, item);
+        let (mut name, mut command, mut every) = (None, None, None);
+        for entry in mapping(&at, item, &["name", "command", "period"])? {
+            let at = at.key(entry);
+            match entry.key.as_str() {
+                "name" => name = Some((label_name(&at, &string(&at, &entry.value)?)?, at)),
+                "command" => {
+                    let argv = strings(&at, &entry.value)?;
+                    if argv.is_empty() {
+                        return Err(at.error("must name a program, such as [uname, -p]"));
+                    }
+                    command = Some(argv);
+                }
+                "period" => every = Some(period(&at, &entry.value)?),
+                _ => unreachable!("mapping refuses unknown keys"),
+            }
+        }
+        let Some((name, name_at)) = name else { return Err(at.error("name is missing")) };
+        let Some(command) = command else { return Err(at.error("command is missing")) };
+        let Some(period) = every else { return Err(at.error("period is missing (such as 1h0m0s)")) };
+        if commands.iter().any(|c| c.name == name) {
+            return Err(name_at.error(format!("label {name:?} has two commands")));
+        }
+        commands.push(LabelCommand { name, command, period });
+    }
+    Ok(commands)
+}
+
+/// Any keys: for label maps.
+fn mapping_any<'n>(at: &At, node: &'n Node) -> Result<&'n [oriel_rbac::document::Entry], ParseError> {
+    match &node.value {
+        oriel_rbac::document::Value::Map(entries) => Ok(entries),
+        oriel_rbac::document::Value::Null => Ok(&[]),
+        other => Err(at.error(format!("expected a mapping of label names to values, found {}", other.type_name()))),
+    }
+}
+
+/// Label names as Teleport allows them.
+fn label_name(at: &At, name: &str) -> Result<String, ParseError> {
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "/._:*-".contains(c));
+    if valid { Ok(name.to_owned()) } else { Err(at.error(format!("{name:?} is not a label name (letters, digits and / . _ : * -)"))) }
+}

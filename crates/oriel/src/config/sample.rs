@@ -1,0 +1,55 @@
+//! What `oriel configure` prints: every key, commented, with its default.
+//! A test parses it, so the sample can never drift from the parser.
+
+/// A commented `oriel.yaml` for one host running everything.
+pub const SAMPLE: &str = r#"# oriel.yaml: which Oriel services this process runs, and how.
+# Start with: oriel start --config oriel.yaml
+version: v1
+
+# Where Oriel keeps its state: host identity, certificates, the embedded
+# database. Default: $XDG_DATA_HOME/oriel, else ~/.local/share/oriel.
+#data_dir: /var/lib/oriel
+
+# On a host that does not run auth_service, how it joins the cluster:
+# the auth service's address (or a proxy's, for desktop services behind NAT)
+# and a token from `orielctl tokens add --type=linux_desktop`.
+#auth_server: auth.example.com:3025
+#proxy_server: proxy.example.com:3080
+#join_token: 5b8a1c0e...
+
+# The control plane: users, roles, desktops, locks, certificates.
+auth_service:
+  enabled: yes
+  # The mutual-TLS API for services and orielctl.
+  listen_addr: 127.0.0.1:3025
+  # sqlite (a file in data_dir) or a postgres:// URL of a server on this host.
+  storage: sqlite
+
+# The HTTPS web UI and API, and the reverse tunnel desktop services dial.
+proxy_service:
+  enabled: yes
+  web_listen_addr: 127.0.0.1:3080
+  tunnel_listen_addr: 127.0.0.1:3024
+  # The address people use, when it is not web_listen_addr.
+  #public_addr: oriel.example.com:443
+
+# This host's Linux desktops (seed 001). Off unless enabled here.
+linux_desktop_service:
+  enabled: yes
+  # Where a proxy may dial this service directly (it also keeps a tunnel to the proxy).
+  listen_addr: 0.0.0.0:3029
+  #public_addr: linux.desktop.example.com:3080
+  # Which xsessions of /usr/share/xsessions are offered: those whose name
+  # matches included and not excluded.
+  xsessions:
+    included: "^.*$"
+    #excluded: ".*restricted"
+  # Static labels, for roles' linux_desktop_labels.
+  labels:
+    environment: dev
+  # Labels whose value a command prints, run every period without a shell.
+  commands:
+    - name: arch
+      command: [uname, -m]
+      period: 1h0m0s
+"#;

@@ -1,0 +1,120 @@
+//! The config file: every key, its defaults, and a clear error for each
+//! kind of mistake (path, line and column named).
+
+use std::time::Duration;
+
+use super::*;
+
+fn error(text: &str) -> String {
+    Config::parse("oriel.yaml", text).expect_err("should be refused").to_string()
+}
+
+#[test]
+fn the_sample_parses_and_says_what_it_shows() {
+    let config = Config::parse("sample", SAMPLE).unwrap();
+    assert!(config.auth_service.enabled && config.proxy_service.enabled && config.linux_desktop_service.enabled);
+    assert_eq!(config.auth_service.listen_addr.to_string(), "127.0.0.1:3025");
+    assert_eq!(config.auth_service.storage.as_deref(), Some("sqlite"));
+    assert_eq!(config.proxy_service.web_listen_addr.to_string(), "127.0.0.1:3080");
+    let desktop = &config.linux_desktop_service;
+    assert_eq!(desktop.listen_addr.to_string(), "0.0.0.0:3029");
+    assert_eq!(desktop.labels.get("environment").map(String::as_str), Some("dev"));
+    assert_eq!(desktop.commands, [LabelCommand { name: "arch".into(), command: vec!["uname".into(), "-m".into()], period: Duration::from_secs(3600) }]);
+}
+
+#[test]
+fn the_seed_example_loads_unchanged() {
+    // Seed 001's linux_desktop_service section, on a host that joins.
+    let text = r#"
+auth_server: auth.example.com:3025
+join_token: abc
+linux_desktop_service:
+  enabled: yes # default false
+  listen_addr: 0.0.0.0:3029
+  public_addr: linux.desktop.example.com:3080
+  xsessions:
+    included: "^Xfce.*" # defaults to ^.*$
+    excluded: ".*restricted" #defaults to no excludes
+  labels:
+      environment: dev
+  commands:
+    - name: arch
+      command: [uname, -p]
+      period: 1h0m0s
+"#;
+    let config = Config::parse("oriel.yaml", text).unwrap();
+    assert!(!config.auth_service.enabled && !config.proxy_service.enabled);
+    let desktop = &config.linux_desktop_service;
+    assert!(desktop.enabled);
+    assert_eq!(desktop.public_addr.as_deref(), Some("linux.desktop.example.com:3080"));
+    assert!(desktop.xsessions.offers("Xfce Session"));
+    assert!(!desktop.xsessions.offers("Xfce restricted"));
+    assert!(!desktop.xsessions.offers("GNOME"));
+    assert_eq!(config.join_token, Some(JoinToken("abc".into())));
+}
+
+#[test]
+fn defaults_when_keys_are_absent() {
+    let config = Config::parse("oriel.yaml", "auth_service:\nproxy_service:\n  enabled: false\nlinux_desktop_service:\n").unwrap();
+    assert!(config.auth_service.enabled, "auth runs where its section is, unless it says enabled: no");
+    assert!(!config.proxy_service.enabled);
+    assert!(!config.linux_desktop_service.enabled, "the desktop service is off unless enabled (seed 001)");
+    assert_eq!(config.proxy_service.tunnel_listen_addr.to_string(), "127.0.0.1:3024");
+    assert!(config.linux_desktop_service.xsessions.offers("anything"));
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_path_and_place() {
+    assert_eq!(
+        error("auth_service:\n  enabled: yes\n  listen_adr: 127.0.0.1:3025\n"),
+        "oriel.yaml:3:3: auth_service.listen_adr: unknown key (expected one of: enabled, listen_addr, storage)"
+    );
+    let top = error("auth_service:\n  enabled: yes\nproxy:\n  enabled: yes\n");
+    assert!(top.starts_with("oriel.yaml:3:1: proxy: unknown key"), "{top}");
+    let nested = error("linux_desktop_service:\n  enabled: yes\n  xsessions:\n    include: x\nauth_service: {enabled: yes}\n");
+    assert!(nested.starts_with("oriel.yaml:4:5: linux_desktop_service.xsessions.include: unknown key"), "{nested}");
+}
+
+#[test]
+fn bad_values_are_named_with_their_path() {
+    let cases = [
+        ("auth_service:\n  enabled: maybe\n", "auth_service.enabled: expected yes or no, found \"maybe\""),
+        ("auth_service:\n  enabled: yes\n  listen_addr: localhost\n", "auth_service.listen_addr: \"localhost\" is not an address with a port"),
+        ("auth_service:\n  enabled: yes\n  storage: mysql://x\n", "auth_service.storage: storage \"mysql://x\" is not understood"),
+        ("auth_service:\n  enabled: yes\n  storage: postgres://u:pw@db.example.com/o\n", "auth_service.storage: PostgreSQL at db.example.com is not on this machine"),
+        ("auth_service: {enabled: yes}\nproxy_server: nowhere\n", "proxy_server: \"nowhere\" is not host:port"),
+        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  xsessions:\n    included: \"(\"\n", "linux_desktop_service.xsessions.included: not a regular expression"),
+        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  labels:\n    \"bad label\": x\n", "linux_desktop_service.labels.bad label: \"bad label\" is not a label name"),
+        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: []\n      period: 1h\n", "linux_desktop_service.commands[0].command: must name a program"),
+        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n      period: 0s\n", "linux_desktop_service.commands[0].period: must be longer than zero"),
+        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n", "linux_desktop_service.commands[0]: period is missing"),
+        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n      period: soon\n", "linux_desktop_service.commands[0].period:"),
+        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  labels: {arch: x}\n  commands:\n    - {name: arch, command: [uname], period: 1h}\n", "label \"arch\" is both static"),
+        ("version: v2\nauth_service: {enabled: yes}\n", "version: unsupported version \"v2\""),
+        ("auth_service: [yes]\n", "auth_service: expected a mapping, found a list"),
+    ];
+    for (text, expected) in cases {
+        let message = error(text);
+        assert!(message.contains(expected), "for {text:?}\n  got: {message}\n  expected to contain: {expected}");
+    }
+}
+
+#[test]
+fn rules_across_sections() {
+    assert!(error("auth_service: {enabled: no}\n").contains("no service is enabled"));
+    assert!(error("linux_desktop_service: {enabled: yes}\n").contains("set auth_server or proxy_server"));
+    assert!(error("proxy_server: p.example.com:3080\nlinux_desktop_service: {enabled: yes}\n").contains("set join_token"));
+}
+
+#[test]
+fn yaml_syntax_errors_and_several_documents_are_refused() {
+    assert!(error("auth_service: {enabled: yes\n").starts_with("oriel.yaml:"));
+    assert!(error("auth_service: {enabled: yes}\n---\nproxy_service: {}\n").contains("one document expected"));
+    assert!(error("").contains("empty"));
+}
+
+#[test]
+fn the_join_token_is_never_shown() {
+    let config = Config::parse("oriel.yaml", "proxy_server: p.example.com:3080\njoin_token: s3cr3t-token\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    assert!(!format!("{config:?}").contains("s3cr3t"));
+}
