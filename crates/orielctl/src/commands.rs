@@ -5,12 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use oriel_auth::control_plane::{ControlPlane, InviteLink, UserSpec};
 use oriel_auth::resources::join_token::JoinRole;
 use oriel_auth::resources::lock::{Lock, LockTarget};
 use oriel_auth::store::{DesktopRecord, Store};
-use oriel_backend::{Options, SqliteBackend, SystemClock};
+use oriel_auth::storage::StorageLocation;
+use oriel_backend::SystemClock;
 use oriel_rbac::{DesktopKind, IdleTimeout};
 use serde::Serialize;
 
@@ -20,12 +21,8 @@ use crate::output::print;
 
 async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<ControlPlane> {
     let dir = data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
-    let path = oriel_auth::data_dir::database(&dir);
-    if !path.exists() {
-        bail!("no Oriel data in {} (start Oriel there first, or pass --data-dir)", dir.display());
-    }
-    let backend = SqliteBackend::open(&path, Options::default()).await.with_context(|| format!("opening {}", path.display()))?;
-    Ok(ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(SystemClock)))
+    let backend = StorageLocation::recorded(&dir)?.open().await?;
+    Ok(ControlPlane::new(Store::new(backend), Arc::new(SystemClock)))
 }
 
 /// Runs one command; the exit code is 0, or 1 for a denied access check.
