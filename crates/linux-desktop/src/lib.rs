@@ -10,6 +10,7 @@
 pub mod encoder;
 pub mod frames;
 pub mod handshake;
+mod idle;
 mod launcher;
 pub mod pacing;
 pub mod session;

@@ -103,6 +103,9 @@ pub enum SessionError {
     /// A lock appeared during the session.
     #[error("the session was locked by an administrator{}", .0.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Locked(Option<String>),
+    /// No keyboard or mouse input for the client idle timeout.
+    #[error("the session was idle for {} (the client idle timeout) and was disconnected", crate::idle::describe(*.0))]
+    Idle(Duration),
     /// The client took too long.
     #[error("timed out waiting for the client's {0}")]
     Timeout(&'static str),
@@ -230,8 +233,17 @@ impl LinuxDesktopService {
         tracing::info!(xsession = %chosen.name, "desktop session started");
 
         let mut lock_poll = tokio::time::interval(LOCK_POLL);
+        let idle_timeout = grant.options().idle_timeout;
+        // Without a timeout the deadline is never reached (the branch is off).
+        let idle = tokio::time::sleep(idle_timeout.unwrap_or(Duration::from_secs(86_400 * 365)));
+        tokio::pin!(idle);
         loop {
             tokio::select! {
+                () = &mut idle, if idle_timeout.is_some() => {
+                    let error = SessionError::Idle(idle_timeout.expect("branch guard"));
+                    plane.record_disconnect(&grant, oriel_rbac::DesktopKind::Linux, desktop_name, &error.to_string()).await;
+                    return Err(error);
+                }
                 _ = lock_poll.tick() => {
                     match plane.lock_on(&grant, oriel_rbac::DesktopKind::Linux, desktop_name).await {
                         Ok(Some(lock)) => {
@@ -246,7 +258,14 @@ impl LinuxDesktopService {
                 }
                 payload = client.next() => match payload? {
                     None => return Ok(SessionEnd::ClientLeft),
-                    Some(payload) => desktop.handle(payload, &frame_loop, out).await?,
+                    Some(payload) => {
+                        if let Some(timeout) = idle_timeout
+                            && crate::idle::is_activity(&payload)
+                        {
+                            idle.as_mut().reset(tokio::time::Instant::now() + timeout);
+                        }
+                        desktop.handle(payload, &frame_loop, out).await?
+                    }
                 },
                 status = desktop.xsession.wait() => {
                     let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());

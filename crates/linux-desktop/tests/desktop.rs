@@ -232,6 +232,28 @@ async fn a_lock_ends_a_live_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_without_input_ends_at_the_client_idle_timeout() {
+    use oriel_auth::resources::cluster_settings::ClusterNetworkingConfig;
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let timeout = oriel_rbac::IdleTimeout::parse("1s").unwrap();
+    let config = ClusterNetworkingConfig { client_idle_timeout: Some(timeout) };
+    service.plane.store().put_cluster_networking_config(&config).await.unwrap();
+    let (mut client, task) = service.connect();
+    client.hello(320, 240, Codec::Qoiz).await;
+    let _x = service.x_client("Probe").await;
+    // The client acks frames and that is all: no keyboard or mouse input.
+    while client.next().await.is_some() {}
+    assert_eq!(
+        client.alerts.last().unwrap().message,
+        "the session was idle for 1s (the client idle timeout) and was disconnected"
+    );
+    assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Idle(_))));
+    let decisions = service.plane.store().decisions().await.unwrap();
+    let last = decisions.last().unwrap();
+    assert_eq!((last.event.as_str(), last.reason.as_str()), ("client.disconnect", "the session was idle for 1s (the client idle timeout) and was disconnected"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_without_desktops_says_so() {
     let service = TestService::new(&[]);
     let (mut client, _task) = service.connect();
