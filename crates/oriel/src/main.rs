@@ -4,6 +4,7 @@
 
 mod bootstrap;
 mod config;
+mod labels;
 mod registration;
 mod start;
 

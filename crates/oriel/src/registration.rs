@@ -10,6 +10,8 @@ use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::store::DesktopRecord;
 use oriel_rbac::DesktopKind;
 
+use crate::labels::Labels;
+
 /// A desktop not heartbeated for this long leaves every listing.
 const TTL: Duration = Duration::from_secs(300);
 /// How often the desktop is refreshed.
@@ -35,12 +37,16 @@ pub fn hostname() -> String {
 }
 
 /// Registers the desktop service and its desktop now and keeps them
-/// registered until the task ends.
-pub async fn heartbeat(plane: ControlPlane, name: String, addr: String) {
+/// registered until the task ends: every heartbeat, and at once when a
+/// label changes.
+pub async fn heartbeat(plane: ControlPlane, name: String, addr: String, mut labels: Labels) {
     let hostname = hostname();
     let mut ticker = tokio::time::interval(HEARTBEAT);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = labels.changed() => {}
+        }
         let expires = Some(SystemTime::now() + TTL);
         let service = DesktopService {
             kind: DesktopKind::Linux,
@@ -58,7 +64,7 @@ pub async fn heartbeat(plane: ControlPlane, name: String, addr: String) {
             name: name.clone(),
             hostname: hostname.clone(),
             addr: addr.clone(),
-            labels: Default::default(),
+            labels: labels.current(),
             expires,
         };
         if let Err(error) = plane.store().put_desktop(&record).await {

@@ -82,7 +82,8 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     });
     let listener = TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     let listen = listener.local_addr()?;
-    tokio::spawn(crate::registration::heartbeat(plane.clone(), desktop_name.clone(), "in-process".into()));
+    let labels = crate::labels::Labels::start(Default::default(), Vec::new());
+    tokio::spawn(crate::registration::heartbeat(plane.clone(), desktop_name.clone(), "in-process".into(), labels));
     let dialer = InProcess { service: desktop, name: desktop_name };
     let router = oriel_proxy::router(ProxyConfig { web_dir, cluster: CLUSTER.into() }, plane, Arc::new(dialer));
 
