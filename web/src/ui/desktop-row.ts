@@ -1,4 +1,4 @@
-// One row of the desktop list: name, kind, hostname, labels (each a button
+// One row of the desktop list: hostname (and resource name), kind, labels (each a button
 // that filters by it), the login to connect as, and Connect.
 // Test hooks: [data-desktop=NAME], select[data-login-select] or [data-login], [data-connect].
 import type { Desktop } from '../api';
@@ -15,14 +15,23 @@ export function desktopRow(desktop: Desktop, actions: RowActions): HTMLTableRowE
   const row = document.createElement('tr');
   row.dataset['desktop'] = desktop.name;
 
+  // People know hosts by hostname; the resource name (a Linux desktop's
+  // UUID) is shown under it, for orielctl and bookmarks.
   const name = document.createElement('th');
   name.scope = 'row';
-  name.textContent = desktop.name;
+  const hostname = document.createElement('span');
+  hostname.className = 'hostname';
+  hostname.textContent = desktop.hostname || desktop.name;
+  name.append(hostname);
+  if (desktop.hostname && desktop.hostname !== desktop.name) {
+    const id = document.createElement('small');
+    id.className = 'desktop-id';
+    id.textContent = desktop.name;
+    name.append(id);
+  }
 
   const kind = cell(KIND_NAMES[desktop.kind]);
   kind.className = 'kind';
-  const hostname = cell(desktop.hostname);
-  hostname.className = 'hostname';
 
   const labels = cell();
   labels.className = 'labels';
@@ -37,14 +46,14 @@ export function desktopRow(desktop: Desktop, actions: RowActions): HTMLTableRowE
   connect.type = 'button';
   connect.dataset['connect'] = '';
   connect.textContent = 'Connect';
-  connect.setAttribute('aria-label', `Connect to ${desktop.name}`);
+  connect.setAttribute('aria-label', `Connect to ${desktop.hostname || desktop.name}`);
   const login = loginChoice(desktop, connect);
   connect.addEventListener('click', () => {
     const chosen = login.value();
     if (chosen !== null) actions.connect(desktop, chosen);
   });
 
-  row.append(name, kind, hostname, labels, login.cell, cell(connect));
+  row.append(name, kind, labels, login.cell, cell(connect));
   return row;
 }
 
@@ -74,7 +83,7 @@ function loginChoice(desktop: Desktop, connect: HTMLButtonElement): { cell: HTML
   }
   const select = document.createElement('select');
   select.dataset['loginSelect'] = '';
-  select.setAttribute('aria-label', `Login on ${desktop.name}`);
+  select.setAttribute('aria-label', `Login on ${desktop.hostname || desktop.name}`);
   for (const login of desktop.logins) select.append(new Option(login, login));
   return { cell: cell(select), value: () => select.value };
 }
