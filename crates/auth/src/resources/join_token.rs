@@ -42,8 +42,8 @@ impl std::str::FromStr for JoinRole {
 /// Why a token is refused. The messages are safe to show to the joining process.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// No such token (or it was removed).
-    #[error("the join token is not valid")]
+    /// No such token: never made, removed, or expired and swept away.
+    #[error("the join token is not valid: it is unknown, was removed, or has expired (make one with `orielctl tokens add`)")]
     Unknown,
     /// Past its expiry.
     #[error("the join token has expired")]
