@@ -155,6 +155,17 @@ test('a login the roles do not allow is refused with the reason', async () => {
   assert.match(decisions, /client\.disconnect\s+admin\s+\S+\s+\S+\s+denied\s+the session was locked by an administrator: maintenance window/);
 });
 
+test('the pages run under a strict content security policy, which nothing violates', async () => {
+  const response = await page.request.get(`${oriel.url}/web/login`);
+  const policy = response.headers()['content-security-policy'] ?? '';
+  assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.doesNotMatch(policy, /'unsafe-eval'|'unsafe-inline'/, 'no eval and no inline script');
+  // Everything so far (invite, list, a live session with WebAssembly in a
+  // worker, cursors as data: images) ran under it.
+  const violations = pageLog.filter((line) => /Content Security Policy|Refused to/i.test(line));
+  assert.deepEqual(violations, []);
+});
+
 test('log in with password and code on a HiDPI screen; the desktop has device resolution', async () => {
   // A code is good once: wait for the step after the one used to enroll.
   while (Math.floor(Date.now() / 30000) <= lastCodeStep) await sleep(500);

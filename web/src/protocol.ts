@@ -1,7 +1,8 @@
-// TDPB framing and messages. The schema is ../proto/tdpb.proto, loaded as
-// text so the Rust crates and this client can never disagree about it.
-import protobuf from 'protobufjs';
-import schema from '../../proto/tdpb.proto?raw';
+// TDPB framing and messages. The codec is generated from ../proto/tdpb.proto
+// (`npm run proto`, run before every build and type check), the file the
+// Rust crates compile too, so the two can never disagree. It is static code:
+// nothing is compiled at run time, so the page's CSP can forbid eval.
+import { oriel } from './generated/tdpb.js';
 
 /** Bytes in a frame's big-endian length prefix. */
 const HEADER_LEN = 4;
@@ -128,8 +129,7 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }
 
-const root = protobuf.parse(schema).root;
-const Envelope = root.lookupType('oriel.tdpb.v1.Envelope');
+const Envelope = oriel.tdpb.v1.Envelope;
 checkEnums();
 
 /** Encodes one message as one frame (one websocket message). */
@@ -159,7 +159,7 @@ export function decodeFrame(frame: ArrayBuffer): ServerMessage | null {
   if (HEADER_LEN + len !== frame.byteLength) {
     throw new ProtocolError(`frame header says ${len} bytes, message holds ${frame.byteLength - HEADER_LEN}`);
   }
-  let envelope: protobuf.Message & { payload?: string };
+  let envelope: oriel.tdpb.v1.Envelope;
   try {
     envelope = Envelope.decode(new Uint8Array(frame, HEADER_LEN, len));
   } catch (error) {
@@ -174,7 +174,7 @@ export function decodeFrame(frame: ArrayBuffer): ServerMessage | null {
 /** The numbers above are written out for the type checker; fail loudly if the schema moved. */
 function checkEnums(): void {
   const expect = (name: string, values: Record<string, number>, prefix: string): void => {
-    const actual = root.lookupEnum(`oriel.tdpb.v1.${name}`).values;
+    const actual = (oriel.tdpb.v1 as unknown as Record<string, Record<string, number>>)[name] ?? {};
     for (const [key, value] of Object.entries(values)) {
       if (actual[prefix + key] !== value) throw new Error(`tdpb.proto: ${name}.${prefix}${key} is not ${value}`);
     }

@@ -73,6 +73,14 @@ pub(crate) struct AppState {
 /// too-long frame is refused with a TDPB alert rather than a bare close.
 const MAX_WS_MESSAGE: usize = 2 * oriel_tdpb::Limits::FROM_CLIENT.max_frame_len;
 
+/// What the web client may load and run: its own scripts, styles and
+/// workers, WebAssembly (the frame decoder), `data:` images (remote cursor
+/// shapes), and connections to this origin only (the API and the desktop
+/// websocket). No eval, no inline script, no framing by other sites.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; \
+     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// The proxy's routes.
 pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlane, dialer: Arc<dyn DesktopDialer>) -> Router {
     let index = config.web_dir.join("index.html");
@@ -91,6 +99,7 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
         .layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
