@@ -29,7 +29,7 @@ export async function startOriel(sessions) {
   const log = [];
   const child = spawn(
     binary,
-    ['start', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--web-dir', join(ROOT, 'web/dist'), '--xsessions-dir', xsessions],
+    ['start', '--listen', '127.0.0.1:0', '--auth-listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--web-dir', join(ROOT, 'web/dist'), '--xsessions-dir', xsessions],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr.on('data', (chunk) => log.push(chunk.toString()));

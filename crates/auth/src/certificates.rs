@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::ca::{CaError, CertAuthority, UserIdentity};
+use crate::ca::{CaError, CertAuthority, HostIdentity, UserIdentity};
 use crate::control_plane::{AccessDenied, ControlPlane};
 
 impl ControlPlane {
@@ -24,5 +24,13 @@ impl ControlPlane {
     pub async fn verify_user_cert(&self, cert_der: &[u8]) -> Result<UserIdentity, AccessDenied> {
         let ca = self.cert_authority().await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
         Ok(ca.verify_user(cert_der, self.clock.now())?)
+    }
+
+    /// The host a certificate speaks for, if this cluster's host CA signed
+    /// it and it is valid now: how the admin API learns who calls it (the
+    /// caller's TLS certificate), before it looks at the host role.
+    pub async fn verify_host_cert(&self, cert_der: &[u8]) -> Result<HostIdentity, AccessDenied> {
+        let ca = self.cert_authority().await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
+        Ok(ca.verify_host(cert_der, self.clock.now())?)
     }
 }

@@ -53,6 +53,10 @@ pub enum JoinError {
     /// A renewal with a certificate that is not a valid host certificate.
     #[error("cannot renew: {0}")]
     Certificate(#[from] CertError),
+    /// Admin identities are not renewed: each is signed on purpose, from
+    /// the auth host's data dir, and ends when it expires.
+    #[error("cannot renew an admin identity: sign a new one on the auth host with `orielctl auth sign`")]
+    AdminIdentity,
     /// The CA or the store failed: try again later.
     #[error("the auth service cannot issue certificates now: {0}")]
     Unavailable(String),
@@ -110,6 +114,9 @@ impl ControlPlane {
         let now = self.clock.now();
         let ca = self.cert_authority().await?;
         let identity = ca.verify_host(current, now)?;
+        if identity.role == HostRole::Admin {
+            return Err(JoinError::AdminIdentity);
+        }
         Ok(ca.issue_host(&identity, HOST_CERT_TTL, now)?)
     }
 }

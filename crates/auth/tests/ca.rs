@@ -70,10 +70,31 @@ async fn a_host_certificate_carries_the_host_role_and_names() {
     let (ca, _dir) = cluster().await;
     let cert = ca.issue_host(&desktop_host(), HOUR, t0()).unwrap();
     assert_eq!(ca.verify_host(&cert.cert_der, t0()).unwrap(), desktop_host());
-    for role in [HostRole::Auth, HostRole::Proxy] {
+    for role in [HostRole::Auth, HostRole::Proxy, HostRole::Admin] {
         let host = HostIdentity { role, ..desktop_host() };
         assert_eq!(ca.verify_host(&ca.issue_host(&host, HOUR, t0()).unwrap().cert_der, t0()).unwrap().role, role);
     }
+}
+
+#[tokio::test]
+async fn a_host_certificate_checks_against_the_host_ca_certificate_alone() {
+    let (ca, _dir) = cluster().await;
+    let (other, _other_dir) = cluster().await;
+    let root = |ca: &CertAuthority, kind: &str| {
+        let pem = if kind == "host" { ca.host_ca_pem() } else { ca.user_ca_pem() };
+        x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1.contents
+    };
+    let host_root = root(&ca, "host");
+    let cert = ca.issue_host(&desktop_host(), HOUR, t0()).unwrap();
+    assert_eq!(oriel_auth::ca::verify_host_with_root(&host_root, &cert.cert_der, t0()).unwrap(), desktop_host());
+    let late = oriel_auth::ca::verify_host_with_root(&host_root, &cert.cert_der, t0() + 2 * HOUR).unwrap_err();
+    assert!(matches!(late, CertError::Expired { .. }), "{late}");
+    let foreign = other.issue_host(&desktop_host(), HOUR, t0()).unwrap();
+    let refused = oriel_auth::ca::verify_host_with_root(&host_root, &foreign.cert_der, t0()).unwrap_err();
+    assert!(matches!(refused, CertError::OtherAuthority { expected: CaKind::Host, .. }), "{refused}");
+    let user = ca.issue_user(&alice(), HOUR, t0()).unwrap();
+    assert!(oriel_auth::ca::verify_host_with_root(&host_root, &user.cert_der, t0()).is_err());
+    assert!(oriel_auth::ca::verify_host_with_root(&root(&ca, "user"), &user.cert_der, t0()).is_err(), "a user certificate is never a host's");
 }
 
 #[tokio::test]

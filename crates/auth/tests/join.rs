@@ -99,6 +99,16 @@ async fn renewal_needs_a_valid_host_certificate_and_keeps_the_identity() {
     assert!(plane.renew_host(b"garbage").await.is_err());
 }
 
+#[tokio::test]
+async fn an_admin_identity_is_never_renewed() {
+    let (plane, clock, _dir) = plane().await;
+    let admin = oriel_auth::ca::HostIdentity { host_id: "admin@h".into(), role: HostRole::Admin, dns_names: vec![], ips: vec![] };
+    let now = oriel_backend::Clock::now(clock.as_ref());
+    let issued = plane.cert_authority().await.unwrap().issue_host(&admin, 10 * MINUTE, now).unwrap();
+    let refused = plane.renew_host(&issued.cert_der).await.unwrap_err();
+    assert!(matches!(refused, JoinError::AdminIdentity), "{refused}");
+}
+
 #[test]
 fn the_token_never_shows_in_debug_output() {
     let shown = format!("{:?}", request("s3cret-token", JoinRole::LinuxDesktop, "h"));

@@ -26,6 +26,10 @@ pub struct StartArgs {
     /// Address of the HTTPS listener. Loopback only for now.
     #[arg(long, default_value = "127.0.0.1:3080")]
     listen: SocketAddr,
+    /// Address of the admin API (gRPC over mutual TLS, for `orielctl
+    /// --auth-server`). Loopback only for now.
+    #[arg(long, default_value = oriel_admin::DEFAULT_AUTH_LISTEN)]
+    auth_listen: SocketAddr,
     /// Where Oriel keeps its state (TLS certificate, session files).
     #[arg(long, env = "ORIEL_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -44,11 +48,10 @@ pub struct StartArgs {
 
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(args: StartArgs) -> anyhow::Result<()> {
-    if !args.listen.ip().is_loopback() {
-        bail!(
-            "refusing to listen on {}: until services talk over mutual TLS, Oriel serves loopback only (use 127.0.0.1)",
-            args.listen
-        );
+    for addr in [args.listen, args.auth_listen] {
+        if !addr.ip().is_loopback() {
+            bail!("refusing to listen on {addr}: until services talk over mutual TLS, Oriel serves loopback only (use 127.0.0.1)");
+        }
     }
     let data_dir = args.data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
     let web_dir = args.web_dir.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/dist")));
@@ -85,12 +88,28 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     let labels = crate::labels::Labels::start(Default::default(), Vec::new());
     tokio::spawn(crate::registration::heartbeat(plane.clone(), desktop_name.clone(), "in-process".into(), labels));
     let dialer = InProcess { service: desktop, name: desktop_name };
+    let auth_listener = TcpListener::bind(args.auth_listen).with_context(|| format!("cannot listen on {}", args.auth_listen))?;
+    let auth_listen = auth_listener.local_addr()?;
+    auth_listener.set_nonblocking(true)?;
+    let admin_tls = oriel_admin::server::tls_config(&plane).await.context("preparing the admin API")?;
+    let admin_settings = oriel_admin::operations::Settings::from_env(&format!("https://{listen}"));
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin = tokio::spawn(oriel_admin::server::serve(
+        tokio::net::TcpListener::from_std(auth_listener)?,
+        admin_tls,
+        plane.clone(),
+        admin_settings,
+        async move {
+            let _ = admin_stopped.await;
+        },
+    ));
     let router = oriel_proxy::router(ProxyConfig { web_dir, cluster: CLUSTER.into() }, plane, Arc::new(dialer));
 
-    tracing::info!(%listen, data_dir = %data_dir.display(), "oriel started");
+    tracing::info!(%listen, %auth_listen, data_dir = %data_dir.display(), "oriel started");
     // Invite links are secrets: they go to stdout, for the person who
     // started Oriel, never into the log.
     let mut stdout = std::io::stdout();
+    writeln!(stdout, "Admin API at {auth_listen} (mutual TLS; `orielctl auth sign` makes an identity).")?;
     writeln!(stdout, "Oriel is ready at https://{listen}/web (the certificate is self-signed).")?;
     if let Some(link) = invite {
         writeln!(
@@ -101,7 +120,10 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     }
     stdout.flush()?;
 
-    oriel_proxy::serve(listener, tls, router, shutdown_signal()).await?;
+    let served = oriel_proxy::serve(listener, tls, router, shutdown_signal()).await;
+    let _ = stop_admin.send(());
+    served?;
+    admin.await.context("the admin API task")??;
     tracing::info!("oriel stopped");
     Ok(())
 }

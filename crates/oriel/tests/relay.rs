@@ -49,7 +49,7 @@ impl Oriel {
         std::fs::write(xsessions.join("probe.desktop"), "[Desktop Entry]\nName=Probe\nExec=sleep 3600\n").unwrap();
         let log = std::fs::File::create(dir.path().join("oriel.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_oriel"))
-            .args(["start", "--listen", "127.0.0.1:0"])
+            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--web-dir")

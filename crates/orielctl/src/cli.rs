@@ -11,6 +11,13 @@ pub struct Cli {
     /// The auth service's data directory (when run on the auth host).
     #[arg(long, global = true, env = "ORIEL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The auth service's admin API, HOST:PORT (e.g. 127.0.0.1:3025): work
+    /// through it instead of a data directory. Needs --identity.
+    #[arg(long, global = true, env = "ORIEL_AUTH_SERVER")]
+    pub auth_server: Option<String>,
+    /// An admin identity file from `orielctl auth sign`, for --auth-server.
+    #[arg(long, global = true, env = "ORIEL_IDENTITY")]
+    pub identity: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +93,25 @@ pub enum Command {
     /// Explain an access decision.
     #[command(subcommand)]
     Access(AccessCommand),
+    /// Admin identities for working off the auth host.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+/// `orielctl auth …`
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Sign an admin identity with the cluster's host CA (on the auth host,
+    /// from its data directory) and write it to a file readable only by you:
+    /// the certificate, its private key and the host CA certificate.
+    Sign {
+        /// Where to write the identity.
+        #[arg(long)]
+        out: PathBuf,
+        /// How long it is valid (e.g. 12h, 30m; at most 720h).
+        #[arg(long, default_value = "12h")]
+        ttl: String,
+    },
 }
 
 /// `orielctl users …`
@@ -247,5 +273,7 @@ mod tests {
         let no_target = parse(&["lock"]).unwrap_err().to_string();
         assert!(no_target.contains("required"), "{no_target}");
         assert!(parse(&["tokens", "add", "--type=node"]).is_err());
+        assert!(parse(&["auth", "sign", "--out", "admin.pem", "--ttl", "1h"]).is_ok());
+        assert!(parse(&["--auth-server", "127.0.0.1:3025", "--identity", "admin.pem", "users", "ls"]).is_ok());
     }
 }

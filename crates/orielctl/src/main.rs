@@ -1,10 +1,10 @@
 //! `orielctl`: administer an Oriel cluster. Works on the auth service's
-//! data directory when run on the auth host.
+//! data directory when run on the auth host, or through the auth service's
+//! admin API (`--auth-server` with an identity from `orielctl auth sign`).
 
 mod cli;
 mod commands;
 mod output;
-mod resources;
 
 use std::process::ExitCode;
 

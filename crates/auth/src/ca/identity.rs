@@ -36,6 +36,11 @@ pub enum HostRole {
     Proxy,
     /// A Linux desktop service.
     LinuxDesktop,
+    /// An administrator's tool (`orielctl`) with full rights on the control
+    /// plane, like Teleport's built-in Admin identity. Only someone who can
+    /// open the auth host's data dir can have one signed
+    /// (`orielctl auth sign`).
+    Admin,
 }
 
 impl HostRole {
@@ -45,6 +50,7 @@ impl HostRole {
             Self::Auth => "auth",
             Self::Proxy => "proxy",
             Self::LinuxDesktop => "linux_desktop",
+            Self::Admin => "admin",
         }
     }
 }

@@ -65,7 +65,7 @@ impl CertAuthority {
     /// it, it is a user certificate for client authentication, and it is
     /// valid at `now`.
     pub fn verify_user(&self, cert_der: &[u8], now: SystemTime) -> Result<UserIdentity, CertError> {
-        let (cert, claims) = verify(self, CaKind::User, cert_der, now)?;
+        let (cert, claims) = verify(|cert| check_signer(self, CaKind::User, cert), CaKind::User, cert_der, now)?;
         let Claims::User { roles, traits } = claims else { unreachable!("verify checks the kind") };
         if !client_auth(&cert)? {
             return Err(CertError::Usage("client authentication"));
@@ -77,27 +77,50 @@ impl CertAuthority {
     /// it, it is a host certificate for TLS servers and clients, and it is
     /// valid at `now`.
     pub fn verify_host(&self, cert_der: &[u8], now: SystemTime) -> Result<HostIdentity, CertError> {
-        let (cert, claims) = verify(self, CaKind::Host, cert_der, now)?;
-        let Claims::Host { role } = claims else { unreachable!("verify checks the kind") };
-        let eku = cert.extended_key_usage().map_err(|e| CertError::Malformed(e.to_string()))?;
-        if !eku.is_some_and(|eku| eku.value.server_auth) {
-            return Err(CertError::Usage("TLS servers"));
+        let (cert, claims) = verify(|cert| check_signer(self, CaKind::Host, cert), CaKind::Host, cert_der, now)?;
+        host_identity(&cert, claims)
+    }
+}
+
+/// The host a certificate speaks for, checked against the host CA's
+/// certificate alone (a trust root, without the CA's key): how a tool that
+/// holds only an identity file checks it before using it. The same checks
+/// as [`CertAuthority::verify_host`].
+pub fn verify_host_with_root(host_ca_der: &[u8], cert_der: &[u8], now: SystemTime) -> Result<HostIdentity, CertError> {
+    let (_, root) = X509Certificate::from_der(host_ca_der).map_err(|e| CertError::Malformed(format!("the host CA certificate: {e}")))?;
+    let signer = |cert: &X509Certificate<'_>| {
+        if cert.verify_signature(Some(root.public_key())).is_ok() {
+            Ok(())
+        } else if cert.verify_signature(None).is_ok() {
+            Err(CertError::SelfSigned { expected: CaKind::Host })
+        } else {
+            Err(CertError::OtherAuthority { issuer: printable(&cert.issuer().to_string()), expected: CaKind::Host })
         }
-        if !client_auth(&cert)? {
-            return Err(CertError::Usage("client authentication"));
-        }
-        let (mut dns_names, mut ips) = (Vec::new(), Vec::new());
-        if let Some(san) = cert.subject_alternative_name().map_err(|e| CertError::Malformed(e.to_string()))? {
-            for name in &san.value.general_names {
-                match name {
-                    GeneralName::DNSName(dns) => dns_names.push((*dns).to_owned()),
-                    GeneralName::IPAddress(bytes) => ips.extend(ip(bytes)),
-                    _ => {}
-                }
+    };
+    let (cert, claims) = verify(signer, CaKind::Host, cert_der, now)?;
+    host_identity(&cert, claims)
+}
+
+fn host_identity(cert: &X509Certificate<'_>, claims: Claims) -> Result<HostIdentity, CertError> {
+    let Claims::Host { role } = claims else { unreachable!("verify checks the kind") };
+    let eku = cert.extended_key_usage().map_err(|e| CertError::Malformed(e.to_string()))?;
+    if !eku.is_some_and(|eku| eku.value.server_auth) {
+        return Err(CertError::Usage("TLS servers"));
+    }
+    if !client_auth(cert)? {
+        return Err(CertError::Usage("client authentication"));
+    }
+    let (mut dns_names, mut ips) = (Vec::new(), Vec::new());
+    if let Some(san) = cert.subject_alternative_name().map_err(|e| CertError::Malformed(e.to_string()))? {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(dns) => dns_names.push((*dns).to_owned()),
+                GeneralName::IPAddress(bytes) => ips.extend(ip(bytes)),
+                _ => {}
             }
         }
-        Ok(HostIdentity { host_id: common_name(&cert)?, role, dns_names, ips })
     }
+    Ok(HostIdentity { host_id: common_name(cert)?, role, dns_names, ips })
 }
 
 /// The common name a certificate claims, without checking anything: for
@@ -111,7 +134,12 @@ pub fn unverified_name(cert_der: &[u8]) -> Option<String> {
 
 /// The checks common to both kinds, in the order that gives the most
 /// useful message: who signed it, what it is, then when it is valid.
-fn verify<'a>(ca: &CertAuthority, expected: CaKind, der: &'a [u8], now: SystemTime) -> Result<(X509Certificate<'a>, Claims), CertError> {
+fn verify<'a>(
+    signer: impl FnOnce(&X509Certificate<'_>) -> Result<(), CertError>,
+    expected: CaKind,
+    der: &'a [u8],
+    now: SystemTime,
+) -> Result<(X509Certificate<'a>, Claims), CertError> {
     if der.is_empty() {
         return Err(CertError::Malformed("no certificate was presented".into()));
     }
@@ -119,7 +147,7 @@ fn verify<'a>(ca: &CertAuthority, expected: CaKind, der: &'a [u8], now: SystemTi
     if !rest.is_empty() {
         return Err(CertError::Malformed("trailing bytes after the certificate".into()));
     }
-    check_signer(ca, expected, &cert)?;
+    signer(&cert)?;
     for ext in cert.extensions() {
         if ext.critical && matches!(ext.parsed_extension(), ParsedExtension::UnsupportedExtension { .. }) {
             return Err(CertError::Malformed(format!("unknown critical extension {}", ext.oid)));

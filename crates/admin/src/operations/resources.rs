@@ -1,22 +1,20 @@
 //! `create -f`, `get` and `rm` for every resource kind, as `tctl` has them.
-//! `get --format yaml` writes documents that `create -f` reads back.
+//! `get` lists documents whose YAML `create -f` reads back.
 
-use std::path::Path;
 use std::time::SystemTime;
 
-use anyhow::{Context as _, bail};
 use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::resources::cluster_settings::recording_is_synchronous;
 use oriel_auth::resources::desktop_service::{self, DesktopService};
-use oriel_auth::resources::join_token::JoinToken;
 use oriel_auth::resources::lock::Lock;
 use oriel_auth::resources::yaml::{ToDocument, parse_resources, rfc3339};
 use oriel_auth::store::{DesktopRecord, StoreError};
 use oriel_rbac::document::Node;
 use oriel_rbac::{DesktopKind, RecordingMode};
 
-use crate::cli::Format;
-use crate::output::{print, print_documents};
+use super::{Settings, invite_message};
+use crate::Failure;
+use crate::proto::{self, Outcome};
 
 /// What `get` and `rm` name, with Teleport's singular and plural spellings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +59,7 @@ impl Kind {
 }
 
 /// `KIND` or `KIND/NAME`.
-fn split_resource(resource: &str) -> anyhow::Result<(Kind, Option<&str>)> {
+fn split_resource(resource: &str) -> Result<(Kind, Option<&str>), Failure> {
     let (kind, name) = match resource.split_once('/') {
         Some((kind, name)) => (kind, Some(name)),
         None => (resource, None),
@@ -80,47 +78,43 @@ fn split_resource(resource: &str) -> anyhow::Result<(Kind, Option<&str>)> {
         "decision" | "decisions" => Kind::Decision,
         "session_recording_config" => Kind::SessionRecordingConfig,
         "cluster_networking_config" => Kind::ClusterNetworkingConfig,
-        other => bail!("unknown resource kind {other:?} (expected {KINDS})"),
+        other => return Err(Failure::invalid(format!("unknown resource kind {other:?} (expected {KINDS})"))),
     };
     Ok((kind, name.filter(|n| !n.is_empty())))
 }
 
-/// `create -f FILE`: every document is checked before anything is written.
-pub async fn create(plane: &ControlPlane, file: &Path, force: bool) -> anyhow::Result<()> {
-    let (source, text) = if file.as_os_str() == "-" {
-        ("stdin".to_owned(), std::io::read_to_string(std::io::stdin())?)
-    } else {
-        let name = file.display().to_string();
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
-        (name, text)
-    };
+/// `create -f FILE`: the file's text, every document checked before
+/// anything is written. `source` names the file in error messages.
+pub(super) async fn create(plane: &ControlPlane, settings: &Settings, request: proto::CreateResources) -> Result<Outcome, Failure> {
+    let proto::CreateResources { source, text, force } = request;
     let documents = parse_resources(&source, &text)?;
     if documents.is_empty() {
-        bail!("{source} holds no resources");
+        return Err(Failure::invalid(format!("{source} holds no resources")));
     }
+    let mut messages = Vec::new();
     for created in plane.create_resources(&documents, force).await? {
-        match (&created.invite, created.singleton, created.replaced) {
-            (Some(link), _, _) => print!("{}", crate::commands::invite_message(link)),
-            (None, true, _) => println!("{} has been set.", created.kind),
-            (None, false, true) => println!("{} {:?} has been replaced.", created.kind, created.name),
-            (None, false, false) => println!("{} {:?} has been created.", created.kind, created.name),
-        }
+        messages.push(match (&created.invite, created.singleton, created.replaced) {
+            (Some(link), _, _) => invite_message(settings, link),
+            (None, true, _) => format!("{} has been set.", created.kind),
+            (None, false, true) => format!("{} {:?} has been replaced.", created.kind, created.name),
+            (None, false, false) => format!("{} {:?} has been created.", created.kind, created.name),
+        });
     }
-    Ok(())
+    Ok(Outcome { messages, ..Outcome::default() })
 }
 
 /// `get KIND[/NAME]`: a table, or documents that `create -f` reads back.
-pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow::Result<()> {
+pub(super) async fn get(plane: &ControlPlane, resource: &str) -> Result<Outcome, Failure> {
     let (kind, name) = split_resource(resource)?;
     let store = plane.store();
-    match kind {
+    let outcome = match kind {
         Kind::Role => {
             let roles = match name {
                 Some(name) => vec![store.role(name).await?],
                 None => store.roles().await?,
             };
             let rows = roles.iter().map(|r| vec![r.name.clone(), r.version.as_str().to_owned(), r.description.clone().unwrap_or_default()]).collect();
-            print_documents(format, &["Role", "Version", "Description"], rows, &documents(&roles));
+            Outcome::documents(&["Role", "Version", "Description"], rows, &documents(&roles))
         }
         Kind::User => {
             let mut users = match name {
@@ -133,7 +127,7 @@ pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow
                 .collect();
             // Credentials never leave the store.
             users.iter_mut().for_each(|u| u.credentials = None);
-            print_documents(format, &["User", "Roles", "Enrolled"], rows, &documents(&users));
+            Outcome::documents(&["User", "Roles", "Enrolled"], rows, &documents(&users))
         }
         Kind::Desktop(of) => {
             let mut desktops = Vec::new();
@@ -144,9 +138,9 @@ pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow
                 }
             }
             if let (Some(name), true) = (name, desktops.is_empty()) {
-                bail!("{} {name:?} not found", kind.name());
+                return Err(Failure::not_found(format!("{} {name:?} not found", kind.name())));
             }
-            print_documents(format, &["Type", "Name", "Hostname", "Address", "Labels", "Expires"], desktop_rows(&desktops), &documents(&desktops));
+            Outcome::documents(&["Type", "Name", "Hostname", "Address", "Labels", "Expires"], desktop_rows(&desktops), &documents(&desktops))
         }
         Kind::DesktopService(of) => {
             let mut services = Vec::new();
@@ -157,20 +151,20 @@ pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow
                 }
             }
             if let (Some(name), true) = (name, services.is_empty()) {
-                bail!("{} {name:?} not found", kind.name());
+                return Err(Failure::not_found(format!("{} {name:?} not found", kind.name())));
             }
-            print_documents(format, &["Type", "Name", "Hostname", "Address", "Version", "Expires"], service_rows(&services), &documents(&services));
+            Outcome::documents(&["Type", "Name", "Hostname", "Address", "Version", "Expires"], service_rows(&services), &documents(&services))
         }
         Kind::Lock => {
             let locks = match name {
                 Some(name) => vec![store.lock(name).await?],
                 None => store.locks().await?,
             };
-            print_documents(format, &["Name", "Target", "Message", "Expires"], lock_rows(&locks), &documents(&locks));
+            Outcome::documents(&["Name", "Target", "Message", "Expires"], lock_rows(&locks), &documents(&locks))
         }
         Kind::Token => {
             let tokens = match name {
-                Some(name) => vec![find_token(plane, name).await?],
+                Some(name) => vec![super::tokens::find(plane, name).await?],
                 None => store.tokens().await?,
             };
             let rows = tokens
@@ -185,7 +179,7 @@ pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow
                     vec![t.secret_hash[..16].to_owned(), roles, rfc3339::format(t.expires), usage.to_owned()]
                 })
                 .collect();
-            print_documents(format, &["Hash", "Type", "Expires", "Use"], rows, &documents(&tokens));
+            Outcome::documents(&["Hash", "Type", "Expires", "Use"], rows, &documents(&tokens))
         }
         Kind::Decision => {
             let decisions = store.decisions().await?;
@@ -193,7 +187,7 @@ pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow
                 .iter()
                 .map(|d| {
                     vec![
-                        crate::commands::utc(d.time_ms),
+                        super::format::utc(d.time_ms),
                         d.event.clone(),
                         d.user.clone(),
                         d.login.clone(),
@@ -203,12 +197,12 @@ pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow
                     ]
                 })
                 .collect();
-            print(format, &["Time (UTC)", "Event", "User", "Login", "Desktop", "Result", "Reason"], rows, &decisions);
+            Outcome::records(&["Time (UTC)", "Event", "User", "Login", "Desktop", "Result", "Reason"], rows, &decisions)
         }
         Kind::SessionRecordingConfig => {
             let config = store.session_recording_config().await?;
             let rows = vec![vec![config.mode.as_str().to_owned(), recording_meaning(config.mode).to_owned()]];
-            print_documents(format, &["Mode", "Desktop sessions"], rows, &[config.to_document()]);
+            Outcome::documents(&["Mode", "Desktop sessions"], rows, &[config.to_document()])
         }
         Kind::ClusterNetworkingConfig => {
             let config = store.cluster_networking_config().await?;
@@ -216,27 +210,26 @@ pub async fn get(plane: &ControlPlane, resource: &str, format: Format) -> anyhow
                 (Some(raw), Some(_)) => raw.as_str().to_owned(),
                 _ => "none".to_owned(),
             };
-            print_documents(format, &["Client idle timeout"], vec![vec![timeout]], &[config.to_document()]);
+            Outcome::documents(&["Client idle timeout"], vec![vec![timeout]], &[config.to_document()])
         }
-    }
-    Ok(())
+    };
+    Ok(outcome)
 }
 
 /// `rm KIND/NAME`, or `rm KIND` for a cluster setting, which resets it.
-pub async fn rm(plane: &ControlPlane, resource: &str) -> anyhow::Result<()> {
+pub(super) async fn remove(plane: &ControlPlane, resource: &str) -> Result<Outcome, Failure> {
     let (kind, name) = split_resource(resource)?;
     let store = plane.store();
     match kind {
         Kind::SessionRecordingConfig => store.reset_session_recording_config().await?,
         Kind::ClusterNetworkingConfig => store.reset_cluster_networking_config().await?,
-        Kind::Decision => bail!("decisions are a record and cannot be removed"),
+        Kind::Decision => return Err(Failure::invalid("decisions are a record and cannot be removed")),
         _ => {}
     }
     if matches!(kind, Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig) {
-        println!("{} has been reset to its defaults.", kind.name());
-        return Ok(());
+        return Ok(Outcome::message(format!("{} has been reset to its defaults.", kind.name())));
     }
-    let Some(name) = name else { bail!("name the resource to remove: {}/NAME", kind.name()) };
+    let Some(name) = name else { return Err(Failure::invalid(format!("name the resource to remove: {}/NAME", kind.name()))) };
     match kind {
         Kind::Role => store.delete_role(name).await?,
         Kind::User => plane.remove_user(name).await?,
@@ -246,7 +239,7 @@ pub async fn rm(plane: &ControlPlane, resource: &str) -> anyhow::Result<()> {
                 deleted |= optional(store.delete_desktop(kind, name).await)?.is_some();
             }
             if !deleted {
-                bail!("{} {name:?} not found", kind.name());
+                return Err(Failure::not_found(format!("{} {name:?} not found", kind.name())));
             }
         }
         Kind::DesktopService(of) => {
@@ -255,31 +248,18 @@ pub async fn rm(plane: &ControlPlane, resource: &str) -> anyhow::Result<()> {
                 deleted |= optional(store.delete_desktop_service(kind, name).await)?.is_some();
             }
             if !deleted {
-                bail!("{} {name:?} not found", kind.name());
+                return Err(Failure::not_found(format!("{} {name:?} not found", kind.name())));
             }
         }
         Kind::Lock => store.delete_lock(name).await?,
         Kind::Token => {
-            let token = find_token(plane, name).await?;
+            let token = super::tokens::find(plane, name).await?;
             store.delete_token(&token.secret_hash).await?;
-            println!("token {:?} has been deleted.", &token.secret_hash[..16]);
-            return Ok(());
+            return Ok(Outcome::message(format!("token {:?} has been deleted.", &token.secret_hash[..16])));
         }
         Kind::Decision | Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig => unreachable!("handled above"),
     }
-    println!("{} {name:?} has been deleted.", kind.name());
-    Ok(())
-}
-
-/// A token by the secret itself, `sha256:<hash>` as `get` writes it, or a
-/// prefix of its hash of at least 16 hex digits as `tokens ls` shows it.
-pub async fn find_token(plane: &ControlPlane, name: &str) -> anyhow::Result<JoinToken> {
-    let secret_hash = oriel_auth::bearer::hash(name);
-    let prefix = name.strip_prefix("sha256:").unwrap_or(name);
-    let tokens = plane.store().tokens().await?;
-    let found = tokens.into_iter().find(|t| t.secret_hash == secret_hash || (prefix.len() >= 16 && t.secret_hash.starts_with(prefix)));
-    // The name may be the secret: it is not repeated.
-    found.context("token not found")
+    Ok(Outcome::message(format!("{} {name:?} has been deleted.", kind.name())))
 }
 
 /// `Ok(None)` for a resource that is not there.
@@ -327,6 +307,6 @@ fn service_rows(services: &[DesktopService]) -> Vec<Vec<String>> {
 fn lock_rows(locks: &[Lock]) -> Vec<Vec<String>> {
     locks
         .iter()
-        .map(|l| vec![l.name.clone(), crate::commands::describe(&l.target), l.message.clone().unwrap_or_default(), expires(l.expires)])
+        .map(|l| vec![l.name.clone(), super::locks::describe(&l.target), l.message.clone().unwrap_or_default(), expires(l.expires)])
         .collect()
 }

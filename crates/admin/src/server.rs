@@ -1,0 +1,163 @@
+//! The admin API's gRPC server. Mutual TLS only: the client must present a
+//! certificate that chains to the host CA (rustls checks the chain, usage
+//! and validity during the handshake), and every call is checked again by
+//! the control plane (`verify_host`) and must come from an admin identity,
+//! else PERMISSION_DENIED. There is no plaintext port.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use oriel_auth::ca::{HostIdentity, HostRole};
+use oriel_auth::control_plane::{AccessDenied, ControlPlane};
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::{Request, Response, Status};
+
+use crate::operations::{self, Settings};
+use crate::proto::admin_server::{Admin, AdminServer};
+use crate::proto::{Command, Outcome};
+use crate::{AUTH_SERVER_NAME, Failure, FailureKind};
+
+/// How long the auth service's own certificate lasts. It is issued at each
+/// start; rotation while running is not built yet.
+const SERVER_CERT_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A TLS handshake must finish within this, so a silent client cannot hold
+/// a connection slot.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the admin API cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The host CA could not be loaded, or the certificate not issued.
+    #[error("cannot issue the auth service's certificate: {0}")]
+    Certificate(#[from] oriel_auth::ca::CaError),
+    /// TLS or the listener failed.
+    #[error("the admin API failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the admin API on `listener` until `shutdown` completes, with
+/// `tls` from [`tls_config`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: ServerTlsConfig,
+    plane: ControlPlane,
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let service = AdminService { plane, settings };
+    Server::builder()
+        .tls_config(tls)?
+        .add_service(AdminServer::new(service))
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .await?;
+    Ok(())
+}
+
+/// The auth service's certificate, issued now by the host CA for
+/// [`AUTH_SERVER_NAME`] and loopback, and the host CA as the only root for
+/// client certificates, which are required.
+pub async fn tls_config(plane: &ControlPlane) -> Result<ServerTlsConfig, ServeError> {
+    let ca = plane.cert_authority().await?;
+    let host = HostIdentity {
+        host_id: "auth".into(),
+        role: HostRole::Auth,
+        dns_names: vec![AUTH_SERVER_NAME.into(), "localhost".into()],
+        ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)],
+    };
+    let issued = ca.issue_host(&host, SERVER_CERT_TTL, std::time::SystemTime::now())?;
+    Ok(ServerTlsConfig::new()
+        .identity(Identity::from_pem(&issued.cert_pem, &issued.key_pem))
+        .client_ca_root(Certificate::from_pem(ca.host_ca_pem()))
+        .client_auth_optional(false)
+        .timeout(HANDSHAKE_TIMEOUT))
+}
+
+struct AdminService {
+    plane: ControlPlane,
+    settings: Settings,
+}
+
+/// Proof that a call comes from an admin: only [`AdminService::authorize`]
+/// makes one, and running a command takes one.
+struct Authorized {
+    admin: HostIdentity,
+}
+
+impl AdminService {
+    /// The caller's admin identity: its TLS certificate, verified by the
+    /// control plane against the host CA, with the admin host role.
+    async fn authorize<T>(&self, request: &Request<T>) -> Result<Authorized, Status> {
+        let certs = request.peer_certs().unwrap_or_default();
+        let Some(cert) = certs.first() else {
+            return Err(Status::unauthenticated("the admin API needs a client certificate: use an identity from `orielctl auth sign`"));
+        };
+        let host = match self.plane.verify_host_cert(cert.as_ref()).await {
+            Ok(host) => host,
+            Err(AccessDenied::Certificate(error)) => {
+                tracing::warn!(peer = ?request.remote_addr(), %error, "admin API call refused: certificate");
+                return Err(Status::permission_denied(format!("the admin API accepts only admin identities: {error}")));
+            }
+            Err(error) => return Err(Status::unavailable(error.to_string())),
+        };
+        if host.role != HostRole::Admin {
+            tracing::warn!(peer = ?request.remote_addr(), host = %host.host_id, role = %host.role, "admin API call refused: not an admin");
+            return Err(Status::permission_denied(format!(
+                "the admin API accepts only admin identities, and this is the certificate of {} host {:?}",
+                host.role, host.host_id
+            )));
+        }
+        Ok(Authorized { admin: host })
+    }
+
+    async fn run(&self, who: Authorized, command: Command) -> Result<Outcome, Status> {
+        let name = command.command.as_ref().map_or("none", command_name);
+        // Only the command's name: requests and outcomes can hold secrets.
+        tracing::info!(admin = %who.admin.host_id, command = name, "admin API call");
+        operations::run(&self.plane, &self.settings, command).await.map_err(status)
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn run(&self, request: Request<Command>) -> Result<Response<Outcome>, Status> {
+        let who = self.authorize(&request).await?;
+        AdminService::run(self, who, request.into_inner()).await.map(Response::new)
+    }
+}
+
+/// The failure as a status with the same message.
+pub fn status(failure: Failure) -> Status {
+    let code = match failure.kind {
+        FailureKind::InvalidArgument => tonic::Code::InvalidArgument,
+        FailureKind::NotFound => tonic::Code::NotFound,
+        FailureKind::AlreadyExists => tonic::Code::AlreadyExists,
+        FailureKind::Conflict => tonic::Code::Aborted,
+        FailureKind::PermissionDenied => tonic::Code::PermissionDenied,
+        FailureKind::Internal => tonic::Code::Internal,
+    };
+    Status::new(code, failure.message)
+}
+
+fn command_name(command: &crate::proto::command::Command) -> &'static str {
+    use crate::proto::command::Command as C;
+    match command {
+        C::AddUser(_) => "users add",
+        C::UpdateUser(_) => "users update",
+        C::ListUsers(_) => "users ls",
+        C::RemoveUser(_) => "users rm",
+        C::Create(_) => "create",
+        C::Get(_) => "get",
+        C::Remove(_) => "rm",
+        C::ListDesktops(_) => "desktops ls",
+        C::Lock(_) => "lock",
+        C::ListLocks(_) => "locks ls",
+        C::Unlock(_) => "unlock",
+        C::AddToken(_) => "tokens add",
+        C::ListTokens(_) => "tokens ls",
+        C::RemoveToken(_) => "tokens rm",
+        C::AccessCheck(_) => "access check",
+    }
+}
