@@ -94,7 +94,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     let admin_tls = oriel_admin::server::tls_config(&plane).await.context("preparing the admin API")?;
     let admin_settings = oriel_admin::operations::Settings::from_env(&format!("https://{listen}"));
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
-    let admin = tokio::spawn(oriel_admin::server::serve(
+    let mut admin = tokio::spawn(oriel_admin::server::serve(
         tokio::net::TcpListener::from_std(auth_listener)?,
         admin_tls,
         plane.clone(),
@@ -120,7 +120,14 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     }
     stdout.flush()?;
 
-    let served = oriel_proxy::serve(listener, tls, router, shutdown_signal()).await;
+    // The admin API failing stops Oriel too, rather than leave it half up.
+    let served = tokio::select! {
+        served = oriel_proxy::serve(listener, tls, router, shutdown_signal()) => served,
+        ended = &mut admin => {
+            ended.context("the admin API task")??;
+            bail!("the admin API stopped");
+        }
+    };
     let _ = stop_admin.send(());
     served?;
     admin.await.context("the admin API task")??;
