@@ -2,25 +2,20 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use oriel_auth::resources::yaml::rfc3339;
 use oriel_rbac::IdleTimeout;
 
 use crate::Failure;
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for milliseconds since the epoch (proleptic Gregorian).
+/// `YYYY-MM-DDTHH:MM:SSZ` for milliseconds since the epoch, as every
+/// resource document writes times.
 pub fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+    rfc3339::format(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+/// When something expires, for tables.
+pub(super) fn expires(at: Option<SystemTime>) -> String {
+    at.map_or_else(|| "never".to_owned(), rfc3339::format)
 }
 
 /// A duration as typed: `30m`, `1h`, `1h30m`.

@@ -4,7 +4,7 @@ use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::resources::lock::LockTarget;
 use serde::Serialize;
 
-use super::format::{duration, unix};
+use super::format::{duration, expires, unix};
 use crate::Failure;
 use crate::proto::{self, Outcome};
 
@@ -38,11 +38,11 @@ pub(super) async fn list(plane: &ControlPlane) -> Result<Outcome, Failure> {
         .iter()
         .map(|l| LockView { name: &l.name, target: describe(&l.target), message: l.message.as_deref(), expires: l.expires.map(unix) })
         .collect();
-    let rows = views
+    let rows = locks
         .iter()
-        .map(|v| vec![v.name.to_owned(), v.target.clone(), v.message.unwrap_or("").to_owned(), v.expires.map_or("never".into(), |e| e.to_string())])
+        .map(|l| vec![l.name.clone(), describe(&l.target), l.message.clone().unwrap_or_default(), expires(l.expires)])
         .collect();
-    Ok(Outcome::records(&["Name", "Target", "Message", "Expires (unix)"], rows, &views))
+    Ok(Outcome::records(&["Name", "Target", "Message", "Expires"], rows, &views))
 }
 
 pub(super) async fn unlock(plane: &ControlPlane, name: &str) -> Result<Outcome, Failure> {

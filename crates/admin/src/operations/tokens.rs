@@ -5,7 +5,7 @@ use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::resources::join_token::{JoinRole, JoinToken};
 use serde::Serialize;
 
-use super::format::{duration, humantime, unix};
+use super::format::{duration, expires, humantime, unix};
 use crate::Failure;
 use crate::proto::{self, Outcome};
 
@@ -45,9 +45,12 @@ pub(super) async fn list(plane: &ControlPlane) -> Result<Outcome, Failure> {
         .collect();
     let rows = views
         .iter()
-        .map(|v| vec![v.hash.clone(), v.roles.join(","), v.expires.to_string(), if v.one_time { "one-time".into() } else { "reusable".into() }])
+        .map(|v| {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(v.expires);
+            vec![v.hash.clone(), v.roles.join(","), expires(Some(at)), if v.one_time { "one-time".into() } else { "reusable".into() }]
+        })
         .collect();
-    Ok(Outcome::records(&["Hash", "Type", "Expires (unix)", "Use"], rows, &views))
+    Ok(Outcome::records(&["Hash", "Type", "Expires", "Use"], rows, &views))
 }
 
 pub(super) async fn remove(plane: &ControlPlane, token: &str) -> Result<Outcome, Failure> {
