@@ -144,6 +144,7 @@ impl Session {
             desktop_name: DESKTOP_NAME.into(),
             control_plane,
             xsession_dirs: vec![xsessions],
+            xsession_filter: Default::default(),
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
         });

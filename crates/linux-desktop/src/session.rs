@@ -55,6 +55,8 @@ pub struct DesktopConfig {
     pub control_plane: oriel_auth::control_plane::ControlPlane,
     /// Directories of xsession `.desktop` entries, earlier ones first.
     pub xsession_dirs: Vec<PathBuf>,
+    /// Which of those entries are offered.
+    pub xsession_filter: xsession::XsessionFilter,
     /// Where per-session files (the Xauthority cookie) live.
     pub runtime_dir: PathBuf,
     /// Frame pacing and keyframes.
@@ -139,7 +141,8 @@ impl LinuxDesktopService {
 
     /// The desktop sessions this host offers now.
     pub fn xsessions(&self) -> Vec<XSession> {
-        xsession::list(&self.config.xsession_dirs)
+        let filter = &self.config.xsession_filter;
+        xsession::list(&self.config.xsession_dirs).into_iter().filter(|s| filter.offers(&s.name)).collect()
     }
 
     /// Serves one session on `stream` until either side ends it. Errors are

@@ -17,6 +17,29 @@ pub struct XSession {
     pub path: PathBuf,
 }
 
+/// Which xsessions a host offers (seed 001's `xsessions.included` and
+/// `excluded`): those whose name matches `included` and not `excluded`.
+#[derive(Debug, Clone)]
+pub struct XsessionFilter {
+    /// Defaults to `^.*$`.
+    pub included: regex::Regex,
+    /// Defaults to excluding nothing.
+    pub excluded: Option<regex::Regex>,
+}
+
+impl XsessionFilter {
+    /// Whether the xsession called `name` is offered.
+    pub fn offers(&self, name: &str) -> bool {
+        self.included.is_match(name) && !self.excluded.as_ref().is_some_and(|e| e.is_match(name))
+    }
+}
+
+impl Default for XsessionFilter {
+    fn default() -> Self {
+        Self { included: regex::Regex::new("^.*$").expect("static regex"), excluded: None }
+    }
+}
+
 /// Reads the entries of every directory in `dirs`, in order; a later entry
 /// with the name of an earlier one is ignored. Unreadable directories are
 /// skipped: a host without a desktop simply offers none.

@@ -254,6 +254,21 @@ async fn a_session_without_input_ends_at_the_client_idle_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_xsessions_the_filter_lets_through_are_offered() {
+    // Seed 001's example: include ^Xfce.*, exclude .*restricted.
+    let filter = oriel_linux_desktop::xsession::XsessionFilter {
+        included: regex::Regex::new("^Xfce.*").unwrap(),
+        excluded: Some(regex::Regex::new(".*restricted").unwrap()),
+    };
+    let service = TestService::with_filter(
+        &[("Xfce Session", "exec sleep 1"), ("Xfce restricted", "exec sleep 1"), ("GNOME", "exec sleep 1")],
+        filter,
+    );
+    let names: Vec<String> = service.service.xsessions().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["Xfce Session"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_without_desktops_says_so() {
     let service = TestService::new(&[]);
     let (mut client, _task) = service.connect();

@@ -17,19 +17,24 @@ use oriel_backend::SystemClock;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionRequest};
 use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream, ProxyConfig};
 
+use crate::config::Config;
+
 /// The cluster's name until clusters can be named.
 const CLUSTER: &str = "oriel";
 
 /// Options of `oriel start`.
 #[derive(clap::Args)]
 pub struct StartArgs {
-    /// Address of the HTTPS listener. Loopback only for now.
-    #[arg(long, default_value = "127.0.0.1:3080")]
-    listen: SocketAddr,
+    /// An oriel.yaml (see `oriel configure`). Options given here win over it.
+    #[arg(long, env = "ORIEL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address of the HTTPS listener (default 127.0.0.1:3080). Loopback only for now.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Address of the admin API (gRPC over mutual TLS, for `orielctl
-    /// --auth-server`). Loopback only for now.
-    #[arg(long, default_value = oriel_admin::DEFAULT_AUTH_LISTEN)]
-    auth_listen: SocketAddr,
+    /// --auth-server`; default 127.0.0.1:3025). Loopback only for now.
+    #[arg(long)]
+    auth_listen: Option<SocketAddr>,
     /// Where Oriel keeps its state (TLS certificate, session files).
     #[arg(long, env = "ORIEL_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -46,25 +51,61 @@ pub struct StartArgs {
     storage: Option<String>,
 }
 
+/// The file's settings, or the defaults, with the command line's on top.
+fn settings(args: &StartArgs) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        None => Config::default(),
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let config = Config::parse(&file.display().to_string(), &text)?;
+            if config.services().len() < 3 {
+                bail!(
+                    "{} enables {}: running services on separate hosts needs joining over the network and the reverse tunnel, \
+                     which are not built yet; enable auth_service, proxy_service and linux_desktop_service together for now",
+                    file.display(),
+                    config.services().join(", ")
+                );
+            }
+            config
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.proxy_service.web_listen_addr = listen;
+    }
+    if let Some(listen) = args.auth_listen {
+        config.auth_service.listen_addr = listen;
+    }
+    if args.data_dir.is_some() {
+        config.data_dir.clone_from(&args.data_dir);
+    }
+    if args.storage.is_some() {
+        config.auth_service.storage.clone_from(&args.storage);
+    }
+    Ok(config)
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(args: StartArgs) -> anyhow::Result<()> {
-    for addr in [args.listen, args.auth_listen] {
+    let config = settings(&args)?;
+    let desktop_config = config.linux_desktop_service;
+    let (listen_addr, auth_listen_addr) = (config.proxy_service.web_listen_addr, config.auth_service.listen_addr);
+    for addr in [listen_addr, auth_listen_addr] {
         if !addr.ip().is_loopback() {
             bail!("refusing to listen on {addr}: until services talk over mutual TLS, Oriel serves loopback only (use 127.0.0.1)");
         }
     }
-    let data_dir = args.data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
+    let data_dir = config.data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
     let web_dir = args.web_dir.unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/dist")));
     if !web_dir.join("index.html").exists() {
         bail!("the web client is not built in {}: run `npm --prefix web ci && npm --prefix web run build`", web_dir.display());
     }
-    let sessions = oriel_linux_desktop::xsession::list(&args.xsessions_dirs);
-    if sessions.is_empty() {
-        tracing::warn!(dirs = ?args.xsessions_dirs, "no xsessions found: sessions will be refused until a desktop is installed");
+    let offered = oriel_linux_desktop::xsession::list(&args.xsessions_dirs).iter().filter(|s| desktop_config.xsessions.offers(&s.name)).count();
+    if offered == 0 {
+        tracing::warn!(dirs = ?args.xsessions_dirs, "no xsessions found (or none the xsessions filter offers): sessions will be refused until a desktop is installed");
     }
 
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let storage = StorageLocation::choose(args.storage.as_deref(), &data_dir)?;
+    let storage = StorageLocation::choose(config.auth_service.storage.as_deref(), &data_dir)?;
     let backend = storage.open().await?;
     storage.record(&data_dir)?;
     tracing::info!(%storage, "control plane store open");
@@ -80,15 +121,16 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         desktop_name: desktop_name.clone(),
         control_plane: plane.clone(),
         xsession_dirs: args.xsessions_dirs,
+        xsession_filter: desktop_config.xsessions,
         runtime_dir: data_dir.join("sessions"),
         frames: FrameConfig::default(),
     });
-    let listener = TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = TcpListener::bind(listen_addr).with_context(|| format!("cannot listen on {listen_addr}"))?;
     let listen = listener.local_addr()?;
-    let labels = crate::labels::Labels::start(Default::default(), Vec::new());
+    let labels = crate::labels::Labels::start(desktop_config.labels, desktop_config.commands);
     tokio::spawn(crate::registration::heartbeat(plane.clone(), desktop_name.clone(), "in-process".into(), labels));
     let dialer = InProcess { service: desktop, name: desktop_name };
-    let auth_listener = TcpListener::bind(args.auth_listen).with_context(|| format!("cannot listen on {}", args.auth_listen))?;
+    let auth_listener = TcpListener::bind(auth_listen_addr).with_context(|| format!("cannot listen on {auth_listen_addr}"))?;
     let auth_listen = auth_listener.local_addr()?;
     auth_listener.set_nonblocking(true)?;
     let admin_tls = oriel_admin::server::tls_config(&plane).await.context("preparing the admin API")?;
@@ -107,18 +149,23 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
 
     tracing::info!(%listen, %auth_listen, data_dir = %data_dir.display(), "oriel started");
     // Invite links are secrets: they go to stdout, for the person who
-    // started Oriel, never into the log.
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "Admin API at {auth_listen} (mutual TLS; `orielctl auth sign` makes an identity).")?;
-    writeln!(stdout, "Oriel is ready at https://{listen}/web (the certificate is self-signed).")?;
+    // started Oriel, never into the log. A closed stdout (a supervisor that
+    // does not read it) must not stop a running cluster; until the admin
+    // enrolls, every start prints a fresh invite.
+    let mut announcement = format!(
+        "Admin API at {auth_listen} (mutual TLS; `orielctl auth sign` makes an identity).\n\
+         Oriel is ready at https://{listen}/web (the certificate is self-signed).\n"
+    );
     if let Some(link) = invite {
-        writeln!(
-            stdout,
-            "Set up the first user, {:?} (desktop login {login:?}), within an hour:\n  https://{listen}/web/invite/{}",
+        announcement.push_str(&format!(
+            "Set up the first user, {:?} (desktop login {login:?}), within an hour:\n  https://{listen}/web/invite/{}\n",
             link.user, link.secret
-        )?;
+        ));
     }
-    stdout.flush()?;
+    let mut stdout = std::io::stdout();
+    if let Err(error) = stdout.write_all(announcement.as_bytes()).and_then(|()| stdout.flush()) {
+        tracing::warn!(%error, "cannot write the start-up announcement to stdout; Oriel keeps running");
+    }
 
     // The admin API failing stops Oriel too, rather than leave it half up.
     let served = tokio::select! {

@@ -42,6 +42,11 @@ impl TestService {
     /// A service offering one xsession per `(name, shell command)`. Every
     /// session first writes its DISPLAY and XAUTHORITY to `<dir>/<name>.env`.
     pub fn new(sessions: &[(&str, &str)]) -> Self {
+        Self::with_filter(sessions, Default::default())
+    }
+
+    /// As [`TestService::new`], offering only the xsessions `filter` lets through.
+    pub fn with_filter(sessions: &[(&str, &str)], filter: oriel_linux_desktop::xsession::XsessionFilter) -> Self {
         // The service's log, shown with a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ORIEL_LOG").unwrap_or_else(|_| "debug".into()))
@@ -67,6 +72,7 @@ impl TestService {
             desktop_name: DESKTOP.into(),
             control_plane: plane.clone(),
             xsession_dirs: vec![xsessions],
+            xsession_filter: filter,
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
         });

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use oriel_rbac::ParseError;
+use oriel_linux_desktop::xsession::XsessionFilter;
 use oriel_rbac::document::Node;
 
 use fields::{At, boolean, host_port, mapping, period, regex, socket_addr, string, strings};
@@ -89,29 +90,6 @@ pub struct LinuxDesktopService {
     pub commands: Vec<LabelCommand>,
 }
 
-/// An xsession is offered when its name matches `included` and not `excluded`.
-#[derive(Debug, Clone)]
-pub struct XsessionFilter {
-    /// Defaults to `^.*$`.
-    pub included: regex::Regex,
-    /// Defaults to excluding nothing.
-    pub excluded: Option<regex::Regex>,
-}
-
-impl XsessionFilter {
-    /// Whether the xsession called `name` is offered.
-    #[allow(dead_code, reason = "the desktop service filters with it once `oriel start --config` runs services apart (issue 4)")]
-    pub fn offers(&self, name: &str) -> bool {
-        self.included.is_match(name) && !self.excluded.as_ref().is_some_and(|e| e.is_match(name))
-    }
-}
-
-impl Default for XsessionFilter {
-    fn default() -> Self {
-        Self { included: regex::Regex::new("^.*$").expect("static regex"), excluded: None }
-    }
-}
-
 /// A dynamic label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelCommand {
@@ -124,7 +102,7 @@ pub struct LabelCommand {
 }
 
 /// Default ports, as Teleport's: auth 3025, web 3080, tunnel 3024, Linux desktop 3029.
-const AUTH_LISTEN: &str = "127.0.0.1:3025";
+const AUTH_LISTEN: &str = oriel_admin::DEFAULT_AUTH_LISTEN;
 const WEB_LISTEN: &str = "127.0.0.1:3080";
 const TUNNEL_LISTEN: &str = "127.0.0.1:3024";
 const DESKTOP_LISTEN: &str = "0.0.0.0:3029";

@@ -1,0 +1,79 @@
+//! `oriel start --config oriel.yaml`: the file's addresses, store, xsession
+//! filter and labels (static and from commands) take effect; a file that
+//! splits services across hosts, or a bad one, is refused with the reason.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oriel_auth::storage::StorageLocation;
+use oriel_auth::store::Store;
+use oriel_rbac::DesktopKind;
+
+struct Started(Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn oriel(dir: &Path, config: &str) -> Command {
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    std::fs::write(dir.join("web/index.html"), "<!doctype html><title>Oriel</title>").unwrap();
+    std::fs::write(dir.join("oriel.yaml"), config).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
+    command.arg("start").arg("--config").arg(dir.join("oriel.yaml"));
+    command.arg("--web-dir").arg(dir.join("web")).arg("--xsessions-dir").arg(dir.join("xsessions"));
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_files_data_dir_and_labels_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("state");
+    let config = format!(
+        "data_dir: {}\nauth_service:\n  listen_addr: 127.0.0.1:0\nproxy_service:\n  web_listen_addr: 127.0.0.1:0\n\
+         linux_desktop_service:\n  enabled: yes\n  labels:\n    environment: dev\n  commands:\n    - name: kernel\n      command: [uname, -s]\n      period: 1h\n",
+        data.display()
+    );
+    let mut child = oriel(dir.path(), &config).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _oriel = Started(child);
+    let ready = BufReader::new(stdout).lines().map(|l| l.unwrap()).find(|l| l.starts_with("Oriel is ready at"));
+    assert!(ready.is_some(), "oriel started with the file");
+    assert!(data.join("oriel.db").exists(), "the file's data_dir is used");
+
+    let store = Store::new(StorageLocation::recorded(&data).unwrap().open().await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let desktops = store.desktops(DesktopKind::Linux).await.unwrap();
+        if let Some(desktop) = desktops.first()
+            && desktop.labels.get("kernel").map(String::as_str) == Some("Linux")
+        {
+            assert_eq!(desktop.labels.get("environment").map(String::as_str), Some("dev"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the desktop never got its labels: {desktops:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn a_file_that_splits_services_or_has_mistakes_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let split = "proxy_server: proxy.example.com:3080\njoin_token: abc\nlinux_desktop_service:\n  enabled: yes\n";
+    let out = oriel(dir.path(), split).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("enables linux_desktop_service") && stderr.contains("not built yet"), "{stderr}");
+    assert!(!stderr.contains("abc"), "the join token is not repeated: {stderr}");
+
+    let typo = "auth_service:\n  listen_adr: 127.0.0.1:0\n";
+    let out = oriel(dir.path(), typo).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("oriel.yaml:2:3: auth_service.listen_adr: unknown key"), "{stderr}");
+}
