@@ -1,13 +1,16 @@
 // CursorImage -> a CSS cursor value.
 //
-// The image is used as is: CSS reads cursor images in CSS pixels, so on a
-// HiDPI screen the pointer looks larger than on the desktop itself.
+// The remote screen is drawn one remote pixel per device pixel, so the
+// cursor image is too: on a HiDPI screen it is declared an `Nx` image with
+// image-set, else the browser would draw it N times larger than the desktop
+// around it. The hotspot is given in CSS pixels, which the browser scales
+// by the same N.
 import type { CursorImage } from './protocol';
 
 /** Chromium refuses cursor images above 128 pixels a side. */
 const MAX_CSS_CURSOR_SIDE = 128;
 
-export function cursorStyle(cursor: CursorImage): string {
+export function cursorStyle(cursor: CursorImage, devicePixelRatio = window.devicePixelRatio || 1): string {
   const { width, height } = cursor;
   if (width === 0 || height === 0) return 'none';
   if (width > MAX_CSS_CURSOR_SIDE || height > MAX_CSS_CURSOR_SIDE) return 'default';
@@ -22,5 +25,9 @@ export function cursorStyle(cursor: CursorImage): string {
   context.putImageData(new ImageData(pixels, width, height), 0, 0);
   const hotspotX = Math.min(cursor.hotspotX, width - 1);
   const hotspotY = Math.min(cursor.hotspotY, height - 1);
-  return `url(${canvas.toDataURL('image/png')}) ${hotspotX} ${hotspotY}, default`;
+  const url = `url(${canvas.toDataURL('image/png')})`;
+  if (devicePixelRatio === 1) return `${url} ${hotspotX} ${hotspotY}, default`;
+  // Chromium keeps whole CSS pixels only: off by at most half a CSS pixel.
+  const css = (n: number): number => Math.round(n / devicePixelRatio);
+  return `image-set(${url} ${devicePixelRatio}x) ${css(hotspotX)} ${css(hotspotY)}, default`;
 }
