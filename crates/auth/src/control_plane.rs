@@ -273,6 +273,7 @@ pub struct SessionGrant {
     roles: Vec<String>,
     options: oriel_rbac::SessionOptions,
     recording_mode: RecordingMode,
+    certificate_expires: Option<SystemTime>,
 }
 
 impl SessionGrant {
@@ -296,6 +297,11 @@ impl SessionGrant {
     /// a `*-sync` mode means the session must end if recording fails.
     pub fn recording_mode(&self) -> RecordingMode {
         self.recording_mode
+    }
+    /// When the user certificate the session was granted on expires: the
+    /// session ends then, as the login it came from has ended.
+    pub fn certificate_expires(&self) -> Option<SystemTime> {
+        self.certificate_expires
     }
 }
 
@@ -350,7 +356,11 @@ impl ControlPlane {
     /// session start too, with the name it claims marked as unverified.
     pub async fn authorize_certificate(&self, cert_der: &[u8], kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
         match self.verify_user_cert(cert_der).await {
-            Ok(identity) => self.authorize_session(&identity.user, kind, desktop, login).await,
+            Ok(identity) => {
+                let mut grant = self.authorize_session(&identity.user, kind, desktop, login).await?;
+                grant.certificate_expires = crate::ca::not_after(cert_der);
+                Ok(grant)
+            }
             Err(denied) => {
                 let claimed = crate::ca::unverified_name(cert_der).map(|name| format!(" (the certificate names {name:?}, unverified)"));
                 self.record(crate::store::DecisionRecord {
@@ -410,6 +420,7 @@ impl ControlPlane {
                 roles: report.user_roles,
                 options: allowed.options().clone(),
                 recording_mode: report.recording_mode,
+                certificate_expires: None,
             }),
             Decision::Denied(denied) => Err(AccessDenied::Roles(denied.to_string())),
         }

@@ -105,6 +105,9 @@ pub enum SessionError {
     /// A lock appeared during the session.
     #[error("the session was locked by an administrator{}", .0.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Locked(Option<String>),
+    /// The user certificate the session was granted on expired.
+    #[error("your login expired; log in again to go on")]
+    CertificateExpired,
     /// No keyboard or mouse input for the client idle timeout.
     #[error("the session was idle for {} (the client idle timeout) and was disconnected", crate::idle::describe(*.0))]
     Idle(Duration),
@@ -240,8 +243,17 @@ impl LinuxDesktopService {
         // Without a timeout the deadline is never reached (the branch is off).
         let idle = tokio::time::sleep(idle_timeout.unwrap_or(Duration::from_secs(86_400 * 365)));
         tokio::pin!(idle);
+        // The session lasts no longer than the login it was granted on.
+        let until_expiry = grant.certificate_expires().map(|at| at.duration_since(std::time::SystemTime::now()).unwrap_or_default());
+        let expiry = tokio::time::sleep(until_expiry.unwrap_or(Duration::from_secs(86_400 * 365)));
+        tokio::pin!(expiry);
         loop {
             tokio::select! {
+                () = &mut expiry, if until_expiry.is_some() => {
+                    let error = SessionError::CertificateExpired;
+                    plane.record_disconnect(&grant, oriel_rbac::DesktopKind::Linux, desktop_name, &error.to_string()).await;
+                    return Err(error);
+                }
                 () = &mut idle, if idle_timeout.is_some() => {
                     let error = SessionError::Idle(idle_timeout.expect("branch guard"));
                     plane.record_disconnect(&grant, oriel_rbac::DesktopKind::Linux, desktop_name, &error.to_string()).await;

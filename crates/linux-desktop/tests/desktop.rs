@@ -269,6 +269,23 @@ async fn only_the_xsessions_the_filter_lets_through_are_offered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ends_when_the_login_certificate_expires() {
+    use oriel_auth::ca::UserIdentity;
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let identity = UserIdentity { user: "tester".into(), ..Default::default() };
+    let short = service.ca.issue_user(&identity, std::time::Duration::from_secs(3), std::time::SystemTime::now()).unwrap();
+    let (mut client, task) = service.connect_with(short.cert_der, "tester");
+    client.hello(320, 240, Codec::Qoiz).await;
+    let _x = service.x_client("Probe").await;
+    while client.next().await.is_some() {}
+    assert_eq!(client.alerts.last().unwrap().message, "your login expired; log in again to go on");
+    assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::CertificateExpired)));
+    let decisions = service.plane.store().decisions().await.unwrap();
+    let last = decisions.last().unwrap();
+    assert_eq!((last.event.as_str(), last.user.as_str()), ("client.disconnect", "tester"), "the disconnect is recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_without_desktops_says_so() {
     let service = TestService::new(&[]);
     let (mut client, _task) = service.connect();

@@ -29,7 +29,7 @@ use authority::Authority;
 pub use authority::{CA_VALIDITY, CLOCK_SKEW};
 pub use extension::IDENTITY_OID;
 pub use identity::{HostIdentity, HostRole, UserIdentity};
-pub use verify::{CertError, unverified_name, verify_host_with_root};
+pub use verify::{CertError, not_after, unverified_name, verify_host_with_root};
 
 /// Which of the cluster's two CAs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

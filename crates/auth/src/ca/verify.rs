@@ -82,6 +82,15 @@ impl CertAuthority {
     }
 }
 
+/// When a certificate stops being valid, read without verifying it: call
+/// only on a certificate that passed [`CertAuthority::verify_user`] or
+/// [`CertAuthority::verify_host`].
+pub fn not_after(cert_der: &[u8]) -> Option<SystemTime> {
+    let (_, cert) = X509Certificate::from_der(cert_der).ok()?;
+    let seconds = u64::try_from(cert.validity().not_after.timestamp()).ok()?;
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+}
+
 /// The host a certificate speaks for, checked against the host CA's
 /// certificate alone (a trust root, without the CA's key): how a tool that
 /// holds only an identity file checks it before using it. The same checks
