@@ -81,7 +81,7 @@ async fn desktops_leave_listings_when_they_expire() {
         expires: Some(SystemTime::UNIX_EPOCH + T0 + Duration::from_secs(300)),
     };
     store.put_desktop(&desktop).await.unwrap();
-    assert_eq!(store.desktops(DesktopKind::Linux).await.unwrap(), [desktop.clone()]);
+    assert_eq!(store.desktops(DesktopKind::Linux).await.unwrap(), std::slice::from_ref(&desktop));
     assert!(store.desktops(DesktopKind::Windows).await.unwrap().is_empty());
     assert_eq!(store.desktop(DesktopKind::Linux, &desktop.name).await.unwrap().to_rbac().labels["env"], "dev");
     clock.advance(Duration::from_secs(301));
