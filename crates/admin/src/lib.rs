@@ -24,9 +24,7 @@ pub mod proto {
 
 pub use failure::{Failure, FailureKind};
 
-/// The name the auth service's certificate carries and the admin client
-/// checks, whatever address it dials.
-pub const AUTH_SERVER_NAME: &str = "auth.oriel.cluster.local";
+pub use oriel_auth::ca::AUTH_SERVER_NAME;
 
 /// Where `oriel start` serves the admin API unless told otherwise.
 pub const DEFAULT_AUTH_LISTEN: &str = "127.0.0.1:3025";

@@ -1,8 +1,8 @@
-//! The admin API's gRPC server. Mutual TLS only: the client must present a
-//! certificate that chains to the host CA (rustls checks the chain, usage
-//! and validity during the handshake), and every call is checked again by
-//! the control plane (`verify_host`) and must come from an admin identity,
-//! else PERMISSION_DENIED. There is no plaintext port.
+//! The admin API's gRPC server. TLS only: a client certificate, if shown,
+//! must chain to the host CA (rustls checks the chain, usage and validity
+//! during the handshake), and every call is checked again by the control
+//! plane (`verify_host`) and must come from an admin identity, else
+//! UNAUTHENTICATED or PERMISSION_DENIED. There is no plaintext port.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use oriel_auth::ca::{HostIdentity, HostRole};
 use oriel_auth::control_plane::{AccessDenied, ControlPlane};
+use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
@@ -38,19 +39,18 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Serves the admin API on `listener` until `shutdown` completes, with
-/// `tls` from [`tls_config`].
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    tls: ServerTlsConfig,
-    plane: ControlPlane,
-    settings: Settings,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), ServeError> {
-    let service = AdminService { plane, settings };
+/// The admin API over `plane`, to serve with [`serve`].
+pub fn service(plane: ControlPlane, settings: Settings) -> AdminServer<AdminService> {
+    AdminServer::new(AdminService { plane, settings })
+}
+
+/// Serves `routes` (the admin API from [`service`], and the cluster API,
+/// which shares the auth service's port) on `listener` until `shutdown`
+/// completes, with `tls` from [`tls_config`].
+pub async fn serve(listener: tokio::net::TcpListener, tls: ServerTlsConfig, routes: Routes, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
     Server::builder()
         .tls_config(tls)?
-        .add_service(AdminServer::new(service))
+        .add_routes(routes)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await?;
     Ok(())
@@ -58,7 +58,9 @@ pub async fn serve(
 
 /// The auth service's certificate, issued now by the host CA for
 /// [`AUTH_SERVER_NAME`] and loopback, and the host CA as the only root for
-/// client certificates, which are required.
+/// client certificates. A client certificate is optional in the handshake
+/// because a joining host has none yet: every call but the cluster API's
+/// `Join` refuses a caller without one.
 pub async fn tls_config(plane: &ControlPlane) -> Result<ServerTlsConfig, ServeError> {
     let ca = plane.cert_authority().await?;
     let host = HostIdentity {
@@ -71,11 +73,12 @@ pub async fn tls_config(plane: &ControlPlane) -> Result<ServerTlsConfig, ServeEr
     Ok(ServerTlsConfig::new()
         .identity(Identity::from_pem(&issued.cert_pem, &issued.key_pem))
         .client_ca_root(Certificate::from_pem(ca.host_ca_pem()))
-        .client_auth_optional(false)
+        .client_auth_optional(true)
         .timeout(HANDSHAKE_TIMEOUT))
 }
 
-struct AdminService {
+/// The admin API's implementation (see [`service`]).
+pub struct AdminService {
     plane: ControlPlane,
     settings: Settings,
 }

@@ -305,6 +305,51 @@ impl SessionGrant {
     }
 }
 
+/// A [`SessionGrant`]'s contents, for carrying a grant the auth service made
+/// to a desktop service in another process (the cluster API). Only the auth
+/// service decides; the desktop service rebuilds what it was sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantParts {
+    /// The Oriel user.
+    pub user: String,
+    /// The desktop login.
+    pub login: String,
+    /// The user's roles.
+    pub roles: Vec<String>,
+    /// The session's options.
+    pub options: oriel_rbac::SessionOptions,
+    /// The cluster's recording mode.
+    pub recording_mode: RecordingMode,
+    /// When the user certificate expires.
+    pub certificate_expires: Option<SystemTime>,
+}
+
+impl SessionGrant {
+    /// The grant's contents, to send.
+    pub fn to_parts(&self) -> GrantParts {
+        GrantParts {
+            user: self.user.clone(),
+            login: self.login.clone(),
+            roles: self.roles.clone(),
+            options: self.options.clone(),
+            recording_mode: self.recording_mode,
+            certificate_expires: self.certificate_expires,
+        }
+    }
+
+    /// A grant the auth service made and sent over mutual TLS.
+    pub fn from_parts(parts: GrantParts) -> Self {
+        Self {
+            user: parts.user,
+            login: parts.login,
+            roles: parts.roles,
+            options: parts.options,
+            recording_mode: parts.recording_mode,
+            certificate_expires: parts.certificate_expires,
+        }
+    }
+}
+
 /// Why a session may not start or go on; `Display` is shown to the user.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessDenied {
@@ -320,6 +365,9 @@ pub enum AccessDenied {
     /// The certificate presented is not a valid user certificate of this cluster.
     #[error("access denied: {0}")]
     Certificate(#[from] crate::ca::CertError),
+    /// The auth service decided, in another process; its words as sent.
+    #[error("{0}")]
+    Decided(String),
     /// The control plane could not decide; nothing is allowed meanwhile.
     #[error("access cannot be checked right now: {0}")]
     Unavailable(String),

@@ -142,7 +142,7 @@ impl Session {
         let certificate = service_runtime.spawn(user_certificate(control_plane.clone())).await??;
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP_NAME.into(),
-            control_plane,
+            authority: std::sync::Arc::new(control_plane),
             xsession_dirs: vec![xsessions],
             xsession_filter: Default::default(),
             runtime_dir: dir.path().join("run"),

@@ -7,6 +7,7 @@
 //! capture-and-encode thread; [`x11`] talks to the X server; [`xvfb`] and
 //! [`xsession`] start the processes.
 
+pub mod authority;
 pub mod encoder;
 pub mod frames;
 pub mod handshake;
@@ -19,5 +20,6 @@ pub mod xauthority;
 pub mod xsession;
 pub mod xvfb;
 
+pub use authority::{Locked, SessionAuthority};
 pub use frames::FrameConfig;
 pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use x11rb::rust_connection::RustConnection;
 
+use crate::authority::SessionAuthority;
 use crate::encoder::RectEncoder;
 use crate::frames::{Command, FrameConfig, FrameLoop};
 use crate::handshake::{self, Agreement, HelloError, Start};
@@ -52,7 +53,7 @@ pub struct DesktopConfig {
     /// This desktop's resource name (the service's persistent UUID).
     pub desktop_name: String,
     /// Where roles, users and locks are decided.
-    pub control_plane: oriel_auth::control_plane::ControlPlane,
+    pub authority: Arc<dyn SessionAuthority>,
     /// Directories of xsession `.desktop` entries, earlier ones first.
     pub xsession_dirs: Vec<PathBuf>,
     /// Which of those entries are offered.
@@ -183,11 +184,9 @@ impl LinuxDesktopService {
     ) -> Result<SessionEnd, SessionError> {
         // Nothing starts before the certificate is verified and the roles
         // and locks allow it; the user is the one the certificate names.
-        let plane = &self.config.control_plane;
+        let plane = &self.config.authority;
         let desktop_name = self.config.desktop_name.as_str();
-        let grant = plane
-            .authorize_certificate(&request.certificate, oriel_rbac::DesktopKind::Linux, desktop_name, &request.login)
-            .await?;
+        let grant = plane.authorize(&request.certificate, desktop_name, &request.login).await?;
         tracing::info!(user = %grant.user(), login = %request.login, "session authorized");
         let wait_hello = async {
             loop {
@@ -251,23 +250,23 @@ impl LinuxDesktopService {
             tokio::select! {
                 () = &mut expiry, if until_expiry.is_some() => {
                     let error = SessionError::CertificateExpired;
-                    plane.record_disconnect(&grant, oriel_rbac::DesktopKind::Linux, desktop_name, &error.to_string()).await;
+                    plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
                     return Err(error);
                 }
                 () = &mut idle, if idle_timeout.is_some() => {
                     let error = SessionError::Idle(idle_timeout.expect("branch guard"));
-                    plane.record_disconnect(&grant, oriel_rbac::DesktopKind::Linux, desktop_name, &error.to_string()).await;
+                    plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
                     return Err(error);
                 }
                 _ = lock_poll.tick() => {
-                    match plane.lock_on(&grant, oriel_rbac::DesktopKind::Linux, desktop_name).await {
+                    match plane.lock_on(&grant, desktop_name).await {
                         Ok(Some(lock)) => {
                             let error = SessionError::Locked(lock.message);
-                            plane.record_disconnect(&grant, oriel_rbac::DesktopKind::Linux, desktop_name, &error.to_string()).await;
+                            plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
                             return Err(error);
                         }
                         Ok(None) => {}
-                        // Storage hiccups do not end sessions; a lock is seen on the next tick.
+                        // Storage or auth service hiccups do not end sessions; a lock is seen on the next tick.
                         Err(error) => tracing::warn!(%error, "cannot check locks"),
                     }
                 }

@@ -1,21 +1,36 @@
 //! This host's Linux desktop and desktop service in the control plane: a
 //! persistent UUID names both, and a heartbeat refreshes them so they leave
-//! listings by themselves when Oriel stops.
+//! listings by themselves when the service stops or loses its tunnels.
+//! In the auth service's process it writes the store itself; elsewhere it
+//! goes through the cluster API, which names the desktop after the host's
+//! certificate.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::store::DesktopRecord;
+use oriel_cluster::remote_auth::RemoteAuth;
 use oriel_rbac::DesktopKind;
+use tokio::sync::watch;
 
 use crate::labels::Labels;
 
-/// A desktop not heartbeated for this long leaves every listing.
-const TTL: Duration = Duration::from_secs(300);
-/// How often the desktop is refreshed.
-const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How often the desktop is refreshed unless `ORIEL_HEARTBEAT_INTERVAL_MS`
+/// says otherwise (tests shorten it to see expiry quickly).
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// A desktop not heartbeated for this many intervals leaves every listing.
+const MISSED_BEATS: u32 = 3;
+
+/// The heartbeat interval.
+pub fn interval() -> Duration {
+    std::env::var("ORIEL_HEARTBEAT_INTERVAL_MS").ok().and_then(|ms| ms.parse().ok()).map_or(HEARTBEAT, Duration::from_millis)
+}
 
 /// The service's UUID, made once and kept in the data dir.
 pub fn host_uuid(data_dir: &Path) -> anyhow::Result<String> {
@@ -36,39 +51,96 @@ pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "localhost".into(), |h| h.trim().to_owned())
 }
 
-/// Registers the desktop service and its desktop now and keeps them
-/// registered until the task ends: every heartbeat, and at once when a
-/// label changes.
-pub async fn heartbeat(plane: ControlPlane, name: String, addr: String, mut labels: Labels) {
-    let hostname = hostname();
-    let mut ticker = tokio::time::interval(HEARTBEAT);
+/// One registration: the desktop and its service, until `now + ttl`.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    /// The host's UUID.
+    pub name: String,
+    /// For people.
+    pub hostname: String,
+    /// Where a proxy may dial the service.
+    pub addr: String,
+    /// Static and command labels.
+    pub labels: BTreeMap<String, String>,
+    /// How long the registration holds without another beat.
+    pub ttl: Duration,
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where heartbeats go.
+pub trait Registrar: Send + Sync + 'static {
+    /// Registers the desktop of `beat`.
+    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), String>>;
+}
+
+impl Registrar for ControlPlane {
+    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let expires = Some(SystemTime::now() + beat.ttl);
+            let service = DesktopService {
+                kind: DesktopKind::Linux,
+                name: beat.name.clone(),
+                hostname: beat.hostname.clone(),
+                addr: beat.addr.clone(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                expires,
+            };
+            self.store().put_desktop_service(&service).await.map_err(|e| e.to_string())?;
+            let record = DesktopRecord {
+                kind: DesktopKind::Linux,
+                name: beat.name.clone(),
+                hostname: beat.hostname.clone(),
+                addr: beat.addr.clone(),
+                labels: beat.labels.clone(),
+                expires,
+            };
+            self.store().put_desktop(&record).await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+impl Registrar for RemoteAuth {
+    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), String>> {
+        let message = oriel_cluster::proto::DesktopHeartbeat {
+            hostname: beat.hostname.clone(),
+            addr: beat.addr.clone(),
+            labels: beat.labels.clone().into_iter().collect(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            expires_after_ms: u64::try_from(beat.ttl.as_millis()).unwrap_or(u64::MAX),
+        };
+        Box::pin(self.heartbeat(message))
+    }
+}
+
+/// Registers the desktop now and keeps it registered until the task ends:
+/// every interval, and at once when a label changes. With `tunnels`, it
+/// beats only while at least one reverse tunnel is up, so a service no
+/// proxy can reach leaves the listings.
+pub async fn heartbeat(registrar: Arc<dyn Registrar>, name: String, addr: String, mut labels: Labels, mut tunnels: Option<watch::Receiver<usize>>) {
+    let every = interval();
+    let mut ticker = tokio::time::interval(every);
+    let mut failing = false;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             () = labels.changed() => {}
+            Ok(()) = async { match tunnels.as_mut() { Some(t) => t.changed().await, None => std::future::pending().await } } => {}
         }
-        let expires = Some(SystemTime::now() + TTL);
-        let service = DesktopService {
-            kind: DesktopKind::Linux,
-            name: name.clone(),
-            hostname: hostname.clone(),
-            addr: addr.clone(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            expires,
-        };
-        if let Err(error) = plane.store().put_desktop_service(&service).await {
-            tracing::warn!(%error, "desktop service heartbeat failed; will retry");
+        if tunnels.as_ref().is_some_and(|t| *t.borrow() == 0) {
+            continue;
         }
-        let record = DesktopRecord {
-            kind: DesktopKind::Linux,
-            name: name.clone(),
-            hostname: hostname.clone(),
-            addr: addr.clone(),
-            labels: labels.current(),
-            expires,
-        };
-        if let Err(error) = plane.store().put_desktop(&record).await {
-            tracing::warn!(%error, "desktop heartbeat failed; will retry");
+        let beat = Heartbeat { name: name.clone(), hostname: hostname(), addr: addr.clone(), labels: labels.current(), ttl: every * MISSED_BEATS };
+        match registrar.register(&beat).await {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("desktop heartbeat works again");
+            }
+            Ok(()) => {}
+            Err(error) => {
+                failing = true;
+                tracing::warn!(%error, "desktop heartbeat failed; will retry");
+            }
         }
     }
 }

@@ -64,7 +64,7 @@ fn start(dir: &Path) -> Oriel {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Admin API at ") {
+        if let Some(rest) = line.strip_prefix("Auth service API at ") {
             auth_addr = rest.split(' ').next().map(str::to_owned);
         }
         if line.starts_with("Oriel is ready at") {

@@ -27,6 +27,29 @@ use crate::store::{Store, StoreError};
 use authority::Authority;
 
 pub use authority::{CA_VALIDITY, CLOCK_SKEW};
+
+/// The name the auth service's certificate carries and its clients (admin
+/// and services) check, whatever address they dial.
+pub const AUTH_SERVER_NAME: &str = "auth.oriel.cluster.local";
+/// The name a proxy's certificate carries and desktop services check when
+/// they dial its reverse tunnel, whatever address they dial.
+pub const PROXY_SERVER_NAME: &str = "proxy.oriel.cluster.local";
+
+/// The pin of a host CA certificate (PEM): `sha256:` and the hex SHA-256
+/// of its DER. A joining host given the pin (`ca_pin` in oriel.yaml)
+/// refuses an auth server whose CA differs, instead of trusting the first
+/// one it meets. `None` if the PEM holds no certificate.
+pub fn ca_pin(host_ca_pem: &str) -> Option<String> {
+    use sha2::Digest as _;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(host_ca_pem.as_bytes()).ok()?;
+    Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&pem.contents))))
+}
+
+/// The name a desktop service's certificate carries, which a proxy checks
+/// when it dials the service directly.
+pub fn desktop_server_name(host_id: &str) -> String {
+    format!("{host_id}.desktop.oriel.cluster.local")
+}
 pub use extension::IDENTITY_OID;
 pub use identity::{HostIdentity, HostRole, UserIdentity};
 pub use verify::{CertError, not_after, unverified_name, verify_host_with_root};

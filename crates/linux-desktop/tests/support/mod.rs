@@ -70,7 +70,7 @@ impl TestService {
         let ca = futures_block_on(plane.cert_authority()).unwrap();
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP.into(),
-            control_plane: plane.clone(),
+            authority: std::sync::Arc::new(plane.clone()),
             xsession_dirs: vec![xsessions],
             xsession_filter: filter,
             runtime_dir: dir.path().join("run"),

@@ -27,8 +27,12 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// The auth service to join, for a process that does not run it.
     pub auth_server: Option<String>,
-    /// The proxy whose reverse tunnel a desktop service dials.
-    pub proxy_server: Option<String>,
+    /// The proxies a desktop service keeps a reverse tunnel to (their
+    /// tunnel addresses); the key takes one address or a list.
+    pub proxy_servers: Vec<String>,
+    /// The pin of the cluster's host CA (`sha256:…`, from `orielctl tokens
+    /// add`): a joining host refuses an auth server whose CA differs.
+    pub ca_pin: Option<String>,
     /// The join token, for a process that does not run the auth service.
     pub join_token: Option<JoinToken>,
     /// The control plane.
@@ -113,7 +117,8 @@ impl Default for Config {
         Self {
             data_dir: None,
             auth_server: None,
-            proxy_server: None,
+            proxy_servers: Vec::new(),
+            ca_pin: None,
             join_token: None,
             auth_service: AuthService { enabled: true, listen_addr: AUTH_LISTEN.parse().expect("static"), storage: None },
             proxy_service: ProxyService {
@@ -151,7 +156,7 @@ impl Config {
         config.auth_service.enabled = false;
         config.proxy_service.enabled = false;
         config.linux_desktop_service.enabled = false;
-        let known = ["version", "data_dir", "auth_server", "proxy_server", "join_token", "auth_service", "proxy_service", "linux_desktop_service"];
+        let known = ["version", "data_dir", "auth_server", "proxy_server", "ca_pin", "join_token", "auth_service", "proxy_service", "linux_desktop_service"];
         for entry in mapping(&at, root, &known)? {
             let at = at.key(entry);
             let value = &entry.value;
@@ -164,7 +169,8 @@ impl Config {
                 }
                 "data_dir" => config.data_dir = Some(PathBuf::from(string(&at, value)?)),
                 "auth_server" => config.auth_server = Some(host_port(&at, value)?),
-                "proxy_server" => config.proxy_server = Some(host_port(&at, value)?),
+                "proxy_server" => config.proxy_servers = one_or_many(&at, value, host_port)?,
+                "ca_pin" => config.ca_pin = Some(ca_pin(&at, value)?),
                 "join_token" => config.join_token = Some(JoinToken(string(&at, value)?)),
                 "auth_service" => config.auth_service = auth_service(&at, value)?,
                 "proxy_service" => config.proxy_service = proxy_service(&at, value)?,
@@ -193,15 +199,30 @@ impl Config {
         if !(self.auth_service.enabled || self.proxy_service.enabled || self.linux_desktop_service.enabled) {
             return Err(at.error("no service is enabled: enable auth_service, proxy_service or linux_desktop_service"));
         }
-        let joins = !self.auth_service.enabled;
-        if joins && self.auth_server.is_none() && self.proxy_server.is_none() {
-            return Err(at.error("without auth_service here, set auth_server or proxy_server to join a cluster"));
-        }
-        if joins && self.join_token.is_none() {
-            return Err(at.error("without auth_service here, set join_token (from `orielctl tokens add`) to join a cluster"));
+        // The join token is needed only until the host has joined (its
+        // credentials are then in the data dir), so `oriel start` asks for it.
+        if !self.auth_service.enabled && self.auth_server.is_none() {
+            return Err(at.error("without auth_service here, set auth_server (the auth service's address, port 3025) to join a cluster"));
         }
         Ok(())
     }
+}
+
+/// One value, or a list of them.
+fn one_or_many<T>(at: &At, node: &Node, read: fn(&At, &Node) -> Result<T, ParseError>) -> Result<Vec<T>, ParseError> {
+    match &node.value {
+        oriel_rbac::document::Value::Seq(items) => items.iter().enumerate().map(|(i, item)| read(&at.item(i, item), item)).collect(),
+        _ => Ok(vec![read(at, node)?]),
+    }
+}
+
+fn ca_pin(at: &At, node: &Node) -> Result<String, ParseError> {
+    let pin = string(at, node)?;
+    let hex = pin.strip_prefix("sha256:").unwrap_or("");
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(at.error("expected sha256: and 64 hex digits, as `orielctl tokens add` prints it"));
+    }
+    Ok(pin)
 }
 
 fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {

@@ -10,12 +10,16 @@ version: v1
 # database. Default: $XDG_DATA_HOME/oriel, else ~/.local/share/oriel.
 #data_dir: /var/lib/oriel
 
-# On a host that does not run auth_service, how it joins the cluster:
-# the auth service's address (or a proxy's, for desktop services behind NAT)
-# and a token from `orielctl tokens add --type=linux_desktop`.
+# On a host that runs only linux_desktop_service, how it joins the cluster:
+# the auth service's address, a token from `orielctl tokens add
+# --type=linux_desktop` (needed at the first start only), and the CA pin that
+# command prints (without it the host trusts the CA it meets first).
 #auth_server: auth.example.com:3025
-#proxy_server: proxy.example.com:3080
 #join_token: 5b8a1c0e...
+#ca_pin: sha256:9f2c...
+# The proxies' tunnel addresses (one, or a list): the service dials out to
+# each and keeps the connection, so the proxy can reach it behind NAT.
+#proxy_server: proxy.example.com:3024
 
 # The control plane: users, roles, desktops, locks, certificates.
 auth_service:

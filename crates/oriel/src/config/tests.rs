@@ -102,8 +102,21 @@ fn bad_values_are_named_with_their_path() {
 #[test]
 fn rules_across_sections() {
     assert!(error("auth_service: {enabled: no}\n").contains("no service is enabled"));
-    assert!(error("linux_desktop_service: {enabled: yes}\n").contains("set auth_server or proxy_server"));
-    assert!(error("proxy_server: p.example.com:3080\nlinux_desktop_service: {enabled: yes}\n").contains("set join_token"));
+    assert!(error("linux_desktop_service: {enabled: yes}\n").contains("set auth_server"));
+    assert!(error("proxy_server: p.example.com:3024\nlinux_desktop_service: {enabled: yes}\n").contains("set auth_server"));
+}
+
+#[test]
+fn proxies_and_the_ca_pin() {
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    let text = format!("auth_server: a:3025\nca_pin: {pin}\nproxy_server: [p1:3024, p2:3024]\nlinux_desktop_service: {{enabled: yes}}\n");
+    let config = Config::parse("oriel.yaml", &text).unwrap();
+    assert_eq!(config.proxy_servers, ["p1:3024", "p2:3024"]);
+    assert_eq!(config.ca_pin, Some(pin));
+    let one = Config::parse("oriel.yaml", "auth_server: a:3025\nproxy_server: p:3024\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    assert_eq!(one.proxy_servers, ["p:3024"]);
+    assert!(error("auth_server: a:3025\nproxy_server: [p:3024, 7]\nlinux_desktop_service: {enabled: yes}\n").contains("proxy_server[1]"));
+    assert!(error("auth_server: a:3025\nca_pin: sha256:12\nlinux_desktop_service: {enabled: yes}\n").contains("ca_pin"));
 }
 
 #[test]
@@ -115,6 +128,6 @@ fn yaml_syntax_errors_and_several_documents_are_refused() {
 
 #[test]
 fn the_join_token_is_never_shown() {
-    let config = Config::parse("oriel.yaml", "proxy_server: p.example.com:3080\njoin_token: s3cr3t-token\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    let config = Config::parse("oriel.yaml", "auth_server: a.example.com:3025\njoin_token: s3cr3t-token\nlinux_desktop_service: {enabled: yes}\n").unwrap();
     assert!(!format!("{config:?}").contains("s3cr3t"));
 }

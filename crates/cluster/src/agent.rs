@@ -1,0 +1,81 @@
+//! The desktop service's side of the cluster: the `DesktopAgent` gRPC
+//! service that turns each `Session` call into a desktop session, served on
+//! any connection the service has authenticated: a reverse tunnel it dialled
+//! ([`crate::agent_tunnel`]) or a proxy that dialled it
+//! ([`crate::agent_listener`]).
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use oriel_linux_desktop::{LinuxDesktopService, SessionRequest};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::connect::{CONNECTION_WINDOW, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, STREAM_WINDOW};
+use crate::proto::Chunk;
+use crate::proto::desktop_agent_server::{DesktopAgent, DesktopAgentServer};
+use crate::{CERTIFICATE_METADATA, LOGIN_METADATA};
+
+/// Serves desktop sessions of one [`LinuxDesktopService`].
+#[derive(Debug, Clone)]
+pub struct Agent {
+    service: LinuxDesktopService,
+}
+
+impl Agent {
+    /// An agent for `service`.
+    pub fn new(service: LinuxDesktopService) -> Self {
+        Self { service }
+    }
+
+    /// Serves gRPC on `io`, an authenticated connection, until it closes.
+    pub async fn serve_connection<S>(&self, io: S) -> Result<(), hyper::Error>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let routes = tonic::service::Routes::new(DesktopAgentServer::new(self.clone()));
+        hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .keep_alive_interval(Some(KEEPALIVE_INTERVAL))
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .serve_connection(TokioIo::new(io), TowerToHyperService::new(routes))
+            .await
+    }
+}
+
+type ChunkStream = ReceiverStream<Result<Chunk, Status>>;
+
+#[tonic::async_trait]
+impl DesktopAgent for Agent {
+    type SessionStream = ChunkStream;
+
+    async fn session(&self, request: Request<Streaming<Chunk>>) -> Result<Response<ChunkStream>, Status> {
+        let certificate = request
+            .metadata()
+            .get_bin(CERTIFICATE_METADATA)
+            .and_then(|value| value.to_bytes().ok())
+            .ok_or_else(|| Status::invalid_argument("a desktop session needs the user's certificate"))?
+            .to_vec();
+        let login = request
+            .metadata()
+            .get(LOGIN_METADATA)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| Status::invalid_argument("a desktop session needs a login"))?
+            .to_owned();
+        let (outgoing, receiver) = mpsc::channel(16);
+        let stream = crate::bridge::bridge(request.into_inner(), outgoing, Ok);
+        let service = self.service.clone();
+        // The service verifies the certificate and decides; refusals reach
+        // the browser as an ERROR alert on the stream.
+        tokio::spawn(async move {
+            match service.serve(stream, SessionRequest { certificate, login }).await {
+                Ok(end) => tracing::info!(?end, "desktop session ended"),
+                Err(error) => tracing::warn!(%error, "desktop session failed"),
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}

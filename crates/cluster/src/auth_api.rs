@@ -1,0 +1,213 @@
+//! The auth service's side of the cluster API, over a [`ControlPlane`].
+//! Served next to the admin API on the auth service's listen_addr. Every
+//! call but `Join` must come from a desktop service's host certificate,
+//! which the control plane verifies again; the desktop a call is about is
+//! always the caller's own (its host id), so one host cannot register,
+//! authorize or record for another.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oriel_auth::ca::{HostIdentity, HostRole};
+use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantParts, SessionGrant};
+use oriel_auth::join::{JoinError, JoinRequest};
+use oriel_auth::resources::desktop_service::DesktopService;
+use oriel_auth::resources::join_token::JoinRole;
+use oriel_auth::store::DesktopRecord;
+use oriel_rbac::{DesktopKind, SessionOptions};
+use tonic::{Request, Response, Status};
+
+use crate::proto::auth_server::{Auth, AuthServer};
+use crate::proto::{self, Empty};
+
+/// The longest a heartbeat may keep a desktop listed.
+pub const MAX_HEARTBEAT_TTL: Duration = Duration::from_secs(600);
+/// The shortest, so a clock hiccup does not make a desktop flicker.
+pub const MIN_HEARTBEAT_TTL: Duration = Duration::from_secs(1);
+
+/// The cluster API over `plane`, ready to add to a tonic server.
+pub fn service(plane: ControlPlane) -> AuthServer<AuthApi> {
+    AuthServer::new(AuthApi { plane })
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct AuthApi {
+    plane: ControlPlane,
+}
+
+impl AuthApi {
+    /// The calling desktop service: its TLS client certificate, verified
+    /// by the control plane, with the Linux desktop role.
+    async fn caller<T>(&self, request: &Request<T>) -> Result<HostIdentity, Status> {
+        let certs = request.peer_certs().unwrap_or_default();
+        let Some(cert) = certs.first() else {
+            return Err(Status::unauthenticated("this call needs a host certificate: join the cluster with a token first"));
+        };
+        let host = match self.plane.verify_host_cert(cert.as_ref()).await {
+            Ok(host) => host,
+            Err(AccessDenied::Certificate(error)) => {
+                tracing::warn!(peer = ?request.remote_addr(), %error, "cluster API call refused: certificate");
+                return Err(Status::permission_denied(format!("the cluster API accepts only this cluster's host certificates: {error}")));
+            }
+            Err(error) => return Err(Status::unavailable(error.to_string())),
+        };
+        if host.role != HostRole::LinuxDesktop {
+            return Err(Status::permission_denied(format!(
+                "only desktop services use this call, and this is the certificate of {} host {:?}",
+                host.role, host.host_id
+            )));
+        }
+        Ok(host)
+    }
+}
+
+fn join_status(error: JoinError) -> Status {
+    match error {
+        JoinError::Token(_) | JoinError::AdminIdentity | JoinError::Certificate(_) => Status::permission_denied(error.to_string()),
+        JoinError::HostId(_) | JoinError::NoSuchService(_) => Status::invalid_argument(error.to_string()),
+        JoinError::Unavailable(_) => Status::unavailable(error.to_string()),
+    }
+}
+
+fn denied_status(denied: AccessDenied) -> Status {
+    match denied {
+        AccessDenied::Unavailable(_) => Status::unavailable(denied.to_string()),
+        other => Status::permission_denied(other.to_string()),
+    }
+}
+
+/// Milliseconds since the epoch, 0 for none.
+fn millis(at: Option<SystemTime>) -> u64 {
+    at.and_then(|at| at.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A grant as the cluster API carries it.
+pub fn grant_message(grant: &SessionGrant) -> proto::Grant {
+    let parts = grant.to_parts();
+    proto::Grant {
+        user: parts.user,
+        login: parts.login,
+        roles: parts.roles,
+        clipboard: parts.options.clipboard,
+        directory_sharing: parts.options.directory_sharing,
+        record: parts.options.record,
+        idle_timeout_ms: parts.options.idle_timeout.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        recording_mode: parts.recording_mode.as_str().to_owned(),
+        certificate_expires_ms: millis(parts.certificate_expires),
+    }
+}
+
+/// The grant a message carries.
+pub fn grant_from_message(message: proto::Grant) -> Result<SessionGrant, Status> {
+    let recording_mode = message.recording_mode.parse().map_err(|_| Status::invalid_argument(format!("unknown recording mode {:?}", message.recording_mode)))?;
+    Ok(SessionGrant::from_parts(GrantParts {
+        user: message.user,
+        login: message.login,
+        roles: message.roles,
+        options: SessionOptions {
+            clipboard: message.clipboard,
+            directory_sharing: message.directory_sharing,
+            record: message.record,
+            idle_timeout: (message.idle_timeout_ms > 0).then(|| Duration::from_millis(message.idle_timeout_ms)),
+            session_mfa: false,
+        },
+        recording_mode,
+        certificate_expires: (message.certificate_expires_ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(message.certificate_expires_ms)),
+    }))
+}
+
+#[tonic::async_trait]
+impl Auth for AuthApi {
+    async fn join(&self, request: Request<proto::JoinRequest>) -> Result<Response<proto::HostCredentials>, Status> {
+        let peer = request.remote_addr();
+        let message = request.into_inner();
+        let role: JoinRole = message.role.parse().map_err(|_| Status::invalid_argument(format!("unknown service role {:?}", message.role)))?;
+        if role != JoinRole::LinuxDesktop {
+            return Err(Status::invalid_argument(format!("only linux_desktop services join over the network; a {} runs with the auth service", role.as_str())));
+        }
+        // The certificate's name is chosen here, not by the host, so it can
+        // only ever pass for its own desktop.
+        let join = JoinRequest {
+            token: message.token,
+            role,
+            dns_names: vec![oriel_auth::ca::desktop_server_name(&message.host_id)],
+            host_id: message.host_id,
+            ips: Vec::new(),
+        };
+        let issued = match self.plane.join(&join).await {
+            Ok(issued) => issued,
+            Err(error) => {
+                tracing::warn!(?peer, host_id = %join.host_id, %error, "join refused");
+                return Err(join_status(error));
+            }
+        };
+        let ca = self.plane.cert_authority().await.map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(Response::new(proto::HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned() }))
+    }
+
+    async fn renew_host(&self, request: Request<Empty>) -> Result<Response<proto::HostCredentials>, Status> {
+        let host = self.caller(&request).await?;
+        let certs = request.peer_certs().unwrap_or_default();
+        let current = certs.first().map(|c| c.as_ref().to_vec()).unwrap_or_default();
+        let issued = self.plane.renew_host(&current).await.map_err(join_status)?;
+        tracing::info!(host_id = %host.host_id, "host certificate renewed");
+        let ca = self.plane.cert_authority().await.map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(Response::new(proto::HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned() }))
+    }
+
+    async fn heartbeat(&self, request: Request<proto::DesktopHeartbeat>) -> Result<Response<Empty>, Status> {
+        let host = self.caller(&request).await?;
+        let beat = request.into_inner();
+        let ttl = Duration::from_millis(beat.expires_after_ms).clamp(MIN_HEARTBEAT_TTL, MAX_HEARTBEAT_TTL);
+        let expires = Some(SystemTime::now() + ttl);
+        let service = DesktopService {
+            kind: DesktopKind::Linux,
+            name: host.host_id.clone(),
+            hostname: beat.hostname.clone(),
+            addr: beat.addr.clone(),
+            version: beat.version,
+            expires,
+        };
+        let unavailable = |e: oriel_auth::store::StoreError| Status::unavailable(format!("cannot store the heartbeat: {e}"));
+        self.plane.store().put_desktop_service(&service).await.map_err(unavailable)?;
+        let record = DesktopRecord {
+            kind: DesktopKind::Linux,
+            name: host.host_id,
+            hostname: beat.hostname,
+            addr: beat.addr,
+            labels: beat.labels.into_iter().collect(),
+            expires,
+        };
+        self.plane.store().put_desktop(&record).await.map_err(unavailable)?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn authorize_session(&self, request: Request<proto::SessionQuery>) -> Result<Response<proto::Grant>, Status> {
+        let host = self.caller(&request).await?;
+        let query = request.into_inner();
+        let grant = self
+            .plane
+            .authorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login)
+            .await
+            .map_err(denied_status)?;
+        Ok(Response::new(grant_message(&grant)))
+    }
+
+    async fn lock_on(&self, request: Request<proto::LockQuery>) -> Result<Response<proto::LockState>, Status> {
+        let host = self.caller(&request).await?;
+        let grant = grant_from_message(request.into_inner().grant.unwrap_or_default())?;
+        match self.plane.lock_on(&grant, DesktopKind::Linux, &host.host_id).await {
+            Ok(Some(lock)) => Ok(Response::new(proto::LockState { locked: true, message: lock.message.unwrap_or_default() })),
+            Ok(None) => Ok(Response::new(proto::LockState { locked: false, message: String::new() })),
+            Err(error) => Err(Status::unavailable(error.to_string())),
+        }
+    }
+
+    async fn record_disconnect(&self, request: Request<proto::Disconnect>) -> Result<Response<Empty>, Status> {
+        let host = self.caller(&request).await?;
+        let disconnect = request.into_inner();
+        let grant = grant_from_message(disconnect.grant.unwrap_or_default())?;
+        self.plane.record_disconnect(&grant, DesktopKind::Linux, &host.host_id, &disconnect.reason).await;
+        Ok(Response::new(Empty {}))
+    }
+}

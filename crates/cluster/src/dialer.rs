@@ -1,0 +1,72 @@
+//! How the proxy reaches a desktop service in another process: over the
+//! reverse tunnel the service keeps to this proxy, or else by dialling the
+//! address it registered, with mutual TLS that checks the certificate is
+//! that very desktop's. Either way one `Session` call carries the session.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use oriel_auth::ca::HostRole;
+use oriel_auth::control_plane::ControlPlane;
+use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream};
+use oriel_rbac::DesktopKind;
+use rustls::ClientConfig;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::{MetadataValue, BinaryMetadataValue};
+
+use crate::proto::desktop_agent_client::DesktopAgentClient;
+use crate::tunnel::TunnelRegistry;
+use crate::{CERTIFICATE_METADATA, LOGIN_METADATA};
+
+/// See the module documentation.
+#[derive(Clone)]
+pub struct ClusterDialer {
+    tunnels: TunnelRegistry,
+    plane: ControlPlane,
+    direct: Arc<ClientConfig>,
+    host_ca_pem: String,
+}
+
+impl ClusterDialer {
+    /// Dials through `tunnels`, or directly as the proxy identity in `direct`.
+    pub fn new(tunnels: TunnelRegistry, plane: ControlPlane, direct: Arc<ClientConfig>, host_ca_pem: String) -> Self {
+        Self { tunnels, plane, direct, host_ca_pem }
+    }
+
+    async fn open(&self, request: DesktopRequest) -> std::io::Result<DesktopStream> {
+        use std::io::{Error, ErrorKind};
+        if request.kind != "linux" {
+            return Err(Error::new(ErrorKind::NotFound, format!("no {} desktops in this cluster", request.kind)));
+        }
+        let channel = match self.tunnels.channel(&request.desktop) {
+            Some(channel) => channel,
+            None => {
+                let record = self.plane.store().desktop(DesktopKind::Linux, &request.desktop).await.map_err(|e| Error::new(ErrorKind::NotFound, e.to_string()))?;
+                let name = oriel_auth::ca::desktop_server_name(&request.desktop);
+                let tls = crate::connect::dial_tls(&record.addr, self.direct.clone(), &name, &self.host_ca_pem, HostRole::LinuxDesktop)
+                    .await
+                    .map_err(|e| Error::new(ErrorKind::ConnectionRefused, format!("desktop {:?} has no tunnel to this proxy, and dialling it at {} failed: {}", request.desktop, record.addr, crate::join::error_chain(e.as_ref()))))?;
+                crate::connect::channel_over(tls).await.map_err(|e| Error::other(e.to_string()))?
+            }
+        };
+        let (outgoing, receiver) = mpsc::channel(16);
+        let mut call = tonic::Request::new(ReceiverStream::new(receiver));
+        let certificate: BinaryMetadataValue = MetadataValue::from_bytes(&request.certificate);
+        call.metadata_mut().insert_bin(CERTIFICATE_METADATA, certificate);
+        let login = request.login.parse().map_err(|_| Error::new(ErrorKind::InvalidInput, format!("invalid login {:?}", request.login)))?;
+        call.metadata_mut().insert(LOGIN_METADATA, login);
+        let response = DesktopAgentClient::new(channel)
+            .session(call)
+            .await
+            .map_err(|status| Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not take the session: {}", request.desktop, status.message())))?;
+        Ok(Box::pin(crate::bridge::bridge(response.into_inner(), outgoing, std::convert::identity)))
+    }
+}
+
+impl DesktopDialer for ClusterDialer {
+    fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>> {
+        Box::pin(self.open(request))
+    }
+}

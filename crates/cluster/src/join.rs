@@ -1,0 +1,144 @@
+//! Joining from a new host: trade a join token for host credentials over
+//! TLS. The host has no CA yet, so it cannot check the auth server the
+//! usual way. With `ca_pin` (printed by `orielctl tokens add`) it refuses
+//! any CA but the pinned one; without it, it trusts the CA it is given on
+//! first use and logs the pin to check. Either way the server must prove it
+//! holds the key of a certificate that CA issued to the auth service.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::credentials::HostCredentials;
+use crate::proto::auth_client::AuthClient;
+
+/// Why a join failed: each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinFailure {
+    /// The auth server could not be reached.
+    #[error("cannot reach the auth server at {addr}: {detail}")]
+    Unreachable {
+        /// Where.
+        addr: String,
+        /// Why.
+        detail: String,
+    },
+    /// The auth server refused the token (its words).
+    #[error("the auth server refused to join this host: {0}")]
+    Refused(String),
+    /// The auth server is not the one the pin names, or its certificate
+    /// does not belong to the CA it sent.
+    #[error("the auth server at {addr} is not trusted: {detail}")]
+    Untrusted {
+        /// Where.
+        addr: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Joins the cluster of the auth server at `addr` as the Linux desktop
+/// service `host_id`.
+pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) -> Result<HostCredentials, JoinFailure> {
+    let unreachable = |detail: String| JoinFailure::Unreachable { addr: addr.to_owned(), detail };
+    let seen = Arc::new(FirstUse::default());
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| unreachable(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(seen.clone())
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let name = ServerName::try_from(AUTH_SERVER_NAME).map_err(|e| unreachable(e.to_string()))?;
+    let connect = async {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await
+    };
+    let tls = tokio::time::timeout(crate::connect::CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| unreachable("timed out".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    let channel = crate::connect::channel_over(tls).await.map_err(|e| unreachable(e.to_string()))?;
+    let request = crate::proto::JoinRequest { token: token.to_owned(), role: "linux_desktop".into(), host_id: host_id.to_owned() };
+    let credentials: HostCredentials = match AuthClient::new(channel).join(request).await {
+        Ok(response) => response.into_inner().into(),
+        Err(status) if std::error::Error::source(&status).is_some() => return Err(unreachable(error_chain(&status))),
+        Err(status) => return Err(JoinFailure::Refused(status.message().to_owned())),
+    };
+    let untrusted = |detail: String| JoinFailure::Untrusted { addr: addr.to_owned(), detail };
+    let pin = oriel_auth::ca::ca_pin(&credentials.host_ca_pem).ok_or_else(|| untrusted("it sent no CA certificate".into()))?;
+    match ca_pin {
+        Some(wanted) if wanted.trim() != pin => {
+            return Err(untrusted(format!("its CA's pin is {pin}, not the ca_pin {wanted}: this is another cluster, or something is in the way")));
+        }
+        Some(_) => {}
+        None => tracing::warn!(%pin, "joined without ca_pin: trusting the auth server's CA on first use; check the pin against `orielctl tokens add` and set ca_pin"),
+    }
+    // The server proved it holds the key of the certificate it showed; that
+    // certificate must be the CA's auth service certificate.
+    let shown = seen.certificate().ok_or_else(|| untrusted("it showed no certificate".into()))?;
+    let ca = crate::tls::cert_der(&credentials.host_ca_pem, "host CA certificate").map_err(|e| untrusted(e.to_string()))?;
+    match oriel_auth::ca::verify_host_with_root(&ca, &shown, SystemTime::now()) {
+        Ok(host) if host.role == HostRole::Auth => Ok(credentials),
+        Ok(host) => Err(untrusted(format!("its certificate is a {} certificate, not the auth service's", host.role))),
+        Err(error) => Err(untrusted(format!("its certificate does not belong to the CA it sent: {error}"))),
+    }
+}
+
+/// A status and every cause under it, in one line.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !chain.contains(&text) {
+            chain = format!("{chain}: {text}");
+        }
+        source = cause.source();
+    }
+    chain
+}
+
+/// Accepts the server's certificate for now and keeps it, to be checked
+/// once the CA is known. Handshake signatures are still verified, so the
+/// server must hold the certificate's key.
+#[derive(Debug, Default)]
+struct FirstUse {
+    certificate: Mutex<Option<Vec<u8>>>,
+}
+
+impl FirstUse {
+    fn certificate(&self) -> Option<Vec<u8>> {
+        self.certificate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+impl ServerCertVerifier for FirstUse {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.certificate.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(end_entity.to_vec());
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &rustls::crypto::ring::default_provider().signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &rustls::crypto::ring::default_provider().signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        rustls::crypto::ring::default_provider().signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,145 @@
+//! A desktop service's connection to the auth service: the
+//! [`SessionAuthority`] of a service on its own host, and its heartbeats
+//! and renewals. The channel dials again by itself, so after an auth
+//! restart calls work again as soon as it is back; meanwhile new sessions
+//! are refused (nothing is allowed that cannot be checked) and running ones
+//! go on.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
+use oriel_auth::control_plane::{AccessDenied, SessionGrant};
+use oriel_linux_desktop::authority::{BoxFuture, Locked, SessionAuthority};
+use tonic::transport::Channel;
+
+use crate::credentials::HostCredentials;
+use crate::proto::auth_client::AuthClient;
+use crate::proto::{self, Empty};
+use crate::tls::{LiveIdentity, TlsError};
+
+/// A call that takes longer than this has failed.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// See the module documentation.
+#[derive(Clone)]
+pub struct RemoteAuth {
+    addr: String,
+    host_ca_pem: String,
+    identity: Arc<LiveIdentity>,
+    client: Arc<RwLock<AuthClient<Channel>>>,
+}
+
+impl std::fmt::Debug for RemoteAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteAuth").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl RemoteAuth {
+    /// The auth service at `addr` (`HOST:PORT`), trusted through
+    /// `credentials`' host CA, called as `identity`. Connects lazily.
+    pub fn new(addr: &str, credentials: &HostCredentials, identity: Arc<LiveIdentity>) -> Result<Self, TlsError> {
+        let client = Self::make_client(addr, &credentials.host_ca_pem, identity.clone())?;
+        Ok(Self { addr: addr.to_owned(), host_ca_pem: credentials.host_ca_pem.clone(), identity, client: Arc::new(RwLock::new(client)) })
+    }
+
+    fn make_client(addr: &str, host_ca_pem: &str, identity: Arc<LiveIdentity>) -> Result<AuthClient<Channel>, TlsError> {
+        let config = crate::tls::client_config(host_ca_pem, identity)?;
+        let channel = crate::connect::tls_channel(addr.to_owned(), config, AUTH_SERVER_NAME.into(), host_ca_pem.to_owned(), HostRole::Auth)?;
+        Ok(AuthClient::new(channel))
+    }
+
+    /// The auth service's address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Starts new connections with the identity's current certificate (the
+    /// auth service checks the one shown at the handshake, so a connection
+    /// opened before a renewal would fail once the old one expires).
+    pub fn reconnect(&self) -> Result<(), TlsError> {
+        let client = Self::make_client(&self.addr, &self.host_ca_pem, self.identity.clone())?;
+        *self.client.write().unwrap_or_else(std::sync::PoisonError::into_inner) = client;
+        Ok(())
+    }
+
+    fn client(&self) -> AuthClient<Channel> {
+        self.client.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn request<T>(message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(CALL_TIMEOUT);
+        request
+    }
+
+    /// A fresh host certificate.
+    pub async fn renew(&self) -> Result<HostCredentials, String> {
+        match self.client().renew_host(Self::request(Empty {})).await {
+            Ok(response) => Ok(response.into_inner().into()),
+            Err(status) => Err(self.describe(&status)),
+        }
+    }
+
+    /// Registers this host's desktop until `beat.expires_after_ms` from now.
+    pub async fn heartbeat(&self, beat: proto::DesktopHeartbeat) -> Result<(), String> {
+        self.client().heartbeat(Self::request(beat)).await.map(|_| ()).map_err(|status| self.describe(&status))
+    }
+
+    /// The status as a sentence: the server's own words, or what failed on
+    /// the way to it.
+    fn describe(&self, status: &tonic::Status) -> String {
+        if std::error::Error::source(status).is_some() || status.code() == tonic::Code::Unavailable && status.message().contains("transport") {
+            format!("the auth service at {} is unreachable: {}", self.addr, crate::join::error_chain(status))
+        } else {
+            status.message().to_owned()
+        }
+    }
+}
+
+impl SessionAuthority for RemoteAuth {
+    fn authorize<'a>(&'a self, certificate: &'a [u8], _desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
+        Box::pin(async move {
+            let query = proto::SessionQuery { certificate: certificate.to_vec(), login: login.to_owned() };
+            match self.client().authorize_session(Self::request(query)).await {
+                Ok(grant) => crate::auth_api::grant_from_message(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned())),
+                Err(status) if status.code() == tonic::Code::PermissionDenied => Err(AccessDenied::Decided(status.message().to_owned())),
+                Err(status) => Err(AccessDenied::Unavailable(self.describe(&status))),
+            }
+        })
+    }
+
+    fn lock_on<'a>(&'a self, grant: &'a SessionGrant, _desktop: &'a str) -> BoxFuture<'a, Result<Option<Locked>, String>> {
+        Box::pin(async move {
+            let query = proto::LockQuery { grant: Some(crate::auth_api::grant_message(grant)) };
+            match self.client().lock_on(Self::request(query)).await {
+                Ok(state) => {
+                    let state = state.into_inner();
+                    Ok(state.locked.then(|| Locked { message: Some(state.message).filter(|m| !m.is_empty()) }))
+                }
+                Err(status) => Err(self.describe(&status)),
+            }
+        })
+    }
+
+    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, _desktop: &'a str, reason: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let message = proto::Disconnect { grant: Some(crate::auth_api::grant_message(grant)), reason: reason.to_owned() };
+            // A record must not be lost to a short outage: a few tries, then
+            // the log keeps it.
+            for attempt in 1..=3 {
+                match self.client().record_disconnect(Self::request(message.clone())).await {
+                    Ok(_) => return,
+                    Err(status) if attempt < 3 => {
+                        tracing::warn!(error = %self.describe(&status), attempt, "cannot record a disconnect yet; retrying");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    Err(status) => {
+                        tracing::error!(error = %self.describe(&status), user = %grant.user(), %reason, "cannot record a disconnect");
+                    }
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,116 @@
+//! `oriel start`: the services a host runs. Without a file, everything in
+//! one process (the control plane on embedded SQLite or PostgreSQL on this
+//! machine, the proxy, and this host's Linux desktop service). With
+//! `--config`, what the file enables: the auth service and the proxy
+//! together (with or without a desktop service), or a Linux desktop service
+//! alone that joins a cluster and dials its proxies.
+
+mod agent;
+mod control;
+mod in_process;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+
+use crate::config::Config;
+
+/// The cluster's name until clusters can be named.
+const CLUSTER: &str = "oriel";
+
+/// Options of `oriel start`.
+#[derive(clap::Args)]
+pub struct StartArgs {
+    /// An oriel.yaml (see `oriel configure`). Options given here win over it.
+    #[arg(long, env = "ORIEL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address of the HTTPS listener (default 127.0.0.1:3080).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Address of the auth service's API (gRPC over TLS: the admin API for
+    /// `orielctl --auth-server`, and the cluster API; default 127.0.0.1:3025).
+    #[arg(long)]
+    auth_listen: Option<SocketAddr>,
+    /// Where Oriel keeps its state (TLS certificate, session files).
+    #[arg(long, env = "ORIEL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The built web client (defaults to web/dist of the source tree).
+    #[arg(long, env = "ORIEL_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+    /// Directories of xsession .desktop entries, in order of preference.
+    #[arg(long = "xsessions-dir", default_value = oriel_linux_desktop::xsession::SYSTEM_XSESSIONS)]
+    xsessions_dirs: Vec<PathBuf>,
+    /// The control plane's store: `sqlite` (a file in the data dir) or a
+    /// postgres:// URL of a server on this machine. Remembered in the data
+    /// dir for later starts and for `orielctl`.
+    #[arg(long, env = "ORIEL_STORAGE", hide_env_values = true)]
+    storage: Option<String>,
+}
+
+/// The file's settings, or the defaults, with the command line's on top.
+fn settings(args: &StartArgs) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        None => Config::default(),
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            Config::parse(&file.display().to_string(), &text)?
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.proxy_service.web_listen_addr = listen;
+    }
+    if let Some(listen) = args.auth_listen {
+        config.auth_service.listen_addr = listen;
+    }
+    if args.data_dir.is_some() {
+        config.data_dir.clone_from(&args.data_dir);
+    }
+    if args.storage.is_some() {
+        config.auth_service.storage.clone_from(&args.storage);
+    }
+    Ok(config)
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run(args: StartArgs) -> anyhow::Result<()> {
+    let config = settings(&args)?;
+    let (auth, proxy, desktop) = (config.auth_service.enabled, config.proxy_service.enabled, config.linux_desktop_service.enabled);
+    match (auth, proxy, desktop) {
+        (true, true, _) => control::run(config, args).await,
+        (false, false, true) => agent::run(config, args).await,
+        _ => bail!(
+            "this process would run {}: Oriel runs auth_service and proxy_service together (with or without \
+             linux_desktop_service), or linux_desktop_service alone on a host that joins them",
+            config.services().join(", ")
+        ),
+    }
+}
+
+/// Warns when no xsession is offered: sessions are refused until one is.
+fn check_xsessions(dirs: &[PathBuf], filter: &oriel_linux_desktop::xsession::XsessionFilter) {
+    let offered = oriel_linux_desktop::xsession::list(dirs).iter().filter(|s| filter.offers(&s.name)).count();
+    if offered == 0 {
+        tracing::warn!(?dirs, "no xsessions found (or none the xsessions filter offers): sessions will be refused until a desktop is installed");
+    }
+}
+
+/// Prints `text` for the person who started Oriel. A closed stdout (a
+/// supervisor that does not read it) must not stop a running service.
+fn announce(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout();
+    if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        tracing::warn!(%error, "cannot write the start-up announcement to stdout; Oriel keeps running");
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
