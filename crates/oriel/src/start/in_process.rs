@@ -1,0 +1,49 @@
+//! Dialling desktops from the proxy: the desktop service living in this
+//! same process through a pipe, every other one through the cluster
+//! (reverse tunnel or direct mutual TLS).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use oriel_cluster::dialer::ClusterDialer;
+use oriel_linux_desktop::{LinuxDesktopService, SessionRequest};
+use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream};
+
+/// The desktop service in this process, by its desktop's name.
+pub struct InProcess {
+    pub service: LinuxDesktopService,
+    pub name: String,
+}
+
+/// This process's desktop first, then the cluster.
+pub struct Dialers {
+    pub local: Option<InProcess>,
+    pub cluster: ClusterDialer,
+}
+
+impl DesktopDialer for Dialers {
+    fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>> {
+        Box::pin(async move {
+            match &self.local {
+                Some(local) if request.kind == "linux" && request.desktop == local.name => Ok(local.open(request)),
+                _ => self.cluster.dial(request).await,
+            }
+        })
+    }
+}
+
+impl InProcess {
+    /// A pipe whose far end the service serves like any other transport.
+    fn open(&self, request: DesktopRequest) -> DesktopStream {
+        let (proxy_end, service_end) = tokio::io::duplex(1 << 20);
+        let service = self.service.clone();
+        let session = SessionRequest { certificate: request.certificate, login: request.login };
+        tokio::spawn(async move {
+            match service.serve(service_end, session).await {
+                Ok(end) => tracing::info!(?end, "desktop session ended"),
+                Err(error) => tracing::warn!(%error, "desktop session failed"),
+            }
+        });
+        Box::pin(proxy_end)
+    }
+}
