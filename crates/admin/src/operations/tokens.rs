@@ -13,12 +13,27 @@ pub(super) async fn add(plane: &ControlPlane, request: proto::AddToken) -> Resul
     let role: JoinRole = request.kind.parse()?;
     let ttl = duration(&request.ttl)?;
     let (secret, token) = plane.add_token(role, ttl, !request.reusable).await?;
-    Ok(Outcome::message(format!(
+    let mut message = format!(
         "The join token is shown only now; it expires in {} and is for {}{}:\n\n{secret}\n",
         humantime(ttl),
         role.as_str(),
         if token.one_time { ", one use" } else { "" }
-    )))
+    );
+    if role == JoinRole::LinuxDesktop {
+        // The pin lets the new host refuse an auth server of another
+        // cluster, or anything in the way, on its very first connection.
+        let ca = plane.cert_authority().await.map_err(|e| Failure::new(crate::FailureKind::Internal, e.to_string()))?;
+        let pin = oriel_auth::ca::ca_pin(ca.host_ca_pem()).unwrap_or_default();
+        message.push_str(&format!(
+            "\nOn the new host, run `oriel start --config oriel.yaml` with:\n\n\
+             auth_server: <this auth service's address, port 3025>\n\
+             proxy_server: <the proxy's tunnel address, port 3024>\n\
+             join_token: {secret}\n\
+             ca_pin: {pin}\n\
+             linux_desktop_service:\n  enabled: yes\n"
+        ));
+    }
+    Ok(Outcome::message(message))
 }
 
 pub(super) async fn list(plane: &ControlPlane) -> Result<Outcome, Failure> {
