@@ -1,6 +1,7 @@
 //! `oriel start --config oriel.yaml`: the file's addresses, store, xsession
-//! filter and labels (static and from commands) take effect; a file that
-//! splits services across hosts, or a bad one, is refused with the reason.
+//! filter and labels (static and from commands) take effect; a bad file, a
+//! mix of services Oriel does not run in one process, and a desktop-only
+//! host that cannot join are refused with the reason.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -62,18 +63,24 @@ async fn the_files_data_dir_and_labels_take_effect() {
 }
 
 #[test]
-fn a_file_that_splits_services_or_has_mistakes_is_refused_with_the_reason() {
+fn a_file_with_mistakes_or_a_role_mix_oriel_cannot_run_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let split = "proxy_server: proxy.example.com:3080\njoin_token: abc\nlinux_desktop_service:\n  enabled: yes\n";
-    let out = oriel(dir.path(), split).output().unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("enables linux_desktop_service") && stderr.contains("not built yet"), "{stderr}");
-    assert!(!stderr.contains("abc"), "the join token is not repeated: {stderr}");
+    let failure = |text: &str| {
+        let out = oriel(dir.path(), text).arg("--data-dir").arg(dir.path().join("data")).output().unwrap();
+        assert!(!out.status.success(), "oriel started with {text:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let proxy_alone = failure("proxy_service:\n  enabled: yes\n");
+    assert!(proxy_alone.contains("oriel.yaml:1:1: Oriel runs auth_service and proxy_service together"), "{proxy_alone}");
 
-    let typo = "auth_service:\n  listen_adr: 127.0.0.1:0\n";
-    let out = oriel(dir.path(), typo).output().unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("oriel.yaml:2:3: auth_service.listen_adr: unknown key"), "{stderr}");
+    // A desktop-only host: no token and never joined; then an auth server
+    // that is not there. The token is never repeated.
+    let unjoined = failure("auth_server: 127.0.0.1:1\nlinux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n");
+    assert!(unjoined.contains("has not joined a cluster") && unjoined.contains("join_token"), "{unjoined}");
+    let unreachable = failure("auth_server: 127.0.0.1:1\njoin_token: s3cr3t-abc\nlinux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n");
+    assert!(unreachable.contains("cannot reach the auth server at 127.0.0.1:1"), "{unreachable}");
+    assert!(!unreachable.contains("s3cr3t-abc"), "the join token is not repeated: {unreachable}");
+
+    let typo = failure("auth_service:\n  listen_adr: 127.0.0.1:0\n");
+    assert!(typo.contains("oriel.yaml:2:3: auth_service.listen_adr: unknown key"), "{typo}");
 }

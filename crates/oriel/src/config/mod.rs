@@ -199,6 +199,12 @@ impl Config {
         if !(self.auth_service.enabled || self.proxy_service.enabled || self.linux_desktop_service.enabled) {
             return Err(at.error("no service is enabled: enable auth_service, proxy_service or linux_desktop_service"));
         }
+        if self.auth_service.enabled != self.proxy_service.enabled {
+            return Err(at.error(
+                "Oriel runs auth_service and proxy_service together in one process (a proxy on a host of its own is not built yet); \
+                 enable both, or only linux_desktop_service on a host that joins them",
+            ));
+        }
         // The join token is needed only until the host has joined (its
         // credentials are then in the data dir), so `oriel start` asks for it.
         if !self.auth_service.enabled && self.auth_server.is_none() {

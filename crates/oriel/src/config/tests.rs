@@ -55,9 +55,10 @@ linux_desktop_service:
 
 #[test]
 fn defaults_when_keys_are_absent() {
-    let config = Config::parse("oriel.yaml", "auth_service:\nproxy_service:\n  enabled: false\nlinux_desktop_service:\n").unwrap();
-    assert!(config.auth_service.enabled, "auth runs where its section is, unless it says enabled: no");
-    assert!(!config.proxy_service.enabled);
+    let config = Config::parse("oriel.yaml", "auth_service:\nproxy_service:\nlinux_desktop_service:\n").unwrap();
+    assert!(config.auth_service.enabled && config.proxy_service.enabled, "auth and the proxy run where their section is");
+    let off = Config::parse("oriel.yaml", "auth_server: a:3025\nauth_service:\n  enabled: no\nproxy_service: {enabled: false}\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    assert!(!off.auth_service.enabled && !off.proxy_service.enabled, "unless they say enabled: no");
     assert!(!config.linux_desktop_service.enabled, "the desktop service is off unless enabled (seed 001)");
     assert_eq!(config.proxy_service.tunnel_listen_addr.to_string(), "127.0.0.1:3024");
     assert!(config.linux_desktop_service.xsessions.offers("anything"));
@@ -103,6 +104,8 @@ fn bad_values_are_named_with_their_path() {
 fn rules_across_sections() {
     assert!(error("auth_service: {enabled: no}\n").contains("no service is enabled"));
     assert!(error("linux_desktop_service: {enabled: yes}\n").contains("set auth_server"));
+    assert!(error("proxy_service: {enabled: yes}\n").contains("auth_service and proxy_service together"));
+    assert!(error("auth_service: {enabled: yes}\nlinux_desktop_service: {enabled: yes}\n").contains("auth_service and proxy_service together"));
     assert!(error("proxy_server: p.example.com:3024\nlinux_desktop_service: {enabled: yes}\n").contains("set auth_server"));
 }
 
