@@ -32,6 +32,10 @@ pub struct StartArgs {
     /// `orielctl --auth-server`, and the cluster API; default 127.0.0.1:3025).
     #[arg(long)]
     auth_listen: Option<SocketAddr>,
+    /// Address of the reverse tunnel listener desktop services on other
+    /// hosts dial (mutual TLS; default 127.0.0.1:3024).
+    #[arg(long)]
+    tunnel_listen: Option<SocketAddr>,
     /// Where Oriel keeps its state (TLS certificate, session files).
     #[arg(long, env = "ORIEL_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -62,6 +66,9 @@ fn settings(args: &StartArgs) -> anyhow::Result<Config> {
     }
     if let Some(listen) = args.auth_listen {
         config.auth_service.listen_addr = listen;
+    }
+    if let Some(listen) = args.tunnel_listen {
+        config.proxy_service.tunnel_listen_addr = listen;
     }
     if args.data_dir.is_some() {
         config.data_dir.clone_from(&args.data_dir);
