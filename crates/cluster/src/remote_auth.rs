@@ -90,7 +90,9 @@ impl RemoteAuth {
     /// The status as a sentence: the server's own words, or what failed on
     /// the way to it.
     fn describe(&self, status: &tonic::Status) -> String {
-        if std::error::Error::source(status).is_some() || status.code() == tonic::Code::Unavailable && status.message().contains("transport") {
+        // A status made from a transport error carries it as its source; one
+        // the server sent has none.
+        if std::error::Error::source(status).is_some() {
             format!("the auth service at {} is unreachable: {}", self.addr, crate::join::error_chain(status))
         } else {
             status.message().to_owned()
