@@ -1,0 +1,280 @@
+//! What the end-to-end tests share: `oriel` processes that die with the
+//! test (and show their log when it fails), and a client of the web proxy
+//! that speaks HTTPS and the desktop websocket as the browser does.
+
+// Each test binary uses a part of this.
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use oriel_tdpb::pb::{self, AlertSeverity, Codec};
+use oriel_tdpb::{Limits, Payload, decode_frame, encode_frame};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long anything may take before the test gives up on it.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// How long a process stopped with SIGTERM may take before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A child process stopped when dropped; if the test is failing, its log
+/// (its stderr, kept in a file) is printed first.
+pub struct Process {
+    name: String,
+    child: Child,
+    log: PathBuf,
+    stdout: mpsc::Receiver<String>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- {}'s log ---\n{}", self.name, self.log());
+        }
+        // SIGTERM first, as a supervisor stops a service: Oriel then ends
+        // its sessions, and a session's processes that are not X clients
+        // (which die with Xvfb anyway) do not outlive the test.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+            let deadline = Instant::now() + STOP_GRACE;
+            while let Ok(None) = self.child.try_wait()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Starts `command` with its stderr in the file `log`. A thread reads
+    /// its stdout, so the process never blocks on a full pipe.
+    pub fn spawn(name: &str, command: &mut Command, log: &Path) -> Self {
+        let stderr = std::fs::File::create(log).unwrap();
+        let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
+        let (lines, stdout) = mpsc::channel();
+        let reader = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { name: name.to_owned(), child, log: log.to_owned(), stdout }
+    }
+
+    /// The next line on stdout that `matches`, skipping others.
+    pub fn line(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+        self.line_within(what, PATIENCE, matches).unwrap_or_else(|| panic!("{} printed no {what} within {PATIENCE:?}", self.name))
+    }
+
+    /// As [`Self::line`], waiting `patience` at most; `None` if none came.
+    pub fn line_within(&self, what: &str, patience: Duration, matches: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + patience;
+        loop {
+            match self.stdout.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) if matches(&line) => return Some(line),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => panic!("{} closed its stdout (exited?) before printing {what}", self.name),
+            }
+        }
+    }
+
+    /// Kills it with SIGKILL, as a crash or a power cut would.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Waits for it to exit by itself.
+    pub fn exit_status(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} is still running after {PATIENCE:?}", self.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Its stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// A directory with an `index.html`, for `--web-dir`.
+pub fn web_dir(parent: &Path) -> PathBuf {
+    let web = parent.join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::write(web.join("index.html"), "<!doctype html><title>Oriel test page</title>").unwrap();
+    web
+}
+
+/// A directory offering one xsession that starts quickly and draws nothing,
+/// for `--xsessions-dir`.
+pub fn probe_xsessions(parent: &Path) -> PathBuf {
+    let xsessions = parent.join("xsessions");
+    std::fs::create_dir_all(&xsessions).unwrap();
+    std::fs::write(xsessions.join("probe.desktop"), "[Desktop Entry]\nName=Probe\nExec=sleep 3600\n").unwrap();
+    xsessions
+}
+
+/// The proxy's HTTPS endpoint, as a browser that trusts the proxy's
+/// self-signed certificate reaches it.
+pub struct Web {
+    pub addr: SocketAddr,
+    tls: TlsConnector,
+}
+
+impl Web {
+    /// The proxy at `addr`, trusting the certificate in `data_dir/tls/cert.pem`.
+    pub fn new(addr: SocketAddr, data_dir: &Path) -> Self {
+        let cert = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
+        Self { addr, tls: connector(&cert) }
+    }
+
+    pub async fn tls_stream(&self) -> TlsStream<tokio::net::TcpStream> {
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
+        self.tls.connect(name, tcp).await.expect("TLS handshake with the certificate oriel made")
+    }
+
+    pub async fn socket(&self, cookie: &str, desktop: &str, login: &str) -> Result<Socket, String> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let url = format!("wss://{}/api/desktop/ws?kind=linux&desktop={desktop}&login={login}", self.addr);
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert("cookie", format!("oriel_session={cookie}").parse().unwrap());
+        tokio_tungstenite::client_async(request, self.tls_stream().await).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
+    }
+
+    /// One HTTP/1.1 request; the raw response.
+    pub async fn http(&self, method: &str, path: &str, cookie: Option<&str>, body: Option<serde_json::Value>) -> String {
+        let mut stream = self.tls_stream().await;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let cookie = cookie.map(|c| format!("Cookie: oriel_session={c}\r\n")).unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{cookie}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response).await;
+        response
+    }
+
+    pub async fn get(&self, path: &str) -> String {
+        self.http("GET", path, None, None).await
+    }
+
+    /// Accepts the first start's invite as a person would (the code computed
+    /// like an authenticator app) and returns the session cookie.
+    pub async fn enroll(&self, invite: &str) -> String {
+        let page = self.http("GET", &format!("/api/invite/{invite}"), None, None).await;
+        let json = body(&page);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let device = oriel_auth::second_factor::TotpDevice::from_base32(json["totp_secret"].as_str().unwrap()).unwrap();
+        let code = device.code_at(now).unwrap();
+        let body = serde_json::json!({ "password": "a good long password", "totp_code": code });
+        let response = self.http("POST", &format!("/api/invite/{invite}"), None, Some(body)).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        let cookie = response.lines().find_map(|l| l.strip_prefix("set-cookie: oriel_session=")).expect("a session cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Strict"), "{cookie}");
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// The desktops `/api/desktops` lists for the cookie's user.
+    pub async fn desktops(&self, cookie: &str) -> Vec<serde_json::Value> {
+        let response = self.http("GET", "/api/desktops", Some(cookie), None).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        body(&response)["desktops"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// A response's body as JSON.
+pub fn body(response: &str) -> serde_json::Value {
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_else(|| panic!("no body in {response}"));
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
+/// Trusts exactly the certificate oriel made for itself.
+fn connector(cert_pem: &[u8]) -> TlsConnector {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(cert_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
+pub type Socket = WebSocketStream<TlsStream<tokio::net::TcpStream>>;
+
+pub fn hello() -> Message {
+    Message::Binary(
+        encode_frame(Payload::ClientHello(pb::ClientHello {
+            screen_spec: Some(pb::ClientScreenSpec { width: 320, height: 200, scale: 100 }),
+            protocol_version: 1,
+            codecs: vec![Codec::Qoiz as i32],
+            ..Default::default()
+        }))
+        .into(),
+    )
+}
+
+/// Messages until one matches; the socket closing first is a failure.
+pub async fn until(socket: &mut Socket, what: &str, mut matches: impl FnMut(&Payload) -> bool) -> Payload {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let message = tokio::time::timeout_at(deadline.into(), socket.next()).await.unwrap_or_else(|_| panic!("no {what}"));
+        match message {
+            Some(Ok(Message::Binary(bytes))) => {
+                if let Some(payload) = decode_frame(&bytes, Limits::FROM_SERVER).unwrap()
+                    && matches(&payload)
+                {
+                    return payload;
+                }
+            }
+            Some(Ok(Message::Close(_))) | None => panic!("the session closed before {what}"),
+            Some(Ok(_)) => {}
+            Some(Err(error)) => panic!("socket error before {what}: {error}"),
+        }
+    }
+}
+
+/// Reads to the end of the session and returns the ERROR alert it ended with.
+pub async fn final_alert(socket: &mut Socket) -> String {
+    let mut alert = None;
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(PATIENCE, socket.next()).await {
+        if let Message::Binary(bytes) = message
+            && let Ok(Some(Payload::Alert(a))) = decode_frame(&bytes, Limits::FROM_SERVER)
+        {
+            assert_eq!(a.severity, AlertSeverity::Error as i32);
+            alert = Some(a.message);
+        }
+    }
+    alert.expect("an ERROR alert before the socket closed")
+}
