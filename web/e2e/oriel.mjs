@@ -1,5 +1,7 @@
-// Starts the real `oriel` daemon for end-to-end tests and reads the X
-// display its sessions run on, the way a person at that host could.
+// Starts the real `oriel` daemon for end-to-end tests (all in one process,
+// or as a cluster of two: auth service and proxy, and a desktop service that
+// joined them) and reads the X display its sessions run on, the way a person
+// at that host could.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
@@ -18,6 +20,108 @@ export const PATIENCE_MS = 30_000;
  */
 export async function startOriel(sessions) {
   const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-'));
+  try {
+    const xsessions = writeXsessions(dir, sessions);
+    // The first start prints where Oriel is and the admin's invite link.
+    const oriel = await startDaemon(
+      ['start', '--listen', '127.0.0.1:0', '--auth-listen', '127.0.0.1:0', '--tunnel-listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--web-dir', join(ROOT, 'web/dist'), '--xsessions-dir', xsessions],
+      { url: READY, invite: INVITE },
+    );
+    return {
+      url: oriel.printed.url,
+      invite: oriel.printed.invite,
+      dir,
+      orielctl: orielctlOn(join(dir, 'data')),
+      log: oriel.log,
+      stop: () => stopAll([oriel], dir),
+    };
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
+}
+
+/**
+ * Starts a cluster of two `oriel` processes: the auth service and the proxy
+ * in one (no desktop service), and in the other a Linux desktop service
+ * alone with the given xsessions (as startOriel's), which joins with a
+ * token and reaches the proxy through its reverse tunnel only: the address
+ * it registers for direct dialling is one where nothing listens. Returns
+ * once that desktop is registered (it is only while a tunnel is up), with
+ * startOriel's fields, `desktop` (the remote desktop's name) and `login`
+ * (the admin's desktop login). The desktop's static labels are `labels`.
+ */
+export async function startDeployment(sessions, { labels = { env: 'remote' } } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-cluster-'));
+  const daemons = [];
+  try {
+    const xsessions = writeXsessions(dir, sessions);
+    const controlConfig = join(dir, 'auth-proxy.yaml');
+    writeFileSync(
+      controlConfig,
+      `version: v1\ndata_dir: ${join(dir, 'a')}\nauth_service:\n  listen_addr: 127.0.0.1:0\n` +
+        `proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n`,
+    );
+    const control = await startDaemon(['start', '--config', controlConfig, '--web-dir', join(ROOT, 'web/dist')], {
+      auth: /^Auth service API at (\S+) /m,
+      tunnel: /^Reverse tunnel at (\S+) /m,
+      url: READY,
+      invite: INVITE,
+      login: /desktop login "([^"]+)"/,
+    });
+    daemons.push(control);
+
+    const orielctl = orielctlOn(join(dir, 'a'));
+    const added = orielctl(['tokens', 'add', '--type=linux_desktop']);
+    const token = added.match(/^([0-9a-f]{64})$/m)?.[1];
+    const pin = added.match(/^ca_pin: (sha256:\S+)$/m)?.[1];
+    if (!token || !pin) throw new Error(`orielctl tokens add printed no token and CA pin:\n${added}`);
+    const desktopConfig = join(dir, 'desktop.yaml');
+    writeFileSync(
+      desktopConfig,
+      `version: v1\ndata_dir: ${join(dir, 'b')}\nauth_server: ${control.printed.auth}\n` +
+        `proxy_server: ${control.printed.tunnel}\njoin_token: ${token}\nca_pin: ${pin}\n` +
+        `linux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n  public_addr: ${UNREACHABLE}\n  labels:\n` +
+        Object.entries(labels).map(([key, value]) => `    ${key}: ${value}\n`).join(''),
+    );
+    // Beats every second rather than 15, so the desktop is listed soon after its tunnel is up.
+    const agent = await startDaemon(['start', '--config', desktopConfig, '--xsessions-dir', xsessions], { desktop: /^Linux desktop service (\S+) is ready/m }, {
+      ORIEL_HEARTBEAT_INTERVAL_MS: '1000',
+    });
+    daemons.push(agent);
+    const desktop = agent.printed.desktop;
+    const deployment = {
+      url: control.printed.url,
+      invite: control.printed.invite,
+      dir,
+      desktop,
+      login: control.printed.login,
+      orielctl,
+      log: () => `--- auth service and proxy\n${control.log()}\n--- linux desktop service ${desktop}\n${agent.log()}`,
+      stop: () => stopAll(daemons, dir),
+    };
+    await eventually(`desktop ${desktop} to register through its tunnel`, () => orielctl(['get', 'desktops']).includes(desktop));
+    return deployment;
+  } catch (error) {
+    // A daemon that failed to start has its output in the error already.
+    const logs = daemons.map((daemon) => daemon.log()).join('\n---\n');
+    await stopAll(daemons, dir);
+    if (logs) error.message += `\n--- oriel's output\n${logs}`;
+    throw error;
+  }
+}
+
+/** Port 1 on loopback: tcpmux, which nothing serves, so dialling it is refused. */
+const UNREACHABLE = '127.0.0.1:1';
+const READY = /^Oriel is ready at (https:\/\/\S+)\/web/m;
+const INVITE = /(https:\/\/\S+\/web\/invite\/[0-9a-f]+)/;
+
+/**
+ * Writes each xsession `{ name, command }` as a .desktop file in
+ * `<dir>/xsessions`, which it returns. The session first records its
+ * DISPLAY and XAUTHORITY in `<dir>/<name>.env` (read by xDisplay).
+ */
+function writeXsessions(dir, sessions) {
   const xsessions = join(dir, 'xsessions');
   mkdirSync(xsessions);
   for (const { name, command } of sessions) {
@@ -25,37 +129,67 @@ export async function startOriel(sessions) {
     const exec = `/bin/sh -c 'echo "$DISPLAY $XAUTHORITY" > ${env}.tmp && mv ${env}.tmp ${env} && ${command}'`;
     writeFileSync(join(xsessions, `${name}.desktop`), `[Desktop Entry]\nName=${name}\nExec=${exec}\n`);
   }
-  const binary = join(ROOT, 'target/release/oriel');
+  return xsessions;
+}
+
+/**
+ * Spawns target/release/oriel with `args` and `env` (over this process's,
+ * with an uncoloured log) and waits until its stdout has matched each regex
+ * of `wanted`. Returns `printed` (each regex's first group, under the same
+ * key), `log()` (its stderr so far) and `stop()`.
+ */
+async function startDaemon(args, wanted, env = {}) {
+  const child = spawn(join(ROOT, 'target/release/oriel'), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
   const log = [];
-  const child = spawn(
-    binary,
-    ['start', '--listen', '127.0.0.1:0', '--auth-listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--web-dir', join(ROOT, 'web/dist'), '--xsessions-dir', xsessions],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
   child.stderr.on('data', (chunk) => log.push(chunk.toString()));
-  // The first start prints where Oriel is and the admin's invite link.
-  const { url, invite } = await new Promise((resolveUrls, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk.toString();
-      const ready = out.match(/Oriel is ready at (https:\/\/\S+)\/web/);
-      const link = out.match(/(https:\/\/\S+\/web\/invite\/[0-9a-f]+)/);
-      if (ready && link) resolveUrls({ url: ready[1], invite: link[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`oriel exited (${code}) before printing its URLs:\n${log.join('')}`)));
-  });
-  return {
-    url,
-    invite,
-    dir,
-    orielctl: (args) => execFileSync(join(ROOT, 'target/release/orielctl'), ['--data-dir', join(dir, 'data'), ...args]).toString(),
+  const exited = new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal)));
+  const daemon = {
     log: () => log.join(''),
     async stop() {
       child.kill('SIGTERM');
-      await new Promise((done) => (child.exitCode !== null ? done() : child.on('exit', done)));
-      if (!process.env.ORIEL_KEEP_E2E) rmSync(dir, { recursive: true, force: true });
+      await exited;
     },
   };
+  let out = '';
+  let timer;
+  try {
+    daemon.printed = await Promise.race([
+      new Promise((found) =>
+        child.stdout.on('data', (chunk) => {
+          out += chunk.toString();
+          const printed = Object.fromEntries(Object.entries(wanted).map(([key, pattern]) => [key, out.match(pattern)?.[1]]));
+          if (Object.values(printed).every(Boolean)) found(printed);
+        }),
+      ),
+      exited.then((code) => {
+        throw new Error(`oriel ${args.join(' ')} exited (${code}) before it was ready:\n${out}${daemon.log()}`);
+      }),
+      new Promise((_, fail) => {
+        timer = setTimeout(() => fail(new Error(`oriel ${args.join(' ')} printed no ${Object.keys(wanted).join(', ')} in ${PATIENCE_MS} ms:\n${out}${daemon.log()}`)), PATIENCE_MS);
+      }),
+    ]);
+  } catch (error) {
+    await daemon.stop();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return daemon;
+}
+
+/** Stops the daemons, the last started first, then removes `dir` unless ORIEL_KEEP_E2E is set. */
+async function stopAll(daemons, dir) {
+  for (const daemon of [...daemons].reverse()) await daemon.stop();
+  if (!process.env.ORIEL_KEEP_E2E) removeDir(dir);
+}
+
+function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** orielctl on a data dir, in-process; returns its stdout. */
+function orielctlOn(dataDir) {
+  return (args) => execFileSync(join(ROOT, 'target/release/orielctl'), ['--data-dir', dataDir, ...args]).toString();
 }
 
 function envFile(dir, name) {
@@ -78,7 +212,7 @@ export async function eventually(what, check) {
   }
 }
 
-/** The X display of session `name` of an oriel started by startOriel. */
+/** The X display of session `name` of an oriel started by startOriel or startDeployment. */
 export async function xDisplay(oriel, name) {
   const file = envFile(oriel.dir, name);
   await eventually(`xsession ${name} to start`, () => existsSync(file));

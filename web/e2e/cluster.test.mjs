@@ -1,0 +1,117 @@
+// A desktop on another host, in a real Chromium: the auth service and the
+// proxy run in one `oriel` process, a Linux desktop service alone in
+// another that joined with a token and is reachable only through the
+// reverse tunnel it keeps to the proxy (mutual TLS, gRPC). A person accepts
+// the invite, sees that host's desktop with its label, connects, types into
+// an xterm there and sees its screen pixel for pixel.
+import { test as nodeTest, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium } from './browser.mjs';
+import { startDeployment, eventually, xDisplay, grabRoot, totp } from './oriel.mjs';
+
+const PASSWORD = 'a long enough password';
+let cluster;
+let browser;
+let page;
+const typed = () => join(cluster.dir, 'typed.txt');
+// What the daemons and the page said, printed when a test fails so that a
+// CI failure can be understood from its output alone.
+const pageLog = [];
+let failed = false;
+const test = (name, body) =>
+  nodeTest(name, async (t) => {
+    try {
+      await body(t);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
+
+before(async () => {
+  // One xsession, so it starts without a choice: a blue root, and an xterm
+  // whose shell copies every typed line to a file.
+  cluster = await startDeployment([
+    { name: 'Typing probe', command: `xsetroot -solid "#3366cc"; exec xterm -geometry 60x10+20+20 -e sh -c "exec cat > TYPED"` },
+  ]);
+  // The command above is written before the temp dir exists; point it there.
+  const desktop = join(cluster.dir, 'xsessions', 'Typing probe.desktop');
+  writeFileSync(desktop, readFileSync(desktop, 'utf8').replace('TYPED', typed()));
+  let context;
+  ({ browser, context } = await launchChromium({ viewport: { width: 900, height: 600 } }));
+  page = await context.newPage();
+  page.on('console', (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => pageLog.push(`page error: ${error.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+  if (failed) {
+    console.log(`--- oriel's output\n${cluster?.log()}\n--- the page's console\n${pageLog.join('\n')}`);
+  }
+  await cluster?.stop();
+});
+
+test("accept the invite and see the other host's desktop with its label", async () => {
+  await page.goto(cluster.invite);
+  await eventually('the invite form or its error', async () =>
+    (await page.locator('#invite-qr').count()) > 0 || (await page.locator('#invite-error').textContent()).trim(),
+  );
+  assert.equal((await page.locator('#invite-error').textContent()).trim(), '', 'the invite page shows no error');
+  const secret = (await page.locator('#invite-secret').textContent()).trim();
+  await page.fill('#invite-password', PASSWORD);
+  await page.fill('#invite-password-confirm', PASSWORD);
+  await page.fill('#invite-code', totp(secret));
+  await page.click('#invite-submit');
+
+  // The auth+proxy process runs no desktop service: the one desktop listed
+  // is the joined host's.
+  const rows = page.locator('[data-desktop]');
+  await rows.first().waitFor({ timeout: 30_000 });
+  assert.deepEqual(await rows.evaluateAll((all) => all.map((row) => row.dataset.desktop)), [cluster.desktop]);
+  const row = page.locator(`[data-desktop="${cluster.desktop}"]`);
+  assert.deepEqual(await row.locator('.labels .label').allTextContents(), ['env: remote']);
+  const offered = await row.locator('[data-login], [data-login-select] option').allTextContents();
+  assert.ok(offered.includes(cluster.login), `the admin's login ${cluster.login} is offered (offered: ${offered})`);
+});
+
+test('connect, type into an xterm on the other host, see its X screen', async () => {
+  const row = page.locator(`[data-desktop="${cluster.desktop}"]`);
+  if ((await row.locator('[data-login-select]').count()) > 0) await row.locator('[data-login-select]').selectOption(cluster.login);
+  await row.locator('[data-connect]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  await eventually('a painted frame', () => page.evaluate(() => window.__oriel.framesPainted > 0));
+
+  // The session runs under the desktop-only process's data dir.
+  const display = await xDisplay(cluster, 'Typing probe');
+  assert.ok(display.XAUTHORITY.startsWith(join(cluster.dir, 'b') + '/'), `the session's X authority ${display.XAUTHORITY} is the joined host's`);
+
+  const canvasPixel = (px, py) =>
+    page.evaluate(([px, py]) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(px, py, 1, 1).data).join(), [px, py]);
+  await eventually('the xterm on the canvas', async () => (await canvasPixel(200, 100)) === '255,255,255,255');
+  await page.locator('#screen').click({ position: { x: 200, y: 80 } });
+  await page.keyboard.type('through the tunnel');
+  await page.keyboard.press('Shift+Digit1');
+  await page.keyboard.press('Enter');
+  await eventually('typed text on the other host', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'through the tunnel!\n');
+
+  // The canvas shows exactly what that host's X server has, in the xterm and beside it.
+  const region = { x: 0, y: 0, width: 600, height: 220 };
+  await eventually('canvas pixels equal to the X screen', async () => {
+    const root = grabRoot(display);
+    const canvas = await page.evaluate(({ x, y, width, height }) => {
+      const ctx = document.querySelector('#screen').getContext('2d');
+      return Array.from(ctx.getImageData(x, y, width, height).data);
+    }, region);
+    for (let py = 0; py < region.height; py++) {
+      for (let px = 0; px < region.width; px++) {
+        const i = (py * region.width + px) * 4;
+        const want = root.rgba(region.x + px, region.y + py);
+        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) return false;
+      }
+    }
+    return root.rgba(5, 5).join() === '51,102,204,255';
+  });
+});
