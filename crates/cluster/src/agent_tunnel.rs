@@ -42,7 +42,7 @@ async fn keep_tunnel(agent: Agent, proxy: String, config: Arc<ClientConfig>, hos
                 let ended = agent.serve_connection(tls).await;
                 up.send_modify(|n| *n -= 1);
                 match ended {
-                    Ok(()) => tracing::warn!(%proxy, "reverse tunnel closed by the proxy; dialling again"),
+                    Ok(()) => tracing::warn!(%proxy, "reverse tunnel closed (the proxy closed it or stopped); dialling again"),
                     Err(error) => tracing::warn!(%proxy, %error, "reverse tunnel lost; dialling again"),
                 }
                 if since.elapsed() >= HEALTHY {
