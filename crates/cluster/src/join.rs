@@ -66,7 +66,7 @@ pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) 
     let request = crate::proto::JoinRequest { token: token.to_owned(), role: "linux_desktop".into(), host_id: host_id.to_owned() };
     let credentials: HostCredentials = match AuthClient::new(channel).join(request).await {
         Ok(response) => response.into_inner().into(),
-        Err(status) if std::error::Error::source(&status).is_some() => return Err(unreachable(error_chain(&status))),
+        Err(status) if std::error::Error::source(&status).is_some() => return Err(unreachable(status_chain(&status))),
         Err(status) => return Err(JoinFailure::Refused(status.message().to_owned())),
     };
     let untrusted = |detail: String| JoinFailure::Untrusted { addr: addr.to_owned(), detail };
@@ -89,7 +89,21 @@ pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) 
     }
 }
 
-/// A status and every cause under it, in one line.
+/// A status that failed on the way to the server, as one line: what
+/// failed and every cause under it. (A status's own `Display` is a debug
+/// dump of its code, message and source, not a sentence.)
+pub fn status_chain(status: &tonic::Status) -> String {
+    let message = status.message();
+    match std::error::Error::source(status) {
+        Some(source) => {
+            let chain = error_chain(source);
+            if message.is_empty() || chain.contains(message) { chain } else { format!("{message}: {chain}") }
+        }
+        None => message.to_owned(),
+    }
+}
+
+/// An error and every cause under it, in one line.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();

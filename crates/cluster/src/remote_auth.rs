@@ -93,7 +93,7 @@ impl RemoteAuth {
         // A status made from a transport error carries it as its source; one
         // the server sent has none.
         if std::error::Error::source(status).is_some() {
-            format!("the auth service at {} is unreachable: {}", self.addr, crate::join::error_chain(status))
+            format!("the auth service at {} is unreachable: {}", self.addr, crate::join::status_chain(status))
         } else {
             status.message().to_owned()
         }
