@@ -1,0 +1,262 @@
+//! The cluster API as oriel serves it (next to the admin API, one mutual
+//! TLS port, over a control plane on SQLite), called as a desktop service
+//! on another host calls it: joining with a token and a CA pin,
+//! heartbeats, renewal and session decisions, callers that are not
+//! desktop services, and the auth service going away and coming back.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use oriel_auth::ca::{HostIdentity, HostRole};
+use oriel_auth::control_plane::{AccessDenied, ControlPlane};
+use oriel_auth::resources::join_token::{JoinRole, TokenError};
+use oriel_backend::FakeClock;
+use oriel_cluster::join::{JoinFailure, join};
+use oriel_cluster::proto::DesktopHeartbeat;
+use oriel_cluster::remote_auth::RemoteAuth;
+use oriel_cluster::{HostCredentials, LiveIdentity};
+use oriel_linux_desktop::SessionAuthority as _;
+use oriel_rbac::DesktopKind;
+use support::{Cluster, PATIENCE};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The auth service's API, served as `oriel start` serves it.
+struct AuthService {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), oriel_admin::server::ServeError>>,
+}
+
+impl AuthService {
+    async fn start(plane: &ControlPlane) -> Self {
+        Self::serve(plane, TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+    }
+
+    async fn serve(plane: &ControlPlane, listener: TcpListener) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let tls = oriel_admin::server::tls_config(plane).await.unwrap();
+        let settings = oriel_admin::operations::Settings { proxy_url: "https://127.0.0.1:3080".into() };
+        let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings))
+            .add_service(oriel_cluster::auth_api::service(plane.clone()));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(oriel_admin::server::serve(listener, tls, routes, async move {
+            let _ = stopped.await;
+        }));
+        Self { addr, stop, task }
+    }
+
+    fn addr(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Stops serving and waits until it has.
+    async fn stop(self) -> SocketAddr {
+        let _ = self.stop.send(());
+        tokio::time::timeout(PATIENCE, self.task).await.expect("the auth service stops").unwrap().unwrap();
+        self.addr
+    }
+}
+
+async fn token(plane: &ControlPlane, role: JoinRole) -> String {
+    plane.add_token(role, HOUR, true).await.unwrap().0
+}
+
+fn refused(result: Result<HostCredentials, JoinFailure>) -> String {
+    match result {
+        Err(JoinFailure::Refused(message)) => message,
+        other => panic!("expected the auth server to refuse the join, got {other:?}"),
+    }
+}
+
+/// A desktop service's connection to the auth service, as `credentials`.
+fn remote(auth: &AuthService, credentials: &HostCredentials) -> RemoteAuth {
+    RemoteAuth::new(&auth.addr(), credentials, LiveIdentity::new(credentials).unwrap()).unwrap()
+}
+
+fn heartbeat() -> DesktopHeartbeat {
+    DesktopHeartbeat {
+        hostname: "desk-1.example.com".into(),
+        addr: "10.0.0.7:3028".into(),
+        labels: [("env".to_owned(), "test".to_owned())].into(),
+        version: "0.1.0".into(),
+        expires_after_ms: 60_000,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_token_joins_one_host_with_working_credentials() {
+    let cluster = Cluster::new().await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+
+    let credentials = join(&auth.addr(), &secret, "desk-1", None).await.unwrap();
+    assert_eq!(credentials.host_ca_pem, cluster.host_ca());
+    LiveIdentity::new(&credentials).expect("the certificate and key make a TLS identity");
+    let expires = credentials.expires().expect("the certificate has an expiry");
+    assert!(expires > SystemTime::now() + HOUR, "{expires:?}");
+    let host = cluster.ca.verify_host(&credentials.cert_der().unwrap(), SystemTime::now()).unwrap();
+    assert_eq!((host.host_id.as_str(), host.role), ("desk-1", HostRole::LinuxDesktop));
+    // The auth service names the certificate, not the host.
+    assert_eq!(host.dns_names, [oriel_auth::ca::desktop_server_name("desk-1")]);
+
+    let again = join(&auth.addr(), &secret, "desk-2", None).await;
+    assert_eq!(refused(again), TokenError::Used.to_string());
+    let unknown = join(&auth.addr(), "0123456789abcdef", "desk-3", None).await;
+    assert_eq!(refused(unknown), TokenError::Unknown.to_string());
+    let proxy = token(&cluster.plane, JoinRole::Proxy).await;
+    assert_eq!(refused(join(&auth.addr(), &proxy, "desk-4", None).await), "the join token is for proxy, not linux_desktop");
+    let failure = join(&auth.addr(), "0123456789abcdef", "desk-5", None).await.unwrap_err();
+    assert!(failure.to_string().starts_with("the auth server refused to join this host: the join token is not valid"), "{failure}");
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_refused() {
+    let clock = Arc::new(FakeClock::new(SystemTime::now()));
+    let cluster = Cluster::with_clock(clock.clone()).await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let (secret, _) = cluster.plane.add_token(JoinRole::LinuxDesktop, Duration::from_secs(60), true).await.unwrap();
+    clock.advance(Duration::from_secs(120));
+    let message = refused(join(&auth.addr(), &secret, "desk-1", None).await);
+    // Expired, or unknown once the store no longer lists it: both say so.
+    assert!([TokenError::Expired.to_string(), TokenError::Unknown.to_string()].contains(&message), "{message}");
+    assert!(message.contains("expired"), "{message}");
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_pin_decides_which_auth_server_a_host_trusts() {
+    let cluster = Cluster::new().await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let pin = oriel_auth::ca::ca_pin(cluster.ca.host_ca_pem()).unwrap();
+
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-1", Some(&pin)).await.expect("the right pin");
+    assert_eq!(credentials.host_ca_pem, cluster.host_ca());
+
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    match join(&auth.addr(), &secret, "desk-2", Some(&wrong)).await {
+        Err(failure @ JoinFailure::Untrusted { .. }) => {
+            let message = failure.to_string();
+            assert!(message.starts_with(&format!("the auth server at {} is not trusted", auth.addr())), "{message}");
+            assert!(message.contains(&format!("its CA's pin is {pin}, not the ca_pin {wrong}")), "{message}");
+        }
+        other => panic!("a wrong pin must not be trusted: {other:?}"),
+    }
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
+    let cluster = Cluster::new().await;
+    cluster.add_user("alice", "alice").await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-1", None).await.unwrap();
+    let identity = LiveIdentity::new(&credentials).unwrap();
+    let remote = RemoteAuth::new(&auth.addr(), &credentials, identity.clone()).unwrap();
+
+    // The heartbeat registers the desktop under the caller's own host id.
+    remote.heartbeat(heartbeat()).await.unwrap();
+    let desktop = cluster.plane.store().desktop(DesktopKind::Linux, "desk-1").await.expect("the desktop is registered");
+    assert_eq!((desktop.hostname.as_str(), desktop.addr.as_str()), ("desk-1.example.com", "10.0.0.7:3028"));
+    assert_eq!(desktop.labels.get("env").map(String::as_str), Some("test"));
+    assert!(desktop.expires.is_some_and(|at| at > SystemTime::now()), "{:?}", desktop.expires);
+
+    // A renewal is a fresh certificate for the same host, which then works.
+    let renewed = remote.renew().await.unwrap();
+    assert_ne!(renewed.cert_pem, credentials.cert_pem);
+    assert!(renewed.expires().unwrap() >= credentials.expires().unwrap());
+    let host = cluster.ca.verify_host(&renewed.cert_der().unwrap(), SystemTime::now()).unwrap();
+    assert_eq!((host.host_id.as_str(), host.role), ("desk-1", HostRole::LinuxDesktop));
+    identity.replace(&renewed).unwrap();
+    remote.reconnect().unwrap();
+    remote.heartbeat(heartbeat()).await.expect("a heartbeat with the renewed certificate");
+
+    // A user the roles allow gets a grant.
+    let user = cluster.user("alice");
+    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    assert_eq!((grant.user(), grant.login()), ("alice", "alice"));
+    assert_eq!(grant.roles(), ["dev"]);
+    assert_eq!(grant.certificate_expires(), Some(user.expires));
+    // A login the roles do not allow is refused by the auth service's decision.
+    match remote.authorize(&user.cert_der, "desk-1", "root").await {
+        Err(AccessDenied::Decided(message)) => assert!(message.starts_with("access denied"), "{message}"),
+        other => panic!("root is not among alice's logins: {other:?}"),
+    }
+    // A host certificate does not pass for a user's.
+    match remote.authorize(&credentials.cert_der().unwrap(), "desk-1", "alice").await {
+        Err(AccessDenied::Decided(message)) => assert!(message.contains("host") && message.contains("user"), "{message}"),
+        other => panic!("a host certificate must not open a session: {other:?}"),
+    }
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_desktop_services_use_the_cluster_api() {
+    let cluster = Cluster::new().await;
+    cluster.add_user("alice", "alice").await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let user = cluster.user("alice");
+
+    let admin = HostIdentity { host_id: "admin@test".into(), role: HostRole::Admin, dns_names: vec![], ips: vec![] };
+    let admin = cluster.credentials(cluster.ca.issue_host(&admin, HOUR, SystemTime::now()).unwrap());
+    let proxy = cluster.host("proxy", HostRole::Proxy, &[]);
+    for (credentials, who) in [(admin, "admin host \"admin@test\""), (proxy, "proxy host \"proxy\"")] {
+        let remote = remote(&auth, &credentials);
+        let refused = remote.heartbeat(heartbeat()).await.unwrap_err();
+        assert_eq!(refused, format!("only desktop services use this call, and this is the certificate of {who}"));
+        match remote.authorize(&user.cert_der, "desk-1", "alice").await {
+            Err(AccessDenied::Decided(message)) => assert!(message.contains(who), "{message}"),
+            other => panic!("{who} must not ask for decisions: {other:?}"),
+        }
+    }
+    for name in ["admin@test", "proxy", "desk-1"] {
+        assert!(cluster.plane.store().desktop(DesktopKind::Linux, name).await.is_err(), "{name} was registered");
+    }
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back() {
+    let cluster = Cluster::new().await;
+    cluster.add_user("alice", "alice").await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-1", None).await.unwrap();
+    let remote = remote(&auth, &credentials);
+    remote.heartbeat(heartbeat()).await.unwrap();
+    let user = cluster.user("alice");
+    remote.authorize(&user.cert_der, "desk-1", "alice").await.expect("a grant while the auth service is up");
+
+    let addr = auth.stop().await;
+    match remote.authorize(&user.cert_der, "desk-1", "alice").await {
+        Err(AccessDenied::Unavailable(message)) => {
+            assert!(message.starts_with(&format!("the auth service at {addr} is unreachable: ")), "{message}");
+            // A sentence with its causes, not a dump of the gRPC status.
+            assert!(!message.contains("code: ") && !message.contains("source: "), "{message}");
+        }
+        other => panic!("nothing is allowed while the auth service is away: {other:?}"),
+    }
+
+    // Back on the same address: the same connection object dials again by itself.
+    let auth = AuthService::serve(&cluster.plane, TcpListener::bind(addr).await.unwrap()).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match remote.authorize(&user.cert_der, "desk-1", "alice").await {
+            Ok(grant) => break assert_eq!(grant.user(), "alice"),
+            Err(error) => assert!(tokio::time::Instant::now() < deadline, "still failing after the auth service is back: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    remote.heartbeat(heartbeat()).await.expect("a heartbeat after the auth service is back");
+    auth.stop().await;
+}
