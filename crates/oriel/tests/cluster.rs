@@ -4,7 +4,8 @@
 //! the reverse tunnels they keep to A, and D (which has no proxy_server)
 //! through the proxy dialling it. A desktop whose service dies leaves the
 //! listings; a tunnel comes back by itself after A restarts; a used token
-//! joins nobody.
+//! joins nobody. Two auth-and-proxy processes sharing a PostgreSQL store
+//! are two proxies of one cluster, and a host keeps a tunnel to each.
 
 mod support;
 
@@ -31,9 +32,15 @@ impl Control {
     /// Starts A on the ports of `listen` (port 0: any), logging to `log` in
     /// `dir`, and returns it with the invite link the first start prints.
     fn start(dir: &Path, log: &str, listen: Option<(SocketAddr, SocketAddr, SocketAddr)>) -> (Self, Option<String>) {
+        Self::start_on(dir, log, listen, None)
+    }
+
+    /// [`Control::start`] with the control plane on `storage` (a postgres:// URL).
+    fn start_on(dir: &Path, log: &str, listen: Option<(SocketAddr, SocketAddr, SocketAddr)>, storage: Option<&str>) -> (Self, Option<String>) {
         let (auth, web, tunnel) = listen.map_or_else(|| ("127.0.0.1:0".into(), "127.0.0.1:0".into(), "127.0.0.1:0".into()), |(a, w, t)| (a.to_string(), w.to_string(), t.to_string()));
+        let storage = storage.map(|s| format!("  storage: {s}\n")).unwrap_or_default();
         let config = format!(
-            "version: v1\ndata_dir: {}\nauth_service:\n  listen_addr: {auth}\nproxy_service:\n  web_listen_addr: {web}\n  tunnel_listen_addr: {tunnel}\n",
+            "version: v1\ndata_dir: {}\nauth_service:\n  listen_addr: {auth}\n{storage}proxy_service:\n  web_listen_addr: {web}\n  tunnel_listen_addr: {tunnel}\n",
             dir.join("data").display()
         );
         std::fs::create_dir_all(dir).unwrap();
@@ -49,12 +56,10 @@ impl Control {
         let tunnel = address(process.line("the tunnel's address", |l| l.starts_with("Reverse tunnel at ")), "Reverse tunnel at ");
         let web = address(process.line("its URL", |l| l.starts_with("Oriel is ready at https://")), "Oriel is ready at https://");
         let is_invite = |l: &str| l.contains("/web/invite/");
-        let invite = if listen.is_none() {
-            Some(process.line("an invite link (the first start prints one)", is_invite).rsplit('/').next().unwrap().to_owned())
-        } else {
-            // The announcement is one write: an invite would be here by now.
-            process.line_within("an invite link", Duration::from_millis(500), is_invite)
-        };
+        // The announcement is one write: an invite (printed until the admin
+        // enrolls) would be here by now.
+        let invite = process.line_within("an invite link", Duration::from_millis(500), |l| l.contains("/web/invite/"));
+        let invite = invite.map(|line| line.rsplit('/').next().unwrap().to_owned());
         let web = Web::new(web, &dir.join("data"));
         (Self { process, web, auth, tunnel, dir: dir.to_owned() }, invite)
     }
@@ -96,8 +101,9 @@ struct DesktopHost {
 impl DesktopHost {
     /// Writes the host's oriel.yaml and starts it; `proxy` is A's tunnel
     /// address, or `None` to be dialled by the proxy instead.
-    fn spawn(dir: &Path, env: &str, control: &Control, proxy: Option<SocketAddr>, (token, pin): &(String, String)) -> Process {
-        let proxy = proxy.map(|p| format!("proxy_server: {p}\n")).unwrap_or_default();
+    fn spawn(dir: &Path, env: &str, control: &Control, proxies: &[SocketAddr], (token, pin): &(String, String)) -> Process {
+        let list = proxies.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let proxy = if proxies.is_empty() { String::new() } else { format!("proxy_server: [{list}]\n") };
         let config = format!(
             "version: v1\ndata_dir: {}\nauth_server: {}\n{proxy}join_token: {token}\nca_pin: {pin}\n\
              linux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n  labels:\n    env: {env}\n",
@@ -117,8 +123,8 @@ impl DesktopHost {
         Process::spawn(&format!("host {env}"), &mut command, &dir.join("oriel.log"))
     }
 
-    fn start(dir: &Path, env: &str, control: &Control, proxy: Option<SocketAddr>, token: &(String, String)) -> Self {
-        let process = Self::spawn(dir, env, control, proxy, token);
+    fn start(dir: &Path, env: &str, control: &Control, proxies: &[SocketAddr], token: &(String, String)) -> Self {
+        let process = Self::spawn(dir, env, control, proxies, token);
         let ready = process.line("that it is ready", |l| l.starts_with("Linux desktop service ") && l.contains(" is ready: "));
         let name = ready.trim_start_matches("Linux desktop service ").split(' ').next().unwrap().to_owned();
         Self { process, name }
@@ -172,8 +178,8 @@ async fn desktop_hosts_join_tunnel_in_leave_when_dead_and_come_back_after_a_prox
     let cookie = a.web.enroll(&invite.expect("the first start prints an invite link")).await;
     let (token_b, token_c, token_d) = (a.token(), a.token(), a.token());
 
-    let b = DesktopHost::start(&root.path().join("b"), "b", &a, Some(a.tunnel), &token_b);
-    let mut c = DesktopHost::start(&root.path().join("c"), "c", &a, Some(a.tunnel), &token_c);
+    let b = DesktopHost::start(&root.path().join("b"), "b", &a, &[a.tunnel], &token_b);
+    let mut c = DesktopHost::start(&root.path().join("c"), "c", &a, &[a.tunnel], &token_c);
     let desktops = listing_until(&a.web, &cookie, "B's and C's desktops are listed", |d| listed(d, &b).is_some() && listed(d, &c).is_some()).await;
     for (host, env) in [(&b, "b"), (&c, "c")] {
         let desktop = listed(&desktops, host).unwrap();
@@ -203,18 +209,39 @@ async fn desktop_hosts_join_tunnel_in_leave_when_dead_and_come_back_after_a_prox
     session_works(&a.web, &cookie, &b, &login).await;
 
     // D has no proxy_server: the proxy dials its listen_addr.
-    let d = DesktopHost::start(&root.path().join("d"), "d", &a, None, &token_d);
+    let d = DesktopHost::start(&root.path().join("d"), "d", &a, &[], &token_d);
     let desktops = listing_until(&a.web, &cookie, "D's desktop is listed", |ds| listed(ds, &d).is_some()).await;
     assert_eq!(listed(&desktops, &d).unwrap()["labels"]["env"], "d");
     session_works(&a.web, &cookie, &d, &login).await;
     assert!(!a.tunnel_from(&d.name), "D keeps no tunnel");
 
     // B's token is used up: a new host E cannot join with it.
-    let mut e = DesktopHost::spawn(&root.path().join("e"), "e", &a, Some(a.tunnel), &token_b);
+    let mut e = DesktopHost::spawn(&root.path().join("e"), "e", &a, &[a.tunnel], &token_b);
     let status = e.exit_status();
     let log = e.log();
     assert!(!status.success(), "E joined with a used token: {log}");
     assert!(log.contains("the join token was already used"), "{log}");
     assert!(!log.contains(&token_b.0), "the token is not repeated: {log}");
     assert!(!root.path().join("e/data/host_credentials.pem").exists(), "E has no credentials");
+}
+
+/// Two auth-and-proxy processes on one PostgreSQL store are one cluster
+/// with two proxies: a desktop host keeps a tunnel to each, and people
+/// reach its desktop through either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desktop_host_keeps_a_tunnel_to_each_of_two_proxies() {
+    let Some(url) = support::fresh_database("oriel_proxies").await else { return };
+    let root = tempfile::tempdir().unwrap();
+    let (first, invite) = Control::start_on(&root.path().join("p1"), "oriel.log", None, Some(&url));
+    let cookie = first.web.enroll(&invite.expect("the first start prints an invite link")).await;
+    let (second, _) = Control::start_on(&root.path().join("p2"), "oriel.log", None, Some(&url));
+    let host = DesktopHost::start(&root.path().join("h"), "h", &first, &[first.tunnel, second.tunnel], &first.token());
+    eventually("the host's tunnels reach both proxies", || first.tunnel_from(&host.name) && second.tunnel_from(&host.name)).await;
+
+    // The web session is in the shared store: the same cookie works on both.
+    for proxy in [&first, &second] {
+        let desktops = listing_until(&proxy.web, &cookie, "the host's desktop is listed", |d| listed(d, &host).is_some()).await;
+        let login = listed(&desktops, &host).unwrap()["logins"][0].as_str().expect("the admin has a login").to_owned();
+        session_works(&proxy.web, &cookie, &host, &login).await;
+    }
 }

@@ -5,6 +5,8 @@
 //! The server comes from `ORIEL_TEST_POSTGRES_URL` (scripts/test starts one);
 //! ORIEL_SKIP_POSTGRES=1 skips this test on purpose.
 
+mod support;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -12,7 +14,6 @@ use std::process::{Child, Command, Stdio};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::storage::StorageLocation;
 use oriel_auth::store::Store;
-use oriel_backend::postgres::{Config, NoTls};
 
 /// A started `oriel` and what it printed before it was ready.
 struct Started {
@@ -70,28 +71,9 @@ async fn add_user(dir: &Path, name: &str) {
     plane.add_user(&spec).await.unwrap();
 }
 
-/// A fresh database on the test server, as a URL.
-async fn fresh_database() -> Option<String> {
-    let url = match std::env::var("ORIEL_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("ORIEL_SKIP_POSTGRES").as_deref() == Ok("1") => return None,
-        _ => panic!("ORIEL_TEST_POSTGRES_URL is not set: start a server with `eval \"$(scripts/postgres-test-server start)\"`, or set ORIEL_SKIP_POSTGRES=1"),
-    };
-    let config: Config = url.parse().unwrap();
-    let (client, connection) = config.connect(NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let name = format!("oriel_start_{}", std::process::id());
-    // Two statements: a multi-statement batch would be one transaction, and
-    // neither may run inside one.
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_store_keeps_the_cluster_across_restarts() {
-    let Some(url) = fresh_database().await else { return };
+    let Some(url) = support::fresh_database("oriel_start").await else { return };
     let dir = tempfile::tempdir().unwrap();
 
     let first = start(dir.path(), Some(&url));

@@ -278,3 +278,25 @@ pub async fn final_alert(socket: &mut Socket) -> String {
     }
     alert.expect("an ERROR alert before the socket closed")
 }
+
+/// A fresh database named `prefix` plus this process's id on the test
+/// PostgreSQL server (`ORIEL_TEST_POSTGRES_URL`, which scripts/test
+/// starts), as a URL; `None` when ORIEL_SKIP_POSTGRES=1 skips on purpose.
+pub async fn fresh_database(prefix: &str) -> Option<String> {
+    use oriel_backend::postgres::{Config, NoTls};
+    let url = match std::env::var("ORIEL_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("ORIEL_SKIP_POSTGRES").as_deref() == Ok("1") => return None,
+        _ => panic!("ORIEL_TEST_POSTGRES_URL is not set: start a server with `eval \"$(scripts/postgres-test-server start)\"`, or set ORIEL_SKIP_POSTGRES=1"),
+    };
+    let config: Config = url.parse().unwrap();
+    let (client, connection) = config.connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let name = format!("{prefix}_{}", std::process::id());
+    // Two statements: a multi-statement batch would be one transaction, and
+    // neither may run inside one.
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
