@@ -55,7 +55,6 @@ impl Control {
         let auth = address(process.line("the auth service's address", |l| l.starts_with("Auth service API at ")), "Auth service API at ");
         let tunnel = address(process.line("the tunnel's address", |l| l.starts_with("Reverse tunnel at ")), "Reverse tunnel at ");
         let web = address(process.line("its URL", |l| l.starts_with("Oriel is ready at https://")), "Oriel is ready at https://");
-        let is_invite = |l: &str| l.contains("/web/invite/");
         // The announcement is one write: an invite (printed until the admin
         // enrolls) would be here by now.
         let invite = process.line_within("an invite link", Duration::from_millis(500), |l| l.contains("/web/invite/"));
