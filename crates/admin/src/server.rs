@@ -70,8 +70,12 @@ pub async fn tls_config(plane: &ControlPlane) -> Result<ServerTlsConfig, ServeEr
         ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)],
     };
     let issued = ca.issue_host(&host, SERVER_CERT_TTL, std::time::SystemTime::now())?;
+    // The host CA goes in the chain too: a joining host, which has no CA
+    // yet, checks it against its ca_pin during the handshake, before it
+    // sends its token.
+    let chain = format!("{}\n{}", issued.cert_pem.trim_end(), ca.host_ca_pem());
     Ok(ServerTlsConfig::new()
-        .identity(Identity::from_pem(&issued.cert_pem, &issued.key_pem))
+        .identity(Identity::from_pem(chain, &issued.key_pem))
         .client_ca_root(Certificate::from_pem(ca.host_ca_pem()))
         .client_auth_optional(true)
         .timeout(HANDSHAKE_TIMEOUT))

@@ -1,9 +1,12 @@
 //! Joining from a new host: trade a join token for host credentials over
 //! TLS. The host has no CA yet, so it cannot check the auth server the
-//! usual way. With `ca_pin` (printed by `orielctl tokens add`) it refuses
-//! any CA but the pinned one; without it, it trusts the CA it is given on
-//! first use and logs the pin to check. Either way the server must prove it
-//! holds the key of a certificate that CA issued to the auth service.
+//! usual way. The auth server sends its host CA in its certificate chain;
+//! during the handshake, before the token goes anywhere, the host checks
+//! that the server's certificate is that CA's auth service certificate
+//! (and the server proves it holds its key), and with `ca_pin` (printed by
+//! `orielctl tokens add`) that the CA is the pinned one. Without a pin it
+//! trusts that CA on first use and logs its pin to check. The credentials
+//! it gets must name the same CA.
 
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -45,12 +48,13 @@ pub enum JoinFailure {
 /// service `host_id`.
 pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) -> Result<HostCredentials, JoinFailure> {
     let unreachable = |detail: String| JoinFailure::Unreachable { addr: addr.to_owned(), detail };
-    let seen = Arc::new(FirstUse::default());
+    let untrusted = |detail: String| JoinFailure::Untrusted { addr: addr.to_owned(), detail };
+    let check = Arc::new(FirstUse { pin: ca_pin.map(|p| p.trim().to_owned()), outcome: Mutex::default() });
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| unreachable(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(seen.clone())
+        .with_custom_certificate_verifier(check.clone())
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec()];
     let name = ServerName::try_from(AUTH_SERVER_NAME).map_err(|e| unreachable(e.to_string()))?;
@@ -58,10 +62,17 @@ pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) 
         let tcp = tokio::net::TcpStream::connect(addr).await?;
         tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await
     };
-    let tls = tokio::time::timeout(crate::connect::CONNECT_TIMEOUT, connect)
-        .await
-        .map_err(|_| unreachable("timed out".into()))?
-        .map_err(|e| unreachable(e.to_string()))?;
+    let handshake = tokio::time::timeout(crate::connect::CONNECT_TIMEOUT, connect).await.map_err(|_| unreachable("timed out".into()))?;
+    let tls = match (handshake, check.outcome()) {
+        (_, Some(Err(refusal))) => return Err(untrusted(refusal)),
+        (Ok(tls), Some(Ok(_))) => tls,
+        (Ok(_), None) => return Err(untrusted("it showed no certificate".into())),
+        (Err(error), _) => return Err(unreachable(error.to_string())),
+    };
+    let ca_pin_seen = check.outcome().and_then(Result::ok).unwrap_or_default();
+    if ca_pin.is_none() {
+        tracing::warn!(pin = %ca_pin_seen, "joining without ca_pin: trusting the auth server's CA on first use; check the pin against `orielctl tokens add` and set ca_pin");
+    }
     let channel = crate::connect::channel_over(tls).await.map_err(|e| unreachable(e.to_string()))?;
     let request = crate::proto::JoinRequest { token: token.to_owned(), role: "linux_desktop".into(), host_id: host_id.to_owned() };
     let credentials: HostCredentials = match AuthClient::new(channel).join(request).await {
@@ -69,23 +80,10 @@ pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) 
         Err(status) if std::error::Error::source(&status).is_some() => return Err(unreachable(status_chain(&status))),
         Err(status) => return Err(JoinFailure::Refused(status.message().to_owned())),
     };
-    let untrusted = |detail: String| JoinFailure::Untrusted { addr: addr.to_owned(), detail };
-    let pin = oriel_auth::ca::ca_pin(&credentials.host_ca_pem).ok_or_else(|| untrusted("it sent no CA certificate".into()))?;
-    match ca_pin {
-        Some(wanted) if wanted.trim() != pin => {
-            return Err(untrusted(format!("its CA's pin is {pin}, not the ca_pin {wanted}: this is another cluster, or something is in the way")));
-        }
-        Some(_) => {}
-        None => tracing::warn!(%pin, "joined without ca_pin: trusting the auth server's CA on first use; check the pin against `orielctl tokens add` and set ca_pin"),
-    }
-    // The server proved it holds the key of the certificate it showed; that
-    // certificate must be the CA's auth service certificate.
-    let shown = seen.certificate().ok_or_else(|| untrusted("it showed no certificate".into()))?;
-    let ca = crate::tls::cert_der(&credentials.host_ca_pem, "host CA certificate").map_err(|e| untrusted(e.to_string()))?;
-    match oriel_auth::ca::verify_host_with_root(&ca, &shown, SystemTime::now()) {
-        Ok(host) if host.role == HostRole::Auth => Ok(credentials),
-        Ok(host) => Err(untrusted(format!("its certificate is a {} certificate, not the auth service's", host.role))),
-        Err(error) => Err(untrusted(format!("its certificate does not belong to the CA it sent: {error}"))),
+    match oriel_auth::ca::ca_pin(&credentials.host_ca_pem) {
+        Some(pin) if pin == ca_pin_seen => Ok(credentials),
+        Some(pin) => Err(untrusted(format!("it sent credentials of the CA {pin}, not of the CA {ca_pin_seen} it showed"))),
+        None => Err(untrusted("it sent no CA certificate".into())),
     }
 }
 
@@ -117,17 +115,37 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     chain
 }
 
-/// Accepts the server's certificate for now and keeps it, to be checked
-/// once the CA is known. Handshake signatures are still verified, so the
-/// server must hold the certificate's key.
-#[derive(Debug, Default)]
+/// Checks the auth server's certificate before anything is sent: the chain
+/// must hold a CA that signed it as the auth service's, the pinned CA when
+/// there is a pin. Handshake signatures are verified as usual, so the
+/// server must hold the certificate's key. Keeps the CA's pin, or why the
+/// server was refused.
+#[derive(Debug)]
 struct FirstUse {
-    certificate: Mutex<Option<Vec<u8>>>,
+    pin: Option<String>,
+    outcome: Mutex<Option<Result<String, String>>>,
 }
 
 impl FirstUse {
-    fn certificate(&self) -> Option<Vec<u8>> {
-        self.certificate.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    fn outcome(&self) -> Option<Result<String, String>> {
+        self.outcome.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn check(&self, end_entity: &[u8], chain: &[CertificateDer<'_>]) -> Result<String, String> {
+        let Some(ca) = chain.last() else {
+            return Err("it sent no CA certificate with its own (is it an Oriel auth service?)".into());
+        };
+        let pin = oriel_auth::ca::ca_pin_of_der(ca);
+        if let Some(wanted) = &self.pin
+            && *wanted != pin
+        {
+            return Err(format!("its CA's pin is {pin}, not the ca_pin {wanted}: this is another cluster, or something is in the way"));
+        }
+        match oriel_auth::ca::verify_host_with_root(ca, end_entity, SystemTime::now()) {
+            Ok(host) if host.role == HostRole::Auth => Ok(pin),
+            Ok(host) => Err(format!("its certificate is a {} certificate, not the auth service's", host.role)),
+            Err(error) => Err(format!("its certificate does not belong to the CA it sent: {error}")),
+        }
     }
 }
 
@@ -135,13 +153,17 @@ impl ServerCertVerifier for FirstUse {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
+        intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.certificate.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(end_entity.to_vec());
-        Ok(ServerCertVerified::assertion())
+        let outcome = self.check(end_entity, intermediates);
+        *self.outcome.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outcome.clone());
+        match outcome {
+            Ok(_) => Ok(ServerCertVerified::assertion()),
+            Err(refusal) => Err(rustls::Error::General(refusal)),
+        }
     }
 
     fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {

@@ -40,9 +40,14 @@ pub const PROXY_SERVER_NAME: &str = "proxy.oriel.cluster.local";
 /// refuses an auth server whose CA differs, instead of trusting the first
 /// one it meets. `None` if the PEM holds no certificate.
 pub fn ca_pin(host_ca_pem: &str) -> Option<String> {
-    use sha2::Digest as _;
     let (_, pem) = x509_parser::pem::parse_x509_pem(host_ca_pem.as_bytes()).ok()?;
-    Some(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&pem.contents))))
+    Some(ca_pin_of_der(&pem.contents))
+}
+
+/// [`ca_pin`] of a CA certificate's DER.
+pub fn ca_pin_of_der(host_ca_der: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(host_ca_der)))
 }
 
 /// The name a desktop service's certificate carries, which a proxy checks
