@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
-import { startDeployment, eventually, xDisplay, grabRoot, totp } from './oriel.mjs';
+import { startDeployment, eventually, xDisplay, totp, typeIntoProbe, canvasMatchesRoot } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 let cluster;
@@ -88,30 +88,9 @@ test('connect, type into an xterm on the other host, see its X screen', async ()
   const display = await xDisplay(cluster, 'Typing probe');
   assert.ok(display.XAUTHORITY.startsWith(join(cluster.dir, 'b') + '/'), `the session's X authority ${display.XAUTHORITY} is the joined host's`);
 
-  const canvasPixel = (px, py) =>
-    page.evaluate(([px, py]) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(px, py, 1, 1).data).join(), [px, py]);
-  await eventually('the xterm on the canvas', async () => (await canvasPixel(200, 100)) === '255,255,255,255');
-  await page.locator('#screen').click({ position: { x: 200, y: 80 } });
-  await page.keyboard.type('through the tunnel');
-  await page.keyboard.press('Shift+Digit1');
-  await page.keyboard.press('Enter');
+  await typeIntoProbe(page, 'through the tunnel');
   await eventually('typed text on the other host', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'through the tunnel!\n');
 
   // The canvas shows exactly what that host's X server has, in the xterm and beside it.
-  const region = { x: 0, y: 0, width: 600, height: 220 };
-  await eventually('canvas pixels equal to the X screen', async () => {
-    const root = grabRoot(display);
-    const canvas = await page.evaluate(({ x, y, width, height }) => {
-      const ctx = document.querySelector('#screen').getContext('2d');
-      return Array.from(ctx.getImageData(x, y, width, height).data);
-    }, region);
-    for (let py = 0; py < region.height; py++) {
-      for (let px = 0; px < region.width; px++) {
-        const i = (py * region.width + px) * 4;
-        const want = root.rgba(region.x + px, region.y + py);
-        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) return false;
-      }
-    }
-    return root.rgba(5, 5).join() === '51,102,204,255';
-  });
+  await canvasMatchesRoot(page, display, { x: 0, y: 0, width: 600, height: 220 });
 });

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium } from './browser.mjs';
-import { startOriel, eventually, xDisplay, x, grabRoot, totp, ROOT } from './oriel.mjs';
+import { startOriel, eventually, xDisplay, x, totp, ROOT, typeIntoProbe, canvasMatchesRoot } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 let oriel;
@@ -93,33 +93,11 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
 
   // Type once the terminal is on screen, as a person would.
   const display = await xDisplay(oriel, 'Typing probe');
-  const canvasPixel = (px, py) =>
-    page.evaluate(([px, py]) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(px, py, 1, 1).data).join(), [px, py]);
-  await eventually('the xterm on the canvas', async () => (await canvasPixel(200, 100)) === '255,255,255,255');
-  await page.locator('#screen').click({ position: { x: 200, y: 80 } });
-  await page.keyboard.type('hello oriel');
-  // Shift is a key of its own on the wire (scancode 0x2A), held around the 1.
-  await page.keyboard.press('Shift+Digit1');
-  await page.keyboard.press('Enter');
+  await typeIntoProbe(page, 'hello oriel');
   await eventually('typed text on the X side', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'hello oriel!\n');
 
   // Pixels: the canvas shows exactly what X has, in the xterm and beside it.
-  const region = { x: 0, y: 0, width: 600, height: 220 };
-  await eventually('canvas pixels equal to the X screen', async () => {
-    const root = grabRoot(display);
-    const canvas = await page.evaluate(({ x, y, width, height }) => {
-      const ctx = document.querySelector('#screen').getContext('2d');
-      return Array.from(ctx.getImageData(x, y, width, height).data);
-    }, region);
-    for (let py = 0; py < region.height; py++) {
-      for (let px = 0; px < region.width; px++) {
-        const i = (py * region.width + px) * 4;
-        const want = root.rgba(region.x + px, region.y + py);
-        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) return false;
-      }
-    }
-    return root.rgba(5, 5).join() === '51,102,204,255';
-  });
+  await canvasMatchesRoot(page, display, { x: 0, y: 0, width: 600, height: 220 });
   mkdirSync(join(ROOT, 'web/e2e/artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, 'web/e2e/artifacts/desktop.png') });
 

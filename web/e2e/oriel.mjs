@@ -256,3 +256,44 @@ export function totp(secretBase32, unixSeconds = Date.now() / 1000) {
   const offset = mac[mac.length - 1] & 0xf;
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
+
+/** One canvas pixel of the session page as "r,g,b,a". */
+export function canvasPixel(page, px, py) {
+  return page.evaluate(([px, py]) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(px, py, 1, 1).data).join(), [px, py]);
+}
+
+/**
+ * Waits until the probe xterm is on the canvas, clicks into it and types
+ * `text` then `!` (Shift is a key of its own on the wire, scancode 0x2A,
+ * held around the 1) and Enter.
+ */
+export async function typeIntoProbe(page, text) {
+  await eventually('the xterm on the canvas', async () => (await canvasPixel(page, 200, 100)) === '255,255,255,255');
+  await page.locator('#screen').click({ position: { x: 200, y: 80 } });
+  await page.keyboard.type(text);
+  await page.keyboard.press('Shift+Digit1');
+  await page.keyboard.press('Enter');
+}
+
+/**
+ * Waits until the canvas region `{ x, y, width, height }` shows exactly
+ * what the X server of `display` has there, and its root at (5, 5) is the
+ * probe's blue.
+ */
+export async function canvasMatchesRoot(page, display, region) {
+  await eventually('canvas pixels equal to the X screen', async () => {
+    const root = grabRoot(display);
+    const canvas = await page.evaluate(({ x, y, width, height }) => {
+      const ctx = document.querySelector('#screen').getContext('2d');
+      return Array.from(ctx.getImageData(x, y, width, height).data);
+    }, region);
+    for (let py = 0; py < region.height; py++) {
+      for (let px = 0; px < region.width; px++) {
+        const i = (py * region.width + px) * 4;
+        const want = root.rgba(region.x + px, region.y + py);
+        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) return false;
+      }
+    }
+    return root.rgba(5, 5).join() === '51,102,204,255';
+  });
+}
