@@ -7,6 +7,7 @@
 //! [`tunnel`]). Every connection is mutual TLS on the cluster's host CA
 //! ([`tls`]); gRPC (tonic) carries the calls and the session streams.
 
+mod accept;
 pub mod agent;
 pub mod agent_listener;
 pub mod agent_tunnel;

@@ -9,16 +9,12 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use oriel_auth::ca::HostRole;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
-
-/// A TLS handshake must finish within this.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Each host's tunnels, oldest first, with the id each was registered under.
 type Tunnels = HashMap<String, Vec<(u64, Channel)>>;
@@ -66,28 +62,10 @@ impl TunnelRegistry {
 
 /// Accepts tunnels on `listener` into `registry` until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, registry: TunnelRegistry, config: Arc<ServerConfig>, host_ca_pem: String) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "cannot accept a tunnel connection");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let (acceptor, registry, host_ca_pem) = (acceptor.clone(), registry.clone(), host_ca_pem.clone());
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(error)) => return tracing::warn!(%peer, %error, "refused a reverse tunnel: TLS"),
-                Err(_) => return tracing::warn!(%peer, "refused a reverse tunnel: the TLS handshake timed out"),
-            };
-            let host = match crate::tls::peer_host(tls.get_ref().1.peer_certificates(), &host_ca_pem, HostRole::LinuxDesktop) {
-                Ok(host) => host,
-                Err(error) => return tracing::warn!(%peer, %error, "refused a reverse tunnel: not a desktop service of this cluster"),
-            };
+    let desktop_service = (HostRole::LinuxDesktop, "desktop service");
+    crate::accept::accept(listener, config, host_ca_pem, desktop_service, "reverse tunnel", move |tls, host, peer| {
+        let registry = registry.clone();
+        async move {
             let (closed_tx, closed) = oneshot::channel();
             let channel = match crate::connect::channel_over(Watched { inner: tls, _closed: closed_tx }).await {
                 Ok(channel) => channel,
@@ -98,8 +76,9 @@ pub async fn serve(listener: tokio::net::TcpListener, registry: TunnelRegistry, 
             let _ = closed.await;
             registry.remove(&host.host_id, id);
             tracing::info!(%peer, host = %host.host_id, "reverse tunnel closed");
-        });
-    }
+        }
+    })
+    .await;
 }
 
 /// A connection that tells, by dropping `_closed`, when the HTTP/2 client
