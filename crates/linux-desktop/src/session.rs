@@ -538,5 +538,6 @@ fn name(payload: &Payload) -> &'static str {
         Payload::FrameRect(_) => "FrameRect",
         Payload::FrameAck(_) => "FrameAck",
         Payload::CursorImage(_) => "CursorImage",
+        Payload::ClipboardData(_) => "ClipboardData",
     }
 }

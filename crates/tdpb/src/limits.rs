@@ -19,6 +19,8 @@ pub const MAX_PING_ID_LEN: usize = 64;
 pub const MAX_CURSOR_SIDE: u32 = 256;
 /// Largest display scale, in percent.
 pub const MAX_SCALE_PERCENT: u32 = 1000;
+/// Largest clipboard text, in bytes of UTF-8 (Teleport's 1 MiB).
+pub const MAX_CLIPBOARD_LEN: usize = 1 << 20;
 
 /// Limits a receiver applies; the frame limit differs by direction (a
 /// browser never needs to send a 16 MiB frame, a desktop service may).
@@ -29,8 +31,9 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// What a server accepts from a browser: input events, hellos and, later,
-    /// clipboard data of up to 1 MiB.
+    /// What a server accepts from a browser: input events, hellos and
+    /// clipboard data of up to 1 MiB, with room for a clipboard just over
+    /// the limit to reach the field check and be refused by name.
     pub const FROM_CLIENT: Limits = Limits { max_frame_len: 2 << 20 };
     /// What a browser or proxy accepts from a desktop service.
     pub const FROM_SERVER: Limits = Limits { max_frame_len: crate::MAX_FRAME_LEN };
@@ -96,6 +99,9 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         }
         Payload::Alert(alert) => ensure(alert.message.len() <= MAX_ALERT_LEN, "Alert.message", || {
             format!("{} bytes, at most {MAX_ALERT_LEN}", alert.message.len())
+        }),
+        Payload::ClipboardData(clipboard) => ensure(clipboard.data.len() <= MAX_CLIPBOARD_LEN, "ClipboardData.data", || {
+            format!("{} bytes, at most {MAX_CLIPBOARD_LEN} (1 MiB)", clipboard.data.len())
         }),
         Payload::Ping(ping) => ensure(ping.id.len() <= MAX_PING_ID_LEN, "Ping.id", || {
             format!("{} bytes, at most {MAX_PING_ID_LEN}", ping.id.len())

@@ -51,10 +51,33 @@ fn frame_ack_uses_a_two_byte_key() {
 fn unknown_payload_is_skipped() {
     let frame = [
         0x00, 0x00, 0x00, 0x04, // envelope length 4
-        0x6a, 0x02, // field 13 (ClipboardData in Teleport's numbering), 2 bytes
+        0x72, 0x02, // field 14 (MFA in Teleport's numbering, not in this version), 2 bytes
         0x0a, 0x00, // its field 1, empty
     ];
     assert_eq!(decode(&frame).unwrap(), None);
+}
+
+#[test]
+fn clipboard_data() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x0b, // envelope length 11
+        0x6a, 0x09, // field 13 (clipboard_data), 9 bytes
+        0x0a, 0x07, // data, 7 bytes:
+        b'G', b'r', 0xc3, 0xbc, 0xc3, 0x9f, b'e', // "Grüße" as UTF-8
+    ];
+    let message = Payload::ClipboardData(pb::ClipboardData { data: "Grüße".as_bytes().to_vec() });
+    assert_eq!(decode_frame(&frame, Limits::FROM_CLIENT).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
+fn clipboard_data_up_to_one_mebibyte_passes_and_more_is_refused_by_name() {
+    let fits = Payload::ClipboardData(pb::ClipboardData { data: vec![b'a'; 1 << 20] });
+    assert_eq!(decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(), Some(fits));
+    // One byte more still fits a browser frame (2 MiB), so the field check names it.
+    let over = Payload::ClipboardData(pb::ClipboardData { data: vec![b'a'; (1 << 20) + 1] });
+    let error = decode_frame(&encode_frame(over), Limits::FROM_CLIENT).unwrap_err();
+    assert_eq!(error.to_string(), "ClipboardData.data out of range: 1048577 bytes, at most 1048576 (1 MiB)");
 }
 
 #[test]
