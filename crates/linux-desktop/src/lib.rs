@@ -3,11 +3,12 @@
 //! paced to the client's acknowledgements. Input arrives through XTEST.
 //!
 //! Layout: [`session`] drives one session over any byte stream;
-//! [`handshake`] and [`pacing`] are pure decisions; [`frames`] is the
+//! [`handshake`], [`pacing`] and [`clipboard`] are pure decisions; [`frames`] is the
 //! capture-and-encode thread; [`x11`] talks to the X server; [`xvfb`] and
 //! [`xsession`] start the processes.
 
 pub mod authority;
+pub mod clipboard;
 pub mod encoder;
 pub mod frames;
 pub mod handshake;

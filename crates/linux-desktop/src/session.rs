@@ -18,6 +18,7 @@ use crate::encoder::RectEncoder;
 use crate::frames::{Command, FrameConfig, FrameLoop};
 use crate::handshake::{self, Agreement, HelloError, Start};
 use crate::x11::capture::Capture;
+use crate::x11::clipboard::Clipboard;
 use crate::x11::input::Input;
 use crate::x11::screen::{Screen, ScreenSize};
 use crate::x11::{self, X11Error};
@@ -216,7 +217,7 @@ impl LinuxDesktopService {
         }
         let prepared = start_display(self.config.runtime_dir.clone(), agreement.screen).await?;
         tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, "display started");
-        send(out, Payload::ServerHello(server_hello(&agreement, &sessions))).await?;
+        send(out, Payload::ServerHello(server_hello(&agreement, &sessions, grant.options().clipboard))).await?;
 
         let chosen = match start {
             Start::Now(session) => session,
@@ -235,6 +236,10 @@ impl LinuxDesktopService {
             self.config.frames.clone(),
             out.clone(),
         )?;
+        // Only when the roles allow it does the service touch the desktop's X selections.
+        if grant.options().clipboard {
+            desktop.share_clipboard(out.clone())?;
+        }
         tracing::info!(xsession = %chosen.name, "desktop session started");
 
         let mut lock_poll = tokio::time::interval(LOCK_POLL);
@@ -325,6 +330,8 @@ struct Desktop {
     conn: Arc<RustConnection>,
     screen: Option<Screen>,
     capture: Option<Capture>,
+    /// The clipboard shared with the browser, when the roles allow it.
+    clipboard: Option<Clipboard>,
     _xvfb: Xvfb,
 }
 
@@ -371,8 +378,32 @@ impl Desktop {
             conn: display.conn,
             screen: Some(display.screen),
             capture: Some(display.capture),
+            clipboard: None,
             _xvfb: display.xvfb,
         })
+    }
+
+    /// Shares the clipboard both ways, on an X connection of its own.
+    fn share_clipboard(&mut self, out: mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
+        self.clipboard = Some(Clipboard::start(&self._xvfb.socket_path(), self._xvfb.cookie(), out)?);
+        Ok(())
+    }
+
+    /// Text the browser copied becomes the desktop's clipboard, if the
+    /// roles allow it; otherwise it goes nowhere and the user is told.
+    async fn paste(&self, data: Vec<u8>, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
+        let Some(clipboard) = &self.clipboard else {
+            tracing::warn!(bytes = data.len(), "clipboard data from the client ignored: the roles turn clipboard sharing off");
+            let message = "clipboard sharing is off for this session (desktop_clipboard in your roles); the text was not copied to the desktop";
+            return out.send(alert(message, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()));
+        };
+        let text = String::from_utf8(data).map_err(|error| {
+            SessionError::Malformed(format!("ClipboardData.data is not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()))
+        })?;
+        // Input after this message (a paste key) is to find the text on the
+        // desktop's clipboard: wait until it is there, within reason.
+        let _ = tokio::time::timeout(crate::x11::clipboard::TAKE_WAIT, clipboard.browser_copied(text)).await;
+        Ok(())
     }
 
     async fn handle(&mut self, payload: Payload, frames: &FrameLoop, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
@@ -393,6 +424,7 @@ impl Desktop {
             Payload::ClientScreenSpec(spec) => {
                 frames.send(Command::Resize(ScreenSize::fit(spec.width, spec.height, spec.scale)));
             }
+            Payload::ClipboardData(clipboard) => self.paste(clipboard.data, out).await?,
             Payload::Ping(ping) => send(out, Payload::Ping(ping)).await?,
             other => tracing::debug!(message = name(&other), "ignored message from the client"),
         }
@@ -440,11 +472,11 @@ async fn wait_for_selection<R: AsyncRead + Unpin>(
     tokio::time::timeout(SELECTION_TIMEOUT, wait).await.map_err(|_| SessionError::Timeout("SessionSelection"))?
 }
 
-fn server_hello(agreement: &Agreement, sessions: &[XSession]) -> pb::ServerHello {
+fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboard: bool) -> pb::ServerHello {
     pb::ServerHello {
         width: agreement.screen.width.into(),
         height: agreement.screen.height.into(),
-        clipboard_enabled: false,
+        clipboard_enabled: clipboard,
         directory_remove_supported: false,
         xsessions: sessions.iter().map(|s| pb::XSession { name: s.name.clone() }).collect(),
         hidpi_supported: true,

@@ -1,6 +1,7 @@
 //! Talking to the session's X server: capture, input, cursor and screen size.
 
 pub mod capture;
+pub mod clipboard;
 pub mod cursor;
 pub mod input;
 pub mod scancode;
