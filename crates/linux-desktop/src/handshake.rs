@@ -3,6 +3,7 @@
 
 use oriel_tdpb::pb::{self, Codec};
 
+use crate::keyboard::{self, LayoutChoice};
 use crate::x11::screen::ScreenSize;
 use crate::xsession::XSession;
 
@@ -20,8 +21,8 @@ pub struct Agreement {
     pub screen: ScreenSize,
     /// The desktop login asked for.
     pub username: String,
-    /// XKB layout name, if the client knew it.
-    pub layout: Option<String>,
+    /// The keyboard layout to set up, from the client's XKB name or KLID.
+    pub keyboard: LayoutChoice,
 }
 
 /// Why the hello cannot be accepted; the text goes to the client as an alert.
@@ -59,7 +60,7 @@ pub fn agree(hello: &pb::ClientHello) -> Result<Agreement, HelloError> {
         codec,
         screen: ScreenSize::fit(spec.width, spec.height, spec.scale),
         username: hello.username.clone(),
-        layout: Some(hello.keyboard_layout_name.clone()).filter(|l| !l.is_empty()),
+        keyboard: keyboard::choose(&hello.keyboard_layout_name, hello.keyboard_layout),
     })
 }
 

@@ -12,7 +12,12 @@ use oriel_tdpb::Payload;
 pub(crate) fn is_activity(payload: &Payload) -> bool {
     matches!(
         payload,
-        Payload::KeyboardButton(_) | Payload::MouseMove(_) | Payload::MouseButton(_) | Payload::MouseWheel(_) | Payload::SyncKeys(_)
+        Payload::KeyboardButton(_)
+            | Payload::KeyboardText(_)
+            | Payload::MouseMove(_)
+            | Payload::MouseButton(_)
+            | Payload::MouseWheel(_)
+            | Payload::SyncKeys(_)
     )
 }
 
@@ -39,6 +44,7 @@ mod tests {
     fn input_is_activity_and_housekeeping_is_not() {
         assert!(is_activity(&Payload::MouseMove(pb::MouseMove { x: 1, y: 2 })));
         assert!(is_activity(&Payload::KeyboardButton(pb::KeyboardButton::default())));
+        assert!(is_activity(&Payload::KeyboardText(pb::KeyboardText { text: "é".into() })));
         assert!(!is_activity(&Payload::FrameAck(pb::FrameAck::default())));
         assert!(!is_activity(&Payload::Ping(pb::Ping::default())));
         assert!(!is_activity(&Payload::ClientScreenSpec(pb::ClientScreenSpec::default())));

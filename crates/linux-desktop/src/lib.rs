@@ -13,6 +13,7 @@ pub mod encoder;
 pub mod frames;
 pub mod handshake;
 mod idle;
+pub mod keyboard;
 mod launcher;
 pub mod pacing;
 pub mod session;

@@ -17,11 +17,13 @@ use crate::authority::SessionAuthority;
 use crate::encoder::RectEncoder;
 use crate::frames::{Command, FrameConfig, FrameLoop};
 use crate::handshake::{self, Agreement, HelloError, Start};
+use crate::keyboard::LayoutChoice;
 use crate::x11::capture::Capture;
 use crate::x11::clipboard::Clipboard;
 use crate::x11::input::Input;
 use crate::x11::screen::{Screen, ScreenSize};
 use crate::x11::{self, X11Error};
+use crate::x11::{keymap, keysym};
 use crate::xsession::{self, XSession};
 use crate::xvfb::{Xvfb, XvfbError};
 
@@ -31,6 +33,9 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long an xsession gets to exit after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(2);
+/// How long text typing waits before it rebinds a spare keycode it has just
+/// typed with (see `x11::text`).
+const REBIND_PAUSE: Duration = Duration::from_millis(50);
 
 /// Who asks for a session, as a user certificate, and as which desktop
 /// login. The service verifies the certificate against the cluster's user
@@ -215,9 +220,13 @@ impl LinuxDesktopService {
         if start == Start::Nothing {
             return Err(SessionError::NoXSessions);
         }
-        let prepared = start_display(self.config.runtime_dir.clone(), agreement.screen).await?;
-        tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, "display started");
+        let prepared = start_display(self.config.runtime_dir.clone(), agreement.screen, agreement.keyboard.clone()).await?;
+        tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
         send(out, Payload::ServerHello(server_hello(&agreement, &sessions, grant.options().clipboard))).await?;
+        if let Some(warning) = &prepared.keyboard.warning {
+            tracing::warn!(warning, "keyboard layout not set");
+            out.send(alert(warning, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))?;
+        }
 
         let chosen = match start {
             Start::Now(session) => session,
@@ -305,16 +314,21 @@ struct Display {
     conn: Arc<RustConnection>,
     screen: Screen,
     capture: Capture,
+    /// The layout the keyboard has, and why it is not the one asked for.
+    keyboard: LayoutChoice,
 }
 
-async fn start_display(runtime_dir: PathBuf, size: ScreenSize) -> Result<Display, SessionError> {
+async fn start_display(runtime_dir: PathBuf, size: ScreenSize, keyboard: LayoutChoice) -> Result<Display, SessionError> {
     tokio::task::spawn_blocking(move || {
         let xvfb = Xvfb::start(&runtime_dir)?;
         let conn = x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
         let mut screen = Screen::default();
         screen.resize(&conn, size)?;
         let capture = Capture::new(&conn, size.width.into(), size.height.into())?;
-        Ok(Display { xvfb, conn: Arc::new(conn), screen, capture })
+        // Before the xsession starts, so its clients read the layout's keymap
+        // first; while `conn` is open, or the server would reset the keymap.
+        let keyboard = keymap::set_up(&xvfb.display_name(), xvfb.xauthority(), keyboard);
+        Ok(Display { xvfb, conn: Arc::new(conn), screen, capture, keyboard })
     })
     .await
     .map_err(|e| SessionError::Transport(std::io::Error::other(e)))?
@@ -363,6 +377,12 @@ impl Desktop {
             .stderr(Stdio::piped())
             // Its own process group, so every process it starts can be stopped together.
             .process_group(0);
+        // Without a locale X clients run in C and cannot type or show
+        // anything beyond ASCII; a service started without one gives its
+        // sessions UTF-8.
+        if ["LC_ALL", "LC_CTYPE", "LANG"].iter().all(|name| std::env::var_os(name).is_none_or(|v| v.is_empty())) {
+            command.env("LANG", "C.UTF-8");
+        }
         let mut xsession = command
             .spawn()
             .map_err(|error| SessionError::XSessionSpawn { name: chosen.name.clone(), error })?;
@@ -412,6 +432,18 @@ impl Desktop {
             Payload::KeyboardButton(key) => {
                 if !self.input.key(conn, &key)? {
                     tracing::debug!(scancode = format_args!("{:#x}", key.key_code), "unknown scancode ignored");
+                }
+            }
+            Payload::KeyboardText(text) => {
+                let keysyms: Vec<u32> = text.text.chars().filter_map(keysym::for_char).collect();
+                let mut rest = &keysyms[..];
+                while !rest.is_empty() {
+                    rest = &rest[self.input.text(conn, rest)?..];
+                    if !rest.is_empty() {
+                        // Every spare keycode typed something just now: let
+                        // the X clients read those presses before any is rebound.
+                        tokio::time::sleep(REBIND_PAUSE).await;
+                    }
                 }
             }
             Payload::MouseMove(m) => self.input.motion(conn, m.x, m.y)?,
@@ -570,6 +602,7 @@ fn name(payload: &Payload) -> &'static str {
         Payload::FrameRect(_) => "FrameRect",
         Payload::FrameAck(_) => "FrameAck",
         Payload::CursorImage(_) => "CursorImage",
+        Payload::KeyboardText(_) => "KeyboardText",
         Payload::ClipboardData(_) => "ClipboardData",
     }
 }

@@ -19,6 +19,9 @@ pub const MAX_PING_ID_LEN: usize = 64;
 pub const MAX_CURSOR_SIDE: u32 = 256;
 /// Largest display scale, in percent.
 pub const MAX_SCALE_PERCENT: u32 = 1000;
+/// Longest text to type in one `KeyboardText`, in bytes of UTF-8: what an
+/// input method commits at once. Large text goes through the clipboard.
+pub const MAX_KEYBOARD_TEXT_LEN: usize = 1024;
 /// Largest clipboard text, in bytes of UTF-8 (Teleport's 1 MiB).
 pub const MAX_CLIPBOARD_LEN: usize = 1 << 20;
 
@@ -102,6 +105,9 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         }),
         Payload::ClipboardData(clipboard) => ensure(clipboard.data.len() <= MAX_CLIPBOARD_LEN, "ClipboardData.data", || {
             format!("{} bytes, at most {MAX_CLIPBOARD_LEN} (1 MiB)", clipboard.data.len())
+        }),
+        Payload::KeyboardText(text) => ensure(text.text.len() <= MAX_KEYBOARD_TEXT_LEN, "KeyboardText.text", || {
+            format!("{} bytes, at most {MAX_KEYBOARD_TEXT_LEN}", text.text.len())
         }),
         Payload::Ping(ping) => ensure(ping.id.len() <= MAX_PING_ID_LEN, "Ping.id", || {
             format!("{} bytes, at most {MAX_PING_ID_LEN}", ping.id.len())

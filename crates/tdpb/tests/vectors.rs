@@ -138,3 +138,26 @@ fn limits_name_the_field() {
     let hello = Payload::ClientHello(pb::ClientHello { screen_spec: None, ..Default::default() });
     assert!(decode(&encode_frame(hello)).unwrap_err().to_string().contains("ClientHello.screen_spec"));
 }
+
+#[test]
+fn keyboard_text() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x0c, // envelope length 12
+        0xba, 0x06, // field 103 (keyboard_text): key 826 as a varint
+        0x09, // 9 bytes
+        0x0a, 0x07, // text, 7 bytes:
+        0xe2, 0x86, 0x92, b' ', 0xe4, 0xb8, 0xad, // "→ 中" as UTF-8
+    ];
+    let message = Payload::KeyboardText(pb::KeyboardText { text: "→ 中".into() });
+    assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
+fn keyboard_text_is_limited_to_what_an_input_method_commits() {
+    let fits = Payload::KeyboardText(pb::KeyboardText { text: "é".repeat(512) });
+    assert_eq!(decode(&encode_frame(fits.clone())).unwrap(), Some(fits));
+    let over = Payload::KeyboardText(pb::KeyboardText { text: "a".repeat(1025) });
+    let error = decode(&encode_frame(over)).unwrap_err();
+    assert_eq!(error.to_string(), "KeyboardText.text out of range: 1025 bytes, at most 1024");
+}

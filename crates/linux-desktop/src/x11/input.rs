@@ -10,6 +10,7 @@ use x11rb::rust_connection::RustConnection;
 
 use super::X11Error;
 use super::scancode;
+use super::text::Typist;
 
 /// One wheel notch in TDPB's delta units.
 const NOTCH: i32 = 120;
@@ -22,6 +23,7 @@ pub struct Input {
     keys_down: BTreeSet<u8>,
     buttons_down: BTreeSet<u8>,
     wheel: [i32; 2],
+    typist: Typist,
 }
 
 impl Input {
@@ -33,7 +35,7 @@ impl Input {
         let no_repeat = xproto::ChangeKeyboardControlAux::new().auto_repeat_mode(xproto::AutoRepeatMode::OFF);
         conn.change_keyboard_control(&no_repeat)?;
         conn.flush()?;
-        Ok(Self { root, keys_down: BTreeSet::new(), buttons_down: BTreeSet::new(), wheel: [0; 2] })
+        Ok(Self { root, keys_down: BTreeSet::new(), buttons_down: BTreeSet::new(), wheel: [0; 2], typist: Typist::default() })
     }
 
     /// A key by set-1 scancode. Unknown scancodes are ignored (logged by the caller).
@@ -51,6 +53,12 @@ impl Input {
         conn.xtest_fake_input(kind, keycode, x11rb::CURRENT_TIME, self.root, 0, 0, 0)?;
         conn.flush()?;
         Ok(true)
+    }
+
+    /// Types keysyms from the start of `keysyms` (see [`Typist::type_keysyms`]);
+    /// returns how many it used up.
+    pub fn text(&mut self, conn: &RustConnection, keysyms: &[u32]) -> Result<usize, X11Error> {
+        self.typist.type_keysyms(conn, self.root, keysyms, &self.keys_down)
     }
 
     /// Moves the pointer; X keeps it on the screen.

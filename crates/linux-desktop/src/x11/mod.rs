@@ -4,8 +4,11 @@ pub mod capture;
 pub mod clipboard;
 pub mod cursor;
 pub mod input;
+pub mod keymap;
+pub mod keysym;
 pub mod scancode;
 pub mod screen;
+pub mod text;
 
 use std::os::unix::net::UnixStream;
 use std::path::Path;

@@ -9,6 +9,12 @@ pub fn keycode(scancode: u32) -> Option<u8> {
     evdev_code(scancode).map(|code| (code + 8) as u8)
 }
 
+/// Every X keycode some scancode maps to: keys a client can press, which
+/// must keep their symbols.
+pub fn keycodes() -> impl Iterator<Item = u8> {
+    (0x00..=0xff).chain(0xe000..=0xe0ff).chain([0xe11d45]).filter_map(keycode)
+}
+
 fn evdev_code(scancode: u32) -> Option<u16> {
     Some(match scancode {
         0x01..=0x58 => scancode as u16,
@@ -69,5 +75,17 @@ mod tests {
         assert_eq!(keycode(0xe038), Some(108), "right Alt");
         assert_eq!(keycode(0x00), None);
         assert_eq!(keycode(0xe0ff), None);
+        assert_eq!(keycode(0x56), Some(94), "the ISO key left of Z (IntlBackslash): < > | on de and fr");
+        assert_eq!(keycode(0x29), Some(49), "the key left of 1 (Backquote): ^ on de, ² on fr");
+        assert_eq!(keycode(0x28), Some(48), "Quote: ä on de, ù on fr");
+        assert_eq!(keycode(0x2b), Some(51), "Backslash: # on de, * on fr");
+    }
+
+    #[test]
+    fn the_keys_clients_can_press_are_listed() {
+        let keycodes: Vec<u8> = super::keycodes().collect();
+        assert!(keycodes.contains(&108), "right Alt");
+        assert!(keycodes.contains(&94), "the ISO key");
+        assert!(!keycodes.contains(&248), "no scancode maps to keycode 248");
     }
 }
