@@ -8,18 +8,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use futures_util::{SinkExt as _, StreamExt as _};
+use oriel_proxy::DesktopStream;
 use oriel_qoiz::{Codec as QoizCodec, Decoder};
 use oriel_tdpb::pb::{self, AlertSeverity, Codec};
 use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::proxy::Socket;
 
 /// How TDPB frames travel.
 pub enum Transport {
-    /// A byte stream straight into `LinuxDesktopService::serve`.
-    Pipe(DuplexStream),
+    /// A byte stream to the service: an in-process pipe straight into
+    /// `LinuxDesktopService::serve`, or what the proxy's cluster dialer
+    /// returns (gRPC over mutual TLS, through the reverse tunnel or not).
+    Stream(DesktopStream),
     /// The proxy's websocket: one TDPB frame per binary message.
     Socket(Box<Socket>),
 }
@@ -28,7 +31,7 @@ impl Transport {
     /// Reads what is there into `frames`. Cancel-safe. False at the end.
     async fn read_into(&mut self, frames: &mut FrameReader, buf: &mut [u8]) -> anyhow::Result<bool> {
         match self {
-            Self::Pipe(stream) => {
+            Self::Stream(stream) => {
                 let n = stream.read(buf).await?;
                 frames.push(&buf[..n]);
                 Ok(n > 0)
@@ -49,7 +52,7 @@ impl Transport {
 
     async fn write(&mut self, frame: Vec<u8>) -> anyhow::Result<()> {
         match self {
-            Self::Pipe(stream) => stream.write_all(&frame).await?,
+            Self::Stream(stream) => stream.write_all(&frame).await?,
             Self::Socket(socket) => socket.send(Message::Binary(frame.into())).await?,
         }
         Ok(())

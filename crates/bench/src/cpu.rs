@@ -73,6 +73,12 @@ pub fn of_threads(name: &str) -> Duration {
         .sum()
 }
 
+/// How many threads of this process are named `name`.
+pub fn count_threads(name: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks.flatten().filter_map(|task| read_stat(&format!("{}/stat", task.path().display()))).filter(|stat| stat.comm == name).count()
+}
+
 /// The newest child of this process whose command is `comm`.
 pub fn find_child(comm: &str) -> Option<i32> {
     let me = std::process::id() as i32;
@@ -100,7 +106,7 @@ pub fn pin(pid: i32, core: usize) -> anyhow::Result<()> {
 }
 
 /// Busy time of all CPUs together, from /proc/stat (everything but idle and iowait).
-fn machine_busy() -> Duration {
+pub fn machine_busy() -> Duration {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else { return Duration::ZERO };
     let fields: Vec<u64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
@@ -109,15 +115,22 @@ fn machine_busy() -> Duration {
     ticks(total.saturating_sub(idle))
 }
 
+/// The name of the threads that play the proxy in `relay`: their CPU time
+/// is counted apart from the service's.
+pub const PROXY_THREADS: &str = "oriel-proxy";
+
 /// CPU use over one measured window.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuShare {
-    /// The desktop service's threads: the whole process minus the bench's own thread.
+    /// The desktop service's threads: the whole process minus the bench's
+    /// own thread and the proxy's threads.
     pub service: f64,
     /// Of which the frame loop (capture and encode).
     pub frame_loop: f64,
     /// The Xvfb server.
     pub xvfb: f64,
+    /// The proxy's threads ([`PROXY_THREADS`]; none outside `relay`).
+    pub proxy: f64,
     /// The bench's own thread: the TDPB client decoding and acking (the "browser").
     pub client: f64,
     /// The whole machine, every process (2.0 = both cores of this VM busy).
@@ -129,6 +142,7 @@ pub struct CpuMeter {
     started: Instant,
     process: Duration,
     thread: Duration,
+    proxy: Duration,
     frame_loop: Duration,
     xvfb_pid: i32,
     xvfb: Duration,
@@ -141,6 +155,7 @@ impl CpuMeter {
             started: Instant::now(),
             process: process(),
             thread: this_thread(),
+            proxy: of_threads(PROXY_THREADS),
             frame_loop: of_threads("frame-loop"),
             xvfb_pid,
             xvfb: of_process(xvfb_pid),
@@ -153,11 +168,13 @@ impl CpuMeter {
         let wall = self.started.elapsed().as_secs_f64();
         let share = |d: Duration| d.as_secs_f64() / wall;
         let client = this_thread().saturating_sub(self.thread);
+        let proxy = of_threads(PROXY_THREADS).saturating_sub(self.proxy);
         let process = process().saturating_sub(self.process);
         CpuShare {
-            service: share(process.saturating_sub(client)),
+            service: share(process.saturating_sub(client).saturating_sub(proxy)),
             frame_loop: share(of_threads("frame-loop").saturating_sub(self.frame_loop)),
             xvfb: share(of_process(self.xvfb_pid).saturating_sub(self.xvfb)),
+            proxy: share(proxy),
             client: share(client),
             machine: share(machine_busy().saturating_sub(self.machine)),
         }

@@ -1,6 +1,7 @@
 //! A real desktop session for the benchmarks: the real `LinuxDesktopService`
 //! on its own multi-threaded runtime, serving a [`Browser`] over an
-//! in-process pipe, with openbox and an xterm as the xsession.
+//! in-process pipe (or, in `relay`, over the cluster's transports), with
+//! openbox and an xterm as the xsession.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::store::{DesktopRecord, Store};
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};
 use oriel_tdpb::pb::Codec;
+use tokio::io::DuplexStream;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 
@@ -121,54 +123,122 @@ pub async fn wait_window(browser: &mut Browser, display: &Display, name: &str) -
     }
 }
 
-/// One session of the in-process service, seen from the browser's side.
+/// The bench's desktop service with what it needs to accept a session: a
+/// control plane on SQLite in a temporary directory (which also holds the
+/// xsession) and a user certificate for `bench`. Cheap to clone; the
+/// directory goes when the last clone does.
+#[derive(Clone)]
+pub struct Desktop {
+    pub service: LinuxDesktopService,
+    pub plane: ControlPlane,
+    /// `bench`'s user certificate (DER), as the proxy holds one after a login.
+    pub certificate: Vec<u8>,
+    dir: Arc<tempfile::TempDir>,
+}
+
+impl Desktop {
+    /// Sets up the control plane and the service on `service_runtime`.
+    pub async fn start(service_runtime: &Runtime) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
+        let xsessions = write_xsession(dir.path())?;
+        let plane = service_runtime.spawn(control_plane(dir.path().join("oriel.db"))).await??;
+        let certificate = service_runtime.spawn(user_certificate(plane.clone())).await??;
+        let service = LinuxDesktopService::new(DesktopConfig {
+            desktop_name: DESKTOP_NAME.into(),
+            authority: Arc::new(plane.clone()),
+            xsession_dirs: vec![xsessions],
+            xsession_filter: Default::default(),
+            runtime_dir: dir.path().join("run"),
+            frames: FrameConfig::default(),
+        });
+        Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
+    }
+
+    /// The desktop's name: the service's, its record's, and its host id in the cluster.
+    pub fn name(&self) -> &'static str {
+        DESKTOP_NAME
+    }
+
+    /// The user the sessions are opened for, and the login.
+    pub fn user(&self) -> &'static str {
+        USER
+    }
+
+    /// A new session over an in-process pipe straight into the service.
+    pub fn pipe(&self, service_runtime: &Runtime) -> (DuplexStream, JoinHandle<Result<SessionEnd, SessionError>>) {
+        let (client_end, service_end) = tokio::io::duplex(1 << 20);
+        let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into() };
+        let service = self.service.clone();
+        (client_end, service_runtime.spawn(async move { service.serve(service_end, request).await }))
+    }
+}
+
+/// Where the service runs a session, so that closing it can wait for its end.
+pub enum SessionTask {
+    /// The bench spawned it and holds its handle.
+    Handle(JoinHandle<Result<SessionEnd, SessionError>>),
+    /// The cluster's agent spawned it; its end shows as the session's Xvfb exiting.
+    Agent,
+}
+
+/// One session of the service, seen from the browser's side.
 pub struct Session {
     pub browser: Browser,
     pub display: Display,
     pub xvfb_pid: i32,
     /// The session's xterm, by X window id.
     pub terminal: String,
-    task: JoinHandle<Result<SessionEnd, SessionError>>,
-    _dir: tempfile::TempDir,
+    task: SessionTask,
+    _desktop: Desktop,
 }
 
 impl Session {
-    /// Starts a `width`x`height` session on `service_runtime` and waits until
-    /// its first screen has been received and the screen is quiet.
+    /// Starts a `width`x`height` session of a new [`Desktop`] on
+    /// `service_runtime` over an in-process pipe, and waits until its first
+    /// screen has been received and the screen is quiet.
     pub async fn start(service_runtime: &Runtime, width: u32, height: u32, codec: Codec) -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
-        let xsessions = write_xsession(dir.path())?;
-        let control_plane = service_runtime.spawn(control_plane(dir.path().join("oriel.db"))).await??;
-        let certificate = service_runtime.spawn(user_certificate(control_plane.clone())).await??;
-        let service = LinuxDesktopService::new(DesktopConfig {
-            desktop_name: DESKTOP_NAME.into(),
-            authority: std::sync::Arc::new(control_plane),
-            xsession_dirs: vec![xsessions],
-            xsession_filter: Default::default(),
-            runtime_dir: dir.path().join("run"),
-            frames: FrameConfig::default(),
-        });
-        let (client_end, service_end) = tokio::io::duplex(1 << 20);
-        let request = SessionRequest { certificate, login: USER.into() };
-        let task = service_runtime.spawn(async move { service.serve(service_end, request).await });
-        let mut browser = Browser::new(Transport::Pipe(client_end));
+        let desktop = Desktop::start(service_runtime).await?;
+        let (client_end, task) = desktop.pipe(service_runtime);
+        Self::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), width, height, codec).await
+    }
+
+    /// Starts a session of `desktop` over `transport`, whose other end the
+    /// service is already serving, and waits as [`Session::start`] does.
+    /// One session of a desktop at a time: they share its directory.
+    pub async fn open(desktop: &Desktop, transport: Transport, task: SessionTask, width: u32, height: u32, codec: Codec) -> anyhow::Result<Self> {
+        // The display file of the desktop's previous session, if any, is stale.
+        let _ = std::fs::remove_file(desktop.dir.path().join("display"));
+        let mut browser = Browser::new(transport);
         browser.hello(width, height, codec).await?;
-        let display = wait_display(dir.path(), &mut browser).await?;
+        let display = wait_display(desktop.dir.path(), &mut browser).await?;
         let xvfb_pid = cpu::find_child("Xvfb").context("cannot find the session's Xvfb process")?;
         let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
         browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
-        Ok(Self { browser, display, xvfb_pid, terminal, task, _dir: dir })
+        Ok(Self { browser, display, xvfb_pid, terminal, task, _desktop: desktop.clone() })
     }
 
     /// Ends the session as a closing browser tab would, and waits until the
     /// service has stopped Xvfb and the xsession.
     pub async fn close(self) -> anyhow::Result<()> {
         drop(self.browser);
-        match tokio::time::timeout(Duration::from_secs(10), self.task).await {
-            Ok(Ok(Ok(_))) => Ok(()),
-            Ok(Ok(Err(error))) => Err(anyhow::anyhow!("the session ended with an error: {error}")),
-            Ok(Err(join)) => Err(anyhow::anyhow!("the session task failed: {join}")),
-            Err(_) => Err(anyhow::anyhow!("the session did not end within 10 s of the client leaving")),
+        let patience = Duration::from_secs(10);
+        match self.task {
+            SessionTask::Handle(task) => match tokio::time::timeout(patience, task).await {
+                Ok(Ok(Ok(_))) => Ok(()),
+                Ok(Ok(Err(error))) => Err(anyhow::anyhow!("the session ended with an error: {error}")),
+                Ok(Err(join)) => Err(anyhow::anyhow!("the session task failed: {join}")),
+                Err(_) => Err(anyhow::anyhow!("the session did not end within 10 s of the client leaving")),
+            },
+            SessionTask::Agent => {
+                let deadline = Instant::now() + patience;
+                while Path::new(&format!("/proc/{}", self.xvfb_pid)).exists() {
+                    if Instant::now() > deadline {
+                        bail!("the session's Xvfb still runs 10 s after the client left");
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Ok(())
+            }
         }
     }
 

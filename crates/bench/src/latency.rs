@@ -29,7 +29,7 @@ const STALL: Duration = Duration::from_millis(4500);
 const LINE: usize = 40;
 
 #[derive(Default)]
-struct Latencies {
+pub struct Latencies {
     /// Pings from the proxy per second while measuring (normally one per 2 s).
     pings_per_second: f64,
     /// Key sent to the first rectangle received.
@@ -91,13 +91,21 @@ pub async fn run(service_runtime: &Runtime, rounds: usize, with_proxy: bool) -> 
 }
 
 fn row(table: &mut Table, name: &str, l: &Latencies) {
+    let mut cells = vec![name.to_owned()];
+    cells.extend(cells_of(l));
+    cells.push(num(l.pings_per_second, 1));
+    table.row(cells);
+}
+
+/// Keys; first rect p50, p90, p99, max; frame decoded p50, p90, p99, max;
+/// keys with no frame.
+pub fn cells_of(l: &Latencies) -> Vec<String> {
     let q = |s: &Samples| [s.median(), s.p90(), s.quantile(0.99), s.max()].map(|v| num(v, 2));
-    let mut cells = vec![name.to_owned(), l.arrived.len().to_string()];
+    let mut cells = vec![l.arrived.len().to_string()];
     cells.extend(q(&l.arrived));
     cells.extend(q(&l.painted));
     cells.push(l.lost.to_string());
-    cells.push(num(l.pings_per_second, 1));
-    table.row(cells);
+    cells
 }
 
 /// The same measurement through the `oriel` binary; then whether a client
@@ -139,7 +147,7 @@ async fn through_proxy(binary: &std::path::Path, rounds: usize) -> anyhow::Resul
     Ok((latencies, note))
 }
 
-async fn measure(browser: &mut Browser, rounds: usize) -> anyhow::Result<Latencies> {
+pub async fn measure(browser: &mut Browser, rounds: usize) -> anyhow::Result<Latencies> {
     let mut out = Latencies::default();
     browser.take_counters();
     let started = Instant::now();

@@ -1,5 +1,6 @@
 //! `oriel-bench`: Oriel's benchmarks on real parts (Xvfb, openbox, xterm,
-//! the real desktop service and, for latency, the real `oriel` binary).
+//! the real desktop service and, for latency, the real `oriel` binary;
+//! `relay` and `heartbeats` wire the cluster's real parts in-process).
 //! Each subcommand prints a markdown section; `BENCHMARKS.md` keeps the
 //! latest numbers and what they mean.
 
@@ -7,12 +8,15 @@ mod browser;
 mod capture_encode;
 mod cpu;
 mod desktop;
+mod heartbeats;
 mod keys;
 mod latency;
 mod logins;
 mod proxy;
+mod relay;
 mod report;
 mod scenarios;
+mod side;
 mod xclients;
 
 use clap::{Parser, Subcommand};
@@ -50,7 +54,27 @@ enum Command {
         #[arg(long, default_value_t = 40)]
         count: usize,
     },
-    /// Everything above with the default settings.
+    /// Key to echo and throughput of one session: in-process pipe, reverse tunnel, direct dial.
+    Relay {
+        #[arg(long, default_value_t = 300)]
+        rounds: usize,
+        /// Length of each throughput scenario.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// The auth service's cluster API under many desktop services' heartbeats.
+    Heartbeats {
+        #[arg(long, default_value_t = 1000)]
+        desktops: usize,
+        /// Length of the phase at the real rate (one beat per desktop every 15 s).
+        #[arg(long, default_value_t = 45.0)]
+        seconds: f64,
+        /// Length of the phase where every desktop beats as fast as it can.
+        #[arg(long, default_value_t = 10.0)]
+        saturation_seconds: f64,
+    },
+    /// capture-encode, scenarios, latency and logins with the default settings
+    /// (not relay or heartbeats, which take about 3 more minutes).
     All,
 }
 
@@ -63,6 +87,9 @@ fn main() -> anyhow::Result<()> {
     println!("# oriel-bench, {} (UTC)\n\n{}\n", today(), cpu::machine());
     let service = desktop::service_runtime()?;
     let driver = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // The proxy's side of `relay`. It outlives the service runtime: the
+    // service keeps a tunnel to it and would log losing it.
+    let mut proxy = None;
     let commands = match cli.command {
         Command::All => vec![
             Command::CaptureEncode { iterations: 50 },
@@ -81,12 +108,20 @@ fn main() -> anyhow::Result<()> {
             Command::Scenarios { seconds } => driver.block_on(interruptible(scenarios::run(&service, seconds))),
             Command::Latency { rounds, no_proxy } => driver.block_on(interruptible(latency::run(&service, rounds, !no_proxy))),
             Command::Logins { count } => driver.block_on(interruptible(logins::run(count))),
+            Command::Relay { rounds, seconds } => {
+                let proxy = proxy.insert(side::Side::new(cpu::PROXY_THREADS, 2)?);
+                driver.block_on(interruptible(relay::run(&service, proxy, rounds, seconds)))
+            }
+            Command::Heartbeats { desktops, seconds, saturation_seconds } => {
+                driver.block_on(interruptible(heartbeats::run(desktops, seconds, saturation_seconds)))
+            }
             Command::All => unreachable!("expanded above"),
         }?;
         println!("{section}\n_{}_\n", cpu::load_average("after this section"));
     }
     // Sessions stop their Xvfb from a thread that must get to run.
     service.shutdown_timeout(std::time::Duration::from_secs(3));
+    drop(proxy);
     Ok(())
 }
 

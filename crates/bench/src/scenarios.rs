@@ -21,12 +21,12 @@ const TYPED: &str = "echo the quick brown fox jumps over the lazy dog\n";
 const SLOW_ACK: Duration = Duration::from_millis(100);
 
 /// One measured scenario.
-struct Outcome {
-    name: String,
-    wall: Duration,
-    counters: Counters,
-    cpu: CpuShare,
-    note: String,
+pub struct Outcome {
+    pub name: String,
+    pub wall: Duration,
+    pub counters: Counters,
+    pub cpu: CpuShare,
+    pub note: String,
 }
 
 /// A measured stretch of a session: counters and CPU from here on.
@@ -112,7 +112,7 @@ async fn typing(session: &mut Session, length: Duration) -> anyhow::Result<Outco
 
 /// Drags the session's xterm by its title bar with the left button held,
 /// in a slow ellipse, as a person would; openbox moves the window.
-async fn drag(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
+pub async fn drag(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
     let (x, y, width, _) = session.display.geometry(&session.terminal)?;
     // The client area starts below openbox's title bar.
     let (grab_x, grab_y) = (x + width / 2, y - 8);
@@ -149,12 +149,32 @@ async fn drag(session: &mut Session, length: Duration) -> anyhow::Result<Outcome
 }
 
 /// `seq 1 1000000` in a maximised xterm, started once the xterm has settled.
-async fn seq(session: &mut Session, length: Duration, ack_delay: Duration) -> anyhow::Result<Outcome> {
+pub async fn seq(session: &mut Session, length: Duration, ack_delay: Duration) -> anyhow::Result<Outcome> {
+    let (mut outcome, finished) = flood(session, "seq 1 1000000", length, ack_delay).await?;
+    let progress = match finished {
+        Some(at) => format!("seq finished after {:.1} s", at.as_secs_f64()),
+        None => "seq still running at the end".into(),
+    };
+    if ack_delay.is_zero() {
+        outcome.name = "(c) `seq 1 1000000`, full-screen xterm".into();
+        outcome.note = progress;
+    } else {
+        outcome.name = format!("(c') the same, client acks {} ms late", ack_delay.as_millis());
+        outcome.note = format!("{progress}; at most {} frames decoded and unacknowledged at once", outcome.counters.max_unacked);
+    }
+    Ok(outcome)
+}
+
+/// The shell `command` in a maximised xterm, started once the xterm has
+/// settled, measured for `length` with every ack held back `ack_delay`.
+/// Returns when the command finished, if it did within `length`. The
+/// outcome has no name or note yet.
+pub async fn flood(session: &mut Session, command: &str, length: Duration, ack_delay: Duration) -> anyhow::Result<(Outcome, Option<Duration>)> {
     let dir = tempfile::tempdir()?;
     let go = dir.path().join("go");
     let done = dir.path().join("done");
     let shell = format!(
-        "while [ ! -e '{go}' ]; do sleep 0.02; done; seq 1 1000000; touch '{done}'; exec sleep 3600",
+        "while [ ! -e '{go}' ]; do sleep 0.02; done; {command}; touch '{done}'; exec sleep 3600",
         go = go.display(),
         done = done.display()
     );
@@ -176,23 +196,11 @@ async fn seq(session: &mut Session, length: Duration, ack_delay: Duration) -> an
             finished = Some(started.elapsed());
         }
     }
-    let max_unacked = session.browser.counters.max_unacked;
-    let mut outcome = window.close(session, "", String::new());
+    let outcome = window.close(session, "", String::new());
     session.browser.ack_delay = Duration::ZERO;
-    let progress = match finished {
-        Some(at) => format!("seq finished after {:.1} s", at.as_secs_f64()),
-        None => "seq still running at the end".into(),
-    };
-    if ack_delay.is_zero() {
-        outcome.name = "(c) `seq 1 1000000`, full-screen xterm".into();
-        outcome.note = progress;
-    } else {
-        outcome.name = format!("(c') the same, client acks {} ms late", ack_delay.as_millis());
-        outcome.note = format!("{progress}; at most {max_unacked} frames decoded and unacknowledged at once");
-    }
     clients.stop();
     session.browser.wait_quiet(Duration::from_millis(300), Duration::from_secs(10)).await?;
-    Ok(outcome)
+    Ok((outcome, finished))
 }
 
 fn render(outcomes: &[Outcome], seconds: f64) -> String {
