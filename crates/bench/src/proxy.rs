@@ -61,7 +61,7 @@ impl Oriel {
         let log = std::fs::File::create(dir.path().join("oriel.log"))?;
         let mut command = Command::new(binary);
         command
-            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0"])
+            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--web-dir")
