@@ -51,7 +51,9 @@ pub async fn serve(listener: tokio::net::TcpListener, tls: ServerTlsConfig, rout
     Server::builder()
         .tls_config(tls)?
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        // Calls are small request/response pairs: Nagle's algorithm would
+        // hold a request back for a delayed ACK.
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
         .await?;
     Ok(())
 }

@@ -20,8 +20,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// from [`FIRST_BACKOFF`].
 const HEALTHY: Duration = Duration::from_secs(30);
 
-/// Keeps a tunnel to each of `proxies` (`HOST:PORT`) until the task is
-/// dropped. The receiver counts the tunnels up now.
+/// Keeps a tunnel to each of `proxies` (`HOST:PORT`), on tasks of their
+/// own that run as long as the runtime: a desktop service keeps its tunnels
+/// for its whole life. The receiver counts the tunnels up now.
 pub fn start(agent: Agent, proxies: Vec<String>, config: Arc<ClientConfig>, host_ca_pem: String) -> watch::Receiver<usize> {
     let (up, count) = watch::channel(0usize);
     let up = Arc::new(up);
