@@ -10,6 +10,8 @@ const HEADER_LEN = 4;
 const MAX_SERVER_ENVELOPE = (1 << 24) - 1;
 /** What the proxy accepts from a browser. */
 const MAX_CLIENT_ENVELOPE = 2 << 20;
+/** The most clipboard text either side sends: 1 MiB of UTF-8 (ClipboardData.data). */
+export const MAX_CLIPBOARD_BYTES = 1 << 20;
 
 export const ProtocolVersion = 1;
 
@@ -81,6 +83,11 @@ export interface Ping {
   id: Uint8Array;
 }
 
+/** Clipboard text, UTF-8, either direction. */
+export interface ClipboardData {
+  data: Uint8Array;
+}
+
 export interface LatencyStats {
   clientMs: number;
   serverMs: number;
@@ -104,6 +111,7 @@ export type ClientMessage =
   | { keyboardButton: { keyCode: number; pressed: boolean } }
   | { syncKeys: SyncKeys }
   | { ping: Ping }
+  | { clipboardData: ClipboardData }
   | { frameAck: { frameId: number } };
 
 /** A message the client acts on; everything else is skipped. */
@@ -113,6 +121,7 @@ export type ServerMessage =
   | { kind: 'cursorImage'; value: CursorImage }
   | { kind: 'alert'; value: Alert }
   | { kind: 'ping'; value: Ping }
+  | { kind: 'clipboardData'; value: ClipboardData }
   | { kind: 'latencyStats'; value: LatencyStats };
 
 const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
@@ -121,6 +130,7 @@ const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'cursorImage',
   'alert',
   'ping',
+  'clipboardData',
   'latencyStats',
 ]);
 

@@ -6,6 +6,7 @@
 //
 // Input is forwarded only while connected; frames are decoded in a worker
 // and acknowledged once painted, which is the server's back-pressure signal.
+import { ClipboardSync, type ClipboardView } from './clipboard';
 import { cursorStyle } from './cursor';
 import { FrameDecoder, type DecodedRect } from './decoder';
 import { Input } from './input';
@@ -43,6 +44,8 @@ export interface SessionView {
   /** The connection dropped without the session saying why: offer to reconnect. */
   disconnected(reason: string): void;
   latency(stats: LatencyStats): void;
+  /** The clipboard panel and its button, used only while the session shares the clipboard. */
+  readonly clipboard: ClipboardView;
   framePainted(): void;
 }
 
@@ -67,6 +70,9 @@ export class Session {
   #withdrawPicker: (() => void) | null = null;
   /** Set once the user has been told why the session ended; the close that follows says nothing new. */
   #explained = false;
+  /** ServerHello.clipboardEnabled: the user's roles let the clipboard cross. */
+  #clipboardEnabled = false;
+  #clipboard: ClipboardSync | null = null;
 
   constructor(options: SessionOptions, spec: ScreenSpec) {
     this.#screen = options.screen;
@@ -158,6 +164,10 @@ export class Session {
       case 'latencyStats':
         this.#view.latency(message.value);
         break;
+      case 'clipboardData':
+        // The server sends none unless the clipboard is shared.
+        this.#clipboard?.fromDesktop(message.value.data);
+        break;
     }
   }
 
@@ -168,6 +178,7 @@ export class Session {
     }
     // The server fits the screen to what it can do; its size stands until the next resize.
     this.#screen.setSize(hello.width, hello.height);
+    this.#clipboardEnabled = hello.clipboardEnabled;
     const names = hello.xsessions.map((xsession) => xsession.name);
     if (names.length === 0) {
       this.#fail('No desktop session', 'this desktop offers no session to start');
@@ -193,6 +204,11 @@ export class Session {
     this.#state = 'connected';
     this.#view.state('connected', 'Connected');
     this.#input.enable();
+    // Only now: before the desktop runs, the server drops what the client sends.
+    if (this.#clipboardEnabled) {
+      const warn = (text: string): void => this.#view.toast('warning', text);
+      this.#clipboard = new ClipboardSync(this.#screen.canvas, (message) => this.#send(message), this.#view.clipboard, warn);
+    }
     this.#screen.canvas.focus({ preventScroll: true });
     // The window may have changed while the handshake ran.
     const wanted = this.#screen.latest();
@@ -255,6 +271,8 @@ export class Session {
     this.#withdrawPicker?.();
     this.#withdrawPicker = null;
     this.#input.dispose();
+    this.#clipboard?.dispose();
+    this.#clipboard = null;
     this.#decoder.dispose();
     this.#screen.onResize(null);
   }

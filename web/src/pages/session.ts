@@ -5,6 +5,7 @@ import { socketUrl, type DesktopTarget } from '../route';
 import { Screen } from '../screen';
 import { Session, type SessionView } from '../session';
 import { Alerts } from '../ui/alerts';
+import { ClipboardPanel } from '../ui/clipboard-panel';
 import { offerLogout } from '../ui/logout';
 import { showXSessionPicker } from '../ui/picker';
 import { StatusBar } from '../ui/status';
@@ -24,6 +25,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
   const alerts = new Alerts(find(page, '#alerts', HTMLElement));
   const screen = new Screen(find(page, '#viewport', HTMLElement), find(page, '#screen', HTMLCanvasElement));
   let session: Session | null = null;
+  const clipboard = new ClipboardPanel(page, () => screen.canvas.focus({ preventScroll: true }));
 
   const view: SessionView = {
     state: (state, text) => status.show(state, text),
@@ -40,6 +42,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
     },
     latency: (stats) => status.latency(stats),
     framePainted: () => window.__oriel.framesPainted++,
+    clipboard,
   };
 
   async function connect(): Promise<void> {
