@@ -5,8 +5,15 @@
 // user's own, and a lost release cannot make the desktop repeat forever. The
 // desktop service must therefore not add X server autorepeat of its own (or
 // drop a press for a key already down).
+//
+// Text: a key is sent as its physical key, and the desktop's layout makes the
+// character. What no key makes arrives as text (KeyboardText): what an input
+// method composed, and keys the browser names by their character only. The
+// canvas gets it through an EditContext (Chromium), which lets an input
+// method work on a canvas; elsewhere only from such keys. Pasted or dropped
+// text is the clipboard's business, never typed.
 import { isLockKey, scancode } from './keyboard';
-import { MouseButtonType, MouseWheelAxis, type ClientMessage } from './protocol';
+import { MouseButtonType, MouseWheelAxis, MAX_KEYBOARD_TEXT_BYTES, type ClientMessage } from './protocol';
 
 /** Bits of MouseEvent.buttons, in the order of MouseButtonType. */
 const BUTTON_BITS: readonly [bit: number, button: MouseButtonType][] = [
@@ -38,6 +45,9 @@ export class Input {
   #wheelY = 0;
   /** Lock states are sent with the first event after focus, which carries them. */
   #needSync = true;
+  /** Where an input method puts its text; null where the browser has no EditContext. */
+  readonly #editContext: EditContextLike | null;
+  #composing = false;
 
   constructor(canvas: HTMLCanvasElement, send: (message: ClientMessage) => void) {
     this.#canvas = canvas;
@@ -56,6 +66,18 @@ export class Input {
     canvas.addEventListener('wheel', (e) => this.#onWheel(e), active);
     canvas.addEventListener('keydown', (e) => this.#onKey(e, true), active);
     canvas.addEventListener('keyup', (e) => this.#onKey(e, false), active);
+    this.#editContext = attachEditContext(canvas);
+    if (this.#editContext !== null) {
+      const context = this.#editContext;
+      context.addEventListener('compositionstart', () => (this.#composing = true), options);
+      context.addEventListener('compositionend', () => {
+        this.#composing = false;
+        this.#takeText();
+      }, options);
+      context.addEventListener('textupdate', () => this.#composing || this.#takeText(), options);
+      // Only typing becomes text: a paste or drop must not type what the clipboard may not carry.
+      canvas.addEventListener('beforeinput', (e) => TYPED.has(e.inputType) || e.preventDefault(), active);
+    }
     canvas.addEventListener('focus', () => (this.#needSync = true), options);
     canvas.addEventListener('blur', () => this.releaseAll(), options);
     window.addEventListener('blur', () => this.releaseAll(), options);
@@ -77,6 +99,7 @@ export class Input {
     this.releaseAll();
     this.#enabled = false;
     this.#abort.abort();
+    if (this.#editContext !== null && this.#canvas.editContext === this.#editContext) this.#canvas.editContext = null;
     cancelAnimationFrame(this.#moveFrame);
   }
 
@@ -179,10 +202,18 @@ export class Input {
   }
 
   #onKey(e: KeyboardEvent, down: boolean): void {
-    // IME composition belongs to the browser; the desktop gets no half-built characters.
-    if (e.isComposing) return;
+    // IME composition belongs to the browser; the desktop gets no half-built
+    // characters, only the text once it is composed. 229 is a key the input method took.
+    if (e.isComposing || e.keyCode === 229 || e.key === 'Process') return;
     const keyCode = scancode(e.code);
-    if (keyCode === undefined) return;
+    if (keyCode === undefined) {
+      // A key known only by its character: without an EditContext its text would be lost.
+      if (down && this.#editContext === null && isCharacter(e)) {
+        e.preventDefault();
+        this.#sendText(e.key);
+      }
+      return;
+    }
     e.preventDefault();
     if (!this.#enabled) return;
     if (!isLockKey(e.code)) this.#sync(e);
@@ -198,6 +229,21 @@ export class Input {
     }
   }
 
+  /** Sends what the input method committed, and empties its buffer for the next. */
+  #takeText(): void {
+    const context = this.#editContext;
+    if (context === null) return;
+    const text = context.text;
+    context.updateText(0, text.length, '');
+    context.updateSelection(0, 0);
+    this.#sendText(text);
+  }
+
+  #sendText(text: string): void {
+    if (text === '' || !this.#enabled) return;
+    for (const chunk of utf8Chunks(text, MAX_KEYBOARD_TEXT_BYTES)) this.#emit({ keyboardText: { text: chunk } });
+  }
+
   #sync(e: MouseEvent | KeyboardEvent): void {
     if (!this.#needSync) return;
     this.#needSync = false;
@@ -210,6 +256,60 @@ export class Input {
       },
     });
   }
+}
+
+/** beforeinput types that are typing; pastes, drops and deletions are not. */
+const TYPED: ReadonlySet<string> = new Set(['insertText', 'insertCompositionText', 'insertReplacementText']);
+
+/** The part of EditContext (Chromium 121+) this uses; TypeScript's DOM types lack it. */
+interface EditContextLike extends EventTarget {
+  readonly text: string;
+  updateText(start: number, end: number, text: string): void;
+  updateSelection(start: number, end: number): void;
+}
+
+declare global {
+  interface HTMLCanvasElement {
+    editContext?: EditContextLike | null;
+  }
+}
+
+/** Gives the canvas an EditContext, so an input method can compose on it; null where there is none. */
+function attachEditContext(canvas: HTMLCanvasElement): EditContextLike | null {
+  const EditContext = (window as unknown as { EditContext?: new () => EditContextLike }).EditContext;
+  if (EditContext === undefined) return null;
+  try {
+    const context = new EditContext();
+    canvas.editContext = context;
+    return context;
+  } catch {
+    return null;
+  }
+}
+
+/** A key that types one character by itself (no Ctrl or Meta shortcut). */
+function isCharacter(e: KeyboardEvent): boolean {
+  return [...e.key].length === 1 && !/\p{Cc}/u.test(e.key) && !e.ctrlKey && !e.metaKey;
+}
+
+/** `text` in pieces of at most `maxBytes` bytes of UTF-8, never splitting a character. */
+function utf8Chunks(text: string, maxBytes: number): string[] {
+  const chunks: string[] = [];
+  const encoder = new TextEncoder();
+  let chunk = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = encoder.encode(char).length;
+    if (bytes + size > maxBytes && chunk !== '') {
+      chunks.push(chunk);
+      chunk = '';
+      bytes = 0;
+    }
+    chunk += char;
+    bytes += size;
+  }
+  if (chunk !== '') chunks.push(chunk);
+  return chunks;
 }
 
 function clamp(value: number, max: number): number {

@@ -14,6 +14,8 @@ const MAX_CLIENT_ENVELOPE = 2 << 20;
 export const MAX_CLIPBOARD_BYTES = 1 << 20;
 
 export const ProtocolVersion = 1;
+/** The most text one KeyboardText carries: 1024 bytes of UTF-8. */
+export const MAX_KEYBOARD_TEXT_BYTES = 1024;
 
 export const Codec = { QOIZ: 1, QOIZ_STREAM: 2 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
@@ -109,6 +111,7 @@ export type ClientMessage =
   | { mouseButton: { button: MouseButtonType; pressed: boolean } }
   | { mouseWheel: { axis: MouseWheelAxis; delta: number } }
   | { keyboardButton: { keyCode: number; pressed: boolean } }
+  | { keyboardText: { text: string } }
   | { syncKeys: SyncKeys }
   | { ping: Ping }
   | { clipboardData: ClipboardData }

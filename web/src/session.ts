@@ -10,6 +10,7 @@ import { ClipboardSync, type ClipboardView } from './clipboard';
 import { cursorStyle } from './cursor';
 import { FrameDecoder, type DecodedRect } from './decoder';
 import { Input } from './input';
+import type { KeyboardLayout } from './keyboard-layout';
 import {
   AlertSeverity,
   Codec,
@@ -55,12 +56,15 @@ export interface SessionOptions {
   xsession: string | null;
   screen: Screen;
   view: SessionView;
+  /** The desktop's keyboard layout (see keyboard-layout.ts). */
+  keyboard: KeyboardLayout;
 }
 
 export class Session {
   readonly #screen: Screen;
   readonly #view: SessionView;
   readonly #xsessionHint: string | null;
+  readonly #keyboard: KeyboardLayout;
   readonly #socket: WebSocket;
   readonly #decoder: FrameDecoder;
   readonly #input: Input;
@@ -78,6 +82,7 @@ export class Session {
     this.#screen = options.screen;
     this.#view = options.view;
     this.#xsessionHint = options.xsession;
+    this.#keyboard = options.keyboard;
     this.#requested = spec;
     this.#view.state('connecting', 'Connecting…');
 
@@ -107,11 +112,10 @@ export class Session {
       clientHello: {
         username: '',
         screenSpec: spec,
-        keyboardLayout: 0,
+        keyboardLayout: this.#keyboard.klid,
         protocolVersion: ProtocolVersion,
         codecs: [Codec.QOIZ_STREAM, Codec.QOIZ],
-        // No browser API names the layout; the desktop keeps its default.
-        keyboardLayoutName: '',
+        keyboardLayoutName: this.#keyboard.name,
       },
     });
   }

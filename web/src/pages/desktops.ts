@@ -5,6 +5,7 @@ import { matches, sameLabel, type Label } from '../desktop-filter';
 import { find, mount } from '../dom';
 import { sessionPath } from '../route';
 import { desktopRow, labelChip } from '../ui/desktop-row';
+import { keyboardSetting } from '../ui/keyboard-setting';
 import { offerLogout } from '../ui/logout';
 
 export async function showDesktops(app: HTMLElement): Promise<void> {
@@ -16,6 +17,7 @@ export async function showDesktops(app: HTMLElement): Promise<void> {
   const table = find(page, '.desktop-table', HTMLTableElement);
   const body = find(table, 'tbody', HTMLTableSectionElement);
   offerLogout(find(page, '#logout', HTMLButtonElement));
+  keyboardSetting(find(page, '#keyboard-layout', HTMLSelectElement));
 
   let cluster: string;
   let desktops: Desktop[];

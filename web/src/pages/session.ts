@@ -1,6 +1,7 @@
 // A desktop session page: address -> session -> screen, input and UI.
 import { me } from '../api';
 import { find, mount } from '../dom';
+import { sessionLayout } from '../keyboard-layout';
 import { socketUrl, type DesktopTarget } from '../route';
 import { Screen } from '../screen';
 import { Session, type SessionView } from '../session';
@@ -50,7 +51,8 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
     alerts.clear();
     screen.clear();
     const spec = screen.latest() ?? (await screen.wanted());
-    session = new Session({ url: socketUrl(location, target), xsession, screen, view }, spec);
+    const keyboard = await sessionLayout();
+    session = new Session({ url: socketUrl(location, target), xsession, screen, view, keyboard }, spec);
   }
 
   offerLogout(find(page, '#logout', HTMLButtonElement), () => session?.close());
