@@ -147,3 +147,48 @@ async fn a_layout_that_cannot_be_set_leaves_us_with_a_warning_naming_it() {
         std::fs::remove_file(service.dir.path().join("Idle.env")).unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_with_more_characters_than_spare_keycodes_is_typed_in_bursts() {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::Event;
+    use x11rb::protocol::xproto;
+    use x11rb::wrapper::ConnectionExt as _;
+
+    let service = TestService::new(&[("Idle", "exec sleep 3600")]);
+    let (mut client, _task) = service.connect();
+    hello_with_layout(&mut client, "us").await;
+    let x = service.x_client("Idle").await;
+    // A focused window that hears every key.
+    let screen = &x.conn.setup().roots[0];
+    let window = x.conn.generate_id().unwrap();
+    let aux = xproto::CreateWindowAux::new().override_redirect(1).event_mask(xproto::EventMask::KEY_PRESS);
+    x.conn
+        .create_window(0, window, screen.root, 0, 0, 100, 100, 0, xproto::WindowClass::INPUT_OUTPUT, 0, &aux)
+        .unwrap();
+    x.conn.map_window(window).unwrap();
+    x.conn.set_input_focus(xproto::InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME).unwrap();
+    x.conn.sync().unwrap();
+
+    // 40 characters no key makes: more than Xvfb's keymap has spare keycodes.
+    let text: String = (0x4e00..0x4e00 + 40).filter_map(char::from_u32).collect();
+    client.send(Payload::KeyboardText(pb::KeyboardText { text: text.clone() })).await;
+    let deadline = Instant::now() + PATIENCE;
+    let mut keycodes = Vec::new();
+    while keycodes.len() < 40 {
+        assert!(Instant::now() < deadline, "only {} of 40 key presses arrived", keycodes.len());
+        match x.conn.poll_for_event().unwrap() {
+            Some(Event::KeyPress(press)) => keycodes.push(press.detail),
+            Some(_) => {}
+            None => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    keycodes.sort_unstable();
+    keycodes.dedup();
+    assert!(keycodes.len() < 40, "spare keycodes were reused ({} used)", keycodes.len());
+    // The last characters stay bound, so typing them again needs no new binding.
+    let setup = x.conn.setup();
+    let mapping = x.conn.get_keyboard_mapping(setup.min_keycode, setup.max_keycode - setup.min_keycode + 1).unwrap().reply().unwrap();
+    let last = 0x0100_0000 + u32::from(text.chars().last().unwrap());
+    assert!(mapping.keysyms.contains(&last), "the last character's keysym {last:#x} is still bound");
+}
