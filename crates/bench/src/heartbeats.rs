@@ -61,7 +61,12 @@ pub async fn run(desktops: usize, seconds: f64, saturation_seconds: f64) -> anyh
     for i in 0..desktops {
         let identity = HostIdentity { host_id: host_id(i), role: HostRole::LinuxDesktop, dns_names: vec![desktop_server_name(&host_id(i))], ips: vec![] };
         let issued = ca.issue_host(&identity, Duration::from_secs(24 * 3600), SystemTime::now())?;
-        credentials.push(HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned() });
+        credentials.push(HostCredentials {
+            cert_pem: issued.cert_pem,
+            key_pem: issued.key_pem,
+            host_ca_pem: ca.host_ca_pem().to_owned(),
+            user_ca_pem: ca.user_ca_pem().to_owned(),
+        });
     }
     let issuing = issuing.elapsed();
     // RemoteAuth's channel needs the runtime it will run on.

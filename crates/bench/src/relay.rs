@@ -127,7 +127,8 @@ impl Cluster {
         let host_ca = ca.host_ca_pem().to_owned();
         let issue = |identity: HostIdentity| -> anyhow::Result<Arc<LiveIdentity>> {
             let issued = ca.issue_host(&identity, Duration::from_secs(24 * 3600), SystemTime::now())?;
-            Ok(LiveIdentity::new(&HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: host_ca.clone() })?)
+            let user_ca_pem = ca.user_ca_pem().to_owned();
+            Ok(LiveIdentity::new(&HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: host_ca.clone(), user_ca_pem })?)
         };
         let proxy_identity = issue(HostIdentity { host_id: "proxy".into(), role: HostRole::Proxy, dns_names: vec![PROXY_SERVER_NAME.into()], ips: vec![] })?;
         let desktop_identity = issue(HostIdentity {

@@ -116,6 +116,16 @@ pub fn grant_from_message(message: proto::Grant) -> Result<SessionGrant, Status>
     }))
 }
 
+/// What a host gets when it joins or renews.
+fn credentials(issued: oriel_auth::ca::IssuedCert, ca: &oriel_auth::ca::CertAuthority) -> proto::HostCredentials {
+    proto::HostCredentials {
+        cert_pem: issued.cert_pem,
+        key_pem: issued.key_pem,
+        host_ca_pem: ca.host_ca_pem().to_owned(),
+        user_ca_pem: ca.user_ca_pem().to_owned(),
+    }
+}
+
 #[tonic::async_trait]
 impl Auth for AuthApi {
     async fn join(&self, request: Request<proto::JoinRequest>) -> Result<Response<proto::HostCredentials>, Status> {
@@ -142,7 +152,7 @@ impl Auth for AuthApi {
             }
         };
         let ca = self.plane.cert_authority().await.map_err(|e| Status::unavailable(e.to_string()))?;
-        Ok(Response::new(proto::HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned() }))
+        Ok(Response::new(credentials(issued, &ca)))
     }
 
     async fn renew_host(&self, request: Request<Empty>) -> Result<Response<proto::HostCredentials>, Status> {
@@ -152,7 +162,7 @@ impl Auth for AuthApi {
         let issued = self.plane.renew_host(&current).await.map_err(join_status)?;
         tracing::info!(host_id = %host.host_id, "host certificate renewed");
         let ca = self.plane.cert_authority().await.map_err(|e| Status::unavailable(e.to_string()))?;
-        Ok(Response::new(proto::HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned() }))
+        Ok(Response::new(credentials(issued, &ca)))
     }
 
     async fn heartbeat(&self, request: Request<proto::DesktopHeartbeat>) -> Result<Response<Empty>, Status> {

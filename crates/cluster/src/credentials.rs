@@ -1,6 +1,6 @@
 //! A joined host's credentials, kept in its data dir so a restart needs no
 //! token: one owner-only file, `host_credentials.pem`, holding the host
-//! certificate, its key and the host CA, in that order. One file replaced
+//! certificate, its key, the host CA and the user CA, in that order. One file replaced
 //! whole means a crash during a renewal leaves the old or the new pair,
 //! never a certificate with another's key.
 
@@ -11,7 +11,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// A host certificate, its key, and the host CA it trusts (PEM).
+/// A host certificate, its key, the host CA it trusts, and the user CA
+/// whose certificates it accepts from people (PEM).
 #[derive(Clone, PartialEq, Eq)]
 pub struct HostCredentials {
     /// The host certificate.
@@ -20,6 +21,8 @@ pub struct HostCredentials {
     pub key_pem: String,
     /// The cluster's host CA certificate.
     pub host_ca_pem: String,
+    /// The cluster's user CA certificate.
+    pub user_ca_pem: String,
 }
 
 impl std::fmt::Debug for HostCredentials {
@@ -31,13 +34,13 @@ impl std::fmt::Debug for HostCredentials {
 
 impl From<crate::proto::HostCredentials> for HostCredentials {
     fn from(c: crate::proto::HostCredentials) -> Self {
-        Self { cert_pem: c.cert_pem, key_pem: c.key_pem, host_ca_pem: c.host_ca_pem }
+        Self { cert_pem: c.cert_pem, key_pem: c.key_pem, host_ca_pem: c.host_ca_pem, user_ca_pem: c.user_ca_pem }
     }
 }
 
 impl From<HostCredentials> for crate::proto::HostCredentials {
     fn from(c: HostCredentials) -> Self {
-        Self { cert_pem: c.cert_pem, key_pem: c.key_pem, host_ca_pem: c.host_ca_pem }
+        Self { cert_pem: c.cert_pem, key_pem: c.key_pem, host_ca_pem: c.host_ca_pem, user_ca_pem: c.user_ca_pem }
     }
 }
 
@@ -61,12 +64,12 @@ impl HostCredentials {
         };
         let blocks = pem_blocks(&text);
         match blocks.as_slice() {
-            [cert, key, ca] if cert.contains("CERTIFICATE") && key.contains("PRIVATE KEY") && ca.contains("CERTIFICATE") => {
-                Ok(Some(Self { cert_pem: cert.clone(), key_pem: key.clone(), host_ca_pem: ca.clone() }))
+            [cert, key, host_ca, user_ca] if cert.contains("CERTIFICATE") && key.contains("PRIVATE KEY") && host_ca.contains("CERTIFICATE") && user_ca.contains("CERTIFICATE") => {
+                Ok(Some(Self { cert_pem: cert.clone(), key_pem: key.clone(), host_ca_pem: host_ca.clone(), user_ca_pem: user_ca.clone() }))
             }
             _ => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{} does not hold a certificate, a key and a CA certificate; remove it and join again", path.display()),
+                format!("{} does not hold a certificate, a key and two CA certificates; remove it and join again", path.display()),
             )),
         }
     }
@@ -77,7 +80,7 @@ impl HostCredentials {
         let path = path(data_dir);
         let temporary = path.with_extension("pem.new");
         let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
-        for block in [&self.cert_pem, &self.key_pem, &self.host_ca_pem] {
+        for block in [&self.cert_pem, &self.key_pem, &self.host_ca_pem, &self.user_ca_pem] {
             file.write_all(block.trim_end().as_bytes())?;
             file.write_all(b"\n")?;
         }
@@ -121,6 +124,7 @@ mod tests {
             cert_pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
             key_pem: "-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n".into(),
             host_ca_pem: "-----BEGIN CERTIFICATE-----\nCCCC\n-----END CERTIFICATE-----\n".into(),
+            user_ca_pem: "-----BEGIN CERTIFICATE-----\nDDDD\n-----END CERTIFICATE-----\n".into(),
         };
         credentials.save(dir.path()).unwrap();
         assert_eq!(HostCredentials::load(dir.path()).unwrap(), Some(credentials));

@@ -26,6 +26,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct RemoteAuth {
     addr: String,
     host_ca_pem: String,
+    /// The user CA's certificate (DER), to check user certificates here too.
+    user_ca: Vec<u8>,
     identity: Arc<LiveIdentity>,
     client: Arc<RwLock<AuthClient<Channel>>>,
 }
@@ -41,7 +43,8 @@ impl RemoteAuth {
     /// `credentials`' host CA, called as `identity`. Connects lazily.
     pub fn new(addr: &str, credentials: &HostCredentials, identity: Arc<LiveIdentity>) -> Result<Self, TlsError> {
         let client = Self::make_client(addr, &credentials.host_ca_pem, identity.clone())?;
-        Ok(Self { addr: addr.to_owned(), host_ca_pem: credentials.host_ca_pem.clone(), identity, client: Arc::new(RwLock::new(client)) })
+        let user_ca = crate::tls::cert_der(&credentials.user_ca_pem, "user CA certificate")?.to_vec();
+        Ok(Self { addr: addr.to_owned(), host_ca_pem: credentials.host_ca_pem.clone(), user_ca, identity, client: Arc::new(RwLock::new(client)) })
     }
 
     fn make_client(addr: &str, host_ca_pem: &str, identity: Arc<LiveIdentity>) -> Result<AuthClient<Channel>, TlsError> {
@@ -104,11 +107,25 @@ impl SessionAuthority for RemoteAuth {
     fn authorize<'a>(&'a self, certificate: &'a [u8], _desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
         Box::pin(async move {
             let query = proto::SessionQuery { certificate: certificate.to_vec(), login: login.to_owned() };
-            match self.client().authorize_session(Self::request(query)).await {
-                Ok(grant) => crate::auth_api::grant_from_message(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned())),
-                Err(status) if status.code() == tonic::Code::PermissionDenied => Err(AccessDenied::Decided(status.message().to_owned())),
-                Err(status) => Err(AccessDenied::Unavailable(self.describe(&status))),
+            // The auth service verifies the certificate, decides from the
+            // current roles and locks, and records the decision.
+            let grant = match self.client().authorize_session(Self::request(query)).await {
+                Ok(grant) => crate::auth_api::grant_from_message(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned()))?,
+                Err(status) if status.code() == tonic::Code::PermissionDenied => return Err(AccessDenied::Decided(status.message().to_owned())),
+                Err(status) => return Err(AccessDenied::Unavailable(self.describe(&status))),
+            };
+            // This service checks the certificate itself too, against the
+            // user CA it joined with: the grant must be for the very user the
+            // certificate names.
+            let identity = oriel_auth::ca::verify_user_with_root(&self.user_ca, certificate, std::time::SystemTime::now())?;
+            if identity.user != grant.user() {
+                return Err(AccessDenied::Unavailable(format!(
+                    "the auth service granted the session to {:?}, but the certificate names {:?}",
+                    grant.user(),
+                    identity.user
+                )));
             }
+            Ok(grant)
         })
     }
 

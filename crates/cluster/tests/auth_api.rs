@@ -200,6 +200,18 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
         Err(AccessDenied::Decided(message)) => assert!(message.contains("host") && message.contains("user"), "{message}"),
         other => panic!("a host certificate must not open a session: {other:?}"),
     }
+    // The joined credentials carry the user CA, and the service checks the
+    // certificate against it too: a service that trusts another user CA
+    // refuses even what the auth service grants.
+    assert_eq!(credentials.user_ca_pem, cluster.ca.user_ca_pem());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = support::foreign_ca(elsewhere.path()).await;
+    let mistrusting = HostCredentials { user_ca_pem: other.user_ca_pem().to_owned(), ..credentials.clone() };
+    let mistrusting = RemoteAuth::new(&auth.addr(), &mistrusting, identity.clone()).unwrap();
+    match mistrusting.authorize(&user.cert_der, "desk-1", "alice").await {
+        Err(AccessDenied::Certificate(error)) => assert!(error.to_string().contains("user CA"), "{error}"),
+        other => panic!("a certificate this service's user CA did not sign must not open a session: {other:?}"),
+    }
     auth.stop().await;
 }
 

@@ -57,7 +57,7 @@ pub fn desktop_server_name(host_id: &str) -> String {
 }
 pub use extension::IDENTITY_OID;
 pub use identity::{HostIdentity, HostRole, UserIdentity};
-pub use verify::{CertError, not_after, unverified_name, verify_host_with_root};
+pub use verify::{CertError, not_after, unverified_name, verify_host_with_root, verify_user_with_root};
 
 /// Which of the cluster's two CAs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

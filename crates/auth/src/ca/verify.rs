@@ -96,18 +96,34 @@ pub fn not_after(cert_der: &[u8]) -> Option<SystemTime> {
 /// holds only an identity file checks it before using it. The same checks
 /// as [`CertAuthority::verify_host`].
 pub fn verify_host_with_root(host_ca_der: &[u8], cert_der: &[u8], now: SystemTime) -> Result<HostIdentity, CertError> {
-    let (_, root) = X509Certificate::from_der(host_ca_der).map_err(|e| CertError::Malformed(format!("the host CA certificate: {e}")))?;
+    let (cert, claims) = verify_with_root(CaKind::Host, host_ca_der, cert_der, now)?;
+    host_identity(&cert, claims)
+}
+
+/// The user a certificate speaks for, checked against the user CA's
+/// certificate alone: how a desktop service on its own host checks the
+/// certificate it is shown. The same checks as [`CertAuthority::verify_user`].
+pub fn verify_user_with_root(user_ca_der: &[u8], cert_der: &[u8], now: SystemTime) -> Result<UserIdentity, CertError> {
+    let (cert, claims) = verify_with_root(CaKind::User, user_ca_der, cert_der, now)?;
+    let Claims::User { roles, traits } = claims else { unreachable!("verify checks the kind") };
+    if !client_auth(&cert)? {
+        return Err(CertError::Usage("client authentication"));
+    }
+    Ok(UserIdentity { user: common_name(&cert)?, roles, traits })
+}
+
+fn verify_with_root<'c>(kind: CaKind, ca_der: &[u8], cert_der: &'c [u8], now: SystemTime) -> Result<(X509Certificate<'c>, Claims), CertError> {
+    let (_, root) = X509Certificate::from_der(ca_der).map_err(|e| CertError::Malformed(format!("the {kind} CA certificate: {e}")))?;
     let signer = |cert: &X509Certificate<'_>| {
         if cert.verify_signature(Some(root.public_key())).is_ok() {
             Ok(())
         } else if cert.verify_signature(None).is_ok() {
-            Err(CertError::SelfSigned { expected: CaKind::Host })
+            Err(CertError::SelfSigned { expected: kind })
         } else {
-            Err(CertError::OtherAuthority { issuer: printable(&cert.issuer().to_string()), expected: CaKind::Host })
+            Err(CertError::OtherAuthority { issuer: printable(&cert.issuer().to_string()), expected: kind })
         }
     };
-    let (cert, claims) = verify(signer, CaKind::Host, cert_der, now)?;
-    host_identity(&cert, claims)
+    verify(signer, kind, cert_der, now)
 }
 
 fn host_identity(cert: &X509Certificate<'_>, claims: Claims) -> Result<HostIdentity, CertError> {

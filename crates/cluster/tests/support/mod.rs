@@ -95,7 +95,7 @@ impl Cluster {
 
     /// `issued`, with this cluster's host CA.
     pub fn credentials(&self, issued: IssuedCert) -> HostCredentials {
-        HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: self.host_ca() }
+        HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: self.host_ca(), user_ca_pem: self.ca.user_ca_pem().to_owned() }
     }
 
     /// Role `dev` ([`ROLE`]) and user `user`, who may log in as `login`.
@@ -134,7 +134,7 @@ pub async fn foreign_host(dir: &Path, host_id: &str, role: HostRole, dns_names: 
     let ca = foreign_ca(dir).await;
     let identity = HostIdentity { host_id: host_id.into(), role, dns_names: dns_names.iter().map(|&n| n.to_owned()).collect(), ips: vec![] };
     let issued = ca.issue_host(&identity, Duration::from_secs(3600), SystemTime::now()).unwrap();
-    HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned() }
+    HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned(), user_ca_pem: ca.user_ca_pem().to_owned() }
 }
 
 /// A self-signed certificate for `names`, good for both ends of TLS.
@@ -143,12 +143,12 @@ pub fn self_signed(names: &[&str]) -> HostCredentials {
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
-    HostCredentials { cert_pem: cert.pem(), key_pem: key.serialize_pem(), host_ca_pem: cert.pem() }
+    HostCredentials { cert_pem: cert.pem(), key_pem: key.serialize_pem(), host_ca_pem: cert.pem(), user_ca_pem: cert.pem() }
 }
 
 /// `issued` (a user certificate) in the place of a host's.
 pub fn as_host(issued: &IssuedCert, host_ca_pem: &str) -> HostCredentials {
-    HostCredentials { cert_pem: issued.cert_pem.clone(), key_pem: issued.key_pem.clone(), host_ca_pem: host_ca_pem.to_owned() }
+    HostCredentials { cert_pem: issued.cert_pem.clone(), key_pem: issued.key_pem.clone(), host_ca_pem: host_ca_pem.to_owned(), user_ca_pem: host_ca_pem.to_owned() }
 }
 
 /// One mutual-TLS dial: where it came from (the server logs its peer by

@@ -59,7 +59,12 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)],
     };
     let issued = ca.issue_host(&proxy_host, PROXY_CERT_TTL, SystemTime::now()).context("issuing the proxy's certificate")?;
-    let proxy_credentials = HostCredentials { cert_pem: issued.cert_pem, key_pem: issued.key_pem, host_ca_pem: ca.host_ca_pem().to_owned() };
+    let proxy_credentials = HostCredentials {
+        cert_pem: issued.cert_pem,
+        key_pem: issued.key_pem,
+        host_ca_pem: ca.host_ca_pem().to_owned(),
+        user_ca_pem: ca.user_ca_pem().to_owned(),
+    };
     let proxy_identity = LiveIdentity::new(&proxy_credentials)?;
     let tunnels = TunnelRegistry::default();
     let tunnel_listener = tokio::net::TcpListener::bind(proxy_config.tunnel_listen_addr)
