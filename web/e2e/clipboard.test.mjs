@@ -4,13 +4,14 @@
 // 1 MiB either way is refused with a warning; when the browser refuses the
 // clipboard permission the Clipboard panel carries text both ways; and a
 // role that turns the clipboard off hides it and shares nothing.
-import { test as nodeTest, after, before } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium } from './browser.mjs';
+import { failureReport } from './harness.mjs';
 import { startOriel, eventually, xDisplay, x, totp } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
@@ -24,17 +25,8 @@ let browser;
 let context;
 let page;
 let desktopName;
-const pageLog = [];
-let failed = false;
-const test = (name, body) =>
-  nodeTest(name, async (t) => {
-    try {
-      await body(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
+const report = failureReport();
+const { test, pageLog } = report;
 
 before(async () => {
   oriel = await startOriel([
@@ -51,16 +43,13 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (failed) {
-    console.log(`--- oriel's output\n${oriel?.log()}\n--- the page's console\n${pageLog.join('\n')}`);
-  }
+  report.print(oriel);
   await oriel?.stop();
 });
 
 async function newPage(inContext) {
   const opened = await inContext.newPage();
-  opened.on('console', (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
-  opened.on('pageerror', (error) => pageLog.push(`page error: ${error.message}`));
+  report.watch(opened);
   return opened;
 }
 

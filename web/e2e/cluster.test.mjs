@@ -4,53 +4,37 @@
 // reverse tunnel it keeps to the proxy (mutual TLS, gRPC). A person accepts
 // the invite, sees that host's desktop with its label, connects, types into
 // an xterm there and sees its screen pixel for pixel.
-import { test as nodeTest, after, before } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
+import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
 import { startDeployment, eventually, xDisplay, totp, typeIntoProbe, canvasMatchesRoot } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 let cluster;
 let browser;
 let page;
-const typed = () => join(cluster.dir, 'typed.txt');
-// What the daemons and the page said, printed when a test fails so that a
-// CI failure can be understood from its output alone.
-const pageLog = [];
-let failed = false;
-const test = (name, body) =>
-  nodeTest(name, async (t) => {
-    try {
-      await body(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
+/** Where the typing probe writes what is typed. */
+let typed;
+const report = failureReport();
+const { test, pageLog } = report;
 
 before(async () => {
   // One xsession, so it starts without a choice: a blue root, and an xterm
   // whose shell copies every typed line to a file.
-  cluster = await startDeployment([
-    { name: 'Typing probe', command: `xsetroot -solid "#3366cc"; exec xterm -geometry 60x10+20+20 -e sh -c "exec cat > TYPED"` },
-  ]);
-  // The command above is written before the temp dir exists; point it there.
-  const desktop = join(cluster.dir, 'xsessions', 'Typing probe.desktop');
-  writeFileSync(desktop, readFileSync(desktop, 'utf8').replace('TYPED', typed()));
+  cluster = await startDeployment([TYPING_PROBE]);
+  typed = probeOutput(cluster);
   let context;
   ({ browser, context } = await launchChromium({ viewport: { width: 900, height: 600 } }));
   page = await context.newPage();
-  page.on('console', (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
-  page.on('pageerror', (error) => pageLog.push(`page error: ${error.message}`));
+  report.watch(page);
 });
 
 after(async () => {
   await browser?.close();
-  if (failed) {
-    console.log(`--- oriel's output\n${cluster?.log()}\n--- the page's console\n${pageLog.join('\n')}`);
-  }
+  report.print(cluster);
   await cluster?.stop();
 });
 
@@ -89,7 +73,7 @@ test('connect, type into an xterm on the other host, see its X screen', async ()
   assert.ok(display.XAUTHORITY.startsWith(join(cluster.dir, 'b') + '/'), `the session's X authority ${display.XAUTHORITY} is the joined host's`);
 
   await typeIntoProbe(page, 'through the tunnel');
-  await eventually('typed text on the other host', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'through the tunnel!\n');
+  await eventually('typed text on the other host', () => existsSync(typed) && readFileSync(typed, 'utf8') === 'through the tunnel!\n');
 
   // The canvas shows exactly what that host's X server has, in the xterm and beside it.
   await canvasMatchesRoot(page, display, { x: 0, y: 0, width: 600, height: 220 });

@@ -3,12 +3,13 @@
 // xterm through the canvas, see the X screen pixel for pixel, resize, be
 // refused a login the roles do not allow, be disconnected by a lock, and
 // log in again on a HiDPI screen.
-import { test as nodeTest, after, before } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium } from './browser.mjs';
+import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
 import { startOriel, eventually, xDisplay, x, totp, ROOT, typeIntoProbe, canvasMatchesRoot } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
@@ -18,45 +19,26 @@ let page;
 let desktopName;
 let totpSecret;
 let lastCodeStep;
-const typed = () => join(oriel.dir, 'typed.txt');
-// What the daemon and the page said, printed when a test fails so that a CI
-// failure can be understood from its output alone.
-const pageLog = [];
-let failed = false;
-const test = (name, body) =>
-  nodeTest(name, async (t) => {
-    try {
-      await body(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
+/** Where the typing probe writes what is typed. */
+let typed;
+const report = failureReport();
+const { test, pageLog } = report;
 
 before(async () => {
   oriel = await startOriel([
     { name: 'Idle', command: 'exec sleep 3600' },
-    // A blue root, and an xterm whose shell copies every typed line to a file.
-    {
-      name: 'Typing probe',
-      command: `xsetroot -solid "#3366cc"; exec xterm -geometry 60x10+20+20 -e sh -c "exec cat > TYPED"`,
-    },
+    TYPING_PROBE,
   ]);
-  // The command above is written before the temp dir exists; point it there.
-  const desktop = join(oriel.dir, 'xsessions', 'Typing probe.desktop');
-  writeFileSync(desktop, readFileSync(desktop, 'utf8').replace('TYPED', typed()));
+  typed = probeOutput(oriel);
   ({ browser } = await launchChromium());
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 600 } });
   page = await context.newPage();
-  page.on('console', (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
-  page.on('pageerror', (error) => pageLog.push(`page error: ${error.message}`));
+  report.watch(page);
 });
 
 after(async () => {
   await browser?.close();
-  if (failed) {
-    console.log(`--- oriel's output\n${oriel?.log()}\n--- the page's console\n${pageLog.join('\n')}`);
-  }
+  report.print(oriel);
   await oriel?.stop();
 });
 
@@ -94,7 +76,7 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
   // Type once the terminal is on screen, as a person would.
   const display = await xDisplay(oriel, 'Typing probe');
   await typeIntoProbe(page, 'hello oriel');
-  await eventually('typed text on the X side', () => existsSync(typed()) && readFileSync(typed(), 'utf8') === 'hello oriel!\n');
+  await eventually('typed text on the X side', () => existsSync(typed) && readFileSync(typed, 'utf8') === 'hello oriel!\n');
 
   // Pixels: the canvas shows exactly what X has, in the xterm and beside it.
   await canvasMatchesRoot(page, display, { x: 0, y: 0, width: 600, height: 220 });

@@ -3,51 +3,37 @@
 // German keyboard type ä, € (AltGr+E), @ (AltGr+Q), a dead ^ and the ISO key
 // into an xterm on the desktop; text an input method commits arrives as
 // text; French makes é on the 2 key.
-import { test as nodeTest, after, before } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
 import { launchChromium } from './browser.mjs';
+import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
 import { startOriel, eventually, xDisplay, x, totp, canvasPixel } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 let oriel;
 let browser;
 let page;
-const typed = () => join(oriel.dir, 'typed.txt');
-const typedText = () => (existsSync(typed()) ? readFileSync(typed(), 'utf8') : '');
-const pageLog = [];
-let failed = false;
-const test = (name, body) =>
-  nodeTest(name, async (t) => {
-    try {
-      await body(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
+/** Where the typing probe writes what is typed. */
+let typed;
+const typedText = () => (existsSync(typed) ? readFileSync(typed, 'utf8') : '');
+const report = failureReport();
+const { test, pageLog } = report;
 
 before(async () => {
   // One xsession, so it starts without a choice: an xterm whose shell copies
   // every typed line to a file (its cat starts the file afresh each session).
-  oriel = await startOriel([
-    { name: 'Typing probe', command: `xsetroot -solid "#3366cc"; exec xterm -geometry 60x10+20+20 -e sh -c "exec cat > TYPED"` },
-  ]);
-  const desktop = join(oriel.dir, 'xsessions', 'Typing probe.desktop');
-  writeFileSync(desktop, readFileSync(desktop, 'utf8').replace('TYPED', typed()));
+  oriel = await startOriel([TYPING_PROBE]);
+  typed = probeOutput(oriel);
   let context;
   ({ browser, context } = await launchChromium({ viewport: { width: 900, height: 600 } }));
   page = await context.newPage();
-  page.on('console', (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
-  page.on('pageerror', (error) => pageLog.push(`page error: ${error.message}`));
+  report.watch(page);
 });
 
 after(async () => {
   await browser?.close();
-  if (failed) {
-    console.log(`--- oriel's output\n${oriel?.log()}\n--- the page's console\n${pageLog.join('\n')}`);
-  }
+  report.print(oriel);
   await oriel?.stop();
 });
 
