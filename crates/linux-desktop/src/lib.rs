@@ -5,7 +5,7 @@
 //! Layout: [`session`] drives one session over any byte stream;
 //! [`handshake`], [`pacing`] and [`clipboard`] are pure decisions; [`frames`] is the
 //! capture-and-encode thread; [`x11`] talks to the X server; [`xvfb`] and
-//! [`xsession`] start the processes.
+//! [`xsession`] start the processes; [`shared_dir`] shows a directory the browser shares as a FUSE folder.
 
 pub mod authority;
 pub mod clipboard;
@@ -17,6 +17,7 @@ pub mod keyboard;
 mod launcher;
 pub mod pacing;
 pub mod session;
+pub mod shared_dir;
 pub mod x11;
 pub mod xauthority;
 pub mod xsession;

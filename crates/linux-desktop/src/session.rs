@@ -19,6 +19,7 @@ use crate::frames::{Command, FrameConfig, FrameLoop};
 use crate::handshake::{self, Agreement, HelloError, Start};
 use crate::keyboard::LayoutChoice;
 use crate::x11::capture::Capture;
+use crate::shared_dir::{self, ShareError, SharedDirectories};
 use crate::x11::clipboard::Clipboard;
 use crate::x11::input::Input;
 use crate::x11::screen::{Screen, ScreenSize};
@@ -222,7 +223,8 @@ impl LinuxDesktopService {
         }
         let prepared = start_display(self.config.runtime_dir.clone(), agreement.screen, agreement.keyboard.clone()).await?;
         tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
-        send(out, Payload::ServerHello(server_hello(&agreement, &sessions, grant.options().clipboard))).await?;
+        let directory_sharing = grant.options().directory_sharing && shared_dir::fuse_available();
+        send(out, Payload::ServerHello(server_hello(&agreement, &sessions, grant.options().clipboard, directory_sharing))).await?;
         if let Some(warning) = &prepared.keyboard.warning {
             tracing::warn!(warning, "keyboard layout not set");
             out.send(alert(warning, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))?;
@@ -248,6 +250,9 @@ impl LinuxDesktopService {
         // Only when the roles allow it does the service touch the desktop's X selections.
         if grant.options().clipboard {
             desktop.share_clipboard(out.clone())?;
+        }
+        if directory_sharing {
+            desktop.share_directories(out.clone());
         }
         tracing::info!(xsession = %chosen.name, "desktop session started");
 
@@ -346,6 +351,9 @@ struct Desktop {
     capture: Option<Capture>,
     /// The clipboard shared with the browser, when the roles allow it.
     clipboard: Option<Clipboard>,
+    /// Directories the browser shares, when the roles and FUSE allow it;
+    /// unmounted when the desktop goes.
+    shared: Option<SharedDirectories>,
     _xvfb: Xvfb,
 }
 
@@ -399,6 +407,7 @@ impl Desktop {
             screen: Some(display.screen),
             capture: Some(display.capture),
             clipboard: None,
+            shared: None,
             _xvfb: display.xvfb,
         })
     }
@@ -407,6 +416,29 @@ impl Desktop {
     fn share_clipboard(&mut self, out: mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
         self.clipboard = Some(Clipboard::start(&self._xvfb.socket_path(), self._xvfb.cookie(), out)?);
         Ok(())
+    }
+
+    /// Lets the browser share directories as folders in the home directory.
+    fn share_directories(&mut self, out: mpsc::Sender<Vec<u8>>) {
+        let (home, uid, gid) = share_owner();
+        self.shared = Some(SharedDirectories::new(home, shared_dir::Owner { uid, gid }, out));
+    }
+
+    /// Mounts an announced directory, or refuses it with a WARNING alert
+    /// (sharing off or FUSE missing); the session goes on either way.
+    async fn share(&mut self, announce: pb::SharedDirectoryAnnounce, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
+        let result = match &mut self.shared {
+            Some(shared) => shared.announce(announce).await.map(drop),
+            None => {
+                let why = if shared_dir::fuse_available() { ShareError::Disabled } else { ShareError::NoFuse };
+                shared_dir::refuse(out, &announce, &why).await
+            }
+        };
+        match result {
+            Err(ShareError::ClientGone) => Err(SessionError::Transport(std::io::ErrorKind::BrokenPipe.into())),
+            // Already told to the client and logged.
+            _ => Ok(()),
+        }
     }
 
     /// Text the browser copied becomes the desktop's clipboard, if the
@@ -457,6 +489,16 @@ impl Desktop {
                 frames.send(Command::Resize(ScreenSize::fit(spec.width, spec.height, spec.scale)));
             }
             Payload::ClipboardData(clipboard) => self.paste(clipboard.data, out).await?,
+            Payload::SharedDirectoryAnnounce(announce) => self.share(announce, out).await?,
+            Payload::SharedDirectoryResponse(response) => match &self.shared {
+                Some(shared) => shared.response(response),
+                None => tracing::debug!("shared directory answer without sharing ignored"),
+            },
+            Payload::SharedDirectoryRemove(remove) => {
+                if let Some(shared) = &mut self.shared {
+                    shared.remove(remove);
+                }
+            }
             Payload::Ping(ping) => send(out, Payload::Ping(ping)).await?,
             other => tracing::debug!(message = name(&other), "ignored message from the client"),
         }
@@ -504,12 +546,22 @@ async fn wait_for_selection<R: AsyncRead + Unpin>(
     tokio::time::timeout(SELECTION_TIMEOUT, wait).await.map_err(|_| SessionError::Timeout("SessionSelection"))?
 }
 
-fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboard: bool) -> pb::ServerHello {
+/// Where shared directories show and whose they are: for now the service's
+/// own `$HOME`, effective uid and gid.
+// TODO(login sessions): the session's login account (its home, uid and
+// gid) replaces this; nothing else in directory sharing changes.
+fn share_owner() -> (PathBuf, u32, u32) {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    (home, rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw())
+}
+
+fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboard: bool, directory_sharing: bool) -> pb::ServerHello {
     pb::ServerHello {
         width: agreement.screen.width.into(),
         height: agreement.screen.height.into(),
         clipboard_enabled: clipboard,
-        directory_remove_supported: false,
+        directory_remove_supported: directory_sharing,
+        directory_sharing_enabled: directory_sharing,
         xsessions: sessions.iter().map(|s| pb::XSession { name: s.name.clone() }).collect(),
         hidpi_supported: true,
         protocol_version: agreement.version,
@@ -604,5 +656,10 @@ fn name(payload: &Payload) -> &'static str {
         Payload::CursorImage(_) => "CursorImage",
         Payload::KeyboardText(_) => "KeyboardText",
         Payload::ClipboardData(_) => "ClipboardData",
+        Payload::SharedDirectoryAnnounce(_) => "SharedDirectoryAnnounce",
+        Payload::SharedDirectoryAcknowledge(_) => "SharedDirectoryAcknowledge",
+        Payload::SharedDirectoryRequest(_) => "SharedDirectoryRequest",
+        Payload::SharedDirectoryResponse(_) => "SharedDirectoryResponse",
+        Payload::SharedDirectoryRemove(_) => "SharedDirectoryRemove",
     }
 }

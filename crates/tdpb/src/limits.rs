@@ -25,6 +25,15 @@ pub const MAX_KEYBOARD_TEXT_LEN: usize = 1024;
 /// Largest clipboard text, in bytes of UTF-8 (Teleport's 1 MiB).
 pub const MAX_CLIPBOARD_LEN: usize = 1 << 20;
 
+/// Longest path in a shared-directory message, in bytes (Teleport's limit).
+pub const MAX_SHARED_PATH_LEN: usize = 10240;
+/// Most bytes one shared-directory read or write carries (1 MiB). A request
+/// frame with a full chunk and the longest path stays far below
+/// [`Limits::FROM_CLIENT`], so both directions fit.
+pub const MAX_SHARED_CHUNK: usize = 1 << 20;
+/// Most entries one shared-directory listing may hold.
+pub const MAX_SHARED_LIST_ENTRIES: usize = 100_000;
+
 /// Limits a receiver applies; the frame limit differs by direction (a
 /// browser never needs to send a 16 MiB frame, a desktop service may).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +43,10 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// What a server accepts from a browser: input events, hellos and
-    /// clipboard data of up to 1 MiB, with room for a clipboard just over
-    /// the limit to reach the field check and be refused by name.
+    /// What a server accepts from a browser: input events, hellos, and
+    /// clipboard data or a shared-directory read of up to 1 MiB, with room
+    /// for data just over the limit to reach the field check and be refused
+    /// by name.
     pub const FROM_CLIENT: Limits = Limits { max_frame_len: 2 << 20 };
     /// What a browser or proxy accepts from a desktop service.
     pub const FROM_SERVER: Limits = Limits { max_frame_len: crate::MAX_FRAME_LEN };
@@ -71,6 +81,60 @@ fn screen_spec(spec: &pb::ClientScreenSpec) -> Result<(), LimitError> {
     ensure(spec.scale <= MAX_SCALE_PERCENT, "ClientScreenSpec.scale", || {
         format!("{}%, at most {MAX_SCALE_PERCENT}%", spec.scale)
     })
+}
+
+fn shared_path(value: &str, field: &'static str) -> Result<(), LimitError> {
+    ensure(value.len() <= MAX_SHARED_PATH_LEN, field, || {
+        format!("{} bytes, at most {MAX_SHARED_PATH_LEN}", value.len())
+    })
+}
+
+fn shared_chunk(len: usize, field: &'static str) -> Result<(), LimitError> {
+    ensure(len <= MAX_SHARED_CHUNK, field, || format!("{len} bytes, at most {MAX_SHARED_CHUNK} (1 MiB)"))
+}
+
+fn file_system_object(fso: Option<&pb::FileSystemObject>, field: &'static str) -> Result<(), LimitError> {
+    fso.map_or(Ok(()), |fso| shared_path(&fso.path, field))
+}
+
+fn shared_request(request: &pb::SharedDirectoryRequest) -> Result<(), LimitError> {
+    use pb::shared_directory_request::Operation;
+    match &request.operation {
+        None => Ok(()),
+        Some(Operation::Info(op)) => shared_path(&op.path, "SharedDirectoryRequest.info.path"),
+        Some(Operation::Create(op)) => shared_path(&op.path, "SharedDirectoryRequest.create.path"),
+        Some(Operation::Delete(op)) => shared_path(&op.path, "SharedDirectoryRequest.delete.path"),
+        Some(Operation::List(op)) => shared_path(&op.path, "SharedDirectoryRequest.list.path"),
+        Some(Operation::Read(op)) => {
+            shared_path(&op.path, "SharedDirectoryRequest.read.path")?;
+            shared_chunk(op.length as usize, "SharedDirectoryRequest.read.length")
+        }
+        Some(Operation::Write(op)) => {
+            shared_path(&op.path, "SharedDirectoryRequest.write.path")?;
+            shared_chunk(op.data.len(), "SharedDirectoryRequest.write.data")
+        }
+        Some(Operation::Move(op)) => {
+            shared_path(&op.original_path, "SharedDirectoryRequest.move.original_path")?;
+            shared_path(&op.new_path, "SharedDirectoryRequest.move.new_path")
+        }
+        Some(Operation::Truncate(op)) => shared_path(&op.path, "SharedDirectoryRequest.truncate.path"),
+    }
+}
+
+fn shared_response(response: &pb::SharedDirectoryResponse) -> Result<(), LimitError> {
+    use pb::shared_directory_response::Result as R;
+    match &response.result {
+        Some(R::Info(info)) => file_system_object(info.fso.as_ref(), "SharedDirectoryResponse.info.fso.path"),
+        Some(R::Create(create)) => file_system_object(create.fso.as_ref(), "SharedDirectoryResponse.create.fso.path"),
+        Some(R::List(list)) => {
+            ensure(list.fso_list.len() <= MAX_SHARED_LIST_ENTRIES, "SharedDirectoryResponse.list.fso_list", || {
+                format!("{} entries, at most {MAX_SHARED_LIST_ENTRIES}", list.fso_list.len())
+            })?;
+            list.fso_list.iter().try_for_each(|fso| shared_path(&fso.path, "SharedDirectoryResponse.list.fso_list.path"))
+        }
+        Some(R::Read(read)) => shared_chunk(read.data.len(), "SharedDirectoryResponse.read.data"),
+        None | Some(R::Delete(_) | R::Write(_) | R::Move(_) | R::Truncate(_)) => Ok(()),
+    }
 }
 
 /// Checks every size a peer controls in `payload`.
@@ -130,6 +194,10 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
                 format!("{} bytes, expected {expected}", cursor.rgba.len())
             })
         }
+        Payload::SharedDirectoryAnnounce(announce) => name(&announce.name, "SharedDirectoryAnnounce.name"),
+        Payload::SharedDirectoryRequest(request) => shared_request(request),
+        Payload::SharedDirectoryResponse(response) => shared_response(response),
+        Payload::SharedDirectoryAcknowledge(_) | Payload::SharedDirectoryRemove(_) => Ok(()),
         Payload::SyncKeys(_)
         | Payload::MouseButton(_)
         | Payload::KeyboardButton(_)

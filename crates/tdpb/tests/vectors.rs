@@ -161,3 +161,84 @@ fn keyboard_text_is_limited_to_what_an_input_method_commits() {
     let error = decode(&encode_frame(over)).unwrap_err();
     assert_eq!(error.to_string(), "KeyboardText.text out of range: 1025 bytes, at most 1024");
 }
+
+#[test]
+fn shared_directory_announce() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x09, // envelope length 9
+        0x7a, 0x07, // field 15 (shared_directory_announce), 7 bytes
+        0x08, 0x07, // directory_id = 7
+        0x12, 0x03, b'd', b'o', b'c', // name = "doc"
+    ];
+    let message = Payload::SharedDirectoryAnnounce(pb::SharedDirectoryAnnounce { directory_id: 7, name: "doc".into() });
+    assert_eq!(decode_frame(&frame, Limits::FROM_CLIENT).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
+fn shared_directory_read_request() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x13, // envelope length 19
+        0x8a, 0x01, // field 17 (shared_directory_request): key 138 as a varint
+        0x10, // 16 bytes
+        0x08, 0x01, // directory_id = 1
+        0x10, 0x02, // completion_id = 2
+        0x3a, 0x0a, // field 7 (read), 10 bytes
+        0x0a, 0x03, b'a', b'/', b'b', // path = "a/b"
+        0x10, 0x05, // offset = 5
+        0x18, 0xac, 0x02, // length = 300
+    ];
+    let message = Payload::SharedDirectoryRequest(pb::SharedDirectoryRequest {
+        directory_id: 1,
+        completion_id: 2,
+        operation: Some(pb::shared_directory_request::Operation::Read(pb::shared_directory_request::Read {
+            path: "a/b".into(),
+            offset: 5,
+            length: 300,
+        })),
+    });
+    assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
+fn shared_directory_chunks_up_to_one_mebibyte_pass_and_more_is_refused_by_name() {
+    use pb::shared_directory_request::{Operation, Write};
+    use pb::shared_directory_response::{Read, Result as R};
+    let write = |len: usize| {
+        Payload::SharedDirectoryRequest(pb::SharedDirectoryRequest {
+            directory_id: 1,
+            completion_id: 1,
+            operation: Some(Operation::Write(Write { path: "p".repeat(10240), offset: 0, data: vec![0; len] })),
+        })
+    };
+    let fits = write(1 << 20);
+    assert_eq!(decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(), Some(fits));
+    let error = decode_frame(&encode_frame(write((1 << 20) + 1)), Limits::FROM_SERVER).unwrap_err();
+    assert_eq!(error.to_string(), "SharedDirectoryRequest.write.data out of range: 1048577 bytes, at most 1048576 (1 MiB)");
+    // The browser's answer to a full read fits a browser frame; one byte more is refused by name.
+    let read = |len: usize| {
+        Payload::SharedDirectoryResponse(pb::SharedDirectoryResponse {
+            completion_id: 1,
+            error_code: 0,
+            result: Some(R::Read(Read { data: vec![0; len] })),
+        })
+    };
+    let fits = read(1 << 20);
+    assert_eq!(decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(), Some(fits));
+    let error = decode_frame(&encode_frame(read((1 << 20) + 1)), Limits::FROM_CLIENT).unwrap_err();
+    assert_eq!(error.to_string(), "SharedDirectoryResponse.read.data out of range: 1048577 bytes, at most 1048576 (1 MiB)");
+}
+
+#[test]
+fn shared_directory_path_over_10240_bytes_is_refused_by_name() {
+    let info = Payload::SharedDirectoryRequest(pb::SharedDirectoryRequest {
+        directory_id: 1,
+        completion_id: 1,
+        operation: Some(pb::shared_directory_request::Operation::Info(pb::shared_directory_request::Info {
+            path: "a".repeat(10241),
+        })),
+    });
+    let error = decode(&encode_frame(info)).unwrap_err();
+    assert_eq!(error.to_string(), "SharedDirectoryRequest.info.path out of range: 10241 bytes, at most 10240");
+}
