@@ -28,6 +28,11 @@ export type MouseWheelAxis = (typeof MouseWheelAxis)[keyof typeof MouseWheelAxis
 
 export const AlertSeverity = { UNSPECIFIED: 0, INFO: 1, WARNING: 2, ERROR: 3 } as const;
 
+/** SharedDirectoryErrorCode. */
+export const SharedDirectoryErrorCode = { NONE: 0, FAILED: 1, DOES_NOT_EXIST: 2, ALREADY_EXISTS: 3, NOT_EMPTY: 4, REFUSED: 5 } as const;
+/** FileSystemObject.file_type. */
+export const FileType = { FILE: 0, DIRECTORY: 1 } as const;
+
 export interface ScreenSpec {
   width: number;
   height: number;
@@ -53,6 +58,48 @@ export interface ServerHello {
   hidpiSupported: boolean;
   protocolVersion: number;
   codec: number;
+  /** The roles allow directory sharing and the desktop can mount it. */
+  directorySharingEnabled: boolean;
+}
+
+/** A uint64 as protobufjs decodes it. */
+type Uint64 = number | { toNumber(): number };
+
+/** One file or directory of a shared directory. */
+export interface FileSystemObject {
+  lastModified: Uint64;
+  size: Uint64;
+  fileType: number;
+  isEmpty: boolean;
+  path: string;
+}
+
+/** The desktop asks for one file operation; exactly one operation is set. */
+export interface SharedDirectoryRequest {
+  directoryId: number;
+  completionId: number;
+  info?: { path: string } | null;
+  create?: { path: string; fileType?: number } | null;
+  delete?: { path: string } | null;
+  list?: { path: string } | null;
+  read?: { path: string; offset: Uint64; length: number } | null;
+  write?: { path: string; offset: Uint64; data: Uint8Array } | null;
+  move?: { originalPath: string; newPath: string } | null;
+  truncate?: { path: string; endOfFile: Uint64 } | null;
+}
+
+/** The answer to one SharedDirectoryRequest. */
+export interface SharedDirectoryResponse {
+  completionId: number;
+  errorCode: number;
+  info?: { fso: FileSystemObject };
+  create?: { fso: FileSystemObject };
+  delete?: object;
+  list?: { fsoList: FileSystemObject[] };
+  read?: { data: Uint8Array };
+  write?: { bytesWritten: number };
+  move?: object;
+  truncate?: object;
 }
 
 export interface FrameRect {
@@ -115,6 +162,9 @@ export type ClientMessage =
   | { syncKeys: SyncKeys }
   | { ping: Ping }
   | { clipboardData: ClipboardData }
+  | { sharedDirectoryAnnounce: { directoryId: number; name: string } }
+  | { sharedDirectoryResponse: SharedDirectoryResponse }
+  | { sharedDirectoryRemove: { directoryId: number } }
   | { frameAck: { frameId: number } };
 
 /** A message the client acts on; everything else is skipped. */
@@ -125,7 +175,9 @@ export type ServerMessage =
   | { kind: 'alert'; value: Alert }
   | { kind: 'ping'; value: Ping }
   | { kind: 'clipboardData'; value: ClipboardData }
-  | { kind: 'latencyStats'; value: LatencyStats };
+  | { kind: 'latencyStats'; value: LatencyStats }
+  | { kind: 'sharedDirectoryAcknowledge'; value: { directoryId: number; errorCode: number } }
+  | { kind: 'sharedDirectoryRequest'; value: SharedDirectoryRequest };
 
 const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'serverHello',
@@ -135,6 +187,8 @@ const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'ping',
   'clipboardData',
   'latencyStats',
+  'sharedDirectoryAcknowledge',
+  'sharedDirectoryRequest',
 ]);
 
 /** The peer broke framing or sent bytes protobuf cannot parse; the session cannot go on. */
@@ -196,4 +250,6 @@ function checkEnums(): void {
   expect('MouseButtonType', MouseButtonType, 'MOUSE_BUTTON_');
   expect('MouseWheelAxis', MouseWheelAxis, 'MOUSE_WHEEL_AXIS_');
   expect('AlertSeverity', AlertSeverity, 'ALERT_SEVERITY_');
+  expect('SharedDirectoryErrorCode', SharedDirectoryErrorCode, 'SHARED_DIRECTORY_ERROR_CODE_');
+  expect('FileType', FileType, 'FILE_TYPE_');
 }

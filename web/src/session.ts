@@ -23,8 +23,10 @@ import {
   type ScreenSpec,
   type ServerHello,
   type ServerMessage,
+  type SharedDirectoryRequest,
 } from './protocol';
 import type { Screen } from './screen';
+import { SharedDirectory } from './shared-directory';
 
 /** Also #status[data-state], which tests wait on. */
 export type SessionState = 'connecting' | 'selecting' | 'connected' | 'closed';
@@ -47,7 +49,17 @@ export interface SessionView {
   latency(stats: LatencyStats): void;
   /** The clipboard panel and its button, used only while the session shares the clipboard. */
   readonly clipboard: ClipboardView;
+  /** The Share directory button, offered only while the desktop takes shared directories. */
+  readonly directories: DirectorySharingView;
   framePainted(): void;
+}
+
+/** What directory sharing shows; ui/share-directory.ts backs it with the DOM. */
+export interface DirectorySharingView {
+  /** Sharing is possible: `share` shares a picked directory. */
+  start(share: (handle: FileSystemDirectoryHandle) => void): void;
+  /** The session is over. */
+  stop(): void;
 }
 
 export interface SessionOptions {
@@ -77,6 +89,13 @@ export class Session {
   /** ServerHello.clipboardEnabled: the user's roles let the clipboard cross. */
   #clipboardEnabled = false;
   #clipboard: ClipboardSync | null = null;
+  /** ServerHello.directorySharingEnabled. */
+  #directorySharing = false;
+  /** Shared directories by id, from the announce on (until refused). */
+  readonly #directories = new Map<number, SharedDirectory>();
+  #nextDirectoryId = 1;
+  /** Requests are answered one after another, in the order they came. */
+  #answering: Promise<void> = Promise.resolve();
 
   constructor(options: SessionOptions, spec: ScreenSpec) {
     this.#screen = options.screen;
@@ -172,6 +191,21 @@ export class Session {
         // The server sends none unless the clipboard is shared.
         this.#clipboard?.fromDesktop(message.value.data);
         break;
+      case 'sharedDirectoryAcknowledge': {
+        const { directoryId, errorCode } = message.value;
+        const directory = this.#directories.get(directoryId);
+        if (directory === undefined) break;
+        if (errorCode === 0) {
+          this.#view.toast('info', `“${directory.root.name}” is shared: the desktop shows it in your home folder`);
+        } else {
+          // The server's WARNING alert says why.
+          this.#directories.delete(directoryId);
+        }
+        break;
+      }
+      case 'sharedDirectoryRequest':
+        this.#answer(message.value);
+        break;
     }
   }
 
@@ -183,6 +217,7 @@ export class Session {
     // The server fits the screen to what it can do; its size stands until the next resize.
     this.#screen.setSize(hello.width, hello.height);
     this.#clipboardEnabled = hello.clipboardEnabled;
+    this.#directorySharing = hello.directorySharingEnabled;
     const names = hello.xsessions.map((xsession) => xsession.name);
     if (names.length === 0) {
       this.#fail('No desktop session', 'this desktop offers no session to start');
@@ -213,10 +248,28 @@ export class Session {
       const warn = (text: string): void => this.#view.toast('warning', text);
       this.#clipboard = new ClipboardSync(this.#screen.canvas, (message) => this.#send(message), this.#view.clipboard, warn);
     }
+    if (this.#directorySharing) this.#view.directories.start((handle) => this.#share(handle));
     this.#screen.canvas.focus({ preventScroll: true });
     // The window may have changed while the handshake ran.
     const wanted = this.#screen.latest();
     if (wanted !== null) this.#resize(wanted);
+  }
+
+  /** Shares a picked directory: the desktop mounts it and asks for its files. */
+  #share(handle: FileSystemDirectoryHandle): void {
+    if (this.#state !== 'connected') return;
+    const directoryId = this.#nextDirectoryId++;
+    this.#directories.set(directoryId, new SharedDirectory(directoryId, handle));
+    this.#send({ sharedDirectoryAnnounce: { directoryId, name: handle.name } });
+  }
+
+  #answer(request: SharedDirectoryRequest): void {
+    const directory = this.#directories.get(request.directoryId);
+    this.#answering = this.#answering.then(async () => {
+      const response =
+        directory === undefined ? { completionId: request.completionId, errorCode: 1 } : await directory.answer(request);
+      this.#send({ sharedDirectoryResponse: response });
+    });
   }
 
   #resize(wanted: ScreenSpec): void {
@@ -277,6 +330,8 @@ export class Session {
     this.#input.dispose();
     this.#clipboard?.dispose();
     this.#clipboard = null;
+    this.#view.directories.stop();
+    this.#directories.clear();
     this.#decoder.dispose();
     this.#screen.onResize(null);
   }

@@ -9,6 +9,7 @@ import { Alerts } from '../ui/alerts';
 import { ClipboardPanel } from '../ui/clipboard-panel';
 import { offerLogout } from '../ui/logout';
 import { showXSessionPicker } from '../ui/picker';
+import { ShareDirectoryButton } from '../ui/share-directory';
 import { StatusBar } from '../ui/status';
 
 declare global {
@@ -27,6 +28,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
   const screen = new Screen(find(page, '#viewport', HTMLElement), find(page, '#screen', HTMLCanvasElement));
   let session: Session | null = null;
   const clipboard = new ClipboardPanel(page, () => screen.canvas.focus({ preventScroll: true }));
+  const directories = new ShareDirectoryButton(page, (message) => alerts.toast('warning', message));
 
   const view: SessionView = {
     state: (state, text) => status.show(state, text),
@@ -44,6 +46,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
     latency: (stats) => status.latency(stats),
     framePainted: () => window.__oriel.framesPainted++,
     clipboard,
+    directories,
   };
 
   async function connect(): Promise<void> {
