@@ -25,7 +25,7 @@ const DESKTOP_NAME: &str = "bench-desktop";
 /// The Oriel user, and the login it opens sessions as.
 const USER: &str = "bench";
 /// A role that lets `bench` log in as `bench` on every Linux desktop.
-const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench\nspec:\n  allow:\n    \
+const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench\nspec:\n  options:\n    create_desktop_user: true\n  allow:\n    \
                     linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
 
 /// A control plane on SQLite at `db` where `bench` may open sessions on this desktop.
@@ -140,6 +140,9 @@ impl Desktop {
     /// Sets up the control plane and the service on `service_runtime`.
     pub async fn start(service_runtime: &Runtime) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
+        // Sessions run as the `bench` login (created by the service), which
+        // must reach the session directories below.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         let xsessions = write_xsession(dir.path())?;
         let plane = service_runtime.spawn(control_plane(dir.path().join("oriel.db"))).await??;
         let certificate = service_runtime.spawn(user_certificate(plane.clone())).await??;

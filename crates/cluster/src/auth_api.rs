@@ -94,6 +94,8 @@ pub fn grant_message(grant: &SessionGrant) -> proto::Grant {
         idle_timeout_ms: parts.options.idle_timeout.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
         recording_mode: parts.recording_mode.as_str().to_owned(),
         certificate_expires_ms: millis(parts.certificate_expires),
+        create_host_user: parts.options.create_host_user,
+        host_groups: parts.options.host_groups,
     }
 }
 
@@ -110,6 +112,8 @@ pub fn grant_from_message(message: proto::Grant) -> Result<SessionGrant, Status>
             record: message.record,
             idle_timeout: (message.idle_timeout_ms > 0).then(|| Duration::from_millis(message.idle_timeout_ms)),
             session_mfa: false,
+            create_host_user: message.create_host_user,
+            host_groups: message.host_groups,
         },
         recording_mode,
         certificate_expires: (message.certificate_expires_ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(message.certificate_expires_ms)),

@@ -15,6 +15,7 @@ pub mod handshake;
 mod idle;
 pub mod keyboard;
 mod launcher;
+pub mod login;
 pub mod pacing;
 pub mod session;
 pub mod shared_dir;

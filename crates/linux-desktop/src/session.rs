@@ -18,6 +18,7 @@ use crate::encoder::RectEncoder;
 use crate::frames::{Command, FrameConfig, FrameLoop};
 use crate::handshake::{self, Agreement, HelloError, Start};
 use crate::keyboard::LayoutChoice;
+use crate::login::{self, Account, HostSession, LoginError, SessionMark};
 use crate::x11::capture::Capture;
 use crate::shared_dir::{self, ShareError, SharedDirectories};
 use crate::x11::clipboard::Clipboard;
@@ -99,6 +100,9 @@ pub enum SessionError {
     /// The frame encoder could not be set up.
     #[error("the frame encoder failed: {0}")]
     Encoder(#[source] oriel_qoiz::EncodeError),
+    /// The login cannot have a session on this host.
+    #[error(transparent)]
+    Login(#[from] LoginError),
     /// The xsession could not be started.
     #[error("cannot start desktop session {name:?}: {error}")]
     XSessionSpawn {
@@ -147,6 +151,8 @@ pub struct LinuxDesktopService {
 impl LinuxDesktopService {
     /// A service with `config`.
     pub fn new(config: DesktopConfig) -> Self {
+        // What sessions of a service that crashed left running ends now.
+        login::sweep_orphans();
         Self { config: Arc::new(config) }
     }
 
@@ -195,6 +201,9 @@ impl LinuxDesktopService {
         let desktop_name = self.config.desktop_name.as_str();
         let grant = plane.authorize(&request.certificate, desktop_name, &request.login).await?;
         tracing::info!(user = %grant.user(), login = %request.login, "session authorized");
+        // The login must be a real account this service may become (or be
+        // created, when the roles allow it) before anything starts.
+        let account = login::resolve(&request.login, grant.options()).await?;
         let wait_hello = async {
             loop {
                 match client.next().await? {
@@ -221,7 +230,8 @@ impl LinuxDesktopService {
         if start == Start::Nothing {
             return Err(SessionError::NoXSessions);
         }
-        let prepared = start_display(self.config.runtime_dir.clone(), agreement.screen, agreement.keyboard.clone()).await?;
+        let owner = login::service_is_root().then_some((account.uid, account.gid));
+        let prepared = start_display(self.config.runtime_dir.clone(), owner, agreement.screen, agreement.keyboard.clone()).await?;
         tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
         let directory_sharing = grant.options().directory_sharing && shared_dir::fuse_available();
         send(out, Payload::ServerHello(server_hello(&agreement, &sessions, grant.options().clipboard, directory_sharing))).await?;
@@ -235,7 +245,8 @@ impl LinuxDesktopService {
             Start::AskClient => wait_for_selection(client, &sessions).await?,
             Start::Nothing => unreachable!("handled above"),
         };
-        let mut desktop = Desktop::start(prepared, &chosen)?;
+        let host = HostSession::open(account.clone(), prepared.xvfb.display_name()).await?;
+        let mut desktop = Desktop::start(prepared, &chosen, account.clone(), host)?;
         let encoder = RectEncoder::new(agreement.codec)
             .map_err(SessionError::Encoder)?
             .ok_or(HelloError::NoCodec)?;
@@ -323,9 +334,9 @@ struct Display {
     keyboard: LayoutChoice,
 }
 
-async fn start_display(runtime_dir: PathBuf, size: ScreenSize, keyboard: LayoutChoice) -> Result<Display, SessionError> {
+async fn start_display(runtime_dir: PathBuf, owner: Option<(u32, u32)>, size: ScreenSize, keyboard: LayoutChoice) -> Result<Display, SessionError> {
     tokio::task::spawn_blocking(move || {
-        let xvfb = Xvfb::start(&runtime_dir)?;
+        let xvfb = Xvfb::start(&runtime_dir, owner)?;
         let conn = x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
         let mut screen = Screen::default();
         screen.resize(&conn, size)?;
@@ -345,6 +356,12 @@ struct Desktop {
     // Field order matters: the xsession is signalled in Drop, then Xvfb dies.
     xsession: tokio::process::Child,
     xsession_group: Option<rustix::process::Pid>,
+    /// Finds the session's processes that left its process group.
+    mark: SessionMark,
+    /// Whom the session runs as.
+    account: Arc<Account>,
+    /// PAM session and utmp record, closed after the processes are told to end.
+    _host: HostSession,
     input: Input,
     conn: Arc<RustConnection>,
     screen: Option<Screen>,
@@ -358,39 +375,24 @@ struct Desktop {
 }
 
 impl Desktop {
-    fn start(display: Display, chosen: &XSession) -> Result<Self, SessionError> {
-        // Desktops such as Xfce need a session bus, which display managers
-        // start for them; dbus-run-session gives each session its own, and it
-        // ends with the session.
-        let mut command = match dbus_run_session() {
-            Some(dbus) => {
-                let mut command = tokio::process::Command::new(dbus);
-                command.args(["--", "/bin/sh", "-c"]);
-                command
-            }
-            None => {
-                let mut command = tokio::process::Command::new("/bin/sh");
-                command.arg("-c");
-                command
-            }
-        };
-        command
-            .arg(&chosen.exec)
-            .env("DISPLAY", display.xvfb.display_name())
-            .env("XAUTHORITY", display.xvfb.xauthority())
-            .env("XDG_SESSION_TYPE", "x11")
-            .env_remove("WAYLAND_DISPLAY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            // Its own process group, so every process it starts can be stopped together.
-            .process_group(0);
+    fn start(display: Display, chosen: &XSession, account: Arc<Account>, mut host: HostSession) -> Result<Self, SessionError> {
+        let mark = SessionMark::new(account.uid);
+        let mut variables = vec![
+            ("DISPLAY", display.xvfb.display_name().into()),
+            ("XAUTHORITY", display.xvfb.xauthority().as_os_str().to_owned()),
+            ("XDG_SESSION_TYPE", "x11".into()),
+            ("XDG_SESSION_CLASS", "user".into()),
+            // Where pam_systemd would make /run/user/<uid>: the session's
+            // own directory, the login's alone, removed when it ends.
+            ("XDG_RUNTIME_DIR", display.xvfb.session_dir().as_os_str().to_owned()),
+        ];
         // Without a locale X clients run in C and cannot type or show
-        // anything beyond ASCII; a service started without one gives its
-        // sessions UTF-8.
-        if ["LC_ALL", "LC_CTYPE", "LANG"].iter().all(|name| std::env::var_os(name).is_none_or(|v| v.is_empty())) {
-            command.env("LANG", "C.UTF-8");
-        }
+        // anything beyond ASCII: the service's locale, or UTF-8.
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"].iter().find_map(|name| std::env::var_os(name).filter(|v| !v.is_empty()).map(|v| (*name, v)));
+        variables.push(locale.unwrap_or(("LANG", "C.UTF-8".into())));
+        let env = login::SessionEnv { variables, pam: host.environment() };
+        let mut command = login::xsession_command(&account, &chosen.exec, env, &mark, dbus_run_session());
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut xsession = command
             .spawn()
             .map_err(|error| SessionError::XSessionSpawn { name: chosen.name.clone(), error })?;
@@ -398,10 +400,17 @@ impl Desktop {
             tokio::spawn(log_xsession_output(stderr));
         }
         let xsession_group = xsession.id().and_then(|pid| rustix::process::Pid::from_raw(pid as i32));
+        if let Some(pid) = xsession.id() {
+            host.record_login(&account, &display.xvfb.display_name(), pid);
+        }
+        tracing::info!(login = %account.name, uid = account.uid, pid = ?xsession.id(), "xsession process started");
         let input = Input::new(&display.conn)?;
         Ok(Self {
             xsession,
             xsession_group,
+            mark,
+            account,
+            _host: host,
             input,
             conn: display.conn,
             screen: Some(display.screen),
@@ -420,8 +429,8 @@ impl Desktop {
 
     /// Lets the browser share directories as folders in the home directory.
     fn share_directories(&mut self, out: mpsc::Sender<Vec<u8>>) {
-        let (home, uid, gid) = share_owner();
-        self.shared = Some(SharedDirectories::new(home, shared_dir::Owner { uid, gid }, out));
+        let owner = shared_dir::Owner { uid: self.account.uid, gid: self.account.gid };
+        self.shared = Some(SharedDirectories::new(self.account.home.clone(), owner, out));
     }
 
     /// Mounts an announced directory, or refuses it with a WARNING alert
@@ -518,6 +527,8 @@ impl Drop for Desktop {
                 let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
             });
         }
+        // What left the group (a D-Bus daemon, a setsid'd helper) carries the mark.
+        self.mark.end_processes();
     }
 }
 
@@ -544,15 +555,6 @@ async fn wait_for_selection<R: AsyncRead + Unpin>(
         }
     };
     tokio::time::timeout(SELECTION_TIMEOUT, wait).await.map_err(|_| SessionError::Timeout("SessionSelection"))?
-}
-
-/// Where shared directories show and whose they are: for now the service's
-/// own `$HOME`, effective uid and gid.
-// TODO(login sessions): the session's login account (its home, uid and
-// gid) replaces this; nothing else in directory sharing changes.
-fn share_owner() -> (PathBuf, u32, u32) {
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map_or_else(|| PathBuf::from("/root"), PathBuf::from);
-    (home, rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw())
 }
 
 fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboard: bool, directory_sharing: bool) -> pb::ServerHello {

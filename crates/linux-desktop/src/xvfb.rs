@@ -43,12 +43,24 @@ pub struct Xvfb {
 impl Xvfb {
     /// Starts Xvfb on a free display, listening on its unix socket only,
     /// guarded by a fresh cookie. Blocks until the server accepts clients.
-    pub fn start(runtime_dir: &Path) -> Result<Self, XvfbError> {
+    ///
+    /// The session's files (the Xauthority cookie; the session's runtime
+    /// dir) go in a fresh directory under `runtime_dir` that only `owner`
+    /// (uid, gid), the session's login, may read; `runtime_dir` itself is
+    /// left traversable but not listable, so the login can reach it.
+    pub fn start(runtime_dir: &Path, owner: Option<(u32, u32)>) -> Result<Self, XvfbError> {
         std::fs::create_dir_all(runtime_dir).map_err(XvfbError::Files)?;
         let dir = tempfile::Builder::new().prefix("xsession-").tempdir_in(runtime_dir).map_err(XvfbError::Files)?;
         let cookie = Cookie::random().map_err(XvfbError::Files)?;
         let xauthority = dir.path().join("Xauthority");
         cookie.write_xauthority(&xauthority).map_err(XvfbError::Files)?;
+        if let Some((uid, gid)) = owner {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(runtime_dir, std::fs::Permissions::from_mode(0o711)).map_err(XvfbError::Files)?;
+            for path in [dir.path(), xauthority.as_path()] {
+                std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(XvfbError::Files)?;
+            }
+        }
 
         // Xvfb writes its display number to this pipe once it accepts clients.
         let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
@@ -119,6 +131,11 @@ impl Xvfb {
     /// The Xauthority file for the session's clients.
     pub fn xauthority(&self) -> &Path {
         &self.xauthority
+    }
+
+    /// The session's own directory (0700, the login's): its runtime dir.
+    pub fn session_dir(&self) -> &Path {
+        self._dir.path()
     }
 
     /// The cookie clients present.

@@ -20,21 +20,68 @@ spec:
       '*': '*'
 ";
 
+/// The role the first user also gets when this host has no login for
+/// them: the desktop service creates the login at their first session.
+const CREATE_LOGIN_ROLE: &str = "kind: role
+version: v7
+metadata:
+  name: create-desktop-user
+  description: Create a missing desktop login on the host at the first session
+spec:
+  options:
+    create_desktop_user: true
+";
+
 /// The first user's name.
 pub const ADMIN: &str = "admin";
+
+/// The desktop login the first user gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstLogin {
+    /// The login name.
+    pub name: String,
+    /// The host has no such account yet: it is created at the first session.
+    pub created_at_first_session: bool,
+}
+
+impl FirstLogin {
+    /// A login sessions may run as: the service's own when it is not root
+    /// (the only one it can start); as root, the user who ran sudo, or else
+    /// `admin`, created on this host at the first session. Never root.
+    pub fn choose() -> FirstLogin {
+        let non_root = |name: Option<String>| name.filter(|n| !n.is_empty() && n != "root");
+        if !oriel_linux_desktop::login::service_is_root() {
+            let own = std::env::var("USER").ok().or_else(|| uzers::get_current_username().map(|n| n.to_string_lossy().into_owned()));
+            return FirstLogin { name: own.unwrap_or_else(|| ADMIN.into()), created_at_first_session: false };
+        }
+        match non_root(std::env::var("SUDO_USER").ok()) {
+            Some(name) => FirstLogin { name, created_at_first_session: false },
+            None => FirstLogin {
+                name: ADMIN.into(),
+                created_at_first_session: oriel_linux_desktop::login::Account::lookup(ADMIN).ok().flatten().is_none(),
+            },
+        }
+    }
+}
 
 /// Creates the default role when there are no roles, and the `admin` user
 /// when there are no users. Returns an invite link while `admin` has not
 /// set a password yet (a fresh one on every start until then).
-pub async fn bootstrap(plane: &ControlPlane, login: &str) -> anyhow::Result<Option<InviteLink>> {
+pub async fn bootstrap(plane: &ControlPlane, login: &FirstLogin) -> anyhow::Result<Option<InviteLink>> {
     let store = plane.store();
+    let mut roles = vec!["access".to_owned()];
     if store.roles().await?.is_empty() {
         plane.create_roles(&oriel_rbac::parse_roles("default access role", ACCESS_ROLE)?, false).await?;
         tracing::info!("created the default role \"access\"");
+        if login.created_at_first_session {
+            plane.create_roles(&oriel_rbac::parse_roles("default login creation role", CREATE_LOGIN_ROLE)?, false).await?;
+            roles.push("create-desktop-user".into());
+        }
     }
     let users = store.users().await?;
     if users.is_empty() {
-        let spec = UserSpec { name: ADMIN.into(), roles: vec!["access".into()], linux_logins: vec![login.into()], ..Default::default() };
+        let login = login.name.as_str();
+        let spec = UserSpec { name: ADMIN.into(), roles, linux_logins: vec![login.into()], ..Default::default() };
         let link = plane.add_user(&spec).await?;
         tracing::info!(login, "created the first user \"admin\"");
         return Ok(Some(link));

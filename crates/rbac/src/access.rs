@@ -25,6 +25,8 @@ pub struct RoleSet {
     pub(crate) roles: Vec<CompiledRole>,
     /// Every role's options, combined per call with the cluster's.
     pub(crate) options: Vec<RoleOptions>,
+    /// The union of the roles' `allow.desktop_groups`.
+    pub(crate) host_groups: Vec<String>,
     pub(crate) listing: [crate::listing::KindIndex; 2],
 }
 
@@ -76,11 +78,13 @@ impl RoleSet {
             })
             .collect();
         let options = roles.iter().map(|r| r.options.clone()).collect();
+        let host_groups = crate::options::host_groups(roles.iter().map(|r| &r.allow));
         let listing =
             DesktopKind::ALL.map(|kind| crate::listing::KindIndex::build(&compiled, kind));
         RoleSet {
             roles: compiled,
             options,
+            host_groups,
             listing,
         }
     }
@@ -92,7 +96,9 @@ impl RoleSet {
 
     /// Session options from every role and the cluster (with `session_mfa` false).
     pub fn session_options(&self, cluster: &ClusterPolicy) -> SessionOptions {
-        combine(&self.options, cluster)
+        let mut options = combine(&self.options, cluster);
+        options.host_groups = self.host_groups.clone();
+        options
     }
 
     /// Decides whether `login` may be used on `desktop`.

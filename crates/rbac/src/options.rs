@@ -101,6 +101,11 @@ pub struct SessionOptions {
     /// Per-session MFA was required for this session (and, for an
     /// [`crate::Allowed`], was done).
     pub session_mfa: bool,
+    /// A login missing on the host may be created: some role turns
+    /// `create_desktop_user` on and none turns it off.
+    pub create_host_user: bool,
+    /// The host groups a created user joins: every role's `allow.desktop_groups`.
+    pub host_groups: Vec<String>,
 }
 
 /// Combines the options of all `roles` with the cluster's settings.
@@ -109,7 +114,18 @@ pub fn combine_options<'r>(
     roles: impl IntoIterator<Item = &'r Role>,
     cluster: &ClusterPolicy,
 ) -> SessionOptions {
-    combine(roles.into_iter().map(|r| &r.options), cluster)
+    let roles: Vec<&Role> = roles.into_iter().collect();
+    let mut out = combine(roles.iter().map(|r| &r.options), cluster);
+    out.host_groups = host_groups(roles.iter().map(|r| &r.allow));
+    out
+}
+
+/// The union of `desktop_groups`, sorted, each once.
+pub(crate) fn host_groups<'r>(allow: impl IntoIterator<Item = &'r crate::RoleConditions>) -> Vec<String> {
+    let mut groups: Vec<String> = allow.into_iter().flat_map(|c| c.desktop_groups.iter().cloned()).collect();
+    groups.sort();
+    groups.dedup();
+    groups
 }
 
 pub(crate) fn combine<'r>(
@@ -122,8 +138,17 @@ pub(crate) fn combine<'r>(
         record: false,
         idle_timeout: cluster.client_idle_timeout.filter(|d| !d.is_zero()),
         session_mfa: false,
+        create_host_user: false,
+        host_groups: Vec::new(),
     };
+    let mut create_user = None;
     for o in options {
+        // Off wins: one role that says no is enough to keep hosts unchanged.
+        create_user = match (create_user, o.create_desktop_user()) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (_, Some(true)) => Some(true),
+            (current, None) => current,
+        };
         out.clipboard &= o.clipboard();
         out.directory_sharing &= o.directory_sharing();
         out.record |= o.record_desktop();
@@ -134,5 +159,6 @@ pub(crate) fn combine<'r>(
     if cluster.recording_mode == RecordingMode::Off {
         out.record = false;
     }
+    out.create_host_user = create_user == Some(true);
     out
 }

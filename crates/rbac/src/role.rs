@@ -127,6 +127,9 @@ pub struct RoleOptions {
     pub client_idle_timeout: Option<IdleTimeout>,
     /// `require_session_mfa` (default off).
     pub require_session_mfa: Option<RequireMfa>,
+    /// `create_desktop_user` (default off): create the login on a Linux
+    /// host that lacks it, as Teleport's host user creation does.
+    pub create_desktop_user: Option<bool>,
 }
 
 impl RoleOptions {
@@ -153,6 +156,11 @@ impl RoleOptions {
             .as_ref()
             .map(IdleTimeout::duration)
             .filter(|d| !d.is_zero())
+    }
+
+    /// What this role says of host user creation: `None` when unset.
+    pub fn create_desktop_user(&self) -> Option<bool> {
+        self.create_desktop_user
     }
 
     /// Whether this role requires a fresh MFA check per session.
@@ -278,6 +286,8 @@ pub struct RoleConditions {
     pub windows_desktop_logins: Vec<Template>,
     /// `windows_desktop_labels`.
     pub windows_desktop_labels: LabelSelector,
+    /// `desktop_groups`: host groups a created desktop user joins (allow only).
+    pub desktop_groups: Vec<String>,
 }
 
 impl RoleConditions {
@@ -525,6 +535,7 @@ fn options(at: At<'_>) -> Result<RoleOptions, Issue> {
         match e.key.as_str() {
             "desktop_clipboard" => out.desktop_clipboard = Some(v.flag()?),
             "desktop_directory_sharing" => out.desktop_directory_sharing = Some(v.flag()?),
+            "create_desktop_user" => out.create_desktop_user = Some(v.flag()?),
             "record_desktop_session" => out.record_desktop_session = Some(v.flag()?),
             "record_session" => {
                 for r in v.map()?.unwrap_or_default() {
@@ -584,6 +595,13 @@ fn conditions(at: At<'_>, rule: Rule) -> Result<RoleConditions, Issue> {
             node: &e.value,
             path: &path,
         };
+        if e.key == "desktop_groups" {
+            if rule == Rule::Deny {
+                return Err(v.issue("desktop_groups only has a meaning under allow"));
+            }
+            out.desktop_groups = groups(v)?;
+            continue;
+        }
         for kind in DesktopKind::ALL {
             if e.key == kind.logins_field() {
                 *out.logins_mut(kind) = logins(v, kind, rule)?;
@@ -603,6 +621,28 @@ fn conditions(at: At<'_>, rule: Rule) -> Result<RoleConditions, Issue> {
                 }
             }
         }
+    }
+    Ok(out)
+}
+
+/// Group names: Windows groups ("Administrators", "Remote Desktop Users")
+/// as Teleport uses them, or Linux groups; whichever the host can use is
+/// used when it creates a user.
+fn groups(at: At<'_>) -> Result<Vec<String>, Issue> {
+    let items = match &at.node.value {
+        Value::Seq(items) => items.as_slice(),
+        Value::Null => return Ok(Vec::new()),
+        _ => return Err(at.expected("a list of group names")),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{}[{i}]", at.path);
+        let item_at = At { node: item, path: &path };
+        let name = item_at.string()?;
+        if name.trim().is_empty() || name.len() > 256 || name.chars().any(|c| c.is_control() || c == ',' || c == ':') {
+            return Err(item_at.issue(format!("{name:?} is not a group name (no commas, colons or control characters, at most 256 bytes)")));
+        }
+        out.push(name.to_owned());
     }
     Ok(out)
 }

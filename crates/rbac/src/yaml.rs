@@ -156,6 +156,9 @@ fn options_node(o: &RoleOptions) -> Node {
     if let Some(m) = o.require_session_mfa {
         out.push(("require_session_mfa", m.to_node()));
     }
+    if let Some(b) = o.create_desktop_user {
+        out.push(("create_desktop_user", flag(b)));
+    }
     Node::map(out)
 }
 
@@ -189,6 +192,10 @@ fn conditions_node(c: &RoleConditions) -> Node {
     }
     if !c.windows_desktop_labels.is_empty() {
         out.push(("windows_desktop_labels", labels(&c.windows_desktop_labels)));
+    }
+    if !c.desktop_groups.is_empty() {
+        let groups = c.desktop_groups.iter().map(|g| Node::str(g)).collect();
+        out.push(("desktop_groups", Node::new(Value::Seq(groups))));
     }
     Node::map(out)
 }

@@ -54,6 +54,9 @@ fn option_table() {
         ("cluster mode off overrides roles", &["    record_session: {desktop: true}\n"], &off, |o| !o.record),
         ("RFD 33's record_desktop_session is honoured", &["    record_desktop_session: false\n"], &node, |o| !o.record),
         ("record_session.desktop wins over the RFD name", &["    record_desktop_session: false\n    record_session: {desktop: true}\n"], &node, |o| o.record),
+        ("host user creation defaults off", &[NONE], &node, |o| !o.create_host_user),
+        ("host user creation on when a role turns it on", &[NONE, "    create_desktop_user: true\n"], &node, |o| o.create_host_user),
+        ("host user creation off if any role turns it off", &["    create_desktop_user: true\n", "    create_desktop_user: false\n"], &node, |o| !o.create_host_user),
         ("no idle timeout by default", &[NONE], &node, |o| o.idle_timeout.is_none()),
         ("smallest idle timeout wins", &["    client_idle_timeout: 1h\n", "    client_idle_timeout: 30m\n"], &node, |o| o.idle_timeout == Some(Duration::from_secs(1800))),
         ("zero idle timeout is ignored", &["    client_idle_timeout: '0'\n", "    client_idle_timeout: 1h30m\n"], &node, |o| o.idle_timeout == Some(Duration::from_secs(5400))),
@@ -101,4 +104,21 @@ fn require_session_mfa_values() {
         ));
         assert_eq!(r[0].options.requires_session_mfa(), required, "{value}");
     }
+}
+
+#[test]
+fn desktop_groups_are_the_union_of_every_roles_allow_list() {
+    let yaml = "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  allow:\n    desktop_groups: [video, audio]\n---\nkind: role\nversion: v7\nmetadata: {name: b}\nspec:\n  allow:\n    desktop_groups: [audio, plugdev]\n";
+    let r = roles(yaml);
+    let options = RoleSet::new(&r, &Traits::new()).session_options(&ClusterPolicy::default());
+    assert_eq!(options.host_groups, ["audio", "plugdev", "video"]);
+    assert_eq!(combine_options(&r, &ClusterPolicy::default()).host_groups, options.host_groups);
+}
+
+#[test]
+fn desktop_groups_are_checked_names_and_only_allowed() {
+    let bad = oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  allow:\n    desktop_groups: ['wheel,root']\n").unwrap_err();
+    assert!(bad.to_string().contains("is not a group name"), "{bad}");
+    let deny = oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  deny:\n    desktop_groups: [sudo]\n").unwrap_err();
+    assert!(deny.to_string().contains("desktop_groups only has a meaning under allow"), "{deny}");
 }

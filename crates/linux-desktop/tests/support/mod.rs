@@ -25,8 +25,10 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 /// The desktop's name in the control plane.
 pub const DESKTOP: &str = "test-desktop";
 
-/// A role that allows the `tester` login on every Linux desktop.
-const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: tester\nspec:\n  allow:\n    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
+/// A role that allows the `tester` login on every Linux desktop, and has
+/// the service create that login on this host (the tests run as root, as CI
+/// does: sessions run as real users).
+const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: tester\nspec:\n  options:\n    create_desktop_user: true\n  allow:\n    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
 
 /// A desktop service whose xsessions are test programs, authorizing
 /// against a real control plane (SQLite) where user `tester` may log in
@@ -53,12 +55,14 @@ impl TestService {
             .with_test_writer()
             .try_init();
         let dir = tempfile::tempdir().unwrap();
+        // Sessions run as `tester`, and write their DISPLAY here.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
         let xsessions = dir.path().join("xsessions");
         std::fs::create_dir(&xsessions).unwrap();
         for (name, command) in sessions {
             let env_file = dir.path().join(format!("{name}.env"));
             let exec = format!(
-                "/bin/sh -c 'echo \"$DISPLAY $XAUTHORITY\" > {}.tmp && mv {}.tmp {} && {command}'",
+                "/bin/sh -c 'echo \"$DISPLAY $XAUTHORITY\" > {}.tmp && mv {}.tmp {}; {command}'",
                 env_file.display(),
                 env_file.display(),
                 env_file.display()

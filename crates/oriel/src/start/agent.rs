@@ -47,7 +47,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         authority: Arc::new(auth.clone()),
         xsession_dirs: args.xsessions_dirs,
         xsession_filter: desktop_config.xsessions,
-        runtime_dir: data_dir.join("sessions"),
+        runtime_dir: oriel_linux_desktop::login::runtime_dir(&data_dir),
         frames: FrameConfig::default(),
     });
     let agent = Agent::new(service);

@@ -46,7 +46,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     storage.record(&data_dir)?;
     tracing::info!(%storage, "control plane store open");
     let plane = ControlPlane::new(Store::new(backend), Arc::new(SystemClock));
-    let login = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "root".into());
+    let login = crate::bootstrap::FirstLogin::choose();
     let invite = crate::bootstrap::bootstrap(&plane, &login).await.context("creating the default role and user")?;
 
     // The proxy's identity towards desktop services: a host certificate
@@ -87,7 +87,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
             authority: Arc::new(plane.clone()),
             xsession_dirs: args.xsessions_dirs,
             xsession_filter: desktop_config.xsessions,
-            runtime_dir: data_dir.join("sessions"),
+            runtime_dir: oriel_linux_desktop::login::runtime_dir(&data_dir),
             frames: FrameConfig::default(),
         });
         let labels = crate::labels::Labels::start(desktop_config.labels, desktop_config.commands);
@@ -128,9 +128,10 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
          Oriel is ready at https://{listen}/web (the certificate is self-signed).\n"
     );
     if let Some(link) = invite {
+        let created = if login.created_at_first_session { ", made on this host at the first session" } else { "" };
         announcement.push_str(&format!(
-            "Set up the first user, {:?} (desktop login {login:?}), within an hour:\n  https://{listen}/web/invite/{}\n",
-            link.user, link.secret
+            "Set up the first user, {:?} (desktop login {:?}{created}), within an hour:\n  https://{listen}/web/invite/{}\n",
+            link.user, login.name, link.secret
         ));
     }
     announce(&announcement);
