@@ -7,7 +7,6 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
 import { startDeployment, eventually, xDisplay, totp, typeIntoProbe, canvasMatchesRoot } from './oriel.mjs';
@@ -68,9 +67,10 @@ test('connect, type into an xterm on the other host, see its X screen', async ()
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
   await eventually('a painted frame', () => page.evaluate(() => window.__oriel.framesPainted > 0));
 
-  // The session runs under the desktop-only process's data dir.
+  // The desktop-only process started the session, as the desktop login.
   const display = await xDisplay(cluster, 'Typing probe');
-  assert.ok(display.XAUTHORITY.startsWith(join(cluster.dir, 'b') + '/'), `the session's X authority ${display.XAUTHORITY} is the joined host's`);
+  assert.match(cluster.agentLog(), /xsession process started login=\S+ uid=[1-9]/, "the joined host's service started the xsession, not as root");
+  assert.doesNotMatch(cluster.controlLog(), /xsession process started/, 'the auth+proxy process started no desktop');
 
   await typeIntoProbe(page, 'through the tunnel');
   await eventually('typed text on the other host', () => existsSync(typed) && readFileSync(typed, 'utf8') === 'through the tunnel!\n');

@@ -4,7 +4,7 @@
 // at that host could.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,9 @@ export const PATIENCE_MS = 30_000;
  */
 export async function startOriel(sessions) {
   const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-'));
+  // Sessions run as the desktop login, not as the test: they write their
+  // display and the probes' output here.
+  chmodSync(dir, 0o1777);
   try {
     const xsessions = writeXsessions(dir, sessions);
     // The first start prints where Oriel is and the admin's invite link.
@@ -53,6 +56,7 @@ export async function startOriel(sessions) {
  */
 export async function startDeployment(sessions, { labels = { env: 'remote' } } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-cluster-'));
+  chmodSync(dir, 0o1777);
   const daemons = [];
   try {
     const xsessions = writeXsessions(dir, sessions);
@@ -98,6 +102,8 @@ export async function startDeployment(sessions, { labels = { env: 'remote' } } =
       login: control.printed.login,
       orielctl,
       log: () => `--- auth service and proxy\n${control.log()}\n--- linux desktop service ${desktop}\n${agent.log()}`,
+      agentLog: () => agent.log(),
+      controlLog: () => control.log(),
       stop: () => stopAll(daemons, dir),
     };
     await eventually(`desktop ${desktop} to register through its tunnel`, () => orielctl(['get', 'desktops']).includes(desktop));
