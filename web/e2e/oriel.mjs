@@ -132,7 +132,7 @@ function writeXsessions(dir, sessions) {
   mkdirSync(xsessions);
   for (const { name, command } of sessions) {
     const env = envFile(dir, name);
-    const exec = `/bin/sh -c 'echo "$DISPLAY $XAUTHORITY" > ${env}.tmp && mv ${env}.tmp ${env} && ${command}'`;
+    const exec = `/bin/sh -c 'echo "$DISPLAY $XAUTHORITY" > ${env}.tmp && mv ${env}.tmp ${env}; ${command}'`;
     writeFileSync(join(xsessions, `${name}.desktop`), `[Desktop Entry]\nName=${name}\nExec=${exec}\n`);
   }
   return xsessions;
