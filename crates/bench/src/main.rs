@@ -16,6 +16,7 @@ mod proxy;
 mod relay;
 mod report;
 mod scenarios;
+mod shared_dir;
 mod side;
 mod xclients;
 
@@ -73,6 +74,12 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         saturation_seconds: f64,
     },
+    /// Sequential read and write through a shared directory's FUSE mount.
+    SharedDir {
+        /// MiB written and read, per call size.
+        #[arg(long, default_value_t = 256)]
+        mib: usize,
+    },
     /// capture-encode, scenarios, latency and logins with the default settings
     /// (not relay or heartbeats, which take about 3 more minutes).
     All,
@@ -115,6 +122,7 @@ fn main() -> anyhow::Result<()> {
             Command::Heartbeats { desktops, seconds, saturation_seconds } => {
                 driver.block_on(interruptible(heartbeats::run(desktops, seconds, saturation_seconds)))
             }
+            Command::SharedDir { mib } => driver.block_on(interruptible(shared_dir::run(mib))),
             Command::All => unreachable!("expanded above"),
         }?;
         println!("{section}\n_{}_\n", cpu::load_average("after this section"));

@@ -274,3 +274,19 @@ async fn a_browser_that_stops_answering_gives_errors_not_a_hung_mount() {
     let mount = share.end().await;
     assert!(!is_mounted(&mount));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_mount_is_detached_when_the_share_ends() {
+    let home = tempfile::tempdir().unwrap();
+    let picked = tempfile::tempdir().unwrap();
+    fs::write(picked.path().join("open.txt"), b"held open").unwrap();
+    let share = share(home.path(), picked.path(), "busy", Browser::Honest, Duration::from_secs(15)).await;
+    let m = share.mount.clone();
+    let open = on_mount(move || fs::File::open(m.join("open.txt")).unwrap()).await;
+    let Share { shared, mount, browser } = share;
+    tokio::task::spawn_blocking(move || drop(shared)).await.unwrap();
+    assert!(!is_mounted(&mount), "a busy mount is not detached");
+    // The FUSE threads go once the last file in the detached mount closes.
+    drop(open);
+    tokio::time::timeout(Duration::from_secs(30), browser).await.expect("the FUSE threads let go").unwrap();
+}

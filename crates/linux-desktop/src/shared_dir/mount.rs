@@ -128,25 +128,23 @@ fn mount_point(home: &Path, name: &str, owner: Owner) -> Result<(PathBuf, bool),
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        unmount(&self.path);
+        if let Some(session) = self.session.take() {
+            // fuser's own unmount, then its threads end as the kernel lets
+            // the connection go; if the mount is busy (a program has a file
+            // open in it) it fails and the mount is detached instead, its
+            // threads left to end when the last file closes.
+            match session.umount_and_join() {
+                Ok(()) => tracing::info!(path = %self.path.display(), "shared directory unmounted"),
+                Err(error) => {
+                    tracing::debug!(path = %self.path.display(), %error, "plain unmount failed");
+                    unmount(&self.path);
+                }
+            }
+        }
         if self.created {
             // Fails, as it should, if something was left in the folder itself.
             if let Err(error) = std::fs::remove_dir(&self.path) {
                 tracing::debug!(path = %self.path.display(), %error, "mount point kept");
-            }
-        }
-        if let Some(session) = self.session.take() {
-            // The FUSE threads end once the kernel lets the connection go
-            // (at once, or after a lazy unmount when the last user closes);
-            // nobody waits for that here.
-            let path = self.path.clone();
-            let spawned = std::thread::Builder::new().name("shared-dir-reaper".into()).spawn(move || {
-                if let Err(error) = session.join() {
-                    tracing::warn!(path = %path.display(), %error, "shared directory thread ended with an error");
-                }
-            });
-            if let Err(error) = spawned {
-                tracing::warn!(%error, "cannot start a thread to reap the shared directory");
             }
         }
     }
