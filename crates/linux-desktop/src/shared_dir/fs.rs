@@ -36,13 +36,16 @@ pub struct Owner {
     pub gid: u32,
 }
 
+/// One directory entry as readdir gives it: inode, kind, name.
+type DirEntry = (u64, FileType, String);
+
 /// One shared directory as a FUSE file system.
 pub struct SharedFs {
     link: Link,
     owner: Owner,
     inodes: Mutex<Inodes>,
     /// Listings taken at opendir, served by readdir, dropped at releasedir.
-    listings: Mutex<HashMap<u64, Vec<(u64, FileType, String)>>>,
+    listings: Mutex<HashMap<u64, Vec<DirEntry>>>,
     next_handle: AtomicU64,
 }
 
@@ -154,7 +157,7 @@ impl SharedFs {
         Ok(())
     }
 
-    fn list(&self, ino: INodeNo) -> Result<Vec<(u64, FileType, String)>, Errno> {
+    fn list(&self, ino: INodeNo) -> Result<Vec<DirEntry>, Errno> {
         let path = self.path(ino)?;
         let list = match self.link.call(op::Operation::List(op::List { path: path.as_str().into() }))? {
             Some(Answer::List(list)) => list.fso_list,
