@@ -49,11 +49,7 @@ impl TestService {
 
     /// As [`TestService::new`], offering only the xsessions `filter` lets through.
     pub fn with_filter(sessions: &[(&str, &str)], filter: oriel_linux_desktop::xsession::XsessionFilter) -> Self {
-        // The service's log, shown with a failing test's output.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ORIEL_LOG").unwrap_or_else(|_| "debug".into()))
-            .with_test_writer()
-            .try_init();
+        init_log();
         let dir = tempfile::tempdir().unwrap();
         // Sessions run as `tester`, and write their DISPLAY here.
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
@@ -70,17 +66,38 @@ impl TestService {
             std::fs::write(xsessions.join(format!("{name}.desktop")), format!("[Desktop Entry]\nName={name}\nExec={exec}\n"))
                 .unwrap();
         }
+        Self::serving(dir, vec![xsessions], filter)
+    }
+
+    /// A service offering the real xsessions in `xsession_dirs` (such as
+    /// `/usr/share/xsessions`) that `filter` lets through. They write no
+    /// `.env` file: find their processes by [`TestService::runtime_dir`].
+    pub fn with_xsession_dirs(xsession_dirs: Vec<PathBuf>, filter: oriel_linux_desktop::xsession::XsessionFilter) -> Self {
+        init_log();
+        let dir = tempfile::tempdir().unwrap();
+        // The sessions' directories are under it, and their logins must reach them.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        Self::serving(dir, xsession_dirs, filter)
+    }
+
+    fn serving(dir: tempfile::TempDir, xsession_dirs: Vec<PathBuf>, filter: oriel_linux_desktop::xsession::XsessionFilter) -> Self {
         let plane = futures_block_on(control_plane(dir.path()));
         let ca = futures_block_on(plane.cert_authority()).unwrap();
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP.into(),
             authority: std::sync::Arc::new(plane.clone()),
-            xsession_dirs: vec![xsessions],
+            xsession_dirs,
             xsession_filter: filter,
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
         });
         Self { service, plane, ca, dir }
+    }
+
+    /// Where this service puts its sessions' directories: every session's
+    /// `XAUTHORITY` and `XDG_RUNTIME_DIR` are under it, and no other service's.
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
     }
 
     /// Opens a session for `tester` as `tester`.
@@ -123,6 +140,14 @@ impl TestService {
         let (display, xauthority) = text.trim().split_once(' ').unwrap();
         XClient::connect(display, Path::new(xauthority))
     }
+}
+
+/// The service's log, shown with a failing test's output.
+fn init_log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ORIEL_LOG").unwrap_or_else(|_| "debug".into()))
+        .with_test_writer()
+        .try_init();
 }
 
 /// The CAs of another cluster, with their own store in `dir`.
@@ -298,6 +323,29 @@ impl Client {
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = ((y * self.width + x) * 4) as usize;
         self.canvas[i..i + 4].try_into().unwrap()
+    }
+
+    /// Reads (painting and acknowledging) whatever arrives for `time`,
+    /// however little that is. False if the service closed the session.
+    pub async fn read_for(&mut self, time: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + time;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            while let Some(frame) = self.frames.next_frame().unwrap() {
+                if let Some(payload) = decode_frame(frame, Limits::FROM_SERVER).unwrap() {
+                    self.absorb(&payload).await;
+                }
+            }
+            // Only the read is raced against the clock: a read cut short
+            // loses nothing, an ack cut short would.
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
+                Err(_) => return true,
+                Ok(read) => match read.unwrap() {
+                    0 => return false,
+                    n => self.frames.push(&buf[..n]),
+                },
+            }
+        }
     }
 
     /// Reads messages until `done` holds for this client.
