@@ -83,6 +83,8 @@ async fn until_typed(client: &mut Client, typed: &Path, want: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_german_layout_types_umlauts_altgr_and_dead_keys() {
     let out = tempfile::tempdir().unwrap();
+    // The xterm runs as the session's login, which writes here.
+    std::fs::set_permissions(out.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
     let typed = out.path().join("typed.txt");
     let service = typing_probe(&typed);
     let (mut client, _task) = service.connect();
