@@ -23,7 +23,9 @@ fn decode(frame: &[u8]) -> Payload {
     decode_frame(frame, Limits::FROM_SERVER).unwrap().unwrap()
 }
 
+/// Whether `path` (a mount point, or the home's link to one) is mounted.
 fn is_mounted(path: &Path) -> bool {
+    let path = fs::read_link(path).unwrap_or_else(|_| path.to_owned());
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
     let wanted = path.to_str().unwrap().replace(' ', "\\040");
     mounts.lines().any(|line| line.split(' ').nth(4) == Some(wanted.as_str()))
@@ -90,8 +92,12 @@ async fn share(home: &Path, picked: &Path, name: &str, kind: Browser, timeout: D
 impl Share {
     /// Unmounts (dropping the last reference) and waits until the browser's channel closes.
     async fn end(self) -> PathBuf {
+        let target = fs::read_link(&self.mount).expect("the home holds a link to the mount point");
+        assert!(target.starts_with(oriel_linux_desktop::shared_dir::mounts_root()), "mounted outside the home: {}", target.display());
         drop(self.shared);
         tokio::time::timeout(Duration::from_secs(30), self.browser).await.expect("the FUSE threads let go").unwrap();
+        assert!(!is_mounted(&target) && !target.exists(), "the mount point {} is gone", target.display());
+        assert!(fs::symlink_metadata(&self.mount).is_err(), "the link {} is gone", self.mount.display());
         self.mount
     }
 }
@@ -191,19 +197,21 @@ async fn files_made_through_the_mount_land_in_the_shared_directory() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_taken_name_gets_a_numbered_folder_and_a_kept_folder_stays() {
+async fn a_taken_name_gets_a_numbered_folder_and_what_was_there_stays() {
     let home = tempfile::tempdir().unwrap();
     let picked = tempfile::tempdir().unwrap();
     fs::create_dir(home.path().join("docs")).unwrap();
     fs::write(home.path().join("docs/mine.txt"), b"the user's own").unwrap();
     fs::create_dir(home.path().join("docs (2)")).unwrap();
+    // A link the user planted towards a root-owned place is a taken name too.
+    std::os::unix::fs::symlink("/etc", home.path().join("docs (3)")).unwrap();
     let share = share(home.path(), picked.path(), "docs", Browser::Honest, Duration::from_secs(15)).await;
-    // "docs (2)" is empty, so it is used; it was there before, so it stays.
-    assert_eq!(share.mount.file_name().unwrap(), "docs (2)");
-    let mount = share.end().await;
-    assert!(!is_mounted(&mount));
-    assert!(mount.is_dir());
+    assert_eq!(share.mount.file_name().unwrap(), "docs (4)");
+    share.end().await;
     assert_eq!(fs::read(home.path().join("docs/mine.txt")).unwrap(), b"the user's own");
+    assert!(home.path().join("docs (2)").is_dir());
+    assert_eq!(fs::read_link(home.path().join("docs (3)")).unwrap(), Path::new("/etc"));
+    assert!(!is_mounted(Path::new("/etc")), "nothing was mounted through the user's link");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

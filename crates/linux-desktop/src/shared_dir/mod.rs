@@ -28,6 +28,7 @@ use oriel_tdpb::{Payload, encode_frame};
 use tokio::sync::mpsc;
 
 pub use fs::Owner;
+pub use mount::mounts_root;
 use link::{Answers, Link};
 use mount::{MountError, Mounted};
 

@@ -1,7 +1,14 @@
-//! Mounting a shared directory in the desktop user's home, and taking it
-//! away again. The mount runs as root with `allow_other` (the user is not
-//! the one mounting) and `default_permissions` (the kernel checks the
-//! modes [`super::fs`] shows, so only the user and root get in).
+//! Mounting a shared directory where the desktop user finds it in their
+//! home, and taking it away again. The mount runs as root with
+//! `allow_other` (the user is not the one mounting) and
+//! `default_permissions` (the kernel checks the modes [`super::fs`] shows,
+//! so only the user and root get in).
+//!
+//! The mount point is never in the home itself: the user owns that
+//! directory and could swap the folder for a symbolic link between a check
+//! and the mount, making root mount over `/etc`. It is a fresh directory
+//! under a root-owned one ([`mounts_root`]); the home gets a symbolic link
+//! to it, made with symlinkat, which never follows an existing name.
 
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -43,25 +50,53 @@ pub enum MountError {
 }
 
 /// A mounted shared directory. Dropping it unmounts (lazily if something
-/// still uses it) and removes the folder if this created it and it is empty.
+/// still uses it), removes the mount point and the link in the home.
 pub struct Mounted {
     session: Option<BackgroundSession>,
-    path: PathBuf,
-    created: bool,
+    /// The mount point, in a root-owned directory.
+    target: PathBuf,
+    /// The link in the home that shows it.
+    link: PathBuf,
 }
 
 impl Mounted {
-    /// Where the directory shows on the desktop.
+    /// Where the directory shows on the desktop: the link in the home.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.link
     }
 }
 
-/// Mounts `fs` at `home/name` (or `home/name (2)`… when that is taken).
-/// Blocks: call it off the async runtime.
+/// Where mount points are made: a directory only the service can change,
+/// others may only traverse.
+pub fn mounts_root() -> PathBuf {
+    if rustix::process::geteuid().is_root() {
+        PathBuf::from("/run/oriel/shares")
+    } else {
+        std::env::temp_dir().join(format!("oriel-shares-{}", rustix::process::geteuid().as_raw()))
+    }
+}
+
+/// A fresh, empty mount point under [`mounts_root`] (mode 0755: the FUSE
+/// root's own 0700 for the user is what keeps others out).
+fn fresh_mount_point() -> io::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let root = mounts_root();
+    std::fs::DirBuilder::new().recursive(true).mode(0o711).create(&root)?;
+    let meta = std::fs::symlink_metadata(&root)?;
+    if !meta.is_dir() || meta.uid() != rustix::process::geteuid().as_raw() || meta.mode() & 0o022 != 0 {
+        return Err(io::Error::other(format!("{} is not a directory only this service can change", root.display())));
+    }
+    let dir = tempfile::Builder::new().prefix("share-").tempdir_in(&root)?.keep();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    Ok(dir)
+}
+
+/// Mounts `fs` and links it as `home/name` (or `home/name (2)`… when
+/// that name is taken). Blocks: call it off the async runtime.
 pub fn mount(fs: SharedFs, home: &Path, name: &str, owner: Owner) -> Result<Mounted, MountError> {
     check_name(name)?;
-    let (path, created) = mount_point(home, name, owner)?;
+    let home = home.canonicalize().map_err(|error| MountError::Folder { path: home.to_owned(), error })?;
+    let target = fresh_mount_point().map_err(|error| MountError::Folder { path: mounts_root(), error })?;
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName(format!("oriel:{name}")),
@@ -73,54 +108,35 @@ pub fn mount(fs: SharedFs, home: &Path, name: &str, owner: Owner) -> Result<Moun
     config.acl = SessionACL::All;
     // Several threads, so one slow answer does not stall every other file.
     config.n_threads = Some(4);
-    match fuser::spawn_mount(fs, &path, &config) {
-        Ok(session) => {
-            tracing::info!(path = %path.display(), "shared directory mounted");
-            Ok(Mounted { session: Some(session), path, created })
-        }
+    let session = match fuser::spawn_mount(fs, &target, &config) {
+        Ok(session) => session,
         Err(error) => {
-            if created {
-                let _ = std::fs::remove_dir(&path);
-            }
-            Err(MountError::Fuse { path, error })
+            let _ = std::fs::remove_dir(&target);
+            return Err(MountError::Fuse { path: target, error });
         }
-    }
+    };
+    // From here on, dropping `mounted` undoes everything.
+    let mut mounted = Mounted { session: Some(session), target, link: PathBuf::new() };
+    mounted.link = link_in_home(&home, name, &mounted.target, owner)?;
+    tracing::info!(link = %mounted.link.display(), target = %mounted.target.display(), "shared directory mounted");
+    Ok(mounted)
 }
 
-/// The folder to mount on: `home/name` if it is free (missing, or an empty
-/// directory that is not a mount point), else `home/name (2)` and so on.
-/// A folder it creates is the user's, mode 0700. Symbolic links are never
-/// followed: a link the user planted must not make root mount elsewhere.
-fn mount_point(home: &Path, name: &str, owner: Owner) -> Result<(PathBuf, bool), MountError> {
-    let folder_error = |path: &Path, error| MountError::Folder { path: path.to_owned(), error };
-    let home = home.canonicalize().map_err(|e| folder_error(home, e))?;
-    let home_dev = std::fs::metadata(&home).map_err(|e| folder_error(&home, e))?.dev();
+/// Makes `home/name` (or `home/name (n)`) a symbolic link to `target`,
+/// owned by the user. A name that exists in any form is skipped: symlinkat
+/// fails on it rather than follow it.
+fn link_in_home(home: &Path, name: &str, target: &Path, owner: Owner) -> Result<PathBuf, MountError> {
     for n in 1..=MAX_ALTERNATIVES {
         let candidate = if n == 1 { name.to_owned() } else { format!("{name} ({n})") };
-        let path = home.join(&candidate);
-        match std::fs::symlink_metadata(&path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                use std::os::unix::fs::DirBuilderExt;
-                match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                    Ok(()) => {}
-                    // Someone made it meanwhile: try the next name.
-                    Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-                    Err(error) => return Err(folder_error(&path, error)),
-                }
-                std::os::unix::fs::lchown(&path, Some(owner.uid), Some(owner.gid)).map_err(|e| folder_error(&path, e))?;
-                return Ok((path, true));
+        let link = home.join(&candidate);
+        match std::os::unix::fs::symlink(target, &link) {
+            Ok(()) => {
+                std::os::unix::fs::lchown(&link, Some(owner.uid), Some(owner.gid))
+                    .map_err(|error| MountError::Folder { path: link.clone(), error })?;
+                return Ok(link);
             }
-            Err(error) => {
-                tracing::debug!(path = %path.display(), %error, "candidate mount point skipped");
-            }
-            Ok(meta) => {
-                let reusable = meta.file_type().is_dir()
-                    && meta.dev() == home_dev
-                    && std::fs::read_dir(&path).is_ok_and(|mut entries| entries.next().is_none());
-                if reusable {
-                    return Ok((path, false));
-                }
-            }
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(MountError::Folder { path: link, error }),
         }
     }
     Err(MountError::NoFolder(name.to_owned()))
@@ -134,18 +150,21 @@ impl Drop for Mounted {
             // open in it) it fails and the mount is detached instead, its
             // threads left to end when the last file closes.
             match session.umount_and_join() {
-                Ok(()) => tracing::info!(path = %self.path.display(), "shared directory unmounted"),
+                Ok(()) => tracing::info!(path = %self.target.display(), "shared directory unmounted"),
                 Err(error) => {
-                    tracing::debug!(path = %self.path.display(), %error, "plain unmount failed");
-                    unmount(&self.path);
+                    tracing::debug!(path = %self.target.display(), %error, "plain unmount failed");
+                    unmount(&self.target);
                 }
             }
         }
-        if self.created {
-            // Fails, as it should, if something was left in the folder itself.
-            if let Err(error) = std::fs::remove_dir(&self.path) {
-                tracing::debug!(path = %self.path.display(), %error, "mount point kept");
-            }
+        // A detached mount's point is removed too: the mount lives on only
+        // for the files still open in it.
+        if let Err(error) = std::fs::remove_dir(&self.target) {
+            tracing::debug!(path = %self.target.display(), %error, "mount point kept");
+        }
+        // Only the link this made: the user may have replaced it meanwhile.
+        if !self.link.as_os_str().is_empty() && std::fs::read_link(&self.link).is_ok_and(|to| to == self.target) {
+            let _ = std::fs::remove_file(&self.link);
         }
     }
 }
