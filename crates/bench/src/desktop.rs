@@ -137,20 +137,41 @@ pub struct Desktop {
 }
 
 impl Desktop {
-    /// Sets up the control plane and the service on `service_runtime`.
+    /// Sets up the control plane and the service on `service_runtime`,
+    /// offering the bench's openbox-and-xterm xsession.
     pub async fn start(service_runtime: &Runtime) -> anyhow::Result<Self> {
+        Self::offering(service_runtime, None).await
+    }
+
+    /// As [`Desktop::start`], offering the installed xsessions in
+    /// `xsession_dirs` that `filter` lets through instead of the bench's own.
+    pub async fn with_xsessions(
+        service_runtime: &Runtime,
+        xsession_dirs: Vec<PathBuf>,
+        filter: oriel_linux_desktop::xsession::XsessionFilter,
+    ) -> anyhow::Result<Self> {
+        Self::offering(service_runtime, Some((xsession_dirs, filter))).await
+    }
+
+    async fn offering(
+        service_runtime: &Runtime,
+        installed: Option<(Vec<PathBuf>, oriel_linux_desktop::xsession::XsessionFilter)>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
         // Sessions run as the `bench` login (created by the service), which
         // must reach the session directories below.
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-        let xsessions = write_xsession(dir.path())?;
+        let (xsession_dirs, xsession_filter) = match installed {
+            Some(installed) => installed,
+            None => (vec![write_xsession(dir.path())?], Default::default()),
+        };
         let plane = service_runtime.spawn(control_plane(dir.path().join("oriel.db"))).await??;
         let certificate = service_runtime.spawn(user_certificate(plane.clone())).await??;
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP_NAME.into(),
             authority: Arc::new(plane.clone()),
-            xsession_dirs: vec![xsessions],
-            xsession_filter: Default::default(),
+            xsession_dirs,
+            xsession_filter,
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
         });

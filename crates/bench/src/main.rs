@@ -9,6 +9,7 @@ mod capture_encode;
 mod cpu;
 mod desktop;
 mod heartbeats;
+mod idle_sessions;
 mod keys;
 mod latency;
 mod logins;
@@ -80,6 +81,24 @@ enum Command {
         #[arg(long, default_value_t = 256)]
         mib: usize,
     },
+    /// Memory and CPU of idle Xfce sessions, added in steps until memory or CPU says stop.
+    IdleSessions {
+        /// Sessions of the first measured step.
+        #[arg(long, default_value_t = 5)]
+        first: usize,
+        /// Sessions added per step after the first.
+        #[arg(long, default_value_t = 5)]
+        step: usize,
+        /// At most this many sessions.
+        #[arg(long, default_value_t = 40)]
+        max: usize,
+        /// Quiet time after a step's sessions came up, before measuring.
+        #[arg(long, default_value_t = 10.0)]
+        settle_seconds: f64,
+        /// Length of each step's measured interval.
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+    },
     /// capture-encode, scenarios, latency and logins with the default settings
     /// (not relay or heartbeats, which take about 3 more minutes).
     All,
@@ -123,6 +142,16 @@ fn main() -> anyhow::Result<()> {
                 driver.block_on(interruptible(heartbeats::run(desktops, seconds, saturation_seconds)))
             }
             Command::SharedDir { mib } => driver.block_on(interruptible(shared_dir::run(mib))),
+            Command::IdleSessions { first, step, max, settle_seconds, seconds } => {
+                let settings = idle_sessions::Settings {
+                    first: first.max(1),
+                    step: step.max(1),
+                    max,
+                    settle: std::time::Duration::from_secs_f64(settle_seconds),
+                    measure: std::time::Duration::from_secs_f64(seconds),
+                };
+                driver.block_on(interruptible(idle_sessions::run(&service, settings)))
+            }
             Command::All => unreachable!("expanded above"),
         }?;
         println!("{section}\n_{}_\n", cpu::load_average("after this section"));
