@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, xDisplay, x, totp } from './oriel.mjs';
+import { startOriel, eventually, xDisplay, x, acceptInvite } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 /** Not ASCII, not Latin-1, and beyond the Basic Multilingual Plane: 17 bytes of UTF-8 a line. */
@@ -38,7 +38,7 @@ before(async () => {
   // What a person allows when Chromium asks.
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: oriel.url });
   page = await newPage(context);
-  await acceptInvite(page);
+  desktopName = await acceptInvite(page, oriel.invite, PASSWORD);
 });
 
 after(async () => {
@@ -51,19 +51,6 @@ async function newPage(inContext) {
   const opened = await inContext.newPage();
   report.watch(opened);
   return opened;
-}
-
-async function acceptInvite(on) {
-  await on.goto(oriel.invite);
-  await on.locator('#invite-secret').waitFor({ timeout: 30_000 });
-  const secret = (await on.locator('#invite-secret').textContent()).trim();
-  await on.fill('#invite-password', PASSWORD);
-  await on.fill('#invite-password-confirm', PASSWORD);
-  await on.fill('#invite-code', totp(secret));
-  await on.click('#invite-submit');
-  const row = on.locator('[data-desktop]');
-  await row.first().waitFor({ timeout: 30_000 });
-  desktopName = await row.first().getAttribute('data-desktop');
 }
 
 /** From the desktop list, starts xsession `name` and waits until it is connected. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { launchChromium } from './browser.mjs';
 import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
-import { startOriel, eventually, xDisplay, x, totp, canvasPixel } from './oriel.mjs';
+import { startOriel, eventually, xDisplay, x, canvasPixel, acceptInvite } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 let oriel;
@@ -63,14 +63,7 @@ async function tap(cdp, code, key, windowsVirtualKeyCode) {
 }
 
 test('accept the invite; the keyboard setting starts on Automatic', async () => {
-  await page.goto(oriel.invite);
-  await eventually('the invite form', async () => (await page.locator('#invite-qr').count()) > 0);
-  const secret = (await page.locator('#invite-secret').textContent()).trim();
-  await page.fill('#invite-password', PASSWORD);
-  await page.fill('#invite-password-confirm', PASSWORD);
-  await page.fill('#invite-code', totp(secret));
-  await page.click('#invite-submit');
-  await page.locator('[data-desktop]').first().waitFor({ timeout: 30_000 });
+  await acceptInvite(page, oriel.invite, PASSWORD);
   assert.equal(await page.locator('#keyboard-layout').inputValue(), '');
   await eventually('the detected layout in the Automatic entry', async () =>
     /^Automatic \(.+\)$/.test(await page.locator('#keyboard-layout option[value=""]').textContent()),

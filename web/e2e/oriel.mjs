@@ -263,6 +263,22 @@ export function totp(secretBase32, unixSeconds = Date.now() / 1000) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
+/**
+ * Accepts the invite at `link` on `page` as a person does: a password, the
+ * authenticator's first code. Resolves with the first listed desktop's name.
+ */
+export async function acceptInvite(page, link, password) {
+  await page.goto(link);
+  await page.locator('#invite-secret').waitFor({ timeout: PATIENCE_MS });
+  const secret = (await page.locator('#invite-secret').textContent()).trim();
+  await page.fill('#invite-password', password);
+  await page.fill('#invite-password-confirm', password);
+  await page.fill('#invite-code', totp(secret));
+  await page.click('#invite-submit');
+  await page.locator('[data-desktop]').first().waitFor({ timeout: PATIENCE_MS });
+  return page.locator('[data-desktop]').first().getAttribute('data-desktop');
+}
+
 /** One canvas pixel of the session page as "r,g,b,a". */
 export function canvasPixel(page, px, py) {
   return page.evaluate(([px, py]) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(px, py, 1, 1).data).join(), [px, py]);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, totp, canvasPixel } from './oriel.mjs';
+import { startOriel, eventually, canvasPixel, acceptInvite } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 const BOB = 'oriel-e2e-bob';
@@ -63,18 +63,6 @@ async function newPage() {
   return page;
 }
 
-async function acceptInvite(page, link) {
-  await page.goto(link);
-  await page.locator('#invite-secret').waitFor({ timeout: 30_000 });
-  const secret = (await page.locator('#invite-secret').textContent()).trim();
-  await page.fill('#invite-password', PASSWORD);
-  await page.fill('#invite-password-confirm', PASSWORD);
-  await page.fill('#invite-code', totp(secret));
-  await page.click('#invite-submit');
-  await page.locator('[data-desktop]').first().waitFor({ timeout: 30_000 });
-  return page.locator('[data-desktop]').first().getAttribute('data-desktop');
-}
-
 async function connect(page) {
   await page.goto(`${oriel.url}/web`);
   await page.locator(`[data-desktop="${desktopName}"] [data-connect]`).click();
@@ -92,8 +80,8 @@ test('two people at once: each runs as their own login, on a display the other c
   oriel.orielctl(['create', '-f', role]);
   const added = oriel.orielctl(['users', 'add', 'bob', '--roles=access,e2e-logins', `--linux-logins=${BOB}`]);
   const bobInvite = `${oriel.url}/web/invite/${added.match(/\/web\/invite\/(\S+)/)[1]}`;
-  desktopName = await acceptInvite(admin, oriel.invite);
-  assert.equal(await acceptInvite(bob, bobInvite), desktopName, 'both see the one desktop');
+  desktopName = await acceptInvite(admin, oriel.invite, PASSWORD);
+  assert.equal(await acceptInvite(bob, bobInvite, PASSWORD), desktopName, 'both see the one desktop');
 
   await Promise.all([connect(admin), connect(bob)]);
   const adminUser = JSON.parse(oriel.orielctl(['users', 'ls', '--format', 'json'])).find((u) => u.name === 'admin');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, totp } from './oriel.mjs';
+import { startOriel, eventually, acceptInvite } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 /** The shared directory's name, so the desktop's folder is `$HOME/<NAME>`. */
@@ -44,14 +44,7 @@ before(async () => {
   ({ browser, context } = await launchChromium({ viewport: { width: 900, height: 600 } }));
   page = await context.newPage();
   report.watch(page);
-  await page.goto(oriel.invite);
-  await page.locator('#invite-secret').waitFor({ timeout: 30_000 });
-  const secret = (await page.locator('#invite-secret').textContent()).trim();
-  await page.fill('#invite-password', PASSWORD);
-  await page.fill('#invite-password-confirm', PASSWORD);
-  await page.fill('#invite-code', totp(secret));
-  await page.click('#invite-submit');
-  await page.locator('[data-desktop]').first().waitFor({ timeout: 30_000 });
+  await acceptInvite(page, oriel.invite, PASSWORD);
 });
 
 after(async () => {
