@@ -38,19 +38,21 @@ impl SessionMark {
     }
 
     /// Ends every process still carrying this mark: SIGTERM now, SIGKILL
-    /// for those left after a grace period (on a thread of its own).
-    pub fn end_processes(&self) {
+    /// for those left after a grace period. On a thread of its own: reading
+    /// a process's environment can wait (see [`marked_processes`]), and this
+    /// runs when a session is dropped on the async runtime.
+    pub fn end_processes(&self) -> std::thread::JoinHandle<()> {
         let (mark, uid) = (self.value.clone(), self.uid);
-        let pids = marked_processes(|owner| owner == uid, |value| value == mark);
-        if pids.is_empty() {
-            return;
-        }
-        tracing::debug!(count = pids.len(), "ending the session's remaining processes");
-        signal_all(&pids, Signal::TERM);
         std::thread::spawn(move || {
+            let pids = marked_processes(|owner| owner == uid, |value| value == mark);
+            if pids.is_empty() {
+                return;
+            }
+            tracing::debug!(count = pids.len(), "ending the session's remaining processes");
+            signal_all(&pids, Signal::TERM);
             std::thread::sleep(GRACE);
             signal_all(&marked_processes(|owner| owner == uid, |value| value == mark), Signal::KILL);
-        });
+        })
     }
 }
 
