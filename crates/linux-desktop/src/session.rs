@@ -151,8 +151,9 @@ pub struct LinuxDesktopService {
 impl LinuxDesktopService {
     /// A service with `config`.
     pub fn new(config: DesktopConfig) -> Self {
-        // What sessions of a service that crashed left running ends now.
-        login::sweep_orphans();
+        // What sessions of a service that crashed left running ends now
+        // (off the caller's thread: the /proc scan can wait on a stuck process).
+        std::thread::spawn(login::sweep_orphans);
         Self { config: Arc::new(config) }
     }
 
