@@ -112,6 +112,14 @@ pub async fn run(service_runtime: &Runtime, settings: Settings) -> anyhow::Resul
         let mut target = settings.first.min(settings.max);
         loop {
             while sessions.len() < target {
+                // Checked before every session, not once per step: a whole
+                // step past the limit could leave the machine without memory.
+                let (total, available) = meminfo();
+                let used = 1.0 - available as f64 / total as f64;
+                if used >= MEMORY_LIMIT {
+                    why_stopped = format!("memory: {:.0}% of the machine's in use", used * 100.0);
+                    break;
+                }
                 let started = Instant::now();
                 match start(service_runtime, &desktop, sessions.len(), stopped.clone(), frames.clone()).await {
                     Ok(idle) => sessions.push(idle),
@@ -130,9 +138,10 @@ pub async fn run(service_runtime: &Runtime, settings: Settings) -> anyhow::Resul
             let memory_used = 1.0 - step.mem_available_kib as f64 / step.mem_total_kib as f64;
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
             let idle_cpu = (step.session_cpu + step.service_cpu) / step.wall.as_secs_f64();
-            let full = sessions.len() < target;
+            // A session failed to start, or memory ran short mid-step.
+            let short = sessions.len() < target;
             steps.push(step);
-            if full {
+            if short {
                 break;
             }
             if memory_used >= MEMORY_LIMIT {
