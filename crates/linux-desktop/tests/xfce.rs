@@ -141,10 +141,11 @@ async fn comes_up(service: &TestService, expected: &Expected<'_>) -> Running {
         }
         assert!(
             Instant::now() < deadline,
-            "the desktop never came up: window manager {name:?} (expected {:?}), no visible {:?} window; the session's processes: {:?}",
+            "the desktop never came up: window manager {name:?} (expected {:?}), no visible {:?} window; the session's processes: {:?}; windows:\n{}",
             expected.wm_name,
             expected.window_instance,
-            names(&session_processes(&runtime_dir))
+            names(&session_processes(&runtime_dir)),
+            window_tree(&wm.env["DISPLAY"], &wm.env["XAUTHORITY"])
         );
         assert!(client.read_for(Duration::from_millis(200)).await, "the service ended the session; alerts: {:?}", client.alerts);
     };
@@ -272,6 +273,21 @@ fn wm_name(conn: &RustConnection) -> Option<String> {
     let (name, utf8) = (atom(conn, "_NET_WM_NAME"), atom(conn, "UTF8_STRING"));
     let reply = conn.get_property(false, window, name, utf8, 0, 256).ok()?.reply().ok()?;
     Some(String::from_utf8_lossy(&reply.value).into_owned())
+}
+
+/// `xwininfo -root -tree` with map states, for a failure's message.
+fn window_tree(display: &str, xauthority: &str) -> String {
+    let output = std::process::Command::new("xwininfo").args(["-root", "-tree"]).env("DISPLAY", display).env("XAUTHORITY", xauthority).output();
+    let tree = output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_else(|e| e.to_string());
+    let mut out = String::new();
+    for line in tree.lines().filter(|l| l.contains("0x")) {
+        let state = line.split_whitespace().next().and_then(|id| {
+            let info = std::process::Command::new("xwininfo").args(["-id", id]).env("DISPLAY", display).env("XAUTHORITY", xauthority).output().ok()?;
+            String::from_utf8_lossy(&info.stdout).lines().find_map(|l| l.trim().strip_prefix("Map State: ").map(str::to_owned))
+        });
+        out.push_str(&format!("{line} [{}]\n", state.unwrap_or_default()));
+    }
+    out
 }
 
 fn atom(conn: &RustConnection, name: &str) -> u32 {
