@@ -174,6 +174,8 @@ impl Desktop {
             xsession_filter,
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
+            session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
+            limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
         });
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }

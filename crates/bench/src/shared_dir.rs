@@ -24,7 +24,7 @@ pub async fn run(mib: usize) -> anyhow::Result<String> {
     let picked = tempfile::tempdir()?;
     let (out, frames) = mpsc::channel(16);
     let owner = Owner { uid: rustix::process::geteuid().as_raw(), gid: rustix::process::getegid().as_raw() };
-    let mut shared = SharedDirectories::new(home.path().to_owned(), owner, out);
+    let mut shared = SharedDirectories::new(home.path().to_owned(), owner, out, std::sync::Arc::new(oriel_linux_desktop::shared_dir::DirectMounter), 16);
     let mount = shared.announce(pb::SharedDirectoryAnnounce { directory_id: 1, name: "bench".into() }).await?;
     let shared = Arc::new(shared);
     let browser = tokio::spawn(browser(frames, picked.path().to_owned(), Arc::downgrade(&shared)));

@@ -2,9 +2,9 @@
 //! paced, encoded frames. Capture and encoding never run on the async
 //! runtime, so a busy screen cannot delay input handling.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oriel_qoiz::BgrxView;
@@ -16,10 +16,10 @@ use x11rb::rust_connection::RustConnection;
 
 use crate::encoder::RectEncoder;
 use crate::pacing::{Pacer, PacingConfig, Readiness};
+use crate::x11::X11Error;
 use crate::x11::capture::Capture;
 use crate::x11::cursor;
 use crate::x11::screen::{Screen, ScreenSize};
-use crate::x11::X11Error;
 
 /// What the session tells the frame loop.
 #[derive(Debug)]
@@ -91,17 +91,7 @@ impl FrameLoop {
         let events = signals.clone();
         let event_conn = conn.clone();
         std::thread::Builder::new().name("x11-events".into()).spawn(move || forward_events(&event_conn, &events))?;
-        let state = LoopState {
-            conn,
-            screen,
-            capture,
-            encoder,
-            pacer: Pacer::new(config.pacing),
-            config,
-            out,
-            stats: stats.clone(),
-            cursor_serial: None,
-        };
+        let state = LoopState { conn, screen, capture, encoder, pacer: Pacer::new(config.pacing), config, out, stats: stats.clone(), cursor_serial: None };
         std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
             let reason = match state.run(rx) {
                 Ok(()) => "the session stopped listening".to_owned(),

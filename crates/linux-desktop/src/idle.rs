@@ -5,20 +5,26 @@
 
 use std::time::Duration;
 
+#[cfg(test)]
 use oriel_tdpb::Payload;
 
 /// Whether a client message is a person's doing. Frame acks and pings are
 /// sent by the client on its own and keep nothing alive.
+#[cfg(test)]
 pub(crate) fn is_activity(payload: &Payload) -> bool {
     matches!(
         payload,
-        Payload::KeyboardButton(_)
-            | Payload::KeyboardText(_)
-            | Payload::MouseMove(_)
-            | Payload::MouseButton(_)
-            | Payload::MouseWheel(_)
-            | Payload::SyncKeys(_)
+        Payload::KeyboardButton(_) | Payload::KeyboardText(_) | Payload::MouseMove(_) | Payload::MouseButton(_) | Payload::MouseWheel(_) | Payload::SyncKeys(_)
     )
+}
+
+/// Whether a client frame (header included, not decoded) is a person's
+/// doing: the same messages as [`is_activity`], told by their field number.
+pub(crate) fn is_activity_frame(frame: &[u8]) -> bool {
+    use oriel_tdpb::PayloadKind;
+    // sync_keys 6, mouse_move 7, mouse_button 8, keyboard_button 9,
+    // mouse_wheel 12, keyboard_text 103 (proto/tdpb.proto).
+    matches!(oriel_tdpb::peek_kind(frame), Some(PayloadKind::Other(6 | 7 | 8 | 9 | 12 | 103)))
 }
 
 /// `1h30m`, `90s`: how long, as the alert tells the user.
@@ -37,6 +43,25 @@ pub(crate) fn describe(timeout: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use oriel_tdpb::pb;
+
+    #[test]
+    fn frames_and_payloads_agree_on_what_is_activity() {
+        let payloads = [
+            oriel_tdpb::Payload::KeyboardButton(pb::KeyboardButton::default()),
+            oriel_tdpb::Payload::KeyboardText(pb::KeyboardText { text: "a".into() }),
+            oriel_tdpb::Payload::MouseMove(pb::MouseMove::default()),
+            oriel_tdpb::Payload::MouseButton(pb::MouseButton::default()),
+            oriel_tdpb::Payload::MouseWheel(pb::MouseWheel::default()),
+            oriel_tdpb::Payload::SyncKeys(pb::SyncKeys::default()),
+            oriel_tdpb::Payload::FrameAck(pb::FrameAck::default()),
+            oriel_tdpb::Payload::Ping(pb::Ping::default()),
+            oriel_tdpb::Payload::ClientScreenSpec(pb::ClientScreenSpec::default()),
+        ];
+        for payload in payloads {
+            let frame = oriel_tdpb::encode_frame(payload.clone());
+            assert_eq!(super::is_activity_frame(&frame), super::is_activity(&payload), "{payload:?}");
+        }
+    }
 
     use super::*;
 

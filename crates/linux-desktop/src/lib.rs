@@ -2,12 +2,15 @@
 //! chosen xsession on it, and streams what changes on screen as QOIZ frames
 //! paced to the client's acknowledgements. Input arrives through XTEST.
 //!
-//! Layout: [`session`] drives one session over any byte stream;
+//! Layout: [`session`] is the daemon's side of one session (authorize,
+//! start its process, relay, end it when access ends); [`session_process`]
+//! is that process, which holds the desktop itself;
 //! [`handshake`], [`pacing`] and [`clipboard`] are pure decisions; [`frames`] is the
 //! capture-and-encode thread; [`x11`] talks to the X server; [`xvfb`] and
 //! [`xsession`] start the processes; [`shared_dir`] shows a directory the browser shares as a FUSE folder.
 
 pub mod authority;
+mod client_stream;
 pub mod clipboard;
 pub mod encoder;
 pub mod frames;
@@ -18,6 +21,7 @@ mod launcher;
 pub mod login;
 pub mod pacing;
 pub mod session;
+pub mod session_process;
 pub mod shared_dir;
 pub mod x11;
 pub mod xauthority;
@@ -26,4 +30,5 @@ pub mod xvfb;
 
 pub use authority::{Locked, SessionAuthority};
 pub use frames::FrameConfig;
-pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};
+pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError, SessionLimits, SessionRequest};
+pub use session_process::SessionProgram;

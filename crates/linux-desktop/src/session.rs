@@ -1,43 +1,28 @@
-//! One desktop session from ClientHello to cleanup: start Xvfb and the
-//! chosen xsession, relay input into X, stream frames out, and leave nothing
-//! running when it ends.
+//! One desktop session as the daemon sees it, from authorization to the
+//! end: decide, start the session's own process (`session_process`), relay
+//! TDPB between the browser and it, and end it when access ends (a lock,
+//! the idle timeout, the certificate's expiry). The daemon never holds the
+//! session's framebuffer, X connection or files.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oriel_tdpb::pb::{self, AlertSeverity};
-use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
+use oriel_tdpb::pb::AlertSeverity;
+use oriel_tdpb::{FrameReader, Limits};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
-use x11rb::rust_connection::RustConnection;
+use tokio::sync::{mpsc, watch};
 
 use crate::authority::SessionAuthority;
-use crate::encoder::RectEncoder;
-use crate::frames::{Command, FrameConfig, FrameLoop};
-use crate::handshake::{self, Agreement, HelloError, Start};
-use crate::keyboard::LayoutChoice;
-use crate::login::{self, Account, HostSession, LoginError, SessionMark};
-use crate::x11::capture::Capture;
-use crate::shared_dir::{self, ShareError, SharedDirectories};
-use crate::x11::clipboard::Clipboard;
-use crate::x11::input::Input;
-use crate::x11::screen::{Screen, ScreenSize};
-use crate::x11::{self, X11Error};
-use crate::x11::{keymap, keysym};
+use crate::client_stream::{ClientReader, alert, write_frames};
+use crate::frames::FrameConfig;
+use crate::handshake::HelloError;
+use crate::login::{self, LoginError, SessionMark};
+use crate::session_process::{Displays, SessionProcess, SessionProgram, pb};
+use crate::x11::X11Error;
 use crate::xsession::{self, XSession};
-use crate::xvfb::{Xvfb, XvfbError};
-
-/// How long a client may take to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long the session picker may stay open.
-const SELECTION_TIMEOUT: Duration = Duration::from_secs(600);
-/// How long an xsession gets to exit after SIGTERM before SIGKILL.
-const TERM_GRACE: Duration = Duration::from_secs(2);
-/// How long text typing waits before it rebinds a spare keycode it has just
-/// typed with (see `x11::text`).
-const REBIND_PAUSE: Duration = Duration::from_millis(50);
+use crate::xvfb::XvfbError;
 
 /// Who asks for a session, as a user certificate, and as which desktop
 /// login. The service verifies the certificate against the cluster's user
@@ -54,6 +39,28 @@ pub struct SessionRequest {
 /// How often a running session checks for a lock: a lock ends live
 /// sessions within this (plus one round trip to storage).
 const LOCK_POLL: Duration = Duration::from_secs(1);
+/// How long a session process gets to say why it ended once its output ended.
+const END_WAIT: Duration = Duration::from_secs(5);
+
+/// Caps on what sessions may take of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Desktop sessions running on this host at once.
+    pub max_sessions: usize,
+    /// Desktop sessions one user runs on this host at once.
+    pub max_sessions_per_user: usize,
+    /// Directories one session shares at once.
+    pub max_shared_directories: usize,
+}
+
+impl Default for SessionLimits {
+    /// 100 sessions per host (about 40 idle Xfce sessions fit in 24 GiB, see
+    /// BENCHMARKS.md, so the host's memory is the tighter limit there), 10
+    /// per user, 16 shared directories per session.
+    fn default() -> Self {
+        Self { max_sessions: 100, max_sessions_per_user: 10, max_shared_directories: crate::shared_dir::DEFAULT_MAX_SHARED }
+    }
+}
 
 /// Settings of the Linux desktop service.
 #[derive(Debug, Clone)]
@@ -70,6 +77,10 @@ pub struct DesktopConfig {
     pub runtime_dir: PathBuf,
     /// Frame pacing and keyframes.
     pub frames: FrameConfig,
+    /// The program each session runs in (`oriel session`).
+    pub session_program: SessionProgram,
+    /// Caps on sessions.
+    pub limits: SessionLimits,
 }
 
 /// Why a session ended early. Each variant says whose fault it was; the
@@ -126,9 +137,41 @@ pub enum SessionError {
     /// The client took too long.
     #[error("timed out waiting for the client's {0}")]
     Timeout(&'static str),
+    /// The session process said why it ended; the client was told already
+    /// when `alerted`.
+    #[error("{message}")]
+    Desktop {
+        /// What went wrong.
+        message: String,
+        /// The client has the alert already.
+        alerted: bool,
+        /// The client's doing (bad messages, a timeout), not the host's.
+        client_fault: bool,
+    },
+    /// The session process ended without saying why (it crashed or was killed).
+    #[error("the desktop session's process ended unexpectedly ({0}); nothing of the session is left running")]
+    ProcessDied(String),
+    /// A cap on sessions is reached.
+    #[error("{0}")]
+    TooManySessions(String),
+    /// Something inside this service failed; retrying may help.
+    #[error("internal error of the desktop service: {0}")]
+    Internal(String),
     /// The transport failed (no alert: it could not arrive).
     #[error("connection to the client failed: {0}")]
     Transport(#[from] std::io::Error),
+}
+
+impl SessionError {
+    /// Whether the client caused it (bad messages, a timeout waiting for
+    /// it), rather than this host.
+    pub fn is_client_fault(&self) -> bool {
+        match self {
+            Self::Malformed(_) | Self::Protocol(_) | Self::Hello(_) | Self::UnknownXSession(_) | Self::Timeout(_) => true,
+            Self::Desktop { client_fault, .. } => *client_fault,
+            _ => false,
+        }
+    }
 }
 
 /// How a session ended without error.
@@ -146,6 +189,34 @@ pub enum SessionEnd {
 #[derive(Debug, Clone)]
 pub struct LinuxDesktopService {
     config: Arc<DesktopConfig>,
+    displays: Displays,
+    running: Arc<Mutex<Running>>,
+}
+
+/// Sessions running now, per user.
+#[derive(Debug, Default)]
+struct Running {
+    total: usize,
+    per_user: HashMap<String, usize>,
+}
+
+/// A running session's place under the caps; given back when dropped.
+struct Slot {
+    running: Arc<Mutex<Running>>,
+    user: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        running.total -= 1;
+        if let Some(count) = running.per_user.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                running.per_user.remove(&self.user);
+            }
+        }
+    }
 }
 
 impl LinuxDesktopService {
@@ -154,7 +225,7 @@ impl LinuxDesktopService {
         // What sessions of a service that crashed left running ends now
         // (off the caller's thread: the /proc scan can wait on a stuck process).
         std::thread::spawn(login::sweep_orphans);
-        Self { config: Arc::new(config) }
+        Self { config: Arc::new(config), displays: Displays::default(), running: Arc::default() }
     }
 
     /// The desktop sessions this host offers now.
@@ -172,27 +243,44 @@ impl LinuxDesktopService {
         let (read, write) = tokio::io::split(stream);
         let (out, out_rx) = mpsc::channel::<Vec<u8>>(16);
         let writer = tokio::spawn(write_frames(write, out_rx));
-        let mut client = ClientReader::new(read);
-        let result = self.run(&mut client, &out, &request).await;
-        match &result {
-            Ok(SessionEnd::DesktopExited(status)) => {
-                let message = format!("the desktop session ended ({status})");
-                let _ = out.send(alert(&message, AlertSeverity::Error)).await;
-            }
-            Ok(SessionEnd::ClientLeft) | Err(SessionError::Transport(_)) => {}
-            Err(error) => {
-                let _ = out.send(alert(&error.to_string(), AlertSeverity::Error)).await;
-            }
+        let result = self.run(ClientReader::new(read), &out, &request).await;
+        let message = match &result {
+            Ok(SessionEnd::ClientLeft) | Err(SessionError::Transport(_)) => None,
+            Err(SessionError::Desktop { alerted: true, .. }) => None,
+            Ok(SessionEnd::DesktopExited(_)) => None,
+            Err(error) => Some(error.to_string()),
+        };
+        if let Some(message) = message {
+            let _ = out.send(alert(&message, AlertSeverity::Error)).await;
         }
         drop(out);
-        // The writer ends once the frame loop has let go of its sender too.
+        // The writer ends once every sender is gone.
         let _ = writer.await;
         result
     }
 
-    async fn run<R: AsyncRead + Unpin>(
+    /// Takes a place for `user`'s session under the caps.
+    fn admit(&self, user: &str) -> Result<Slot, SessionError> {
+        let limits = self.config.limits;
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running.total >= limits.max_sessions {
+            return Err(SessionError::TooManySessions(format!(
+                "this desktop runs {} sessions, the most it may; try again when one has ended",
+                limits.max_sessions
+            )));
+        }
+        let mine = running.per_user.get(user).copied().unwrap_or(0);
+        if mine >= limits.max_sessions_per_user {
+            return Err(SessionError::TooManySessions(format!("you already have {mine} sessions on this desktop, the most one user may; end one first")));
+        }
+        running.total += 1;
+        *running.per_user.entry(user.to_owned()).or_default() += 1;
+        Ok(Slot { running: self.running.clone(), user: user.to_owned() })
+    }
+
+    async fn run<R: AsyncRead + Unpin + Send + 'static>(
         &self,
-        client: &mut ClientReader<R>,
+        client: ClientReader<R>,
         out: &mpsc::Sender<Vec<u8>>,
         request: &SessionRequest,
     ) -> Result<SessionEnd, SessionError> {
@@ -202,71 +290,37 @@ impl LinuxDesktopService {
         let desktop_name = self.config.desktop_name.as_str();
         let grant = plane.authorize(&request.certificate, desktop_name, &request.login).await?;
         tracing::info!(user = %grant.user(), login = %request.login, "session authorized");
+        let _slot = self.admit(grant.user())?;
         // The login must be a real account this service may become (or be
         // created, when the roles allow it) before anything starts.
         let account = login::resolve(&request.login, grant.options()).await?;
-        let wait_hello = async {
-            loop {
-                match client.next().await? {
-                    None => return Ok(None),
-                    Some(Payload::ClientHello(hello)) => return Ok(Some(hello)),
-                    // The proxy measures latency from the first moment on.
-                    Some(Payload::Ping(ping)) => send(out, Payload::Ping(ping)).await?,
-                    Some(other) => {
-                        return Err(SessionError::Protocol(format!("expected ClientHello, got {}", name(&other))));
-                    }
-                }
-            }
+        let x_display = self.displays.reserve().ok_or_else(|| SessionError::Internal("no free X display number on this host".into()))?;
+        let mark = SessionMark::new(account.uid);
+        let pacing = &self.config.frames;
+        let launch = pb::Launch {
+            account: Some((&*account).into()),
+            display: x_display.name(),
+            runtime_dir: self.config.runtime_dir.to_string_lossy().into_owned(),
+            xsessions: self.xsessions().into_iter().map(|s| pb::XSession { name: s.name, exec: s.exec, path: s.path.to_string_lossy().into_owned() }).collect(),
+            clipboard: grant.options().clipboard,
+            directory_sharing: grant.options().directory_sharing,
+            mark: mark.value().to_owned(),
+            pacing: Some(pb::Pacing {
+                min_interval_us: pacing.pacing.min_interval.as_micros() as u64,
+                max_in_flight: pacing.pacing.max_in_flight as u32,
+                ack_timeout_ms: pacing.pacing.ack_timeout.as_millis() as u64,
+                keyframe_interval_ms: pacing.keyframe_interval.as_millis() as u64,
+            }),
+            max_shared_directories: self.config.limits.max_shared_directories as u32,
         };
-        let hello = match tokio::time::timeout(HELLO_TIMEOUT, wait_hello).await {
-            Err(_) => return Err(SessionError::Timeout("ClientHello")),
-            Ok(result) => match result? {
-                None => return Ok(SessionEnd::ClientLeft),
-                Some(hello) => hello,
-            },
-        };
-        let agreement = handshake::agree(&hello)?;
-        let sessions = self.xsessions();
-        let start = handshake::start(&sessions);
-        if start == Start::Nothing {
-            return Err(SessionError::NoXSessions);
-        }
-        let owner = login::service_is_root().then_some((account.uid, account.gid));
-        let prepared = start_display(self.config.runtime_dir.clone(), owner, agreement.screen, agreement.keyboard.clone()).await?;
-        tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
-        let directory_sharing = grant.options().directory_sharing && shared_dir::fuse_available();
-        send(out, Payload::ServerHello(server_hello(&agreement, &sessions, grant.options().clipboard, directory_sharing))).await?;
-        if let Some(warning) = &prepared.keyboard.warning {
-            tracing::warn!(warning, "keyboard layout not set");
-            out.send(alert(warning, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))?;
-        }
-
-        let chosen = match start {
-            Start::Now(session) => session,
-            Start::AskClient => wait_for_selection(client, &sessions).await?,
-            Start::Nothing => unreachable!("handled above"),
-        };
-        let host = HostSession::open(account.clone(), prepared.xvfb.display_name()).await?;
-        let mut desktop = Desktop::start(prepared, &chosen, account.clone(), host)?;
-        let encoder = RectEncoder::new(agreement.codec)
-            .map_err(SessionError::Encoder)?
-            .ok_or(HelloError::NoCodec)?;
-        let (frame_loop, mut loop_ended) = FrameLoop::spawn(
-            desktop.conn.clone(),
-            desktop.screen.take().expect("screen set up"),
-            desktop.capture.take().expect("capture set up"),
-            encoder,
-            self.config.frames.clone(),
-            out.clone(),
-        )?;
-        // Only when the roles allow it does the service touch the desktop's X selections.
-        if grant.options().clipboard {
-            desktop.share_clipboard(out.clone())?;
-        }
-        if directory_sharing {
-            desktop.share_directories(out.clone());
-        }
-        tracing::info!(xsession = %chosen.name, "desktop session started");
+        let (mut process, data) = SessionProcess::spawn(&self.config.session_program, &launch)
+            .await
+            .map_err(|e| SessionError::Internal(format!("cannot start the session process {}: {e}", self.config.session_program.path.display())))?;
+        tracing::info!(pid = ?process.id(), x_display = %x_display.name(), login = %account.name, "session process started");
+        let (process_read, process_write) = data.into_split();
+        let (activity_tx, mut activity) = watch::channel(());
+        let mut to_process = tokio::spawn(pump_client(client, process_write, activity_tx));
+        let mut to_client = tokio::spawn(pump_process(process_read, out.clone()));
 
         let mut lock_poll = tokio::time::interval(LOCK_POLL);
         let idle_timeout = grant.options().idle_timeout;
@@ -277,392 +331,143 @@ impl LinuxDesktopService {
         let until_expiry = grant.certificate_expires().map(|at| at.duration_since(std::time::SystemTime::now()).unwrap_or_default());
         let expiry = tokio::time::sleep(until_expiry.unwrap_or(Duration::from_secs(86_400 * 365)));
         tokio::pin!(expiry);
-        loop {
+        let mut ended: Option<pb::Ended> = None;
+        let mut control_open = true;
+        let result = loop {
             tokio::select! {
-                () = &mut expiry, if until_expiry.is_some() => {
-                    let error = SessionError::CertificateExpired;
-                    plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
-                    return Err(error);
-                }
-                () = &mut idle, if idle_timeout.is_some() => {
-                    let error = SessionError::Idle(idle_timeout.expect("branch guard"));
-                    plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
-                    return Err(error);
+                () = &mut expiry, if until_expiry.is_some() => break Err(SessionError::CertificateExpired),
+                () = &mut idle, if idle_timeout.is_some() => break Err(SessionError::Idle(idle_timeout.expect("branch guard"))),
+                Ok(()) = activity.changed() => {
+                    if let Some(timeout) = idle_timeout {
+                        idle.as_mut().reset(tokio::time::Instant::now() + timeout);
+                    }
                 }
                 _ = lock_poll.tick() => {
                     match plane.lock_on(&grant, desktop_name).await {
-                        Ok(Some(lock)) => {
-                            let error = SessionError::Locked(lock.message);
-                            plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
-                            return Err(error);
-                        }
+                        Ok(Some(lock)) => break Err(SessionError::Locked(lock.message)),
                         Ok(None) => {}
                         // Storage or auth service hiccups do not end sessions; a lock is seen on the next tick.
                         Err(error) => tracing::warn!(%error, "cannot check locks"),
                     }
                 }
-                payload = client.next() => match payload? {
-                    None => return Ok(SessionEnd::ClientLeft),
-                    Some(payload) => {
-                        if let Some(timeout) = idle_timeout
-                            && crate::idle::is_activity(&payload)
-                        {
-                            idle.as_mut().reset(tokio::time::Instant::now() + timeout);
-                        }
-                        desktop.handle(payload, &frame_loop, out).await?
+                pumped = &mut to_process => match pumped {
+                    // The browser left: closing the data stream ends the session process.
+                    Ok(Ok(())) => break Ok(SessionEnd::ClientLeft),
+                    Ok(Err(error)) => break Err(error),
+                    Err(error) => break Err(SessionError::Internal(format!("the relay to the session failed: {error}"))),
+                },
+                pumped = &mut to_client => {
+                    // The session process closed its output: it ended, or died.
+                    if let Err(error) = pumped.map_err(|e| SessionError::Internal(e.to_string())).and_then(|r| r) {
+                        break Err(error);
+                    }
+                    if ended.is_none() && control_open {
+                        ended = wait_for_end(&mut process).await;
+                    }
+                    break self.ending(ended.take(), &mut process).await;
+                }
+                event = process.next_event(), if control_open => match event {
+                    Ok(Some(pb::Event { event: Some(pb::event::Event::Started(started)) })) => {
+                        tracing::info!(xsession = %started.xsession, pid = started.pid, "desktop session started");
+                    }
+                    Ok(Some(pb::Event { event: Some(pb::event::Event::Ended(end)) })) => ended = Some(end),
+                    Ok(Some(_)) => {}
+                    Ok(None) => control_open = false,
+                    Err(error) => {
+                        tracing::warn!(%error, "bad message from the session process");
+                        control_open = false;
                     }
                 },
-                status = desktop.xsession.wait() => {
-                    let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                    return Ok(SessionEnd::DesktopExited(status));
-                }
-                reason = &mut loop_ended => {
-                    let reason = reason.unwrap_or_else(|_| "frame loop stopped".into());
-                    return Err(SessionError::X11(X11Error::Connect(reason)));
-                }
-            }
-        }
-    }
-}
-
-/// A display whose X connection is ready, before an xsession runs on it.
-struct Display {
-    xvfb: Xvfb,
-    conn: Arc<RustConnection>,
-    screen: Screen,
-    capture: Capture,
-    /// The layout the keyboard has, and why it is not the one asked for.
-    keyboard: LayoutChoice,
-}
-
-async fn start_display(runtime_dir: PathBuf, owner: Option<(u32, u32)>, size: ScreenSize, keyboard: LayoutChoice) -> Result<Display, SessionError> {
-    tokio::task::spawn_blocking(move || {
-        let xvfb = Xvfb::start(&runtime_dir, owner)?;
-        let conn = x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
-        let mut screen = Screen::default();
-        screen.resize(&conn, size)?;
-        let capture = Capture::new(&conn, size.width.into(), size.height.into())?;
-        // Before the xsession starts, so its clients read the layout's keymap
-        // first; while `conn` is open, or the server would reset the keymap.
-        let keyboard = keymap::set_up(&xvfb.display_name(), xvfb.xauthority(), keyboard);
-        Ok(Display { xvfb, conn: Arc::new(conn), screen, capture, keyboard })
-    })
-    .await
-    .map_err(|e| SessionError::Transport(std::io::Error::other(e)))?
-}
-
-/// A running desktop: Xvfb plus the xsession's process group. Dropping it
-/// stops both, however the session ended.
-struct Desktop {
-    // Field order matters: the xsession is signalled in Drop, then Xvfb dies.
-    xsession: tokio::process::Child,
-    xsession_group: Option<rustix::process::Pid>,
-    /// Finds the session's processes that left its process group.
-    mark: SessionMark,
-    /// Whom the session runs as.
-    account: Arc<Account>,
-    /// PAM session and utmp record, closed after the processes are told to end.
-    _host: HostSession,
-    input: Input,
-    conn: Arc<RustConnection>,
-    screen: Option<Screen>,
-    capture: Option<Capture>,
-    /// The clipboard shared with the browser, when the roles allow it.
-    clipboard: Option<Clipboard>,
-    /// Directories the browser shares, when the roles and FUSE allow it;
-    /// unmounted when the desktop goes.
-    shared: Option<SharedDirectories>,
-    _xvfb: Xvfb,
-}
-
-impl Desktop {
-    fn start(display: Display, chosen: &XSession, account: Arc<Account>, mut host: HostSession) -> Result<Self, SessionError> {
-        let mark = SessionMark::new(account.uid);
-        let mut variables = vec![
-            ("DISPLAY", display.xvfb.display_name().into()),
-            ("XAUTHORITY", display.xvfb.xauthority().as_os_str().to_owned()),
-            ("XDG_SESSION_TYPE", "x11".into()),
-            ("XDG_SESSION_CLASS", "user".into()),
-            // Where pam_systemd would make /run/user/<uid>: the session's
-            // own directory, the login's alone, removed when it ends.
-            ("XDG_RUNTIME_DIR", display.xvfb.session_dir().as_os_str().to_owned()),
-        ];
-        // Without a locale X clients run in C and cannot type or show
-        // anything beyond ASCII: the service's locale, or UTF-8.
-        let locale = ["LC_ALL", "LC_CTYPE", "LANG"].iter().find_map(|name| std::env::var_os(name).filter(|v| !v.is_empty()).map(|v| (*name, v)));
-        variables.push(locale.unwrap_or(("LANG", "C.UTF-8".into())));
-        let env = login::SessionEnv { variables, pam: host.environment() };
-        let mut command = login::xsession_command(&account, &chosen.exec, env, &mark, dbus_run_session());
-        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut xsession = command
-            .spawn()
-            .map_err(|error| SessionError::XSessionSpawn { name: chosen.name.clone(), error })?;
-        if let Some(stderr) = xsession.stderr.take() {
-            tokio::spawn(log_xsession_output(stderr));
-        }
-        let xsession_group = xsession.id().and_then(|pid| rustix::process::Pid::from_raw(pid as i32));
-        if let Some(pid) = xsession.id() {
-            host.record_login(&account, &display.xvfb.display_name(), pid);
-        }
-        tracing::info!(login = %account.name, uid = account.uid, pid = ?xsession.id(), "xsession process started");
-        let input = Input::new(&display.conn)?;
-        Ok(Self {
-            xsession,
-            xsession_group,
-            mark,
-            account,
-            _host: host,
-            input,
-            conn: display.conn,
-            screen: Some(display.screen),
-            capture: Some(display.capture),
-            clipboard: None,
-            shared: None,
-            _xvfb: display.xvfb,
-        })
-    }
-
-    /// Shares the clipboard both ways, on an X connection of its own.
-    fn share_clipboard(&mut self, out: mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
-        self.clipboard = Some(Clipboard::start(&self._xvfb.socket_path(), self._xvfb.cookie(), out)?);
-        Ok(())
-    }
-
-    /// Lets the browser share directories as folders in the home directory.
-    fn share_directories(&mut self, out: mpsc::Sender<Vec<u8>>) {
-        let owner = shared_dir::Owner { uid: self.account.uid, gid: self.account.gid };
-        self.shared = Some(SharedDirectories::new(self.account.home.clone(), owner, out));
-    }
-
-    /// Mounts an announced directory, or refuses it with a WARNING alert
-    /// (sharing off or FUSE missing); the session goes on either way.
-    async fn share(&mut self, announce: pb::SharedDirectoryAnnounce, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
-        let result = match &mut self.shared {
-            Some(shared) => shared.announce(announce).await.map(drop),
-            None => {
-                let why = if shared_dir::fuse_available() { ShareError::Disabled } else { ShareError::NoFuse };
-                shared_dir::refuse(out, &announce, &why).await
             }
         };
-        match result {
-            Err(ShareError::ClientGone) => Err(SessionError::Transport(std::io::ErrorKind::BrokenPipe.into())),
-            // Already told to the client and logged.
-            _ => Ok(()),
+        to_process.abort();
+        to_client.abort();
+        if let Err(error) = &result
+            && matches!(error, SessionError::CertificateExpired | SessionError::Idle(_) | SessionError::Locked(_))
+        {
+            plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
         }
+        result
     }
 
-    /// Text the browser copied becomes the desktop's clipboard, if the
-    /// roles allow it; otherwise it goes nowhere and the user is told.
-    async fn paste(&self, data: Vec<u8>, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
-        let Some(clipboard) = &self.clipboard else {
-            tracing::warn!(bytes = data.len(), "clipboard data from the client ignored: the roles turn clipboard sharing off");
-            let message = "clipboard sharing is off for this session (desktop_clipboard in your roles); the text was not copied to the desktop";
-            return out.send(alert(message, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()));
-        };
-        let text = String::from_utf8(data).map_err(|error| {
-            SessionError::Malformed(format!("ClipboardData.data is not UTF-8 text (invalid byte at offset {})", error.utf8_error().valid_up_to()))
-        })?;
-        // Input after this message (a paste key) is to find the text on the
-        // desktop's clipboard: wait until it is there, within reason.
-        let _ = tokio::time::timeout(crate::x11::clipboard::TAKE_WAIT, clipboard.browser_copied(text)).await;
-        Ok(())
-    }
-
-    async fn handle(&mut self, payload: Payload, frames: &FrameLoop, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
-        let conn = &*self.conn;
-        match payload {
-            Payload::KeyboardButton(key) => {
-                if !self.input.key(conn, &key)? {
-                    tracing::debug!(scancode = format_args!("{:#x}", key.key_code), "unknown scancode ignored");
-                }
-            }
-            Payload::KeyboardText(text) => {
-                let keysyms: Vec<u32> = text.text.chars().filter_map(keysym::for_char).collect();
-                let mut rest = &keysyms[..];
-                while !rest.is_empty() {
-                    rest = &rest[self.input.text(conn, rest)?..];
-                    if !rest.is_empty() {
-                        // Every spare keycode typed something just now: let
-                        // the X clients read those presses before any is rebound.
-                        tokio::time::sleep(REBIND_PAUSE).await;
-                    }
-                }
-            }
-            Payload::MouseMove(m) => self.input.motion(conn, m.x, m.y)?,
-            Payload::MouseButton(button) => self.input.button(conn, &button)?,
-            Payload::MouseWheel(wheel) => self.input.wheel(conn, &wheel)?,
-            Payload::SyncKeys(keys) => self.input.sync_locks(conn, &keys)?,
-            Payload::FrameAck(ack) => {
-                frames.send(Command::Ack(ack.frame_id));
-            }
-            Payload::ClientScreenSpec(spec) => {
-                frames.send(Command::Resize(ScreenSize::fit(spec.width, spec.height, spec.scale)));
-            }
-            Payload::ClipboardData(clipboard) => self.paste(clipboard.data, out).await?,
-            Payload::SharedDirectoryAnnounce(announce) => self.share(announce, out).await?,
-            Payload::SharedDirectoryResponse(response) => match &self.shared {
-                Some(shared) => shared.response(response),
-                None => tracing::debug!("shared directory answer without sharing ignored"),
+    /// What the session process's end means, from what it said and how it exited.
+    async fn ending(&self, ended: Option<pb::Ended>, process: &mut SessionProcess) -> Result<SessionEnd, SessionError> {
+        use pb::ended::Reason;
+        match ended {
+            Some(end) => match end.reason() {
+                Reason::ClientLeft => Ok(SessionEnd::ClientLeft),
+                Reason::DesktopExited => Ok(SessionEnd::DesktopExited(end.message)),
+                reason => Err(SessionError::Desktop { message: end.message, alerted: end.alerted, client_fault: reason == Reason::ClientError }),
             },
-            Payload::SharedDirectoryRemove(remove) => {
-                if let Some(shared) = &mut self.shared {
-                    shared.remove(remove);
-                }
+            None => {
+                let status = match tokio::time::timeout(END_WAIT, process.wait()).await {
+                    Ok(Ok(status)) => status.to_string(),
+                    Ok(Err(error)) => error.to_string(),
+                    Err(_) => "still running".into(),
+                };
+                tracing::warn!(%status, "the session process ended without saying why");
+                Err(SessionError::ProcessDied(status))
             }
-            Payload::Ping(ping) => send(out, Payload::Ping(ping)).await?,
-            other => tracing::debug!(message = name(&other), "ignored message from the client"),
         }
-        Ok(())
     }
 }
 
-impl Drop for Desktop {
-    fn drop(&mut self) {
-        let _ = self.input.release_all(&self.conn);
-        if let Some(group) = self.xsession_group {
-            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
-            // Whatever ignores SIGTERM is killed after a grace period; Xvfb
-            // (dropped right after this) takes the X clients with it anyway.
-            std::thread::spawn(move || {
-                std::thread::sleep(TERM_GRACE);
-                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-            });
-        }
-        // What left the group (a D-Bus daemon, a setsid'd helper) carries the mark.
-        self.mark.end_processes();
-    }
-}
-
-fn dbus_run_session() -> Option<&'static std::path::Path> {
-    ["/usr/bin/dbus-run-session", "/bin/dbus-run-session"].into_iter().map(std::path::Path::new).find(|p| p.exists())
-}
-
-async fn wait_for_selection<R: AsyncRead + Unpin>(
-    client: &mut ClientReader<R>,
-    sessions: &[XSession],
-) -> Result<XSession, SessionError> {
-    let wait = async {
+/// Reads the session process's last word after its output ended.
+async fn wait_for_end(process: &mut SessionProcess) -> Option<pb::Ended> {
+    let read = async {
         loop {
-            match client.next().await? {
-                None => return Err(SessionError::Transport(std::io::ErrorKind::UnexpectedEof.into())),
-                Some(Payload::SessionSelection(selection)) => {
-                    return handshake::select(sessions, &selection.xsession)
-                        .cloned()
-                        .ok_or(SessionError::UnknownXSession(selection.xsession));
-                }
-                // Input before a desktop exists has nowhere to go.
-                Some(_) => continue,
+            match process.next_event().await {
+                Ok(Some(pb::Event { event: Some(pb::event::Event::Ended(end)) })) => return Some(end),
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => return None,
             }
         }
     };
-    tokio::time::timeout(SELECTION_TIMEOUT, wait).await.map_err(|_| SessionError::Timeout("SessionSelection"))?
+    tokio::time::timeout(END_WAIT, read).await.ok().flatten()
 }
 
-fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboard: bool, directory_sharing: bool) -> pb::ServerHello {
-    pb::ServerHello {
-        width: agreement.screen.width.into(),
-        height: agreement.screen.height.into(),
-        clipboard_enabled: clipboard,
-        directory_remove_supported: directory_sharing,
-        directory_sharing_enabled: directory_sharing,
-        xsessions: sessions.iter().map(|s| pb::XSession { name: s.name.clone() }).collect(),
-        hidpi_supported: true,
-        protocol_version: agreement.version,
-        codec: agreement.codec as i32,
+/// Browser to session process: whole frames only (the framing is checked
+/// here, the messages there), noting a person's input for the idle timeout.
+async fn pump_client<R: AsyncRead + Unpin>(
+    mut client: ClientReader<R>,
+    mut process: tokio::net::unix::OwnedWriteHalf,
+    activity: watch::Sender<()>,
+) -> Result<(), SessionError> {
+    while let Some(frame) = client.next_frame().await? {
+        if crate::idle::is_activity_frame(&frame) {
+            activity.send_replace(());
+        }
+        if process.write_all(&frame).await.is_err() {
+            // The session process is gone; its end is reported by the other pump.
+            std::future::pending::<()>().await;
+        }
     }
+    Ok(())
 }
 
-/// Reads TDPB frames from the client, skipping payloads this version does not know.
-struct ClientReader<R> {
-    read: R,
-    frames: FrameReader,
-    buf: Box<[u8]>,
-}
-
-impl<R: AsyncRead + Unpin> ClientReader<R> {
-    fn new(read: R) -> Self {
-        Self { read, frames: FrameReader::new(Limits::FROM_CLIENT.max_frame_len), buf: vec![0; 64 * 1024].into() }
-    }
-
-    /// The next known message; `None` when the client closed the stream.
-    /// Cancel-safe: bytes already read stay buffered.
-    async fn next(&mut self) -> Result<Option<Payload>, SessionError> {
+/// Session process to browser: whole frames, so an alert of the daemon's
+/// never lands inside one.
+async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
+    let mut frames = FrameReader::new(Limits::FROM_SERVER.max_frame_len);
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match process.read(&mut buf).await {
+            Ok(0) | Err(_) => return Ok(()),
+            Ok(n) => n,
+        };
+        frames.push(&buf[..n]);
         loop {
-            match self.frames.next_frame() {
-                Ok(Some(frame)) => match decode_frame(frame, Limits::FROM_CLIENT) {
-                    Ok(Some(payload)) => return Ok(Some(payload)),
-                    Ok(None) => continue,
-                    Err(error) => return Err(SessionError::Malformed(error.to_string())),
-                },
-                Ok(None) => {}
-                Err(error) => return Err(SessionError::Malformed(error.to_string())),
-            }
-            let n = self.read.read(&mut self.buf).await?;
-            if n == 0 {
-                if self.frames.buffered() > 0 {
-                    return Err(SessionError::Malformed("the stream ended inside a frame".into()));
+            match frames.next_frame() {
+                Ok(Some(frame)) => {
+                    if out.send(frame.to_vec()).await.is_err() {
+                        return Err(SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()));
+                    }
                 }
-                return Ok(None);
+                Ok(None) => break,
+                Err(error) => {
+                    return Err(SessionError::Internal(format!("the session process sent a malformed frame: {error}")));
+                }
             }
-            self.frames.push(&self.buf[..n]);
         }
-    }
-}
-
-async fn write_frames<W: AsyncWrite>(write: W, mut frames: mpsc::Receiver<Vec<u8>>) {
-    let mut write = std::pin::pin!(write);
-    while let Some(frame) = frames.recv().await {
-        if write.write_all(&frame).await.is_err() {
-            return;
-        }
-    }
-    let _ = write.shutdown().await;
-}
-
-async fn log_xsession_output(stderr: tokio::process::ChildStderr) {
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        tracing::debug!(target: "xsession", "{line}");
-    }
-}
-
-async fn send(out: &mpsc::Sender<Vec<u8>>, payload: Payload) -> Result<(), SessionError> {
-    out.send(encode_frame(payload))
-        .await
-        .map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))
-}
-
-fn alert(message: &str, severity: AlertSeverity) -> Vec<u8> {
-    let mut message = message.to_owned();
-    message.truncate(oriel_tdpb::limits::MAX_ALERT_LEN);
-    encode_frame(Payload::Alert(pb::Alert { message, severity: severity as i32 }))
-}
-
-/// A message's name for logs and errors.
-fn name(payload: &Payload) -> &'static str {
-    match payload {
-        Payload::ClientHello(_) => "ClientHello",
-        Payload::ServerHello(_) => "ServerHello",
-        Payload::SyncKeys(_) => "SyncKeys",
-        Payload::MouseMove(_) => "MouseMove",
-        Payload::MouseButton(_) => "MouseButton",
-        Payload::KeyboardButton(_) => "KeyboardButton",
-        Payload::ClientScreenSpec(_) => "ClientScreenSpec",
-        Payload::Alert(_) => "Alert",
-        Payload::MouseWheel(_) => "MouseWheel",
-        Payload::LatencyStats(_) => "LatencyStats",
-        Payload::Ping(_) => "Ping",
-        Payload::SessionSelection(_) => "SessionSelection",
-        Payload::FrameRect(_) => "FrameRect",
-        Payload::FrameAck(_) => "FrameAck",
-        Payload::CursorImage(_) => "CursorImage",
-        Payload::KeyboardText(_) => "KeyboardText",
-        Payload::ClipboardData(_) => "ClipboardData",
-        Payload::SharedDirectoryAnnounce(_) => "SharedDirectoryAnnounce",
-        Payload::SharedDirectoryAcknowledge(_) => "SharedDirectoryAcknowledge",
-        Payload::SharedDirectoryRequest(_) => "SharedDirectoryRequest",
-        Payload::SharedDirectoryResponse(_) => "SharedDirectoryResponse",
-        Payload::SharedDirectoryRemove(_) => "SharedDirectoryRemove",
     }
 }

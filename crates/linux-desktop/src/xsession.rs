@@ -46,14 +46,15 @@ impl Default for XsessionFilter {
 pub fn list(dirs: &[PathBuf]) -> Vec<XSession> {
     let mut sessions: Vec<XSession> = Vec::new();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "desktop"))
-            .collect();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "desktop")).collect();
         paths.sort();
         for path in paths {
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
             if let Some(session) = parse(&text, &path)
                 && !sessions.iter().any(|s| s.name == session.name)
             {
@@ -78,7 +79,9 @@ pub fn parse(text: &str, path: &Path) -> Option<XSession> {
         if !in_entry {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let value = value.trim().to_owned();
         match key.trim() {
             "Name" if name.is_none() => name = Some(value),
@@ -100,8 +103,7 @@ fn installed(program: &str) -> bool {
     if path.is_absolute() {
         return path.exists();
     }
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).exists()))
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).exists()))
 }
 
 #[cfg(test)]

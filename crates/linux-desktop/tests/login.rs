@@ -11,7 +11,6 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oriel_auth::control_plane::UserSpec;
 use oriel_tdpb::pb::AlertSeverity;
 use support::{PATIENCE, TestService};
 
@@ -30,19 +29,6 @@ fn field<'a>(text: &'a str, key: &str) -> &'a str {
     text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).unwrap_or_else(|| panic!("no {key} in:\n{text}"))
 }
 
-/// Adds a role and a user holding it (plus nothing else) to the service's plane.
-async fn add_user(service: &TestService, user: &str, login: &str, role_yaml: &str) {
-    let roles = oriel_rbac::parse_roles("test role", role_yaml).unwrap();
-    let role_name = roles[0].name.clone();
-    service.plane.create_roles(&roles, true).await.unwrap();
-    let spec = UserSpec { name: user.into(), roles: vec![role_name], linux_logins: vec![login.into()], ..Default::default() };
-    service.plane.add_user(&spec).await.unwrap();
-}
-
-fn role(name: &str, options: &str) -> String {
-    format!("kind: role\nversion: v7\nmetadata:\n  name: {name}\nspec:\n  options:\n{options}  allow:\n    linux_desktop_logins: ['{{{{internal.linux_logins}}}}']\n    desktop_groups: [oriel-test-group]\n    linux_desktop_labels:\n      '*': '*'\n")
-}
-
 /// The session's view of itself, written as `key=value` lines.
 const WHO_AM_I: &str = r#"f=/tmp/oriel-login-test-$$; { echo uid=$(id -u); echo groups=$(id -Gn); echo home=$HOME; echo user=$USER; echo logname=$LOGNAME; echo shell=$SHELL; echo path=$PATH; echo runtime=$XDG_RUNTIME_DIR; echo cwd=$(pwd); echo xauth=$(stat -c "%U %a" "$XAUTHORITY"); echo who=$(who | grep -c "$USER .*$DISPLAY"); } > $f; exec sleep 3600"#;
 
@@ -52,7 +38,7 @@ async fn a_session_runs_as_its_login_with_its_environment_groups_and_a_utmp_entr
     // Start from a host without the login, so creating it is what is tested.
     let _ = std::process::Command::new("userdel").args(["--remove", login]).output();
     let service = TestService::new(&[("Who", &format!("{WHO_AM_I} # {login}"))]);
-    add_user(&service, "maker", login, &role("maker", "    create_desktop_user: true\n")).await;
+    service.add_user("maker", login, &support::role("maker", "    create_desktop_user: true\n")).await;
     // Where the session can write: its home, which the service creates.
     let (mut client, task) = service.connect_as("maker", login);
     client.hello(320, 200, oriel_tdpb::pb::Codec::QoizStream).await;
@@ -100,10 +86,14 @@ async fn find_report(uid: u32) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_logins_without_user_creation_and_root_are_refused_with_the_reason() {
     let service = TestService::new(&[("Probe", "exec sleep 3600")]);
-    add_user(&service, "visitor", "no-such-login-here", &role("visitor", "    desktop_clipboard: true\n")).await;
-    add_user(&service, "admin", "root", &role("admin", "    create_desktop_user: true\n")).await;
+    service.add_user("visitor", "no-such-login-here", &support::role("visitor", "    desktop_clipboard: true\n")).await;
+    service.add_user("admin", "root", &support::role("admin", "    create_desktop_user: true\n")).await;
     for (user, login, expected) in [
-        ("visitor", "no-such-login-here", "there is no user \"no-such-login-here\" on this host (ask an administrator to create it, or to turn on create_desktop_user in your role)"),
+        (
+            "visitor",
+            "no-such-login-here",
+            "there is no user \"no-such-login-here\" on this host (ask an administrator to create it, or to turn on create_desktop_user in your role)",
+        ),
         ("admin", "root", "desktop sessions never run as root: pick another login"),
     ] {
         let (mut client, task) = service.connect_as(user, login);
@@ -124,8 +114,8 @@ async fn two_logins_at_once_cannot_reach_each_others_display_or_cookie() {
     let probe = r#"mine="$DISPLAY $XAUTHORITY"; out="$HOME/isolation"; until [ -s /tmp/oriel-isolation-$ROUND ]; do if mkdir /tmp/oriel-isolation-$ROUND.lock 2>/dev/null; then echo "$mine" > /tmp/oriel-isolation-$ROUND; fi; sleep 0.1; done; read other_display other_auth < /tmp/oriel-isolation-$ROUND; if [ "$other_display" = "$DISPLAY" ]; then echo "first $DISPLAY $other_display $USER" > "$out.tmp"; else { xdpyinfo -display "$other_display" >/dev/null 2>&1 && echo display=reached || echo display=refused; cat "$other_auth" >/dev/null 2>&1 && echo cookie=read || echo cookie=refused; xdpyinfo >/dev/null 2>&1 && echo own=ok || echo own=failed; } > "$out.tmp"; fi; mv "$out.tmp" "$out"; exec sleep 3600"#;
     let round = std::process::id();
     let service = TestService::new(&[("Isolation", &format!("ROUND={round}; {probe}"))]);
-    add_user(&service, "alice", "oriel-alice", &role("alice", "    create_desktop_user: true\n")).await;
-    add_user(&service, "bob", "oriel-bob", &role("bob", "    create_desktop_user: true\n")).await;
+    service.add_user("alice", "oriel-alice", &support::role("alice", "    create_desktop_user: true\n")).await;
+    service.add_user("bob", "oriel-bob", &support::role("bob", "    create_desktop_user: true\n")).await;
     for login in ["oriel-alice", "oriel-bob"] {
         let _ = std::fs::remove_file(format!("/home/{login}/isolation"));
     }
@@ -148,7 +138,10 @@ async fn two_logins_at_once_cannot_reach_each_others_display_or_cookie() {
 async fn what_a_session_started_ends_with_it_even_outside_its_process_group() {
     // A daemon the desktop starts in a session of its own, as D-Bus
     // activation or a double fork would.
-    let service = TestService::new(&[("Daemon", r#"setsid sleep 7777 & echo $! > "$HOME/daemon.pid.tmp"; mv "$HOME/daemon.pid.tmp" "$HOME/daemon.pid"; exec sleep 3600"#)]);
+    let service = TestService::new(&[(
+        "Daemon",
+        r#"setsid sleep 7777 & echo $! > "$HOME/daemon.pid.tmp"; mv "$HOME/daemon.pid.tmp" "$HOME/daemon.pid"; exec sleep 3600"#,
+    )]);
     let (mut client, task) = service.connect();
     client.hello(320, 200, oriel_tdpb::pb::Codec::QoizStream).await;
     let pid_file = Path::new("/home/tester/daemon.pid");

@@ -45,7 +45,9 @@ enum Browser {
 /// Plays the browser until the service lets go of its channel.
 async fn browser(mut frames: mpsc::Receiver<Vec<u8>>, root: PathBuf, shared: Weak<SharedDirectories>, kind: Browser) {
     while let Some(frame) = frames.recv().await {
-        let Payload::SharedDirectoryRequest(request) = decode(&frame) else { continue };
+        let Payload::SharedDirectoryRequest(request) = decode(&frame) else {
+            continue;
+        };
         let mut response = local::answer(&root, &request);
         match kind {
             Browser::Honest => {}
@@ -57,7 +59,9 @@ async fn browser(mut frames: mpsc::Receiver<Vec<u8>>, root: PathBuf, shared: Wea
                     }
                 }
                 Some(pb::shared_directory_response::Result::Read(read)) => {
-                    let Some(pb::shared_directory_request::Operation::Read(asked)) = &request.operation else { continue };
+                    let Some(pb::shared_directory_request::Operation::Read(asked)) = &request.operation else {
+                        continue;
+                    };
                     read.data.resize(asked.length as usize + 1, b'!');
                 }
                 _ => {}
@@ -77,13 +81,11 @@ struct Share {
 
 async fn share(home: &Path, picked: &Path, name: &str, kind: Browser, timeout: Duration) -> Share {
     let (out, mut frames) = mpsc::channel(16);
-    let mut shared = SharedDirectories::with_timeout(home.to_owned(), owner(), out, timeout);
+    let mut shared =
+        SharedDirectories::with_timeout(home.to_owned(), owner(), out, std::sync::Arc::new(oriel_linux_desktop::shared_dir::DirectMounter), 16, timeout);
     let mount = shared.announce(pb::SharedDirectoryAnnounce { directory_id: 7, name: name.into() }).await.unwrap();
     let ack = decode(&frames.recv().await.unwrap());
-    assert_eq!(
-        ack,
-        Payload::SharedDirectoryAcknowledge(pb::SharedDirectoryAcknowledge { directory_id: 7, error_code: Code::None as i32 })
-    );
+    assert_eq!(ack, Payload::SharedDirectoryAcknowledge(pb::SharedDirectoryAcknowledge { directory_id: 7, error_code: Code::None as i32 }));
     let shared = Arc::new(shared);
     let browser = tokio::spawn(browser(frames, picked.to_owned(), Arc::downgrade(&shared), kind));
     Share { shared, mount, browser }
@@ -218,7 +220,7 @@ async fn a_taken_name_gets_a_numbered_folder_and_what_was_there_stays() {
 async fn hostile_names_and_browser_answers_touch_nothing_outside() {
     let home = tempfile::tempdir().unwrap();
     let (out, mut frames) = mpsc::channel(16);
-    let mut shared = SharedDirectories::new(home.path().to_owned(), owner(), out);
+    let mut shared = SharedDirectories::new(home.path().to_owned(), owner(), out, std::sync::Arc::new(oriel_linux_desktop::shared_dir::DirectMounter), 16);
     for name in ["..", ".", "/", "a/b", "a\0b", ""] {
         let announce = pb::SharedDirectoryAnnounce { directory_id: 1, name: name.into() };
         let error = shared.announce(announce).await.unwrap_err();

@@ -201,10 +201,8 @@ impl Running {
         let runtime_dir = service.runtime_dir();
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let mut left: Vec<Process> = processes()
-                .into_iter()
-                .filter(|p| p.uids[0] == self.uid && p.env.get("ORIEL_SESSION").is_none_or(|mark| *mark == self.mark))
-                .collect();
+            let mut left: Vec<Process> =
+                processes().into_iter().filter(|p| p.uids[0] == self.uid && p.env.get("ORIEL_SESSION").is_none_or(|mark| *mark == self.mark)).collect();
             left.extend(session_processes(&runtime_dir).into_iter().filter(|p| p.uids[0] != self.uid));
             if left.is_empty() {
                 return;
@@ -227,7 +225,9 @@ struct Process {
 
 /// Every process whose environment can be read (all of them, as root).
 fn processes() -> Vec<Process> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).filter_map(read_process).collect()
 }
 
@@ -251,10 +251,7 @@ fn read_process(pid: i32) -> Option<Process> {
 /// The processes of this service's sessions: their XAUTHORITY is in its
 /// runtime directory (unless they dropped their environment).
 fn session_processes(runtime_dir: &Path) -> Vec<Process> {
-    processes()
-        .into_iter()
-        .filter(|p| p.env.get("XAUTHORITY").is_some_and(|path| PathBuf::from(path).starts_with(runtime_dir)))
-        .collect()
+    processes().into_iter().filter(|p| p.env.get("XAUTHORITY").is_some_and(|path| PathBuf::from(path).starts_with(runtime_dir))).collect()
 }
 
 fn names(processes: &[Process]) -> Vec<String> {
@@ -311,15 +308,23 @@ fn visible_window(conn: &RustConnection, instance: &str) -> Option<Rect> {
     let mut pending: Vec<Window> = vec![root];
     let mut best: Option<Rect> = None;
     while let Some(window) = pending.pop() {
-        let Ok(Ok(tree)) = conn.query_tree(window).map(|c| c.reply()) else { continue };
+        let Ok(Ok(tree)) = conn.query_tree(window).map(|c| c.reply()) else {
+            continue;
+        };
         pending.extend(tree.children);
-        let Ok(Ok(class)) = conn.get_property(false, window, AtomEnum::WM_CLASS, AtomEnum::STRING, 0, 256).map(|c| c.reply()) else { continue };
+        let Ok(Ok(class)) = conn.get_property(false, window, AtomEnum::WM_CLASS, AtomEnum::STRING, 0, 256).map(|c| c.reply()) else {
+            continue;
+        };
         if class.value.split(|&b| b == 0).next() != Some(instance.as_bytes()) {
             continue;
         }
         let viewable = conn.get_window_attributes(window).ok().and_then(|c| c.reply().ok()).is_some_and(|a| a.map_state == MapState::VIEWABLE);
-        let Some(geometry) = conn.get_geometry(window).ok().and_then(|c| c.reply().ok()) else { continue };
-        let Some(origin) = conn.translate_coordinates(window, root, 0, 0).ok().and_then(|c| c.reply().ok()) else { continue };
+        let Some(geometry) = conn.get_geometry(window).ok().and_then(|c| c.reply().ok()) else {
+            continue;
+        };
+        let Some(origin) = conn.translate_coordinates(window, root, 0, 0).ok().and_then(|c| c.reply().ok()) else {
+            continue;
+        };
         let rect = Rect { x: origin.dst_x.into(), y: origin.dst_y.into(), width: geometry.width.into(), height: geometry.height.into() };
         let on_screen = rect.x >= 0 && rect.y >= 0 && rect.x < WIDTH as i32 && rect.y < HEIGHT as i32;
         if viewable && on_screen && best.is_none_or(|b| rect.width * rect.height > b.width * b.height) {

@@ -21,6 +21,10 @@ struct Cli {
 enum Command {
     /// Run the proxy and a Linux desktop service in one process.
     Start(start::StartArgs),
+    /// Run one desktop session (started by the Linux desktop service, with
+    /// its sockets in place; not for people to run).
+    #[command(hide = true)]
+    Session,
     /// Print a commented sample oriel.yaml, or check one (`--check FILE`).
     Configure {
         /// Validate this file instead: exit 0 when it is good, 1 with the
@@ -38,9 +42,14 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Session = cli.command {
+        // Before any runtime or thread exists: the session process forks.
+        oriel_linux_desktop::session_process::root::main();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Command::Start(args) => runtime.block_on(start::run(args)),
+        Command::Session => unreachable!("handled before the runtime starts"),
         Command::Configure { check: None } => {
             print!("{}", config::SAMPLE);
             Ok(())

@@ -119,6 +119,8 @@ impl Cluster {
             xsession_filter: Default::default(),
             runtime_dir: self.dir.path().join("run"),
             frames: FrameConfig::default(),
+            session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
+            limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
         }))
     }
 }

@@ -31,7 +31,9 @@ impl Account {
     /// The account called `login`, if the host has one (NSS: /etc/passwd,
     /// LDAP, …).
     pub fn lookup(login: &str) -> Result<Option<Account>, LoginError> {
-        let Some(user) = uzers::get_user_by_name(login) else { return Ok(None) };
+        let Some(user) = uzers::get_user_by_name(login) else {
+            return Ok(None);
+        };
         let gid = user.primary_group_id();
         let mut groups: Vec<u32> = uzers::get_user_groups(login, gid).unwrap_or_default().iter().map(|g| g.gid()).collect();
         if !groups.contains(&gid) {

@@ -9,9 +9,9 @@
 mod account;
 mod command;
 mod host_user;
-mod pam;
+pub(crate) mod pam;
 mod sweep;
-mod utmp;
+pub(crate) mod utmp;
 
 pub use account::{Account, service_is_root};
 pub use command::{SessionEnv, xsession_command};
@@ -97,43 +97,4 @@ pub async fn resolve(login: &str, options: &oriel_rbac::SessionOptions) -> Resul
     .await
     .map_err(|e| SessionError::Transport(std::io::Error::other(e)))?
     .map_err(SessionError::Login)
-}
-
-/// A login's open session on this host: its PAM session and its utmp
-/// record, both closed when this is dropped.
-pub struct HostSession {
-    // A Mutex only to be Sync: PAM handles are not, and sessions are
-    // shared across await points.
-    pam: Option<std::sync::Mutex<pam::PamSession>>,
-    utmp: Option<utmp::Record>,
-}
-
-impl HostSession {
-    /// Runs PAM's account and session stages for `account` on X display
-    /// `display` (`:N`), when this service is root; a service running as
-    /// its own user has no PAM session to open (PAM would refuse it).
-    pub async fn open(account: Arc<Account>, display: String) -> Result<Self, SessionError> {
-        if !account::service_is_root() {
-            return Ok(Self { pam: None, utmp: None });
-        }
-        tokio::task::spawn_blocking(move || pam::PamSession::open(&account.name, &display))
-            .await
-            .map_err(|e| SessionError::Transport(std::io::Error::other(e)))?
-            .map(|pam| Self { pam: Some(std::sync::Mutex::new(pam)), utmp: None })
-            .map_err(SessionError::Login)
-    }
-
-    /// The environment PAM's modules set (pam_env, pam_systemd…).
-    pub fn environment(&self) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
-        let Some(pam) = &self.pam else { return Vec::new() };
-        pam.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).environment()
-    }
-
-    /// Records the login in utmp and wtmp, as `who` and `last` show it,
-    /// once the session's first process has a pid.
-    pub fn record_login(&mut self, account: &Account, display: &str, pid: u32) {
-        if account::service_is_root() {
-            self.utmp = Some(utmp::Record::login(&account.name, display, pid));
-        }
-    }
 }

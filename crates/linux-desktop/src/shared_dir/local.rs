@@ -95,8 +95,12 @@ fn run(root: &Path, operation: &Operation) -> Result<Option<answer::Result>, Cod
             let mut fso_list = Vec::new();
             for entry in fs::read_dir(&local).map_err(code)? {
                 let entry = entry.map_err(code)?;
-                let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
-                let Ok(child) = path.join(name.as_ref()) else { continue };
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    continue;
+                };
+                let Ok(child) = path.join(name.as_ref()) else {
+                    continue;
+                };
                 if let Ok(fso) = object(&child, &entry.path()) {
                     fso_list.push(fso);
                 }

@@ -21,6 +21,7 @@ pub mod requests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use oriel_tdpb::pb::{self, AlertSeverity, SharedDirectoryErrorCode};
@@ -28,9 +29,12 @@ use oriel_tdpb::{Payload, encode_frame};
 use tokio::sync::mpsc;
 
 pub use fs::Owner;
-pub use mount::mounts_root;
 use link::{Answers, Link};
+pub use mount::{DirectMounter, Mounter, Unmounted, mounts_root, unmount};
 use mount::{MountError, Mounted};
+
+/// How many directories one session may share at once, unless configured.
+pub const DEFAULT_MAX_SHARED: usize = 16;
 
 /// Where FUSE mounts come from; without it sharing is off.
 const FUSE_DEVICE: &str = "/dev/fuse";
@@ -56,6 +60,9 @@ pub enum ShareError {
     /// Mounting failed.
     #[error("the directory could not be shared: {0}")]
     Mount(#[from] MountError),
+    /// The session shares as many directories as it may.
+    #[error("this session already shares {0} directories, the most it may; stop sharing one first")]
+    TooMany(usize),
     /// The client went away meanwhile.
     #[error("the client is gone")]
     ClientGone,
@@ -65,6 +72,9 @@ pub enum ShareError {
 pub struct SharedDirectories {
     home: PathBuf,
     owner: Owner,
+    mounter: Arc<dyn Mounter>,
+    /// The most directories shared at once.
+    max: usize,
     out: mpsc::Sender<Vec<u8>>,
     answers: Answers,
     mounts: HashMap<u32, Mounted>,
@@ -73,13 +83,14 @@ pub struct SharedDirectories {
 impl SharedDirectories {
     /// Shares directories as folders in `home`, owned by `owner`; requests
     /// go to the browser as frames on `out` (the session's outbound channel).
-    pub fn new(home: PathBuf, owner: Owner, out: mpsc::Sender<Vec<u8>>) -> Self {
-        Self::with_timeout(home, owner, out, link::REQUEST_TIMEOUT)
+    /// `mounter` makes the mounts; at most `max` directories are shared at once.
+    pub fn new(home: PathBuf, owner: Owner, out: mpsc::Sender<Vec<u8>>, mounter: Arc<dyn Mounter>, max: usize) -> Self {
+        Self::with_timeout(home, owner, out, mounter, max, link::REQUEST_TIMEOUT)
     }
 
     /// Like [`SharedDirectories::new`], with `timeout` for each request.
-    pub fn with_timeout(home: PathBuf, owner: Owner, out: mpsc::Sender<Vec<u8>>, timeout: Duration) -> Self {
-        Self { home, owner, out, answers: Answers::new(timeout), mounts: HashMap::new() }
+    pub fn with_timeout(home: PathBuf, owner: Owner, out: mpsc::Sender<Vec<u8>>, mounter: Arc<dyn Mounter>, max: usize, timeout: Duration) -> Self {
+        Self { home, owner, mounter, max, out, answers: Answers::new(timeout), mounts: HashMap::new() }
     }
 
     /// Mounts the announced directory and acknowledges it. On failure the
@@ -106,12 +117,15 @@ impl SharedDirectories {
         if self.mounts.contains_key(&id) {
             return Err(ShareError::Duplicate(id));
         }
+        if self.mounts.len() >= self.max {
+            return Err(ShareError::TooMany(self.max));
+        }
         if !fuse_available() {
             return Err(ShareError::NoFuse);
         }
         let fs = fs::SharedFs::new(Link::new(id, self.out.clone(), self.answers.clone()), self.owner);
-        let (home, owner) = (self.home.clone(), self.owner);
-        let mounted = tokio::task::spawn_blocking(move || mount::mount(fs, &home, &announce.name, owner))
+        let (home, owner, mounter) = (self.home.clone(), self.owner, self.mounter.clone());
+        let mounted = tokio::task::spawn_blocking(move || mount::mount(fs, &home, &announce.name, owner, mounter))
             .await
             .map_err(|e| MountError::Fuse { path: self.home.clone(), error: std::io::Error::other(e) })??;
         let path = mounted.path().to_owned();

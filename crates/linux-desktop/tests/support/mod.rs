@@ -63,8 +63,7 @@ impl TestService {
                 env_file.display(),
                 env_file.display()
             );
-            std::fs::write(xsessions.join(format!("{name}.desktop")), format!("[Desktop Entry]\nName={name}\nExec={exec}\n"))
-                .unwrap();
+            std::fs::write(xsessions.join(format!("{name}.desktop")), format!("[Desktop Entry]\nName={name}\nExec={exec}\n")).unwrap();
         }
         Self::serving(dir, vec![xsessions], filter)
     }
@@ -90,8 +89,19 @@ impl TestService {
             xsession_filter: filter,
             runtime_dir: dir.path().join("run"),
             frames: FrameConfig::default(),
+            session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
+            limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
         });
         Self { service, plane, ca, dir }
+    }
+
+    /// Adds a role and a user holding it (plus nothing else) to the plane.
+    pub async fn add_user(&self, user: &str, login: &str, role_yaml: &str) {
+        let roles = oriel_rbac::parse_roles("test role", role_yaml).unwrap();
+        let role_name = roles[0].name.clone();
+        self.plane.create_roles(&roles, true).await.unwrap();
+        let spec = UserSpec { name: user.into(), roles: vec![role_name], linux_logins: vec![login.into()], ..Default::default() };
+        self.plane.add_user(&spec).await.unwrap();
     }
 
     /// Where this service puts its sessions' directories: every session's
@@ -142,6 +152,14 @@ impl TestService {
     }
 }
 
+/// A role allowing its user's `linux_logins` on every Linux desktop, with
+/// `options` (YAML lines indented four spaces) and group `oriel-test-group`.
+pub fn role(name: &str, options: &str) -> String {
+    format!(
+        "kind: role\nversion: v7\nmetadata:\n  name: {name}\nspec:\n  options:\n{options}  allow:\n    linux_desktop_logins: ['{{{{internal.linux_logins}}}}']\n    desktop_groups: [oriel-test-group]\n    linux_desktop_labels:\n      '*': '*'\n"
+    )
+}
+
 /// The service's log, shown with a failing test's output.
 fn init_log() {
     let _ = tracing_subscriber::fmt()
@@ -182,9 +200,7 @@ fn futures_block_on<F: std::future::Future + Send>(future: F) -> F::Output
 where
     F::Output: Send,
 {
-    std::thread::scope(|scope| {
-        scope.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)).join().unwrap()
-    })
+    std::thread::scope(|scope| scope.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)).join().unwrap())
 }
 
 /// An X client on the session's display, authenticated with its cookie.
@@ -201,8 +217,7 @@ impl XClient {
         let cookie = file[file.len() - 16..].to_vec();
         let socket = std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{number}")).unwrap();
         let (stream, _) = DefaultStream::from_unix_stream(socket).unwrap();
-        let conn =
-            RustConnection::connect_to_stream_with_auth_info(stream, 0, b"MIT-MAGIC-COOKIE-1".to_vec(), cookie).unwrap();
+        let conn = RustConnection::connect_to_stream_with_auth_info(stream, 0, b"MIT-MAGIC-COOKIE-1".to_vec(), cookie).unwrap();
         Self { conn, display: display.to_owned() }
     }
 }

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use oriel_cluster::HostCredentials;
 use oriel_cluster::agent::Agent;
 use oriel_cluster::remote_auth::RemoteAuth;
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionLimits, SessionProgram};
 
 use super::{StartArgs, announce, check_xsessions, shutdown_signal};
 use crate::config::Config;
@@ -49,6 +49,8 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         xsession_filter: desktop_config.xsessions,
         runtime_dir: oriel_linux_desktop::login::runtime_dir(&data_dir),
         frames: FrameConfig::default(),
+        session_program: SessionProgram::this_executable(&["session"])?,
+        limits: SessionLimits::default(),
     });
     let agent = Agent::new(service);
     let host_ca_pem = credentials.host_ca_pem.clone();

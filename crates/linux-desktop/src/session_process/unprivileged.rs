@@ -1,0 +1,257 @@
+//! The unprivileged part of a session process: everything of the session,
+//! running as the login. It becomes the login first thing after the fork,
+//! then serves the TDPB exchange on the data stream exactly as the daemon
+//! did before sessions had a process of their own: hello, the xsession
+//! picker, Xvfb, the xsession, frames, input, clipboard and shared
+//! directories. The daemon only relays and watches.
+
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oriel_tdpb::Payload;
+use oriel_tdpb::pb::AlertSeverity;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use super::desktop::{Desktop, server_hello, start_display, wait_for_selection};
+use super::root_channel::RootChannel;
+use super::{pb, privileges, root::exit, wire};
+use crate::client_stream::{ClientReader, alert, send, write_frames};
+use crate::encoder::RectEncoder;
+use crate::frames::{FrameConfig, FrameLoop};
+use crate::handshake::{self, HelloError, Start};
+use crate::login::{Account, SessionMark};
+use crate::pacing::PacingConfig;
+use crate::session::{SessionEnd, SessionError};
+use crate::shared_dir::{self, Mounter, Owner, Unmounted};
+use crate::x11::X11Error;
+use crate::xsession::XSession;
+
+/// How long a client may take to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the root part hands over at the fork.
+pub struct Parts {
+    /// TDPB to and from the browser, through the daemon.
+    pub data: OwnedFd,
+    /// Events to the daemon.
+    pub control: std::os::unix::net::UnixStream,
+    /// Requests to the root part.
+    pub root: RootChannel,
+    /// What the daemon decided.
+    pub launch: pb::Launch,
+    /// The session's directory (the login's, 0700).
+    pub session_dir: PathBuf,
+    /// PAM's variables for the session's environment.
+    pub pam_env: Vec<(OsString, OsString)>,
+}
+
+/// Runs the session as the login; answers the process's exit code.
+pub fn run(parts: Parts) -> u8 {
+    let Some(account) = parts.launch.account.as_ref().and_then(|a| Account::try_from(a).ok()) else {
+        return exit::FAILED;
+    };
+    if let Err(error) = privileges::become_login(parts.launch.account.as_ref().expect("checked above")) {
+        let mut control = parts.control;
+        let ended = pb::Ended { reason: pb::ended::Reason::DesktopError.into(), message: format!("cannot become {}: {error}", account.name), alerted: false };
+        let _ = wire::write_blocking(&mut control, &pb::Event { event: Some(pb::event::Event::Ended(ended)) });
+        return exit::FAILED;
+    }
+    // The parent-death signal is cleared by the uid change: set it after.
+    // If the root part dies, the session must not run on without it.
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(_) => return exit::FAILED,
+    };
+    runtime.block_on(serve(parts, Arc::new(account)))
+}
+
+async fn serve(parts: Parts, account: Arc<Account>) -> u8 {
+    let Parts { data, control, root, launch, session_dir, pam_env } = parts;
+    let (Ok(data), Ok(control)) = (tokio_stream(std::os::unix::net::UnixStream::from(data)), tokio_stream(control)) else {
+        return exit::FAILED;
+    };
+    let mut control = control;
+    let (read, write) = tokio::io::split(data);
+    let (out, out_rx) = mpsc::channel::<Vec<u8>>(16);
+    let writer = tokio::spawn(write_frames(write, out_rx));
+    let mut client = ClientReader::new(read);
+    let session = Session { launch: &launch, account, session_dir, pam_env, mounter: Arc::new(RootMounter { channel: Mutex::new(root) }) };
+    let result = session.run(&mut client, &out, &mut control).await;
+    let ended = match &result {
+        Ok(SessionEnd::ClientLeft) => pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: String::new(), alerted: false },
+        Ok(SessionEnd::DesktopExited(status)) => {
+            let message = format!("the desktop session ended ({status})");
+            let alerted = out.send(alert(&message, AlertSeverity::Error)).await.is_ok();
+            pb::Ended { reason: pb::ended::Reason::DesktopExited.into(), message, alerted }
+        }
+        Err(SessionError::Transport(error)) => pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: error.to_string(), alerted: false },
+        Err(error) => {
+            let message = error.to_string();
+            let alerted = out.send(alert(&message, AlertSeverity::Error)).await.is_ok();
+            let reason = if error.is_client_fault() { pb::ended::Reason::ClientError } else { pb::ended::Reason::DesktopError };
+            pb::Ended { reason: reason.into(), message, alerted }
+        }
+    };
+    drop(out);
+    // The writer ends once the frame loop has let go of its sender too;
+    // the alert is out before the daemon hears why.
+    let _ = writer.await;
+    let _ = control.write_all(&wire::encode(&pb::Event { event: Some(pb::event::Event::Ended(ended)) })).await;
+    let _ = control.shutdown().await;
+    exit::ENDED
+}
+
+fn tokio_stream(stream: std::os::unix::net::UnixStream) -> std::io::Result<tokio::net::UnixStream> {
+    stream.set_nonblocking(true)?;
+    tokio::net::UnixStream::from_std(stream)
+}
+
+/// One session, from the browser's hello to its end.
+struct Session<'a> {
+    launch: &'a pb::Launch,
+    account: Arc<Account>,
+    session_dir: PathBuf,
+    pam_env: Vec<(OsString, OsString)>,
+    mounter: Arc<dyn Mounter>,
+}
+
+impl Session<'_> {
+    async fn run<R: tokio::io::AsyncRead + Unpin>(
+        &self,
+        client: &mut ClientReader<R>,
+        out: &mpsc::Sender<Vec<u8>>,
+        control: &mut tokio::net::UnixStream,
+    ) -> Result<SessionEnd, SessionError> {
+        let launch = self.launch;
+        let wait_hello = async {
+            loop {
+                match client.next().await? {
+                    None => return Ok(None),
+                    Some(Payload::ClientHello(hello)) => return Ok(Some(hello)),
+                    // The proxy measures latency from the first moment on.
+                    Some(Payload::Ping(ping)) => send(out, Payload::Ping(ping)).await?,
+                    Some(other) => {
+                        return Err(SessionError::Protocol(format!("expected ClientHello, got {}", crate::client_stream::name(&other))));
+                    }
+                }
+            }
+        };
+        let hello = match tokio::time::timeout(HELLO_TIMEOUT, wait_hello).await {
+            Err(_) => return Err(SessionError::Timeout("ClientHello")),
+            Ok(result) => match result? {
+                None => return Ok(SessionEnd::ClientLeft),
+                Some(hello) => hello,
+            },
+        };
+        let agreement = handshake::agree(&hello)?;
+        let sessions: Vec<XSession> =
+            launch.xsessions.iter().map(|s| XSession { name: s.name.clone(), exec: s.exec.clone(), path: s.path.clone().into() }).collect();
+        let start = handshake::start(&sessions);
+        if start == Start::Nothing {
+            return Err(SessionError::NoXSessions);
+        }
+        let number = launch.display.trim_start_matches(':').parse().map_err(|_| SessionError::Internal(format!("bad display {:?}", launch.display)))?;
+        let prepared = start_display(self.session_dir.clone(), number, agreement.screen, agreement.keyboard.clone()).await?;
+        tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
+        let directory_sharing = launch.directory_sharing && shared_dir::fuse_available();
+        send(out, Payload::ServerHello(server_hello(&agreement, &sessions, launch.clipboard, directory_sharing))).await?;
+        if let Some(warning) = &prepared.keyboard.warning {
+            tracing::warn!(warning, "keyboard layout not set");
+            out.send(alert(warning, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))?;
+        }
+        let chosen = match start {
+            Start::Now(session) => session,
+            Start::AskClient => wait_for_selection(client, &sessions).await?,
+            Start::Nothing => return Err(SessionError::NoXSessions),
+        };
+        let mark = SessionMark::from_value(launch.mark.clone(), self.account.uid);
+        let mut desktop = Desktop::start(prepared, &chosen, self.account.clone(), self.pam_env.clone(), mark)?;
+        let encoder = RectEncoder::new(agreement.codec).map_err(SessionError::Encoder)?.ok_or(HelloError::NoCodec)?;
+        let (frame_loop, mut loop_ended) = FrameLoop::spawn(
+            desktop.conn.clone(),
+            desktop.screen.take().ok_or_else(|| SessionError::Internal("the screen was not set up".into()))?,
+            desktop.capture.take().ok_or_else(|| SessionError::Internal("the capture was not set up".into()))?,
+            encoder,
+            frame_config(launch.pacing.unwrap_or_default()),
+            out.clone(),
+        )?;
+        // Only when the roles allow it does the session touch the desktop's X selections.
+        if launch.clipboard {
+            desktop.share_clipboard(out.clone())?;
+        }
+        if directory_sharing {
+            desktop.share_directories(out.clone(), self.mounter.clone(), launch.max_shared_directories as usize);
+        }
+        let started = pb::Started { xsession: chosen.name.clone(), pid: desktop.xsession.id().unwrap_or_default() };
+        control.write_all(&wire::encode(&pb::Event { event: Some(pb::event::Event::Started(started)) })).await?;
+        tracing::info!(xsession = %chosen.name, "desktop session started");
+        loop {
+            tokio::select! {
+                payload = client.next() => match payload? {
+                    None => return Ok(SessionEnd::ClientLeft),
+                    Some(payload) => desktop.handle(payload, &frame_loop, out).await?,
+                },
+                status = desktop.xsession.wait() => {
+                    let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                    return Ok(SessionEnd::DesktopExited(status));
+                }
+                reason = &mut loop_ended => {
+                    let reason = reason.unwrap_or_else(|_| "frame loop stopped".into());
+                    return Err(SessionError::X11(X11Error::Connect(reason)));
+                }
+            }
+        }
+    }
+}
+
+fn frame_config(pacing: pb::Pacing) -> FrameConfig {
+    let defaults = FrameConfig::default();
+    let or = |value: u64, default: Duration, unit: fn(u64) -> Duration| {
+        if value == 0 { default } else { unit(value) }
+    };
+    FrameConfig {
+        pacing: PacingConfig {
+            min_interval: or(pacing.min_interval_us, defaults.pacing.min_interval, Duration::from_micros),
+            max_in_flight: if pacing.max_in_flight == 0 { defaults.pacing.max_in_flight } else { pacing.max_in_flight as usize },
+            ack_timeout: or(pacing.ack_timeout_ms, defaults.pacing.ack_timeout, Duration::from_millis),
+        },
+        keyframe_interval: or(pacing.keyframe_interval_ms, defaults.keyframe_interval, Duration::from_millis),
+    }
+}
+
+/// Mounts through the root part: the unprivileged part may not mount.
+#[derive(Debug)]
+struct RootMounter {
+    channel: Mutex<RootChannel>,
+}
+
+impl RootMounter {
+    fn ask(&self, request: pb::root_request::Request) -> std::io::Result<(pb::RootReply, Option<OwnedFd>)> {
+        let channel = self.channel.lock().unwrap_or_else(|p| p.into_inner());
+        channel.send(&pb::RootRequest { request: Some(request) }, None)?;
+        let (reply, fd) = channel.receive::<pb::RootReply>()?.ok_or_else(|| std::io::Error::other("the session's root part is gone"))?;
+        if !reply.error.is_empty() {
+            return Err(std::io::Error::other(reply.error));
+        }
+        Ok((reply, fd))
+    }
+}
+
+impl Mounter for RootMounter {
+    fn mount(&self, name: &str, _owner: Owner) -> std::io::Result<(PathBuf, OwnedFd)> {
+        // The root part mounts for the login it started, whatever is asked.
+        let (reply, fd) = self.ask(pb::root_request::Request::Mount(pb::Mount { name: name.to_owned() }))?;
+        let fd = fd.ok_or_else(|| std::io::Error::other("the root part sent no /dev/fuse descriptor"))?;
+        Ok((PathBuf::from(reply.target), fd))
+    }
+
+    fn unmount(&self, target: &Path) -> std::io::Result<Unmounted> {
+        let (reply, _) = self.ask(pb::root_request::Request::Unmount(pb::Unmount { target: target.to_string_lossy().into_owned() }))?;
+        Ok(if reply.detached { Unmounted::Detached } else { Unmounted::Clean })
+    }
+}

@@ -1,0 +1,194 @@
+//! Each session in a process of its own: everything of it runs as the
+//! login, the daemon keeps its own limits, a dead session process is told
+//! to the browser and leaves nothing behind, and Xvfb offers only the
+//! extensions a desktop needs. Real Xvfb, real PAM, real users (root, as CI).
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant};
+
+use oriel_tdpb::pb::Codec;
+use support::{PATIENCE, TestService};
+use x11rb::connection::RequestConnection;
+use x11rb::protocol::xproto::ConnectionExt;
+
+/// The login the limits test runs as, with a pam_limits entry of its own.
+const LIMITED_LOGIN: &str = "oriel-limited";
+/// Its open-file limit, set through /etc/security/limits.d.
+const LIMITED_NOFILE: &str = "777";
+
+fn proc_status(pid: u32, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(|v| v.trim().to_owned()))
+}
+
+fn uid_of(pid: u32) -> u32 {
+    proc_status(pid, "Uid").and_then(|v| v.split_whitespace().next()?.parse().ok()).expect("a live process")
+}
+
+fn parent_of(pid: u32) -> u32 {
+    proc_status(pid, "PPid").and_then(|v| v.parse().ok()).expect("a live process")
+}
+
+fn pids() -> Vec<u32> {
+    std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
+}
+
+fn cmdline(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().split(|b| *b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect()
+}
+
+/// The Xvfb serving `display` (`:N`).
+fn xvfb_of(display: &str) -> u32 {
+    pids()
+        .into_iter()
+        .find(|pid| {
+            let args = cmdline(*pid);
+            args.first().is_some_and(|a| a.ends_with("Xvfb")) && args.iter().any(|a| a == display)
+        })
+        .unwrap_or_else(|| panic!("no Xvfb for {display}"))
+}
+
+/// Every process below `root` (not `root` itself).
+fn descendants(root: u32) -> Vec<u32> {
+    let all: Vec<(u32, u32)> = pids().into_iter().filter_map(|pid| Some((pid, proc_status(pid, "PPid")?.parse().ok()?))).collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(all.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+fn max_open_files(pid: u32) -> String {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    limits.lines().find(|l| l.starts_with("Max open files")).unwrap().split_whitespace().nth(3).unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_of_a_session_runs_as_its_login_and_pam_acts_on_the_session_not_the_daemon() {
+    // pam_limits gives this login few open files: under the old design the
+    // daemon itself opened the PAM session and took the login's limits.
+    std::fs::write("/etc/security/limits.d/oriel-session-test.conf", format!("{LIMITED_LOGIN} - nofile {LIMITED_NOFILE}\n")).unwrap();
+    let daemon = std::process::id();
+    let before = (std::fs::read_to_string("/proc/self/limits").unwrap(), proc_status(daemon, "Umask"), std::fs::read_to_string("/proc/self/cgroup").ok());
+
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    service.add_user("limited", LIMITED_LOGIN, &support::role("limited", "    create_desktop_user: true\n")).await;
+    let (mut client, task) = service.connect_as("limited", LIMITED_LOGIN);
+    client.hello(320, 240, Codec::Qoiz).await;
+    let x = service.x_client("Probe").await;
+    let login_uid = uzers::get_user_by_name(LIMITED_LOGIN).expect("the login was created").uid();
+
+    // Xvfb's parent is the session process's unprivileged part; its parent,
+    // the root part, whose parent is this test (the daemon).
+    let xvfb = xvfb_of(&x.display);
+    let unprivileged = parent_of(xvfb);
+    let root_part = parent_of(unprivileged);
+    assert_eq!(parent_of(root_part), daemon, "the session process is the daemon's child");
+    assert_eq!(uid_of(root_part), 0, "the small root part stays root for PAM, utmp and mounts");
+    let session: Vec<u32> = descendants(root_part);
+    assert!(session.len() >= 3, "the unprivileged part, Xvfb and the xsession at least: {session:?}");
+    for pid in &session {
+        assert_eq!(uid_of(*pid), login_uid, "process {pid} {:?} runs as the login", cmdline(*pid));
+        // pam_limits applied to the session, inherited by all of it.
+        assert_eq!(max_open_files(*pid), LIMITED_NOFILE, "process {pid} {:?} has the login's limits", cmdline(*pid));
+    }
+    // The part holding the framebuffer, the X connection and the encoder:
+    // no privileges to regain, and nothing of the login may trace it.
+    assert_eq!(proc_status(unprivileged, "NoNewPrivs").as_deref(), Some("1"));
+    assert_eq!(std::fs::metadata(format!("/proc/{unprivileged}/environ")).unwrap().uid(), 0, "not dumpable: /proc entries are root's");
+
+    // The daemon is as it was: PAM ran in another process.
+    let after = (std::fs::read_to_string("/proc/self/limits").unwrap(), proc_status(daemon, "Umask"), std::fs::read_to_string("/proc/self/cgroup").ok());
+    assert_eq!(before, after);
+
+    drop(x);
+    drop(client);
+    let _ = task.await;
+    std::fs::remove_file("/etc/security/limits.d/oriel-session-test.conf").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_session_process_is_told_to_the_browser_and_leaves_nothing_behind() {
+    let service = TestService::new(&[("Probe", "setsid sleep 3600 & exec sleep 3600")]);
+    let (mut client, task) = service.connect();
+    client.hello(320, 240, Codec::Qoiz).await;
+    let x = service.x_client("Probe").await;
+    let xvfb = xvfb_of(&x.display);
+    let unprivileged = parent_of(xvfb);
+    let root_part = parent_of(unprivileged);
+    let session = descendants(root_part);
+    let number = x.display.trim_start_matches(':').to_owned();
+    drop(x);
+
+    rustix::process::kill_process(rustix::process::Pid::from_raw(unprivileged as i32).unwrap(), rustix::process::Signal::KILL).unwrap();
+    while client.next().await.is_some() {}
+    let alert = client.alerts.last().expect("an alert");
+    assert!(alert.message.contains("process ended unexpectedly"), "{}", alert.message);
+    assert!(task.await.unwrap().is_err());
+
+    // Everything goes: the processes (the setsid'd one too), Xvfb's socket
+    // and lock, the session's directory.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let alive: Vec<u32> = session
+            .iter()
+            .copied()
+            .chain([root_part])
+            .filter(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists() && proc_status(*pid, "State").is_some_and(|s| !s.starts_with('Z')))
+            .collect();
+        let leftovers =
+            [format!("/tmp/.X11-unix/X{number}"), format!("/tmp/.X{number}-lock")].into_iter().filter(|p| std::path::Path::new(p).exists()).collect::<Vec<_>>();
+        let dirs = std::fs::read_dir(service.runtime_dir()).map(|d| d.count()).unwrap_or(0);
+        if alive.is_empty() && leftovers.is_empty() && dirs == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left behind: processes {alive:?}, files {leftovers:?}, {dirs} session directories");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xvfb_offers_only_the_extensions_a_desktop_needs() {
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let (mut client, task) = service.connect();
+    client.hello(320, 240, Codec::Qoiz).await;
+    let x = service.x_client("Probe").await;
+    let reply = x.conn.list_extensions().unwrap().reply().unwrap();
+    let offered: BTreeSet<String> = reply.names.iter().map(|n| String::from_utf8_lossy(&n.name).into_owned()).collect();
+    let expected: BTreeSet<String> = [
+        "BIG-REQUESTS",
+        "DAMAGE",
+        "Generic Event Extension",
+        "MIT-SCREEN-SAVER",
+        "MIT-SHM",
+        "Present",
+        "RANDR",
+        "RECORD",
+        "RENDER",
+        "SHAPE",
+        "SYNC",
+        "XC-MISC",
+        "XFIXES",
+        "XINERAMA",
+        "XInputExtension",
+        "XKEYBOARD",
+        "XTEST",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(offered, expected);
+    for gone in ["GLX", "Composite", "XVideo", "X-Resource", "SECURITY", "DOUBLE-BUFFER", "DPMS"] {
+        assert!(x.conn.extension_information(gone).unwrap().is_none(), "{gone} is off");
+    }
+    drop(x);
+    drop(client);
+    let _ = task.await;
+}
