@@ -228,6 +228,11 @@ impl LinuxDesktopService {
         Self { config: Arc::new(config), displays: Displays::default(), running: Arc::default() }
     }
 
+    /// The settings it runs with.
+    pub fn config(&self) -> &DesktopConfig {
+        &self.config
+    }
+
     /// The desktop sessions this host offers now.
     pub fn xsessions(&self) -> Vec<XSession> {
         let filter = &self.config.xsession_filter;
@@ -382,6 +387,12 @@ impl LinuxDesktopService {
         };
         to_process.abort();
         to_client.abort();
+        // The display number stays taken until the process has cleaned up
+        // after itself (its Xvfb's socket and lock are gone).
+        tokio::spawn(async move {
+            let _ = process.wait().await;
+            drop(x_display);
+        });
         if let Err(error) = &result
             && matches!(error, SessionError::CertificateExpired | SessionError::Idle(_) | SessionError::Locked(_))
         {

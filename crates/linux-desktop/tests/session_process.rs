@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use oriel_tdpb::pb::Codec;
+use oriel_tdpb::Payload;
+use oriel_tdpb::pb::{self, Codec};
 use support::{PATIENCE, TestService};
 use x11rb::connection::RequestConnection;
 use x11rb::protocol::xproto::ConnectionExt;
@@ -191,4 +192,68 @@ async fn xvfb_offers_only_the_extensions_a_desktop_needs() {
     drop(x);
     drop(client);
     let _ = task.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_over_the_caps_are_refused_with_the_reason_and_a_place_comes_back_when_one_ends() {
+    let limits = oriel_linux_desktop::SessionLimits { max_sessions: 3, max_sessions_per_user: 2, max_shared_directories: 16 };
+    let service = TestService::with_limits(&[("Probe", "exec sleep 3600")], limits);
+    service.add_user("other", "oriel-other", &support::role("other", "    create_desktop_user: true\n")).await;
+    let (mut first, first_task) = service.connect();
+    first.hello(320, 240, Codec::Qoiz).await;
+    let (mut second, _second_task) = service.connect();
+    second.hello(320, 240, Codec::Qoiz).await;
+
+    // A third for the same user: over the per-user cap, refused before anything starts.
+    let (mut third, third_task) = service.connect();
+    while third.next().await.is_some() {}
+    assert!(third.alerts.last().expect("an alert").message.starts_with("you already have 2 sessions on this desktop"));
+    assert!(matches!(third_task.await.unwrap(), Err(oriel_linux_desktop::SessionError::TooManySessions(_))));
+
+    // Another user fills the host.
+    let (mut other, _other_task) = service.connect_as("other", "oriel-other");
+    other.hello(320, 240, Codec::Qoiz).await;
+    let (mut fourth, fourth_task) = service.connect_as("other", "oriel-other");
+    while fourth.next().await.is_some() {}
+    assert!(fourth.alerts.last().expect("an alert").message.starts_with("this desktop runs 3 sessions, the most it may"));
+    assert!(fourth_task.await.unwrap().is_err());
+
+    // One ends: its place is free again.
+    drop(first);
+    let _ = first_task.await;
+    let (mut again, _again_task) = service.connect();
+    again.hello(320, 240, Codec::Qoiz).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_shared_directory_announcements_is_capped() {
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    service.add_user("sharer", "oriel-sharer", &support::role("sharer", "    create_desktop_user: true\n    desktop_directory_sharing: true\n")).await;
+    let (mut client, task) = service.connect_as("sharer", "oriel-sharer");
+    let hello = client.hello(320, 240, Codec::Qoiz).await;
+    assert!(hello.directory_sharing_enabled, "this host has FUSE");
+    let _x = service.x_client("Probe").await;
+    const ANNOUNCED: u32 = 2000;
+    for id in 1..=ANNOUNCED {
+        client.send(Payload::SharedDirectoryAnnounce(pb::SharedDirectoryAnnounce { directory_id: id, name: format!("d{id}") })).await;
+    }
+    let mut acks = Vec::new();
+    while acks.len() < ANNOUNCED as usize {
+        match client.next().await {
+            Some(Payload::SharedDirectoryAcknowledge(ack)) => acks.push(ack),
+            Some(_) => {}
+            None => panic!("the session ended after {} answers", acks.len()),
+        }
+    }
+    let mounted = acks.iter().filter(|a| a.error_code == pb::SharedDirectoryErrorCode::None as i32).count();
+    assert_eq!(mounted, oriel_linux_desktop::shared_dir::DEFAULT_MAX_SHARED);
+    assert!(client.alerts.iter().any(|a| a.message.contains("already shares 16 directories")), "the user is told why");
+    // The session goes on, and every mount goes with it.
+    drop(client);
+    let _ = task.await;
+    let deadline = Instant::now() + PATIENCE;
+    while std::fs::read_to_string("/proc/mounts").unwrap().contains("fuse.oriel") {
+        assert!(Instant::now() < deadline, "mounts left behind");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -145,18 +145,19 @@ fn serve(channel: &RootChannel, data: &OwnedFd, pid: u32, owner: Owner, mounts: 
         if let Some(status) = status {
             return status;
         }
-        if daemon_gone_at.is_some() {
-            // The daemon's end stays hung up: do not spin on it.
-            std::thread::sleep(Duration::from_millis(50));
-        }
         if let Some(at) = daemon_gone_at
             && at.elapsed() > EXIT_GRACE
         {
             // SAFETY: signalling our own child.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
+        // The daemon's end, until it hangs up (it then stays hung up: not
+        // watched again, or poll would return at once forever).
+        let watch_daemon = daemon_gone_at.is_none();
         let mut fds = Vec::with_capacity(2);
-        fds.push(PollFd::new(data, PollFlags::RDHUP));
+        if watch_daemon {
+            fds.push(PollFd::new(data, PollFlags::RDHUP));
+        }
         if channel_open {
             fds.push(PollFd::new(channel, PollFlags::IN));
         }
@@ -168,8 +169,8 @@ fn serve(channel: &RootChannel, data: &OwnedFd, pid: u32, owner: Owner, mounts: 
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
-        let daemon_gone = fds[0].revents().intersects(PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR);
-        let request_ready = channel_open && !fds[1].revents().is_empty();
+        let daemon_gone = watch_daemon && fds[0].revents().intersects(PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR);
+        let request_ready = channel_open && !fds[usize::from(watch_daemon)].revents().is_empty();
         if daemon_gone && daemon_gone_at.is_none() {
             daemon_gone_at = Some(Instant::now());
         }
@@ -283,22 +284,26 @@ fn end_children() {
 }
 
 /// Xvfb killed with the session cannot remove its lock file and socket:
-/// remove them once the pid in the lock is gone, so the number is free again.
+/// remove them once nothing serves them, so the number is free again. The
+/// daemon keeps the number reserved until this process has exited, so no
+/// new session's files can be here yet; the checks are for anything else.
 fn remove_stale_display(display: &str) {
     let number = display.trim_start_matches(':');
     let lock = format!("/tmp/.X{number}-lock");
-    // No lock (a killed server may have gone halfway), or one whose pid is gone.
     if let Ok(text) = std::fs::read_to_string(&lock) {
-        let Ok(pid) = text.trim().parse::<i32>() else {
-            return;
-        };
+        let Ok(pid) = text.trim().parse::<i32>() else { return };
         // SAFETY: signal 0 only asks whether the process exists.
         if pid > 0 && unsafe { libc::kill(pid, 0) } == 0 {
             return;
         }
+        let _ = std::fs::remove_file(&lock);
     }
-    let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{number}"));
-    let _ = std::fs::remove_file(&lock);
+    let socket = format!("/tmp/.X11-unix/X{number}");
+    if let Err(error) = std::os::unix::net::UnixStream::connect(&socket)
+        && error.kind() == std::io::ErrorKind::ConnectionRefused
+    {
+        let _ = std::fs::remove_file(&socket);
+    }
 }
 
 fn exit_code(status: i32) -> i32 {

@@ -78,6 +78,8 @@ pub struct SharedDirectories {
     out: mpsc::Sender<Vec<u8>>,
     answers: Answers,
     mounts: HashMap<u32, Mounted>,
+    /// A refusal over the cap has been logged already.
+    over_cap_logged: bool,
 }
 
 impl SharedDirectories {
@@ -90,7 +92,7 @@ impl SharedDirectories {
 
     /// Like [`SharedDirectories::new`], with `timeout` for each request.
     pub fn with_timeout(home: PathBuf, owner: Owner, out: mpsc::Sender<Vec<u8>>, mounter: Arc<dyn Mounter>, max: usize, timeout: Duration) -> Self {
-        Self { home, owner, mounter, max, out, answers: Answers::new(timeout), mounts: HashMap::new() }
+        Self { home, owner, mounter, max, out, answers: Answers::new(timeout), mounts: HashMap::new(), over_cap_logged: false }
     }
 
     /// Mounts the announced directory and acknowledges it. On failure the
@@ -105,7 +107,14 @@ impl SharedDirectories {
                 send(&self.out, acknowledge(id, SharedDirectoryErrorCode::None)).await?;
             }
             Err(error) => {
-                tracing::warn!(directory_id = id, %error, "directory not shared");
+                // A flood of announcements over the cap is the browser's
+                // doing: it gets its answers, the log only the first.
+                if matches!(error, ShareError::TooMany(_)) && self.over_cap_logged {
+                    tracing::debug!(directory_id = id, %error, "directory not shared");
+                } else {
+                    tracing::warn!(directory_id = id, %error, "directory not shared");
+                    self.over_cap_logged |= matches!(error, ShareError::TooMany(_));
+                }
                 refuse_with(&self.out, id, error).await?;
             }
         }

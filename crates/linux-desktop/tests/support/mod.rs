@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use oriel_auth::ca::{CertAuthority, UserIdentity};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::store::{DesktopRecord, Store};
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionRequest};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionLimits, SessionRequest};
 use oriel_qoiz::{Codec as QoizCodec, Decoder};
 use oriel_tdpb::pb::{self, Codec};
 use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
@@ -77,6 +77,13 @@ impl TestService {
         // The sessions' directories are under it, and their logins must reach them.
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         Self::serving(dir, xsession_dirs, filter)
+    }
+
+    /// As [`TestService::new`], under `limits`.
+    pub fn with_limits(sessions: &[(&str, &str)], limits: SessionLimits) -> Self {
+        let mut service = Self::new(sessions);
+        service.service = LinuxDesktopService::new(DesktopConfig { limits, ..service.service.config().clone() });
+        service
     }
 
     fn serving(dir: tempfile::TempDir, xsession_dirs: Vec<PathBuf>, filter: oriel_linux_desktop::xsession::XsessionFilter) -> Self {
