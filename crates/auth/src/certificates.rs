@@ -12,10 +12,7 @@ impl ControlPlane {
     /// creates them if this is the cluster's first use; later calls reuse
     /// them (a CA never changes while a process runs: rotation is not built).
     pub async fn cert_authority(&self) -> Result<Arc<CertAuthority>, CaError> {
-        self.ca
-            .get_or_try_init(|| async { CertAuthority::load_or_create(&self.store, self.clock.now()).await.map(Arc::new) })
-            .await
-            .cloned()
+        self.ca.get_or_try_init(|| async { CertAuthority::load_or_create(&self.store, self.clock.now()).await.map(Arc::new) }).await.cloned()
     }
 
     /// The user a certificate speaks for, if this cluster's user CA signed

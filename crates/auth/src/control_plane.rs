@@ -168,14 +168,8 @@ impl ControlPlane {
         let roles = self.roles_of(&user).await?;
         let policy = self.cluster_policy().await?;
         let decision = RoleSet::new(&roles, &user.traits).check(&desktop.to_rbac(), login, &policy, SessionMfa::NotVerified);
-        let subject = SessionSubject {
-            user: user.name.as_str(),
-            roles: &user.roles,
-            login,
-            server_id: &desktop.name,
-            desktop_kind: kind,
-            desktop: &desktop.name,
-        };
+        let subject =
+            SessionSubject { user: user.name.as_str(), roles: &user.roles, login, server_id: &desktop.name, desktop_kind: kind, desktop: &desktop.name };
         let locks = self.store.locks().await?;
         let lock = lock::find(&locks, &subject, self.clock.now()).cloned();
         Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect(), user_roles: user.roles, recording_mode: policy.recording_mode })
@@ -209,13 +203,7 @@ impl ControlPlane {
     /// Makes a join token; the secret is returned once and only its hash kept.
     pub async fn add_token(&self, role: JoinRole, ttl: Duration, one_time: bool) -> Result<(String, JoinToken), ControlError> {
         let secret = BearerSecret::generate().map_err(ControlError::Random)?;
-        let token = JoinToken {
-            secret_hash: secret.hash,
-            roles: vec![role],
-            expires: self.clock.now() + ttl,
-            one_time,
-            used: false,
-        };
+        let token = JoinToken { secret_hash: secret.hash, roles: vec![role], expires: self.clock.now() + ttl, one_time, used: false };
         self.store.create_token(&token).await?;
         Ok((secret.plain, token))
     }
@@ -477,14 +465,7 @@ impl ControlPlane {
     /// The lock, if any, that now applies to a granted session: a session
     /// polls this and ends when it returns one.
     pub async fn lock_on(&self, grant: &SessionGrant, kind: DesktopKind, desktop: &str) -> Result<Option<Lock>, ControlError> {
-        let subject = SessionSubject {
-            user: &grant.user,
-            roles: &grant.roles,
-            login: &grant.login,
-            server_id: desktop,
-            desktop_kind: kind,
-            desktop,
-        };
+        let subject = SessionSubject { user: &grant.user, roles: &grant.roles, login: &grant.login, server_id: desktop, desktop_kind: kind, desktop };
         let locks = self.store.locks().await?;
         Ok(lock::find(&locks, &subject, self.clock.now()).cloned())
     }

@@ -30,9 +30,7 @@ spec:
 async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)));
-    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() })
-        .await
-        .unwrap();
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() }).await.unwrap();
     let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock.clone());
     plane.create_roles(&oriel_rbac::parse_roles("dev.yaml", DEV).unwrap(), false).await.unwrap();
     for (name, env) in [("d-dev", "dev"), ("d-prod", "prod")] {
@@ -103,10 +101,8 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     assert_eq!(summary, [("linux.desktop.session.start", "alice", true), ("linux.desktop.session.start", "root", false)]);
     assert_eq!(decisions[1].reason, denied.to_string());
 
-    let lock = plane
-        .lock(LockTarget { user: Some("alice".into()), ..Default::default() }, Some(Duration::from_secs(60)), Some("incident".into()))
-        .await
-        .unwrap();
+    let lock =
+        plane.lock(LockTarget { user: Some("alice".into()), ..Default::default() }, Some(Duration::from_secs(60)), Some("incident".into())).await.unwrap();
     let locked = plane.access_check("alice", DesktopKind::Linux, "d-dev", "alice").await.unwrap();
     assert!(locked.decision.is_allowed() && !locked.is_allowed(), "the roles allow, the lock refuses");
     assert_eq!(locked.lock.unwrap().name, lock.name);

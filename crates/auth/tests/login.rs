@@ -17,9 +17,7 @@ const PASSWORD: &str = "correct horse battery staple";
 async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)));
-    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() })
-        .await
-        .unwrap();
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() }).await.unwrap();
     let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock.clone());
     (plane, clock, dir)
 }

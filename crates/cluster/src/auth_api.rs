@@ -101,7 +101,8 @@ pub fn grant_message(grant: &SessionGrant) -> proto::Grant {
 
 /// The grant a message carries.
 pub fn grant_from_message(message: proto::Grant) -> Result<SessionGrant, Status> {
-    let recording_mode = message.recording_mode.parse().map_err(|_| Status::invalid_argument(format!("unknown recording mode {:?}", message.recording_mode)))?;
+    let recording_mode =
+        message.recording_mode.parse().map_err(|_| Status::invalid_argument(format!("unknown recording mode {:?}", message.recording_mode)))?;
     Ok(SessionGrant::from_parts(GrantParts {
         user: message.user,
         login: message.login,
@@ -199,11 +200,7 @@ impl Auth for AuthApi {
     async fn authorize_session(&self, request: Request<proto::SessionQuery>) -> Result<Response<proto::Grant>, Status> {
         let host = self.caller(&request).await?;
         let query = request.into_inner();
-        let grant = self
-            .plane
-            .authorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login)
-            .await
-            .map_err(denied_status)?;
+        let grant = self.plane.authorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login).await.map_err(denied_status)?;
         Ok(Response::new(grant_message(&grant)))
     }
 

@@ -110,7 +110,9 @@ impl SessionAuthority for RemoteAuth {
             // The auth service verifies the certificate, decides from the
             // current roles and locks, and records the decision.
             let grant = match self.client().authorize_session(Self::request(query)).await {
-                Ok(grant) => crate::auth_api::grant_from_message(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned()))?,
+                Ok(grant) => {
+                    crate::auth_api::grant_from_message(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned()))?
+                }
                 Err(status) if status.code() == tonic::Code::PermissionDenied => return Err(AccessDenied::Decided(status.message().to_owned())),
                 Err(status) => return Err(AccessDenied::Unavailable(self.describe(&status))),
             };

@@ -43,8 +43,7 @@ pub enum Target {
 
 impl Target {
     /// Every target served, in the order `TARGETS` lists them (best first).
-    pub const SERVED: [Target; 6] =
-        [Target::Targets, Target::Timestamp, Target::Utf8String, Target::TextPlainUtf8, Target::Text, Target::Latin1];
+    pub const SERVED: [Target; 6] = [Target::Targets, Target::Timestamp, Target::Utf8String, Target::TextPlainUtf8, Target::Text, Target::Latin1];
 
     /// The bytes of `text` as this target wants them; `None` for targets
     /// that are not text (`TARGETS`, `TIMESTAMP`).

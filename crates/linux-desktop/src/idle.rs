@@ -12,12 +12,7 @@ use oriel_tdpb::Payload;
 pub(crate) fn is_activity(payload: &Payload) -> bool {
     matches!(
         payload,
-        Payload::KeyboardButton(_)
-            | Payload::KeyboardText(_)
-            | Payload::MouseMove(_)
-            | Payload::MouseButton(_)
-            | Payload::MouseWheel(_)
-            | Payload::SyncKeys(_)
+        Payload::KeyboardButton(_) | Payload::KeyboardText(_) | Payload::MouseMove(_) | Payload::MouseButton(_) | Payload::MouseWheel(_) | Payload::SyncKeys(_)
     )
 }
 

@@ -63,8 +63,7 @@ impl Xvfb {
         }
 
         // Xvfb writes its display number to this pipe once it accepts clients.
-        let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(|e| XvfbError::Spawn(e.into()))?;
+        let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| XvfbError::Spawn(e.into()))?;
         let write_fd = write_end.as_raw_fd();
         let size = format!("{MAX_SIDE}x{MAX_SIDE}x24");
         let mut command = Command::new("Xvfb");
@@ -142,7 +141,6 @@ impl Xvfb {
     pub fn cookie(&self) -> &Cookie {
         &self.cookie
     }
-
 }
 
 impl Drop for Xvfb {

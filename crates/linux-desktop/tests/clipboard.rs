@@ -259,10 +259,7 @@ async fn an_owner_that_answers_in_incr_chunks_is_read_whole_up_to_the_limit() {
     // Over 1 MiB by INCR: drained and not sent, and the user is told.
     let owner = incr_owner(connect(), vec![b'x'; (1 << 20) + 1], 256 * 1024);
     let alert = next_alert(&mut client, AlertSeverity::Warning).await;
-    assert_eq!(
-        alert.message,
-        "the desktop's clipboard holds 1.1 MiB of text, more than the 1 MiB limit; it was not copied to your browser"
-    );
+    assert_eq!(alert.message, "the desktop's clipboard holds 1.1 MiB of text, more than the 1 MiB limit; it was not copied to your browser");
     owner.join().unwrap();
 }
 
@@ -274,10 +271,7 @@ async fn a_desktop_clipboard_over_one_mebibyte_is_not_sent_and_the_client_is_war
 
     xclip_copy(&env, &vec![b'x'; 3 << 19]);
     let alert = next_alert(&mut client, AlertSeverity::Warning).await;
-    assert_eq!(
-        alert.message,
-        "the desktop's clipboard holds 1.5 MiB of text, more than the 1 MiB limit; it was not copied to your browser"
-    );
+    assert_eq!(alert.message, "the desktop's clipboard holds 1.5 MiB of text, more than the 1 MiB limit; it was not copied to your browser");
     // Exactly 1 MiB is allowed.
     xclip_copy(&env, &vec![b'y'; 1 << 20]);
     assert_eq!(next_clipboard(&mut client).await.len(), 1 << 20);
@@ -287,10 +281,7 @@ async fn a_desktop_clipboard_over_one_mebibyte_is_not_sent_and_the_client_is_war
 async fn clipboard_data_over_the_limit_or_not_utf8_ends_the_session_with_the_reason() {
     let service = TestService::new(&[("Probe", "exec sleep 3600")]);
     let cases: [(Vec<u8>, &str); 2] = [
-        (
-            vec![b'a'; (1 << 20) + 1],
-            "malformed message from the client: ClipboardData.data out of range: 1048577 bytes, at most 1048576 (1 MiB)",
-        ),
+        (vec![b'a'; (1 << 20) + 1], "malformed message from the client: ClipboardData.data out of range: 1048577 bytes, at most 1048576 (1 MiB)"),
         (b"ok \xff".to_vec(), "malformed message from the client: ClipboardData.data is not UTF-8 text (invalid byte at offset 3)"),
     ];
     for (data, reason) in cases {
@@ -325,10 +316,7 @@ async fn a_session_whose_roles_turn_the_clipboard_off_shares_nothing() {
     // The client's text goes nowhere, and the user is told.
     client.send(Payload::ClipboardData(pb::ClipboardData { data: b"not for the desktop".to_vec() })).await;
     let alert = next_alert(&mut client, AlertSeverity::Warning).await;
-    assert_eq!(
-        alert.message,
-        "clipboard sharing is off for this session (desktop_clipboard in your roles); the text was not copied to the desktop"
-    );
+    assert_eq!(alert.message, "clipboard sharing is off for this session (desktop_clipboard in your roles); the text was not copied to the desktop");
     assert_eq!(xclip_paste(&env, "UTF8_STRING"), None, "nobody owns the desktop's clipboard");
 
     // The desktop's text stays there: nothing reads it for the client.

@@ -243,14 +243,14 @@ async fn a_session_without_input_ends_at_the_client_idle_timeout() {
     let _x = service.x_client("Probe").await;
     // The client acks frames and that is all: no keyboard or mouse input.
     while client.next().await.is_some() {}
-    assert_eq!(
-        client.alerts.last().unwrap().message,
-        "the session was idle for 1s (the client idle timeout) and was disconnected"
-    );
+    assert_eq!(client.alerts.last().unwrap().message, "the session was idle for 1s (the client idle timeout) and was disconnected");
     assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Idle(_))));
     let decisions = service.plane.store().decisions().await.unwrap();
     let last = decisions.last().unwrap();
-    assert_eq!((last.event.as_str(), last.reason.as_str()), ("client.disconnect", "the session was idle for 1s (the client idle timeout) and was disconnected"));
+    assert_eq!(
+        (last.event.as_str(), last.reason.as_str()),
+        ("client.disconnect", "the session was idle for 1s (the client idle timeout) and was disconnected")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,10 +260,7 @@ async fn only_the_xsessions_the_filter_lets_through_are_offered() {
         included: regex::Regex::new("^Xfce.*").unwrap(),
         excluded: Some(regex::Regex::new(".*restricted").unwrap()),
     };
-    let service = TestService::with_filter(
-        &[("Xfce Session", "exec sleep 1"), ("Xfce restricted", "exec sleep 1"), ("GNOME", "exec sleep 1")],
-        filter,
-    );
+    let service = TestService::with_filter(&[("Xfce Session", "exec sleep 1"), ("Xfce restricted", "exec sleep 1"), ("GNOME", "exec sleep 1")], filter);
     let names: Vec<String> = service.service.xsessions().into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["Xfce Session"]);
 }
@@ -290,10 +287,7 @@ async fn a_host_without_desktops_says_so() {
     let service = TestService::new(&[]);
     let (mut client, _task) = service.connect();
     client
-        .send(Payload::ClientHello(pb::ClientHello {
-            screen_spec: Some(pb::ClientScreenSpec { width: 100, height: 100, scale: 100 }),
-            ..Default::default()
-        }))
+        .send(Payload::ClientHello(pb::ClientHello { screen_spec: Some(pb::ClientScreenSpec { width: 100, height: 100, scale: 100 }), ..Default::default() }))
         .await;
     while client.next().await.is_some() {}
     assert!(client.alerts[0].message.starts_with("no desktop sessions are installed"), "{:?}", client.alerts);

@@ -165,9 +165,7 @@ async fn text_with_more_characters_than_spare_keycodes_is_typed_in_bursts() {
     let screen = &x.conn.setup().roots[0];
     let window = x.conn.generate_id().unwrap();
     let aux = xproto::CreateWindowAux::new().override_redirect(1).event_mask(xproto::EventMask::KEY_PRESS);
-    x.conn
-        .create_window(0, window, screen.root, 0, 0, 100, 100, 0, xproto::WindowClass::INPUT_OUTPUT, 0, &aux)
-        .unwrap();
+    x.conn.create_window(0, window, screen.root, 0, 0, 100, 100, 0, xproto::WindowClass::INPUT_OUTPUT, 0, &aux).unwrap();
     x.conn.map_window(window).unwrap();
     x.conn.set_input_focus(xproto::InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME).unwrap();
     x.conn.sync().unwrap();

@@ -40,7 +40,9 @@ async fn add_user(service: &TestService, user: &str, login: &str, role_yaml: &st
 }
 
 fn role(name: &str, options: &str) -> String {
-    format!("kind: role\nversion: v7\nmetadata:\n  name: {name}\nspec:\n  options:\n{options}  allow:\n    linux_desktop_logins: ['{{{{internal.linux_logins}}}}']\n    desktop_groups: [oriel-test-group]\n    linux_desktop_labels:\n      '*': '*'\n")
+    format!(
+        "kind: role\nversion: v7\nmetadata:\n  name: {name}\nspec:\n  options:\n{options}  allow:\n    linux_desktop_logins: ['{{{{internal.linux_logins}}}}']\n    desktop_groups: [oriel-test-group]\n    linux_desktop_labels:\n      '*': '*'\n"
+    )
 }
 
 /// The session's view of itself, written as `key=value` lines.
@@ -103,7 +105,11 @@ async fn unknown_logins_without_user_creation_and_root_are_refused_with_the_reas
     add_user(&service, "visitor", "no-such-login-here", &role("visitor", "    desktop_clipboard: true\n")).await;
     add_user(&service, "admin", "root", &role("admin", "    create_desktop_user: true\n")).await;
     for (user, login, expected) in [
-        ("visitor", "no-such-login-here", "there is no user \"no-such-login-here\" on this host (ask an administrator to create it, or to turn on create_desktop_user in your role)"),
+        (
+            "visitor",
+            "no-such-login-here",
+            "there is no user \"no-such-login-here\" on this host (ask an administrator to create it, or to turn on create_desktop_user in your role)",
+        ),
         ("admin", "root", "desktop sessions never run as root: pick another login"),
     ] {
         let (mut client, task) = service.connect_as(user, login);
@@ -148,7 +154,10 @@ async fn two_logins_at_once_cannot_reach_each_others_display_or_cookie() {
 async fn what_a_session_started_ends_with_it_even_outside_its_process_group() {
     // A daemon the desktop starts in a session of its own, as D-Bus
     // activation or a double fork would.
-    let service = TestService::new(&[("Daemon", r#"setsid sleep 7777 & echo $! > "$HOME/daemon.pid.tmp"; mv "$HOME/daemon.pid.tmp" "$HOME/daemon.pid"; exec sleep 3600"#)]);
+    let service = TestService::new(&[(
+        "Daemon",
+        r#"setsid sleep 7777 & echo $! > "$HOME/daemon.pid.tmp"; mv "$HOME/daemon.pid.tmp" "$HOME/daemon.pid"; exec sleep 3600"#,
+    )]);
     let (mut client, task) = service.connect();
     client.hello(320, 200, oriel_tdpb::pb::Codec::QoizStream).await;
     let pid_file = Path::new("/home/tester/daemon.pid");

@@ -80,10 +80,7 @@ async fn share(home: &Path, picked: &Path, name: &str, kind: Browser, timeout: D
     let mut shared = SharedDirectories::with_timeout(home.to_owned(), owner(), out, timeout);
     let mount = shared.announce(pb::SharedDirectoryAnnounce { directory_id: 7, name: name.into() }).await.unwrap();
     let ack = decode(&frames.recv().await.unwrap());
-    assert_eq!(
-        ack,
-        Payload::SharedDirectoryAcknowledge(pb::SharedDirectoryAcknowledge { directory_id: 7, error_code: Code::None as i32 })
-    );
+    assert_eq!(ack, Payload::SharedDirectoryAcknowledge(pb::SharedDirectoryAcknowledge { directory_id: 7, error_code: Code::None as i32 }));
     let shared = Arc::new(shared);
     let browser = tokio::spawn(browser(frames, picked.to_owned(), Arc::downgrade(&shared), kind));
     Share { shared, mount, browser }

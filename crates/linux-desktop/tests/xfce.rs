@@ -201,10 +201,8 @@ impl Running {
         let runtime_dir = service.runtime_dir();
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let mut left: Vec<Process> = processes()
-                .into_iter()
-                .filter(|p| p.uids[0] == self.uid && p.env.get("ORIEL_SESSION").is_none_or(|mark| *mark == self.mark))
-                .collect();
+            let mut left: Vec<Process> =
+                processes().into_iter().filter(|p| p.uids[0] == self.uid && p.env.get("ORIEL_SESSION").is_none_or(|mark| *mark == self.mark)).collect();
             left.extend(session_processes(&runtime_dir).into_iter().filter(|p| p.uids[0] != self.uid));
             if left.is_empty() {
                 return;
@@ -251,10 +249,7 @@ fn read_process(pid: i32) -> Option<Process> {
 /// The processes of this service's sessions: their XAUTHORITY is in its
 /// runtime directory (unless they dropped their environment).
 fn session_processes(runtime_dir: &Path) -> Vec<Process> {
-    processes()
-        .into_iter()
-        .filter(|p| p.env.get("XAUTHORITY").is_some_and(|path| PathBuf::from(path).starts_with(runtime_dir)))
-        .collect()
+    processes().into_iter().filter(|p| p.env.get("XAUTHORITY").is_some_and(|path| PathBuf::from(path).starts_with(runtime_dir))).collect()
 }
 
 fn names(processes: &[Process]) -> Vec<String> {

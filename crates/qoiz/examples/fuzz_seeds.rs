@@ -20,12 +20,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     let mut frames = FrameEncoder::new()?;
     let mut data = Vec::new();
-    for (n, (w, h)) in [(1u32, 1u32), (7, 3), (32, 16), (64, 64)].into_iter().enumerate() {
+    for (n, (w, h)) in [(1u32, 1u32), (7, 3), (32, 16), (64, 64)]
+        .into_iter()
+        .enumerate()
+    {
         // Stripes and a gradient: runs, index hits, DIFF and LUMA ops.
         let pixels: Vec<u8> = (0..w * h)
             .flat_map(|i| {
                 let (x, y) = (i % w, i / w);
-                let v = if (x / 3 + y) % 4 == 0 { 200 } else { (x * 4 + y) as u8 };
+                let v = if (x / 3 + y) % 4 == 0 {
+                    200
+                } else {
+                    (x * 4 + y) as u8
+                };
                 [v, v / 2, 255 - v, 0]
             })
             .collect();

@@ -85,7 +85,10 @@ impl RoleSet {
             })
             .collect();
         let options = roles.iter().map(|r| r.options.clone()).collect();
-        let desktop_groups = roles.iter().map(|r| r.allow.desktop_groups.clone()).collect();
+        let desktop_groups = roles
+            .iter()
+            .map(|r| r.allow.desktop_groups.clone())
+            .collect();
         let listing =
             DesktopKind::ALL.map(|kind| crate::listing::KindIndex::build(&compiled, kind));
         RoleSet {
@@ -104,8 +107,13 @@ impl RoleSet {
     /// Session options for a session the roles at `allowing` (indexes
     /// into the set) allow, with the cluster's; `session_mfa` false.
     fn session_options(&self, allowing: &[usize], cluster: &ClusterPolicy) -> SessionOptions {
-        let mut options = combine(&self.options, allowing.iter().map(|&i| &self.options[i]), cluster);
-        options.host_groups = crate::options::union(allowing.iter().map(|&i| &self.desktop_groups[i]));
+        let mut options = combine(
+            &self.options,
+            allowing.iter().map(|&i| &self.options[i]),
+            cluster,
+        );
+        options.host_groups =
+            crate::options::union(allowing.iter().map(|&i| &self.desktop_groups[i]));
         options
     }
 

@@ -163,7 +163,9 @@ pub(crate) fn combine<'r>(
             out.idle_timeout = Some(out.idle_timeout.map_or(t, |cur| cur.min(t)));
         }
     }
-    let granted = allowing.into_iter().any(|o| o.create_desktop_user() == Some(true));
+    let granted = allowing
+        .into_iter()
+        .any(|o| o.create_desktop_user() == Some(true));
     if cluster.recording_mode == RecordingMode::Off {
         out.record = false;
     }

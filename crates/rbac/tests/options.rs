@@ -19,8 +19,13 @@ fn role_with(name: &str, options: &str) -> String {
 }
 
 /// The options of a session `roles` allow (with MFA done).
-fn granted(roles: &[oriel_rbac::Role], cluster: &ClusterPolicy, desktop: &oriel_rbac::Desktop) -> oriel_rbac::SessionOptions {
-    match RoleSet::new(roles, &Traits::new()).check(desktop, "alice", cluster, SessionMfa::Verified) {
+fn granted(
+    roles: &[oriel_rbac::Role],
+    cluster: &ClusterPolicy,
+    desktop: &oriel_rbac::Desktop,
+) -> oriel_rbac::SessionOptions {
+    match RoleSet::new(roles, &Traits::new()).check(desktop, "alice", cluster, SessionMfa::Verified)
+    {
         Decision::Allowed(allowed) => allowed.options().clone(),
         Decision::Denied(denied) => panic!("{denied}"),
     }
@@ -129,26 +134,47 @@ fn env_role(name: &str, env: &str, groups: &str, options: &str) -> String {
 
 #[test]
 fn desktop_groups_are_the_union_of_the_allowing_roles_lists() {
-    let yaml = env_role("a", "dev", "video, audio", NONE) + &env_role("b", "dev", "audio, plugdev", NONE);
+    let yaml =
+        env_role("a", "dev", "video, audio", NONE) + &env_role("b", "dev", "audio, plugdev", NONE);
     let r = roles(&yaml);
-    let options = granted(&r, &ClusterPolicy::default(), &linux("d", &[("env", "dev")]));
+    let options = granted(
+        &r,
+        &ClusterPolicy::default(),
+        &linux("d", &[("env", "dev")]),
+    );
     assert_eq!(options.host_groups, ["audio", "plugdev", "video"]);
-    assert_eq!(combine_options(&r, &ClusterPolicy::default()).host_groups, options.host_groups);
+    assert_eq!(
+        combine_options(&r, &ClusterPolicy::default()).host_groups,
+        options.host_groups
+    );
 }
 
 #[test]
 fn what_a_role_for_other_desktops_grants_does_not_apply() {
     let dev = env_role("dev", "dev", "video", NONE);
     // For prod desktops only: its groups, user creation and MFA mean nothing on dev.
-    let prod = env_role("prod", "prod", "sudo", "    create_desktop_user: true\n    require_session_mfa: true\n");
+    let prod = env_role(
+        "prod",
+        "prod",
+        "sudo",
+        "    create_desktop_user: true\n    require_session_mfa: true\n",
+    );
     let r = roles(&(dev + &prod));
     let cluster = ClusterPolicy::default();
 
     let on_dev = granted(&r, &cluster, &linux("d", &[("env", "dev")]));
     assert_eq!(on_dev.host_groups, ["video"], "not prod's sudo");
-    assert!(!on_dev.create_host_user, "prod's create_desktop_user does not create accounts on dev");
+    assert!(
+        !on_dev.create_host_user,
+        "prod's create_desktop_user does not create accounts on dev"
+    );
     let set = RoleSet::new(&r, &Traits::new());
-    let mfa = set.check(&linux("d", &[("env", "dev")]), "alice", &cluster, SessionMfa::NotVerified);
+    let mfa = set.check(
+        &linux("d", &[("env", "dev")]),
+        "alice",
+        &cluster,
+        SessionMfa::NotVerified,
+    );
     assert!(mfa.is_allowed(), "prod's MFA does not apply on dev: {mfa}");
 
     let on_prod = granted(&r, &cluster, &linux("p", &[("env", "prod")]));
@@ -158,7 +184,12 @@ fn what_a_role_for_other_desktops_grants_does_not_apply() {
 
 #[test]
 fn what_any_role_restricts_applies_everywhere_as_in_teleport() {
-    let dev = env_role("dev", "dev", "video", "    create_desktop_user: true\n    client_idle_timeout: 1h\n    record_session: {desktop: false}\n");
+    let dev = env_role(
+        "dev",
+        "dev",
+        "video",
+        "    create_desktop_user: true\n    client_idle_timeout: 1h\n    record_session: {desktop: false}\n",
+    );
     let prod = env_role(
         "prod",
         "prod",
@@ -166,9 +197,15 @@ fn what_any_role_restricts_applies_everywhere_as_in_teleport() {
         "    create_desktop_user: false\n    desktop_clipboard: false\n    desktop_directory_sharing: false\n    client_idle_timeout: 5m\n    record_session: {desktop: true}\n",
     );
     let r = roles(&(dev + &prod));
-    let on_dev = granted(&r, &ClusterPolicy::default(), &linux("d", &[("env", "dev")]));
+    let on_dev = granted(
+        &r,
+        &ClusterPolicy::default(),
+        &linux("d", &[("env", "dev")]),
+    );
     assert_eq!(on_dev.host_groups, ["video"]);
-    assert!(!on_dev.create_host_user && !on_dev.clipboard && !on_dev.directory_sharing && on_dev.record);
+    assert!(
+        !on_dev.create_host_user && !on_dev.clipboard && !on_dev.directory_sharing && on_dev.record
+    );
     assert_eq!(on_dev.idle_timeout, Some(Duration::from_secs(300)));
 }
 
@@ -177,8 +214,16 @@ fn a_role_that_matches_the_desktop_but_not_the_login_does_not_apply() {
     let alice = env_role("alice", "dev", "video", NONE);
     let bob = "kind: role\nversion: v7\nmetadata: {name: bob}\nspec:\n  options:\n    create_desktop_user: true\n  allow:\n    linux_desktop_logins: [bob]\n    linux_desktop_labels: {env: dev}\n    desktop_groups: [wheel]\n";
     let r = roles(&(alice + bob));
-    let options = granted(&r, &ClusterPolicy::default(), &linux("d", &[("env", "dev")]));
-    assert_eq!(options.host_groups, ["video"], "wheel is for bob's sessions");
+    let options = granted(
+        &r,
+        &ClusterPolicy::default(),
+        &linux("d", &[("env", "dev")]),
+    );
+    assert_eq!(
+        options.host_groups,
+        ["video"],
+        "wheel is for bob's sessions"
+    );
     assert!(!options.create_host_user, "so is creating the account");
 }
 
@@ -187,7 +232,12 @@ fn deny_rules_still_come_from_every_role() {
     let allow = env_role("dev", "dev", "video", NONE);
     let deny = "kind: role\nversion: v7\nmetadata: {name: no-alice}\nspec:\n  deny:\n    linux_desktop_logins: [alice]\n";
     let r = roles(&(allow + deny));
-    let decision = RoleSet::new(&r, &Traits::new()).check(&linux("d", &[("env", "dev")]), "alice", &ClusterPolicy::default(), SessionMfa::Verified);
+    let decision = RoleSet::new(&r, &Traits::new()).check(
+        &linux("d", &[("env", "dev")]),
+        "alice",
+        &ClusterPolicy::default(),
+        SessionMfa::Verified,
+    );
     assert!(!decision.is_allowed(), "{decision}");
 }
 
@@ -196,5 +246,9 @@ fn desktop_groups_are_checked_names_and_only_allowed() {
     let bad = oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  allow:\n    desktop_groups: ['wheel,root']\n").unwrap_err();
     assert!(bad.to_string().contains("is not a group name"), "{bad}");
     let deny = oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  deny:\n    desktop_groups: [sudo]\n").unwrap_err();
-    assert!(deny.to_string().contains("desktop_groups only has a meaning under allow"), "{deny}");
+    assert!(
+        deny.to_string()
+            .contains("desktop_groups only has a meaning under allow"),
+        "{deny}"
+    );
 }

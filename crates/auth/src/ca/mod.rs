@@ -202,7 +202,5 @@ fn x509_time(at: SystemTime) -> time::OffsetDateTime {
 
 /// `at` as RFC 3339 UTC, for messages.
 fn rfc3339(at: SystemTime) -> String {
-    time::OffsetDateTime::from(whole_seconds(at))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| format!("{at:?}"))
+    time::OffsetDateTime::from(whole_seconds(at)).format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| format!("{at:?}"))
 }

@@ -181,9 +181,7 @@ fn verify<'a>(
     if cert.is_ca() {
         return Err(CertError::WrongKind { expected, found: "certificate authority" });
     }
-    let claims = extension::decode(&cert)
-        .map_err(CertError::Malformed)?
-        .ok_or_else(|| CertError::Malformed("it carries no Oriel identity".into()))?;
+    let claims = extension::decode(&cert).map_err(CertError::Malformed)?.ok_or_else(|| CertError::Malformed("it carries no Oriel identity".into()))?;
     if claims.kind() != expected.as_str() {
         return Err(CertError::WrongKind { expected, found: claims.kind() });
     }

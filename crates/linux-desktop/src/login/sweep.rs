@@ -94,10 +94,7 @@ fn marked_processes(owner: impl Fn(u32) -> bool, matches: impl Fn(&str) -> bool)
         .filter(|pid| std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| owner(std::os::unix::fs::MetadataExt::uid(&m))))
         .filter(|pid| {
             let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else { return false };
-            environ
-                .split(|&b| b == 0)
-                .filter_map(|entry| std::str::from_utf8(entry).ok()?.strip_prefix(&prefix))
-                .any(&matches)
+            environ.split(|&b| b == 0).filter_map(|entry| std::str::from_utf8(entry).ok()?.strip_prefix(&prefix)).any(&matches)
         })
         .filter_map(Pid::from_raw)
         .collect()
@@ -120,11 +117,7 @@ mod tests {
     #[test]
     fn a_marked_process_that_left_its_group_is_found_and_ended() {
         let mark = SessionMark::new(rustix::process::geteuid().as_raw());
-        let mut child = std::process::Command::new("setsid")
-            .args(["sleep", "60"])
-            .env(MARK_VARIABLE, mark.value())
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("setsid").args(["sleep", "60"]).env(MARK_VARIABLE, mark.value()).spawn().unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let any = |_| true;
         while marked_processes(any, |v| v == mark.value()).is_empty() {
@@ -141,9 +134,7 @@ mod tests {
     fn marks_of_a_living_service_are_not_orphans() {
         // As a login other than root, as sessions run.
         let nobody = uzers::get_user_by_name("nobody").expect("nobody exists");
-        let as_nobody = |command: &mut std::process::Command| {
-            command.uid(nobody.uid()).gid(nobody.primary_group_id()).spawn().unwrap()
-        };
+        let as_nobody = |command: &mut std::process::Command| command.uid(nobody.uid()).gid(nobody.primary_group_id()).spawn().unwrap();
         let mark = SessionMark::new(nobody.uid());
         let mut child = as_nobody(std::process::Command::new("sleep").arg("60").env(MARK_VARIABLE, mark.value()));
         let mut orphan = as_nobody(std::process::Command::new("sleep").arg("60").env(MARK_VARIABLE, "999999999.1.1"));

@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, FopenFlags, Generation, INodeNo, KernelConfig, LockOwner,
-    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen,
-    ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    Errno, FileAttr, FileHandle, FileType, FopenFlags, Generation, INodeNo, KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 use oriel_tdpb::limits::MAX_SHARED_CHUNK;
 use oriel_tdpb::pb::shared_directory_request as op;
@@ -140,8 +139,7 @@ impl SharedFs {
     }
 
     fn create_entry(&self, path: &SharedPath, kind: pb::FileType) -> Result<FileAttr, Errno> {
-        let answer =
-            self.link.call(op::Operation::Create(op::Create { path: path.as_str().into(), file_type: kind as i32 }))?;
+        let answer = self.link.call(op::Operation::Create(op::Create { path: path.as_str().into(), file_type: kind as i32 }))?;
         let ino = self.inodes().ino(path);
         match answer {
             Some(Answer::Create(pb::shared_directory_response::Create { fso: Some(fso) })) => Ok(self.attr(ino, &fso)),
@@ -246,16 +244,7 @@ impl fuser::Filesystem for SharedFs {
         }
     }
 
-    fn create(
-        &self,
-        _req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        _mode: u32,
-        _umask: u32,
-        _flags: i32,
-        reply: ReplyCreate,
-    ) {
+    fn create(&self, _req: &Request, parent: INodeNo, name: &OsStr, _mode: u32, _umask: u32, _flags: i32, reply: ReplyCreate) {
         match self.child(parent, name).and_then(|path| self.create_entry(&path, pb::FileType::File)) {
             Ok(attr) => reply.created(&TTL, &attr, Generation(0), FileHandle(0), FopenFlags::empty()),
             Err(error) => reply.error(error),
@@ -276,16 +265,7 @@ impl fuser::Filesystem for SharedFs {
         }
     }
 
-    fn rename(
-        &self,
-        _req: &Request,
-        parent: INodeNo,
-        name: &OsStr,
-        newparent: INodeNo,
-        newname: &OsStr,
-        flags: RenameFlags,
-        reply: ReplyEmpty,
-    ) {
+    fn rename(&self, _req: &Request, parent: INodeNo, name: &OsStr, newparent: INodeNo, newname: &OsStr, flags: RenameFlags, reply: ReplyEmpty) {
         let result = (|| {
             let from = self.child(parent, name)?;
             let to = self.child(newparent, newname)?;
@@ -303,10 +283,7 @@ impl fuser::Filesystem for SharedFs {
                 // A directory into itself.
                 return Err(Errno::EINVAL);
             }
-            self.link.call(op::Operation::Move(op::Move {
-                original_path: from.as_str().into(),
-                new_path: to.as_str().into(),
-            }))?;
+            self.link.call(op::Operation::Move(op::Move { original_path: from.as_str().into(), new_path: to.as_str().into() }))?;
             self.inodes().rename(&from, &to);
             Ok(())
         })();
@@ -323,17 +300,7 @@ impl fuser::Filesystem for SharedFs {
         }
     }
 
-    fn read(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        _fh: FileHandle,
-        offset: u64,
-        size: u32,
-        _flags: OpenFlags,
-        _lock_owner: Option<LockOwner>,
-        reply: ReplyData,
-    ) {
+    fn read(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, size: u32, _flags: OpenFlags, _lock_owner: Option<LockOwner>, reply: ReplyData) {
         let result = self.path(ino).and_then(|path| {
             let length = size.min(MAX_SHARED_CHUNK as u32);
             match self.link.call(op::Operation::Read(op::Read { path: path.as_str().into(), offset, length }))? {

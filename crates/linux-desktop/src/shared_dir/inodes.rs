@@ -60,8 +60,7 @@ impl Inodes {
     /// Moves `from` and everything under it to `to`; whatever was at `to` is gone.
     pub fn rename(&mut self, from: &SharedPath, to: &SharedPath) {
         self.remove(to);
-        let moved: Vec<(SharedPath, u64)> =
-            self.by_path.iter().filter(|(p, _)| p.is_within(from)).map(|(p, i)| (p.clone(), *i)).collect();
+        let moved: Vec<(SharedPath, u64)> = self.by_path.iter().filter(|(p, _)| p.is_within(from)).map(|(p, i)| (p.clone(), *i)).collect();
         for (old, ino) in moved {
             self.by_path.remove(&old);
             match old.rebase(from, to) {

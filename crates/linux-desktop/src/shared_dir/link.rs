@@ -90,10 +90,7 @@ impl Link {
     /// Sends `operation` and blocks until the browser answers it without an
     /// error, or the deadline passes. Call only from a thread that is not
     /// the async runtime's.
-    pub fn call(
-        &self,
-        operation: pb::shared_directory_request::Operation,
-    ) -> Result<Option<pb::shared_directory_response::Result>, CallError> {
+    pub fn call(&self, operation: pb::shared_directory_request::Operation) -> Result<Option<pb::shared_directory_response::Result>, CallError> {
         let (tx, rx) = sync_channel(1);
         let now = Instant::now();
         let id = self.answers.lock().start(tx, now).map_err(|error| match error {

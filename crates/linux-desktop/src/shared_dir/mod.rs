@@ -28,8 +28,8 @@ use oriel_tdpb::{Payload, encode_frame};
 use tokio::sync::mpsc;
 
 pub use fs::Owner;
-pub use mount::mounts_root;
 use link::{Answers, Link};
+pub use mount::mounts_root;
 use mount::{MountError, Mounted};
 
 /// Where FUSE mounts come from; without it sharing is off.

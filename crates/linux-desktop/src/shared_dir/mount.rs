@@ -131,8 +131,7 @@ fn link_in_home(home: &Path, name: &str, target: &Path, owner: Owner) -> Result<
         let link = home.join(&candidate);
         match std::os::unix::fs::symlink(target, &link) {
             Ok(()) => {
-                std::os::unix::fs::lchown(&link, Some(owner.uid), Some(owner.gid))
-                    .map_err(|error| MountError::Folder { path: link.clone(), error })?;
+                std::os::unix::fs::lchown(&link, Some(owner.uid), Some(owner.gid)).map_err(|error| MountError::Folder { path: link.clone(), error })?;
                 return Ok(link);
             }
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,

@@ -90,9 +90,7 @@ impl SharedPath {
 
     /// Whether `self` is `ancestor` or lies inside it.
     pub fn is_within(&self, ancestor: &SharedPath) -> bool {
-        ancestor.0.is_empty()
-            || self.0 == ancestor.0
-            || (self.0.starts_with(&ancestor.0) && self.0.as_bytes().get(ancestor.0.len()) == Some(&b'/'))
+        ancestor.0.is_empty() || self.0 == ancestor.0 || (self.0.starts_with(&ancestor.0) && self.0.as_bytes().get(ancestor.0.len()) == Some(&b'/'))
     }
 
     /// `self` moved from under `from` to under `to` (for a rename of an

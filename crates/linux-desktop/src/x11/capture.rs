@@ -87,14 +87,7 @@ impl Capture {
         conn.xfixes_create_region(region, &[])?;
         conn.xfixes_select_cursor_input(root, xfixes::CursorNotifyMask::DISPLAY_CURSOR)?;
         conn.flush()?;
-        let mut capture = Self {
-            root,
-            damage,
-            region,
-            segment: None,
-            shadow: Shadow { width: 0, height: 0, pixels: Vec::new() },
-            dirty_tiles: Vec::new(),
-        };
+        let mut capture = Self { root, damage, region, segment: None, shadow: Shadow { width: 0, height: 0, pixels: Vec::new() }, dirty_tiles: Vec::new() };
         capture.resize(conn, width, height)?;
         Ok(capture)
     }
@@ -165,15 +158,10 @@ impl Capture {
                 let row_bytes = (x1 - x0) as usize * 4;
                 let src_row = |y: u32| (y - area.y) as usize * grabbed_stride + (x0 - area.x) as usize * 4;
                 let dst_row = |y: u32| y as usize * stride + x0 as usize * 4;
-                let changed = full
-                    || (y0..y1).any(|y| {
-                        grabbed[src_row(y)..src_row(y) + row_bytes]
-                            != self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes]
-                    });
+                let changed = full || (y0..y1).any(|y| grabbed[src_row(y)..src_row(y) + row_bytes] != self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes]);
                 if changed {
                     for y in y0..y1 {
-                        self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes]
-                            .copy_from_slice(&grabbed[src_row(y)..src_row(y) + row_bytes]);
+                        self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes].copy_from_slice(&grabbed[src_row(y)..src_row(y) + row_bytes]);
                     }
                     self.dirty_tiles[(ty * tiles_x + tx) as usize] = true;
                 }
@@ -234,8 +222,7 @@ fn dirty_rects(dirty_tiles: &mut [bool], width: u32, height: u32) -> Vec<Rect> {
 
 impl Segment {
     fn attach(conn: &RustConnection, len: usize) -> Result<Self, X11Error> {
-        let fd: OwnedFd = rustix::fs::memfd_create("oriel-capture", rustix::fs::MemfdFlags::CLOEXEC)
-            .map_err(|e| X11Error::SharedMemory(e.into()))?;
+        let fd: OwnedFd = rustix::fs::memfd_create("oriel-capture", rustix::fs::MemfdFlags::CLOEXEC).map_err(|e| X11Error::SharedMemory(e.into()))?;
         rustix::fs::ftruncate(&fd, len as u64).map_err(|e| X11Error::SharedMemory(e.into()))?;
         let file = std::fs::File::from(fd);
         // SAFETY: the memfd is ours alone; only the X server writes into it,

@@ -25,8 +25,8 @@ use x11rb::connection::{Connection as _, RequestConnection as _};
 use x11rb::protocol::Event;
 use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
-    AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, CreateWindowAux, EventMask, PropMode, Property,
-    PropertyNotifyEvent, SelectionNotifyEvent, SelectionRequestEvent, Timestamp, Window, WindowClass,
+    AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, CreateWindowAux, EventMask, PropMode, Property, PropertyNotifyEvent, SelectionNotifyEvent,
+    SelectionRequestEvent, Timestamp, Window, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
@@ -280,10 +280,7 @@ impl State {
                     self.take_selection(text, e.time)?;
                     let _ = taken.send(());
                 }
-            } else if e.atom == self.atoms.ORIEL_CLIPBOARD
-                && e.state == Property::NEW_VALUE
-                && matches!(self.incoming, Some(Conversion::Incr(_)))
-            {
+            } else if e.atom == self.atoms.ORIEL_CLIPBOARD && e.state == Property::NEW_VALUE && matches!(self.incoming, Some(Conversion::Incr(_))) {
                 self.read_chunk()?;
             }
         } else if e.state == Property::DELETE {
@@ -333,9 +330,7 @@ impl State {
         // Obsolete clients name no property: the target is the property then.
         let property = if e.property == NONE { e.target } else { e.property };
         let served = match (&self.owned, self.target(e.target)) {
-            (Some(owned), Some(target))
-                if e.selection == self.atoms.CLIPBOARD && (e.time == CURRENT_TIME || e.time >= owned.since) =>
-            {
+            (Some(owned), Some(target)) if e.selection == self.atoms.CLIPBOARD && (e.time == CURRENT_TIME || e.time >= owned.since) => {
                 let (text, since) = (owned.text.clone(), owned.since);
                 self.reply(e.requestor, property, target, &text, since)?
             }
@@ -511,10 +506,8 @@ impl State {
             }
             Received::TooLarge(bytes) => {
                 tracing::warn!(bytes, "clipboard: the desktop's clipboard is over the limit; not sent");
-                let message = format!(
-                    "the desktop's clipboard holds {} of text, more than the 1 MiB limit; it was not copied to your browser",
-                    describe_size(bytes)
-                );
+                let message =
+                    format!("the desktop's clipboard holds {} of text, more than the 1 MiB limit; it was not copied to your browser", describe_size(bytes));
                 self.send(Payload::Alert(pb::Alert { message, severity: AlertSeverity::Warning as i32 }));
             }
         }

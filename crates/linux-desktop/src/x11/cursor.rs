@@ -15,13 +15,7 @@ pub fn fetch(conn: &RustConnection, last_serial: &mut Option<u32>) -> Result<Opt
         return Ok(None);
     }
     *last_serial = Some(image.cursor_serial);
-    Ok(Some(to_rgba(
-        u32::from(image.width),
-        u32::from(image.height),
-        u32::from(image.xhot),
-        u32::from(image.yhot),
-        &image.cursor_image,
-    )))
+    Ok(Some(to_rgba(u32::from(image.width), u32::from(image.height), u32::from(image.xhot), u32::from(image.yhot), &image.cursor_image)))
 }
 
 /// Converts XFIXES pixels (premultiplied ARGB, one u32 each) to straight RGBA.

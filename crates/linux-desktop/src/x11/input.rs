@@ -114,10 +114,7 @@ impl Input {
     /// Brings Caps Lock and Num Lock to the client's state by tapping them.
     pub fn sync_locks(&mut self, conn: &RustConnection, keys: &pb::SyncKeys) -> Result<(), X11Error> {
         let state = conn.query_pointer(self.root)?.reply()?.mask;
-        for (wanted, mask, scancode) in [
-            (keys.caps_lock, xproto::KeyButMask::LOCK, 0x3a),
-            (keys.num_lock, xproto::KeyButMask::MOD2, 0x45),
-        ] {
+        for (wanted, mask, scancode) in [(keys.caps_lock, xproto::KeyButMask::LOCK, 0x3a), (keys.num_lock, xproto::KeyButMask::MOD2, 0x45)] {
             if state.contains(mask) != wanted {
                 for pressed in [true, false] {
                     self.key(conn, &pb::KeyboardButton { key_code: scancode, pressed })?;

@@ -71,12 +71,7 @@ pub fn apply(display: &str, xauthority: &Path, layout: &XkbLayout) -> Result<(),
     command.args(["-layout", layout.layout()]);
     // Always name the variant: an empty one means the layout's default.
     command.args(["-variant", layout.variant().unwrap_or("")]);
-    let output = command
-        .env("DISPLAY", display)
-        .env("XAUTHORITY", xauthority)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(KeymapError::Spawn)?;
+    let output = command.env("DISPLAY", display).env("XAUTHORITY", xauthority).stdin(Stdio::null()).output().map_err(KeymapError::Spawn)?;
     if output.status.success() {
         return Ok(());
     }
@@ -93,11 +88,8 @@ mod tests {
     fn installed_layouts_and_variants_are_found_in_the_xkb_files() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("symbols")).unwrap();
-        std::fs::write(
-            dir.path().join("symbols/de"),
-            "default\nxkb_symbols \"basic\" {\n};\npartial alphanumeric_keys\nxkb_symbols \"nodeadkeys\" {\n};\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("symbols/de"), "default\nxkb_symbols \"basic\" {\n};\npartial alphanumeric_keys\nxkb_symbols \"nodeadkeys\" {\n};\n")
+            .unwrap();
         let layout = |name| XkbLayout::parse(name).unwrap();
         assert!(installed(dir.path(), &layout("de")));
         assert!(installed(dir.path(), &layout("de(nodeadkeys)")));

@@ -34,8 +34,8 @@ mod tests {
             (' ', Some(0x20)),
             ('~', Some(0x7e)),
             ('\u{a0}', Some(0xa0)), // no-break space
-            ('ä', Some(0xe4)),     // XK_adiaeresis
-            ('ÿ', Some(0xff)),     // XK_ydiaeresis
+            ('ä', Some(0xe4)),      // XK_adiaeresis
+            ('ÿ', Some(0xff)),      // XK_ydiaeresis
             ('€', Some(0x0100_20ac)),
             ('→', Some(0x0100_2192)),
             ('中', Some(0x0100_4e2d)),

@@ -86,12 +86,10 @@ impl Screen {
         let mode = conn.randr_create_mode(root, mode_info, name.as_bytes())?.reply()?.mode;
         conn.randr_add_output_mode(output, mode)?;
         // Switch the CRTC off so the screen may shrink below its current mode.
-        conn.randr_set_crtc_config(crtc, x11rb::CURRENT_TIME, resources.config_timestamp, 0, 0, 0, randr::Rotation::ROTATE0, &[])?
-            .reply()?;
+        conn.randr_set_crtc_config(crtc, x11rb::CURRENT_TIME, resources.config_timestamp, 0, 0, 0, randr::Rotation::ROTATE0, &[])?.reply()?;
         conn.randr_set_screen_size(root, size.width, size.height, size.millimetres(size.width), size.millimetres(size.height))?;
-        let reply = conn
-            .randr_set_crtc_config(crtc, x11rb::CURRENT_TIME, resources.config_timestamp, 0, 0, mode, randr::Rotation::ROTATE0, &[output])?
-            .reply()?;
+        let reply =
+            conn.randr_set_crtc_config(crtc, x11rb::CURRENT_TIME, resources.config_timestamp, 0, 0, mode, randr::Rotation::ROTATE0, &[output])?.reply()?;
         if reply.status != randr::SetConfig::SUCCESS {
             return Err(X11Error::Connect(format!("RANDR refused {}x{}: {:?}", size.width, size.height, reply.status)));
         }

@@ -67,13 +67,7 @@ impl Typist {
     /// clients catch up with the keymap. Keysyms that no key makes while no
     /// spare keycode exists are skipped. `held` are keycodes the client holds
     /// down, which are not pressed for text.
-    pub fn type_keysyms(
-        &mut self,
-        conn: &RustConnection,
-        root: xproto::Window,
-        keysyms: &[u32],
-        held: &BTreeSet<u8>,
-    ) -> Result<usize, X11Error> {
+    pub fn type_keysyms(&mut self, conn: &RustConnection, root: xproto::Window, keysyms: &[u32], held: &BTreeSet<u8>) -> Result<usize, X11Error> {
         let setup = conn.setup();
         let (min, max) = (setup.min_keycode, setup.max_keycode);
         let reply = conn.get_keyboard_mapping(min, max - min + 1)?.reply()?;
@@ -83,20 +77,13 @@ impl Typist {
         // would change what an ordinary key types; a slot types its symbol
         // on every level.
         let state = conn.query_pointer(root)?.reply()?.mask;
-        let ignored = KeyButMask::MOD2
-            | KeyButMask::BUTTON1
-            | KeyButMask::BUTTON2
-            | KeyButMask::BUTTON3
-            | KeyButMask::BUTTON4
-            | KeyButMask::BUTTON5;
+        let ignored = KeyButMask::MOD2 | KeyButMask::BUTTON1 | KeyButMask::BUTTON2 | KeyButMask::BUTTON3 | KeyButMask::BUTTON4 | KeyButMask::BUTTON5;
         let plain = u16::from(state) & !u16::from(ignored) == 0;
 
         let call_start = self.clock;
         let mut consumed = 0;
         for &keysym in keysyms {
-            let direct = || {
-                keymap.keycodes().find(|&k| !held.contains(&k) && keymap.symbols(k).first() == Some(&keysym))
-            };
+            let direct = || keymap.keycodes().find(|&k| !held.contains(&k) && keymap.symbols(k).first() == Some(&keysym));
             let keycode = if let Some(slot) = self.slots.iter_mut().find(|s| s.bound == Some(keysym)) {
                 self.clock += 1;
                 slot.used = self.clock;

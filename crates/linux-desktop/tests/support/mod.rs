@@ -63,8 +63,7 @@ impl TestService {
                 env_file.display(),
                 env_file.display()
             );
-            std::fs::write(xsessions.join(format!("{name}.desktop")), format!("[Desktop Entry]\nName={name}\nExec={exec}\n"))
-                .unwrap();
+            std::fs::write(xsessions.join(format!("{name}.desktop")), format!("[Desktop Entry]\nName={name}\nExec={exec}\n")).unwrap();
         }
         Self::serving(dir, vec![xsessions], filter)
     }
@@ -182,9 +181,7 @@ fn futures_block_on<F: std::future::Future + Send>(future: F) -> F::Output
 where
     F::Output: Send,
 {
-    std::thread::scope(|scope| {
-        scope.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)).join().unwrap()
-    })
+    std::thread::scope(|scope| scope.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)).join().unwrap())
 }
 
 /// An X client on the session's display, authenticated with its cookie.
@@ -201,8 +198,7 @@ impl XClient {
         let cookie = file[file.len() - 16..].to_vec();
         let socket = std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{number}")).unwrap();
         let (stream, _) = DefaultStream::from_unix_stream(socket).unwrap();
-        let conn =
-            RustConnection::connect_to_stream_with_auth_info(stream, 0, b"MIT-MAGIC-COOKIE-1".to_vec(), cookie).unwrap();
+        let conn = RustConnection::connect_to_stream_with_auth_info(stream, 0, b"MIT-MAGIC-COOKIE-1".to_vec(), cookie).unwrap();
         Self { conn, display: display.to_owned() }
     }
 }

@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oriel_rbac::ParseError;
 use oriel_linux_desktop::xsession::XsessionFilter;
+use oriel_rbac::ParseError;
 use oriel_rbac::document::Node;
 
 use fields::{At, boolean, host_port, mapping, period, regex, socket_addr, string, strings};
