@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::ca::{CaError, CertAuthority, HostIdentity, UserIdentity};
+use crate::ca::{CaError, CertAuthority, HostIdentity, VerifiedUser};
 use crate::control_plane::{AccessDenied, ControlPlane};
 
 impl ControlPlane {
@@ -18,7 +18,7 @@ impl ControlPlane {
     /// The user a certificate speaks for, if this cluster's user CA signed
     /// it and it is valid now. This is how a desktop service learns who is
     /// connecting: never from a name it is told.
-    pub async fn verify_user_cert(&self, cert_der: &[u8]) -> Result<UserIdentity, AccessDenied> {
+    pub async fn verify_user_cert(&self, cert_der: &[u8]) -> Result<VerifiedUser, AccessDenied> {
         let ca = self.cert_authority().await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
         Ok(ca.verify_user(cert_der, self.clock.now())?)
     }

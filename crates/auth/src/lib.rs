@@ -4,12 +4,15 @@
 //! so tests drive time and nothing here sleeps or reads the system clock.
 //! Storage and transport live elsewhere.
 
+#![warn(missing_docs)]
+
 pub mod bearer;
 pub mod ca;
 pub mod certificates;
 pub mod control_plane;
 pub mod create;
 pub mod data_dir;
+pub mod grant;
 pub mod join;
 pub mod login;
 pub mod password;

@@ -216,9 +216,11 @@ spec: {addr: in-process}
 
 #[tokio::test]
 async fn cluster_settings_shape_every_grant() {
-    let (plane, _clock, _dir) = plane().await;
+    let (plane, clock, _dir) = plane().await;
     create(&plane, RECORDING_ROLE, false).await.unwrap();
-    let grant = || async { plane.authorize_session("alice", DesktopKind::Linux, "d1", "alice").await.unwrap() };
+    let identity = oriel_auth::ca::UserIdentity { user: "alice".into(), ..Default::default() };
+    let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), oriel_backend::Clock::now(&*clock)).unwrap();
+    let grant = || async { plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d1", "alice").await.unwrap() };
 
     // Defaults: recorded (mode node), the role's idle timeout.
     let g = grant().await;

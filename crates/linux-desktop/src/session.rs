@@ -200,7 +200,7 @@ impl LinuxDesktopService {
         // and locks allow it; the user is the one the certificate names.
         let plane = &self.config.authority;
         let desktop_name = self.config.desktop_name.as_str();
-        let grant = plane.authorize(&request.certificate, desktop_name, &request.login).await?;
+        let grant = plane.grant(&request.certificate, desktop_name, &request.login).await?;
         tracing::info!(user = %grant.user(), login = %request.login, "session authorized");
         // The login must be a real account this service may become (or be
         // created, when the roles allow it) before anything starts.
@@ -281,19 +281,19 @@ impl LinuxDesktopService {
             tokio::select! {
                 () = &mut expiry, if until_expiry.is_some() => {
                     let error = SessionError::CertificateExpired;
-                    plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
+                    plane.record_disconnect(&grant, &error.to_string()).await;
                     return Err(error);
                 }
                 () = &mut idle, if idle_timeout.is_some() => {
                     let error = SessionError::Idle(idle_timeout.expect("branch guard"));
-                    plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
+                    plane.record_disconnect(&grant, &error.to_string()).await;
                     return Err(error);
                 }
                 _ = lock_poll.tick() => {
-                    match plane.lock_on(&grant, desktop_name).await {
+                    match plane.lock_on(&grant).await {
                         Ok(Some(lock)) => {
                             let error = SessionError::Locked(lock.message);
-                            plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
+                            plane.record_disconnect(&grant, &error.to_string()).await;
                             return Err(error);
                         }
                         Ok(None) => {}

@@ -151,6 +151,21 @@ fn proxies_and_the_ca_pin() {
 }
 
 #[test]
+fn a_desktop_only_host_needs_a_ca_pin_unless_told_to_trust_on_first_use() {
+    use oriel_cluster::join::CaTrust;
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    let pinned = Config::parse("oriel.yaml", &format!("auth_server: a:3025\nca_pin: {pin}\nlinux_desktop_service: {{enabled: yes}}\n")).unwrap();
+    assert_eq!(pinned.ca_trust(), Ok(CaTrust::Pinned(pin)));
+    let mut unpinned = Config::parse("oriel.yaml", "auth_server: a:3025\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    let refused = unpinned.ca_trust().unwrap_err();
+    assert!(refused.contains("set ca_pin") && refused.contains("--insecure-no-ca-pin") && refused.contains("insecure_no_ca_pin: true"), "{refused}");
+    unpinned.insecure_no_ca_pin = true; // what `oriel start --insecure-no-ca-pin` does
+    assert_eq!(unpinned.ca_trust(), Ok(CaTrust::InsecureFirstUse));
+    let insecure = Config::parse("oriel.yaml", "auth_server: a:3025\ninsecure_no_ca_pin: true\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    assert_eq!(insecure.ca_trust(), Ok(CaTrust::InsecureFirstUse));
+}
+
+#[test]
 fn yaml_syntax_errors_and_several_documents_are_refused() {
     assert!(error("auth_service: {enabled: yes\n").starts_with("oriel.yaml:"));
     assert!(error("auth_service: {enabled: yes}\n---\nproxy_service: {}\n").contains("one document expected"));
