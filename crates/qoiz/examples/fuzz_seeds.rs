@@ -1,8 +1,12 @@
 //! Writes valid sessions for the `qoiz_decode` fuzz target to start from,
-//! in the record format of `oriel_qoiz::fuzzing::decode_records`.
+//! in the record format of `oriel_qoiz::fuzzing::decode_records`, and each
+//! cut short (`_truncated`: the last record's data ends early). The same
+//! files are kept in `crates/qoiz/testdata/fuzz_regression/`, which
+//! `cargo test` replays.
 //!
 //! ```text
 //! cargo run -p oriel-qoiz --example fuzz_seeds -- fuzz/corpus/qoiz_decode
+//! cargo run -p oriel-qoiz --example fuzz_seeds -- crates/qoiz/testdata/fuzz_regression
 //! ```
 
 use oriel_qoiz::{BgrxView, FrameEncoder, StreamEncoder};
@@ -48,6 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let reset = stream.encode(&view, &mut data)?;
             record(&mut session, true, reset, w, h, &data);
         }
+        std::fs::write(
+            format!("{dir}/seed_{n}_truncated"),
+            &session[..session.len() * 2 / 3],
+        )?;
         std::fs::write(format!("{dir}/seed_{n}"), session)?;
     }
     Ok(())
