@@ -263,7 +263,7 @@ impl SimulatedDesktop {
             let at = (SystemTime::now() - latency).duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             eprintln!("{}: {} ms, from {:.3} s after the epoch", self.beat.hostname, latency.as_millis(), at.as_secs_f64());
         }
-        Call { latency, error: result.err() }
+        Call { latency, error: result.err().map(|error| error.to_string()) }
     }
 }
 

@@ -443,7 +443,7 @@ fn render(steps: &[Step], starts: &Samples, why_stopped: &str, baseline: (u64, u
         let _ = writeln!(out, "Per program at {} sessions (per session: summed, divided by {}):\n", first.sessions, first.sessions);
         let mut table = Table::new(&["program", "processes per session", "PSS MiB", "RSS MiB", "CPU %"]);
         let mut programs: Vec<(&String, &Usage)> = first.by_program.iter().collect();
-        programs.sort_by(|a, b| b.1.pss_kib.cmp(&a.1.pss_kib));
+        programs.sort_by_key(|&(_, usage)| std::cmp::Reverse(usage.pss_kib));
         for (name, usage) in programs {
             table.row(vec![
                 format!("`{name}`"),

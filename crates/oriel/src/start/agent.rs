@@ -16,9 +16,9 @@ use super::{StartArgs, announce, check_xsessions, shutdown_signal};
 use crate::config::Config;
 
 pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
-    let desktop_config = config.linux_desktop_service;
-    let auth_server = config.auth_server.clone().context("set auth_server to join a cluster")?;
     let trust = config.ca_trust().map_err(anyhow::Error::msg)?;
+    let desktop_config = config.linux_desktop_service;
+    let auth_server = config.auth_server.context("set auth_server to join a cluster")?;
     if trust == oriel_cluster::join::CaTrust::InsecureFirstUse {
         tracing::warn!("insecure_no_ca_pin: this host will trust the CA the auth server shows first when it joins; set ca_pin instead");
     }
