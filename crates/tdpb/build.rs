@@ -4,5 +4,7 @@ fn main() {
     println!("cargo:rerun-if-changed={proto}");
     prost_build::Config::new()
         .compile_protos(&[proto], &["../../proto"])
-        .expect("compile proto/tdpb.proto (is protoc installed? apt-get install protobuf-compiler)");
+        .expect(
+            "compile proto/tdpb.proto (is protoc installed? apt-get install protobuf-compiler)",
+        );
 }

@@ -5,5 +5,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    oriel_qoiz::fuzzing::decode_records(data);
+    let _ = oriel_qoiz::fuzzing::decode_records(data);
 });

@@ -55,7 +55,9 @@ pub enum IdentityError {
         error: std::io::Error,
     },
     /// Not three PEM blocks in order.
-    #[error("{path} is not an Oriel identity file: {detail} (expected the admin certificate, its private key and the host CA certificate, as `orielctl auth sign` writes them)")]
+    #[error(
+        "{path} is not an Oriel identity file: {detail} (expected the admin certificate, its private key and the host CA certificate, as `orielctl auth sign` writes them)"
+    )]
     Malformed {
         /// The file.
         path: String,

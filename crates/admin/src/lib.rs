@@ -8,6 +8,8 @@
 //!
 //! [`ControlPlane`]: oriel_auth::control_plane::ControlPlane
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod failure;
 pub mod identity;

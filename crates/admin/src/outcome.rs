@@ -17,17 +17,8 @@ impl Outcome {
     /// A listing of `records` (a table with `headers`, one row each), as
     /// JSON and as YAML documents separated by `---`.
     pub fn records<T: Serialize>(headers: &[&str], rows: Vec<Vec<String>>, records: &[T]) -> Self {
-        let yaml = records
-            .iter()
-            .map(|record| yaml(&serde_json::to_value(record).expect("records serialize"), 0))
-            .collect::<Vec<_>>()
-            .join("---\n");
-        Self {
-            table: Some(table(headers, rows)),
-            json: serde_json::to_string_pretty(records).expect("records serialize"),
-            yaml,
-            ..Self::default()
-        }
+        let yaml = records.iter().map(|record| yaml(&serde_json::to_value(record).expect("records serialize"), 0)).collect::<Vec<_>>().join("---\n");
+        Self { table: Some(table(headers, rows)), json: serde_json::to_string_pretty(records).expect("records serialize"), yaml, ..Self::default() }
     }
 
     /// A listing of resources: a table with `headers`, or the documents

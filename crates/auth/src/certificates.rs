@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::ca::{CaError, CertAuthority, HostIdentity, UserIdentity};
+use crate::ca::{CaError, CertAuthority, HostIdentity, VerifiedUser};
 use crate::control_plane::{AccessDenied, ControlPlane};
 
 impl ControlPlane {
@@ -12,16 +12,13 @@ impl ControlPlane {
     /// creates them if this is the cluster's first use; later calls reuse
     /// them (a CA never changes while a process runs: rotation is not built).
     pub async fn cert_authority(&self) -> Result<Arc<CertAuthority>, CaError> {
-        self.ca
-            .get_or_try_init(|| async { CertAuthority::load_or_create(&self.store, self.clock.now()).await.map(Arc::new) })
-            .await
-            .cloned()
+        self.ca.get_or_try_init(|| async { CertAuthority::load_or_create(&self.store, self.clock.now()).await.map(Arc::new) }).await.cloned()
     }
 
     /// The user a certificate speaks for, if this cluster's user CA signed
     /// it and it is valid now. This is how a desktop service learns who is
     /// connecting: never from a name it is told.
-    pub async fn verify_user_cert(&self, cert_der: &[u8]) -> Result<UserIdentity, AccessDenied> {
+    pub async fn verify_user_cert(&self, cert_der: &[u8]) -> Result<VerifiedUser, AccessDenied> {
         let ca = self.cert_authority().await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
         Ok(ca.verify_user(cert_der, self.clock.now())?)
     }

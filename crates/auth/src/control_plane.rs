@@ -9,6 +9,7 @@ use oriel_backend::Clock;
 use oriel_rbac::{ClusterPolicy, Decision, DesktopKind, RecordingMode, Role, RoleSet, SessionMfa};
 
 use crate::bearer::BearerSecret;
+use crate::ca::VerifiedUser;
 use crate::resources::invite::Invite;
 use crate::resources::join_token::{JoinRole, JoinToken};
 use crate::resources::lock::{self, Lock, LockTarget, SessionSubject};
@@ -168,14 +169,8 @@ impl ControlPlane {
         let roles = self.roles_of(&user).await?;
         let policy = self.cluster_policy().await?;
         let decision = RoleSet::new(&roles, &user.traits).check(&desktop.to_rbac(), login, &policy, SessionMfa::NotVerified);
-        let subject = SessionSubject {
-            user: user.name.as_str(),
-            roles: &user.roles,
-            login,
-            server_id: &desktop.name,
-            desktop_kind: kind,
-            desktop: &desktop.name,
-        };
+        let subject =
+            SessionSubject { user: user.name.as_str(), roles: &user.roles, login, server_id: &desktop.name, desktop_kind: kind, desktop: &desktop.name };
         let locks = self.store.locks().await?;
         let lock = lock::find(&locks, &subject, self.clock.now()).cloned();
         Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect(), user_roles: user.roles, recording_mode: policy.recording_mode })
@@ -209,13 +204,7 @@ impl ControlPlane {
     /// Makes a join token; the secret is returned once and only its hash kept.
     pub async fn add_token(&self, role: JoinRole, ttl: Duration, one_time: bool) -> Result<(String, JoinToken), ControlError> {
         let secret = BearerSecret::generate().map_err(ControlError::Random)?;
-        let token = JoinToken {
-            secret_hash: secret.hash,
-            roles: vec![role],
-            expires: self.clock.now() + ttl,
-            one_time,
-            used: false,
-        };
+        let token = JoinToken { secret_hash: secret.hash, roles: vec![role], expires: self.clock.now() + ttl, one_time, used: false };
         self.store.create_token(&token).await?;
         Ok((secret.plain, token))
     }
@@ -264,91 +253,7 @@ impl ControlPlane {
     }
 }
 
-/// Proof that a session may start: built only by
-/// [`ControlPlane::authorize_session`], required to start a desktop.
-#[derive(Debug)]
-pub struct SessionGrant {
-    user: String,
-    login: String,
-    roles: Vec<String>,
-    options: oriel_rbac::SessionOptions,
-    recording_mode: RecordingMode,
-    certificate_expires: Option<SystemTime>,
-}
-
-impl SessionGrant {
-    /// The Oriel user.
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-    /// The desktop login.
-    pub fn login(&self) -> &str {
-        &self.login
-    }
-    /// The user's roles (locks may target them).
-    pub fn roles(&self) -> &[String] {
-        &self.roles
-    }
-    /// Clipboard, directory sharing, recording and idle timeout for the session.
-    pub fn options(&self) -> &oriel_rbac::SessionOptions {
-        &self.options
-    }
-    /// The cluster's recording mode at the grant. With `options().record`,
-    /// a `*-sync` mode means the session must end if recording fails.
-    pub fn recording_mode(&self) -> RecordingMode {
-        self.recording_mode
-    }
-    /// When the user certificate the session was granted on expires: the
-    /// session ends then, as the login it came from has ended.
-    pub fn certificate_expires(&self) -> Option<SystemTime> {
-        self.certificate_expires
-    }
-}
-
-/// A [`SessionGrant`]'s contents, for carrying a grant the auth service made
-/// to a desktop service in another process (the cluster API). Only the auth
-/// service decides; the desktop service rebuilds what it was sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GrantParts {
-    /// The Oriel user.
-    pub user: String,
-    /// The desktop login.
-    pub login: String,
-    /// The user's roles.
-    pub roles: Vec<String>,
-    /// The session's options.
-    pub options: oriel_rbac::SessionOptions,
-    /// The cluster's recording mode.
-    pub recording_mode: RecordingMode,
-    /// When the user certificate expires.
-    pub certificate_expires: Option<SystemTime>,
-}
-
-impl SessionGrant {
-    /// The grant's contents, to send.
-    pub fn to_parts(&self) -> GrantParts {
-        GrantParts {
-            user: self.user.clone(),
-            login: self.login.clone(),
-            roles: self.roles.clone(),
-            options: self.options.clone(),
-            recording_mode: self.recording_mode,
-            certificate_expires: self.certificate_expires,
-        }
-    }
-
-    /// A grant the auth service made and sent over mutual TLS.
-    pub fn from_parts(parts: GrantParts) -> Self {
-        Self {
-            user: parts.user,
-            login: parts.login,
-            roles: parts.roles,
-            options: parts.options,
-            recording_mode: parts.recording_mode,
-            certificate_expires: parts.certificate_expires,
-        }
-    }
-}
+pub use crate::grant::{GrantMismatch, GrantParts, GrantedSession, SessionGrant, SessionTarget};
 
 /// Why a session may not start or go on; `Display` is shown to the user.
 #[derive(Debug, thiserror::Error)]
@@ -371,12 +276,18 @@ pub enum AccessDenied {
     /// The control plane could not decide; nothing is allowed meanwhile.
     #[error("access cannot be checked right now: {0}")]
     Unavailable(String),
+    /// The auth service's grant does not match the certificate or the
+    /// session asked for: refused, and retrying will not help.
+    #[error("access cannot be checked: {0}")]
+    Mismatch(#[from] crate::grant::GrantMismatch),
 }
 
 impl ControlPlane {
-    /// Decides whether `user` may open a session as `login` on this desktop,
-    /// from the current roles and locks. Deny unless a role allows.
-    pub async fn authorize_session(&self, user: &str, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+    /// Decides whether the user of a verified certificate may open a
+    /// session as `login` on this desktop, from the current roles and locks
+    /// (not the ones in the certificate, which may be hours old). Deny
+    /// unless a role allows. The decision is recorded either way.
+    pub async fn authorize_session(&self, user: &VerifiedUser, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
         let outcome = self.decide_session(user, kind, desktop, login).await;
         let reason = match &outcome {
             Ok(_) => "allowed by the user's roles".to_owned(),
@@ -385,7 +296,7 @@ impl ControlPlane {
         self.record(crate::store::DecisionRecord {
             time_ms: crate::store::millis(self.clock.now()),
             event: format!("{}.desktop.session.start", kind.as_str()),
-            user: user.to_owned(),
+            user: user.user().to_owned(),
             login: login.to_owned(),
             desktop_kind: kind.as_str().to_owned(),
             desktop: desktop.to_owned(),
@@ -398,17 +309,12 @@ impl ControlPlane {
 
     /// Decides whether the holder of a user certificate may open a session
     /// as `login`. The certificate must be this cluster's and valid now; the
-    /// user it names is then decided as by [`Self::authorize_session`], from
-    /// the current roles and locks (not the ones in the certificate, which
-    /// may be hours old). A refused certificate is recorded as a denied
-    /// session start too, with the name it claims marked as unverified.
+    /// user it names is then decided as by [`Self::authorize_session`]. A
+    /// refused certificate is recorded as a denied session start too, with
+    /// the name it claims marked as unverified.
     pub async fn authorize_certificate(&self, cert_der: &[u8], kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
         match self.verify_user_cert(cert_der).await {
-            Ok(identity) => {
-                let mut grant = self.authorize_session(&identity.user, kind, desktop, login).await?;
-                grant.certificate_expires = crate::ca::not_after(cert_der);
-                Ok(grant)
-            }
+            Ok(verified) => self.authorize_session(&verified, kind, desktop, login).await,
             Err(denied) => {
                 let claimed = crate::ca::unverified_name(cert_der).map(|name| format!(" (the certificate names {name:?}, unverified)"));
                 self.record(crate::store::DecisionRecord {
@@ -428,14 +334,14 @@ impl ControlPlane {
     }
 
     /// Records that the control plane ended a session (`client.disconnect`).
-    pub async fn record_disconnect(&self, grant: &SessionGrant, kind: DesktopKind, desktop: &str, reason: &str) {
+    pub async fn record_disconnect(&self, session: &GrantedSession, reason: &str) {
         self.record(crate::store::DecisionRecord {
             time_ms: crate::store::millis(self.clock.now()),
             event: "client.disconnect".into(),
-            user: grant.user.clone(),
-            login: grant.login.clone(),
-            desktop_kind: kind.as_str().to_owned(),
-            desktop: desktop.to_owned(),
+            user: session.user.clone(),
+            login: session.login.clone(),
+            desktop_kind: session.desktop_kind.as_str().to_owned(),
+            desktop: session.desktop.clone(),
             allowed: false,
             reason: reason.to_owned(),
         })
@@ -450,8 +356,8 @@ impl ControlPlane {
         }
     }
 
-    async fn decide_session(&self, user: &str, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
-        let report = match self.access_check(user, kind, desktop, login).await {
+    async fn decide_session(&self, user: &VerifiedUser, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+        let report = match self.access_check(user.user(), kind, desktop, login).await {
             Ok(report) => report,
             Err(ControlError::Store(StoreError::NotFound { kind, name })) => {
                 return Err(AccessDenied::Unknown(format!("{kind} {name:?} not found")));
@@ -462,28 +368,30 @@ impl ControlPlane {
             return Err(AccessDenied::Locked(lock.message));
         }
         match report.decision {
-            Decision::Allowed(allowed) => Ok(SessionGrant {
-                user: user.to_owned(),
-                login: login.to_owned(),
-                roles: report.user_roles,
-                options: allowed.options().clone(),
-                recording_mode: report.recording_mode,
-                certificate_expires: None,
-            }),
+            Decision::Allowed(allowed) => {
+                let session = GrantedSession {
+                    user: user.user().to_owned(),
+                    login: login.to_owned(),
+                    roles: report.user_roles,
+                    desktop_kind: kind,
+                    desktop: desktop.to_owned(),
+                };
+                Ok(SessionGrant::decided(session, allowed.options().clone(), report.recording_mode, user))
+            }
             Decision::Denied(denied) => Err(AccessDenied::Roles(denied.to_string())),
         }
     }
 
     /// The lock, if any, that now applies to a granted session: a session
     /// polls this and ends when it returns one.
-    pub async fn lock_on(&self, grant: &SessionGrant, kind: DesktopKind, desktop: &str) -> Result<Option<Lock>, ControlError> {
+    pub async fn lock_on(&self, session: &GrantedSession) -> Result<Option<Lock>, ControlError> {
         let subject = SessionSubject {
-            user: &grant.user,
-            roles: &grant.roles,
-            login: &grant.login,
-            server_id: desktop,
-            desktop_kind: kind,
-            desktop,
+            user: &session.user,
+            roles: &session.roles,
+            login: &session.login,
+            server_id: &session.desktop,
+            desktop_kind: session.desktop_kind,
+            desktop: &session.desktop,
         };
         let locks = self.store.locks().await?;
         Ok(lock::find(&locks, &subject, self.clock.now()).cloned())

@@ -57,6 +57,18 @@ pub enum JoinError {
     /// the auth host's data dir, and ends when it expires.
     #[error("cannot renew an admin identity: sign a new one on the auth host with `orielctl auth sign`")]
     AdminIdentity,
+    /// A desktop is registered under this id, or a host holds a live
+    /// certificate for it: joining would take it over.
+    #[error(
+        "host id {host_id:?} is taken: {why}. A host that already joined keeps its credentials in its data dir and does \
+         not join again; a new or reinstalled host needs an id of its own (remove host_uuid from its data dir)"
+    )]
+    HostIdTaken {
+        /// The id asked for.
+        host_id: String,
+        /// What holds it.
+        why: String,
+    },
     /// The CA or the store failed: try again later.
     #[error("the auth service cannot issue certificates now: {0}")]
     Unavailable(String),
@@ -94,18 +106,61 @@ impl ControlPlane {
             Err(e) => return Err(e.into()),
         };
         token.value.check(request.role, now)?;
-        if token.value.one_time {
-            // Compare-and-swap: of two hosts racing with one token, one wins.
-            match self.store.use_token(&token.value, token.revision).await {
-                Ok(()) => {}
-                Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => return Err(TokenError::Used.into()),
+        // The id must be free before the token is used up: a refused join
+        // leaves a one-time token for the host it was meant for.
+        self.claim_host_id(&request.host_id, role, now).await?;
+        let issued = async {
+            if token.value.one_time {
+                // Compare-and-swap: of two hosts racing with one token, one wins.
+                match self.store.use_token(&token.value, token.revision).await {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => return Err(TokenError::Used.into()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let identity = HostIdentity { host_id: request.host_id.clone(), role, dns_names: request.dns_names.clone(), ips: request.ips.clone() };
+            Ok(self.cert_authority().await?.issue_host(&identity, HOST_CERT_TTL, now)?)
+        }
+        .await;
+        match issued {
+            Ok(issued) => {
+                tracing::info!(host_id = %request.host_id, role = %role, "host joined");
+                Ok(issued)
+            }
+            Err(error) => {
+                if let Err(release) = self.store.release_host_id(&request.host_id).await {
+                    tracing::warn!(host_id = %request.host_id, error = %release, "cannot release the host id of a failed join");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Claims `host_id` for a new certificate, or says what holds it: a
+    /// registered desktop or desktop service, or a live host certificate.
+    async fn claim_host_id(&self, host_id: &str, role: HostRole, now: std::time::SystemTime) -> Result<(), JoinError> {
+        let taken = |why: String| JoinError::HostIdTaken { host_id: host_id.to_owned(), why };
+        for kind in oriel_rbac::DesktopKind::ALL {
+            match self.store.desktop(kind, host_id).await {
+                Ok(_) => return Err(taken(format!("a {kind} desktop is registered under it"))),
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            match self.store.desktop_service(kind, host_id).await {
+                Ok(_) => return Err(taken(format!("a {kind} desktop service is registered under it"))),
+                Err(StoreError::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        let identity = HostIdentity { host_id: request.host_id.clone(), role, dns_names: request.dns_names.clone(), ips: request.ips.clone() };
-        let issued = self.cert_authority().await?.issue_host(&identity, HOST_CERT_TTL, now)?;
-        tracing::info!(host_id = %identity.host_id, role = %role, "host joined");
-        Ok(issued)
+        match self.store.claim_host_id(host_id, role.as_str(), now + HOST_CERT_TTL).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::AlreadyExists { .. }) => {
+                let until = self.store.host_certificate_expiry(host_id).await?;
+                let until = until.map(|at| format!(" until {}", crate::ca::rfc3339(at))).unwrap_or_default();
+                Err(taken(format!("a host holds a certificate for it, valid{until}")))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A fresh certificate for the host that `current` (its valid host
@@ -117,7 +172,10 @@ impl ControlPlane {
         if identity.role == HostRole::Admin {
             return Err(JoinError::AdminIdentity);
         }
-        Ok(ca.issue_host(&identity, HOST_CERT_TTL, now)?)
+        let issued = ca.issue_host(&identity, HOST_CERT_TTL, now)?;
+        // The id stays taken for as long as the new certificate lives.
+        self.store.renew_host_id(&identity.host_id, identity.role.as_str(), issued.expires).await?;
+        Ok(issued)
     }
 }
 

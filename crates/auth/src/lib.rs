@@ -4,17 +4,20 @@
 //! so tests drive time and nothing here sleeps or reads the system clock.
 //! Storage and transport live elsewhere.
 
+#![warn(missing_docs)]
+
 pub mod bearer;
 pub mod ca;
 pub mod certificates;
 pub mod control_plane;
 pub mod create;
 pub mod data_dir;
+pub mod grant;
 pub mod join;
 pub mod login;
 pub mod password;
-pub mod storage;
-pub mod store;
 pub mod resources;
 pub mod second_factor;
+pub mod storage;
+pub mod store;
 pub mod throttle;

@@ -85,9 +85,7 @@ async fn verify_off_runtime(hash: &PasswordHashString, password: &str) -> bool {
 }
 
 async fn hash_off_runtime(password: String) -> Result<PasswordHashString, PasswordError> {
-    tokio::task::spawn_blocking(move || PasswordHashString::new(&password))
-        .await
-        .unwrap_or_else(|e| Err(PasswordError::Hashing(e.to_string())))
+    tokio::task::spawn_blocking(move || PasswordHashString::new(&password)).await.unwrap_or_else(|e| Err(PasswordError::Hashing(e.to_string())))
 }
 
 fn unavailable(error: StoreError) -> LoginError {
@@ -121,11 +119,7 @@ impl ControlPlane {
                 }
             }
         };
-        Ok(Enrollment {
-            user: invite.value.user.clone(),
-            totp_url: device.url(TOTP_ISSUER, &invite.value.user)?,
-            totp_secret: device.secret_base32()?,
-        })
+        Ok(Enrollment { user: invite.value.user.clone(), totp_url: device.url(TOTP_ISSUER, &invite.value.user)?, totp_secret: device.secret_base32()? })
     }
 
     /// Sets the invited user's password and TOTP device (proved by a code),

@@ -47,9 +47,7 @@ impl PasswordHashString {
         if password.len() > MAX_LEN {
             return Err(PasswordError::TooLong);
         }
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes())
-            .map_err(|e| PasswordError::Hashing(e.to_string()))?;
+        let hash = Argon2::default().hash_password(password.as_bytes()).map_err(|e| PasswordError::Hashing(e.to_string()))?;
         Ok(Self(hash.to_string()))
     }
 

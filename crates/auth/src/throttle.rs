@@ -41,10 +41,7 @@ pub struct LoginThrottle {
 impl Default for LoginThrottle {
     /// 5 failures per user and 20 per address in 15 minutes.
     fn default() -> Self {
-        Self::new(
-            Limit { failures: 5, window: Duration::from_secs(900) },
-            Limit { failures: 20, window: Duration::from_secs(900) },
-        )
+        Self::new(Limit { failures: 5, window: Duration::from_secs(900) }, Limit { failures: 20, window: Duration::from_secs(900) })
     }
 }
 
@@ -133,10 +130,7 @@ mod tests {
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
 
     fn throttle() -> LoginThrottle {
-        LoginThrottle::new(
-            Limit { failures: 3, window: Duration::from_secs(60) },
-            Limit { failures: 5, window: Duration::from_secs(60) },
-        )
+        LoginThrottle::new(Limit { failures: 3, window: Duration::from_secs(60) }, Limit { failures: 5, window: Duration::from_secs(60) })
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use oriel_auth::bearer;
 use oriel_auth::ca::UserIdentity;
-use oriel_auth::control_plane::{ControlError, ControlPlane, UserSpec};
+use oriel_auth::control_plane::{ControlError, ControlPlane, GrantMismatch, SessionGrant, SessionTarget, UserSpec};
 use oriel_auth::resources::join_token::JoinRole;
 use oriel_auth::resources::lock::LockTarget;
 use oriel_auth::store::{DesktopRecord, Store};
@@ -30,9 +30,7 @@ spec:
 async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)));
-    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() })
-        .await
-        .unwrap();
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() }).await.unwrap();
     let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock.clone());
     plane.create_roles(&oriel_rbac::parse_roles("dev.yaml", DEV).unwrap(), false).await.unwrap();
     for (name, env) in [("d-dev", "dev"), ("d-prod", "prod")] {
@@ -94,19 +92,24 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     let names: Vec<_> = visible.iter().map(|(d, logins)| (d.name.as_str(), logins.clone())).collect();
     assert_eq!(names, [("d-dev", vec!["alice".to_owned()])]);
 
-    // Session starts are decided, and recorded, by authorize_session.
-    assert!(plane.authorize_session("alice", DesktopKind::Linux, "d-dev", "alice").await.is_ok());
-    let denied = plane.authorize_session("alice", DesktopKind::Linux, "d-dev", "root").await.unwrap_err();
+    // Session starts are decided, and recorded, from a verified certificate.
+    let identity = UserIdentity { user: "alice".into(), ..Default::default() };
+    let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
+    let grant = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap();
+    let target = SessionTarget { kind: DesktopKind::Linux, desktop: "d-dev", login: "alice" };
+    assert!(grant.is_for(&target), "a grant names the desktop, its kind and the login");
+    assert!(!grant.is_for(&SessionTarget { desktop: "d-prod", ..target }));
+    assert!(!grant.is_for(&SessionTarget { login: "root", ..target }));
+    assert!(!grant.is_for(&SessionTarget { kind: DesktopKind::Windows, ..target }));
+    let denied = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "root").await.unwrap_err();
     assert!(denied.to_string().starts_with("access denied: denied by role \"dev\""), "{denied}");
     let decisions = plane.store().decisions().await.unwrap();
     let summary: Vec<_> = decisions.iter().map(|d| (d.event.as_str(), d.login.as_str(), d.allowed)).collect();
     assert_eq!(summary, [("linux.desktop.session.start", "alice", true), ("linux.desktop.session.start", "root", false)]);
     assert_eq!(decisions[1].reason, denied.to_string());
 
-    let lock = plane
-        .lock(LockTarget { user: Some("alice".into()), ..Default::default() }, Some(Duration::from_secs(60)), Some("incident".into()))
-        .await
-        .unwrap();
+    let lock =
+        plane.lock(LockTarget { user: Some("alice".into()), ..Default::default() }, Some(Duration::from_secs(60)), Some("incident".into())).await.unwrap();
     let locked = plane.access_check("alice", DesktopKind::Linux, "d-dev", "alice").await.unwrap();
     assert!(locked.decision.is_allowed() && !locked.is_allowed(), "the roles allow, the lock refuses");
     assert_eq!(locked.lock.unwrap().name, lock.name);
@@ -154,4 +157,32 @@ async fn sessions_are_authorized_for_the_user_of_a_verified_certificate_only() {
     assert_eq!(decisions[1].reason, garbage.to_string());
     assert_eq!(decisions[2].reason, format!("{denied} (the certificate names \"alice\", unverified)"));
     assert_eq!(decisions[3].reason, format!("{expired} (the certificate names \"alice\", unverified)"));
+}
+
+#[tokio::test]
+async fn a_remote_grant_needs_the_verified_certificate_of_its_user_and_the_session_asked() {
+    let (plane, clock, _dir) = plane().await;
+    plane.add_user(&alice()).await.unwrap();
+    let ca = plane.cert_authority().await.unwrap();
+    let issue = |user: &str| ca.issue_user(&UserIdentity { user: user.into(), ..Default::default() }, Duration::from_secs(3600), clock.now()).unwrap();
+    let (cert, other) = (issue("alice"), issue("mallory"));
+    let sent = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap().to_parts();
+    let verify = |der: &[u8]| oriel_auth::ca::verify_user_with_root(&ca_der(ca.user_ca_pem()), der, clock.now()).unwrap();
+    let asked = SessionTarget { kind: DesktopKind::Linux, desktop: "d-dev", login: "alice" };
+
+    let grant = SessionGrant::decided_remotely(sent.clone(), verify(&cert.cert_der), &asked).unwrap();
+    assert_eq!((grant.user(), grant.desktop(), grant.login()), ("alice", "d-dev", "alice"));
+    assert_eq!(grant.certificate_expires(), Some(cert.expires), "the session ends with the verified certificate");
+
+    let err = SessionGrant::decided_remotely(sent.clone(), verify(&other.cert_der), &asked).unwrap_err();
+    assert!(matches!(err, GrantMismatch::User { .. }), "{err}");
+    for wrong in [SessionTarget { desktop: "d-prod", ..asked }, SessionTarget { login: "root", ..asked }, SessionTarget { kind: DesktopKind::Windows, ..asked }]
+    {
+        let err = SessionGrant::decided_remotely(sent.clone(), verify(&cert.cert_der), &wrong).unwrap_err();
+        assert!(matches!(err, GrantMismatch::Target { .. }), "{err}");
+    }
+}
+
+fn ca_der(pem: &str) -> Vec<u8> {
+    x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1.contents
 }

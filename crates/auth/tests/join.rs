@@ -109,6 +109,61 @@ async fn an_admin_identity_is_never_renewed() {
     assert!(matches!(refused, JoinError::AdminIdentity), "{refused}");
 }
 
+#[tokio::test]
+async fn a_join_cannot_take_over_a_desktop() {
+    let (plane, clock, _dir) = plane().await;
+    let (secret, _) = plane.add_token(JoinRole::LinuxDesktop, 3 * HOST_CERT_TTL, false).await.unwrap();
+    let first = plane.join(&request(&secret, JoinRole::LinuxDesktop, "desk-1")).await.unwrap();
+
+    // The id holds a live certificate: a second join under it is refused,
+    // whoever asks, and says until when.
+    let again = plane.join(&request(&secret, JoinRole::LinuxDesktop, "desk-1")).await.unwrap_err();
+    assert!(matches!(again, JoinError::HostIdTaken { .. }), "{again}");
+    assert!(again.to_string().starts_with("host id \"desk-1\" is taken: a host holds a certificate for it, valid until "), "{again}");
+    // Renewing keeps it taken for the new certificate's life.
+    clock.advance(HOST_CERT_TTL * 2 / 3);
+    plane.renew_host(&first.cert_der).await.unwrap();
+    clock.advance(HOST_CERT_TTL / 2);
+    assert!(matches!(plane.join(&request(&secret, JoinRole::LinuxDesktop, "desk-1")).await, Err(JoinError::HostIdTaken { .. })));
+
+    // A registered desktop (here the all-in-one host's, which has no host
+    // certificate) cannot be joined under either.
+    let desktop = oriel_auth::store::DesktopRecord {
+        kind: oriel_rbac::DesktopKind::Linux,
+        name: "local-desk".into(),
+        hostname: "auth-host".into(),
+        addr: "in-process".into(),
+        labels: Default::default(),
+        expires: Some(oriel_backend::Clock::now(clock.as_ref()) + MINUTE),
+    };
+    plane.store().put_desktop(&desktop).await.unwrap();
+    let taken = plane.join(&request(&secret, JoinRole::LinuxDesktop, "local-desk")).await.unwrap_err();
+    assert_eq!(
+        taken.to_string(),
+        "host id \"local-desk\" is taken: a linux desktop is registered under it. A host that already joined keeps its \
+         credentials in its data dir and does not join again; a new or reinstalled host needs an id of its own (remove \
+         host_uuid from its data dir)"
+    );
+    // Once the registration and the certificate are gone, the id is free.
+    clock.advance(HOST_CERT_TTL);
+    plane.join(&request(&secret, JoinRole::LinuxDesktop, "local-desk")).await.expect("the registration expired");
+    plane.join(&request(&secret, JoinRole::LinuxDesktop, "desk-1")).await.expect("the certificate expired");
+}
+
+#[tokio::test]
+async fn a_join_refused_for_its_id_leaves_a_one_time_token_unused() {
+    let (plane, _clock, _dir) = plane().await;
+    let (reusable, _) = plane.add_token(JoinRole::LinuxDesktop, 30 * MINUTE, false).await.unwrap();
+    plane.join(&request(&reusable, JoinRole::LinuxDesktop, "desk-1")).await.unwrap();
+    let (once, _) = plane.add_token(JoinRole::LinuxDesktop, 30 * MINUTE, true).await.unwrap();
+    assert!(matches!(plane.join(&request(&once, JoinRole::LinuxDesktop, "desk-1")).await, Err(JoinError::HostIdTaken { .. })));
+    plane.join(&request(&once, JoinRole::LinuxDesktop, "desk-2")).await.expect("the token is still good");
+    // And a join refused for its token leaves the id free.
+    let used = plane.join(&request(&once, JoinRole::LinuxDesktop, "desk-3")).await.unwrap_err();
+    assert!(matches!(used, JoinError::Token(TokenError::Used)), "{used}");
+    plane.join(&request(&reusable, JoinRole::LinuxDesktop, "desk-3")).await.expect("desk-3 was released");
+}
+
 #[test]
 fn the_token_never_shows_in_debug_output() {
     let shown = format!("{:?}", request("s3cret-token", JoinRole::LinuxDesktop, "h"));

@@ -17,9 +17,7 @@ const PASSWORD: &str = "correct horse battery staple";
 async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)));
-    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() })
-        .await
-        .unwrap();
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() }).await.unwrap();
     let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock.clone());
     (plane, clock, dir)
 }
@@ -98,7 +96,9 @@ async fn a_login_holds_a_user_certificate_as_long_as_the_session() {
     let certificate = session.certificate.expect("issued at login");
     assert_eq!(certificate.expires, cookie.expires);
     assert_eq!(session.expires, cookie.expires);
-    let identity = plane.verify_user_cert(&certificate.cert_der).await.unwrap();
+    let verified = plane.verify_user_cert(&certificate.cert_der).await.unwrap();
+    assert_eq!(verified.expires(), certificate.expires);
+    let identity = verified.identity();
     assert_eq!((identity.user.as_str(), identity.roles.as_slice()), ("dana", &["access".to_owned()][..]));
     assert_eq!(identity.traits["linux_logins"], ["dana"]);
 

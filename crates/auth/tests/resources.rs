@@ -21,9 +21,7 @@ const T0: Duration = Duration::from_secs(1_790_000_000);
 async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + T0));
-    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() })
-        .await
-        .unwrap();
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() }).await.unwrap();
     (ControlPlane::new(oriel_auth::store::Store::new(Arc::new(backend)), clock.clone()), clock, dir)
 }
 
@@ -171,9 +169,13 @@ async fn a_duplicate_without_force_writes_nothing_and_force_keeps_credentials() 
 #[tokio::test]
 async fn unknown_roles_and_past_expiry_are_refused_before_any_write() {
     let (plane, _clock, _dir) = plane().await;
-    let err = create(&plane, "kind: cluster_networking_config\nspec: {client_idle_timeout: 5m}\n---\nkind: user\nmetadata: {name: bob}\nspec: {roles: [admin]}\n", false)
-        .await
-        .unwrap_err();
+    let err = create(
+        &plane,
+        "kind: cluster_networking_config\nspec: {client_idle_timeout: 5m}\n---\nkind: user\nmetadata: {name: bob}\nspec: {roles: [admin]}\n",
+        false,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.to_string(), "document 2: role \"admin\" not found (create it first with `orielctl create -f ROLE.yaml`)");
     assert_eq!(plane.store().cluster_networking_config().await.unwrap().client_idle_timeout, None, "nothing written");
 
@@ -214,9 +216,11 @@ spec: {addr: in-process}
 
 #[tokio::test]
 async fn cluster_settings_shape_every_grant() {
-    let (plane, _clock, _dir) = plane().await;
+    let (plane, clock, _dir) = plane().await;
     create(&plane, RECORDING_ROLE, false).await.unwrap();
-    let grant = || async { plane.authorize_session("alice", DesktopKind::Linux, "d1", "alice").await.unwrap() };
+    let identity = oriel_auth::ca::UserIdentity { user: "alice".into(), ..Default::default() };
+    let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), oriel_backend::Clock::now(&*clock)).unwrap();
+    let grant = || async { plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d1", "alice").await.unwrap() };
 
     // Defaults: recorded (mode node), the role's idle timeout.
     let g = grant().await;
@@ -224,12 +228,8 @@ async fn cluster_settings_shape_every_grant() {
     assert_eq!(g.recording_mode(), RecordingMode::Node);
     assert_eq!(g.options().idle_timeout, Some(Duration::from_secs(3600)));
 
-    let cases = [
-        ("off", "30m", false, Some(1800)),
-        ("proxy-sync", "2h", true, Some(3600)),
-        ("node", "0", true, Some(3600)),
-        ("node-sync", "never", true, Some(3600)),
-    ];
+    let cases =
+        [("off", "30m", false, Some(1800)), ("proxy-sync", "2h", true, Some(3600)), ("node", "0", true, Some(3600)), ("node-sync", "never", true, Some(3600))];
     for (mode, timeout, record, idle) in cases {
         let settings = format!(
             "kind: session_recording_config\nspec: {{mode: {mode}}}\n---\nkind: cluster_networking_config\nspec: {{client_idle_timeout: '{timeout}'}}\n"
@@ -276,14 +276,8 @@ async fn desktop_services_are_listed_until_their_heartbeat_stops() {
     assert!(matches!(store.desktop_service(DesktopKind::Linux, &service.name).await, Err(StoreError::NotFound { .. })));
 
     // A desktop created by hand needs --force over a heartbeated one.
-    let desktop = DesktopRecord {
-        kind: DesktopKind::Linux,
-        name: "d1".into(),
-        hostname: "h".into(),
-        addr: "a".into(),
-        labels: Default::default(),
-        expires: None,
-    };
+    let desktop =
+        DesktopRecord { kind: DesktopKind::Linux, name: "d1".into(), hostname: "h".into(), addr: "a".into(), labels: Default::default(), expires: None };
     store.put_desktop(&desktop).await.unwrap();
     assert!(matches!(store.create_desktop(&desktop, false).await, Err(StoreError::AlreadyExists { .. })));
     store.create_desktop(&desktop, true).await.unwrap();

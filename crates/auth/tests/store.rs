@@ -42,10 +42,7 @@ async fn users_round_trip_and_concurrent_changes_conflict() {
     let read = store.user("alice").await.unwrap();
     assert_eq!(read.value, alice());
     let mut enrolled = read.value.clone();
-    enrolled.credentials = Some(Credentials {
-        password: PasswordHashString::new("a long enough password").unwrap(),
-        totp: TotpDevice::generate().unwrap(),
-    });
+    enrolled.credentials = Some(Credentials { password: PasswordHashString::new("a long enough password").unwrap(), totp: TotpDevice::generate().unwrap() });
     store.swap_user(&enrolled, read.revision).await.unwrap();
     assert!(matches!(store.swap_user(&enrolled, read.revision).await, Err(StoreError::Conflict { .. })), "stale revision");
     let stored = store.user("alice").await.unwrap().value;

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 /// Where a backend reads the time from to decide what has expired.
 pub trait Clock: Send + Sync + Debug {
+    /// The current time.
     fn now(&self) -> SystemTime;
 }
 

@@ -5,19 +5,30 @@ use crate::{Key, KeyError};
 /// A backend error.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
+    /// No item at the key (or it expired).
     #[error("{0} not found")]
     NotFound(Key),
+    /// A create found an item at the key.
     #[error("{0} already exists")]
     AlreadyExists(Key),
     /// The item is absent or at another revision than the one expected.
     #[error("{0} is not at the expected revision")]
     CompareFailed(Key),
+    /// The key or prefix is not well formed.
     #[error(transparent)]
     InvalidKey(#[from] KeyError),
+    /// The value is larger than a backend stores.
     #[error("value of {len} bytes is over the {max} byte limit")]
-    ValueTooLarge { len: usize, max: usize },
+    ValueTooLarge {
+        /// The value's size.
+        len: usize,
+        /// The largest value stored.
+        max: usize,
+    },
+    /// The request itself is wrong (a caller's mistake).
     #[error("{0}")]
     Invalid(&'static str),
+    /// The backend was closed.
     #[error("storage is closed")]
     Closed,
     /// The store could not be reached or was busy: the request may succeed later.
@@ -26,8 +37,14 @@ pub enum BackendError {
     /// The store failed in a way that trying again will not fix.
     #[error("storage failed: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
+    /// The store was written by a newer Oriel.
     #[error("storage schema version {found} is newer than this build supports ({supported})")]
-    SchemaTooNew { found: i64, supported: i64 },
+    SchemaTooNew {
+        /// The store's schema version.
+        found: i64,
+        /// The newest this build reads.
+        supported: i64,
+    },
 }
 
 /// Whether a failed request is worth making again.

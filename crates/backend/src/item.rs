@@ -34,7 +34,9 @@ impl fmt::Display for Revision {
 /// A stored item, as reads and watchers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
+    /// Where it is stored.
     pub key: Key,
+    /// Its bytes.
     pub value: Vec<u8>,
     /// The revision of the write that last changed this item.
     pub revision: Revision,
@@ -45,8 +47,11 @@ pub struct Item {
 /// An item to write; the backend gives it its revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewItem {
+    /// Where to store it.
     pub key: Key,
+    /// Its bytes.
     pub value: Vec<u8>,
+    /// When it stops being visible; `None` keeps it until it is deleted.
     pub expires: Option<SystemTime>,
 }
 

@@ -9,20 +9,33 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// Why a string is not a key or a prefix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// Nothing at all.
     #[error("key is empty")]
     Empty,
+    /// Longer than a backend stores.
     #[error("key of {len} bytes is over the {max} byte limit")]
-    TooLong { len: usize, max: usize },
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The longest key stored.
+        max: usize,
+    },
+    /// Keys are absolute.
     #[error("key does not start with '/'")]
     NoLeadingSlash,
+    /// `//`, or a trailing `/` on a key.
     #[error("key has an empty segment")]
     EmptySegment,
+    /// `.` and `..` could be read as paths.
     #[error("key has a '.' or '..' segment")]
     DotSegment,
+    /// Control characters would garble logs.
     #[error("key has a control character")]
     ControlCharacter,
+    /// Keys are text.
     #[error("key is not UTF-8")]
     NotUtf8,
+    /// A prefix names a folder.
     #[error("prefix does not end with '/'")]
     NoTrailingSlash,
 }

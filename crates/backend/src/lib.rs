@@ -3,6 +3,8 @@
 //! [`SqliteBackend`] (embedded, the default) and [`PostgresBackend`] (for
 //! clusters). [`compliance`] holds the one test suite both pass.
 
+#![warn(missing_docs)]
+
 mod backend;
 mod clock;
 pub mod compliance;

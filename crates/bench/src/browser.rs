@@ -171,8 +171,7 @@ impl Browser {
                 };
                 let arrived = Instant::now();
                 let len = frame.len() as u64;
-                let Some(payload) = decode_frame(frame, Limits::FROM_SERVER).context("bad TDPB message from the service")?
-                else {
+                let Some(payload) = decode_frame(frame, Limits::FROM_SERVER).context("bad TDPB message from the service")? else {
                     continue;
                 };
                 self.counters.bytes += len;
@@ -228,9 +227,7 @@ impl Browser {
             Payload::FrameRect(rect) => {
                 let codec = QoizCodec::try_from(rect.codec as u32)?;
                 let started = Instant::now();
-                self.decoder
-                    .decode(codec, rect.reset_context, &rect.data, rect.width, rect.height, &mut self.rgba)
-                    .context("a rectangle did not decode")?;
+                self.decoder.decode(codec, rect.reset_context, &rect.data, rect.width, rect.height, &mut self.rgba).context("a rectangle did not decode")?;
                 self.counters.decode += started.elapsed();
                 self.counters.rects += 1;
                 self.counters.screen_messages += 1;

@@ -106,12 +106,7 @@ fn busy_desktop(display: &Display, scene: &mut Clients) -> anyhow::Result<()> {
         ("bench-ls", "110x45+10+10", ("#002b36", "#93a1a1"), "ls -l --color=always /usr/bin | head -n 44".into()),
         ("bench-source", "100x50+700+30", ("#fdf6e3", "#073642"), format!("cat -n {source} | head -n 49")),
         ("bench-ps", "120x25+60+560", ("#1d1f21", "#c5c8c6"), "ps -eo pid,user,rss,args --sort=-rss | head -n 24".into()),
-        (
-            "bench-scroll",
-            "90x30+1050+480",
-            ("#282a36", "#f8f8f2"),
-            "while :; do date; ls -l --color=always /etc | shuf -n 3; sleep 0.2; done".into(),
-        ),
+        ("bench-scroll", "90x30+1050+480", ("#282a36", "#f8f8f2"), "while :; do date; ls -l --color=always /etc | shuf -n 3; sleep 0.2; done".into()),
     ];
     for (name, geometry, colours, command) in &terminals {
         let shell = format!("{command}; exec sleep 3600");
@@ -134,10 +129,7 @@ fn view<'a>(pixels: &'a [u8], stride: usize, rect: &Rect) -> BgrxView<'a> {
 }
 
 /// Runs `encode` over every rectangle of one frame; time and bytes out.
-fn timed(
-    views: &[BgrxView<'_>],
-    mut encode: impl FnMut(&BgrxView<'_>, &mut Vec<u8>) -> anyhow::Result<()>,
-) -> anyhow::Result<(Duration, usize)> {
+fn timed(views: &[BgrxView<'_>], mut encode: impl FnMut(&BgrxView<'_>, &mut Vec<u8>) -> anyhow::Result<()>) -> anyhow::Result<(Duration, usize)> {
     let mut out = Vec::new();
     let mut bytes = 0;
     let started = Instant::now();
@@ -170,8 +162,7 @@ impl ShmProbe {
 
     fn grab(&self, conn: &RustConnection) -> anyhow::Result<Duration> {
         let started = Instant::now();
-        conn.shm_get_image(self.root, 0, 0, WIDTH, HEIGHT, !0, xproto::ImageFormat::Z_PIXMAP.into(), self.id, 0)?
-            .reply()?;
+        conn.shm_get_image(self.root, 0, 0, WIDTH, HEIGHT, !0, xproto::ImageFormat::Z_PIXMAP.into(), self.id, 0)?.reply()?;
         Ok(started.elapsed())
     }
 }

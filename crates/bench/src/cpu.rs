@@ -65,12 +65,7 @@ pub fn of_process(pid: i32) -> Duration {
 /// CPU time of this process's threads named `name` (as in /proc/self/task/*/comm).
 pub fn of_threads(name: &str) -> Duration {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
-    tasks
-        .flatten()
-        .filter_map(|task| read_stat(&format!("{}/stat", task.path().display())))
-        .filter(|stat| stat.comm == name)
-        .map(|stat| stat.cpu)
-        .sum()
+    tasks.flatten().filter_map(|task| read_stat(&format!("{}/stat", task.path().display()))).filter(|stat| stat.comm == name).map(|stat| stat.cpu).sum()
 }
 
 /// How many threads of this process are named `name`.

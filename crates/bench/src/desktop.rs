@@ -65,10 +65,7 @@ pub fn write_xsession(dir: &Path) -> anyhow::Result<PathBuf> {
     let xsessions = dir.join("xsessions");
     std::fs::create_dir_all(&xsessions)?;
     let env_file = dir.join("display");
-    let xterm: Vec<String> = xclients::xterm_args(TERMINAL, "100x30+80+60", ("#fdf6e3", "#073642"))
-        .into_iter()
-        .map(|arg| format!("'{arg}'"))
-        .collect();
+    let xterm: Vec<String> = xclients::xterm_args(TERMINAL, "100x30+80+60", ("#fdf6e3", "#073642")).into_iter().map(|arg| format!("'{arg}'")).collect();
     // The xterm starts once openbox manages windows: an xterm mapped while
     // openbox is starting up sometimes stays unmapped for good.
     let script = format!(
@@ -84,10 +81,7 @@ pub fn write_xsession(dir: &Path) -> anyhow::Result<PathBuf> {
     );
     let script_path = dir.join("xsession.sh");
     std::fs::write(&script_path, script)?;
-    std::fs::write(
-        xsessions.join("bench.desktop"),
-        format!("[Desktop Entry]\nName=Bench\nExec=/bin/sh {}\n", script_path.display()),
-    )?;
+    std::fs::write(xsessions.join("bench.desktop"), format!("[Desktop Entry]\nName=Bench\nExec=/bin/sh {}\n", script_path.display()))?;
     Ok(xsessions)
 }
 
@@ -153,10 +147,7 @@ impl Desktop {
         Self::offering(service_runtime, Some((xsession_dirs, filter))).await
     }
 
-    async fn offering(
-        service_runtime: &Runtime,
-        installed: Option<(Vec<PathBuf>, oriel_linux_desktop::xsession::XsessionFilter)>,
-    ) -> anyhow::Result<Self> {
+    async fn offering(service_runtime: &Runtime, installed: Option<(Vec<PathBuf>, oriel_linux_desktop::xsession::XsessionFilter)>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
         // Sessions run as the `bench` login (created by the service), which
         // must reach the session directories below.

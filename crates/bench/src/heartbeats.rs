@@ -71,9 +71,7 @@ pub async fn run(desktops: usize, seconds: f64, saturation_seconds: f64) -> anyh
     let issuing = issuing.elapsed();
     // RemoteAuth's channel needs the runtime it will run on.
     let fleet = agents
-        .spawn(async move {
-            credentials.iter().enumerate().map(|(i, c)| SimulatedDesktop::new(i, addr, c)).collect::<anyhow::Result<Vec<_>>>()
-        })
+        .spawn(async move { credentials.iter().enumerate().map(|(i, c)| SimulatedDesktop::new(i, addr, c)).collect::<anyhow::Result<Vec<_>>>() })
         .await??;
 
     let mut table = Table::new(&[
@@ -216,8 +214,8 @@ async fn serve(db: PathBuf) -> anyhow::Result<(ControlPlane, SocketAddr, oneshot
     let addr = listener.local_addr()?;
     let tls = oriel_admin::server::tls_config(&plane).await?;
     let settings = oriel_admin::operations::Settings { proxy_url: "https://127.0.0.1:3080".into() };
-    let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings))
-        .add_service(oriel_cluster::auth_api::service(plane.clone()));
+    let routes =
+        tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings)).add_service(oriel_cluster::auth_api::service(plane.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async {
@@ -265,7 +263,7 @@ impl SimulatedDesktop {
             let at = (SystemTime::now() - latency).duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             eprintln!("{}: {} ms, from {:.3} s after the epoch", self.beat.hostname, latency.as_millis(), at.as_secs_f64());
         }
-        Call { latency, error: result.err() }
+        Call { latency, error: result.err().map(|error| error.to_string()) }
     }
 }
 

@@ -177,13 +177,7 @@ pub async fn run(service_runtime: &Runtime, settings: Settings) -> anyhow::Resul
 /// Opens session number `index` and waits until its Xfce is up and its
 /// screen quiet, then hands its client to a task that acknowledges frames
 /// until `stop`.
-async fn start(
-    service_runtime: &Runtime,
-    desktop: &Desktop,
-    index: usize,
-    stop: watch::Receiver<bool>,
-    frames: Arc<AtomicU64>,
-) -> anyhow::Result<Idle> {
+async fn start(service_runtime: &Runtime, desktop: &Desktop, index: usize, stop: watch::Receiver<bool>, frames: Arc<AtomicU64>) -> anyhow::Result<Idle> {
     let (client_end, task) = desktop.pipe(service_runtime);
     let mut browser = Browser::new(Transport::Stream(Box::pin(client_end)));
     browser.hello(WIDTH, HEIGHT, Codec::QoizStream).await?;
@@ -359,18 +353,16 @@ fn all_processes() -> Vec<(i32, Status)> {
 /// counted once over all sessions, not once per process.
 fn smaps_rollup(pid: i32) -> (u64, u64) {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    let field = |key: &str| -> u64 {
-        text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
-    };
+    let field =
+        |key: &str| -> u64 { text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0) };
     (field("Rss:"), field("Pss:"))
 }
 
 /// MemTotal and MemAvailable, KiB.
 fn meminfo() -> (u64, u64) {
     let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let field = |key: &str| -> u64 {
-        text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
-    };
+    let field =
+        |key: &str| -> u64 { text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0) };
     (field("MemTotal:"), field("MemAvailable:"))
 }
 
@@ -451,7 +443,7 @@ fn render(steps: &[Step], starts: &Samples, why_stopped: &str, baseline: (u64, u
         let _ = writeln!(out, "Per program at {} sessions (per session: summed, divided by {}):\n", first.sessions, first.sessions);
         let mut table = Table::new(&["program", "processes per session", "PSS MiB", "RSS MiB", "CPU %"]);
         let mut programs: Vec<(&String, &Usage)> = first.by_program.iter().collect();
-        programs.sort_by(|a, b| b.1.pss_kib.cmp(&a.1.pss_kib));
+        programs.sort_by_key(|&(_, usage)| std::cmp::Reverse(usage.pss_kib));
         for (name, usage) in programs {
             table.row(vec![
                 format!("`{name}`"),

@@ -41,20 +41,8 @@ pub struct Latencies {
 
 pub async fn run(service_runtime: &Runtime, rounds: usize, with_proxy: bool) -> anyhow::Result<String> {
     xclients::require()?;
-    let mut table = Table::new(&[
-        "path",
-        "keys",
-        "first rect p50 ms",
-        "p90",
-        "p99",
-        "max",
-        "frame decoded p50 ms",
-        "p90",
-        "p99",
-        "max",
-        "keys with no frame",
-        "pings/s",
-    ]);
+    let mut table =
+        Table::new(&["path", "keys", "first rect p50 ms", "p90", "p99", "max", "frame decoded p50 ms", "p90", "p99", "max", "keys with no frame", "pings/s"]);
     let mut notes = Vec::new();
 
     let mut session = Session::start(service_runtime, 1920, 1080, Codec::QoizStream).await?;
@@ -69,9 +57,7 @@ pub async fn run(service_runtime: &Runtime, rounds: usize, with_proxy: bool) -> 
 
     if with_proxy {
         match proxy::binary() {
-            None => notes.push(
-                "Through the proxy: skipped, `target/release/oriel` is not built (`cargo build --release -p oriel`).".to_owned(),
-            ),
+            None => notes.push("Through the proxy: skipped, `target/release/oriel` is not built (`cargo build --release -p oriel`).".to_owned()),
             // The binary is built separately and may lag behind this bench: report, do not fail.
             Some(binary) => match through_proxy(&binary, rounds).await {
                 Ok((latencies, storm)) => {

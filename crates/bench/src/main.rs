@@ -128,9 +128,9 @@ fn main() -> anyhow::Result<()> {
     for command in commands {
         let section = match command {
             // On a thread of its own: it pins itself to one core.
-            Command::CaptureEncode { iterations } => std::thread::spawn(move || capture_encode::run(iterations))
-                .join()
-                .map_err(|_| anyhow::anyhow!("capture-encode panicked"))?,
+            Command::CaptureEncode { iterations } => {
+                std::thread::spawn(move || capture_encode::run(iterations)).join().map_err(|_| anyhow::anyhow!("capture-encode panicked"))?
+            }
             Command::Scenarios { seconds } => driver.block_on(interruptible(scenarios::run(&service, seconds))),
             Command::Latency { rounds, no_proxy } => driver.block_on(interruptible(latency::run(&service, rounds, !no_proxy))),
             Command::Logins { count } => driver.block_on(interruptible(logins::run(count))),

@@ -62,7 +62,9 @@ pub async fn run(service_runtime: &Runtime, proxy: &Side, rounds: usize, seconds
     let session = Session::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), 1920, 1080, Codec::QoizStream).await?;
     paths.push(measure("in-process pipe (as `latency`)", None, session, rounds, length).await?);
 
-    for (name, dialer) in [("reverse tunnel: mTLS + gRPC, loopback TCP", &cluster.tunnel), ("direct dial of listen_addr: mTLS + gRPC, loopback TCP", &cluster.direct)] {
+    for (name, dialer) in
+        [("reverse tunnel: mTLS + gRPC, loopback TCP", &cluster.tunnel), ("direct dial of listen_addr: mTLS + gRPC, loopback TCP", &cluster.direct)]
+    {
         let (stream, dial) = dial(proxy, dialer.clone(), &desktop).await.with_context(|| format!("opening a session by {name}"))?;
         let session = Session::open(&desktop, Transport::Stream(stream), SessionTask::Agent, 1920, 1080, Codec::QoizStream).await?;
         paths.push(measure(name, Some(dial), session, rounds, length).await?);
@@ -197,19 +199,8 @@ impl Cluster {
 }
 
 fn render(paths: &[Route], cluster: &Cluster, seconds: f64) -> String {
-    let mut latencies = Table::new(&[
-        "path",
-        "keys",
-        "first rect p50 ms",
-        "p90",
-        "p99",
-        "max",
-        "frame decoded p50 ms",
-        "p90",
-        "p99",
-        "max",
-        "keys with no frame",
-    ]);
+    let mut latencies =
+        Table::new(&["path", "keys", "first rect p50 ms", "p90", "p99", "max", "frame decoded p50 ms", "p90", "p99", "max", "keys with no frame"]);
     for path in paths {
         let mut cells = vec![path.name.to_owned()];
         cells.extend(latency::cells_of(&path.latencies));

@@ -173,11 +173,7 @@ pub async fn flood(session: &mut Session, command: &str, length: Duration, ack_d
     let dir = tempfile::tempdir()?;
     let go = dir.path().join("go");
     let done = dir.path().join("done");
-    let shell = format!(
-        "while [ ! -e '{go}' ]; do sleep 0.02; done; {command}; touch '{done}'; exec sleep 3600",
-        go = go.display(),
-        done = done.display()
-    );
+    let shell = format!("while [ ! -e '{go}' ]; do sleep 0.02; done; {command}; touch '{done}'; exec sleep 3600", go = go.display(), done = done.display());
     let mut clients = Clients::default();
     let mut args = xclients::xterm_args("bench-seq", "80x24+0+0", ("#1d1f21", "#c5c8c6"));
     args.extend(["-maximized", "-e", "sh", "-c", &shell]);

@@ -66,9 +66,7 @@ pub async fn run(mib: usize) -> anyhow::Result<String> {
     }
     drop(shared);
     browser.await?;
-    Ok(format!(
-        "## Shared directory throughput\n\nThrough the real FUSE mount, the browser in-process answering from a temporary directory.\n\n{table}"
-    ))
+    Ok(format!("## Shared directory throughput\n\nThrough the real FUSE mount, the browser in-process answering from a temporary directory.\n\n{table}"))
 }
 
 async fn browser(mut frames: mpsc::Receiver<Vec<u8>>, root: std::path::PathBuf, shared: Weak<SharedDirectories>) {

@@ -48,13 +48,7 @@ pub struct Display {
 impl Display {
     fn command(&self, program: &str, args: &[&str]) -> Command {
         let mut command = Command::new(program);
-        command
-            .args(args)
-            .env("DISPLAY", &self.name)
-            .env("XAUTHORITY", &self.xauthority)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        command.args(args).env("DISPLAY", &self.name).env("XAUTHORITY", &self.xauthority).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
         command
     }
 
@@ -184,8 +178,5 @@ fn signal_group(pid: u32, signal: i32) {
 /// The xterm options every benchmark uses: an antialiased TrueType font,
 /// as a desktop user would have.
 pub fn xterm_args<'a>(title: &'a str, geometry: &'a str, colours: (&'a str, &'a str)) -> Vec<&'a str> {
-    vec![
-        "-title", title, "-geometry", geometry, "-fa", "DejaVu Sans Mono", "-fs", "10", "-bg", colours.0, "-fg", colours.1,
-        "+sb", "+bc", "-name", title,
-    ]
+    vec!["-title", title, "-geometry", geometry, "-fa", "DejaVu Sans Mono", "-fs", "10", "-bg", colours.0, "-fg", colours.1, "+sb", "+bc", "-name", title]
 }

@@ -19,8 +19,14 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// its own task: the TLS handshake (the client's certificate must chain to
 /// the host CA), then the check that it is a `role` host, then `serve`.
 /// Refusals are logged as "refused a `what`: not a `who` of this cluster".
-pub async fn accept<F, Fut>(listener: TcpListener, config: Arc<ServerConfig>, host_ca_pem: String, (role, who): (HostRole, &'static str), what: &'static str, serve: F)
-where
+pub async fn accept<F, Fut>(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    host_ca_pem: String,
+    (role, who): (HostRole, &'static str),
+    what: &'static str,
+    serve: F,
+) where
     F: Fn(TlsStream<TcpStream>, HostIdentity, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {

@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oriel_auth::ca::{HostIdentity, HostRole};
-use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantParts, SessionGrant};
+use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantParts, GrantedSession, SessionGrant};
 use oriel_auth::join::{JoinError, JoinRequest};
 use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::resources::join_token::JoinRole;
@@ -65,6 +65,7 @@ fn join_status(error: JoinError) -> Status {
     match error {
         JoinError::Token(_) | JoinError::AdminIdentity | JoinError::Certificate(_) => Status::permission_denied(error.to_string()),
         JoinError::HostId(_) | JoinError::NoSuchService(_) => Status::invalid_argument(error.to_string()),
+        JoinError::HostIdTaken { .. } => Status::already_exists(error.to_string()),
         JoinError::Unavailable(_) => Status::unavailable(error.to_string()),
     }
 }
@@ -85,9 +86,9 @@ fn millis(at: Option<SystemTime>) -> u64 {
 pub fn grant_message(grant: &SessionGrant) -> proto::Grant {
     let parts = grant.to_parts();
     proto::Grant {
-        user: parts.user,
-        login: parts.login,
-        roles: parts.roles,
+        user: parts.session.user,
+        login: parts.session.login,
+        roles: parts.session.roles,
         clipboard: parts.options.clipboard,
         directory_sharing: parts.options.directory_sharing,
         record: parts.options.record,
@@ -96,28 +97,54 @@ pub fn grant_message(grant: &SessionGrant) -> proto::Grant {
         certificate_expires_ms: millis(parts.certificate_expires),
         create_host_user: parts.options.create_host_user,
         host_groups: parts.options.host_groups,
+        session_mfa: parts.options.session_mfa,
+        desktop_kind: parts.session.desktop_kind.as_str().to_owned(),
+        desktop: parts.session.desktop,
     }
 }
 
-/// The grant a message carries.
-pub fn grant_from_message(message: proto::Grant) -> Result<SessionGrant, Status> {
-    let recording_mode = message.recording_mode.parse().map_err(|_| Status::invalid_argument(format!("unknown recording mode {:?}", message.recording_mode)))?;
-    Ok(SessionGrant::from_parts(GrantParts {
-        user: message.user,
-        login: message.login,
-        roles: message.roles,
+fn desktop_kind(name: &str) -> Result<DesktopKind, Status> {
+    DesktopKind::ALL.into_iter().find(|kind| kind.as_str() == name).ok_or_else(|| Status::invalid_argument(format!("unknown desktop kind {name:?}")))
+}
+
+/// A grant's contents as a message carries them. Plain data: a desktop
+/// service makes a grant of it only with `SessionGrant::decided_remotely`.
+pub fn grant_parts(message: proto::Grant) -> Result<GrantParts, Status> {
+    let recording_mode =
+        message.recording_mode.parse().map_err(|_| Status::invalid_argument(format!("unknown recording mode {:?}", message.recording_mode)))?;
+    Ok(GrantParts {
+        session: GrantedSession {
+            user: message.user,
+            login: message.login,
+            roles: message.roles,
+            desktop_kind: desktop_kind(&message.desktop_kind)?,
+            desktop: message.desktop,
+        },
         options: SessionOptions {
             clipboard: message.clipboard,
             directory_sharing: message.directory_sharing,
             record: message.record,
             idle_timeout: (message.idle_timeout_ms > 0).then(|| Duration::from_millis(message.idle_timeout_ms)),
-            session_mfa: false,
+            session_mfa: message.session_mfa,
             create_host_user: message.create_host_user,
             host_groups: message.host_groups,
         },
         recording_mode,
         certificate_expires: (message.certificate_expires_ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(message.certificate_expires_ms)),
-    }))
+    })
+}
+
+/// The session a lock query or disconnect is about: only ever on the
+/// calling host's own desktop.
+fn callers_session(host: &HostIdentity, grant: Option<proto::Grant>) -> Result<GrantedSession, Status> {
+    let session = grant_parts(grant.unwrap_or_default())?.session;
+    if session.desktop_kind != DesktopKind::Linux || session.desktop != host.host_id {
+        return Err(Status::permission_denied(format!(
+            "host {:?} can speak only for its own desktop, not for {} desktop {:?}",
+            host.host_id, session.desktop_kind, session.desktop
+        )));
+    }
+    Ok(session)
 }
 
 /// What a host gets when it joins or renews.
@@ -199,18 +226,14 @@ impl Auth for AuthApi {
     async fn authorize_session(&self, request: Request<proto::SessionQuery>) -> Result<Response<proto::Grant>, Status> {
         let host = self.caller(&request).await?;
         let query = request.into_inner();
-        let grant = self
-            .plane
-            .authorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login)
-            .await
-            .map_err(denied_status)?;
+        let grant = self.plane.authorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login).await.map_err(denied_status)?;
         Ok(Response::new(grant_message(&grant)))
     }
 
     async fn lock_on(&self, request: Request<proto::LockQuery>) -> Result<Response<proto::LockState>, Status> {
         let host = self.caller(&request).await?;
-        let grant = grant_from_message(request.into_inner().grant.unwrap_or_default())?;
-        match self.plane.lock_on(&grant, DesktopKind::Linux, &host.host_id).await {
+        let session = callers_session(&host, request.into_inner().grant)?;
+        match self.plane.lock_on(&session).await {
             Ok(Some(lock)) => Ok(Response::new(proto::LockState { locked: true, message: lock.message.unwrap_or_default() })),
             Ok(None) => Ok(Response::new(proto::LockState { locked: false, message: String::new() })),
             Err(error) => Err(Status::unavailable(error.to_string())),
@@ -220,8 +243,41 @@ impl Auth for AuthApi {
     async fn record_disconnect(&self, request: Request<proto::Disconnect>) -> Result<Response<Empty>, Status> {
         let host = self.caller(&request).await?;
         let disconnect = request.into_inner();
-        let grant = grant_from_message(disconnect.grant.unwrap_or_default())?;
-        self.plane.record_disconnect(&grant, DesktopKind::Linux, &host.host_id, &disconnect.reason).await;
+        let session = callers_session(&host, disconnect.grant)?;
+        self.plane.record_disconnect(&session, &disconnect.reason).await;
         Ok(Response::new(Empty {}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_message_carries_per_session_mfa_and_its_desktop() {
+        let message = proto::Grant {
+            user: "alice".into(),
+            login: "alice".into(),
+            recording_mode: "node".into(),
+            session_mfa: true,
+            desktop_kind: "linux".into(),
+            desktop: "desk-1".into(),
+            ..Default::default()
+        };
+        let parts = grant_parts(message).unwrap();
+        assert!(parts.options.session_mfa);
+        assert_eq!((parts.session.desktop_kind, parts.session.desktop.as_str()), (DesktopKind::Linux, "desk-1"));
+        let unknown = proto::Grant { recording_mode: "node".into(), desktop_kind: "macos".into(), ..Default::default() };
+        assert_eq!(grant_parts(unknown).unwrap_err().message(), "unknown desktop kind \"macos\"");
+    }
+
+    #[test]
+    fn a_host_speaks_only_for_its_own_desktop() {
+        let host = HostIdentity { host_id: "desk-1".into(), role: HostRole::LinuxDesktop, dns_names: vec![], ips: vec![] };
+        let grant =
+            |desktop: &str| Some(proto::Grant { recording_mode: "node".into(), desktop_kind: "linux".into(), desktop: desktop.into(), ..Default::default() });
+        assert!(callers_session(&host, grant("desk-1")).is_ok());
+        let refused = callers_session(&host, grant("desk-2")).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
     }
 }

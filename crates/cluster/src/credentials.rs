@@ -64,7 +64,9 @@ impl HostCredentials {
         };
         let blocks = pem_blocks(&text);
         match blocks.as_slice() {
-            [cert, key, host_ca, user_ca] if cert.contains("CERTIFICATE") && key.contains("PRIVATE KEY") && host_ca.contains("CERTIFICATE") && user_ca.contains("CERTIFICATE") => {
+            [cert, key, host_ca, user_ca]
+                if cert.contains("CERTIFICATE") && key.contains("PRIVATE KEY") && host_ca.contains("CERTIFICATE") && user_ca.contains("CERTIFICATE") =>
+            {
                 Ok(Some(Self { cert_pem: cert.clone(), key_pem: key.clone(), host_ca_pem: host_ca.clone(), user_ca_pem: user_ca.clone() }))
             }
             _ => Err(std::io::Error::new(

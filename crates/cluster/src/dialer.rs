@@ -14,7 +14,7 @@ use oriel_rbac::DesktopKind;
 use rustls::ClientConfig;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::metadata::{MetadataValue, BinaryMetadataValue};
+use tonic::metadata::{BinaryMetadataValue, MetadataValue};
 
 use crate::proto::desktop_agent_client::DesktopAgentClient;
 use crate::tunnel::TunnelRegistry;
@@ -43,11 +43,20 @@ impl ClusterDialer {
         let channel = match self.tunnels.channel(&request.desktop) {
             Some(channel) => channel,
             None => {
-                let record = self.plane.store().desktop(DesktopKind::Linux, &request.desktop).await.map_err(|e| Error::new(ErrorKind::NotFound, e.to_string()))?;
+                let record =
+                    self.plane.store().desktop(DesktopKind::Linux, &request.desktop).await.map_err(|e| Error::new(ErrorKind::NotFound, e.to_string()))?;
                 let name = oriel_auth::ca::desktop_server_name(&request.desktop);
-                let tls = crate::connect::dial_tls(&record.addr, self.direct.clone(), &name, &self.host_ca_pem, HostRole::LinuxDesktop)
-                    .await
-                    .map_err(|e| Error::new(ErrorKind::ConnectionRefused, format!("desktop {:?} has no tunnel to this proxy, and dialling it at {} failed: {}", request.desktop, record.addr, crate::join::error_chain(e.as_ref()))))?;
+                let tls = crate::connect::dial_tls(&record.addr, self.direct.clone(), &name, &self.host_ca_pem, HostRole::LinuxDesktop).await.map_err(|e| {
+                    Error::new(
+                        ErrorKind::ConnectionRefused,
+                        format!(
+                            "desktop {:?} has no tunnel to this proxy, and dialling it at {} failed: {}",
+                            request.desktop,
+                            record.addr,
+                            crate::join::error_chain(e.as_ref())
+                        ),
+                    )
+                })?;
                 crate::connect::channel_over(tls).await.map_err(|e| Error::other(e.to_string()))?
             }
         };
@@ -57,10 +66,9 @@ impl ClusterDialer {
         call.metadata_mut().insert_bin(CERTIFICATE_METADATA, certificate);
         let login = request.login.parse().map_err(|_| Error::new(ErrorKind::InvalidInput, format!("invalid login {:?}", request.login)))?;
         call.metadata_mut().insert(LOGIN_METADATA, login);
-        let response = DesktopAgentClient::new(channel)
-            .session(call)
-            .await
-            .map_err(|status| Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not take the session: {}", request.desktop, status.message())))?;
+        let response = DesktopAgentClient::new(channel).session(call).await.map_err(|status| {
+            Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not take the session: {}", request.desktop, status.message()))
+        })?;
         Ok(Box::pin(crate::bridge::bridge(response.into_inner(), outgoing, std::convert::identity)))
     }
 }

@@ -44,12 +44,28 @@ pub enum JoinFailure {
     },
 }
 
+/// How a joining host trusts the auth server's CA before it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaTrust {
+    /// Only the CA with this pin (`sha256:…`, as `orielctl tokens add`
+    /// prints it).
+    Pinned(String),
+    /// Whatever CA the server shows, on first use: someone between the host
+    /// and the auth server could pose as it and be given the join token.
+    /// Only when asked for with `--insecure-no-ca-pin`; logged.
+    InsecureFirstUse,
+}
+
 /// Joins the cluster of the auth server at `addr` as the Linux desktop
 /// service `host_id`.
-pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) -> Result<HostCredentials, JoinFailure> {
+pub async fn join(addr: &str, token: &str, host_id: &str, trust: &CaTrust) -> Result<HostCredentials, JoinFailure> {
     let unreachable = |detail: String| JoinFailure::Unreachable { addr: addr.to_owned(), detail };
     let untrusted = |detail: String| JoinFailure::Untrusted { addr: addr.to_owned(), detail };
-    let check = Arc::new(FirstUse { pin: ca_pin.map(|p| p.trim().to_owned()), outcome: Mutex::default() });
+    let ca_pin = match trust {
+        CaTrust::Pinned(pin) => Some(pin.trim().to_owned()),
+        CaTrust::InsecureFirstUse => None,
+    };
+    let check = Arc::new(FirstUse { pin: ca_pin.clone(), outcome: Mutex::default() });
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| unreachable(e.to_string()))?
@@ -71,7 +87,7 @@ pub async fn join(addr: &str, token: &str, host_id: &str, ca_pin: Option<&str>) 
     };
     let ca_pin_seen = check.outcome().and_then(Result::ok).unwrap_or_default();
     if ca_pin.is_none() {
-        tracing::warn!(pin = %ca_pin_seen, "joining without ca_pin: trusting the auth server's CA on first use; check the pin against `orielctl tokens add` and set ca_pin");
+        tracing::warn!(pin = %ca_pin_seen, "insecure: joining without ca_pin (--insecure-no-ca-pin): trusting the auth server's CA on first use; check the pin against `orielctl tokens add` and set ca_pin");
     }
     let channel = crate::connect::channel_over(tls).await.map_err(|e| unreachable(e.to_string()))?;
     let request = crate::proto::JoinRequest { token: token.to_owned(), role: "linux_desktop".into(), host_id: host_id.to_owned() };

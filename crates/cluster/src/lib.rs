@@ -7,6 +7,8 @@
 //! [`tunnel`]). Every connection is mutual TLS on the cluster's host CA
 //! ([`tls`]); gRPC (tonic) carries the calls and the session streams.
 
+#![warn(missing_docs)]
+
 mod accept;
 pub mod agent;
 pub mod agent_listener;

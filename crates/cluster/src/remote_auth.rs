@@ -9,8 +9,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
-use oriel_auth::control_plane::{AccessDenied, SessionGrant};
-use oriel_linux_desktop::authority::{BoxFuture, Locked, SessionAuthority};
+use oriel_auth::control_plane::{AccessDenied, SessionGrant, SessionTarget};
+use oriel_linux_desktop::authority::{AuthorityError, BoxFuture, Locked, SessionAuthority};
+use oriel_rbac::DesktopKind;
 use tonic::transport::Channel;
 
 use crate::credentials::HostCredentials;
@@ -78,58 +79,62 @@ impl RemoteAuth {
     }
 
     /// A fresh host certificate.
-    pub async fn renew(&self) -> Result<HostCredentials, String> {
+    pub async fn renew(&self) -> Result<HostCredentials, AuthorityError> {
         match self.client().renew_host(Self::request(Empty {})).await {
             Ok(response) => Ok(response.into_inner().into()),
-            Err(status) => Err(self.describe(&status)),
+            Err(status) => Err(self.error(&status)),
         }
     }
 
     /// Registers this host's desktop until `beat.expires_after_ms` from now.
-    pub async fn heartbeat(&self, beat: proto::DesktopHeartbeat) -> Result<(), String> {
-        self.client().heartbeat(Self::request(beat)).await.map(|_| ()).map_err(|status| self.describe(&status))
+    pub async fn heartbeat(&self, beat: proto::DesktopHeartbeat) -> Result<(), AuthorityError> {
+        self.client().heartbeat(Self::request(beat)).await.map(|_| ()).map_err(|status| self.error(&status))
     }
 
-    /// The status as a sentence: the server's own words, or what failed on
-    /// the way to it.
-    fn describe(&self, status: &tonic::Status) -> String {
+    /// What a failed call means: which side failed, and so whether trying
+    /// again can help.
+    fn error(&self, status: &tonic::Status) -> AuthorityError {
         // A status made from a transport error carries it as its source; one
         // the server sent has none.
         if std::error::Error::source(status).is_some() {
-            format!("the auth service at {} is unreachable: {}", self.addr, crate::join::status_chain(status))
-        } else {
-            status.message().to_owned()
+            return AuthorityError::Unreachable { addr: self.addr.clone(), reason: crate::join::status_chain(status) };
+        }
+        let message = status.message().to_owned();
+        match status.code() {
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled | tonic::Code::ResourceExhausted | tonic::Code::Aborted => {
+                AuthorityError::Unavailable(message)
+            }
+            tonic::Code::Unauthenticated
+            | tonic::Code::PermissionDenied
+            | tonic::Code::InvalidArgument
+            | tonic::Code::FailedPrecondition
+            | tonic::Code::NotFound => AuthorityError::Refused(message),
+            _ => AuthorityError::Malformed(format!("{:?}: {message}", status.code())),
         }
     }
 }
 
 impl SessionAuthority for RemoteAuth {
-    fn authorize<'a>(&'a self, certificate: &'a [u8], _desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
+    fn authorize<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
         Box::pin(async move {
             let query = proto::SessionQuery { certificate: certificate.to_vec(), login: login.to_owned() };
             // The auth service verifies the certificate, decides from the
             // current roles and locks, and records the decision.
-            let grant = match self.client().authorize_session(Self::request(query)).await {
-                Ok(grant) => crate::auth_api::grant_from_message(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned()))?,
+            let parts = match self.client().authorize_session(Self::request(query)).await {
+                Ok(grant) => crate::auth_api::grant_parts(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned()))?,
                 Err(status) if status.code() == tonic::Code::PermissionDenied => return Err(AccessDenied::Decided(status.message().to_owned())),
-                Err(status) => return Err(AccessDenied::Unavailable(self.describe(&status))),
+                Err(status) => return Err(AccessDenied::Unavailable(self.error(&status).to_string())),
             };
             // This service checks the certificate itself too, against the
-            // user CA it joined with: the grant must be for the very user the
-            // certificate names.
-            let identity = oriel_auth::ca::verify_user_with_root(&self.user_ca, certificate, std::time::SystemTime::now())?;
-            if identity.user != grant.user() {
-                return Err(AccessDenied::Unavailable(format!(
-                    "the auth service granted the session to {:?}, but the certificate names {:?}",
-                    grant.user(),
-                    identity.user
-                )));
-            }
-            Ok(grant)
+            // user CA it joined with: the grant is made only from that
+            // verified certificate, for its user and for the session asked.
+            let verified = oriel_auth::ca::verify_user_with_root(&self.user_ca, certificate, std::time::SystemTime::now())?;
+            let asked = SessionTarget { kind: DesktopKind::Linux, desktop, login };
+            Ok(SessionGrant::decided_remotely(parts, verified, &asked)?)
         })
     }
 
-    fn lock_on<'a>(&'a self, grant: &'a SessionGrant, _desktop: &'a str) -> BoxFuture<'a, Result<Option<Locked>, String>> {
+    fn lock_on<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Locked>, AuthorityError>> {
         Box::pin(async move {
             let query = proto::LockQuery { grant: Some(crate::auth_api::grant_message(grant)) };
             match self.client().lock_on(Self::request(query)).await {
@@ -137,12 +142,12 @@ impl SessionAuthority for RemoteAuth {
                     let state = state.into_inner();
                     Ok(state.locked.then(|| Locked { message: Some(state.message).filter(|m| !m.is_empty()) }))
                 }
-                Err(status) => Err(self.describe(&status)),
+                Err(status) => Err(self.error(&status)),
             }
         })
     }
 
-    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, _desktop: &'a str, reason: &'a str) -> BoxFuture<'a, ()> {
+    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let message = proto::Disconnect { grant: Some(crate::auth_api::grant_message(grant)), reason: reason.to_owned() };
             // A record must not be lost to a short outage: a few tries, then
@@ -150,12 +155,13 @@ impl SessionAuthority for RemoteAuth {
             for attempt in 1..=3 {
                 match self.client().record_disconnect(Self::request(message.clone())).await {
                     Ok(_) => return,
-                    Err(status) if attempt < 3 => {
-                        tracing::warn!(error = %self.describe(&status), attempt, "cannot record a disconnect yet; retrying");
+                    Err(status) if attempt < 3 && self.error(&status).retry_helps() => {
+                        tracing::warn!(error = %self.error(&status), attempt, "cannot record a disconnect yet; retrying");
                         tokio::time::sleep(Duration::from_secs(2)).await;
                     }
                     Err(status) => {
-                        tracing::error!(error = %self.describe(&status), user = %grant.user(), %reason, "cannot record a disconnect");
+                        tracing::error!(error = %self.error(&status), user = %grant.user(), %reason, "cannot record a disconnect");
+                        return;
                     }
                 }
             }

@@ -119,9 +119,8 @@ pub fn client_config(host_ca_pem: &str, identity: Arc<LiveIdentity>) -> Result<A
 /// A server config presenting `identity` and requiring a client
 /// certificate from the host CA.
 pub fn server_config(host_ca_pem: &str, identity: Arc<dyn ResolvesServerCert>) -> Result<Arc<ServerConfig>, TlsError> {
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots(host_ca_pem)?), provider())
-        .build()
-        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(host_ca_pem)?), provider()).build().map_err(|e| TlsError::Config(e.to_string()))?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?

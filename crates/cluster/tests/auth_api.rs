@@ -14,11 +14,11 @@ use oriel_auth::ca::{HostIdentity, HostRole};
 use oriel_auth::control_plane::{AccessDenied, ControlPlane};
 use oriel_auth::resources::join_token::{JoinRole, TokenError};
 use oriel_backend::FakeClock;
-use oriel_cluster::join::{JoinFailure, join};
+use oriel_cluster::join::{CaTrust, JoinFailure, join};
 use oriel_cluster::proto::DesktopHeartbeat;
 use oriel_cluster::remote_auth::RemoteAuth;
 use oriel_cluster::{HostCredentials, LiveIdentity};
-use oriel_linux_desktop::SessionAuthority as _;
+use oriel_linux_desktop::{AuthorityError, SessionAuthority as _};
 use oriel_rbac::DesktopKind;
 use support::{Cluster, PATIENCE};
 use tokio::net::TcpListener;
@@ -26,6 +26,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 const HOUR: Duration = Duration::from_secs(3600);
+
+/// Trust in this cluster's CA, as `ca_pin` gives it.
+fn pinned(cluster: &Cluster) -> CaTrust {
+    CaTrust::Pinned(oriel_auth::ca::ca_pin(cluster.ca.host_ca_pem()).unwrap())
+}
 
 /// The auth service's API, served as `oriel start` serves it.
 struct AuthService {
@@ -43,8 +48,8 @@ impl AuthService {
         let addr = listener.local_addr().unwrap();
         let tls = oriel_admin::server::tls_config(plane).await.unwrap();
         let settings = oriel_admin::operations::Settings { proxy_url: "https://127.0.0.1:3080".into() };
-        let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings))
-            .add_service(oriel_cluster::auth_api::service(plane.clone()));
+        let routes =
+            tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings)).add_service(oriel_cluster::auth_api::service(plane.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(oriel_admin::server::serve(listener, tls, routes, async move {
             let _ = stopped.await;
@@ -96,7 +101,7 @@ async fn a_one_time_token_joins_one_host_with_working_credentials() {
     let auth = AuthService::start(&cluster.plane).await;
     let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
 
-    let credentials = join(&auth.addr(), &secret, "desk-1", None).await.unwrap();
+    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
     assert_eq!(credentials.host_ca_pem, cluster.host_ca());
     LiveIdentity::new(&credentials).expect("the certificate and key make a TLS identity");
     let expires = credentials.expires().expect("the certificate has an expiry");
@@ -106,14 +111,32 @@ async fn a_one_time_token_joins_one_host_with_working_credentials() {
     // The auth service names the certificate, not the host.
     assert_eq!(host.dns_names, [oriel_auth::ca::desktop_server_name("desk-1")]);
 
-    let again = join(&auth.addr(), &secret, "desk-2", None).await;
+    let again = join(&auth.addr(), &secret, "desk-2", &pinned(&cluster)).await;
     assert_eq!(refused(again), TokenError::Used.to_string());
-    let unknown = join(&auth.addr(), "0123456789abcdef", "desk-3", None).await;
+    let unknown = join(&auth.addr(), "0123456789abcdef", "desk-3", &pinned(&cluster)).await;
     assert_eq!(refused(unknown), TokenError::Unknown.to_string());
     let proxy = token(&cluster.plane, JoinRole::Proxy).await;
-    assert_eq!(refused(join(&auth.addr(), &proxy, "desk-4", None).await), "the join token is for proxy, not linux_desktop");
-    let failure = join(&auth.addr(), "0123456789abcdef", "desk-5", None).await.unwrap_err();
+    assert_eq!(refused(join(&auth.addr(), &proxy, "desk-4", &pinned(&cluster)).await), "the join token is for proxy, not linux_desktop");
+    let failure = join(&auth.addr(), "0123456789abcdef", "desk-5", &pinned(&cluster)).await.unwrap_err();
     assert!(failure.to_string().starts_with("the auth server refused to join this host: the join token is not valid"), "{failure}");
+
+    // A good token does not buy the id of a host that joined already (it
+    // holds a live certificate), nor of a registered desktop.
+    let fresh = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let taken = refused(join(&auth.addr(), &fresh, "desk-1", &pinned(&cluster)).await);
+    assert!(taken.starts_with("host id \"desk-1\" is taken: a host holds a certificate for it"), "{taken}");
+    let record = oriel_auth::store::DesktopRecord {
+        kind: DesktopKind::Linux,
+        name: "desk-6".into(),
+        hostname: "h".into(),
+        addr: "in-process".into(),
+        labels: Default::default(),
+        expires: None,
+    };
+    cluster.plane.store().put_desktop(&record).await.unwrap();
+    let taken = refused(join(&auth.addr(), &fresh, "desk-6", &pinned(&cluster)).await);
+    assert!(taken.starts_with("host id \"desk-6\" is taken: a linux desktop is registered under it"), "{taken}");
+    join(&auth.addr(), &fresh, "desk-7", &pinned(&cluster)).await.expect("the refusals left the one-time token unused");
     auth.stop().await;
 }
 
@@ -124,7 +147,7 @@ async fn an_expired_token_is_refused() {
     let auth = AuthService::start(&cluster.plane).await;
     let (secret, _) = cluster.plane.add_token(JoinRole::LinuxDesktop, Duration::from_secs(60), true).await.unwrap();
     clock.advance(Duration::from_secs(120));
-    let message = refused(join(&auth.addr(), &secret, "desk-1", None).await);
+    let message = refused(join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await);
     // Expired, or unknown once the store no longer lists it: both say so.
     assert!([TokenError::Expired.to_string(), TokenError::Unknown.to_string()].contains(&message), "{message}");
     assert!(message.contains("expired"), "{message}");
@@ -138,12 +161,12 @@ async fn a_ca_pin_decides_which_auth_server_a_host_trusts() {
     let pin = oriel_auth::ca::ca_pin(cluster.ca.host_ca_pem()).unwrap();
 
     let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
-    let credentials = join(&auth.addr(), &secret, "desk-1", Some(&pin)).await.expect("the right pin");
+    let credentials = join(&auth.addr(), &secret, "desk-1", &CaTrust::Pinned(pin.clone())).await.expect("the right pin");
     assert_eq!(credentials.host_ca_pem, cluster.host_ca());
 
     let wrong = format!("sha256:{}", "0".repeat(64));
     let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
-    match join(&auth.addr(), &secret, "desk-2", Some(&wrong)).await {
+    match join(&auth.addr(), &secret, "desk-2", &CaTrust::Pinned(wrong.clone())).await {
         Err(failure @ JoinFailure::Untrusted { .. }) => {
             let message = failure.to_string();
             assert!(message.starts_with(&format!("the auth server at {} is not trusted", auth.addr())), "{message}");
@@ -153,7 +176,11 @@ async fn a_ca_pin_decides_which_auth_server_a_host_trusts() {
     }
     // The pin is checked in the handshake, before the token is sent: the
     // token refused above was never shown to the server, so it still joins.
-    join(&auth.addr(), &secret, "desk-2", Some(&pin)).await.expect("the token a wrong pin kept back is unused");
+    join(&auth.addr(), &secret, "desk-2", &CaTrust::Pinned(pin.clone())).await.expect("the token a wrong pin kept back is unused");
+    // Asked for explicitly, a host may trust the CA it meets first.
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-3", &CaTrust::InsecureFirstUse).await.expect("first use");
+    assert_eq!(credentials.host_ca_pem, cluster.host_ca());
     auth.stop().await;
 }
 
@@ -163,7 +190,7 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
     cluster.add_user("alice", "alice").await;
     let auth = AuthService::start(&cluster.plane).await;
     let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
-    let credentials = join(&auth.addr(), &secret, "desk-1", None).await.unwrap();
+    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
     let identity = LiveIdentity::new(&credentials).unwrap();
     let remote = RemoteAuth::new(&auth.addr(), &credentials, identity.clone()).unwrap();
 
@@ -190,6 +217,15 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
     assert_eq!((grant.user(), grant.login()), ("alice", "alice"));
     assert_eq!(grant.roles(), ["dev"]);
     assert_eq!(grant.certificate_expires(), Some(user.expires));
+    assert_eq!((grant.desktop(), grant.desktop_kind()), ("desk-1", DesktopKind::Linux), "the grant names its desktop");
+    assert!(!grant.options().session_mfa);
+    assert_eq!(remote.lock_on(&grant).await.unwrap(), None);
+    // The auth service decides for the caller's own desktop only; a grant
+    // for another desktop than the one asked is not accepted.
+    match remote.authorize(&user.cert_der, "desk-2", "alice").await {
+        Err(AccessDenied::Mismatch(mismatch)) => assert!(mismatch.to_string().contains("\"desk-2\""), "{mismatch}"),
+        other => panic!("a grant for desk-1 must not open a session on desk-2: {other:?}"),
+    }
     // A login the roles do not allow is refused by the auth service's decision.
     match remote.authorize(&user.cert_der, "desk-1", "root").await {
         Err(AccessDenied::Decided(message)) => assert!(message.starts_with("access denied"), "{message}"),
@@ -228,7 +264,8 @@ async fn only_desktop_services_use_the_cluster_api() {
     for (credentials, who) in [(admin, "admin host \"admin@test\""), (proxy, "proxy host \"proxy\"")] {
         let remote = remote(&auth, &credentials);
         let refused = remote.heartbeat(heartbeat()).await.unwrap_err();
-        assert_eq!(refused, format!("only desktop services use this call, and this is the certificate of {who}"));
+        assert_eq!(refused, AuthorityError::Refused(format!("only desktop services use this call, and this is the certificate of {who}")));
+        assert!(!refused.retry_helps(), "this host's certificate was refused: asking again will not help");
         match remote.authorize(&user.cert_der, "desk-1", "alice").await {
             Err(AccessDenied::Decided(message)) => assert!(message.contains(who), "{message}"),
             other => panic!("{who} must not ask for decisions: {other:?}"),
@@ -246,7 +283,7 @@ async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back(
     cluster.add_user("alice", "alice").await;
     let auth = AuthService::start(&cluster.plane).await;
     let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
-    let credentials = join(&auth.addr(), &secret, "desk-1", None).await.unwrap();
+    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
     let remote = remote(&auth, &credentials);
     remote.heartbeat(heartbeat()).await.unwrap();
     let user = cluster.user("alice");

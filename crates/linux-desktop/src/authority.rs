@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use oriel_auth::control_plane::{AccessDenied, ControlPlane, SessionGrant};
+use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantMismatch, SessionGrant, SessionTarget};
 use oriel_rbac::DesktopKind;
 
 /// A boxed future: the trait is used as `dyn`.
@@ -19,20 +19,92 @@ pub struct Locked {
     pub message: Option<String>,
 }
 
+/// Which side of a call to the deciding service failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedSide {
+    /// The network between this service and the auth service.
+    Network,
+    /// The auth service or its storage (the control plane in this process
+    /// included).
+    AuthService,
+    /// This service: what it sent or what it is (its certificate) was refused.
+    ThisService,
+}
+
+/// Why a question to the deciding service got no answer. Each says which
+/// side failed and whether asking again can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorityError {
+    /// The auth service could not be reached or did not answer in time.
+    /// Retrying helps once it is back.
+    #[error("the auth service at {addr} is unreachable: {reason}")]
+    Unreachable {
+        /// Where it was called.
+        addr: String,
+        /// What failed on the way, every cause in one line.
+        reason: String,
+    },
+    /// The auth service (or the control plane's storage) answered that it
+    /// cannot do it now. Retrying helps.
+    #[error("the auth service cannot answer now: {0}")]
+    Unavailable(String),
+    /// The auth service refused the call: this host's certificate or its
+    /// request. Retrying the same call does not help.
+    #[error("the auth service refused the call: {0}")]
+    Refused(String),
+    /// The answer cannot be understood (another version, a bug).
+    /// Retrying does not help.
+    #[error("the auth service's answer is not understood: {0}")]
+    Malformed(String),
+}
+
+impl AuthorityError {
+    /// Whether asking again later can succeed.
+    pub fn retry_helps(&self) -> bool {
+        matches!(self, Self::Unreachable { .. } | Self::Unavailable(_))
+    }
+
+    /// Which side failed.
+    pub fn side(&self) -> FailedSide {
+        match self {
+            Self::Unreachable { .. } => FailedSide::Network,
+            Self::Unavailable(_) | Self::Malformed(_) => FailedSide::AuthService,
+            Self::Refused(_) => FailedSide::ThisService,
+        }
+    }
+}
+
 /// The decisions a desktop service needs. Every session start is
 /// authorized from the user certificate alone; the service never takes a
 /// user name on trust.
 pub trait SessionAuthority: std::fmt::Debug + Send + Sync + 'static {
     /// Verifies `certificate` (a user certificate, DER) and decides whether
-    /// its user may open a session as `login` on `desktop`.
+    /// its user may open a session as `login` on the Linux desktop
+    /// `desktop`. Call [`SessionAuthority::grant`], which also checks the
+    /// grant is for that session.
     fn authorize<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>>;
 
-    /// The lock now in force on a granted session, if any. `Err` means it
-    /// cannot be told now (the caller keeps the session and asks again).
-    fn lock_on<'a>(&'a self, grant: &'a SessionGrant, desktop: &'a str) -> BoxFuture<'a, Result<Option<Locked>, String>>;
+    /// The lock now in force on a granted session (on the grant's own
+    /// desktop), if any. `Err` means it cannot be told now; see
+    /// [`AuthorityError::retry_helps`].
+    fn lock_on<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Locked>, AuthorityError>>;
 
-    /// Records that the service ended a session for `reason`.
-    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, desktop: &'a str, reason: &'a str) -> BoxFuture<'a, ()>;
+    /// Records that the service ended a granted session for `reason`.
+    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()>;
+
+    /// [`SessionAuthority::authorize`], then the check that the grant is
+    /// for this Linux desktop, `desktop`, and this `login`: a grant for
+    /// anything else is refused.
+    fn grant<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
+        Box::pin(async move {
+            let grant = self.authorize(certificate, desktop, login).await?;
+            let asked = SessionTarget { kind: DesktopKind::Linux, desktop, login };
+            if !grant.is_for(&asked) {
+                return Err(GrantMismatch::Target { granted: grant.target().to_string(), asked: asked.to_string() }.into());
+            }
+            Ok(grant)
+        })
+    }
 }
 
 impl SessionAuthority for ControlPlane {
@@ -40,16 +112,16 @@ impl SessionAuthority for ControlPlane {
         Box::pin(self.authorize_certificate(certificate, DesktopKind::Linux, desktop, login))
     }
 
-    fn lock_on<'a>(&'a self, grant: &'a SessionGrant, desktop: &'a str) -> BoxFuture<'a, Result<Option<Locked>, String>> {
+    fn lock_on<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Locked>, AuthorityError>> {
         Box::pin(async move {
-            match ControlPlane::lock_on(self, grant, DesktopKind::Linux, desktop).await {
+            match ControlPlane::lock_on(self, grant.session()).await {
                 Ok(lock) => Ok(lock.map(|lock| Locked { message: lock.message })),
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(AuthorityError::Unavailable(error.to_string())),
             }
         })
     }
 
-    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, desktop: &'a str, reason: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(ControlPlane::record_disconnect(self, grant, DesktopKind::Linux, desktop, reason))
+    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(ControlPlane::record_disconnect(self, grant.session(), reason))
     }
 }

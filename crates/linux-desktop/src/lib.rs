@@ -9,6 +9,8 @@
 //! capture-and-encode thread; [`x11`] talks to the X server; [`xvfb`] and
 //! [`xsession`] start the processes; [`shared_dir`] shows a directory the browser shares as a FUSE folder.
 
+#![warn(missing_docs)]
+
 pub mod authority;
 mod client_stream;
 pub mod clipboard;
@@ -28,7 +30,7 @@ pub mod xauthority;
 pub mod xsession;
 pub mod xvfb;
 
-pub use authority::{Locked, SessionAuthority};
+pub use authority::{AuthorityError, Locked, SessionAuthority};
 pub use frames::FrameConfig;
 pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError, SessionLimits, SessionRequest};
 pub use session_process::SessionProgram;

@@ -293,7 +293,7 @@ impl LinuxDesktopService {
         // and locks allow it; the user is the one the certificate names.
         let plane = &self.config.authority;
         let desktop_name = self.config.desktop_name.as_str();
-        let grant = plane.authorize(&request.certificate, desktop_name, &request.login).await?;
+        let grant = plane.grant(&request.certificate, desktop_name, &request.login).await?;
         tracing::info!(user = %grant.user(), login = %request.login, "session authorized");
         let _slot = self.admit(grant.user())?;
         // The login must be a real account this service may become (or be
@@ -348,7 +348,7 @@ impl LinuxDesktopService {
                     }
                 }
                 _ = lock_poll.tick() => {
-                    match plane.lock_on(&grant, desktop_name).await {
+                    match plane.lock_on(&grant).await {
                         Ok(Some(lock)) => break Err(SessionError::Locked(lock.message)),
                         Ok(None) => {}
                         // Storage or auth service hiccups do not end sessions; a lock is seen on the next tick.
@@ -396,7 +396,7 @@ impl LinuxDesktopService {
         if let Err(error) = &result
             && matches!(error, SessionError::CertificateExpired | SessionError::Idle(_) | SessionError::Locked(_))
         {
-            plane.record_disconnect(&grant, desktop_name, &error.to_string()).await;
+            plane.record_disconnect(&grant, &error.to_string()).await;
         }
         result
     }

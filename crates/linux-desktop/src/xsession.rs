@@ -46,15 +46,11 @@ impl Default for XsessionFilter {
 pub fn list(dirs: &[PathBuf]) -> Vec<XSession> {
     let mut sessions: Vec<XSession> = Vec::new();
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "desktop")).collect();
         paths.sort();
         for path in paths {
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
             if let Some(session) = parse(&text, &path)
                 && !sessions.iter().any(|s| s.name == session.name)
             {
@@ -79,9 +75,7 @@ pub fn parse(text: &str, path: &Path) -> Option<XSession> {
         if !in_entry {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
+        let Some((key, value)) = line.split_once('=') else { continue };
         let value = value.trim().to_owned();
         match key.trim() {
             "Name" if name.is_none() => name = Some(value),

@@ -159,3 +159,51 @@ async fn what_a_session_started_ends_with_it_even_outside_its_process_group() {
     }
     let _ = std::fs::remove_file(pid_file);
 }
+
+/// The supplementary group names of `login`, as the host has them now.
+fn host_groups(login: &str) -> Vec<String> {
+    let out = std::process::Command::new("id").args(["-Gn", login]).output().unwrap();
+    let mut groups: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().filter(|g| *g != login).map(str::to_owned).collect();
+    groups.sort();
+    groups
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_user_oriel_created_follows_the_roles_groups_at_each_session_and_others_are_left_alone() {
+    let (made, own) = ("oriel-synced-login", "oriel-own-login");
+    for login in [made, own] {
+        let _ = std::process::Command::new("userdel").args(["--remove", login]).output();
+    }
+    let options = |create: bool, groups: &[&str]| oriel_rbac::SessionOptions {
+        clipboard: false,
+        directory_sharing: false,
+        record: false,
+        idle_timeout: None,
+        session_mfa: false,
+        create_host_user: create,
+        host_groups: groups.iter().map(|&g| g.to_owned()).collect(),
+    };
+    oriel_linux_desktop::login::resolve(made, &options(true, &["oriel-test-group", "oriel-test-extra"])).await.unwrap();
+    assert_eq!(host_groups(made), ["oriel-test-extra", "oriel-test-group", "oriel-users"]);
+    // A later session whose allowing roles no longer name oriel-test-extra
+    // (creation off meanwhile) leaves it; oriel-users stays, as the mark.
+    let account = oriel_linux_desktop::login::resolve(made, &options(false, &["oriel-test-group"])).await.unwrap();
+    assert_eq!(host_groups(made), ["oriel-test-group", "oriel-users"]);
+    let expected: Vec<u32> = ["oriel-test-group", "oriel-users", made].iter().map(|g| uzers::get_group_by_name(g).unwrap().gid()).collect();
+    let mut got = account.groups.clone();
+    got.sort();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(got, expected, "the session gets the groups as they are now");
+    oriel_linux_desktop::login::resolve(made, &options(false, &[])).await.unwrap();
+    assert_eq!(host_groups(made), ["oriel-users"]);
+
+    // An account Oriel did not create keeps its groups, whatever the roles say.
+    let useradd = std::process::Command::new("useradd").args(["--create-home", "--user-group", "--groups", "oriel-test-extra", own]).status().unwrap();
+    assert!(useradd.success());
+    oriel_linux_desktop::login::resolve(own, &options(true, &["oriel-test-group"])).await.unwrap();
+    assert_eq!(host_groups(own), ["oriel-test-extra"]);
+    for login in [made, own] {
+        let _ = std::process::Command::new("userdel").args(["--remove", login]).output();
+    }
+}

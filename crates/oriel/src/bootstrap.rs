@@ -56,10 +56,7 @@ impl FirstLogin {
         }
         match non_root(std::env::var("SUDO_USER").ok()) {
             Some(name) => FirstLogin { name, created_at_first_session: false },
-            None => FirstLogin {
-                name: ADMIN.into(),
-                created_at_first_session: oriel_linux_desktop::login::Account::lookup(ADMIN).ok().flatten().is_none(),
-            },
+            None => FirstLogin { name: ADMIN.into(), created_at_first_session: oriel_linux_desktop::login::Account::lookup(ADMIN).ok().flatten().is_none() },
         }
     }
 }

@@ -16,6 +16,7 @@ use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::store::DesktopRecord;
 use oriel_cluster::remote_auth::RemoteAuth;
+use oriel_linux_desktop::AuthorityError;
 use oriel_rbac::DesktopKind;
 use tokio::sync::watch;
 
@@ -71,11 +72,16 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Where heartbeats go.
 pub trait Registrar: Send + Sync + 'static {
     /// Registers the desktop of `beat`.
-    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), String>>;
+    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), AuthorityError>>;
+}
+
+/// The store in this process failed: the deciding side, and worth retrying.
+fn unavailable(error: oriel_auth::store::StoreError) -> AuthorityError {
+    AuthorityError::Unavailable(error.to_string())
 }
 
 impl Registrar for ControlPlane {
-    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), String>> {
+    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), AuthorityError>> {
         Box::pin(async move {
             let expires = Some(SystemTime::now() + beat.ttl);
             let service = DesktopService {
@@ -86,7 +92,7 @@ impl Registrar for ControlPlane {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 expires,
             };
-            self.store().put_desktop_service(&service).await.map_err(|e| e.to_string())?;
+            self.store().put_desktop_service(&service).await.map_err(unavailable)?;
             let record = DesktopRecord {
                 kind: DesktopKind::Linux,
                 name: beat.name.clone(),
@@ -95,13 +101,13 @@ impl Registrar for ControlPlane {
                 labels: beat.labels.clone(),
                 expires,
             };
-            self.store().put_desktop(&record).await.map_err(|e| e.to_string())
+            self.store().put_desktop(&record).await.map_err(unavailable)
         })
     }
 }
 
 impl Registrar for RemoteAuth {
-    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), String>> {
+    fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), AuthorityError>> {
         let message = oriel_cluster::proto::DesktopHeartbeat {
             hostname: beat.hostname.clone(),
             addr: beat.addr.clone(),
@@ -137,9 +143,15 @@ pub async fn heartbeat(registrar: Arc<dyn Registrar>, name: String, addr: String
                 tracing::info!("desktop heartbeat works again");
             }
             Ok(()) => {}
-            Err(error) => {
+            // Every beat is tried anyway (the host's certificate may be
+            // renewed meanwhile); the log says whether waiting can help.
+            Err(error) if error.retry_helps() => {
                 failing = true;
                 tracing::warn!(%error, "desktop heartbeat failed; will retry");
+            }
+            Err(error) => {
+                failing = true;
+                tracing::error!(%error, side = ?error.side(), "desktop heartbeat refused; trying again will not help until this is fixed");
             }
         }
     }

@@ -37,7 +37,8 @@ impl Control {
 
     /// [`Control::start`] with the control plane on `storage` (a postgres:// URL).
     fn start_on(dir: &Path, log: &str, listen: Option<(SocketAddr, SocketAddr, SocketAddr)>, storage: Option<&str>) -> (Self, Option<String>) {
-        let (auth, web, tunnel) = listen.map_or_else(|| ("127.0.0.1:0".into(), "127.0.0.1:0".into(), "127.0.0.1:0".into()), |(a, w, t)| (a.to_string(), w.to_string(), t.to_string()));
+        let (auth, web, tunnel) = listen
+            .map_or_else(|| ("127.0.0.1:0".into(), "127.0.0.1:0".into(), "127.0.0.1:0".into()), |(a, w, t)| (a.to_string(), w.to_string(), t.to_string()));
         let storage = storage.map(|s| format!("  storage: {s}\n")).unwrap_or_default();
         let config = format!(
             "version: v1\ndata_dir: {}\nauth_service:\n  listen_addr: {auth}\n{storage}proxy_service:\n  web_listen_addr: {web}\n  tunnel_listen_addr: {tunnel}\n",

@@ -73,13 +73,30 @@ fn a_file_with_mistakes_or_a_role_mix_oriel_cannot_run_is_refused_with_the_reaso
     let proxy_alone = failure("proxy_service:\n  enabled: yes\n");
     assert!(proxy_alone.contains("oriel.yaml:1:1: Oriel runs auth_service and proxy_service together"), "{proxy_alone}");
 
-    // A desktop-only host: no token and never joined; then an auth server
-    // that is not there. The token is never repeated.
-    let unjoined = failure("auth_server: 127.0.0.1:1\nlinux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n");
+    // A desktop-only host: no ca_pin; no token and never joined; then an
+    // auth server that is not there. The token is never repeated.
+    let pin = format!("ca_pin: sha256:{}\n", "ab".repeat(32));
+    let unpinned = failure("auth_server: 127.0.0.1:1\njoin_token: s3cr3t-abc\nlinux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n");
+    assert!(unpinned.contains("set ca_pin") && unpinned.contains("--insecure-no-ca-pin"), "{unpinned}");
+    let unjoined = failure(&format!("auth_server: 127.0.0.1:1\n{pin}linux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n"));
     assert!(unjoined.contains("has not joined a cluster") && unjoined.contains("join_token"), "{unjoined}");
-    let unreachable = failure("auth_server: 127.0.0.1:1\njoin_token: s3cr3t-abc\nlinux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n");
+    let unreachable =
+        failure(&format!("auth_server: 127.0.0.1:1\n{pin}join_token: s3cr3t-abc\nlinux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n"));
     assert!(unreachable.contains("cannot reach the auth server at 127.0.0.1:1"), "{unreachable}");
     assert!(!unreachable.contains("s3cr3t-abc"), "the join token is not repeated: {unreachable}");
+    // Told to trust on first use (the file, or the flag), it tries, and says it is insecure.
+    let file =
+        "auth_server: 127.0.0.1:1\ninsecure_no_ca_pin: true\njoin_token: s3cr3t-abc\nlinux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n";
+    let insecure = failure(file);
+    assert!(insecure.contains("cannot reach the auth server at 127.0.0.1:1") && insecure.contains("insecure_no_ca_pin"), "{insecure}");
+    let flag = oriel(dir.path(), &file.replace("insecure_no_ca_pin: true\n", ""))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--insecure-no-ca-pin")
+        .output()
+        .unwrap();
+    let flagged = String::from_utf8_lossy(&flag.stderr);
+    assert!(!flag.status.success() && flagged.contains("cannot reach the auth server") && flagged.contains("insecure_no_ca_pin"), "{flagged}");
 
     let typo = failure("auth_service:\n  listen_adr: 127.0.0.1:0\n");
     assert!(typo.contains("oriel.yaml:2:3: auth_service.listen_adr: unknown key"), "{typo}");

@@ -77,7 +77,11 @@ async fn bad_input_ends_only_its_own_session() {
     };
     let cases: [(&str, Message, &str); 4] = [
         ("oversized", Message::Binary(oversized.into()), "malformed frame from the browser: frame of 3145728 bytes exceeds the limit of 2097152 bytes"),
-        ("truncated", Message::Binary(vec![0, 0, 0, 10, 0x3a, 0x04].into()), "malformed frame from the browser: frame truncated: header says 10 bytes, 2 present"),
+        (
+            "truncated",
+            Message::Binary(vec![0, 0, 0, 10, 0x3a, 0x04].into()),
+            "malformed frame from the browser: frame truncated: header says 10 bytes, 2 present",
+        ),
         ("text", Message::Text("hello".into()), "malformed frame from the browser: text message; TDPB frames are binary"),
         ("garbage envelope", Message::Binary(vec![0, 0, 0, 2, 0x3a, 0x09].into()), "malformed message from the client: malformed envelope"),
     ];

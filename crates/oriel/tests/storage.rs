@@ -32,7 +32,9 @@ fn start(dir: &Path, storage: Option<&str>) -> Started {
     std::fs::create_dir_all(dir.join("web")).unwrap();
     std::fs::write(dir.join("web/index.html"), "<!doctype html><title>Oriel</title>").unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
-    command.args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0", "--xsessions-dir"]).arg(dir.join("xsessions"));
+    command
+        .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0", "--xsessions-dir"])
+        .arg(dir.join("xsessions"));
     command.arg("--data-dir").arg(dir.join("data")).arg("--web-dir").arg(dir.join("web"));
     if let Some(url) = storage {
         command.args(["--storage", url]);

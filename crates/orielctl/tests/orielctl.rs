@@ -296,7 +296,11 @@ fn cluster_settings_show_defaults_are_set_and_reset() {
     assert!(ok(d, &["get", "cluster_networking_config"]).contains("none"));
     assert!(ok(d, &["get", "cluster_networking_config", "--format", "yaml"]).contains("kind: cluster_networking_config"));
 
-    let file = write(d, "c.yaml", "kind: session_recording_config\nversion: v2\nspec:\n  mode: 'off'\n---\nkind: cluster_networking_config\nversion: v2\nspec:\n  client_idle_timeout: 30m\n");
+    let file = write(
+        d,
+        "c.yaml",
+        "kind: session_recording_config\nversion: v2\nspec:\n  mode: 'off'\n---\nkind: cluster_networking_config\nversion: v2\nspec:\n  client_idle_timeout: 30m\n",
+    );
     ok(d, &["create", "-f", &file]);
     assert!(ok(d, &["get", "session_recording_config"]).contains("not recorded"));
     assert!(ok(d, &["get", "cluster_networking_config"]).contains("30m"));

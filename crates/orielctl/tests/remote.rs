@@ -238,8 +238,14 @@ fn wrong_identities_are_refused_and_change_nothing() {
     let dir = tmp.path();
     let cases = [
         (identity_file(dir, "expired.pem", &expired.cert_pem, &expired.key_pem, &host_ca), "expired at"),
-        (identity_file(dir, "desktop.pem", &desktop.cert_pem, &desktop.key_pem, &host_ca), "is not an admin identity: it holds the certificate of linux_desktop host \"d-1\""),
-        (identity_file(dir, "user.pem", &user.cert_pem, &user.key_pem, &host_ca), "is not an admin identity: the certificate was signed by another authority (O=Oriel, OU="),
+        (
+            identity_file(dir, "desktop.pem", &desktop.cert_pem, &desktop.key_pem, &host_ca),
+            "is not an admin identity: it holds the certificate of linux_desktop host \"d-1\"",
+        ),
+        (
+            identity_file(dir, "user.pem", &user.cert_pem, &user.key_pem, &host_ca),
+            "is not an admin identity: the certificate was signed by another authority (O=Oriel, OU=",
+        ),
         (identity_file(dir, "self.pem", &self_cert, &self_key, &host_ca), "is not an admin identity: the certificate is self-signed"),
         (other.to_str().unwrap().to_owned(), "is not the auth service this identity trusts"),
         (identity_file(dir, "cut.pem", &expired.cert_pem, "", ""), "the private key (the PRIVATE KEY block after the certificate) is missing"),

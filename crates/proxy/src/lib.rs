@@ -6,6 +6,8 @@
 //! The proxy checks every browser frame's length before it passes on, so a
 //! malformed frame ends that session only.
 
+#![warn(missing_docs)]
+
 mod api;
 mod latency;
 mod relay;

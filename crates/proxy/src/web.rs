@@ -49,7 +49,10 @@ pub struct DesktopRequest {
 /// Opens desktop sessions: in-process, or over the network.
 pub trait DesktopDialer: Send + Sync + 'static {
     /// A new stream to the desktop service that serves `request.desktop`.
-    fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>>;
+    fn dial(
+        &self,
+        request: DesktopRequest,
+    ) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>>;
 }
 
 /// Settings of the proxy.
@@ -82,24 +85,48 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The proxy's routes.
-pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlane, dialer: Arc<dyn DesktopDialer>) -> Router {
+pub fn router(
+    config: ProxyConfig,
+    plane: oriel_auth::control_plane::ControlPlane,
+    dialer: Arc<dyn DesktopDialer>,
+) -> Router {
     let index = config.web_dir.join("index.html");
     // Unknown paths (SPA routes like /web/cluster/...) get the client's index.
     let files = ServeDir::new(&config.web_dir).fallback(ServeFile::new(index));
-    let state = AppState { plane, cluster: config.cluster, dialer, next_session: Arc::new(AtomicU64::new(1)) };
+    let state = AppState {
+        plane,
+        cluster: config.cluster,
+        dialer,
+        next_session: Arc::new(AtomicU64::new(1)),
+    };
     Router::new()
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
-        .route("/api/invite/{secret}", get(api::enrollment).post(api::accept_invite))
+        .route(
+            "/api/invite/{secret}",
+            get(api::enrollment).post(api::accept_invite),
+        )
         .route("/api/desktops", get(api::desktops))
         .route("/api/desktop/ws", get(desktop_socket))
         .fallback_service(files)
         .with_state(state)
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
@@ -129,7 +156,10 @@ async fn desktop_socket(
     let Some(certificate) = logged_in.session.certificate else {
         // A session from before certificates were issued at login.
         tracing::info!(user = %logged_in.user.name.as_str(), "websocket refused: the web session has no certificate");
-        return api::error(axum::http::StatusCode::UNAUTHORIZED, "your session has no certificate; log in again");
+        return api::error(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "your session has no certificate; log in again",
+        );
     };
     let request = DesktopRequest {
         user: logged_in.user.name.to_string(),
@@ -173,8 +203,10 @@ pub async fn serve(
     });
     // TCP_NODELAY: input events and acks are tiny; Nagle would hold each
     // back until the previous one is acknowledged (40 ms with delayed ACKs).
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(tls))
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
+        axum_server::tls_rustls::RustlsConfig::from_config(tls),
+    )
+    .acceptor(axum_server::accept::NoDelayAcceptor::new());
     axum_server::from_tcp(listener)?
         .acceptor(acceptor)
         .handle(handle)

@@ -22,6 +22,8 @@
 //! number of the `Codec` enum in `proto/tdpb.proto`; `reset_context` is 0
 //! or 1.
 
+#![warn(missing_docs)]
+
 use oriel_qoiz::{Codec, DecodeError, Decoder};
 
 /// Decoded.

@@ -6,7 +6,8 @@ use oriel_qoiz_wasm::*;
 fn error(handle: *mut Session) -> String {
     // SAFETY: the handle is live and the message is valid UTF-8 of that length.
     unsafe {
-        let bytes = std::slice::from_raw_parts(qoiz_error_ptr(handle), qoiz_error_len(handle) as usize);
+        let bytes =
+            std::slice::from_raw_parts(qoiz_error_ptr(handle), qoiz_error_len(handle) as usize);
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 }
@@ -15,7 +16,10 @@ fn error(handle: *mut Session) -> String {
 fn decode_through_the_exports() {
     let pixels: Vec<u8> = (0..6 * 4 * 4).map(|i| (i * 7) as u8).collect();
     let mut data = Vec::new();
-    FrameEncoder::new().unwrap().encode(&BgrxView::new(&pixels, 24, 6, 4).unwrap(), &mut data).unwrap();
+    FrameEncoder::new()
+        .unwrap()
+        .encode(&BgrxView::new(&pixels, 24, 6, 4).unwrap(), &mut data)
+        .unwrap();
 
     let handle = qoiz_decoder_new();
     let buf = qoiz_alloc(data.len() as u32);
@@ -27,12 +31,24 @@ fn decode_through_the_exports() {
         assert_eq!(&rgba[..4], &[pixels[2], pixels[1], pixels[0], 255]);
         assert_eq!(qoiz_error_len(handle), 0);
 
-        assert_eq!(qoiz_decode(handle, 9, 0, buf, data.len() as u32, 6, 4), ERR_CODEC);
+        assert_eq!(
+            qoiz_decode(handle, 9, 0, buf, data.len() as u32, 6, 4),
+            ERR_CODEC
+        );
         assert_eq!(error(handle), "unknown codec 9");
-        assert_eq!(qoiz_decode(handle, 2, 0, buf, data.len() as u32, 6, 4), ERR_DATA);
+        assert_eq!(
+            qoiz_decode(handle, 2, 0, buf, data.len() as u32, 6, 4),
+            ERR_DATA
+        );
         assert!(error(handle).contains("no stream is open"));
-        assert_eq!(qoiz_decode(handle, 1, 0, std::ptr::null(), 5, 6, 4), ERR_ARGUMENT);
-        assert_eq!(qoiz_decode(std::ptr::null_mut(), 1, 0, buf, 1, 6, 4), ERR_ARGUMENT);
+        assert_eq!(
+            qoiz_decode(handle, 1, 0, std::ptr::null(), 5, 6, 4),
+            ERR_ARGUMENT
+        );
+        assert_eq!(
+            qoiz_decode(std::ptr::null_mut(), 1, 0, buf, 1, 6, 4),
+            ERR_ARGUMENT
+        );
 
         qoiz_free(buf, data.len() as u32);
         qoiz_decoder_free(handle);

@@ -1,8 +1,12 @@
 //! Writes valid sessions for the `qoiz_decode` fuzz target to start from,
-//! in the record format of `oriel_qoiz::fuzzing::decode_records`.
+//! in the record format of `oriel_qoiz::fuzzing::decode_records`, and each
+//! cut short (`_truncated`: the last record's data ends early). The same
+//! files are kept in `crates/qoiz/testdata/fuzz_regression/`, which
+//! `cargo test` replays.
 //!
 //! ```text
 //! cargo run -p oriel-qoiz --example fuzz_seeds -- fuzz/corpus/qoiz_decode
+//! cargo run -p oriel-qoiz --example fuzz_seeds -- crates/qoiz/testdata/fuzz_regression
 //! ```
 
 use oriel_qoiz::{BgrxView, FrameEncoder, StreamEncoder};
@@ -20,12 +24,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     let mut frames = FrameEncoder::new()?;
     let mut data = Vec::new();
-    for (n, (w, h)) in [(1u32, 1u32), (7, 3), (32, 16), (64, 64)].into_iter().enumerate() {
+    for (n, (w, h)) in [(1u32, 1u32), (7, 3), (32, 16), (64, 64)]
+        .into_iter()
+        .enumerate()
+    {
         // Stripes and a gradient: runs, index hits, DIFF and LUMA ops.
         let pixels: Vec<u8> = (0..w * h)
             .flat_map(|i| {
                 let (x, y) = (i % w, i / w);
-                let v = if (x / 3 + y) % 4 == 0 { 200 } else { (x * 4 + y) as u8 };
+                let v = if (x / 3 + y) % 4 == 0 {
+                    200
+                } else {
+                    (x * 4 + y) as u8
+                };
                 [v, v / 2, 255 - v, 0]
             })
             .collect();
@@ -41,6 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let reset = stream.encode(&view, &mut data)?;
             record(&mut session, true, reset, w, h, &data);
         }
+        std::fs::write(
+            format!("{dir}/seed_{n}_truncated"),
+            &session[..session.len() * 2 / 3],
+        )?;
         std::fs::write(format!("{dir}/seed_{n}"), session)?;
     }
     Ok(())

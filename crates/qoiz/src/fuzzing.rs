@@ -6,8 +6,10 @@ use crate::{Codec, Decoder};
 /// Feeds arbitrary bytes to one [`Decoder`] as a series of rectangles.
 /// Each record is: flags (bit 0: stream codec, bit 1: reset_context),
 /// width - 1, height - 1, a little-endian u16 length, then that many bytes
-/// (or what is left). Must never panic.
-pub fn decode_records(mut data: &[u8]) {
+/// (or what is left). Must never panic. Returns how many rectangles
+/// decoded.
+pub fn decode_records(mut data: &[u8]) -> usize {
+    let mut decoded = 0;
     let mut decoder = Decoder::new();
     let mut rgba = Vec::new();
     while let Some((head, rest)) = data.split_first_chunk::<5>() {
@@ -26,7 +28,9 @@ pub fn decode_records(mut data: &[u8]) {
             .is_ok()
         {
             assert_eq!(rgba.len(), width as usize * height as usize * 4);
+            decoded += 1;
         }
         data = rest;
     }
+    decoded
 }

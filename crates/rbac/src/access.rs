@@ -7,6 +7,12 @@
 //!
 //! The answer is a [`Decision`]. Its [`Allowed`] side can only be made here,
 //! so code that starts a session by taking an `Allowed` cannot skip the check.
+//!
+//! What the session's options grant on the host (user creation, its
+//! groups) and per-session MFA come from the roles that allow this login on
+//! this desktop only, as in Teleport: a role for other desktops grants
+//! nothing here. Restrictions (deny rules, clipboard or sharing off,
+//! recording, idle timeouts) come from every role; see [`crate::options`].
 
 use std::fmt;
 
@@ -23,10 +29,11 @@ use crate::traits::Traits;
 #[derive(Debug, Clone)]
 pub struct RoleSet {
     pub(crate) roles: Vec<CompiledRole>,
-    /// Every role's options, combined per call with the cluster's.
+    /// Each role's options (indexed like `roles`), combined per decision
+    /// over the roles that allow it, with the cluster's.
     pub(crate) options: Vec<RoleOptions>,
-    /// The union of the roles' `allow.desktop_groups`.
-    pub(crate) host_groups: Vec<String>,
+    /// Each role's `allow.desktop_groups` (indexed like `roles`).
+    pub(crate) desktop_groups: Vec<Vec<String>>,
     pub(crate) listing: [crate::listing::KindIndex; 2],
 }
 
@@ -78,13 +85,16 @@ impl RoleSet {
             })
             .collect();
         let options = roles.iter().map(|r| r.options.clone()).collect();
-        let host_groups = crate::options::host_groups(roles.iter().map(|r| &r.allow));
+        let desktop_groups = roles
+            .iter()
+            .map(|r| r.allow.desktop_groups.clone())
+            .collect();
         let listing =
             DesktopKind::ALL.map(|kind| crate::listing::KindIndex::build(&compiled, kind));
         RoleSet {
             roles: compiled,
             options,
-            host_groups,
+            desktop_groups,
             listing,
         }
     }
@@ -94,10 +104,16 @@ impl RoleSet {
         self.roles.iter().map(|r| r.name.as_str())
     }
 
-    /// Session options from every role and the cluster (with `session_mfa` false).
-    pub fn session_options(&self, cluster: &ClusterPolicy) -> SessionOptions {
-        let mut options = combine(&self.options, cluster);
-        options.host_groups = self.host_groups.clone();
+    /// Session options for a session the roles at `allowing` (indexes
+    /// into the set) allow, with the cluster's; `session_mfa` false.
+    fn session_options(&self, allowing: &[usize], cluster: &ClusterPolicy) -> SessionOptions {
+        let mut options = combine(
+            &self.options,
+            allowing.iter().map(|&i| &self.options[i]),
+            cluster,
+        );
+        options.host_groups =
+            crate::options::union(allowing.iter().map(|&i| &self.desktop_groups[i]));
         options
     }
 
@@ -140,9 +156,10 @@ impl RoleSet {
         }
 
         let mut allowed_by: Option<(&CompiledRole, String)> = None;
+        let mut allowing = Vec::new();
         let mut mfa_role: Option<&str> = None;
         let mut checked = Vec::with_capacity(self.roles.len());
-        for role in &self.roles {
+        for (index, role) in self.roles.iter().enumerate() {
             let rules = &role.kinds[k];
             let labels = rules.allow_labels.matches(&desktop.labels);
             let listed = rules
@@ -150,6 +167,7 @@ impl RoleSet {
                 .binary_search_by(|l| l.as_str().cmp(login))
                 .is_ok();
             if labels && listed {
+                allowing.push(index);
                 if allowed_by.is_none() {
                     allowed_by = Some((role, rules.allow_labels.describe_match(&desktop.labels)));
                 }
@@ -179,7 +197,7 @@ impl RoleSet {
                 role: mfa_role.map(str::to_owned),
             });
         }
-        let mut options = self.session_options(cluster);
+        let mut options = self.session_options(&allowing, cluster);
         options.session_mfa = mfa_required;
         Decision::Allowed(Allowed {
             role: role.name.clone(),

@@ -1,18 +1,23 @@
-//! How the options of all of a user's roles combine into one session's
-//! settings, with the cluster's settings on top.
+//! How the options of a user's roles combine into one session's settings,
+//! with the cluster's settings on top. As in Teleport, what a role *grants*
+//! on a host comes only from the roles that allow this login on this
+//! desktop ([`crate::RoleSet::check`] picks them), and what a role
+//! *restricts* comes from every role of the user, like deny rules:
 //!
-//! As in Teleport, options combine over every role the user has, not only
-//! the role that allowed the login:
-//!
-//! - clipboard and directory sharing are off if any role turns them off;
-//! - recording is on if any role turns it on (the default), and never when
-//!   the cluster's recording mode is `off`;
-//! - the smallest non-zero idle timeout wins, the cluster's included; zero
-//!   means none;
-//! - per-session MFA is the exception: it is required when the cluster
-//!   requires it or when a role that *allows this login on this desktop*
-//!   requires it (Teleport checks it inside the allow loop), so it is
-//!   decided in [`crate::RoleSet::check`].
+//! - from the allowing roles only: host user creation (`create_desktop_user:
+//!   true` in one of them) and the groups a login joins (the union of their
+//!   `allow.desktop_groups`), and per-session MFA (required when the
+//!   cluster or an allowing role requires it). A role for other desktops
+//!   never creates accounts or adds groups here (Teleport's
+//!   `DesktopGroups`/`HostUsers` match the host's labels the same way);
+//! - from every role, each a restriction: clipboard and directory sharing
+//!   are off if any role turns them off; recording is on if any role turns
+//!   it on (the default), and never when the cluster's mode is `off`; the
+//!   smallest non-zero idle timeout wins, the cluster's included (zero means
+//!   none); `create_desktop_user: false` in any role keeps hosts unchanged.
+//!   This is Teleport's `DesktopClipboard`, `DesktopDirectorySharing` and
+//!   `RecordDesktopSession` over the whole role set, and what its guide's
+//!   `no-sharing` role (options only, no allow rules) relies on.
 
 use std::fmt;
 use std::str::FromStr;
@@ -86,8 +91,8 @@ pub struct ClusterPolicy {
     pub require_session_mfa: bool,
 }
 
-/// The settings of one desktop session, as decided from every role of the
-/// user and the cluster.
+/// The settings of one desktop session, as decided from the user's roles
+/// (see the module documentation for which) and the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SessionOptions {
     /// Clipboard sharing allowed.
@@ -101,35 +106,41 @@ pub struct SessionOptions {
     /// Per-session MFA was required for this session (and, for an
     /// [`crate::Allowed`], was done).
     pub session_mfa: bool,
-    /// A login missing on the host may be created: some role turns
-    /// `create_desktop_user` on and none turns it off.
+    /// A login missing on the host may be created: some allowing role
+    /// turns `create_desktop_user` on and none turns it off.
     pub create_host_user: bool,
-    /// The host groups a created user joins: every role's `allow.desktop_groups`.
+    /// The host groups a created user joins: the allowing roles'
+    /// `allow.desktop_groups`.
     pub host_groups: Vec<String>,
 }
 
-/// Combines the options of all `roles` with the cluster's settings.
-/// `session_mfa` is left false: it depends on the desktop and login.
+/// Combines the options of `roles` with the cluster's settings, as
+/// [`crate::RoleSet::check`] does when every one of `roles` allows the
+/// session. `session_mfa` is left false: it depends on the desktop and login.
 pub fn combine_options<'r>(
     roles: impl IntoIterator<Item = &'r Role>,
     cluster: &ClusterPolicy,
 ) -> SessionOptions {
     let roles: Vec<&Role> = roles.into_iter().collect();
-    let mut out = combine(roles.iter().map(|r| &r.options), cluster);
-    out.host_groups = host_groups(roles.iter().map(|r| &r.allow));
+    let options: Vec<&RoleOptions> = roles.iter().map(|r| &r.options).collect();
+    let mut out = combine(options.iter().copied(), options.iter().copied(), cluster);
+    out.host_groups = union(roles.iter().map(|r| &r.allow.desktop_groups));
     out
 }
 
-/// The union of `desktop_groups`, sorted, each once.
-pub(crate) fn host_groups<'r>(allow: impl IntoIterator<Item = &'r crate::RoleConditions>) -> Vec<String> {
-    let mut groups: Vec<String> = allow.into_iter().flat_map(|c| c.desktop_groups.iter().cloned()).collect();
+/// The union of group lists, sorted, each once.
+pub(crate) fn union<'r>(lists: impl IntoIterator<Item = &'r Vec<String>>) -> Vec<String> {
+    let mut groups: Vec<String> = lists.into_iter().flatten().cloned().collect();
     groups.sort();
     groups.dedup();
     groups
 }
 
+/// `every` is all of the user's roles' options, `allowing` those of the
+/// roles that allow the session.
 pub(crate) fn combine<'r>(
-    options: impl IntoIterator<Item = &'r RoleOptions>,
+    every: impl IntoIterator<Item = &'r RoleOptions>,
+    allowing: impl IntoIterator<Item = &'r RoleOptions>,
     cluster: &ClusterPolicy,
 ) -> SessionOptions {
     let mut out = SessionOptions {
@@ -141,14 +152,10 @@ pub(crate) fn combine<'r>(
         create_host_user: false,
         host_groups: Vec::new(),
     };
-    let mut create_user = None;
-    for o in options {
+    let mut refused_by_any = false;
+    for o in every {
         // Off wins: one role that says no is enough to keep hosts unchanged.
-        create_user = match (create_user, o.create_desktop_user()) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (_, Some(true)) => Some(true),
-            (current, None) => current,
-        };
+        refused_by_any |= o.create_desktop_user() == Some(false);
         out.clipboard &= o.clipboard();
         out.directory_sharing &= o.directory_sharing();
         out.record |= o.record_desktop();
@@ -156,9 +163,12 @@ pub(crate) fn combine<'r>(
             out.idle_timeout = Some(out.idle_timeout.map_or(t, |cur| cur.min(t)));
         }
     }
+    let granted = allowing
+        .into_iter()
+        .any(|o| o.create_desktop_user() == Some(true));
     if cluster.recording_mode == RecordingMode::Off {
         out.record = false;
     }
-    out.create_host_user = create_user == Some(true);
+    out.create_host_user = granted && !refused_by_any;
     out
 }

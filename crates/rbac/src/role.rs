@@ -637,9 +637,15 @@ fn groups(at: At<'_>) -> Result<Vec<String>, Issue> {
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("{}[{i}]", at.path);
-        let item_at = At { node: item, path: &path };
+        let item_at = At {
+            node: item,
+            path: &path,
+        };
         let name = item_at.string()?;
-        if name.trim().is_empty() || name.len() > 256 || name.chars().any(|c| c.is_control() || c == ',' || c == ':') {
+        if name.trim().is_empty()
+            || name.len() > 256
+            || name.chars().any(|c| c.is_control() || c == ',' || c == ':')
+        {
             return Err(item_at.issue(format!("{name:?} is not a group name (no commas, colons or control characters, at most 256 bytes)")));
         }
         out.push(name.to_owned());

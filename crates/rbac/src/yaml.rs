@@ -194,7 +194,7 @@ fn conditions_node(c: &RoleConditions) -> Node {
         out.push(("windows_desktop_labels", labels(&c.windows_desktop_labels)));
     }
     if !c.desktop_groups.is_empty() {
-        let groups = c.desktop_groups.iter().map(|g| Node::str(g)).collect();
+        let groups = c.desktop_groups.iter().map(Node::str).collect();
         out.push(("desktop_groups", Node::new(Value::Seq(groups))));
     }
     Node::map(out)

@@ -1,17 +1,34 @@
-//! Option combination over all of a user's roles, and the cluster's part.
+//! Option combination over the roles that allow a session, and the
+//! cluster's part.
 
 mod common;
 
 use std::time::Duration;
 
-use common::roles;
-use oriel_rbac::{ClusterPolicy, RecordingMode, RoleSet, Traits, combine_options};
+use common::{linux, roles};
+use oriel_rbac::{
+    ClusterPolicy, Decision, RecordingMode, RoleSet, SessionMfa, Traits, combine_options,
+};
 
-/// A role with these option lines (YAML, indented under `options:`).
+/// A role that allows `alice` everywhere, with these option lines (YAML,
+/// indented under `options:`).
 fn role_with(name: &str, options: &str) -> String {
     format!(
-        "kind: role\nversion: v7\nmetadata: {{name: {name}}}\nspec:\n  options:\n{options}---\n"
+        "kind: role\nversion: v7\nmetadata: {{name: {name}}}\nspec:\n  options:\n{options}  allow:\n    linux_desktop_logins: [alice]\n    linux_desktop_labels: {{'*': '*'}}\n---\n"
     )
+}
+
+/// The options of a session `roles` allow (with MFA done).
+fn granted(
+    roles: &[oriel_rbac::Role],
+    cluster: &ClusterPolicy,
+    desktop: &oriel_rbac::Desktop,
+) -> oriel_rbac::SessionOptions {
+    match RoleSet::new(roles, &Traits::new()).check(desktop, "alice", cluster, SessionMfa::Verified)
+    {
+        Decision::Allowed(allowed) => allowed.options().clone(),
+        Decision::Denied(denied) => panic!("{denied}"),
+    }
 }
 
 fn combined(option_sets: &[&str], cluster: &ClusterPolicy) -> oriel_rbac::SessionOptions {
@@ -21,8 +38,9 @@ fn combined(option_sets: &[&str], cluster: &ClusterPolicy) -> oriel_rbac::Sessio
         .map(|(i, o)| role_with(&format!("r{i}"), o))
         .collect();
     let r = roles(&yaml);
-    let via_set = RoleSet::new(&r, &Traits::new()).session_options(cluster);
+    let mut via_set = granted(&r, cluster, &linux("d", &[]));
     let direct = combine_options(&r, cluster);
+    via_set.session_mfa = false;
     assert_eq!(via_set, direct);
     direct
 }
@@ -106,13 +124,121 @@ fn require_session_mfa_values() {
     }
 }
 
+/// A role allowing `alice` on desktops labelled `env: {env}`, with
+/// `desktop_groups` and option lines.
+fn env_role(name: &str, env: &str, groups: &str, options: &str) -> String {
+    format!(
+        "kind: role\nversion: v7\nmetadata: {{name: {name}}}\nspec:\n  options:\n{options}  allow:\n    linux_desktop_logins: [alice]\n    linux_desktop_labels: {{env: {env}}}\n    desktop_groups: [{groups}]\n---\n"
+    )
+}
+
 #[test]
-fn desktop_groups_are_the_union_of_every_roles_allow_list() {
-    let yaml = "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  allow:\n    desktop_groups: [video, audio]\n---\nkind: role\nversion: v7\nmetadata: {name: b}\nspec:\n  allow:\n    desktop_groups: [audio, plugdev]\n";
-    let r = roles(yaml);
-    let options = RoleSet::new(&r, &Traits::new()).session_options(&ClusterPolicy::default());
+fn desktop_groups_are_the_union_of_the_allowing_roles_lists() {
+    let yaml =
+        env_role("a", "dev", "video, audio", NONE) + &env_role("b", "dev", "audio, plugdev", NONE);
+    let r = roles(&yaml);
+    let options = granted(
+        &r,
+        &ClusterPolicy::default(),
+        &linux("d", &[("env", "dev")]),
+    );
     assert_eq!(options.host_groups, ["audio", "plugdev", "video"]);
-    assert_eq!(combine_options(&r, &ClusterPolicy::default()).host_groups, options.host_groups);
+    assert_eq!(
+        combine_options(&r, &ClusterPolicy::default()).host_groups,
+        options.host_groups
+    );
+}
+
+#[test]
+fn what_a_role_for_other_desktops_grants_does_not_apply() {
+    let dev = env_role("dev", "dev", "video", NONE);
+    // For prod desktops only: its groups, user creation and MFA mean nothing on dev.
+    let prod = env_role(
+        "prod",
+        "prod",
+        "sudo",
+        "    create_desktop_user: true\n    require_session_mfa: true\n",
+    );
+    let r = roles(&(dev + &prod));
+    let cluster = ClusterPolicy::default();
+
+    let on_dev = granted(&r, &cluster, &linux("d", &[("env", "dev")]));
+    assert_eq!(on_dev.host_groups, ["video"], "not prod's sudo");
+    assert!(
+        !on_dev.create_host_user,
+        "prod's create_desktop_user does not create accounts on dev"
+    );
+    let set = RoleSet::new(&r, &Traits::new());
+    let mfa = set.check(
+        &linux("d", &[("env", "dev")]),
+        "alice",
+        &cluster,
+        SessionMfa::NotVerified,
+    );
+    assert!(mfa.is_allowed(), "prod's MFA does not apply on dev: {mfa}");
+
+    let on_prod = granted(&r, &cluster, &linux("p", &[("env", "prod")]));
+    assert_eq!(on_prod.host_groups, ["sudo"]);
+    assert!(on_prod.create_host_user);
+}
+
+#[test]
+fn what_any_role_restricts_applies_everywhere_as_in_teleport() {
+    let dev = env_role(
+        "dev",
+        "dev",
+        "video",
+        "    create_desktop_user: true\n    client_idle_timeout: 1h\n    record_session: {desktop: false}\n",
+    );
+    let prod = env_role(
+        "prod",
+        "prod",
+        "sudo",
+        "    create_desktop_user: false\n    desktop_clipboard: false\n    desktop_directory_sharing: false\n    client_idle_timeout: 5m\n    record_session: {desktop: true}\n",
+    );
+    let r = roles(&(dev + &prod));
+    let on_dev = granted(
+        &r,
+        &ClusterPolicy::default(),
+        &linux("d", &[("env", "dev")]),
+    );
+    assert_eq!(on_dev.host_groups, ["video"]);
+    assert!(
+        !on_dev.create_host_user && !on_dev.clipboard && !on_dev.directory_sharing && on_dev.record
+    );
+    assert_eq!(on_dev.idle_timeout, Some(Duration::from_secs(300)));
+}
+
+#[test]
+fn a_role_that_matches_the_desktop_but_not_the_login_does_not_apply() {
+    let alice = env_role("alice", "dev", "video", NONE);
+    let bob = "kind: role\nversion: v7\nmetadata: {name: bob}\nspec:\n  options:\n    create_desktop_user: true\n  allow:\n    linux_desktop_logins: [bob]\n    linux_desktop_labels: {env: dev}\n    desktop_groups: [wheel]\n";
+    let r = roles(&(alice + bob));
+    let options = granted(
+        &r,
+        &ClusterPolicy::default(),
+        &linux("d", &[("env", "dev")]),
+    );
+    assert_eq!(
+        options.host_groups,
+        ["video"],
+        "wheel is for bob's sessions"
+    );
+    assert!(!options.create_host_user, "so is creating the account");
+}
+
+#[test]
+fn deny_rules_still_come_from_every_role() {
+    let allow = env_role("dev", "dev", "video", NONE);
+    let deny = "kind: role\nversion: v7\nmetadata: {name: no-alice}\nspec:\n  deny:\n    linux_desktop_logins: [alice]\n";
+    let r = roles(&(allow + deny));
+    let decision = RoleSet::new(&r, &Traits::new()).check(
+        &linux("d", &[("env", "dev")]),
+        "alice",
+        &ClusterPolicy::default(),
+        SessionMfa::Verified,
+    );
+    assert!(!decision.is_allowed(), "{decision}");
 }
 
 #[test]
@@ -120,5 +246,9 @@ fn desktop_groups_are_checked_names_and_only_allowed() {
     let bad = oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  allow:\n    desktop_groups: ['wheel,root']\n").unwrap_err();
     assert!(bad.to_string().contains("is not a group name"), "{bad}");
     let deny = oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata: {name: a}\nspec:\n  deny:\n    desktop_groups: [sudo]\n").unwrap_err();
-    assert!(deny.to_string().contains("desktop_groups only has a meaning under allow"), "{deny}");
+    assert!(
+        deny.to_string()
+            .contains("desktop_groups only has a meaning under allow"),
+        "{deny}"
+    );
 }

@@ -40,7 +40,10 @@ pub fn frame_len(buf: &[u8], limit: usize) -> Result<Option<usize>, FrameError> 
     };
     let len = u32::from_be_bytes(*header) as usize;
     if len > limit.min(MAX_FRAME_LEN) {
-        return Err(FrameError::TooLong { len, limit: limit.min(MAX_FRAME_LEN) });
+        return Err(FrameError::TooLong {
+            len,
+            limit: limit.min(MAX_FRAME_LEN),
+        });
     }
     Ok(Some(HEADER_LEN + len))
 }
@@ -50,7 +53,12 @@ pub fn frame_len(buf: &[u8], limit: usize) -> Result<Option<usize>, FrameError> 
 pub fn frame_body(frame: &[u8], limit: usize) -> Result<&[u8], FrameError> {
     let total = match frame_len(frame, limit)? {
         Some(total) => total,
-        None => return Err(FrameError::Truncated { expected: HEADER_LEN, actual: frame.len() }),
+        None => {
+            return Err(FrameError::Truncated {
+                expected: HEADER_LEN,
+                actual: frame.len(),
+            });
+        }
     };
     match frame.len().cmp(&total) {
         std::cmp::Ordering::Less => Err(FrameError::Truncated {
@@ -74,7 +82,11 @@ pub struct FrameReader {
 impl FrameReader {
     /// A reader that refuses frames whose envelope is longer than `limit`.
     pub fn new(limit: usize) -> Self {
-        Self { buf: Vec::new(), start: 0, limit: limit.min(MAX_FRAME_LEN) }
+        Self {
+            buf: Vec::new(),
+            start: 0,
+            limit: limit.min(MAX_FRAME_LEN),
+        }
     }
 
     /// Appends bytes read from the transport.

@@ -7,6 +7,8 @@
 //! ([`encode_frame`]). The schema is `proto/tdpb.proto`; the protocol is
 //! written down in `docs/protocol.md`.
 
+#![warn(missing_docs)]
+
 mod framing;
 pub mod limits;
 mod message;

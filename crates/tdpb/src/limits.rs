@@ -47,9 +47,13 @@ impl Limits {
     /// clipboard data or a shared-directory read of up to 1 MiB, with room
     /// for data just over the limit to reach the field check and be refused
     /// by name.
-    pub const FROM_CLIENT: Limits = Limits { max_frame_len: 2 << 20 };
+    pub const FROM_CLIENT: Limits = Limits {
+        max_frame_len: 2 << 20,
+    };
     /// What a browser or proxy accepts from a desktop service.
-    pub const FROM_SERVER: Limits = Limits { max_frame_len: crate::MAX_FRAME_LEN };
+    pub const FROM_SERVER: Limits = Limits {
+        max_frame_len: crate::MAX_FRAME_LEN,
+    };
 }
 
 /// A field outside its limit. The message names the field so a log line
@@ -63,24 +67,41 @@ pub struct LimitError {
     pub detail: String,
 }
 
-fn ensure(ok: bool, field: &'static str, detail: impl FnOnce() -> String) -> Result<(), LimitError> {
-    if ok { Ok(()) } else { Err(LimitError { field, detail: detail() }) }
+fn ensure(
+    ok: bool,
+    field: &'static str,
+    detail: impl FnOnce() -> String,
+) -> Result<(), LimitError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(LimitError {
+            field,
+            detail: detail(),
+        })
+    }
 }
 
 fn name(value: &str, field: &'static str) -> Result<(), LimitError> {
-    ensure(value.len() <= MAX_NAME_LEN, field, || format!("{} bytes, at most {MAX_NAME_LEN}", value.len()))
+    ensure(value.len() <= MAX_NAME_LEN, field, || {
+        format!("{} bytes, at most {MAX_NAME_LEN}", value.len())
+    })
 }
 
 fn side(value: u32, field: &'static str) -> Result<(), LimitError> {
-    ensure((1..=MAX_SCREEN_SIDE).contains(&value), field, || format!("{value}, expected 1..={MAX_SCREEN_SIDE}"))
+    ensure((1..=MAX_SCREEN_SIDE).contains(&value), field, || {
+        format!("{value}, expected 1..={MAX_SCREEN_SIDE}")
+    })
 }
 
 fn screen_spec(spec: &pb::ClientScreenSpec) -> Result<(), LimitError> {
     side(spec.width, "ClientScreenSpec.width")?;
     side(spec.height, "ClientScreenSpec.height")?;
-    ensure(spec.scale <= MAX_SCALE_PERCENT, "ClientScreenSpec.scale", || {
-        format!("{}%, at most {MAX_SCALE_PERCENT}%", spec.scale)
-    })
+    ensure(
+        spec.scale <= MAX_SCALE_PERCENT,
+        "ClientScreenSpec.scale",
+        || format!("{}%, at most {MAX_SCALE_PERCENT}%", spec.scale),
+    )
 }
 
 fn shared_path(value: &str, field: &'static str) -> Result<(), LimitError> {
@@ -90,10 +111,15 @@ fn shared_path(value: &str, field: &'static str) -> Result<(), LimitError> {
 }
 
 fn shared_chunk(len: usize, field: &'static str) -> Result<(), LimitError> {
-    ensure(len <= MAX_SHARED_CHUNK, field, || format!("{len} bytes, at most {MAX_SHARED_CHUNK} (1 MiB)"))
+    ensure(len <= MAX_SHARED_CHUNK, field, || {
+        format!("{len} bytes, at most {MAX_SHARED_CHUNK} (1 MiB)")
+    })
 }
 
-fn file_system_object(fso: Option<&pb::FileSystemObject>, field: &'static str) -> Result<(), LimitError> {
+fn file_system_object(
+    fso: Option<&pb::FileSystemObject>,
+    field: &'static str,
+) -> Result<(), LimitError> {
     fso.map_or(Ok(()), |fso| shared_path(&fso.path, field))
 }
 
@@ -114,23 +140,42 @@ fn shared_request(request: &pb::SharedDirectoryRequest) -> Result<(), LimitError
             shared_chunk(op.data.len(), "SharedDirectoryRequest.write.data")
         }
         Some(Operation::Move(op)) => {
-            shared_path(&op.original_path, "SharedDirectoryRequest.move.original_path")?;
+            shared_path(
+                &op.original_path,
+                "SharedDirectoryRequest.move.original_path",
+            )?;
             shared_path(&op.new_path, "SharedDirectoryRequest.move.new_path")
         }
-        Some(Operation::Truncate(op)) => shared_path(&op.path, "SharedDirectoryRequest.truncate.path"),
+        Some(Operation::Truncate(op)) => {
+            shared_path(&op.path, "SharedDirectoryRequest.truncate.path")
+        }
     }
 }
 
 fn shared_response(response: &pb::SharedDirectoryResponse) -> Result<(), LimitError> {
     use pb::shared_directory_response::Result as R;
     match &response.result {
-        Some(R::Info(info)) => file_system_object(info.fso.as_ref(), "SharedDirectoryResponse.info.fso.path"),
-        Some(R::Create(create)) => file_system_object(create.fso.as_ref(), "SharedDirectoryResponse.create.fso.path"),
+        Some(R::Info(info)) => {
+            file_system_object(info.fso.as_ref(), "SharedDirectoryResponse.info.fso.path")
+        }
+        Some(R::Create(create)) => file_system_object(
+            create.fso.as_ref(),
+            "SharedDirectoryResponse.create.fso.path",
+        ),
         Some(R::List(list)) => {
-            ensure(list.fso_list.len() <= MAX_SHARED_LIST_ENTRIES, "SharedDirectoryResponse.list.fso_list", || {
-                format!("{} entries, at most {MAX_SHARED_LIST_ENTRIES}", list.fso_list.len())
-            })?;
-            list.fso_list.iter().try_for_each(|fso| shared_path(&fso.path, "SharedDirectoryResponse.list.fso_list.path"))
+            ensure(
+                list.fso_list.len() <= MAX_SHARED_LIST_ENTRIES,
+                "SharedDirectoryResponse.list.fso_list",
+                || {
+                    format!(
+                        "{} entries, at most {MAX_SHARED_LIST_ENTRIES}",
+                        list.fso_list.len()
+                    )
+                },
+            )?;
+            list.fso_list.iter().try_for_each(|fso| {
+                shared_path(&fso.path, "SharedDirectoryResponse.list.fso_list.path")
+            })
         }
         Some(R::Read(read)) => shared_chunk(read.data.len(), "SharedDirectoryResponse.read.data"),
         None | Some(R::Delete(_) | R::Write(_) | R::Move(_) | R::Truncate(_)) => Ok(()),
@@ -142,37 +187,65 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
     match payload {
         Payload::ClientHello(hello) => {
             name(&hello.username, "ClientHello.username")?;
-            name(&hello.keyboard_layout_name, "ClientHello.keyboard_layout_name")?;
-            ensure(hello.codecs.len() <= MAX_CODECS, "ClientHello.codecs", || {
-                format!("{} entries, at most {MAX_CODECS}", hello.codecs.len())
-            })?;
+            name(
+                &hello.keyboard_layout_name,
+                "ClientHello.keyboard_layout_name",
+            )?;
+            ensure(
+                hello.codecs.len() <= MAX_CODECS,
+                "ClientHello.codecs",
+                || format!("{} entries, at most {MAX_CODECS}", hello.codecs.len()),
+            )?;
             match &hello.screen_spec {
                 Some(spec) => screen_spec(spec),
-                None => Err(LimitError { field: "ClientHello.screen_spec", detail: "missing".into() }),
+                None => Err(LimitError {
+                    field: "ClientHello.screen_spec",
+                    detail: "missing".into(),
+                }),
             }
         }
         Payload::ServerHello(hello) => {
             side(hello.width, "ServerHello.width")?;
             side(hello.height, "ServerHello.height")?;
-            ensure(hello.xsessions.len() <= MAX_XSESSIONS, "ServerHello.xsessions", || {
-                format!("{} entries, at most {MAX_XSESSIONS}", hello.xsessions.len())
-            })?;
-            hello.xsessions.iter().try_for_each(|x| name(&x.name, "XSession.name"))
+            ensure(
+                hello.xsessions.len() <= MAX_XSESSIONS,
+                "ServerHello.xsessions",
+                || format!("{} entries, at most {MAX_XSESSIONS}", hello.xsessions.len()),
+            )?;
+            hello
+                .xsessions
+                .iter()
+                .try_for_each(|x| name(&x.name, "XSession.name"))
         }
-        Payload::SessionSelection(selection) => name(&selection.xsession, "SessionSelection.xsession"),
+        Payload::SessionSelection(selection) => {
+            name(&selection.xsession, "SessionSelection.xsession")
+        }
         Payload::ClientScreenSpec(spec) => screen_spec(spec),
-        Payload::MouseMove(m) => {
-            ensure(m.x < MAX_SCREEN_SIDE && m.y < MAX_SCREEN_SIDE, "MouseMove", || format!("({}, {})", m.x, m.y))
-        }
-        Payload::Alert(alert) => ensure(alert.message.len() <= MAX_ALERT_LEN, "Alert.message", || {
-            format!("{} bytes, at most {MAX_ALERT_LEN}", alert.message.len())
-        }),
-        Payload::ClipboardData(clipboard) => ensure(clipboard.data.len() <= MAX_CLIPBOARD_LEN, "ClipboardData.data", || {
-            format!("{} bytes, at most {MAX_CLIPBOARD_LEN} (1 MiB)", clipboard.data.len())
-        }),
-        Payload::KeyboardText(text) => ensure(text.text.len() <= MAX_KEYBOARD_TEXT_LEN, "KeyboardText.text", || {
-            format!("{} bytes, at most {MAX_KEYBOARD_TEXT_LEN}", text.text.len())
-        }),
+        Payload::MouseMove(m) => ensure(
+            m.x < MAX_SCREEN_SIDE && m.y < MAX_SCREEN_SIDE,
+            "MouseMove",
+            || format!("({}, {})", m.x, m.y),
+        ),
+        Payload::Alert(alert) => ensure(
+            alert.message.len() <= MAX_ALERT_LEN,
+            "Alert.message",
+            || format!("{} bytes, at most {MAX_ALERT_LEN}", alert.message.len()),
+        ),
+        Payload::ClipboardData(clipboard) => ensure(
+            clipboard.data.len() <= MAX_CLIPBOARD_LEN,
+            "ClipboardData.data",
+            || {
+                format!(
+                    "{} bytes, at most {MAX_CLIPBOARD_LEN} (1 MiB)",
+                    clipboard.data.len()
+                )
+            },
+        ),
+        Payload::KeyboardText(text) => ensure(
+            text.text.len() <= MAX_KEYBOARD_TEXT_LEN,
+            "KeyboardText.text",
+            || format!("{} bytes, at most {MAX_KEYBOARD_TEXT_LEN}", text.text.len()),
+        ),
         Payload::Ping(ping) => ensure(ping.id.len() <= MAX_PING_ID_LEN, "Ping.id", || {
             format!("{} bytes, at most {MAX_PING_ID_LEN}", ping.id.len())
         }),
@@ -182,19 +255,31 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
             let fits = rect.x as u64 + rect.width as u64 <= MAX_SCREEN_SIDE as u64
                 && rect.y as u64 + rect.height as u64 <= MAX_SCREEN_SIDE as u64;
             ensure(fits, "FrameRect", || {
-                format!("{}x{} at ({}, {}) leaves the screen", rect.width, rect.height, rect.x, rect.y)
+                format!(
+                    "{}x{} at ({}, {}) leaves the screen",
+                    rect.width, rect.height, rect.x, rect.y
+                )
             })
         }
         Payload::CursorImage(cursor) => {
-            ensure(cursor.width <= MAX_CURSOR_SIDE && cursor.height <= MAX_CURSOR_SIDE, "CursorImage", || {
-                format!("{}x{}, at most {MAX_CURSOR_SIDE} a side", cursor.width, cursor.height)
-            })?;
+            ensure(
+                cursor.width <= MAX_CURSOR_SIDE && cursor.height <= MAX_CURSOR_SIDE,
+                "CursorImage",
+                || {
+                    format!(
+                        "{}x{}, at most {MAX_CURSOR_SIDE} a side",
+                        cursor.width, cursor.height
+                    )
+                },
+            )?;
             let expected = cursor.width as usize * cursor.height as usize * 4;
             ensure(cursor.rgba.len() == expected, "CursorImage.rgba", || {
                 format!("{} bytes, expected {expected}", cursor.rgba.len())
             })
         }
-        Payload::SharedDirectoryAnnounce(announce) => name(&announce.name, "SharedDirectoryAnnounce.name"),
+        Payload::SharedDirectoryAnnounce(announce) => {
+            name(&announce.name, "SharedDirectoryAnnounce.name")
+        }
         Payload::SharedDirectoryRequest(request) => shared_request(request),
         Payload::SharedDirectoryResponse(response) => shared_response(response),
         Payload::SharedDirectoryAcknowledge(_) | Payload::SharedDirectoryRemove(_) => Ok(()),

@@ -2,10 +2,10 @@
 
 use prost::Message as _;
 
+use crate::Payload;
 use crate::framing::{FrameError, HEADER_LEN, MAX_FRAME_LEN, frame_body};
 use crate::limits::{LimitError, Limits, check};
 use crate::pb::Envelope;
-use crate::Payload;
 
 /// Why a frame is not a message this side accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,9 +42,14 @@ pub fn decode_frame(frame: &[u8], limits: Limits) -> Result<Option<Payload>, Dec
 /// If the envelope exceeds [`MAX_FRAME_LEN`]: senders split large data
 /// (frames into rectangles) so this is a bug in the sender, never peer input.
 pub fn encode_frame_into(payload: Payload, out: &mut Vec<u8>) {
-    let envelope = Envelope { payload: Some(payload) };
+    let envelope = Envelope {
+        payload: Some(payload),
+    };
     let len = envelope.encoded_len();
-    assert!(len <= MAX_FRAME_LEN, "envelope of {len} bytes exceeds the frame limit");
+    assert!(
+        len <= MAX_FRAME_LEN,
+        "envelope of {len} bytes exceeds the frame limit"
+    );
     out.reserve(HEADER_LEN + len);
     out.extend_from_slice(&(len as u32).to_be_bytes());
     envelope.encode(out).expect("a Vec grows as needed");

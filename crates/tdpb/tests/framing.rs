@@ -1,13 +1,17 @@
 //! Splitting a byte stream into frames, however the transport chops it.
 
 use oriel_tdpb::pb;
-use oriel_tdpb::{FrameError, FrameReader, Limits, PayloadKind, Payload, decode_frame, encode_frame, peek_kind};
+use oriel_tdpb::{
+    FrameError, FrameReader, Limits, Payload, PayloadKind, decode_frame, encode_frame, peek_kind,
+};
 use proptest::prelude::*;
 
 fn sample(i: u32) -> Payload {
     match i % 3 {
         0 => Payload::MouseMove(pb::MouseMove { x: i, y: i / 2 }),
-        1 => Payload::Ping(pb::Ping { id: i.to_be_bytes().repeat(4) }),
+        1 => Payload::Ping(pb::Ping {
+            id: i.to_be_bytes().repeat(4),
+        }),
         _ => Payload::FrameRect(pb::FrameRect {
             frame_id: i,
             width: 1 + i % 64,
@@ -54,15 +58,34 @@ proptest! {
 fn reader_refuses_an_oversized_header_at_once() {
     let mut reader = FrameReader::new(1024);
     reader.push(&[0x00, 0x00, 0x04, 0x01]);
-    assert_eq!(reader.next_frame(), Err(FrameError::TooLong { len: 1025, limit: 1024 }));
+    assert_eq!(
+        reader.next_frame(),
+        Err(FrameError::TooLong {
+            len: 1025,
+            limit: 1024
+        })
+    );
 }
 
 #[test]
 fn peek_finds_the_messages_the_proxy_handles() {
     assert_eq!(peek_kind(&encode_frame(sample(1))), Some(PayloadKind::Ping));
-    assert_eq!(peek_kind(&encode_frame(sample(2))), Some(PayloadKind::FrameRect));
-    assert_eq!(peek_kind(&encode_frame(sample(0))), Some(PayloadKind::Other(7)));
-    let alert = Payload::Alert(pb::Alert { message: "x".into(), severity: 3 });
+    assert_eq!(
+        peek_kind(&encode_frame(sample(2))),
+        Some(PayloadKind::FrameRect)
+    );
+    assert_eq!(
+        peek_kind(&encode_frame(sample(0))),
+        Some(PayloadKind::Other(7))
+    );
+    let alert = Payload::Alert(pb::Alert {
+        message: "x".into(),
+        severity: 3,
+    });
     assert_eq!(peek_kind(&encode_frame(alert)), Some(PayloadKind::Alert));
-    assert_eq!(peek_kind(&[0, 0, 0, 1, 0x08]), None, "a varint field is no payload");
+    assert_eq!(
+        peek_kind(&[0, 0, 0, 1, 0x08]),
+        None,
+        "a varint field is no payload"
+    );
 }

@@ -29,7 +29,10 @@ fn extended_key() {
         0x08, 0xc8, 0xc0, 0x03, // key_code = 0xE048 (Up) as a varint
         0x10, 0x01, // pressed = true
     ];
-    let message = Payload::KeyboardButton(pb::KeyboardButton { key_code: 0xE048, pressed: true });
+    let message = Payload::KeyboardButton(pb::KeyboardButton {
+        key_code: 0xE048,
+        pressed: true,
+    });
     assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
     assert_eq!(encode_frame(message), frame);
 }
@@ -65,19 +68,34 @@ fn clipboard_data() {
         0x0a, 0x07, // data, 7 bytes:
         b'G', b'r', 0xc3, 0xbc, 0xc3, 0x9f, b'e', // "Grüße" as UTF-8
     ];
-    let message = Payload::ClipboardData(pb::ClipboardData { data: "Grüße".as_bytes().to_vec() });
-    assert_eq!(decode_frame(&frame, Limits::FROM_CLIENT).unwrap(), Some(message.clone()));
+    let message = Payload::ClipboardData(pb::ClipboardData {
+        data: "Grüße".as_bytes().to_vec(),
+    });
+    assert_eq!(
+        decode_frame(&frame, Limits::FROM_CLIENT).unwrap(),
+        Some(message.clone())
+    );
     assert_eq!(encode_frame(message), frame);
 }
 
 #[test]
 fn clipboard_data_up_to_one_mebibyte_passes_and_more_is_refused_by_name() {
-    let fits = Payload::ClipboardData(pb::ClipboardData { data: vec![b'a'; 1 << 20] });
-    assert_eq!(decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(), Some(fits));
+    let fits = Payload::ClipboardData(pb::ClipboardData {
+        data: vec![b'a'; 1 << 20],
+    });
+    assert_eq!(
+        decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(),
+        Some(fits)
+    );
     // One byte more still fits a browser frame (2 MiB), so the field check names it.
-    let over = Payload::ClipboardData(pb::ClipboardData { data: vec![b'a'; (1 << 20) + 1] });
+    let over = Payload::ClipboardData(pb::ClipboardData {
+        data: vec![b'a'; (1 << 20) + 1],
+    });
     let error = decode_frame(&encode_frame(over), Limits::FROM_CLIENT).unwrap_err();
-    assert_eq!(error.to_string(), "ClipboardData.data out of range: 1048577 bytes, at most 1048576 (1 MiB)");
+    assert_eq!(
+        error.to_string(),
+        "ClipboardData.data out of range: 1048577 bytes, at most 1048576 (1 MiB)"
+    );
 }
 
 #[test]
@@ -103,18 +121,30 @@ fn oversized_length_is_refused_before_reading_the_body() {
     let frame = [0x00, 0x30, 0x00, 0x00]; // announces 3 MiB, more than a client may send
     assert_eq!(
         decode_frame(&frame, Limits::FROM_CLIENT),
-        Err(DecodeError::Frame(FrameError::TooLong { len: 0x30_0000, limit: 2 << 20 }))
+        Err(DecodeError::Frame(FrameError::TooLong {
+            len: 0x30_0000,
+            limit: 2 << 20
+        }))
     );
 }
 
 #[test]
 fn truncated_and_trailing_frames_are_refused() {
     let frame = encode_frame(Payload::MouseMove(pb::MouseMove { x: 1, y: 2 }));
-    assert!(matches!(decode(&frame[..frame.len() - 1]), Err(DecodeError::Frame(FrameError::Truncated { .. }))));
-    assert!(matches!(decode(&frame[..2]), Err(DecodeError::Frame(FrameError::Truncated { .. }))));
+    assert!(matches!(
+        decode(&frame[..frame.len() - 1]),
+        Err(DecodeError::Frame(FrameError::Truncated { .. }))
+    ));
+    assert!(matches!(
+        decode(&frame[..2]),
+        Err(DecodeError::Frame(FrameError::Truncated { .. }))
+    ));
     let mut long = frame.clone();
     long.push(0);
-    assert_eq!(decode(&long), Err(DecodeError::Frame(FrameError::Trailing(1))));
+    assert_eq!(
+        decode(&long),
+        Err(DecodeError::Frame(FrameError::Trailing(1)))
+    );
 }
 
 #[test]
@@ -126,17 +156,40 @@ fn garbage_envelope_is_a_protobuf_error() {
 #[test]
 fn limits_name_the_field() {
     let hello = Payload::ClientHello(pb::ClientHello {
-        screen_spec: Some(pb::ClientScreenSpec { width: 9000, height: 100, scale: 100 }),
+        screen_spec: Some(pb::ClientScreenSpec {
+            width: 9000,
+            height: 100,
+            scale: 100,
+        }),
         ..Default::default()
     });
     let err = decode(&encode_frame(hello)).unwrap_err();
-    assert_eq!(err.to_string(), "ClientScreenSpec.width out of range: 9000, expected 1..=8192");
+    assert_eq!(
+        err.to_string(),
+        "ClientScreenSpec.width out of range: 9000, expected 1..=8192"
+    );
 
-    let cursor = Payload::CursorImage(pb::CursorImage { width: 2, height: 2, rgba: vec![0; 15], ..Default::default() });
-    assert!(matches!(decode(&encode_frame(cursor)), Err(DecodeError::Limit(_))));
+    let cursor = Payload::CursorImage(pb::CursorImage {
+        width: 2,
+        height: 2,
+        rgba: vec![0; 15],
+        ..Default::default()
+    });
+    assert!(matches!(
+        decode(&encode_frame(cursor)),
+        Err(DecodeError::Limit(_))
+    ));
 
-    let hello = Payload::ClientHello(pb::ClientHello { screen_spec: None, ..Default::default() });
-    assert!(decode(&encode_frame(hello)).unwrap_err().to_string().contains("ClientHello.screen_spec"));
+    let hello = Payload::ClientHello(pb::ClientHello {
+        screen_spec: None,
+        ..Default::default()
+    });
+    assert!(
+        decode(&encode_frame(hello))
+            .unwrap_err()
+            .to_string()
+            .contains("ClientHello.screen_spec")
+    );
 }
 
 #[test]
@@ -148,18 +201,27 @@ fn keyboard_text() {
         0x0a, 0x07, // text, 7 bytes:
         0xe2, 0x86, 0x92, b' ', 0xe4, 0xb8, 0xad, // "→ 中" as UTF-8
     ];
-    let message = Payload::KeyboardText(pb::KeyboardText { text: "→ 中".into() });
+    let message = Payload::KeyboardText(pb::KeyboardText {
+        text: "→ 中".into(),
+    });
     assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
     assert_eq!(encode_frame(message), frame);
 }
 
 #[test]
 fn keyboard_text_is_limited_to_what_an_input_method_commits() {
-    let fits = Payload::KeyboardText(pb::KeyboardText { text: "é".repeat(512) });
+    let fits = Payload::KeyboardText(pb::KeyboardText {
+        text: "é".repeat(512),
+    });
     assert_eq!(decode(&encode_frame(fits.clone())).unwrap(), Some(fits));
-    let over = Payload::KeyboardText(pb::KeyboardText { text: "a".repeat(1025) });
+    let over = Payload::KeyboardText(pb::KeyboardText {
+        text: "a".repeat(1025),
+    });
     let error = decode(&encode_frame(over)).unwrap_err();
-    assert_eq!(error.to_string(), "KeyboardText.text out of range: 1025 bytes, at most 1024");
+    assert_eq!(
+        error.to_string(),
+        "KeyboardText.text out of range: 1025 bytes, at most 1024"
+    );
 }
 
 #[test]
@@ -170,8 +232,14 @@ fn shared_directory_announce() {
         0x08, 0x07, // directory_id = 7
         0x12, 0x03, b'd', b'o', b'c', // name = "doc"
     ];
-    let message = Payload::SharedDirectoryAnnounce(pb::SharedDirectoryAnnounce { directory_id: 7, name: "doc".into() });
-    assert_eq!(decode_frame(&frame, Limits::FROM_CLIENT).unwrap(), Some(message.clone()));
+    let message = Payload::SharedDirectoryAnnounce(pb::SharedDirectoryAnnounce {
+        directory_id: 7,
+        name: "doc".into(),
+    });
+    assert_eq!(
+        decode_frame(&frame, Limits::FROM_CLIENT).unwrap(),
+        Some(message.clone())
+    );
     assert_eq!(encode_frame(message), frame);
 }
 
@@ -191,11 +259,13 @@ fn shared_directory_read_request() {
     let message = Payload::SharedDirectoryRequest(pb::SharedDirectoryRequest {
         directory_id: 1,
         completion_id: 2,
-        operation: Some(pb::shared_directory_request::Operation::Read(pb::shared_directory_request::Read {
-            path: "a/b".into(),
-            offset: 5,
-            length: 300,
-        })),
+        operation: Some(pb::shared_directory_request::Operation::Read(
+            pb::shared_directory_request::Read {
+                path: "a/b".into(),
+                offset: 5,
+                length: 300,
+            },
+        )),
     });
     assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
     assert_eq!(encode_frame(message), frame);
@@ -209,13 +279,23 @@ fn shared_directory_chunks_up_to_one_mebibyte_pass_and_more_is_refused_by_name()
         Payload::SharedDirectoryRequest(pb::SharedDirectoryRequest {
             directory_id: 1,
             completion_id: 1,
-            operation: Some(Operation::Write(Write { path: "p".repeat(10240), offset: 0, data: vec![0; len] })),
+            operation: Some(Operation::Write(Write {
+                path: "p".repeat(10240),
+                offset: 0,
+                data: vec![0; len],
+            })),
         })
     };
     let fits = write(1 << 20);
-    assert_eq!(decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(), Some(fits));
+    assert_eq!(
+        decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(),
+        Some(fits)
+    );
     let error = decode_frame(&encode_frame(write((1 << 20) + 1)), Limits::FROM_SERVER).unwrap_err();
-    assert_eq!(error.to_string(), "SharedDirectoryRequest.write.data out of range: 1048577 bytes, at most 1048576 (1 MiB)");
+    assert_eq!(
+        error.to_string(),
+        "SharedDirectoryRequest.write.data out of range: 1048577 bytes, at most 1048576 (1 MiB)"
+    );
     // The browser's answer to a full read fits a browser frame; one byte more is refused by name.
     let read = |len: usize| {
         Payload::SharedDirectoryResponse(pb::SharedDirectoryResponse {
@@ -225,9 +305,15 @@ fn shared_directory_chunks_up_to_one_mebibyte_pass_and_more_is_refused_by_name()
         })
     };
     let fits = read(1 << 20);
-    assert_eq!(decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(), Some(fits));
+    assert_eq!(
+        decode_frame(&encode_frame(fits.clone()), Limits::FROM_CLIENT).unwrap(),
+        Some(fits)
+    );
     let error = decode_frame(&encode_frame(read((1 << 20) + 1)), Limits::FROM_CLIENT).unwrap_err();
-    assert_eq!(error.to_string(), "SharedDirectoryResponse.read.data out of range: 1048577 bytes, at most 1048576 (1 MiB)");
+    assert_eq!(
+        error.to_string(),
+        "SharedDirectoryResponse.read.data out of range: 1048577 bytes, at most 1048576 (1 MiB)"
+    );
 }
 
 #[test]
@@ -235,10 +321,15 @@ fn shared_directory_path_over_10240_bytes_is_refused_by_name() {
     let info = Payload::SharedDirectoryRequest(pb::SharedDirectoryRequest {
         directory_id: 1,
         completion_id: 1,
-        operation: Some(pb::shared_directory_request::Operation::Info(pb::shared_directory_request::Info {
-            path: "a".repeat(10241),
-        })),
+        operation: Some(pb::shared_directory_request::Operation::Info(
+            pb::shared_directory_request::Info {
+                path: "a".repeat(10241),
+            },
+        )),
     });
     let error = decode(&encode_frame(info)).unwrap_err();
-    assert_eq!(error.to_string(), "SharedDirectoryRequest.info.path out of range: 10241 bytes, at most 10240");
+    assert_eq!(
+        error.to_string(),
+        "SharedDirectoryRequest.info.path out of range: 10241 bytes, at most 10240"
+    );
 }

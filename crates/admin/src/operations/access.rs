@@ -16,10 +16,7 @@ pub(super) async fn check(plane: &ControlPlane, request: proto::AccessCheck) -> 
     };
     let report = plane.access_check(&user, kind, &desktop, &login).await?;
     let verdict = if report.is_allowed() { "allowed" } else { "denied" };
-    let mut messages = vec![
-        format!("{verdict}: user {user:?} as {login:?} on {} desktop {desktop:?}", kind.as_str()),
-        format!("  roles: {}", report.decision),
-    ];
+    let mut messages = vec![format!("{verdict}: user {user:?} as {login:?} on {} desktop {desktop:?}", kind.as_str()), format!("  roles: {}", report.decision)];
     if let Some(lock) = &report.lock {
         let message = lock.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
         messages.push(format!("  lock {:?} is in force{message}", lock.name));

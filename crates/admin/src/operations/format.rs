@@ -23,6 +23,7 @@ pub fn duration(text: &str) -> Result<Duration, Failure> {
     IdleTimeout::parse(text).map(|d| d.duration()).map_err(|e| Failure::invalid(format!("invalid duration {text:?}: {e} (e.g. 30m, 1h, 1h30m)")))
 }
 
+/// A duration as hours and minutes (`1h30m`, `45m`, `2h`).
 pub fn humantime(d: Duration) -> String {
     let (h, m) = (d.as_secs() / 3600, d.as_secs() % 3600 / 60);
     match (h, m) {

@@ -34,14 +34,9 @@ pub(super) async fn list(plane: &ControlPlane) -> Result<Outcome, Failure> {
         expires: Option<u64>,
     }
     let locks = plane.store().locks().await?;
-    let views: Vec<_> = locks
-        .iter()
-        .map(|l| LockView { name: &l.name, target: describe(&l.target), message: l.message.as_deref(), expires: l.expires.map(unix) })
-        .collect();
-    let rows = locks
-        .iter()
-        .map(|l| vec![l.name.clone(), describe(&l.target), l.message.clone().unwrap_or_default(), expires(l.expires)])
-        .collect();
+    let views: Vec<_> =
+        locks.iter().map(|l| LockView { name: &l.name, target: describe(&l.target), message: l.message.as_deref(), expires: l.expires.map(unix) }).collect();
+    let rows = locks.iter().map(|l| vec![l.name.clone(), describe(&l.target), l.message.clone().unwrap_or_default(), expires(l.expires)]).collect();
     Ok(Outcome::records(&["Name", "Target", "Message", "Expires"], rows, &views))
 }
 

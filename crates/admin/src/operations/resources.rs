@@ -305,8 +305,5 @@ fn service_rows(services: &[DesktopService]) -> Vec<Vec<String>> {
 }
 
 fn lock_rows(locks: &[Lock]) -> Vec<Vec<String>> {
-    locks
-        .iter()
-        .map(|l| vec![l.name.clone(), super::locks::describe(&l.target), l.message.clone().unwrap_or_default(), expires(l.expires)])
-        .collect()
+    locks.iter().map(|l| vec![l.name.clone(), super::locks::describe(&l.target), l.message.clone().unwrap_or_default(), expires(l.expires)]).collect()
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,40 @@ pub struct UserIdentity {
 impl From<&crate::resources::user::User> for UserIdentity {
     fn from(user: &crate::resources::user::User) -> Self {
         Self { user: user.name.as_str().to_owned(), roles: user.roles.clone(), traits: user.traits.as_map().clone() }
+    }
+}
+
+/// A user certificate that passed every check: signed by the user CA it was
+/// checked against, a user certificate for client authentication, valid at
+/// the time given. Only [`crate::ca::CertAuthority::verify_user`] and
+/// [`crate::ca::verify_user_with_root`] make one (its fields are private
+/// and it has no public constructor), so code that takes a `VerifiedUser`
+/// cannot be reached without a verification. A remote session grant is
+/// built from one ([`crate::control_plane::SessionGrant::decided_remotely`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct VerifiedUser {
+    identity: UserIdentity,
+    expires: SystemTime,
+}
+
+impl VerifiedUser {
+    pub(crate) fn new(identity: UserIdentity, expires: SystemTime) -> Self {
+        Self { identity, expires }
+    }
+
+    /// Who the certificate speaks for.
+    pub fn identity(&self) -> &UserIdentity {
+        &self.identity
+    }
+
+    /// The Oriel user name.
+    pub fn user(&self) -> &str {
+        &self.identity.user
+    }
+
+    /// When the certificate stops being valid.
+    pub fn expires(&self) -> SystemTime {
+        self.expires
     }
 }
 

@@ -56,7 +56,7 @@ pub fn desktop_server_name(host_id: &str) -> String {
     format!("{host_id}.desktop.oriel.cluster.local")
 }
 pub use extension::IDENTITY_OID;
-pub use identity::{HostIdentity, HostRole, UserIdentity};
+pub use identity::{HostIdentity, HostRole, UserIdentity, VerifiedUser};
 pub use verify::{CertError, not_after, unverified_name, verify_host_with_root, verify_user_with_root};
 
 /// Which of the cluster's two CAs.
@@ -201,8 +201,6 @@ fn x509_time(at: SystemTime) -> time::OffsetDateTime {
 }
 
 /// `at` as RFC 3339 UTC, for messages.
-fn rfc3339(at: SystemTime) -> String {
-    time::OffsetDateTime::from(whole_seconds(at))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| format!("{at:?}"))
+pub(crate) fn rfc3339(at: SystemTime) -> String {
+    time::OffsetDateTime::from(whole_seconds(at)).format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| format!("{at:?}"))
 }

@@ -10,7 +10,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::authority::Authority;
 use super::extension::{self, Claims};
-use super::identity::{HostIdentity, UserIdentity};
+use super::identity::{HostIdentity, UserIdentity, VerifiedUser};
 use super::{CaKind, CertAuthority, rfc3339};
 
 /// Why a presented certificate is refused. `Display` is shown to the person
@@ -64,13 +64,9 @@ impl CertAuthority {
     /// The user a certificate speaks for, if this cluster's user CA signed
     /// it, it is a user certificate for client authentication, and it is
     /// valid at `now`.
-    pub fn verify_user(&self, cert_der: &[u8], now: SystemTime) -> Result<UserIdentity, CertError> {
+    pub fn verify_user(&self, cert_der: &[u8], now: SystemTime) -> Result<VerifiedUser, CertError> {
         let (cert, claims) = verify(|cert| check_signer(self, CaKind::User, cert), CaKind::User, cert_der, now)?;
-        let Claims::User { roles, traits } = claims else { unreachable!("verify checks the kind") };
-        if !client_auth(&cert)? {
-            return Err(CertError::Usage("client authentication"));
-        }
-        Ok(UserIdentity { user: common_name(&cert)?, roles, traits })
+        verified_user(&cert, claims)
     }
 
     /// The host a certificate speaks for, if this cluster's host CA signed
@@ -103,13 +99,19 @@ pub fn verify_host_with_root(host_ca_der: &[u8], cert_der: &[u8], now: SystemTim
 /// The user a certificate speaks for, checked against the user CA's
 /// certificate alone: how a desktop service on its own host checks the
 /// certificate it is shown. The same checks as [`CertAuthority::verify_user`].
-pub fn verify_user_with_root(user_ca_der: &[u8], cert_der: &[u8], now: SystemTime) -> Result<UserIdentity, CertError> {
+pub fn verify_user_with_root(user_ca_der: &[u8], cert_der: &[u8], now: SystemTime) -> Result<VerifiedUser, CertError> {
     let (cert, claims) = verify_with_root(CaKind::User, user_ca_der, cert_der, now)?;
+    verified_user(&cert, claims)
+}
+
+/// The proof for a certificate `verify` accepted as a user's.
+fn verified_user(cert: &X509Certificate<'_>, claims: Claims) -> Result<VerifiedUser, CertError> {
     let Claims::User { roles, traits } = claims else { unreachable!("verify checks the kind") };
-    if !client_auth(&cert)? {
+    if !client_auth(cert)? {
         return Err(CertError::Usage("client authentication"));
     }
-    Ok(UserIdentity { user: common_name(&cert)?, roles, traits })
+    let expires = from_timestamp(cert.validity().not_after.timestamp());
+    Ok(VerifiedUser::new(UserIdentity { user: common_name(cert)?, roles, traits }, expires))
 }
 
 fn verify_with_root<'c>(kind: CaKind, ca_der: &[u8], cert_der: &'c [u8], now: SystemTime) -> Result<(X509Certificate<'c>, Claims), CertError> {
@@ -181,9 +183,7 @@ fn verify<'a>(
     if cert.is_ca() {
         return Err(CertError::WrongKind { expected, found: "certificate authority" });
     }
-    let claims = extension::decode(&cert)
-        .map_err(CertError::Malformed)?
-        .ok_or_else(|| CertError::Malformed("it carries no Oriel identity".into()))?;
+    let claims = extension::decode(&cert).map_err(CertError::Malformed)?.ok_or_else(|| CertError::Malformed("it carries no Oriel identity".into()))?;
     if claims.kind() != expected.as_str() {
         return Err(CertError::WrongKind { expected, found: claims.kind() });
     }

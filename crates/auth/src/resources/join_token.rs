@@ -105,18 +105,10 @@ mod tests {
     #[test]
     fn expired_used_and_mistyped_tokens_are_refused_with_their_reason() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(10_000);
-        let token = JoinToken {
-            secret_hash: "ab".into(),
-            roles: vec![JoinRole::LinuxDesktop],
-            expires: now + Duration::from_secs(60),
-            one_time: true,
-            used: false,
-        };
+        let token =
+            JoinToken { secret_hash: "ab".into(), roles: vec![JoinRole::LinuxDesktop], expires: now + Duration::from_secs(60), one_time: true, used: false };
         assert_eq!(token.check(JoinRole::LinuxDesktop, now), Ok(()));
-        assert_eq!(
-            token.check(JoinRole::Proxy, now).unwrap_err().to_string(),
-            "the join token is for linux_desktop, not proxy"
-        );
+        assert_eq!(token.check(JoinRole::Proxy, now).unwrap_err().to_string(), "the join token is for linux_desktop, not proxy");
         assert_eq!(token.check(JoinRole::LinuxDesktop, now + Duration::from_secs(60)), Err(TokenError::Expired));
         let used = JoinToken { used: true, ..token.clone() };
         assert_eq!(used.check(JoinRole::LinuxDesktop, now), Err(TokenError::Used));

@@ -75,9 +75,7 @@ impl Lock {
             && field(&t.login, subject.login)
             && field(&t.server_id, subject.server_id)
             && t.linux_desktop.as_ref().is_none_or(|d| subject.desktop_kind == DesktopKind::Linux && d == subject.desktop)
-            && t.windows_desktop
-                .as_ref()
-                .is_none_or(|d| subject.desktop_kind == DesktopKind::Windows && d == subject.desktop)
+            && t.windows_desktop.as_ref().is_none_or(|d| subject.desktop_kind == DesktopKind::Windows && d == subject.desktop)
     }
 }
 
@@ -96,14 +94,7 @@ mod tests {
     }
 
     fn subject<'a>(roles: &'a [String]) -> SessionSubject<'a> {
-        SessionSubject {
-            user: "alice",
-            roles,
-            login: "root",
-            server_id: "host-1",
-            desktop_kind: DesktopKind::Linux,
-            desktop: "uuid-1",
-        }
+        SessionSubject { user: "alice", roles, login: "root", server_id: "host-1", desktop_kind: DesktopKind::Linux, desktop: "uuid-1" }
     }
 
     #[test]

@@ -7,6 +7,6 @@ pub mod cluster_settings;
 pub mod desktop_service;
 pub mod invite;
 pub mod join_token;
-pub mod user;
 pub mod lock;
+pub mod user;
 pub mod yaml;

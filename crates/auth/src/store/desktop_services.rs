@@ -56,12 +56,5 @@ impl Store {
 }
 
 fn service(kind: DesktopKind, json: ServiceJson) -> DesktopService {
-    DesktopService {
-        kind,
-        name: json.name,
-        hostname: json.hostname,
-        addr: json.addr,
-        version: json.version,
-        expires: json.expires_unix.map(from_unix),
-    }
+    DesktopService { kind, name: json.name, hostname: json.hostname, addr: json.addr, version: json.version, expires: json.expires_unix.map(from_unix) }
 }

@@ -96,12 +96,5 @@ impl Store {
 }
 
 fn record(kind: DesktopKind, json: DesktopJson) -> DesktopRecord {
-    DesktopRecord {
-        kind,
-        name: json.name,
-        hostname: json.hostname,
-        addr: json.addr,
-        labels: json.labels,
-        expires: json.expires_unix.map(from_unix),
-    }
+    DesktopRecord { kind, name: json.name, hostname: json.hostname, addr: json.addr, labels: json.labels, expires: json.expires_unix.map(from_unix) }
 }

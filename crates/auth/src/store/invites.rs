@@ -33,20 +33,13 @@ impl Store {
     pub async fn invite(&self, secret_hash: &str) -> Result<Versioned<Invite>, StoreError> {
         let json = self.get_json::<InviteJson>(KIND, FOLDER, secret_hash).await?;
         let totp_secret = match json.value.totp_secret_hex {
-            Some(hex_secret) => Some(hex::decode(hex_secret).map_err(|e| StoreError::Corrupt {
-                kind: KIND,
-                name: secret_hash.to_owned(),
-                detail: e.to_string(),
-            })?),
+            Some(hex_secret) => {
+                Some(hex::decode(hex_secret).map_err(|e| StoreError::Corrupt { kind: KIND, name: secret_hash.to_owned(), detail: e.to_string() })?)
+            }
             None => None,
         };
         Ok(Versioned {
-            value: Invite {
-                secret_hash: json.value.secret_hash,
-                user: json.value.user,
-                expires: from_unix(json.value.expires_unix),
-                totp_secret,
-            },
+            value: Invite { secret_hash: json.value.secret_hash, user: json.value.user, expires: from_unix(json.value.expires_unix), totp_secret },
             revision: json.revision,
         })
     }

@@ -13,6 +13,7 @@
 //! | `/invites/<sha256>` | invite (expires) |
 //! | `/web_sessions/<sha256>` | a logged-in browser and its user certificate and key (expires) |
 //! | `/cert_authorities/<user\|host>` | a CA's certificate and private key |
+//! | `/host_certificates/<host id>` | a joined host's live certificate: its role and expiry (expires with it) |
 //! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect) |
 
 mod cert_authorities;
@@ -20,6 +21,7 @@ mod cluster_settings;
 mod decisions;
 mod desktop_services;
 mod desktops;
+mod host_certificates;
 mod invites;
 mod locks;
 mod roles;

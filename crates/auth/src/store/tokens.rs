@@ -32,16 +32,12 @@ impl From<&JoinToken> for TokenJson {
 
 impl TokenJson {
     fn into_token(self) -> Result<JoinToken, StoreError> {
-        let roles = self.roles.iter().map(|r| r.parse::<JoinRole>()).collect::<Result<Vec<_>, _>>().map_err(|e| {
-            StoreError::Corrupt { kind: KIND, name: self.secret_hash.clone(), detail: e.to_string() }
+        let roles = self.roles.iter().map(|r| r.parse::<JoinRole>()).collect::<Result<Vec<_>, _>>().map_err(|e| StoreError::Corrupt {
+            kind: KIND,
+            name: self.secret_hash.clone(),
+            detail: e.to_string(),
         })?;
-        Ok(JoinToken {
-            secret_hash: self.secret_hash,
-            roles,
-            expires: from_unix(self.expires_unix),
-            one_time: self.one_time,
-            used: self.used,
-        })
+        Ok(JoinToken { secret_hash: self.secret_hash, roles, expires: from_unix(self.expires_unix), one_time: self.one_time, used: self.used })
     }
 }
 

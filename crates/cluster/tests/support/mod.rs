@@ -150,7 +150,12 @@ pub fn self_signed(names: &[&str]) -> HostCredentials {
 
 /// `issued` (a user certificate) in the place of a host's.
 pub fn as_host(issued: &IssuedCert, host_ca_pem: &str) -> HostCredentials {
-    HostCredentials { cert_pem: issued.cert_pem.clone(), key_pem: issued.key_pem.clone(), host_ca_pem: host_ca_pem.to_owned(), user_ca_pem: host_ca_pem.to_owned() }
+    HostCredentials {
+        cert_pem: issued.cert_pem.clone(),
+        key_pem: issued.key_pem.clone(),
+        host_ca_pem: host_ca_pem.to_owned(),
+        user_ca_pem: host_ca_pem.to_owned(),
+    }
 }
 
 /// One mutual-TLS dial: where it came from (the server logs its peer by

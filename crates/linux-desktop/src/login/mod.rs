@@ -81,14 +81,13 @@ pub fn runtime_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
 /// service may become.
 pub async fn resolve(login: &str, options: &oriel_rbac::SessionOptions) -> Result<Arc<Account>, SessionError> {
     let login = login.to_owned();
-    let create = options.create_host_user.then(|| options.host_groups.clone());
+    let (may_create, groups) = (options.create_host_user, options.host_groups.clone());
     tokio::task::spawn_blocking(move || -> Result<Arc<Account>, LoginError> {
         let account = match Account::lookup(&login)? {
+            // An account Oriel created follows the roles' groups at each session.
+            Some(account) if account::service_is_root() => host_user::sync_groups(account, &groups)?,
             Some(account) => account,
-            None if account::service_is_root() => match create {
-                Some(groups) => host_user::create(&login, &groups)?,
-                None => return Err(LoginError::Unknown(login)),
-            },
+            None if account::service_is_root() && may_create => host_user::create(&login, &groups)?,
             None => return Err(LoginError::Unknown(login)),
         };
         account.check_may_start()?;

@@ -91,18 +91,14 @@ fn signal_all(pids: &[Pid], signal: Signal) {
 /// checked first because reading a process's environment waits for its
 /// memory map, which a process stuck in a FUSE request can hold for long.
 fn marked_processes(owner: impl Fn(u32) -> bool, matches: impl Fn(&str) -> bool) -> Vec<Pid> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     let prefix = format!("{MARK_VARIABLE}=");
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| pid != std::process::id() as i32)
         .filter(|pid| std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| owner(std::os::unix::fs::MetadataExt::uid(&m))))
         .filter(|pid| {
-            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-                return false;
-            };
+            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else { return false };
             environ.split(|&b| b == 0).filter_map(|entry| std::str::from_utf8(entry).ok()?.strip_prefix(&prefix)).any(&matches)
         })
         .filter_map(Pid::from_raw)

@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use oriel_rbac::ParseError;
 use oriel_linux_desktop::xsession::XsessionFilter;
+use oriel_rbac::ParseError;
 use oriel_rbac::document::Node;
 
 use fields::{At, boolean, host_port, mapping, period, regex, socket_addr, string, strings};
@@ -33,6 +33,9 @@ pub struct Config {
     /// The pin of the cluster's host CA (`sha256:…`, from `orielctl tokens
     /// add`): a joining host refuses an auth server whose CA differs.
     pub ca_pin: Option<String>,
+    /// Join without `ca_pin`, trusting the CA the auth server shows first
+    /// (`insecure_no_ca_pin: true`, or `oriel start --insecure-no-ca-pin`).
+    pub insecure_no_ca_pin: bool,
     /// The join token, for a process that does not run the auth service.
     pub join_token: Option<JoinToken>,
     /// The control plane.
@@ -119,6 +122,7 @@ impl Default for Config {
             auth_server: None,
             proxy_servers: Vec::new(),
             ca_pin: None,
+            insecure_no_ca_pin: false,
             join_token: None,
             auth_service: AuthService { enabled: true, listen_addr: AUTH_LISTEN.parse().expect("static"), storage: None },
             proxy_service: ProxyService {
@@ -156,7 +160,18 @@ impl Config {
         config.auth_service.enabled = false;
         config.proxy_service.enabled = false;
         config.linux_desktop_service.enabled = false;
-        let known = ["version", "data_dir", "auth_server", "proxy_server", "ca_pin", "join_token", "auth_service", "proxy_service", "linux_desktop_service"];
+        let known = [
+            "version",
+            "data_dir",
+            "auth_server",
+            "proxy_server",
+            "ca_pin",
+            "insecure_no_ca_pin",
+            "join_token",
+            "auth_service",
+            "proxy_service",
+            "linux_desktop_service",
+        ];
         for entry in mapping(&at, root, &known)? {
             let at = at.key(entry);
             let value = &entry.value;
@@ -171,6 +186,7 @@ impl Config {
                 "auth_server" => config.auth_server = Some(host_port(&at, value)?),
                 "proxy_server" => config.proxy_servers = one_or_many(&at, value, host_port)?,
                 "ca_pin" => config.ca_pin = Some(ca_pin(&at, value)?),
+                "insecure_no_ca_pin" => config.insecure_no_ca_pin = boolean(&at, value)?,
                 "join_token" => config.join_token = Some(JoinToken(string(&at, value)?)),
                 "auth_service" => config.auth_service = auth_service(&at, value)?,
                 "proxy_service" => config.proxy_service = proxy_service(&at, value)?,
@@ -192,6 +208,20 @@ impl Config {
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
         .collect()
+    }
+
+    /// How a desktop-only host trusts the auth server when it joins: the
+    /// pinned CA, or (only when asked for) the first it meets. Checked when
+    /// `oriel start` runs, after its flags are applied.
+    pub fn ca_trust(&self) -> Result<oriel_cluster::join::CaTrust, String> {
+        match (&self.ca_pin, self.insecure_no_ca_pin) {
+            (Some(pin), _) => Ok(oriel_cluster::join::CaTrust::Pinned(pin.clone())),
+            (None, true) => Ok(oriel_cluster::join::CaTrust::InsecureFirstUse),
+            (None, false) => Err("set ca_pin to the pin `orielctl tokens add` prints (sha256:…), so this host joins only the cluster it \
+                 is meant for; to trust the auth server's CA on first use instead, set insecure_no_ca_pin: true or run \
+                 `oriel start --insecure-no-ca-pin`"
+                .to_owned()),
+        }
     }
 
     /// Rules across sections.

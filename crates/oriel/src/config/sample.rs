@@ -13,10 +13,12 @@ version: v1
 # On a host that runs only linux_desktop_service, how it joins the cluster:
 # the auth service's address, a token from `orielctl tokens add
 # --type=linux_desktop` (needed at the first start only), and the CA pin that
-# command prints (without it the host trusts the CA it meets first).
+# command prints (required: only with insecure_no_ca_pin: true, or `oriel
+# start --insecure-no-ca-pin`, does the host trust the CA it meets first).
 #auth_server: auth.example.com:3025
 #join_token: 5b8a1c0e...
 #ca_pin: sha256:9f2c...
+#insecure_no_ca_pin: false
 # The proxies' tunnel addresses (one, or a list): the service dials out to
 # each and keeps the connection, so the proxy can reach it behind NAT.
 #proxy_server: proxy.example.com:3024

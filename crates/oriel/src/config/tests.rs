@@ -57,7 +57,11 @@ linux_desktop_service:
 fn defaults_when_keys_are_absent() {
     let config = Config::parse("oriel.yaml", "auth_service:\nproxy_service:\nlinux_desktop_service:\n").unwrap();
     assert!(config.auth_service.enabled && config.proxy_service.enabled, "auth and the proxy run where their section is");
-    let off = Config::parse("oriel.yaml", "auth_server: a:3025\nauth_service:\n  enabled: no\nproxy_service: {enabled: false}\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    let off = Config::parse(
+        "oriel.yaml",
+        "auth_server: a:3025\nauth_service:\n  enabled: no\nproxy_service: {enabled: false}\nlinux_desktop_service: {enabled: yes}\n",
+    )
+    .unwrap();
     assert!(!off.auth_service.enabled && !off.proxy_service.enabled, "unless they say enabled: no");
     assert!(!config.linux_desktop_service.enabled, "the desktop service is off unless enabled (seed 001)");
     assert_eq!(config.proxy_service.tunnel_listen_addr.to_string(), "127.0.0.1:3024");
@@ -82,15 +86,39 @@ fn bad_values_are_named_with_their_path() {
         ("auth_service:\n  enabled: maybe\n", "auth_service.enabled: expected yes or no, found \"maybe\""),
         ("auth_service:\n  enabled: yes\n  listen_addr: localhost\n", "auth_service.listen_addr: \"localhost\" is not an address with a port"),
         ("auth_service:\n  enabled: yes\n  storage: mysql://x\n", "auth_service.storage: storage \"mysql://x\" is not understood"),
-        ("auth_service:\n  enabled: yes\n  storage: postgres://u:pw@db.example.com/o\n", "auth_service.storage: PostgreSQL at db.example.com is not on this machine"),
+        (
+            "auth_service:\n  enabled: yes\n  storage: postgres://u:pw@db.example.com/o\n",
+            "auth_service.storage: PostgreSQL at db.example.com is not on this machine",
+        ),
         ("auth_service: {enabled: yes}\nproxy_server: nowhere\n", "proxy_server: \"nowhere\" is not host:port"),
-        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  xsessions:\n    included: \"(\"\n", "linux_desktop_service.xsessions.included: not a regular expression"),
-        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  labels:\n    \"bad label\": x\n", "linux_desktop_service.labels.bad label: \"bad label\" is not a label name"),
-        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: []\n      period: 1h\n", "linux_desktop_service.commands[0].command: must name a program"),
-        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n      period: 0s\n", "linux_desktop_service.commands[0].period: must be longer than zero"),
-        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n", "linux_desktop_service.commands[0]: period is missing"),
-        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n      period: soon\n", "linux_desktop_service.commands[0].period:"),
-        ("auth_service: {enabled: yes}\nlinux_desktop_service:\n  labels: {arch: x}\n  commands:\n    - {name: arch, command: [uname], period: 1h}\n", "label \"arch\" is both static"),
+        (
+            "auth_service: {enabled: yes}\nlinux_desktop_service:\n  xsessions:\n    included: \"(\"\n",
+            "linux_desktop_service.xsessions.included: not a regular expression",
+        ),
+        (
+            "auth_service: {enabled: yes}\nlinux_desktop_service:\n  labels:\n    \"bad label\": x\n",
+            "linux_desktop_service.labels.bad label: \"bad label\" is not a label name",
+        ),
+        (
+            "auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: []\n      period: 1h\n",
+            "linux_desktop_service.commands[0].command: must name a program",
+        ),
+        (
+            "auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n      period: 0s\n",
+            "linux_desktop_service.commands[0].period: must be longer than zero",
+        ),
+        (
+            "auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n",
+            "linux_desktop_service.commands[0]: period is missing",
+        ),
+        (
+            "auth_service: {enabled: yes}\nlinux_desktop_service:\n  commands:\n    - name: arch\n      command: [uname]\n      period: soon\n",
+            "linux_desktop_service.commands[0].period:",
+        ),
+        (
+            "auth_service: {enabled: yes}\nlinux_desktop_service:\n  labels: {arch: x}\n  commands:\n    - {name: arch, command: [uname], period: 1h}\n",
+            "label \"arch\" is both static",
+        ),
         ("version: v2\nauth_service: {enabled: yes}\n", "version: unsupported version \"v2\""),
         ("auth_service: [yes]\n", "auth_service: expected a mapping, found a list"),
     ];
@@ -120,6 +148,21 @@ fn proxies_and_the_ca_pin() {
     assert_eq!(one.proxy_servers, ["p:3024"]);
     assert!(error("auth_server: a:3025\nproxy_server: [p:3024, 7]\nlinux_desktop_service: {enabled: yes}\n").contains("proxy_server[1]"));
     assert!(error("auth_server: a:3025\nca_pin: sha256:12\nlinux_desktop_service: {enabled: yes}\n").contains("ca_pin"));
+}
+
+#[test]
+fn a_desktop_only_host_needs_a_ca_pin_unless_told_to_trust_on_first_use() {
+    use oriel_cluster::join::CaTrust;
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    let pinned = Config::parse("oriel.yaml", &format!("auth_server: a:3025\nca_pin: {pin}\nlinux_desktop_service: {{enabled: yes}}\n")).unwrap();
+    assert_eq!(pinned.ca_trust(), Ok(CaTrust::Pinned(pin)));
+    let mut unpinned = Config::parse("oriel.yaml", "auth_server: a:3025\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    let refused = unpinned.ca_trust().unwrap_err();
+    assert!(refused.contains("set ca_pin") && refused.contains("--insecure-no-ca-pin") && refused.contains("insecure_no_ca_pin: true"), "{refused}");
+    unpinned.insecure_no_ca_pin = true; // what `oriel start --insecure-no-ca-pin` does
+    assert_eq!(unpinned.ca_trust(), Ok(CaTrust::InsecureFirstUse));
+    let insecure = Config::parse("oriel.yaml", "auth_server: a:3025\ninsecure_no_ca_pin: true\nlinux_desktop_service: {enabled: yes}\n").unwrap();
+    assert_eq!(insecure.ca_trust(), Ok(CaTrust::InsecureFirstUse));
 }
 
 #[test]

@@ -16,8 +16,12 @@ use super::{StartArgs, announce, check_xsessions, shutdown_signal};
 use crate::config::Config;
 
 pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
+    let trust = config.ca_trust().map_err(anyhow::Error::msg)?;
     let desktop_config = config.linux_desktop_service;
     let auth_server = config.auth_server.context("set auth_server to join a cluster")?;
+    if trust == oriel_cluster::join::CaTrust::InsecureFirstUse {
+        tracing::warn!("insecure_no_ca_pin: this host will trust the CA the auth server shows first when it joins; set ca_pin instead");
+    }
     let data_dir = config.data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
     check_xsessions(&args.xsessions_dirs, &desktop_config.xsessions);
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
@@ -32,7 +36,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
              `orielctl tokens add --type=linux_desktop` on the auth host"
         ),
         (None, Some(token)) => {
-            let credentials = oriel_cluster::join::join(&auth_server, &token.0, &name, config.ca_pin.as_deref()).await?;
+            let credentials = oriel_cluster::join::join(&auth_server, &token.0, &name, &trust).await?;
             credentials.save(&data_dir).with_context(|| format!("keeping this host's credentials in {}", data_dir.display()))?;
             tracing::info!(host = %name, auth = %auth_server, "joined the cluster");
             credentials

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, bail};
 use oriel_auth::ca::{HostIdentity, HostRole, PROXY_SERVER_NAME};
 use oriel_auth::control_plane::ControlPlane;
-use oriel_auth::store::Store;
 use oriel_auth::storage::StorageLocation;
+use oriel_auth::store::Store;
 use oriel_backend::SystemClock;
 use oriel_cluster::dialer::ClusterDialer;
 use oriel_cluster::tunnel::TunnelRegistry;
@@ -73,12 +73,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     let tunnel_listen = tunnel_listener.local_addr()?;
     let tunnel_tls = oriel_cluster::tls::server_config(ca.host_ca_pem(), proxy_identity.clone())?;
     tokio::spawn(oriel_cluster::tunnel::serve(tunnel_listener, tunnels.clone(), tunnel_tls, ca.host_ca_pem().to_owned()));
-    let cluster = ClusterDialer::new(
-        tunnels,
-        plane.clone(),
-        oriel_cluster::tls::client_config(ca.host_ca_pem(), proxy_identity)?,
-        ca.host_ca_pem().to_owned(),
-    );
+    let cluster = ClusterDialer::new(tunnels, plane.clone(), oriel_cluster::tls::client_config(ca.host_ca_pem(), proxy_identity)?, ca.host_ca_pem().to_owned());
 
     let local = if desktop_config.enabled {
         let name = crate::registration::host_uuid(&data_dir)?;
@@ -112,8 +107,8 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     auth_listener.set_nonblocking(true)?;
     let auth_tls = oriel_admin::server::tls_config(&plane).await.context("preparing the auth service's API")?;
     let admin_settings = oriel_admin::operations::Settings::from_env(&format!("https://{listen}"));
-    let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), admin_settings))
-        .add_service(oriel_cluster::auth_api::service(plane.clone()));
+    let routes =
+        tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), admin_settings)).add_service(oriel_cluster::auth_api::service(plane.clone()));
     let (stop_auth, auth_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut auth_api = tokio::spawn(oriel_admin::server::serve(tokio::net::TcpListener::from_std(auth_listener)?, auth_tls, routes, async move {
         let _ = auth_stopped.await;

@@ -50,6 +50,10 @@ pub struct StartArgs {
     /// dir for later starts and for `orielctl`.
     #[arg(long, env = "ORIEL_STORAGE", hide_env_values = true)]
     storage: Option<String>,
+    /// On a desktop-only host, join without ca_pin: trust the CA the auth
+    /// server shows first (logged as a warning). Prefer ca_pin.
+    #[arg(long)]
+    insecure_no_ca_pin: bool,
 }
 
 /// The file's settings, or the defaults, with the command line's on top.
@@ -76,6 +80,7 @@ fn settings(args: &StartArgs) -> anyhow::Result<Config> {
     if args.storage.is_some() {
         config.auth_service.storage.clone_from(&args.storage);
     }
+    config.insecure_no_ca_pin |= args.insecure_no_ca_pin;
     Ok(config)
 }
 

@@ -34,16 +34,8 @@ use crate::resources::user::User;
 use crate::store::DesktopRecord;
 
 /// The kinds `create -f` accepts, in the order errors list them.
-pub const CREATABLE_KINDS: [&str; 8] = [
-    "role",
-    "user",
-    "lock",
-    "token",
-    "linux_desktop",
-    "windows_desktop",
-    "session_recording_config",
-    "cluster_networking_config",
-];
+pub const CREATABLE_KINDS: [&str; 8] =
+    ["role", "user", "lock", "token", "linux_desktop", "windows_desktop", "session_recording_config", "cluster_networking_config"];
 
 /// A document that cannot be loaded. `Display`:
 /// `SOURCE[:LINE:COLUMN]: [document N: ][FIELD.PATH: ]MESSAGE`.
@@ -219,11 +211,7 @@ fn parse_document(source_name: &str, node: &Node) -> Result<Resource, Issue> {
         version.string()?;
     }
     Ok(match kind {
-        "role" => Resource::Role(Role::from_document(source_name, node).map_err(|e| Issue {
-            pos: e.position,
-            path: e.path,
-            message: e.message,
-        })?),
+        "role" => Resource::Role(Role::from_document(source_name, node).map_err(|e| Issue { pos: e.position, path: e.path, message: e.message })?),
         "user" => Resource::User(user::parse(&root)?),
         "lock" => Resource::Lock(lock::parse(&root)?),
         "token" => Resource::Token(token::parse(&root)?),

@@ -155,9 +155,7 @@ spec:
   keep_alive_count_max: 3
 "
             .into(),
-            Resource::ClusterNetworkingConfig(ClusterNetworkingConfig {
-                client_idle_timeout: Some(oriel_rbac::IdleTimeout::parse("1h30m").unwrap()),
-            }),
+            Resource::ClusterNetworkingConfig(ClusterNetworkingConfig { client_idle_timeout: Some(oriel_rbac::IdleTimeout::parse("1h30m").unwrap()) }),
         ),
     ]
 }
@@ -215,36 +213,94 @@ fn singletons_need_no_name_and_default_their_fields() {
 #[test]
 fn errors_name_the_document_line_and_field() {
     let cases: &[(&str, &str)] = &[
-        ("kind: role\nversion: v7\nmetadata: {name: a}\n---\nkind: gadget\n", "t.yaml:5:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config"),
+        (
+            "kind: role\nversion: v7\nmetadata: {name: a}\n---\nkind: gadget\n",
+            "t.yaml:5:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config",
+        ),
         ("metadata: {name: a}\n", "t.yaml:1:1: document 1: kind: is required"),
         ("- kind: user\n", "t.yaml:1:1: document 1: expected a resource (a mapping with kind, metadata and spec), found a list"),
         ("kind: [user]\n", "t.yaml:1:7: document 1: kind: expected a string, found a list"),
         ("kind: user\nversion: 2\nmetadata: {name: a}\n", "t.yaml:2:10: document 1: version: expected a string, found an integer"),
-        ("kind: user\nmetadata:\n  name: a\nspec:\n  traits:\n    logins: alice\n", "t.yaml:6:13: document 1: spec.traits.logins: expected a list of strings, found a string"),
+        (
+            "kind: user\nmetadata:\n  name: a\nspec:\n  traits:\n    logins: alice\n",
+            "t.yaml:6:13: document 1: spec.traits.logins: expected a list of strings, found a string",
+        ),
         ("kind: user\nmetadata:\n  name: a\nspec:\n  roles: [access, 7]\n", "t.yaml:5:19: document 1: spec.roles[1]: expected a string, found an integer"),
         ("kind: user\nmetadata:\n  name: ../admin\n", "t.yaml:3:9: document 1: metadata.name: invalid user name \"../admin\": it starts with '.' or '-'"),
         ("kind: user\nmetadata: {}\n", "t.yaml:2:11: document 1: metadata.name: is required"),
-        ("kind: lock\nmetadata: {name: l}\nspec:\n  target: {mfa_device: d1}\n", "t.yaml:4:24: document 1: spec.target.mfa_device: Oriel cannot lock by \"mfa_device\"; a lock target may name user, role, login, server_id, linux_desktop, windows_desktop"),
-        ("kind: lock\nmetadata: {name: l}\nspec:\n  target: {user: ''}\n", "t.yaml:4:11: document 1: spec.target: a lock needs a target: at least one of user, role, login, server_id, linux_desktop, windows_desktop"),
-        ("kind: lock\nmetadata: {name: l}\nspec:\n  target: {user: a}\n  expires: tomorrow\n", "t.yaml:5:12: document 1: spec.expires: invalid time \"tomorrow\", expected RFC 3339 such as \"2026-05-01T12:00:00Z\""),
-        ("kind: lock\nmetadata: {name: a/b}\nspec: {target: {user: a}}\n", "t.yaml:2:18: document 1: metadata.name: invalid name \"a/b\": it cannot be '.' or '..' nor contain '/', whitespace or control characters"),
-        ("kind: token\nmetadata: {name: short}\nspec: {roles: [LinuxDesktop]}\n", "t.yaml:2:18: document 1: metadata.name: a join token's name is its secret and must be at least 16 bytes (`orielctl tokens add` makes a strong one)"),
-        ("kind: token\nmetadata: {name: 'sha256:abc'}\nspec: {roles: [LinuxDesktop]}\n", "t.yaml:2:18: document 1: metadata.name: a hashed token name is sha256: and 64 lowercase hex digits"),
-        ("kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: [Node]}\n", "t.yaml:3:16: document 1: spec.roles[0]: unsupported join role, expected LinuxDesktop, WindowsDesktop or Proxy"),
-        ("kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: []}\n", "t.yaml:3:15: document 1: spec.roles: a token needs at least one role: LinuxDesktop, WindowsDesktop or Proxy"),
-        ("kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: [Proxy], join_method: iam}\n", "t.yaml:3:37: document 1: spec.join_method: join method \"iam\" is not supported; Oriel joins with \"token\" only"),
+        (
+            "kind: lock\nmetadata: {name: l}\nspec:\n  target: {mfa_device: d1}\n",
+            "t.yaml:4:24: document 1: spec.target.mfa_device: Oriel cannot lock by \"mfa_device\"; a lock target may name user, role, login, server_id, linux_desktop, windows_desktop",
+        ),
+        (
+            "kind: lock\nmetadata: {name: l}\nspec:\n  target: {user: ''}\n",
+            "t.yaml:4:11: document 1: spec.target: a lock needs a target: at least one of user, role, login, server_id, linux_desktop, windows_desktop",
+        ),
+        (
+            "kind: lock\nmetadata: {name: l}\nspec:\n  target: {user: a}\n  expires: tomorrow\n",
+            "t.yaml:5:12: document 1: spec.expires: invalid time \"tomorrow\", expected RFC 3339 such as \"2026-05-01T12:00:00Z\"",
+        ),
+        (
+            "kind: lock\nmetadata: {name: a/b}\nspec: {target: {user: a}}\n",
+            "t.yaml:2:18: document 1: metadata.name: invalid name \"a/b\": it cannot be '.' or '..' nor contain '/', whitespace or control characters",
+        ),
+        (
+            "kind: token\nmetadata: {name: short}\nspec: {roles: [LinuxDesktop]}\n",
+            "t.yaml:2:18: document 1: metadata.name: a join token's name is its secret and must be at least 16 bytes (`orielctl tokens add` makes a strong one)",
+        ),
+        (
+            "kind: token\nmetadata: {name: 'sha256:abc'}\nspec: {roles: [LinuxDesktop]}\n",
+            "t.yaml:2:18: document 1: metadata.name: a hashed token name is sha256: and 64 lowercase hex digits",
+        ),
+        (
+            "kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: [Node]}\n",
+            "t.yaml:3:16: document 1: spec.roles[0]: unsupported join role, expected LinuxDesktop, WindowsDesktop or Proxy",
+        ),
+        (
+            "kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: []}\n",
+            "t.yaml:3:15: document 1: spec.roles: a token needs at least one role: LinuxDesktop, WindowsDesktop or Proxy",
+        ),
+        (
+            "kind: token\nmetadata: {name: 0123456789abcdef}\nspec: {roles: [Proxy], join_method: iam}\n",
+            "t.yaml:3:37: document 1: spec.join_method: join method \"iam\" is not supported; Oriel joins with \"token\" only",
+        ),
         ("kind: linux_desktop\nmetadata: {name: d}\nspec: {hostname: h}\n", "t.yaml:3:7: document 1: spec.addr: is required"),
-        ("kind: linux_desktop\nmetadata:\n  name: d\n  labels: {env: [prod]}\nspec: {addr: a}\n", "t.yaml:4:17: document 1: metadata.labels.env: expected a string, found a list"),
-        ("kind: session_recording_config\nspec:\n  mode: always\n", "t.yaml:3:9: document 1: spec.mode: unknown session recording mode \"always\", expected off, node, node-sync, proxy or proxy-sync"),
-        ("kind: cluster_networking_config\nspec:\n  client_idle_timeout: 30\n", "t.yaml:3:24: document 1: spec.client_idle_timeout: expected a duration such as \"30m\" or \"1h30m\", found an integer"),
-        ("kind: cluster_networking_config\nspec:\n  client_idle_timeout: 1y\n", "t.yaml:3:24: document 1: spec.client_idle_timeout: unknown unit \"y\" in duration \"1y\""),
-        ("kind: linux_desktop_service\nmetadata: {name: x}\n", "t.yaml:1:7: document 1: kind: a linux_desktop_service registers itself with its heartbeat and cannot be created"),
-        ("kind: role\nversion: v7\nmetadata: {name: dev}\nspec:\n  allow:\n    linux_desktop_labels:\n      env: 5\n", "t.yaml:7:12: document 1: spec.allow.linux_desktop_labels.env: expected a string or a list of strings, found an integer"),
-        ("kind: role\nversion: v7\nmetadata: {name: dev}\n---\nkind: role\nversion: v7\nmetadata: {name: dev}\n", "t.yaml:5:1: document 2: role \"dev\" is also in document 1"),
+        (
+            "kind: linux_desktop\nmetadata:\n  name: d\n  labels: {env: [prod]}\nspec: {addr: a}\n",
+            "t.yaml:4:17: document 1: metadata.labels.env: expected a string, found a list",
+        ),
+        (
+            "kind: session_recording_config\nspec:\n  mode: always\n",
+            "t.yaml:3:9: document 1: spec.mode: unknown session recording mode \"always\", expected off, node, node-sync, proxy or proxy-sync",
+        ),
+        (
+            "kind: cluster_networking_config\nspec:\n  client_idle_timeout: 30\n",
+            "t.yaml:3:24: document 1: spec.client_idle_timeout: expected a duration such as \"30m\" or \"1h30m\", found an integer",
+        ),
+        (
+            "kind: cluster_networking_config\nspec:\n  client_idle_timeout: 1y\n",
+            "t.yaml:3:24: document 1: spec.client_idle_timeout: unknown unit \"y\" in duration \"1y\"",
+        ),
+        (
+            "kind: linux_desktop_service\nmetadata: {name: x}\n",
+            "t.yaml:1:7: document 1: kind: a linux_desktop_service registers itself with its heartbeat and cannot be created",
+        ),
+        (
+            "kind: role\nversion: v7\nmetadata: {name: dev}\nspec:\n  allow:\n    linux_desktop_labels:\n      env: 5\n",
+            "t.yaml:7:12: document 1: spec.allow.linux_desktop_labels.env: expected a string or a list of strings, found an integer",
+        ),
+        (
+            "kind: role\nversion: v7\nmetadata: {name: dev}\n---\nkind: role\nversion: v7\nmetadata: {name: dev}\n",
+            "t.yaml:5:1: document 2: role \"dev\" is also in document 1",
+        ),
         ("kind: cluster_networking_config\n---\nkind: cluster_networking_config\n", "t.yaml:3:1: document 2: cluster_networking_config is also in document 1"),
         ("kind: user\nmetadata: {name: a}\n  bad: indent\n", "t.yaml:3:3: while parsing a block mapping, did not find expected key"),
     ];
-    let mismatches: Vec<String> = cases.iter().filter(|(text, expected)| error(text) != *expected).map(|(text, expected)| format!("{text:?}\n  got:      {}\n  expected: {expected}", error(text))).collect();
+    let mismatches: Vec<String> = cases
+        .iter()
+        .filter(|(text, expected)| error(text) != *expected)
+        .map(|(text, expected)| format!("{text:?}\n  got:      {}\n  expected: {expected}", error(text)))
+        .collect();
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 

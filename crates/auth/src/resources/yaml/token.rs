@@ -80,9 +80,8 @@ pub(super) fn parse(root: &At<'_>) -> Result<TokenSpec, Issue> {
         Some(hash) if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => hash.to_owned(),
         Some(_) => return Err(name_at.issue(format!("a hashed token name is {HASHED} and 64 lowercase hex digits"))),
         None if name.len() < MIN_SECRET_LEN => {
-            return Err(name_at.issue(format!(
-                "a join token's name is its secret and must be at least {MIN_SECRET_LEN} bytes (`orielctl tokens add` makes a strong one)"
-            )));
+            return Err(name_at
+                .issue(format!("a join token's name is its secret and must be at least {MIN_SECRET_LEN} bytes (`orielctl tokens add` makes a strong one)")));
         }
         None => crate::bearer::hash(name),
     };
