@@ -56,6 +56,34 @@ impl Oriel {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_daemon_takes_every_session_process_with_it() {
+    let mut oriel = Oriel::start();
+    let cookie = oriel.web.enroll(&oriel.invite).await;
+    let (desktop, login) = oriel.desktop(&cookie).await;
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        let mut socket = oriel.web.socket(&cookie, &desktop, &login).await.unwrap();
+        socket.send(hello()).await.unwrap();
+        until(&mut socket, "a first frame", |p| matches!(p, Payload::FrameRect(_))).await;
+        sockets.push(socket);
+    }
+    // Each session: its process's root and unprivileged parts, Xvfb, the xsession.
+    let session = support::descendants(oriel.process.id());
+    assert!(session.len() >= 8, "two sessions' processes: {session:?}");
+
+    oriel.process.kill();
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    loop {
+        let left: Vec<u32> = session.iter().copied().filter(|pid| support::alive(*pid)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running after the daemon died: {left:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_ends_only_its_own_session() {
     let oriel = Oriel::start();
     let cookie = oriel.web.enroll(&oriel.invite).await;
