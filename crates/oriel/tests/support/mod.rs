@@ -130,11 +130,8 @@ pub fn descendants(root: u32) -> Vec<u32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
     };
-    let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter_map(|pid| Some((pid, parent_of(pid)?)))
-        .collect();
+    let all: Vec<(u32, u32)> =
+        std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).filter_map(|pid| Some((pid, parent_of(pid)?))).collect();
     let mut found = vec![root];
     let mut i = 0;
     while i < found.len() {
