@@ -76,7 +76,8 @@ function whoami(login) {
 
 test('two people at once: each runs as their own login, on a display the other cannot reach', async () => {
   const role = join(oriel.dir, 'e2e-logins.yaml');
-  writeFileSync(role, 'kind: role\nversion: v7\nmetadata:\n  name: e2e-logins\nspec:\n  options:\n    create_desktop_user: true\n');
+  // Host options count only from the roles that allow the session.
+  writeFileSync(role, "kind: role\nversion: v7\nmetadata:\n  name: e2e-logins\nspec:\n  options:\n    create_desktop_user: true\n  allow:\n    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n");
   oriel.orielctl(['create', '-f', role]);
   const added = oriel.orielctl(['users', 'add', 'bob', '--roles=access,e2e-logins', `--linux-logins=${BOB}`]);
   const bobInvite = `${oriel.url}/web/invite/${added.match(/\/web\/invite\/(\S+)/)[1]}`;

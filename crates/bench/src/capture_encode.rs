@@ -30,7 +30,7 @@ const PAUSE: Duration = Duration::from_millis(30);
 pub fn run(iterations: usize) -> anyhow::Result<String> {
     xclients::require()?;
     let runtime_dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
-    let xvfb = Xvfb::start(runtime_dir.path(), None)?;
+    let xvfb = Xvfb::start(runtime_dir.path(), None, oriel_linux_desktop::x11::screen::MaxScreen::default())?;
     let conn = oriel_linux_desktop::x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
     Screen::default().resize(&conn, ScreenSize::fit(WIDTH.into(), HEIGHT.into(), 100))?;
     let mut capture = Capture::new(&conn, WIDTH.into(), HEIGHT.into())?;

@@ -51,14 +51,21 @@ pub struct SessionLimits {
     pub max_sessions_per_user: usize,
     /// Directories one session shares at once.
     pub max_shared_directories: usize,
+    /// The largest screen a session may have.
+    pub max_screen: crate::x11::screen::MaxScreen,
 }
 
 impl Default for SessionLimits {
     /// 100 sessions per host (about 40 idle Xfce sessions fit in 24 GiB, see
     /// BENCHMARKS.md, so the host's memory is the tighter limit there), 10
-    /// per user, 16 shared directories per session.
+    /// per user, 16 shared directories per session, screens up to 7680x4320.
     fn default() -> Self {
-        Self { max_sessions: 100, max_sessions_per_user: 10, max_shared_directories: crate::shared_dir::DEFAULT_MAX_SHARED }
+        Self {
+            max_sessions: 100,
+            max_sessions_per_user: 10,
+            max_shared_directories: crate::shared_dir::DEFAULT_MAX_SHARED,
+            max_screen: crate::x11::screen::MaxScreen::default(),
+        }
     }
 }
 
@@ -317,6 +324,8 @@ impl LinuxDesktopService {
                 keyframe_interval_ms: pacing.keyframe_interval.as_millis() as u64,
             }),
             max_shared_directories: self.config.limits.max_shared_directories as u32,
+            max_screen_width: self.config.limits.max_screen.width.into(),
+            max_screen_height: self.config.limits.max_screen.height.into(),
         };
         let (mut process, data) = SessionProcess::spawn(&self.config.session_program, &launch)
             .await

@@ -8,8 +8,9 @@ use std::process::{Child, Command, Stdio};
 
 use crate::xauthority::Cookie;
 
-/// Xvfb cannot grow its screen after start, so it starts at the largest
-/// size X allows and RANDR shrinks it to what the client shows.
+/// The largest side X allows. Xvfb cannot grow its screen after start, so
+/// it starts at the host's cap (`MaxScreen`, at most this) and RANDR shrinks
+/// it to what the client shows.
 pub const MAX_SIDE: u16 = 8192;
 
 /// Why Xvfb did not come up.
@@ -76,7 +77,8 @@ impl Xvfb {
     /// cookie written to `session_dir/Xauthority`. Blocks until the server
     /// accepts clients. `session_dir` is the caller's: it must be a
     /// directory only the session's login may read.
-    pub fn start(session_dir: &Path, display: Option<u32>) -> Result<Self, XvfbError> {
+    /// Its screen is `max` (RANDR only shrinks it later).
+    pub fn start(session_dir: &Path, display: Option<u32>, max: crate::x11::screen::MaxScreen) -> Result<Self, XvfbError> {
         let cookie = Cookie::random().map_err(XvfbError::Files)?;
         let xauthority = session_dir.join("Xauthority");
         cookie.write_xauthority(&xauthority).map_err(XvfbError::Files)?;
@@ -84,7 +86,7 @@ impl Xvfb {
         // Xvfb writes its display number to this pipe once it accepts clients.
         let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| XvfbError::Spawn(e.into()))?;
         let write_fd = write_end.as_raw_fd();
-        let size = format!("{MAX_SIDE}x{MAX_SIDE}x24");
+        let size = format!("{}x{}x24", max.width, max.height);
         let mut command = Command::new("Xvfb");
         if let Some(display) = display {
             command.arg(format!(":{display}"));

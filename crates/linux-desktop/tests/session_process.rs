@@ -9,10 +9,12 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
+use oriel_linux_desktop::x11::screen::MaxScreen;
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self, Codec};
 use support::{PATIENCE, TestService};
-use x11rb::connection::RequestConnection;
+use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::randr::ConnectionExt as _;
 use x11rb::protocol::xproto::ConnectionExt;
 
 /// The login the limits test runs as, with a pam_limits entry of its own.
@@ -196,7 +198,7 @@ async fn xvfb_offers_only_the_extensions_a_desktop_needs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_over_the_caps_are_refused_with_the_reason_and_a_place_comes_back_when_one_ends() {
-    let limits = oriel_linux_desktop::SessionLimits { max_sessions: 3, max_sessions_per_user: 2, max_shared_directories: 16 };
+    let limits = oriel_linux_desktop::SessionLimits { max_sessions: 3, max_sessions_per_user: 2, ..Default::default() };
     let service = TestService::with_limits(&[("Probe", "exec sleep 3600")], limits);
     service.add_user("other", "oriel-other", &support::role("other", "    create_desktop_user: true\n")).await;
     let (mut first, first_task) = service.connect();
@@ -256,4 +258,32 @@ async fn a_flood_of_shared_directory_announcements_is_capped() {
         assert!(Instant::now() < deadline, "mounts left behind");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screen_never_grows_past_the_hosts_cap() {
+    let limits = oriel_linux_desktop::SessionLimits { max_screen: MaxScreen::new(1024, 768), ..oriel_linux_desktop::SessionLimits::default() };
+    let service = TestService::with_limits(&[("Probe", "exec sleep 3600")], limits);
+    let (mut client, task) = service.connect();
+    let hello = client.hello(4000, 3000, Codec::Qoiz).await;
+    assert_eq!((hello.width, hello.height), (1024, 768));
+    let x = service.x_client("Probe").await;
+    // Xvfb itself was started at the cap: RANDR cannot go past it.
+    let sizes = x.conn.randr_get_screen_size_range(x.conn.setup().roots[0].root).unwrap().reply().unwrap();
+    assert_eq!((sizes.max_width, sizes.max_height), (1024, 768));
+    // Frames of the new, smaller size fit the canvas as it is.
+    client.send(Payload::ClientScreenSpec(pb::ClientScreenSpec { width: 3000, height: 500, scale: 100 })).await;
+    let root = x.conn.setup().roots[0].root;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let geometry = x.conn.get_geometry(root).unwrap().reply().unwrap();
+        if (geometry.width, geometry.height) == (1024, 500) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the screen is {}x{}, not 1024x500", geometry.width, geometry.height);
+        client.read_for(Duration::from_millis(100)).await;
+    }
+    drop(x);
+    drop(client);
+    let _ = task.await;
 }

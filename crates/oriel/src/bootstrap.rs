@@ -22,6 +22,8 @@ spec:
 
 /// The role the first user also gets when this host has no login for
 /// them: the desktop service creates the login at their first session.
+/// Host options count only from roles that allow the session (as in
+/// Teleport), so it allows the user's own logins on every desktop too.
 const CREATE_LOGIN_ROLE: &str = "kind: role
 version: v7
 metadata:
@@ -30,6 +32,10 @@ metadata:
 spec:
   options:
     create_desktop_user: true
+  allow:
+    linux_desktop_logins: ['{{internal.linux_logins}}']
+    linux_desktop_labels:
+      '*': '*'
 ";
 
 /// The first user's name.

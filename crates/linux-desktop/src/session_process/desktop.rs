@@ -24,7 +24,7 @@ use crate::shared_dir::{self, Mounter, ShareError, SharedDirectories};
 use crate::x11::capture::Capture;
 use crate::x11::clipboard::Clipboard;
 use crate::x11::input::Input;
-use crate::x11::screen::{Screen, ScreenSize};
+use crate::x11::screen::{MaxScreen, Screen, ScreenSize};
 use crate::x11::{self, keymap, keysym};
 use crate::xsession::XSession;
 use crate::xvfb::Xvfb;
@@ -47,9 +47,15 @@ pub(super) struct Display {
     pub(super) keyboard: LayoutChoice,
 }
 
-pub(super) async fn start_display(session_dir: PathBuf, number: u32, size: ScreenSize, keyboard: LayoutChoice) -> Result<Display, SessionError> {
+pub(super) async fn start_display(
+    session_dir: PathBuf,
+    number: u32,
+    size: ScreenSize,
+    max: MaxScreen,
+    keyboard: LayoutChoice,
+) -> Result<Display, SessionError> {
     tokio::task::spawn_blocking(move || {
-        let xvfb = Xvfb::start(&session_dir, Some(number))?;
+        let xvfb = Xvfb::start(&session_dir, Some(number), max)?;
         let conn = x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
         let mut screen = Screen::default();
         screen.resize(&conn, size)?;
@@ -68,6 +74,8 @@ pub(super) async fn start_display(session_dir: PathBuf, number: u32, size: Scree
 pub(super) struct Desktop {
     // Field order matters: the xsession is signalled in Drop, then Xvfb dies.
     pub(super) xsession: tokio::process::Child,
+    /// The host's cap on the screen: resizes stop there.
+    max_screen: MaxScreen,
     xsession_group: Option<rustix::process::Pid>,
     /// Finds the session's processes that left its process group.
     mark: SessionMark,
@@ -92,6 +100,7 @@ impl Desktop {
         account: Arc<Account>,
         pam: Vec<(OsString, OsString)>,
         mark: SessionMark,
+        max_screen: MaxScreen,
     ) -> Result<Self, SessionError> {
         let mut variables = vec![
             ("DISPLAY", display.xvfb.display_name().into()),
@@ -118,6 +127,7 @@ impl Desktop {
         let input = Input::new(&display.conn)?;
         Ok(Self {
             xsession,
+            max_screen,
             xsession_group,
             mark,
             account,
@@ -206,7 +216,7 @@ impl Desktop {
                 frames.send(Command::Ack(ack.frame_id));
             }
             Payload::ClientScreenSpec(spec) => {
-                frames.send(Command::Resize(ScreenSize::fit(spec.width, spec.height, spec.scale)));
+                frames.send(Command::Resize(ScreenSize::fit(spec.width, spec.height, spec.scale).within(self.max_screen)));
             }
             Payload::ClipboardData(clipboard) => self.paste(clipboard.data, out).await?,
             Payload::SharedDirectoryAnnounce(announce) => self.share(announce, out).await?,

@@ -60,7 +60,7 @@ impl SessionProcess {
         command.args(&program.args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
         // Only what the session process reads of the daemon's environment.
         command.env_clear();
-        for name in ["PATH", "ORIEL_LOG", "LANG", "LC_ALL", "LC_CTYPE", "TZ"] {
+        for name in ["PATH", "ORIEL_LOG", "NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE", "TZ"] {
             if let Some(value) = std::env::var_os(name) {
                 command.env(name, value);
             }

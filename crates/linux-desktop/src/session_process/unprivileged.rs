@@ -28,6 +28,7 @@ use crate::pacing::PacingConfig;
 use crate::session::{SessionEnd, SessionError};
 use crate::shared_dir::{self, Mounter, Owner, Unmounted};
 use crate::x11::X11Error;
+use crate::x11::screen::MaxScreen;
 use crate::xsession::XSession;
 
 /// How long a client may take to say hello.
@@ -148,7 +149,9 @@ impl Session<'_> {
                 Some(hello) => hello,
             },
         };
-        let agreement = handshake::agree(&hello)?;
+        let mut agreement = handshake::agree(&hello)?;
+        let max_screen = MaxScreen::new(launch.max_screen_width, launch.max_screen_height);
+        agreement.screen = agreement.screen.within(max_screen);
         let sessions: Vec<XSession> =
             launch.xsessions.iter().map(|s| XSession { name: s.name.clone(), exec: s.exec.clone(), path: s.path.clone().into() }).collect();
         let start = handshake::start(&sessions);
@@ -156,7 +159,7 @@ impl Session<'_> {
             return Err(SessionError::NoXSessions);
         }
         let number = launch.display.trim_start_matches(':').parse().map_err(|_| SessionError::Internal(format!("bad display {:?}", launch.display)))?;
-        let prepared = start_display(self.session_dir.clone(), number, agreement.screen, agreement.keyboard.clone()).await?;
+        let prepared = start_display(self.session_dir.clone(), number, agreement.screen, max_screen, agreement.keyboard.clone()).await?;
         tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
         let directory_sharing = launch.directory_sharing && shared_dir::fuse_available();
         send(out, Payload::ServerHello(server_hello(&agreement, &sessions, launch.clipboard, directory_sharing))).await?;
@@ -170,7 +173,7 @@ impl Session<'_> {
             Start::Nothing => return Err(SessionError::NoXSessions),
         };
         let mark = SessionMark::from_value(launch.mark.clone(), self.account.uid);
-        let mut desktop = Desktop::start(prepared, &chosen, self.account.clone(), self.pam_env.clone(), mark)?;
+        let mut desktop = Desktop::start(prepared, &chosen, self.account.clone(), self.pam_env.clone(), mark, max_screen)?;
         let encoder = RectEncoder::new(agreement.codec).map_err(SessionError::Encoder)?.ok_or(HelloError::NoCodec)?;
         let (frame_loop, mut loop_ended) = FrameLoop::spawn(
             desktop.conn.clone(),

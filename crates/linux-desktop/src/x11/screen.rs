@@ -1,6 +1,6 @@
 //! Fitting the X screen to the client's window with RANDR.
 //!
-//! Xvfb starts at 8192x8192 and only shrinks. `xrandr` run from a shell
+//! Xvfb starts at the host's cap ([`MaxScreen`]) and only shrinks. `xrandr` run from a shell
 //! cannot do it; creating a mode, adding it to the output, pointing the CRTC
 //! at it and setting the screen size from one connection can.
 
@@ -37,9 +37,42 @@ impl ScreenSize {
         Self { width: side(width), height: side(height), scale }
     }
 
+    /// This size, no larger than `max` on either side (the host's cap,
+    /// which Xvfb starts at).
+    pub fn within(self, max: MaxScreen) -> Self {
+        Self { width: self.width.min(max.width), height: self.height.min(max.height), ..self }
+    }
+
     fn millimetres(self, pixels: u16) -> u32 {
         let dpi = BASE_DPI * f64::from(self.scale) / 100.0;
         (f64::from(pixels) * 25.4 / dpi).round().max(1.0) as u32
+    }
+}
+
+/// The largest screen a session may have: Xvfb starts at this size (its
+/// framebuffer is allocated whole, width × height × 4 bytes, for the
+/// session's life) and RANDR shrinks it to the browser's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxScreen {
+    /// Pixels, at most 8192.
+    pub width: u16,
+    /// Pixels, at most 8192.
+    pub height: u16,
+}
+
+impl Default for MaxScreen {
+    /// 7680x4320: an 8K screen, or two 4K screens side by side, in device
+    /// pixels. 127 MiB of framebuffer, where 8192x8192 took 256 MiB.
+    fn default() -> Self {
+        Self { width: 7680, height: 4320 }
+    }
+}
+
+impl MaxScreen {
+    /// `width` x `height`, each clamped to 64..=8192.
+    pub fn new(width: u32, height: u32) -> Self {
+        let side = |v: u32| v.clamp(ScreenSize::MIN_SIDE.into(), crate::xvfb::MAX_SIDE.into()) as u16;
+        Self { width: side(width), height: side(height) }
     }
 }
 
