@@ -39,6 +39,17 @@ enum Signal {
     XClosed(String),
 }
 
+/// Why a frame loop ended.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameLoopEnd {
+    /// The session stopped it, or stopped listening to it.
+    #[error("the session stopped listening to the frame loop")]
+    Stopped,
+    /// The X server went away or refused a request.
+    #[error(transparent)]
+    X11(#[from] X11Error),
+}
+
 /// Counters for benchmarks and logs.
 #[derive(Debug, Default)]
 pub struct FrameStats {
@@ -84,7 +95,7 @@ impl FrameLoop {
         encoder: RectEncoder,
         config: FrameConfig,
         out: tokio::sync::mpsc::Sender<Vec<u8>>,
-    ) -> std::io::Result<(Self, tokio::sync::oneshot::Receiver<String>)> {
+    ) -> std::io::Result<(Self, tokio::sync::oneshot::Receiver<FrameLoopEnd>)> {
         let (ended_tx, ended) = tokio::sync::oneshot::channel();
         let (signals, rx) = mpsc::channel();
         let stats = Arc::new(FrameStats::default());
@@ -93,14 +104,14 @@ impl FrameLoop {
         std::thread::Builder::new().name("x11-events".into()).spawn(move || forward_events(&event_conn, &events))?;
         let state = LoopState { conn, screen, capture, encoder, pacer: Pacer::new(config.pacing), config, out, stats: stats.clone(), cursor_serial: None };
         std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
-            let reason = match state.run(rx) {
-                Ok(()) => "the session stopped listening".to_owned(),
+            let end = match state.run(rx) {
+                Ok(()) => FrameLoopEnd::Stopped,
                 Err(error) => {
                     tracing::warn!(%error, "frame loop ended");
-                    error.to_string()
+                    FrameLoopEnd::X11(error)
                 }
             };
-            let _ = ended_tx.send(reason);
+            let _ = ended_tx.send(end);
         })?;
         Ok((Self { signals, stats }, ended))
     }

@@ -34,12 +34,14 @@ const TERM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// Fewer extensions, less X server code a session's own clients can reach.
 /// What stays: the core protocol plus what the service uses (MIT-SHM,
 /// DAMAGE, XFIXES, RANDR, XTEST, XKEYBOARD) and what toolkits and window
-/// managers need (RENDER, SHAPE, SYNC, Present, XInputExtension, BIG-REQUESTS,
-/// Generic Event, MIT-SCREEN-SAVER for idle detection). XC-MISC, RANDR's
+/// managers need (RENDER, SHAPE, SYNC, Present, Composite, XInputExtension,
+/// BIG-REQUESTS, Generic Event, MIT-SCREEN-SAVER for idle detection).
+/// Composite stays: with it off among the others, Xfce's window manager
+/// kept Xvfb busy at a third of a core on an idle desktop (BENCHMARKS.md). XC-MISC, RANDR's
 /// Xinerama emulation and RECORD cannot be switched off on their own in
 /// Xorg's servers: RECORD shares one switch with XTEST, which input needs.
 /// See docs/session-process.md for the list and the reasons.
-pub const DISABLED_EXTENSIONS: [&str; 9] = [
+pub const DISABLED_EXTENSIONS: [&str; 8] = [
     // OpenGL over the X protocol: no GPU here, and Mesa's indirect path is
     // a large attack surface. Desktops fall back to plain rendering.
     "GLX",
@@ -52,9 +54,6 @@ pub const DISABLED_EXTENSIONS: [&str; 9] = [
     "X-Resource",
     // Double buffering for old toolkits; modern ones draw offscreen.
     "DOUBLE-BUFFER",
-    // Compositing in software on the CPU that encodes frames: window
-    // managers draw without it.
-    "COMPOSITE",
     // Multi-head: one screen only.
     "XINERAMA",
     // Display power management: a virtual screen has no power to save.

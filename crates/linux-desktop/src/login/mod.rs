@@ -94,6 +94,6 @@ pub async fn resolve(login: &str, options: &oriel_rbac::SessionOptions) -> Resul
         Ok(Arc::new(account))
     })
     .await
-    .map_err(|e| SessionError::Transport(std::io::Error::other(e)))?
+    .map_err(|e| SessionError::Internal(format!("looking up the login failed: {e}")))?
     .map_err(SessionError::Login)
 }

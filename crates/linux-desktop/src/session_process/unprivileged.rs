@@ -21,13 +21,12 @@ use super::root_channel::RootChannel;
 use super::{pb, privileges, root::exit, wire};
 use crate::client_stream::{ClientReader, alert, send, write_frames};
 use crate::encoder::RectEncoder;
-use crate::frames::{FrameConfig, FrameLoop};
+use crate::frames::{FrameConfig, FrameLoop, FrameLoopEnd};
 use crate::handshake::{self, HelloError, Start};
 use crate::login::{Account, SessionMark};
 use crate::pacing::PacingConfig;
 use crate::session::{SessionEnd, SessionError};
 use crate::shared_dir::{self, Mounter, Owner, Unmounted};
-use crate::x11::X11Error;
 use crate::x11::screen::MaxScreen;
 use crate::xsession::XSession;
 
@@ -203,10 +202,12 @@ impl Session<'_> {
                     let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
                     return Ok(SessionEnd::DesktopExited(status));
                 }
-                reason = &mut loop_ended => {
-                    let reason = reason.unwrap_or_else(|_| "frame loop stopped".into());
-                    return Err(SessionError::X11(X11Error::Connect(reason)));
-                }
+                end = &mut loop_ended => return Err(match end {
+                    Ok(FrameLoopEnd::X11(error)) => SessionError::X11(error),
+                    Ok(FrameLoopEnd::Stopped) => SessionError::Internal("the frame loop stopped while the session ran".into()),
+                    // Its thread ended without a word: it panicked.
+                    Err(_) => SessionError::Internal("the frame loop failed".into()),
+                }),
             }
         }
     }
