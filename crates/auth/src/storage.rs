@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use oriel_backend::postgres::{Config, Host, NoTls};
+use oriel_backend::postgres::{Target, TargetError};
 use oriel_backend::{Backend, BackendError, Options, PostgresBackend, SqliteBackend};
 
 /// The file in the data dir that names a PostgreSQL store. It may hold a
@@ -18,17 +18,18 @@ pub const STORAGE_FILE: &str = "storage";
 pub enum StorageLocation {
     /// The embedded SQLite database file.
     Sqlite(PathBuf),
-    /// A PostgreSQL database, by connection URL (kept whole for the record,
-    /// never logged: it may carry a password).
-    Postgres(String),
+    /// A PostgreSQL database, through a unix socket on this machine (peer
+    /// authentication) or over TCP with verified TLS and SCRAM. Its URL is
+    /// kept whole for the record and never logged: it may carry a password.
+    Postgres(Box<Target>),
 }
 
 impl std::fmt::Debug for StorageLocation {
-    // The URL can hold a password: only the kind and host are shown.
+    // The URL can hold a password: only the kind, hosts and database are shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            Self::Postgres(url) => write!(f, "postgres on {}", describe_postgres(url)),
+            Self::Postgres(target) => write!(f, "postgres on {target}"),
         }
     }
 }
@@ -43,16 +44,12 @@ impl std::fmt::Display for StorageLocation {
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The `--storage` value is neither `sqlite` nor a PostgreSQL URL.
-    #[error("storage {0:?} is not understood: use `sqlite` or a postgres:// URL")]
+    #[error("storage {0:?} is not understood: use `sqlite`, or a postgres:// URL (`postgres:///DBNAME` for the unix socket on this machine)")]
     Unknown(String),
-    /// The PostgreSQL URL does not parse (the URL itself is not repeated: it may hold a password).
-    #[error("the PostgreSQL URL does not parse: {0}")]
-    BadUrl(String),
-    /// A server off this machine would be reached without TLS.
-    #[error(
-        "PostgreSQL at {0} is not on this machine: Oriel talks to a remote database only over TLS, which it does not support yet; use a server on loopback or a unix socket"
-    )]
-    NotLocal(String),
+    /// The PostgreSQL URL is refused: it does not parse, or it would reach
+    /// the server without verified TLS (the message says what to write).
+    #[error(transparent)]
+    Postgres(#[from] TargetError),
     /// No data dir with a store in it.
     #[error("no Oriel data in {0} (start Oriel there first, or pass --data-dir)")]
     NoData(PathBuf),
@@ -72,23 +69,13 @@ pub enum StorageError {
 
 impl StorageLocation {
     /// The store named by `--storage` (`None` or `sqlite` is the data dir's
-    /// SQLite file).
+    /// SQLite file). A PostgreSQL URL must name a unix socket (no host at
+    /// all is `/run/postgresql`) or a TCP host with
+    /// `sslmode=verify-full&sslrootcert=/path/to/ca.pem`.
     pub fn parse(storage: Option<&str>, data_dir: &Path) -> Result<Self, StorageError> {
         match storage {
             None | Some("sqlite") => Ok(Self::Sqlite(crate::data_dir::database(data_dir))),
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                let config = url.parse::<Config>().map_err(|e| StorageError::BadUrl(e.to_string()))?;
-                // Secure by default: a password or a session crossing a
-                // network in the clear is refused rather than risked.
-                for host in config.get_hosts() {
-                    if let Host::Tcp(name) = host
-                        && !is_loopback(name)
-                    {
-                        return Err(StorageError::NotLocal(name.clone()));
-                    }
-                }
-                Ok(Self::Postgres(url.to_owned()))
-            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(Self::Postgres(Box::new(Target::parse(url)?))),
             Some(other) => Err(StorageError::Unknown(other.to_owned())),
         }
     }
@@ -127,11 +114,11 @@ impl StorageLocation {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::File(file, e)),
                 _ => Ok(()),
             },
-            Self::Postgres(url) => {
+            Self::Postgres(target) => {
                 let temp = data_dir.join(format!("{STORAGE_FILE}.tmp"));
                 let write = || -> std::io::Result<()> {
                     let mut out = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
-                    out.write_all(url.as_bytes())?;
+                    out.write_all(target.url().as_bytes())?;
                     out.sync_all()?;
                     std::fs::rename(&temp, &file)
                 };
@@ -145,33 +132,8 @@ impl StorageLocation {
         let failed = |source| StorageError::Open { location: self.to_string(), source };
         match self {
             Self::Sqlite(path) => Ok(Arc::new(SqliteBackend::open(path, Options::default()).await.map_err(failed)?)),
-            Self::Postgres(url) => {
-                let config = url.parse::<Config>().map_err(|e| StorageError::BadUrl(e.to_string()))?;
-                Ok(Arc::new(PostgresBackend::connect(config, NoTls, Options::default()).await.map_err(failed)?))
-            }
+            Self::Postgres(target) => Ok(Arc::new(PostgresBackend::open(target, Options::default()).await.map_err(failed)?)),
         }
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Hosts and database name, without user or password.
-fn describe_postgres(url: &str) -> String {
-    match url.parse::<Config>() {
-        Ok(config) => {
-            let hosts: Vec<String> = config
-                .get_hosts()
-                .iter()
-                .map(|h| match h {
-                    Host::Tcp(name) => name.clone(),
-                    Host::Unix(path) => path.display().to_string(),
-                })
-                .collect();
-            format!("{}/{}", hosts.join(","), config.get_dbname().unwrap_or("(default database)"))
-        }
-        Err(_) => "(unparsable URL)".into(),
     }
 }
 
@@ -187,35 +149,40 @@ mod tests {
     }
 
     #[test]
-    fn postgres_on_loopback_or_a_socket_is_accepted() {
+    fn postgres_on_a_socket_or_over_verified_tls_is_accepted() {
         for url in [
-            "postgres://oriel:secret@127.0.0.1:5432/oriel",
-            "postgresql://oriel@localhost/oriel",
-            "postgres://oriel@[::1]:5433/oriel",
+            "postgres:///oriel",
+            "postgresql:///oriel?host=/var/run/postgresql",
             "postgres://oriel@%2Frun%2Fpostgresql/oriel",
+            "postgres://oriel:secret@db.example.com:5432/oriel?sslmode=verify-full&sslrootcert=/etc/oriel/db-ca.pem",
         ] {
             assert!(matches!(StorageLocation::parse(Some(url), Path::new("/d")), Ok(StorageLocation::Postgres(_))), "{url}");
         }
     }
 
     #[test]
-    fn a_remote_server_without_tls_is_refused() {
-        let error = StorageLocation::parse(Some("postgres://oriel:pw@db.example.com/oriel"), Path::new("/d")).unwrap_err();
-        assert!(matches!(&error, StorageError::NotLocal(host) if host == "db.example.com"), "{error}");
+    fn tcp_without_verified_tls_is_refused_with_what_to_do() {
+        for url in ["postgres://oriel:hunter2@db.example.com/oriel", "postgres://oriel:hunter2@127.0.0.1:5432/oriel"] {
+            let error = StorageLocation::parse(Some(url), Path::new("/d")).unwrap_err();
+            let message = error.to_string();
+            assert!(matches!(&error, StorageError::Postgres(TargetError::Unverified { .. })), "{message}");
+            assert!(message.contains("sslmode=verify-full&sslrootcert=") && !message.contains("hunter2"), "{message}");
+        }
     }
 
     #[test]
     fn nonsense_is_a_clear_error() {
         assert!(matches!(StorageLocation::parse(Some("mysql://x"), Path::new("/d")), Err(StorageError::Unknown(_))));
-        assert!(matches!(StorageLocation::parse(Some("postgres://a:b@h:notaport/x"), Path::new("/d")), Err(StorageError::BadUrl(_))));
+        assert!(matches!(StorageLocation::parse(Some("postgres://a:b@%2Fs:notaport/x"), Path::new("/d")), Err(StorageError::Postgres(TargetError::BadUrl(_)))));
     }
 
     #[test]
     fn the_password_is_never_shown() {
-        let location = StorageLocation::parse(Some("postgres://oriel:hunter2@127.0.0.1/oriel"), Path::new("/d")).unwrap();
+        let url = "postgres://oriel:hunter2@db.example.com/oriel?sslmode=verify-full&sslrootcert=/ca.pem";
+        let location = StorageLocation::parse(Some(url), Path::new("/d")).unwrap();
         let shown = format!("{location} {location:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("127.0.0.1/oriel"), "{shown}");
+        assert!(shown.contains("db.example.com/oriel"), "{shown}");
     }
 
     #[test]
@@ -223,11 +190,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(StorageLocation::recorded(dir.path()), Err(StorageError::NoData(_))));
-        let postgres = StorageLocation::parse(Some("postgres://o:pw@127.0.0.1/o"), dir.path()).unwrap();
+        let postgres = StorageLocation::parse(Some("postgres://o:pw@%2Frun%2Fpostgresql/o"), dir.path()).unwrap();
         postgres.record(dir.path()).unwrap();
         let mode = std::fs::metadata(dir.path().join(STORAGE_FILE)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(matches!(StorageLocation::recorded(dir.path()).unwrap(), StorageLocation::Postgres(url) if url.ends_with("/o")));
+        assert!(matches!(StorageLocation::recorded(dir.path()).unwrap(), StorageLocation::Postgres(target) if target.url().ends_with("/o")));
         StorageLocation::Sqlite(crate::data_dir::database(dir.path())).record(dir.path()).unwrap();
         assert!(!dir.path().join(STORAGE_FILE).exists());
     }

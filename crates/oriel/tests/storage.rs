@@ -1,9 +1,12 @@
 //! `oriel start --storage postgres://…`: the control plane on a real
-//! PostgreSQL server. The data dir remembers the choice, so a restart and
-//! `orielctl` find the same cluster without being told.
+//! PostgreSQL server, through its unix socket (peer authentication) or over
+//! TCP with TLS (verify-full) and SCRAM. The data dir remembers the choice,
+//! so a restart and `orielctl` find the same cluster without being told.
+//! A URL over TCP without verified TLS is refused with what to write.
 //!
-//! The server comes from `ORIEL_TEST_POSTGRES_URL` (scripts/test starts one);
-//! ORIEL_SKIP_POSTGRES=1 skips this test on purpose.
+//! The server comes from `ORIEL_TEST_POSTGRES_URL` and
+//! `ORIEL_TEST_POSTGRES_TLS_URL` (scripts/test starts one);
+//! ORIEL_SKIP_POSTGRES=1 skips these tests on purpose.
 
 mod support;
 
@@ -81,9 +84,6 @@ async fn a_postgres_store_keeps_the_cluster_across_restarts() {
     let first = start(dir.path(), Some(&url));
     drop(first);
     assert!(!dir.path().join("data/oriel.db").exists(), "no SQLite file when PostgreSQL was chosen");
-    let log = std::fs::read_to_string(dir.path().join("oriel.log")).unwrap();
-    let password = url.split(':').nth(2).unwrap().split('@').next().unwrap();
-    assert!(!log.contains(password), "the database password is never logged");
 
     // orielctl finds the same store through the data dir.
     assert_eq!(users(dir.path()).await, ["admin"]);
@@ -98,21 +98,48 @@ async fn a_postgres_store_keeps_the_cluster_across_restarts() {
     assert_eq!(users(dir.path()).await, ["admin", "alice"]);
 }
 
-#[test]
-fn a_remote_database_without_tls_is_refused_with_the_reason() {
+/// Over TCP with TLS and SCRAM: the password never reaches the log, and
+/// the recorded URL (owner-only) reopens the same store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_over_tls_with_a_password_that_is_never_logged() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(url) = support::fresh_tls_database("oriel_start_tls").await else { return };
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("web")).unwrap();
-    std::fs::write(dir.path().join("web/index.html"), "x").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_oriel"))
-        .args(["start", "--listen", "127.0.0.1:0", "--storage", "postgres://oriel:hunter2@db.example.com/oriel"])
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--web-dir")
-        .arg(dir.path().join("web"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("db.example.com") && stderr.contains("TLS"), "{stderr}");
-    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let started = start(dir.path(), Some(&url));
+    drop(started);
+    let password = url.split_once("://").unwrap().1.split_once('@').unwrap().0.split_once(':').unwrap().1;
+    assert!(password.len() >= 16, "the test URL has a password");
+    let log = std::fs::read_to_string(dir.path().join("oriel.log")).unwrap();
+    assert!(!log.contains(password), "the database password is never logged");
+    let recorded = dir.path().join("data/storage");
+    assert_eq!(std::fs::metadata(&recorded).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(users(dir.path()).await, ["admin"]);
+}
+
+#[test]
+fn tcp_without_verified_tls_is_refused_with_what_to_do() {
+    for url in [
+        "postgres://oriel:hunter2@db.example.com/oriel",
+        "postgres://oriel:hunter2@127.0.0.1:5432/oriel",
+        "postgres://oriel:hunter2@db.example.com/oriel?sslmode=require",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("web")).unwrap();
+        std::fs::write(dir.path().join("web/index.html"), "x").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_oriel"))
+            .args(["start", "--listen", "127.0.0.1:0", "--storage", url])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--web-dir")
+            .arg(dir.path().join("web"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let host = url.split_once('@').unwrap().1.split(['/', ':']).next().unwrap();
+        assert!(stderr.contains(host) && stderr.contains("TCP") && stderr.contains("sslmode=verify-full&sslrootcert="), "{stderr}");
+        assert!(stderr.contains("unix socket"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert!(!dir.path().join("data/storage").exists(), "nothing is recorded");
+    }
 }

@@ -1,8 +1,14 @@
 //! Access decisions in storage, oldest first: every session start (allowed
 //! or denied, with the reason) and every disconnect the control plane
 //! caused. The full audit log builds on this later.
+//!
+//! Anyone who can reach a desktop service can make a decision be written
+//! (a refused certificate is recorded too, with the name it claims), so
+//! each record is bounded: every field is cut to its cap on a character
+//! boundary (marked with `…`), and the record expires [`DECISION_TTL`]
+//! after it was made, so the store does not grow without end.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +16,20 @@ use super::{Store, StoreError, Write};
 
 const KIND: &str = "decision";
 const FOLDER: &str = "decisions";
+
+/// How long a decision is kept.
+pub const DECISION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The longest `reason` kept, in bytes; the other text fields are capped at
+/// [`MAX_DECISION_FIELD`].
+pub const MAX_DECISION_REASON: usize = 2048;
+
+/// The longest `event`, `user`, `login`, `desktop_kind` or `desktop` kept,
+/// in bytes.
+pub const MAX_DECISION_FIELD: usize = 256;
+
+/// What marks a cut field.
+const CUT: &str = "…";
 
 /// One recorded decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,9 +52,41 @@ pub struct DecisionRecord {
     pub reason: String,
 }
 
+impl DecisionRecord {
+    /// This record with every field within its cap.
+    pub fn bounded(mut self) -> Self {
+        for field in [&mut self.event, &mut self.user, &mut self.login, &mut self.desktop_kind, &mut self.desktop] {
+            cut(field, MAX_DECISION_FIELD);
+        }
+        cut(&mut self.reason, MAX_DECISION_REASON);
+        self
+    }
+
+    /// When a record made at `time_ms` expires.
+    fn expires(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.time_ms) + DECISION_TTL
+    }
+}
+
+/// Cuts `text` to at most `max` bytes, on a character boundary, ending with
+/// [`CUT`] when anything was cut.
+fn cut(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max - CUT.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(CUT);
+}
+
 impl Store {
-    /// Appends a decision.
+    /// Appends a decision, each field cut to its cap, expiring
+    /// [`DECISION_TTL`] after its time.
     pub async fn record_decision(&self, decision: &DecisionRecord) -> Result<(), StoreError> {
+        let decision = decision.clone().bounded();
         // Zero-padded time first, so keys list in time order; then this
         // process's sequence, for order within a millisecond; then a random
         // part, so two processes never collide.
@@ -43,7 +95,7 @@ impl Store {
         let mut suffix = [0u8; 4];
         let _ = getrandom::fill(&mut suffix);
         let name = format!("{:020}-{sequence:020}-{}", decision.time_ms, hex::encode(suffix));
-        self.write_json(KIND, FOLDER, &name, decision, None, Write::Create).await.map(drop)
+        self.write_json(KIND, FOLDER, &name, &decision, Some(decision.expires()), Write::Create).await.map(drop)
     }
 
     /// Every recorded decision, oldest first.
@@ -55,4 +107,39 @@ impl Store {
 /// Milliseconds since the epoch of `at`.
 pub fn millis(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_fields_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(5000);
+        let record = DecisionRecord {
+            time_ms: 0,
+            event: long.clone(),
+            user: long.clone(),
+            login: long.clone(),
+            desktop_kind: long.clone(),
+            desktop: long.clone(),
+            allowed: false,
+            reason: long.clone(),
+        }
+        .bounded();
+        for field in [&record.event, &record.user, &record.login, &record.desktop_kind, &record.desktop] {
+            assert!(field.len() <= MAX_DECISION_FIELD && field.len() > MAX_DECISION_FIELD - 8 && field.ends_with(CUT), "{}", field.len());
+        }
+        assert!(record.reason.len() <= MAX_DECISION_REASON && record.reason.ends_with(CUT));
+        assert!(record.reason.trim_end_matches(CUT).chars().all(|c| c == 'é'));
+        let json = serde_json::to_vec(&record).unwrap();
+        assert!(json.len() < 4 * 1024, "{} bytes", json.len());
+    }
+
+    #[test]
+    fn short_fields_are_kept_as_they_are() {
+        let mut text = "x".repeat(MAX_DECISION_FIELD);
+        cut(&mut text, MAX_DECISION_FIELD);
+        assert_eq!(text, "x".repeat(MAX_DECISION_FIELD));
+    }
 }

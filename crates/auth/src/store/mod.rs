@@ -14,7 +14,7 @@
 //! | `/web_sessions/<sha256>` | a logged-in browser and its user certificate and key (expires) |
 //! | `/cert_authorities/<user\|host>` | a CA's certificate and private key |
 //! | `/host_certificates/<host id>` | a joined host's live certificate: its role and expiry (expires with it) |
-//! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect) |
+//! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect); fields capped, expires after 30 days |
 
 mod cert_authorities;
 mod cluster_settings;
@@ -37,7 +37,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use cert_authorities::CertAuthorityRecord;
-pub use decisions::{DecisionRecord, millis};
+pub use decisions::{DECISION_TTL, DecisionRecord, MAX_DECISION_FIELD, MAX_DECISION_REASON, millis};
 pub use desktops::DesktopRecord;
 pub use web_sessions::WebSession;
 

@@ -4,12 +4,16 @@
 //! from an event log table, read whenever LISTEN/NOTIFY says a write
 //! committed, and after every reconnect.
 //!
-//! TLS: [`PostgresBackend::connect`] takes any tokio-postgres TLS connector
-//! (for example one built on rustls); [`NoTls`] is for a server on loopback.
+//! Reaching the server: [`PostgresBackend::open`] takes a [`Target`], which
+//! is either a unix socket on this machine (peer authentication, no TLS) or
+//! TCP with TLS checked against a CA file and the host name, and SCRAM with
+//! channel binding (`target.rs`). [`PostgresBackend::connect`] takes any
+//! tokio-postgres TLS connector, for tests.
 
 mod listen;
 mod ops;
 mod schema;
+mod target;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -22,6 +26,7 @@ use tokio::time::{MissedTickBehavior, interval};
 use tokio_postgres::Socket;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 
+pub use target::{DEFAULT_SOCKET_DIR, Target, TargetError, Transport};
 pub use tokio_postgres::config::Host;
 pub use tokio_postgres::{Config, NoTls};
 
@@ -135,9 +140,36 @@ pub struct PostgresBackend {
 }
 
 impl PostgresBackend {
+    /// Connects to `target` the way it asks for: through the unix socket, or
+    /// over TCP with verified TLS and SCRAM with channel binding.
+    /// A first connection that fails says why in full (a TLS handshake's
+    /// cause, the server's refusal), and where, without user or password.
+    pub async fn open(target: &Target, options: Options) -> Result<Self> {
+        let opened = match target.transport() {
+            Transport::UnixSocket => Self::connect(target.config().clone(), NoTls, options).await,
+            Transport::VerifiedTls { ca_file } => {
+                let tls = Target::tls(ca_file)?;
+                Self::connect(target.config().clone(), tls, options).await
+            }
+        };
+        opened.map_err(|error| {
+            let explained = |inner: &(dyn std::error::Error + 'static)| {
+                format!("cannot connect to {target}: {}", causes(inner))
+            };
+            match error {
+                BackendError::Unavailable(inner) => {
+                    BackendError::Unavailable(explained(&*inner).into())
+                }
+                BackendError::Internal(inner) => BackendError::Internal(explained(&*inner).into()),
+                other => other,
+            }
+        })
+    }
+
     /// Connects to the database `config` names, bringing its schema up to
-    /// date. `tls` is any tokio-postgres TLS connector; use [`NoTls`] only for
-    /// a server on loopback or a unix socket.
+    /// date. `tls` is any tokio-postgres TLS connector; `config` is taken as
+    /// it is, so outside tests use [`Self::open`], which refuses a connection
+    /// that is not safe.
     pub async fn connect<T>(config: Config, tls: T, options: Options) -> Result<Self>
     where
         T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
@@ -196,6 +228,20 @@ impl PostgresBackend {
         let mut client = self.shared.client().await?;
         Ok(ops::write(&mut client, how, &item, expires, self.now()).await?)
     }
+}
+
+/// An error and its sources, joined as one sentence.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.ends_with(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 async fn sweeper(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {

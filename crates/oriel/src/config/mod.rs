@@ -63,7 +63,8 @@ pub struct AuthService {
     pub enabled: bool,
     /// The mutual-TLS API for services and `orielctl`.
     pub listen_addr: SocketAddr,
-    /// `sqlite` or a postgres:// URL (`oriel start --storage`).
+    /// `sqlite` or a postgres:// URL: a unix socket, or TCP with verified
+    /// TLS (`oriel start --storage`).
     pub storage: Option<String>,
 }
 

@@ -28,7 +28,10 @@ auth_service:
   enabled: yes
   # The mutual-TLS API for services and orielctl.
   listen_addr: 127.0.0.1:3025
-  # sqlite (a file in data_dir) or a postgres:// URL of a server on this host.
+  # sqlite (a file in data_dir) or a postgres:// URL: the unix socket on this
+  # host with peer authentication (postgres:///oriel, or
+  # postgres:///oriel?host=/path/to/socket/dir), or a server over TCP with
+  # ?sslmode=verify-full&sslrootcert=/path/to/ca.pem (TLS and SCRAM only).
   storage: sqlite
 
 # The HTTPS web UI and API, and the reverse tunnel desktop services dial.

@@ -88,7 +88,7 @@ fn bad_values_are_named_with_their_path() {
         ("auth_service:\n  enabled: yes\n  storage: mysql://x\n", "auth_service.storage: storage \"mysql://x\" is not understood"),
         (
             "auth_service:\n  enabled: yes\n  storage: postgres://u:pw@db.example.com/o\n",
-            "auth_service.storage: PostgreSQL at db.example.com is not on this machine",
+            "auth_service.storage: PostgreSQL at db.example.com would be reached over TCP without TLS",
         ),
         ("auth_service: {enabled: yes}\nproxy_server: nowhere\n", "proxy_server: \"nowhere\" is not host:port"),
         (

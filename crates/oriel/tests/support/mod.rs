@@ -312,23 +312,39 @@ pub async fn final_alert(socket: &mut Socket) -> String {
 }
 
 /// A fresh database named `prefix` plus this process's id on the test
-/// PostgreSQL server (`ORIEL_TEST_POSTGRES_URL`, which scripts/test
-/// starts), as a URL; `None` when ORIEL_SKIP_POSTGRES=1 skips on purpose.
+/// PostgreSQL server, as a URL through its unix socket (peer
+/// authentication: `ORIEL_TEST_POSTGRES_URL`, which scripts/test starts);
+/// `None` when ORIEL_SKIP_POSTGRES=1 skips on purpose.
 pub async fn fresh_database(prefix: &str) -> Option<String> {
-    use oriel_backend::postgres::{Config, NoTls};
-    let url = match std::env::var("ORIEL_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("ORIEL_SKIP_POSTGRES").as_deref() == Ok("1") => return None,
-        _ => panic!("ORIEL_TEST_POSTGRES_URL is not set: start a server with `eval \"$(scripts/postgres-test-server start)\"`, or set ORIEL_SKIP_POSTGRES=1"),
+    fresh_database_for(prefix, "ORIEL_TEST_POSTGRES_URL").await
+}
+
+/// The same, owned by the password role and as a URL over TCP with TLS
+/// (verify-full) and SCRAM (`ORIEL_TEST_POSTGRES_TLS_URL`).
+pub async fn fresh_tls_database(prefix: &str) -> Option<String> {
+    fresh_database_for(prefix, "ORIEL_TEST_POSTGRES_TLS_URL").await
+}
+
+async fn fresh_database_for(prefix: &str, variable: &str) -> Option<String> {
+    use oriel_backend::postgres::{NoTls, Target};
+    let server = |variable: &str| match std::env::var(variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("ORIEL_SKIP_POSTGRES").as_deref() == Ok("1") => None,
+        _ => panic!("{variable} is not set: start a server with `eval \"$(scripts/postgres-test-server start)\"`, or set ORIEL_SKIP_POSTGRES=1"),
     };
-    let config: Config = url.parse().unwrap();
-    let (client, connection) = config.connect(NoTls).await.unwrap();
+    // Databases are made through the socket, as the OS user (a superuser of
+    // the throwaway server), and owned by the user of the URL asked for.
+    let admin_target = Target::parse(&server("ORIEL_TEST_POSTGRES_URL")?).unwrap();
+    let url = server(variable)?;
+    let (client, connection) = admin_target.config().connect(NoTls).await.unwrap();
     tokio::spawn(connection);
     let name = format!("{prefix}_{}", std::process::id());
+    let owner = Target::parse(&url).unwrap().config().get_user().map(|user| format!(" OWNER {user}")).unwrap_or_default();
     // Two statements: a multi-statement batch would be one transaction, and
     // neither may run inside one.
     client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
-    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
-    let (base, _) = url.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
+    client.batch_execute(&format!("CREATE DATABASE {name}{owner}")).await.unwrap();
+    let (base, query) = url.split_once('?').map_or((url.as_str(), String::new()), |(b, q)| (b, format!("?{q}")));
+    let (server, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{server}/{name}{query}"))
 }
