@@ -167,6 +167,7 @@ async fn xvfb_offers_only_the_extensions_a_desktop_needs() {
     let offered: BTreeSet<String> = reply.names.iter().map(|n| String::from_utf8_lossy(&n.name).into_owned()).collect();
     let expected: BTreeSet<String> = [
         "BIG-REQUESTS",
+        "Composite",
         "DAMAGE",
         "Generic Event Extension",
         "MIT-SCREEN-SAVER",
