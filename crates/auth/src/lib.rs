@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod control_plane;
 pub mod create;
 pub mod data_dir;
+pub mod hashing;
 pub mod join;
 pub mod login;
 pub mod password;

@@ -23,17 +23,24 @@ pub fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
 }
 
 fn login_error(e: LoginError) -> Response {
-    let status = match &e {
-        LoginError::Rejected => StatusCode::UNAUTHORIZED,
-        LoginError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-        LoginError::BadInvite => StatusCode::NOT_FOUND,
-        LoginError::Password(_) | LoginError::Code(_) => StatusCode::BAD_REQUEST,
-        LoginError::Unavailable(_) | LoginError::Certificate(_) => StatusCode::SERVICE_UNAVAILABLE,
+    let (status, retry_after) = match &e {
+        LoginError::Rejected => (StatusCode::UNAUTHORIZED, None),
+        LoginError::Throttled(t) => (StatusCode::TOO_MANY_REQUESTS, Some(t.retry_after)),
+        LoginError::Busy(b) => (StatusCode::TOO_MANY_REQUESTS, Some(b.retry_after)),
+        LoginError::BadInvite => (StatusCode::NOT_FOUND, None),
+        LoginError::Password(_) | LoginError::Code(_) => (StatusCode::BAD_REQUEST, None),
+        LoginError::Unavailable(_) | LoginError::Certificate(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
     };
     if status == StatusCode::SERVICE_UNAVAILABLE {
         tracing::error!(error = %e, "login failed on our side");
     }
-    error(status, e)
+    let mut response = error(status, e);
+    if let Some(wait) = retry_after {
+        // Whole seconds, rounded up: a client that honours it is not refused again at once.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    }
+    response
 }
 
 fn with_cookie(cookie: &SessionCookie) -> Response {
@@ -75,6 +82,11 @@ pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo
         Ok(cookie) => {
             tracing::info!(user = %cookie.user, "logged in");
             with_cookie(&cookie)
+        }
+        // Refusals before any check are only debug: a flood must not flood the log too.
+        Err(e @ (LoginError::Throttled(_) | LoginError::Busy(_))) => {
+            tracing::debug!(user = %body.user, peer = %peer.ip(), error = %e, "login refused unchecked");
+            login_error(e)
         }
         Err(e) => {
             tracing::info!(user = %body.user, peer = %peer.ip(), error = %e, "login refused");
