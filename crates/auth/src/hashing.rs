@@ -5,13 +5,13 @@
 //! queue in front of it is short: when it is full the answer is [`Busy`] at
 //! once, never an unbounded wait or an unbounded heap.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::password::{PasswordError, PasswordHashString};
+use crate::password::{HashMemory, PasswordError, PasswordHashString};
 
 /// Refused: every hashing slot is taken and the queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +36,9 @@ pub struct HashGate {
     /// Hashes waiting for a slot.
     queued: AtomicUsize,
     max_queued: usize,
+    /// argon2's memory, one per slot at most, reused: the process holds
+    /// `slots` times the cost (~19 MiB), however many hashes have run.
+    memory: Arc<Mutex<Vec<HashMemory>>>,
 }
 
 impl Default for HashGate {
@@ -51,12 +54,12 @@ impl Default for HashGate {
 impl HashGate {
     /// At most `slots` hashes at once (at least one), and `max_queued` waiting.
     pub fn new(slots: usize, max_queued: usize) -> Self {
-        Self { slots: Arc::new(Semaphore::new(slots.max(1))), queued: AtomicUsize::new(0), max_queued }
+        Self { slots: Arc::new(Semaphore::new(slots.max(1))), queued: AtomicUsize::new(0), max_queued, memory: Arc::default() }
     }
 
-    /// Runs `hash` on the blocking pool once a slot is free, or answers
-    /// [`Busy`] when too many are waiting already.
-    pub async fn run<T: Send + 'static>(&self, hash: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+    /// Runs `hash` on the blocking pool once a slot is free, with that
+    /// slot's memory, or answers [`Busy`] when too many are waiting already.
+    pub async fn run<T: Send + 'static>(&self, hash: impl FnOnce(&mut HashMemory) -> T + Send + 'static) -> Result<T, Busy> {
         let busy = Busy { retry_after: RETRY_AFTER };
         let slot = match self.slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
@@ -75,8 +78,11 @@ impl HashGate {
         };
         // The slot moves into the task: if the caller stops waiting (the
         // client hung up), the hash still holds it until it is done.
+        let pool = self.memory.clone();
         let task = tokio::task::spawn_blocking(move || {
-            let value = hash();
+            let mut memory = pool.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+            let value = hash(&mut memory);
+            pool.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
             drop(slot);
             value
         });
@@ -88,13 +94,13 @@ impl HashGate {
     /// Whether `password` matches `hash`.
     pub async fn verify(&self, hash: &PasswordHashString, password: &str) -> Result<bool, Busy> {
         let (hash, password) = (hash.clone(), password.to_owned());
-        self.run(move || hash.verify(&password)).await
+        self.run(move |memory| hash.verify_in(&password, memory)).await
     }
 
     /// A new hash of `password` (after its length is checked).
     pub async fn hash(&self, password: &str) -> Result<Result<PasswordHashString, PasswordError>, Busy> {
         let password = password.to_owned();
-        self.run(move || PasswordHashString::new(&password)).await
+        self.run(move |memory| PasswordHashString::new_in(&password, memory)).await
     }
 }
 
@@ -121,7 +127,7 @@ mod tests {
         let first = tokio::spawn({
             let gate = gate.clone();
             async move {
-                gate.run(move || {
+                gate.run(move |_| {
                     let _ = started.send(());
                     let _ = held.recv();
                     1
@@ -132,18 +138,18 @@ mod tests {
         running.await.unwrap();
         let second = tokio::spawn({
             let gate = gate.clone();
-            async move { gate.run(|| 2).await }
+            async move { gate.run(|_| 2).await }
         });
         // The second waits in the queue; the third finds it full.
         while gate.queued.load(Ordering::Acquire) == 0 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(gate.run(|| 3).await, Err(Busy { retry_after: RETRY_AFTER }));
+        assert_eq!(gate.run(|_| 3).await, Err(Busy { retry_after: RETRY_AFTER }));
         assert_eq!(Busy { retry_after: RETRY_AFTER }.to_string(), "the login service is busy; try again in a moment");
         release.send(()).unwrap();
         assert_eq!(first.await.unwrap(), Ok(1));
         assert_eq!(second.await.unwrap(), Ok(2));
         assert_eq!(gate.queued.load(Ordering::Acquire), 0);
-        assert_eq!(gate.run(|| 4).await, Ok(4), "free again");
+        assert_eq!(gate.run(|_| 4).await, Ok(4), "free again");
     }
 }
