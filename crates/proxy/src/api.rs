@@ -1,6 +1,9 @@
 //! The JSON API of the web UI: login, invites, the user and their desktops.
-//! A logged-in browser holds the `oriel_session` cookie (HttpOnly, Secure,
-//! SameSite=Strict); nothing else authenticates it.
+//! A logged-in browser holds the `__Host-oriel_session` cookie (HttpOnly,
+//! Secure, SameSite=Strict, Path=/, no Domain); nothing else authenticates
+//! it. The `__Host-` prefix makes browsers refuse the cookie unless it is
+//! Secure, host-only and for the whole site, so a neighbouring subdomain or
+//! a plain-HTTP page cannot set or shadow it.
 
 use std::net::SocketAddr;
 
@@ -15,7 +18,7 @@ use serde_json::json;
 use crate::web::AppState;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "oriel_session";
+pub const COOKIE: &str = "__Host-oriel_session";
 
 /// A JSON error the web UI shows as is.
 pub fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {

@@ -18,6 +18,8 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument as _;
 
+use crate::connections::{ConnectionLimits, CountingAcceptor, OpenConnections};
+use crate::origin::OriginPolicy;
 use crate::{api, relay};
 
 /// A byte stream to a desktop service carrying TDPB.
@@ -59,6 +61,10 @@ pub struct ProxyConfig {
     pub web_dir: PathBuf,
     /// The cluster's name, as routes and the UI show it.
     pub cluster: String,
+    /// The addresses (`host:port`) people reach the proxy at when a load
+    /// balancer in front changes `Host`: websocket origins they show are
+    /// this proxy's too (its own `Host` always is).
+    pub public_addrs: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -66,6 +72,7 @@ pub(crate) struct AppState {
     pub(crate) plane: oriel_auth::control_plane::ControlPlane,
     pub(crate) cluster: String,
     dialer: Arc<dyn DesktopDialer>,
+    origins: Arc<OriginPolicy>,
     next_session: Arc<AtomicU64>,
 }
 
@@ -86,7 +93,8 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
     let index = config.web_dir.join("index.html");
     // Unknown paths (SPA routes like /web/cluster/...) get the client's index.
     let files = ServeDir::new(&config.web_dir).fallback(ServeFile::new(index));
-    let state = AppState { plane, cluster: config.cluster, dialer, next_session: Arc::new(AtomicU64::new(1)) };
+    let origins = Arc::new(OriginPolicy::new(&config.public_addrs));
+    let state = AppState { plane, cluster: config.cluster, dialer, origins, next_session: Arc::new(AtomicU64::new(1)) };
     Router::new()
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
@@ -119,6 +127,12 @@ async fn desktop_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // First: a page of another site must learn nothing, not even whether
+    // the cookie it made the browser send is valid.
+    if let Err(refused) = state.origins.check(&headers) {
+        tracing::info!(reason = %refused, "websocket refused: foreign origin");
+        return api::error(axum::http::StatusCode::FORBIDDEN, refused);
+    }
     let logged_in = match api::authenticated(&state, &headers).await {
         Ok(logged_in) => logged_in,
         Err(response) => {
@@ -157,11 +171,13 @@ async fn desktop_socket(
 }
 
 /// Serves `router` over TLS on `listener` until `shutdown` completes, then
-/// lets open connections finish for a few seconds.
+/// lets open connections finish for a few seconds. Connections past
+/// `limits` are closed as soon as they are accepted.
 pub async fn serve(
     listener: std::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Router,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
@@ -171,13 +187,20 @@ pub async fn serve(
         shutdown.await;
         stopper.graceful_shutdown(Some(Duration::from_secs(5)));
     });
-    // TCP_NODELAY: input events and acks are tiny; Nagle would hold each
-    // back until the previous one is acknowledged (40 ms with delayed ACKs).
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(tls))
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+        .acceptor(CountingAcceptor::new(OpenConnections::new(limits)));
     axum_server::from_tcp(listener)?
         .acceptor(acceptor)
         .handle(handle)
+        // Out of file descriptors (or another error of accept itself): the
+        // server backs off and keeps accepting; say why connections wait, at
+        // most every 10 s. Errors of one connection (refused by the caps, a
+        // failed handshake) come with its address and are not worth a line.
+        .accept_error_handler(|peer, error| {
+            if peer.is_none() {
+                crate::connections::warn_accept_error(error);
+            }
+        })
         .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
 }
