@@ -198,9 +198,27 @@ async fn a_flood_of_wrong_logins_is_answered_and_the_user_still_logs_in() {
         after - before
     );
 
-    // A flooding address is refused even with the right password…
+    // A flooding address that keeps guessing (attempts answered busy did
+    // not count) is soon refused, then even with the right password…
+    let flooder = address(1, 0, 1);
+    let mut guesses = 0;
+    loop {
+        let stream = web.tls_stream_from(flooder).await.unwrap();
+        let wrong = login_body("not the password at all", "000000");
+        let response = web
+            .http_over(stream, "POST", "/api/login", None, Some(wrong))
+            .await;
+        if status(&response) == 429 {
+            break;
+        }
+        guesses += 1;
+        assert!(
+            guesses <= 5,
+            "still not refused after {guesses} more guesses: {response}"
+        );
+    }
     let code = device.code_at(unix_now() + 30).unwrap();
-    let stream = web.tls_stream_from(address(1, 0, 1)).await.unwrap();
+    let stream = web.tls_stream_from(flooder).await.unwrap();
     let refused = web
         .http_over(
             stream,
