@@ -61,8 +61,8 @@ test('accept the invite, enroll TOTP and see the allowed desktops', async () => 
   assert.equal(await row.count(), 1, 'this host registered one desktop');
   desktopName = await row.first().getAttribute('data-desktop');
   const cookies = await page.context().cookies();
-  const session = cookies.find((c) => c.name === 'oriel_session');
-  assert.ok(session?.httpOnly && session.secure && session.sameSite === 'Strict', 'the session cookie is HttpOnly, Secure, SameSite=Strict');
+  const session = cookies.find((c) => c.name === '__Host-oriel_session');
+  assert.ok(session?.httpOnly && session.secure && session.sameSite === 'Strict' && session.path === '/', 'the session cookie is __Host-, HttpOnly, Secure, SameSite=Strict, Path=/');
   const used = await page.request.get(`${oriel.url}/api/invite/${oriel.invite.split("/").pop()}`);
   assert.equal(used.status(), 404, 'an invite works once');
 });

@@ -107,6 +107,8 @@ pub struct ControlPlane {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) throttle: Arc<std::sync::Mutex<crate::throttle::LoginThrottle>>,
+    /// Caps the argon2 hashes in flight (`hashing.rs`).
+    pub(crate) hashing: Arc<crate::hashing::HashGate>,
     /// The cluster's CAs, loaded on first use (`certificates.rs`).
     pub(crate) ca: Arc<tokio::sync::OnceCell<Arc<crate::ca::CertAuthority>>>,
 }
@@ -114,7 +116,7 @@ pub struct ControlPlane {
 impl ControlPlane {
     /// Operations over `store`, with time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, throttle: Arc::default(), ca: Arc::default() }
+        Self { store, clock, throttle: Arc::default(), hashing: Arc::default(), ca: Arc::default() }
     }
 
     /// The store underneath.

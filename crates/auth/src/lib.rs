@@ -13,6 +13,7 @@ pub mod control_plane;
 pub mod create;
 pub mod data_dir;
 pub mod grant;
+pub mod hashing;
 pub mod join;
 pub mod login;
 pub mod password;

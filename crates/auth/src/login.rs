@@ -1,7 +1,9 @@
 //! Logging in: invites (set a password, enroll TOTP) and password + code
 //! logins, both ending in a web session that holds a user certificate for
 //! as long as the session lasts. Failures say as little as possible to the
-//! client and are throttled per user and per address.
+//! client and are throttled (`throttle.rs`: reserved before any hashing,
+//! per client network and per user and network, and per user only for
+//! wrong codes); argon2 runs a few at a time (`hashing.rs`).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -9,11 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::bearer::{self, BearerSecret};
 use crate::ca::{CaError, CertAuthority, UserIdentity};
 use crate::control_plane::ControlPlane;
-use crate::password::{PasswordError, PasswordHashString};
+use crate::hashing::Busy;
+use crate::password::PasswordError;
 use crate::resources::user::{Credentials, User};
 use crate::second_factor::{SecondFactorError, TotpDevice};
 use crate::store::{StoreError, WebSession};
-use crate::throttle::Throttled;
+use crate::throttle::{Attempt, LoginThrottle, Outcome, Throttled};
 
 /// How long a web session lasts.
 pub const WEB_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -29,6 +32,9 @@ pub enum LoginError {
     /// Too many failures.
     #[error(transparent)]
     Throttled(#[from] Throttled),
+    /// Too many password checks at once; the client may retry soon.
+    #[error(transparent)]
+    Busy(#[from] Busy),
     /// The invite link is unknown, used or expired.
     #[error("this invite link is invalid, used or expired")]
     BadInvite,
@@ -77,17 +83,6 @@ pub struct SessionCookie {
     pub expires: SystemTime,
 }
 
-/// argon2id takes tens of milliseconds of CPU by design: it runs on the
-/// blocking pool so a login never stalls other tasks on a runtime worker.
-async fn verify_off_runtime(hash: &PasswordHashString, password: &str) -> bool {
-    let (hash, password) = (hash.clone(), password.to_owned());
-    tokio::task::spawn_blocking(move || hash.verify(&password)).await.unwrap_or(false)
-}
-
-async fn hash_off_runtime(password: String) -> Result<PasswordHashString, PasswordError> {
-    tokio::task::spawn_blocking(move || PasswordHashString::new(&password)).await.unwrap_or_else(|e| Err(PasswordError::Hashing(e.to_string())))
-}
-
 fn unavailable(error: StoreError) -> LoginError {
     LoginError::Unavailable(error)
 }
@@ -119,7 +114,11 @@ impl ControlPlane {
                 }
             }
         };
-        Ok(Enrollment { user: invite.value.user.clone(), totp_url: device.url(TOTP_ISSUER, &invite.value.user)?, totp_secret: device.secret_base32()? })
+        Ok(Enrollment {
+            user: invite.value.user.clone(),
+            totp_url: device.url(TOTP_ISSUER, &invite.value.user)?,
+            totp_secret: device.secret_base32()?,
+        })
     }
 
     /// Sets the invited user's password and TOTP device (proved by a code),
@@ -137,7 +136,7 @@ impl ControlPlane {
             // The page was never shown, so no authenticator can hold this secret.
             return Err(LoginError::Code(SecondFactorError::Wrong));
         };
-        let password = hash_off_runtime(password.to_owned()).await?;
+        let password = self.hashing.hash(password).await??;
         let mut totp = TotpDevice::from_parts(secret, None);
         totp.verify(code, unix_seconds(self.clock.now()))?;
         // Use the invite up first: of two racing acceptances, one wins.
@@ -154,37 +153,42 @@ impl ControlPlane {
 
     /// Password and TOTP code login from `address`.
     pub async fn login(&self, user: &str, password: &str, code: &str, address: IpAddr) -> Result<SessionCookie, LoginError> {
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner()).check(user, address, Instant::now())?;
-        let result = self.check_credentials(user, password, code).await;
-        {
-            // Scoped: the guard must not live across an await.
-            let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
-            match &result {
-                Ok(_) => throttle.succeeded(user),
-                Err(LoginError::Rejected) => throttle.failed(user, address, Instant::now()),
-                Err(_) => {}
-            }
-        }
+        // Reserved before any hashing; if this future is dropped before it
+        // is settled, the reservation stays as a failure.
+        let mut attempt = self.throttle().begin(user, address, Instant::now())?;
+        let result = self.check_credentials(&mut attempt, user, password, code).await;
+        let outcome = match &result {
+            Ok(_) => Outcome::Succeeded,
+            Err(LoginError::Rejected) => Outcome::Failed,
+            Err(_) => Outcome::NotChecked,
+        };
+        self.throttle().settle(attempt, outcome);
         let user = result?;
         let ca = self.cert_authority().await.map_err(LoginError::Certificate)?;
         self.start_web_session(&ca, &user).await
     }
 
+    /// The throttle, for a moment: the guard must never live across an await.
+    fn throttle(&self) -> std::sync::MutexGuard<'_, LoginThrottle> {
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The user, with the code's step remembered, if the credentials are right.
-    async fn check_credentials(&self, name: &str, password: &str, code: &str) -> Result<User, LoginError> {
+    async fn check_credentials(&self, attempt: &mut Attempt, name: &str, password: &str, code: &str) -> Result<User, LoginError> {
         let user = match self.store.user(name).await {
             Ok(user) => user,
             Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
                 // Hash anyway, so an unknown name takes as long as a wrong password.
-                let _ = hash_off_runtime("not a real password, only for timing".into()).await;
+                let _ = self.hashing.hash("not a real password, only for timing").await?;
                 return Err(LoginError::Rejected);
             }
             Err(e) => return Err(unavailable(e)),
         };
         let Some(mut credentials) = user.value.credentials.clone() else { return Err(LoginError::Rejected) };
-        if !verify_off_runtime(&credentials.password, password).await {
+        if !self.hashing.verify(&credentials.password, password).await? {
             return Err(LoginError::Rejected);
         }
+        self.throttle().password_verified(attempt, Instant::now())?;
         credentials.totp.verify(code, unix_seconds(self.clock.now())).map_err(|_| LoginError::Rejected)?;
         // Remember the step used, so the same code cannot log in twice; of two
         // logins racing with one code, the compare-and-swap lets one through.

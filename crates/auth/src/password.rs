@@ -1,8 +1,13 @@
 //! Passwords, stored only as argon2id hashes in PHC string form.
+//!
+//! argon2 works in ~19 MiB of memory (the default parameters). Allocated
+//! afresh for each hash, glibc keeps such blocks in each thread's arena
+//! after the first is freed, and a login flood on the blocking pool's
+//! threads left hundreds of MiB resident. So the memory is the caller's
+//! ([`HashMemory`]), and `hashing.rs` reuses one per hashing slot.
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 
 /// Shortest password accepted, in characters.
 pub const MIN_LEN: usize = 12;
@@ -27,6 +32,33 @@ pub enum PasswordError {
     Hashing(String),
 }
 
+/// The largest argon2 memory a stored hash may ask for: 16 times the
+/// default. A hash needing more is refused rather than allocated.
+const MAX_MEMORY_BLOCKS: usize = 16 * Params::DEFAULT_M_COST as usize;
+
+/// Salt length, as the argon2 crate's own hashes have it.
+const SALT_LEN: usize = 16;
+
+/// The memory one argon2 computation works in, kept for the next one.
+#[derive(Default)]
+pub struct HashMemory(Vec<Block>);
+
+impl std::fmt::Debug for HashMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HashMemory({} KiB)", self.0.len())
+    }
+}
+
+impl HashMemory {
+    /// `count` blocks, grown to that size if needed (never shrunk).
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.0.len() < count {
+            self.0.resize(count, Block::default());
+        }
+        &mut self.0[..count]
+    }
+}
+
 /// An argon2id hash in PHC form (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHashString(String);
@@ -41,14 +73,33 @@ impl std::fmt::Debug for PasswordHashString {
 impl PasswordHashString {
     /// Hashes a new password with a fresh random salt after checking its length.
     pub fn new(password: &str) -> Result<Self, PasswordError> {
+        Self::new_in(password, &mut HashMemory::default())
+    }
+
+    /// As [`Self::new`], working in `memory`.
+    pub fn new_in(password: &str, memory: &mut HashMemory) -> Result<Self, PasswordError> {
         if password.chars().count() < MIN_LEN {
             return Err(PasswordError::TooShort);
         }
         if password.len() > MAX_LEN {
             return Err(PasswordError::TooLong);
         }
-        let hash = Argon2::default().hash_password(password.as_bytes()).map_err(|e| PasswordError::Hashing(e.to_string()))?;
-        Ok(Self(hash.to_string()))
+        let hashing = |e: &dyn std::fmt::Display| PasswordError::Hashing(e.to_string());
+        let mut salt = [0u8; SALT_LEN];
+        getrandom::fill(&mut salt).map_err(|e| hashing(&e))?;
+        let params = Params::default();
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory.blocks(params.block_count()))
+            .map_err(|e| hashing(&e))?;
+        let phc = PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|e| hashing(&e))?,
+            salt: Some(Salt::new(&salt).map_err(|e| hashing(&e))?),
+            hash: Some(Output::new(&out).map_err(|e| hashing(&e))?),
+        };
+        Ok(Self(phc.to_string()))
     }
 
     /// Wraps a stored PHC string, checking that it parses.
@@ -65,13 +116,29 @@ impl PasswordHashString {
     /// Whether `password` is the one this hash was made from. Runs in time
     /// independent of where a wrong password differs.
     pub fn verify(&self, password: &str) -> bool {
+        self.verify_in(password, &mut HashMemory::default())
+    }
+
+    /// As [`Self::verify`], working in `memory`.
+    pub fn verify_in(&self, password: &str, memory: &mut HashMemory) -> bool {
         if password.len() > MAX_LEN {
             return false;
         }
-        match PasswordHash::new(&self.0) {
-            Ok(hash) => Argon2::default().verify_password(password.as_bytes(), &hash).is_ok(),
-            Err(_) => false,
+        let Ok(phc) = PasswordHash::new(&self.0) else { return false };
+        let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else { return false };
+        let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else { return false };
+        let Ok(version) = phc.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+        let Ok(params) = Params::try_from(&phc) else { return false };
+        if params.block_count() > MAX_MEMORY_BLOCKS {
+            return false;
         }
+        let mut out = vec![0u8; expected.len()];
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        if argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, memory.blocks(params.block_count())).is_err() {
+            return false;
+        }
+        // Output's equality is constant-time.
+        Output::new(&out).is_ok_and(|computed| &computed == expected)
     }
 }
 
@@ -91,6 +158,19 @@ mod tests {
         let stored = PasswordHashString::from_stored(hash.as_str().to_owned()).unwrap();
         assert!(stored.verify("correct horse battery"));
         assert_eq!(format!("{hash:?}"), "PasswordHashString(..)");
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let mut memory = HashMemory::default();
+        let ours = PasswordHashString::new_in("correct horse battery", &mut memory).unwrap();
+        let parsed = PasswordHash::new(ours.as_str()).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok(), "the crate verifies ours");
+        let theirs = Argon2::default().hash_password(b"correct horse battery").unwrap().to_string();
+        let theirs = PasswordHashString::from_stored(theirs).unwrap();
+        assert!(theirs.verify_in("correct horse battery", &mut memory), "we verify the crate's, in reused memory");
+        assert!(!theirs.verify_in("correct horse batterY", &mut memory));
     }
 
     #[test]

@@ -1,7 +1,38 @@
-//! Slowing down password guessing: failed logins are counted per user and
-//! per client address over a sliding window; past the limit, further
-//! attempts are refused until the oldest failure leaves the window. Sans-IO:
-//! the caller passes the time.
+//! Slowing down password guessing without handing strangers a way to lock
+//! people out. Sans-IO: the caller passes the time.
+//!
+//! Every attempt is reserved before the password is hashed ([`LoginThrottle::begin`]):
+//! the reservation counts as a failure at once, so a thousand attempts
+//! arriving together cannot all pass the check before the first failure is
+//! counted. A success, or an attempt that checked nothing (the service was
+//! busy, storage failed), takes its reservation back ([`LoginThrottle::settle`]);
+//! an attempt whose future is dropped keeps it, so hanging up mid-hash does
+//! not buy a free guess.
+//!
+//! Three kinds of sliding window:
+//!
+//! - **per client network** (an IPv4 address, an IPv6 /64, see
+//!   [`ClientNetwork`]): one source guessing at many users;
+//! - **per user and client network**: one source guessing one user's
+//!   password. This is the bucket a wrong password fills, so guesses made
+//!   from elsewhere never refuse the user's own logins;
+//! - **per user**, counting only attempts whose password was right but whose
+//!   second factor was wrong or replayed ([`LoginThrottle::password_verified`]):
+//!   the TOTP code is six digits, so it must be limited per user wherever
+//!   the guesses come from (RFC 6238 §5.2), and only someone who has the
+//!   password can fill this bucket.
+//!
+//! Why not lock a user after N wrong passwords, as many products do: that
+//! lets anyone who knows a user name lock them out at will, from anywhere,
+//! for as long as they keep guessing. A wrong password alone is worth
+//! little to an attacker here: a login also needs the code, and the answer
+//! is the same whichever of the two was wrong, so a right password is
+//! never confirmed. Limiting wrong passwords per (user, network) and per
+//! network bounds the guessing a source can do; passwords of 12 characters
+//! or more, hashed with argon2id, make the guesses a network of sources can
+//! make together useless. (Microsoft's smart lockout and Okta's known-device
+//! exemption make the same trade: the lockout hits the attacker's location,
+//! not the account.)
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -17,6 +48,39 @@ pub struct Limit {
     pub window: Duration,
 }
 
+/// The limits of each kind of bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failures from one client network, whatever the user.
+    pub per_network: Limit,
+    /// Failures for one user from one client network.
+    pub per_user_network: Limit,
+    /// Second-factor failures for one user (the password was right).
+    pub per_user_second_factor: Limit,
+}
+
+impl Default for Limits {
+    /// In 15 minutes: 20 failures per network, 5 per user and network, 5
+    /// wrong codes per user (about two years, on average, to guess a code).
+    fn default() -> Self {
+        let window = Duration::from_secs(900);
+        Self {
+            per_network: Limit {
+                failures: 20,
+                window,
+            },
+            per_user_network: Limit {
+                failures: 5,
+                window,
+            },
+            per_user_second_factor: Limit {
+                failures: 5,
+                window,
+            },
+        }
+    }
+}
+
 /// Refused: too many recent failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("too many failed logins; try again in {} seconds", retry_after.as_secs().max(1))]
@@ -25,53 +89,172 @@ pub struct Throttled {
     pub retry_after: Duration,
 }
 
+/// The unit one client is counted by: an IPv4 address, or the /64 of an
+/// IPv6 address (one host usually holds a whole /64, so counting single
+/// IPv6 addresses would give it 2^64 buckets). An IPv4-mapped IPv6 address
+/// (`::ffff:192.0.2.1`, as a dual-stack socket shows an IPv4 client) is the
+/// IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientNetwork(IpAddr);
+
+impl ClientNetwork {
+    /// The network `address` is counted in.
+    pub fn of(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(v4) => Self(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(IpAddr::V4(v4)),
+                None => Self(IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into())),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ClientNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
+
+/// One login attempt, reserved in the throttle until it is settled. Not
+/// `Clone`: each reservation is taken back at most once.
+#[derive(Debug)]
+#[must_use = "an attempt that is never settled counts as a failure"]
+pub struct Attempt {
+    user: String,
+    network: ClientNetwork,
+    at: Instant,
+    /// When the password verified: the per-user second-factor slot taken then.
+    second_factor: Option<Instant>,
+}
+
+impl Attempt {
+    /// Whether the password was verified (and the second factor is what counts now).
+    pub fn password_verified(&self) -> bool {
+        self.second_factor.is_some()
+    }
+}
+
+/// How an attempt ended, for [`LoginThrottle::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Logged in: the reservation is taken back and the user's failures
+    /// (from this network, and their wrong codes) are forgotten.
+    Succeeded,
+    /// A wrong user name, password or code: the reservation stays.
+    Failed,
+    /// Nothing was decided (the service was busy or failed): the
+    /// reservation is taken back.
+    NotChecked,
+}
+
 /// Most keys tracked per kind; beyond it the stalest are forgotten, so a
 /// flood of invented usernames cannot grow memory without bound.
 const MAX_TRACKED: usize = 100_000;
 
-/// Failure counters for users and addresses.
+/// Failure counters for client networks and users.
 #[derive(Debug)]
 pub struct LoginThrottle {
-    per_user: Limit,
-    per_address: Limit,
-    users: Failures<String>,
-    addresses: Failures<IpAddr>,
+    limits: Limits,
+    networks: Failures<ClientNetwork>,
+    user_networks: Failures<(String, ClientNetwork)>,
+    second_factor: Failures<String>,
 }
 
 impl Default for LoginThrottle {
-    /// 5 failures per user and 20 per address in 15 minutes.
     fn default() -> Self {
-        Self::new(Limit { failures: 5, window: Duration::from_secs(900) }, Limit { failures: 20, window: Duration::from_secs(900) })
+        Self::new(Limits::default())
     }
 }
 
 impl LoginThrottle {
     /// A throttle with the given limits.
-    pub fn new(per_user: Limit, per_address: Limit) -> Self {
-        Self { per_user, per_address, users: Failures::default(), addresses: Failures::default() }
-    }
-
-    /// Whether `user` may try to log in from `address` now. Checked before
-    /// the password is even hashed.
-    pub fn check(&mut self, user: &str, address: IpAddr, now: Instant) -> Result<(), Throttled> {
-        let user_wait = self.users.wait(user, self.per_user, now);
-        let address_wait = self.addresses.wait(&address, self.per_address, now);
-        match user_wait.max(address_wait) {
-            Some(retry_after) => Err(Throttled { retry_after }),
-            None => Ok(()),
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            networks: Failures::default(),
+            user_networks: Failures::default(),
+            second_factor: Failures::default(),
         }
     }
 
-    /// Records a failed attempt (wrong password, wrong or replayed code).
-    pub fn failed(&mut self, user: &str, address: IpAddr, now: Instant) {
-        self.users.record(user.to_owned(), self.per_user, now);
-        self.addresses.record(address, self.per_address, now);
+    /// Reserves an attempt by `user` from `address`, before anything is
+    /// hashed, or refuses it. The reservation counts as a failure until
+    /// [`Self::settle`] says otherwise.
+    pub fn begin(
+        &mut self,
+        user: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<Attempt, Throttled> {
+        let network = ClientNetwork::of(address);
+        let key = (user.to_owned(), network);
+        let waits = [
+            self.networks.wait(&network, self.limits.per_network, now),
+            self.user_networks
+                .wait(&key, self.limits.per_user_network, now),
+            // Someone who has the password and guesses codes: refused here
+            // too, before any hashing, wherever they come from.
+            self.second_factor
+                .wait(user, self.limits.per_user_second_factor, now),
+        ];
+        if let Some(retry_after) = waits.into_iter().flatten().max() {
+            return Err(Throttled { retry_after });
+        }
+        self.networks.record(network, self.limits.per_network, now);
+        self.user_networks
+            .record(key, self.limits.per_user_network, now);
+        Ok(Attempt {
+            user: user.to_owned(),
+            network,
+            at: now,
+            second_factor: None,
+        })
     }
 
-    /// A successful login clears the user's failures (not the address's:
-    /// one good account must not launder guesses at others).
-    pub fn succeeded(&mut self, user: &str) {
-        self.users.by_key.remove(user);
+    /// The password of `attempt` was right: reserves a try of the user's
+    /// second factor, or refuses it when the user has had too many wrong
+    /// codes (attempts that passed [`Self::begin`] together cannot all try).
+    pub fn password_verified(
+        &mut self,
+        attempt: &mut Attempt,
+        now: Instant,
+    ) -> Result<(), Throttled> {
+        let limit = self.limits.per_user_second_factor;
+        if let Some(retry_after) = self.second_factor.wait(attempt.user.as_str(), limit, now) {
+            return Err(Throttled { retry_after });
+        }
+        self.second_factor.record(attempt.user.clone(), limit, now);
+        attempt.second_factor = Some(now);
+        Ok(())
+    }
+
+    /// Ends `attempt`: a failure keeps its reservations, anything else
+    /// takes them back.
+    pub fn settle(&mut self, attempt: Attempt, outcome: Outcome) {
+        let Attempt {
+            user,
+            network,
+            at,
+            second_factor,
+        } = attempt;
+        if outcome == Outcome::Failed {
+            return;
+        }
+        self.networks.take_back(&network, at);
+        let key = (user, network);
+        self.user_networks.take_back(&key, at);
+        if let Some(at) = second_factor {
+            self.second_factor.take_back(key.0.as_str(), at);
+        }
+        if outcome == Outcome::Succeeded {
+            // Not the network's: one good account must not launder guesses at others.
+            self.user_networks.by_key.remove(&key);
+            self.second_factor.by_key.remove(key.0.as_str());
+        }
     }
 }
 
@@ -82,7 +265,9 @@ struct Failures<K> {
 
 impl<K> Default for Failures<K> {
     fn default() -> Self {
-        Self { by_key: HashMap::new() }
+        Self {
+            by_key: HashMap::new(),
+        }
     }
 }
 
@@ -93,7 +278,10 @@ impl<K: Hash + Eq + Clone> Failures<K> {
         Q: Hash + Eq + ?Sized,
     {
         let times = self.by_key.get_mut(key)?;
-        while times.front().is_some_and(|&t| now.saturating_duration_since(t) >= limit.window) {
+        while times
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= limit.window)
+        {
             times.pop_front();
         }
         if times.len() < limit.failures {
@@ -114,8 +302,29 @@ impl<K: Hash + Eq + Clone> Failures<K> {
         }
     }
 
+    /// Removes one entry made at `at`, if it is still there.
+    fn take_back<Q>(&mut self, key: &Q, at: Instant)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let Some(times) = self.by_key.get_mut(key) else {
+            return;
+        };
+        if let Some(index) = times.iter().rposition(|&t| t == at) {
+            times.remove(index);
+        }
+        if times.is_empty() {
+            self.by_key.remove(key);
+        }
+    }
+
     fn forget_stalest(&mut self) {
-        let stalest = self.by_key.iter().min_by_key(|(_, t)| t.back().copied()).map(|(k, _)| k.clone());
+        let stalest = self
+            .by_key
+            .iter()
+            .min_by_key(|(_, t)| t.back().copied())
+            .map(|(k, _)| k.clone());
         if let Some(key) = stalest {
             self.by_key.remove(&key);
         }
@@ -124,47 +333,200 @@ impl<K: Hash + Eq + Clone> Failures<K> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
     use super::*;
 
-    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
-    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    const MINUTE: Duration = Duration::from_secs(60);
 
     fn throttle() -> LoginThrottle {
-        LoginThrottle::new(Limit { failures: 3, window: Duration::from_secs(60) }, Limit { failures: 5, window: Duration::from_secs(60) })
+        LoginThrottle::new(Limits {
+            per_network: Limit {
+                failures: 5,
+                window: MINUTE,
+            },
+            per_user_network: Limit {
+                failures: 3,
+                window: MINUTE,
+            },
+            per_user_second_factor: Limit {
+                failures: 2,
+                window: MINUTE,
+            },
+        })
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    /// An attempt that fails at the password.
+    fn wrong_password(
+        t: &mut LoginThrottle,
+        user: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<(), Throttled> {
+        let attempt = t.begin(user, address, now)?;
+        t.settle(attempt, Outcome::Failed);
+        Ok(())
+    }
+
+    /// An attempt with the right password and a wrong code.
+    fn wrong_code(
+        t: &mut LoginThrottle,
+        user: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<(), Throttled> {
+        let mut attempt = t.begin(user, address, now)?;
+        t.password_verified(&mut attempt, now)?;
+        t.settle(attempt, Outcome::Failed);
+        Ok(())
     }
 
     #[test]
-    fn a_user_is_throttled_after_the_limit_until_the_window_slides() {
+    fn attempts_are_counted_when_they_begin_not_when_they_fail() {
+        let (mut t, t0) = (throttle(), Instant::now());
+        // Three hashes in flight at once: the fourth is refused before hashing.
+        let in_flight: Vec<_> = (0..3).map(|_| t.begin("alice", A, t0).unwrap()).collect();
+        let refused = t.begin("alice", A, t0 + secs(1)).unwrap_err();
+        assert_eq!(refused.retry_after, secs(59));
+        assert_eq!(
+            refused.to_string(),
+            "too many failed logins; try again in 59 seconds"
+        );
+        for attempt in in_flight {
+            t.settle(attempt, Outcome::NotChecked);
+        }
+        assert!(
+            t.begin("alice", A, t0 + secs(1)).is_ok(),
+            "attempts that checked nothing are taken back"
+        );
+    }
+
+    #[test]
+    fn wrong_passwords_from_elsewhere_never_refuse_the_user() {
         let (mut t, t0) = (throttle(), Instant::now());
         for i in 0..3 {
-            assert_eq!(t.check("alice", A, t0), Ok(()));
-            t.failed("alice", A, t0 + Duration::from_secs(i));
+            wrong_password(&mut t, "alice", A, t0 + secs(i)).unwrap();
         }
-        let refused = t.check("alice", B, t0 + Duration::from_secs(10)).unwrap_err();
-        assert_eq!(refused.retry_after, Duration::from_secs(50), "from another address too");
-        assert_eq!(refused.to_string(), "too many failed logins; try again in 50 seconds");
-        assert_eq!(t.check("bob", B, t0 + Duration::from_secs(10)), Ok(()), "other users are unaffected");
-        assert_eq!(t.check("alice", A, t0 + Duration::from_secs(60)), Ok(()), "the first failure aged out");
+        assert!(
+            t.begin("alice", A, t0 + secs(10)).is_err(),
+            "the guessing network is refused"
+        );
+        let attempt = t
+            .begin("alice", B, t0 + secs(10))
+            .expect("the user, from another network, is not");
+        t.settle(attempt, Outcome::Succeeded);
+        assert!(
+            t.begin("alice", A, t0 + secs(60)).is_ok(),
+            "the first failure aged out"
+        );
     }
 
     #[test]
-    fn an_address_guessing_many_users_is_throttled() {
+    fn a_network_guessing_many_users_is_refused() {
         let (mut t, t0) = (throttle(), Instant::now());
         for user in ["a", "b", "c", "d", "e"] {
-            t.failed(user, A, t0);
+            wrong_password(&mut t, user, A, t0).unwrap();
         }
-        assert!(t.check("f", A, t0).is_err());
-        assert_eq!(t.check("f", B, t0), Ok(()));
+        assert!(t.begin("f", A, t0).is_err());
+        assert!(t.begin("f", B, t0).is_ok());
     }
 
     #[test]
-    fn success_clears_the_user_but_not_the_address() {
+    fn wrong_codes_count_for_the_user_wherever_they_come_from() {
         let (mut t, t0) = (throttle(), Instant::now());
-        for user in ["x", "x", "y", "y", "z"] {
-            t.failed(user, A, t0);
+        wrong_code(&mut t, "alice", A, t0).unwrap();
+        wrong_code(&mut t, "alice", B, t0 + secs(1)).unwrap();
+        let c = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+        let refused = t.begin("alice", c, t0 + secs(2)).unwrap_err();
+        assert_eq!(
+            refused.retry_after,
+            secs(58),
+            "before hashing, from a third network"
+        );
+        assert!(
+            t.begin("bob", c, t0 + secs(2)).is_ok(),
+            "other users are unaffected"
+        );
+        assert!(
+            t.begin("alice", c, t0 + secs(60)).is_ok(),
+            "the window slides"
+        );
+    }
+
+    #[test]
+    fn concurrent_attempts_with_the_password_cannot_all_try_a_code() {
+        let (mut t, t0) = (throttle(), Instant::now());
+        let mut attempts: Vec<_> = [A, B, A]
+            .iter()
+            .map(|&a| t.begin("alice", a, t0).unwrap())
+            .collect();
+        assert!(t.password_verified(&mut attempts[0], t0).is_ok());
+        assert!(t.password_verified(&mut attempts[1], t0).is_ok());
+        assert!(
+            t.password_verified(&mut attempts[2], t0).is_err(),
+            "two codes in flight is the limit"
+        );
+        assert!(attempts[0].password_verified() && !attempts[2].password_verified());
+    }
+
+    #[test]
+    fn success_forgets_the_users_failures_but_not_the_networks() {
+        let (mut t, t0) = (throttle(), Instant::now());
+        wrong_code(&mut t, "x", A, t0).unwrap();
+        wrong_password(&mut t, "x", A, t0).unwrap();
+        wrong_password(&mut t, "y", A, t0).unwrap();
+        wrong_password(&mut t, "y", A, t0).unwrap();
+        let mut attempt = t.begin("x", A, t0).unwrap();
+        t.password_verified(&mut attempt, t0).unwrap();
+        t.settle(attempt, Outcome::Succeeded);
+        // x's wrong code is forgotten: two more may fail before x is refused.
+        wrong_code(&mut t, "x", B, t0).unwrap();
+        wrong_code(&mut t, "x", B, t0).unwrap();
+        assert!(t.begin("x", B, t0).is_err());
+        // A keeps its 4 failures, x's among them: one more attempt, then none.
+        drop(t.begin("z", A, t0).unwrap());
+        assert!(t.begin("z", A, t0).is_err());
+    }
+
+    #[test]
+    fn ipv6_is_counted_by_its_64_and_mapped_ipv4_as_ipv4() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let next_64: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ClientNetwork::of(one), ClientNetwork::of(same_64));
+        assert_ne!(ClientNetwork::of(one), ClientNetwork::of(next_64));
+        assert_eq!(ClientNetwork::of(one).to_string(), "2001:db8:1:2::/64");
+        let mapped = IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped());
+        assert_eq!(ClientNetwork::of(mapped), ClientNetwork::of(A));
+        assert_eq!(ClientNetwork::of(mapped).to_string(), "192.0.2.1");
+        assert_ne!(
+            ClientNetwork::of(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            ClientNetwork::of(A)
+        );
+
+        let (mut t, t0) = (throttle(), Instant::now());
+        for _ in 0..3 {
+            wrong_password(&mut t, "alice", one, t0).unwrap();
         }
-        t.succeeded("x");
-        assert!(t.check("x", B, t0).is_ok());
-        assert!(t.check("x", A, t0).is_err(), "the address still counts 5");
+        assert!(
+            t.begin("alice", same_64, t0).is_err(),
+            "a new address in the same /64 is the same client"
+        );
+        assert!(t.begin("alice", next_64, t0).is_ok());
+    }
+
+    #[test]
+    fn an_attempt_dropped_mid_hash_still_counts() {
+        let (mut t, t0) = (throttle(), Instant::now());
+        for _ in 0..3 {
+            drop(t.begin("alice", A, t0).unwrap());
+        }
+        assert!(t.begin("alice", A, t0).is_err());
     }
 }

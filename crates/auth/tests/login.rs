@@ -65,7 +65,7 @@ async fn invite_enrollment_then_password_and_code_logins() {
 }
 
 #[tokio::test]
-async fn guessing_is_throttled_per_user() {
+async fn guessing_is_throttled_per_user_and_address() {
     let (plane, _clock, _dir) = plane().await;
     plane.add_user(&UserSpec { name: "bob".into(), ..Default::default() }).await.unwrap();
     for _ in 0..5 {
@@ -73,6 +73,43 @@ async fn guessing_is_throttled_per_user() {
     }
     let throttled = plane.login("bob", "guess guess guess", "123456", ADDR).await.unwrap_err();
     assert!(throttled.to_string().starts_with("too many failed logins; try again in"), "{throttled}");
+    let elsewhere = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9));
+    assert!(matches!(plane.login("bob", "guess guess guess", "123456", elsewhere).await, Err(LoginError::Rejected)), "not per user");
+}
+
+/// A user whose invite is accepted, and their authenticator.
+async fn enrolled(plane: &ControlPlane, clock: &FakeClock, name: &str) -> TotpDevice {
+    let link = plane.add_user(&UserSpec { name: name.into(), ..Default::default() }).await.unwrap();
+    let page = plane.enrollment(&link.secret).await.unwrap();
+    plane.accept_invite(&link.secret, PASSWORD, &code(&page.totp_secret, clock)).await.unwrap();
+    TotpDevice::from_base32(&page.totp_secret).unwrap()
+}
+
+#[tokio::test]
+async fn a_stranger_guessing_passwords_cannot_lock_the_user_out() {
+    let (plane, clock, _dir) = plane().await;
+    let device = enrolled(&plane, &clock, "erin").await;
+    let stranger = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+    for _ in 0..20 {
+        let _ = plane.login("erin", "guess guess guess", "123456", stranger).await;
+    }
+    clock.advance(Duration::from_secs(30));
+    let now = clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    plane.login("erin", PASSWORD, &device.code_at(now).unwrap(), ADDR).await.expect("the user logs in from their own address");
+}
+
+#[tokio::test]
+async fn wrong_codes_after_the_right_password_throttle_the_user_everywhere() {
+    let (plane, clock, _dir) = plane().await;
+    let device = enrolled(&plane, &clock, "finn").await;
+    for last in 1..=5u8 {
+        let from = IpAddr::V4(Ipv4Addr::new(198, 51, 100, last));
+        assert!(matches!(plane.login("finn", PASSWORD, "000000", from).await, Err(LoginError::Rejected)));
+    }
+    clock.advance(Duration::from_secs(30));
+    let now = clock.now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let refused = plane.login("finn", PASSWORD, &device.code_at(now).unwrap(), ADDR).await.unwrap_err();
+    assert!(matches!(refused, LoginError::Throttled(_)), "someone who has the password has guessed codes: {refused}");
 }
 
 #[tokio::test]

@@ -55,6 +55,9 @@ enum Command {
     Logins {
         #[arg(long, default_value_t = 40)]
         count: usize,
+        /// Tasks sending wrong logins while `count` more real logins run (0: no flood).
+        #[arg(long, default_value_t = 64)]
+        flood: usize,
     },
     /// Key to echo and throughput of one session: in-process pipe, reverse tunnel, direct dial.
     Relay {
@@ -121,7 +124,7 @@ fn main() -> anyhow::Result<()> {
             Command::CaptureEncode { iterations: 50 },
             Command::Scenarios { seconds: 10.0 },
             Command::Latency { rounds: 300, no_proxy: false },
-            Command::Logins { count: 40 },
+            Command::Logins { count: 40, flood: 64 },
         ],
         one => vec![one],
     };
@@ -133,7 +136,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::Scenarios { seconds } => driver.block_on(interruptible(scenarios::run(&service, seconds))),
             Command::Latency { rounds, no_proxy } => driver.block_on(interruptible(latency::run(&service, rounds, !no_proxy))),
-            Command::Logins { count } => driver.block_on(interruptible(logins::run(count))),
+            Command::Logins { count, flood } => driver.block_on(interruptible(logins::run(count, flood))),
             Command::Relay { rounds, seconds } => {
                 let proxy = proxy.insert(side::Side::new(cpu::PROXY_THREADS, 2)?);
                 driver.block_on(interruptible(relay::run(&service, proxy, rounds, seconds)))

@@ -108,7 +108,9 @@ impl Oriel {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
         let url = format!("wss://{}/api/desktop/ws?kind=linux&desktop={}&login={}", self.addr, self.desktop, self.login);
         let mut request = url.into_client_request()?;
-        request.headers_mut().insert("cookie", format!("oriel_session={}", self.cookie).parse()?);
+        request.headers_mut().insert("cookie", format!("{}={}", oriel_proxy::COOKIE, self.cookie).parse()?);
+        // The proxy accepts the websocket only from its own pages.
+        request.headers_mut().insert("origin", format!("https://{}", self.addr).parse()?);
         let (socket, _) = tokio_tungstenite::client_async(request, tls).await.context("websocket upgrade")?;
         Ok(socket)
     }

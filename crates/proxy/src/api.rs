@@ -1,6 +1,9 @@
 //! The JSON API of the web UI: login, invites, the user and their desktops.
-//! A logged-in browser holds the `oriel_session` cookie (HttpOnly, Secure,
-//! SameSite=Strict); nothing else authenticates it.
+//! A logged-in browser holds the `__Host-oriel_session` cookie (HttpOnly,
+//! Secure, SameSite=Strict, Path=/, no Domain); nothing else authenticates
+//! it. The `__Host-` prefix makes browsers refuse the cookie unless it is
+//! Secure, host-only and for the whole site, so a neighbouring subdomain or
+//! a plain-HTTP page cannot set or shadow it.
 
 use std::net::SocketAddr;
 
@@ -15,7 +18,7 @@ use serde_json::json;
 use crate::web::AppState;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "oriel_session";
+pub const COOKIE: &str = "__Host-oriel_session";
 
 /// A JSON error the web UI shows as is.
 pub fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
@@ -23,17 +26,24 @@ pub fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
 }
 
 fn login_error(e: LoginError) -> Response {
-    let status = match &e {
-        LoginError::Rejected => StatusCode::UNAUTHORIZED,
-        LoginError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-        LoginError::BadInvite => StatusCode::NOT_FOUND,
-        LoginError::Password(_) | LoginError::Code(_) => StatusCode::BAD_REQUEST,
-        LoginError::Unavailable(_) | LoginError::Certificate(_) => StatusCode::SERVICE_UNAVAILABLE,
+    let (status, retry_after) = match &e {
+        LoginError::Rejected => (StatusCode::UNAUTHORIZED, None),
+        LoginError::Throttled(t) => (StatusCode::TOO_MANY_REQUESTS, Some(t.retry_after)),
+        LoginError::Busy(b) => (StatusCode::TOO_MANY_REQUESTS, Some(b.retry_after)),
+        LoginError::BadInvite => (StatusCode::NOT_FOUND, None),
+        LoginError::Password(_) | LoginError::Code(_) => (StatusCode::BAD_REQUEST, None),
+        LoginError::Unavailable(_) | LoginError::Certificate(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
     };
     if status == StatusCode::SERVICE_UNAVAILABLE {
         tracing::error!(error = %e, "login failed on our side");
     }
-    error(status, e)
+    let mut response = error(status, e);
+    if let Some(wait) = retry_after {
+        // Whole seconds, rounded up: a client that honours it is not refused again at once.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    }
+    response
 }
 
 fn with_cookie(cookie: &SessionCookie) -> Response {
@@ -101,6 +111,11 @@ pub async fn login(
         Ok(cookie) => {
             tracing::info!(user = %cookie.user, "logged in");
             with_cookie(&cookie)
+        }
+        // Refusals before any check are only debug: a flood must not flood the log too.
+        Err(e @ (LoginError::Throttled(_) | LoginError::Busy(_))) => {
+            tracing::debug!(user = %body.user, peer = %peer.ip(), error = %e, "login refused unchecked");
+            login_error(e)
         }
         Err(e) => {
             tracing::info!(user = %body.user, peer = %peer.ip(), error = %e, "login refused");

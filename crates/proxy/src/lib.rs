@@ -5,14 +5,22 @@
 //! in-process pipe today, a mutual-TLS tunnel when services run elsewhere.
 //! The proxy checks every browser frame's length before it passes on, so a
 //! malformed frame ends that session only.
+//!
+//! Abuse: connections past [`ConnectionLimits`] are closed before TLS
+//! (`connections`), the desktop websocket accepts only this proxy's own
+//! origin (`origin`), and the session cookie is `__Host-` prefixed.
 
 #![warn(missing_docs)]
 
 mod api;
+pub mod connections;
 mod latency;
+pub mod origin;
 mod relay;
 pub mod tls;
 mod web;
 
+pub use api::COOKIE;
+pub use connections::ConnectionLimits;
 pub use latency::LatencyProbe;
 pub use web::{DesktopDialer, DesktopRequest, DesktopStream, ProxyConfig, router, serve};

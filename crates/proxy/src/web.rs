@@ -18,6 +18,8 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument as _;
 
+use crate::connections::{ConnectionLimits, CountingAcceptor, OpenConnections};
+use crate::origin::OriginPolicy;
 use crate::{api, relay};
 
 /// A byte stream to a desktop service carrying TDPB.
@@ -49,10 +51,7 @@ pub struct DesktopRequest {
 /// Opens desktop sessions: in-process, or over the network.
 pub trait DesktopDialer: Send + Sync + 'static {
     /// A new stream to the desktop service that serves `request.desktop`.
-    fn dial(
-        &self,
-        request: DesktopRequest,
-    ) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>>;
+    fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>>;
 }
 
 /// Settings of the proxy.
@@ -62,6 +61,10 @@ pub struct ProxyConfig {
     pub web_dir: PathBuf,
     /// The cluster's name, as routes and the UI show it.
     pub cluster: String,
+    /// The addresses (`host:port`) people reach the proxy at when a load
+    /// balancer in front changes `Host`: websocket origins they show are
+    /// this proxy's too (its own `Host` always is).
+    pub public_addrs: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -69,6 +72,7 @@ pub(crate) struct AppState {
     pub(crate) plane: oriel_auth::control_plane::ControlPlane,
     pub(crate) cluster: String,
     dialer: Arc<dyn DesktopDialer>,
+    origins: Arc<OriginPolicy>,
     next_session: Arc<AtomicU64>,
 }
 
@@ -85,48 +89,25 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The proxy's routes.
-pub fn router(
-    config: ProxyConfig,
-    plane: oriel_auth::control_plane::ControlPlane,
-    dialer: Arc<dyn DesktopDialer>,
-) -> Router {
+pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlane, dialer: Arc<dyn DesktopDialer>) -> Router {
     let index = config.web_dir.join("index.html");
     // Unknown paths (SPA routes like /web/cluster/...) get the client's index.
     let files = ServeDir::new(&config.web_dir).fallback(ServeFile::new(index));
-    let state = AppState {
-        plane,
-        cluster: config.cluster,
-        dialer,
-        next_session: Arc::new(AtomicU64::new(1)),
-    };
+    let origins = Arc::new(OriginPolicy::new(&config.public_addrs));
+    let state = AppState { plane, cluster: config.cluster, dialer, origins, next_session: Arc::new(AtomicU64::new(1)) };
     Router::new()
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
-        .route(
-            "/api/invite/{secret}",
-            get(api::enrollment).post(api::accept_invite),
-        )
+        .route("/api/invite/{secret}", get(api::enrollment).post(api::accept_invite))
         .route("/api/desktops", get(api::desktops))
         .route("/api/desktop/ws", get(desktop_socket))
         .fallback_service(files)
         .with_state(state)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
         .layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
@@ -146,6 +127,12 @@ async fn desktop_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // First: a page of another site must learn nothing, not even whether
+    // the cookie it made the browser send is valid.
+    if let Err(refused) = state.origins.check(&headers) {
+        tracing::info!(reason = %refused, "websocket refused: foreign origin");
+        return api::error(axum::http::StatusCode::FORBIDDEN, refused);
+    }
     let logged_in = match api::authenticated(&state, &headers).await {
         Ok(logged_in) => logged_in,
         Err(response) => {
@@ -156,10 +143,7 @@ async fn desktop_socket(
     let Some(certificate) = logged_in.session.certificate else {
         // A session from before certificates were issued at login.
         tracing::info!(user = %logged_in.user.name.as_str(), "websocket refused: the web session has no certificate");
-        return api::error(
-            axum::http::StatusCode::UNAUTHORIZED,
-            "your session has no certificate; log in again",
-        );
+        return api::error(axum::http::StatusCode::UNAUTHORIZED, "your session has no certificate; log in again");
     };
     let request = DesktopRequest {
         user: logged_in.user.name.to_string(),
@@ -187,11 +171,13 @@ async fn desktop_socket(
 }
 
 /// Serves `router` over TLS on `listener` until `shutdown` completes, then
-/// lets open connections finish for a few seconds.
+/// lets open connections finish for a few seconds. Connections past
+/// `limits` are closed as soon as they are accepted.
 pub async fn serve(
     listener: std::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Router,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
@@ -201,15 +187,20 @@ pub async fn serve(
         shutdown.await;
         stopper.graceful_shutdown(Some(Duration::from_secs(5)));
     });
-    // TCP_NODELAY: input events and acks are tiny; Nagle would hold each
-    // back until the previous one is acknowledged (40 ms with delayed ACKs).
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
-        axum_server::tls_rustls::RustlsConfig::from_config(tls),
-    )
-    .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(axum_server::tls_rustls::RustlsConfig::from_config(tls))
+        .acceptor(CountingAcceptor::new(OpenConnections::new(limits)));
     axum_server::from_tcp(listener)?
         .acceptor(acceptor)
         .handle(handle)
+        // Out of file descriptors (or another error of accept itself): the
+        // server backs off and keeps accepting; say why connections wait, at
+        // most every 10 s. Errors of one connection (refused by the caps, a
+        // failed handshake) come with its address and are not worth a line.
+        .accept_error_handler(|peer, error| {
+            if peer.is_none() {
+                crate::connections::warn_accept_error(error);
+            }
+        })
         .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
 }

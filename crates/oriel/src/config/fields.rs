@@ -83,6 +83,17 @@ pub(crate) fn boolean(at: &At, node: &Node) -> Result<bool, ParseError> {
     }
 }
 
+/// A whole number from `min` to `max`.
+pub(crate) fn count(at: &At, node: &Node, min: usize, max: usize) -> Result<usize, ParseError> {
+    match &node.value {
+        Value::Int(n) => match usize::try_from(*n) {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(at.error(format!("{n} is out of range (from {min} to {max})"))),
+        },
+        _ => Err(at.expected("a whole number", node)),
+    }
+}
+
 pub(crate) fn socket_addr(at: &At, node: &Node) -> Result<SocketAddr, ParseError> {
     let text = string(at, node)?;
     text.parse().map_err(|_| at.error(format!("{text:?} is not an address with a port, such as 0.0.0.0:3029 or [::1]:3025")))

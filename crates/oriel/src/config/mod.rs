@@ -17,7 +17,7 @@ use oriel_linux_desktop::xsession::XsessionFilter;
 use oriel_rbac::ParseError;
 use oriel_rbac::document::Node;
 
-use fields::{At, boolean, host_port, mapping, period, regex, socket_addr, string, strings};
+use fields::{At, boolean, count, host_port, mapping, period, regex, socket_addr, string, strings};
 pub use sample::SAMPLE;
 
 /// A whole configuration file.
@@ -79,6 +79,8 @@ pub struct ProxyService {
     pub tunnel_listen_addr: SocketAddr,
     /// The address people and agents use, when it differs (behind a load balancer).
     pub public_addr: Option<String>,
+    /// Open connections to the web listener, per client address and in total.
+    pub connection_limits: oriel_proxy::ConnectionLimits,
 }
 
 /// `linux_desktop_service`, as seed 001 defines it.
@@ -131,6 +133,7 @@ impl Default for Config {
                 web_listen_addr: WEB_LISTEN.parse().expect("static"),
                 tunnel_listen_addr: TUNNEL_LISTEN.parse().expect("static"),
                 public_addr: None,
+                connection_limits: oriel_proxy::ConnectionLimits::default(),
             },
             linux_desktop_service: LinuxDesktopService {
                 enabled: true,
@@ -283,17 +286,41 @@ fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
 
 fn proxy_service(at: &At, node: &Node) -> Result<ProxyService, ParseError> {
     let mut service = Config::default().proxy_service;
-    for entry in mapping(at, node, &["enabled", "web_listen_addr", "tunnel_listen_addr", "public_addr"])? {
+    for entry in mapping(at, node, &["enabled", "web_listen_addr", "tunnel_listen_addr", "public_addr", "connection_limits"])? {
         let at = at.key(entry);
         match entry.key.as_str() {
             "enabled" => service.enabled = boolean(&at, &entry.value)?,
             "web_listen_addr" => service.web_listen_addr = socket_addr(&at, &entry.value)?,
             "tunnel_listen_addr" => service.tunnel_listen_addr = socket_addr(&at, &entry.value)?,
             "public_addr" => service.public_addr = Some(host_port(&at, &entry.value)?),
+            "connection_limits" => service.connection_limits = connection_limits(&at, &entry.value)?,
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }
     Ok(service)
+}
+
+/// Most connections a proxy may be told to keep open: far above what one
+/// process serves, low enough to catch a typo of a few extra digits.
+const MAX_CONNECTIONS: usize = 1_000_000;
+
+fn connection_limits(at: &At, node: &Node) -> Result<oriel_proxy::ConnectionLimits, ParseError> {
+    let mut limits = oriel_proxy::ConnectionLimits::default();
+    for entry in mapping(at, node, &["max_per_address", "max_total"])? {
+        let at = at.key(entry);
+        match entry.key.as_str() {
+            "max_per_address" => limits.per_address = count(&at, &entry.value, 1, MAX_CONNECTIONS)?,
+            "max_total" => limits.total = count(&at, &entry.value, 1, MAX_CONNECTIONS)?,
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    if limits.per_address > limits.total {
+        return Err(at.error(format!(
+            "max_per_address ({}) is more than max_total ({}): one address could take every connection",
+            limits.per_address, limits.total
+        )));
+    }
+    Ok(limits)
 }
 
 fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, ParseError> {

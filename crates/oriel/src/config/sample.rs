@@ -39,8 +39,17 @@ proxy_service:
   enabled: yes
   web_listen_addr: 127.0.0.1:3080
   tunnel_listen_addr: 127.0.0.1:3024
-  # The address people use, when it is not web_listen_addr.
+  # The address people use, when it is not web_listen_addr (behind a load
+  # balancer): the desktop websocket accepts pages from it, and from the
+  # address in each request's Host header, and from no other site.
   #public_addr: oriel.example.com:443
+  # Open connections to web_listen_addr: past either cap a new connection
+  # is closed at once, before TLS. An address is an IPv4 address or an IPv6
+  # /64. `oriel start` raises its open-file limit to the hard limit; keep
+  # max_total below that (it warns when not).
+  connection_limits:
+    max_per_address: 256
+    max_total: 10000
 
 # This host's Linux desktops (seed 001). Off unless enabled here.
 linux_desktop_service:

@@ -16,6 +16,7 @@ fn the_sample_parses_and_says_what_it_shows() {
     assert_eq!(config.auth_service.listen_addr.to_string(), "127.0.0.1:3025");
     assert_eq!(config.auth_service.storage.as_deref(), Some("sqlite"));
     assert_eq!(config.proxy_service.web_listen_addr.to_string(), "127.0.0.1:3080");
+    assert_eq!(config.proxy_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 256, total: 10_000 });
     let desktop = &config.linux_desktop_service;
     assert_eq!(desktop.listen_addr.to_string(), "0.0.0.0:3029");
     assert_eq!(desktop.labels.get("environment").map(String::as_str), Some("dev"));
@@ -121,11 +122,25 @@ fn bad_values_are_named_with_their_path() {
         ),
         ("version: v2\nauth_service: {enabled: yes}\n", "version: unsupported version \"v2\""),
         ("auth_service: [yes]\n", "auth_service: expected a mapping, found a list"),
+        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_total: 0\n", "proxy_service.connection_limits.max_total: 0 is out of range (from 1 to 1000000)"),
+        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: lots\n", "proxy_service.connection_limits.max_per_address: expected a whole number, found a string"),
+        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: -1\n", "max_per_address: -1 is out of range"),
+        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: 20\n    max_total: 10\n", "proxy_service.connection_limits: max_per_address (20) is more than max_total (10)"),
+        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max: 10\n", "proxy_service.connection_limits.max: unknown key (expected one of: max_per_address, max_total)"),
     ];
     for (text, expected) in cases {
         let message = error(text);
         assert!(message.contains(expected), "for {text:?}\n  got: {message}\n  expected to contain: {expected}");
     }
+}
+
+#[test]
+fn connection_limits_default_when_absent_and_are_read_when_given() {
+    let config = Config::parse("oriel.yaml", "auth_service:\nproxy_service:\n").unwrap();
+    assert_eq!(config.proxy_service.connection_limits, oriel_proxy::ConnectionLimits::default());
+    let text = "auth_service:\nproxy_service:\n  connection_limits:\n    max_per_address: 8\n";
+    let config = Config::parse("oriel.yaml", text).unwrap();
+    assert_eq!(config.proxy_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 8, total: 10_000 });
 }
 
 #[test]

@@ -113,7 +113,8 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     let mut auth_api = tokio::spawn(oriel_admin::server::serve(tokio::net::TcpListener::from_std(auth_listener)?, auth_tls, routes, async move {
         let _ = auth_stopped.await;
     }));
-    let router = oriel_proxy::router(ProxyConfig { web_dir, cluster: CLUSTER.into() }, plane, Arc::new(Dialers { local, cluster }));
+    let proxy = ProxyConfig { web_dir, cluster: CLUSTER.into(), public_addrs: proxy_config.public_addr.iter().cloned().collect() };
+    let router = oriel_proxy::router(proxy, plane, Arc::new(Dialers { local, cluster }));
 
     tracing::info!(%listen, %auth_listen, %tunnel_listen, data_dir = %data_dir.display(), "oriel started");
     // Invite links are secrets: they go to stdout, for the person who
@@ -135,7 +136,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
 
     // The auth service's API failing stops Oriel too, rather than leave it half up.
     let served = tokio::select! {
-        served = oriel_proxy::serve(listener, tls, router, shutdown_signal()) => served,
+        served = oriel_proxy::serve(listener, tls, router, proxy_config.connection_limits, shutdown_signal()) => served,
         ended = &mut auth_api => {
             ended.context("the auth service's API task")??;
             bail!("the auth service's API stopped");

@@ -8,6 +8,7 @@
 mod agent;
 mod control;
 mod in_process;
+mod open_files;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -87,6 +88,10 @@ fn settings(args: &StartArgs) -> anyhow::Result<Config> {
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     let config = settings(&args)?;
+    let open_file_limit = open_files::raise_limit();
+    if config.proxy_service.enabled {
+        open_files::check_room(open_file_limit, config.proxy_service.connection_limits.total);
+    }
     let (auth, proxy, desktop) = (config.auth_service.enabled, config.proxy_service.enabled, config.linux_desktop_service.enabled);
     match (auth, proxy, desktop) {
         (true, true, _) => control::run(config, args).await,

@@ -182,31 +182,72 @@ impl Web {
         Self { addr, tls: connector(&cert) }
     }
 
+    /// The TLS client that trusts this proxy.
+    pub fn tls(&self) -> &TlsConnector {
+        &self.tls
+    }
+
     pub async fn tls_stream(&self) -> TlsStream<tokio::net::TcpStream> {
         let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
         self.tls.connect(name, tcp).await.expect("TLS handshake with the certificate oriel made")
     }
 
+    /// A TLS connection from the client address `from` (any 127.x.y.z
+    /// reaches a loopback listener, so tests can play several clients).
+    pub async fn tls_stream_from(&self, from: std::net::IpAddr) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
+        let tcp = connect_from(from, self.addr).await?;
+        let name = rustls::pki_types::ServerName::IpAddress(self.addr.ip().into());
+        self.tls.connect(name, tcp).await
+    }
+
+    /// The desktop websocket, opened as the web client served by this proxy opens it.
     pub async fn socket(&self, cookie: &str, desktop: &str, login: &str) -> Result<Socket, String> {
+        self.socket_from_origin(cookie, desktop, login, Some(&self.origin())).await
+    }
+
+    /// This proxy's origin, as its pages have it.
+    pub fn origin(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// The desktop websocket, opened by a page of `origin` (`None`: no Origin header).
+    pub async fn socket_from_origin(&self, cookie: &str, desktop: &str, login: &str, origin: Option<&str>) -> Result<Socket, String> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
         let url = format!("wss://{}/api/desktop/ws?kind=linux&desktop={desktop}&login={login}", self.addr);
         let mut request = url.into_client_request().unwrap();
-        request.headers_mut().insert("cookie", format!("oriel_session={cookie}").parse().unwrap());
+        request.headers_mut().insert("cookie", format!("{COOKIE}={cookie}").parse().unwrap());
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().unwrap());
+        }
         tokio_tungstenite::client_async(request, self.tls_stream().await).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
     }
 
     /// One HTTP/1.1 request; the raw response.
     pub async fn http(&self, method: &str, path: &str, cookie: Option<&str>, body: Option<serde_json::Value>) -> String {
-        let mut stream = self.tls_stream().await;
+        let stream = self.tls_stream().await;
+        self.http_over(stream, method, path, cookie, body).await
+    }
+
+    /// One HTTP/1.1 request over `stream`; the raw response.
+    pub async fn http_over(
+        &self,
+        mut stream: TlsStream<tokio::net::TcpStream>,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> String {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let cookie = cookie.map(|c| format!("Cookie: oriel_session={c}\r\n")).unwrap_or_default();
+        let cookie = cookie.map(|c| format!("Cookie: {COOKIE}={c}\r\n")).unwrap_or_default();
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{cookie}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.addr,
             body.len()
         );
         stream.write_all(request.as_bytes()).await.unwrap();
+        // TLS may still hold part of it: a read does not send it.
+        stream.flush().await.unwrap();
         let mut response = String::new();
         let _ = stream.read_to_string(&mut response).await;
         response
@@ -219,17 +260,24 @@ impl Web {
     /// Accepts the first start's invite as a person would (the code computed
     /// like an authenticator app) and returns the session cookie.
     pub async fn enroll(&self, invite: &str) -> String {
+        self.enroll_device(invite).await.0
+    }
+
+    /// As [`Self::enroll`], with the authenticator's device for later logins
+    /// (whose password is [`PASSWORD`]).
+    pub async fn enroll_device(&self, invite: &str) -> (String, oriel_auth::second_factor::TotpDevice) {
         let page = self.http("GET", &format!("/api/invite/{invite}"), None, None).await;
         let json = body(&page);
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let device = oriel_auth::second_factor::TotpDevice::from_base32(json["totp_secret"].as_str().unwrap()).unwrap();
         let code = device.code_at(now).unwrap();
-        let body = serde_json::json!({ "password": "a good long password", "totp_code": code });
+        let body = serde_json::json!({ "password": PASSWORD, "totp_code": code });
         let response = self.http("POST", &format!("/api/invite/{invite}"), None, Some(body)).await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        let cookie = response.lines().find_map(|l| l.strip_prefix("set-cookie: oriel_session=")).expect("a session cookie");
+        let cookie = response.lines().find_map(|l| l.strip_prefix(&format!("set-cookie: {COOKIE}="))).expect("a session cookie");
         assert!(cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Strict"), "{cookie}");
-        cookie.split(';').next().unwrap().to_owned()
+        assert!(cookie.contains("Path=/;") && !cookie.contains("Domain"), "a __Host- cookie: {cookie}");
+        (cookie.split(';').next().unwrap().to_owned(), device)
     }
 
     /// The desktops `/api/desktops` lists for the cookie's user.
@@ -238,6 +286,19 @@ impl Web {
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         body(&response)["desktops"].as_array().cloned().unwrap_or_default()
     }
+}
+
+/// The session cookie's name (`__Host-` prefixed).
+pub const COOKIE: &str = "__Host-oriel_session";
+
+/// The first user's password, as [`Web::enroll`] sets it.
+pub const PASSWORD: &str = "a good long password";
+
+/// A TCP connection to `to` from the address `from` (port chosen by the kernel).
+pub async fn connect_from(from: std::net::IpAddr, to: SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = if from.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.bind(SocketAddr::new(from, 0))?;
+    socket.connect(to).await
 }
 
 /// A response's body as JSON.
