@@ -202,11 +202,16 @@ impl ControlPlane {
     async fn start_web_session(&self, ca: &CertAuthority, user: &User) -> Result<SessionCookie, LoginError> {
         let secret = BearerSecret::generate().map_err(|e| unavailable(StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(e)))))?;
         let now = self.clock.now();
-        let certificate = ca.issue_user(&UserIdentity::from(user), WEB_SESSION_TTL, now).map_err(LoginError::Certificate)?;
+        // The id names this web session in its certificate; it is not the
+        // cookie's hash, which stays in the store alone.
+        let id = BearerSecret::generate().map_err(|e| unavailable(StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(e)))))?.hash;
+        let identity = UserIdentity { web_session: Some(id.clone()), ..UserIdentity::from(user) };
+        let certificate = ca.issue_user(&identity, WEB_SESSION_TTL, now).map_err(LoginError::Certificate)?;
         // The cookie lasts as long as the certificate (X.509 keeps whole seconds).
         let expires = certificate.expires;
         let name = user.name.as_str().to_owned();
-        let session = WebSession { secret_hash: secret.hash, user: name.clone(), expires, certificate: Some(certificate) };
+        let session =
+            WebSession { secret_hash: secret.hash, user: name.clone(), id, user_id: user.id.clone(), expires, certificate: Some(certificate) };
         self.store.create_web_session(&session).await.map_err(unavailable)?;
         Ok(SessionCookie { user: name, secret: secret.plain, expires })
     }
@@ -216,6 +221,11 @@ impl ControlPlane {
     pub async fn session_user(&self, cookie_secret: &str) -> Option<SessionUser> {
         let session = self.store.web_session(&bearer::hash(cookie_secret)).await.ok()?;
         let user = self.store.user(&session.user).await.ok()?.value;
+        // A session of a removed user is not one of a user made again
+        // under the same name.
+        if session.user_id != user.id {
+            return None;
+        }
         Some(SessionUser { user, session })
     }
 

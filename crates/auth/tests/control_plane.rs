@@ -93,7 +93,7 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     assert_eq!(names, [("d-dev", vec!["alice".to_owned()])]);
 
     // Session starts are decided, and recorded, from a verified certificate.
-    let identity = UserIdentity { user: "alice".into(), ..Default::default() };
+    let identity = UserIdentity { user: "alice".into(), user_id: Some(plane.store().user("alice").await.unwrap().value.id), ..Default::default() };
     let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
     let grant = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap();
     let target = SessionTarget { kind: DesktopKind::Linux, desktop: "d-dev", login: "alice" };
@@ -132,7 +132,7 @@ async fn sessions_are_authorized_for_the_user_of_a_verified_certificate_only() {
     let (plane, clock, _dir) = plane().await;
     plane.add_user(&alice()).await.unwrap();
     let ca = plane.cert_authority().await.unwrap();
-    let identity = UserIdentity { user: "alice".into(), ..Default::default() };
+    let identity = UserIdentity { user: "alice".into(), user_id: Some(plane.store().user("alice").await.unwrap().value.id), ..Default::default() };
     let cert = ca.issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
 
     // The roles come from the store, not from the (empty) list in the certificate.
@@ -164,7 +164,11 @@ async fn a_remote_grant_needs_the_verified_certificate_of_its_user_and_the_sessi
     let (plane, clock, _dir) = plane().await;
     plane.add_user(&alice()).await.unwrap();
     let ca = plane.cert_authority().await.unwrap();
-    let issue = |user: &str| ca.issue_user(&UserIdentity { user: user.into(), ..Default::default() }, Duration::from_secs(3600), clock.now()).unwrap();
+    let alice_id = plane.store().user("alice").await.unwrap().value.id;
+    let issue = |user: &str| {
+        let identity = UserIdentity { user: user.into(), user_id: (user == "alice").then(|| alice_id.clone()), ..Default::default() };
+        ca.issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap()
+    };
     let (cert, other) = (issue("alice"), issue("mallory"));
     let sent = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap().to_parts();
     let verify = |der: &[u8]| oriel_auth::ca::verify_user_with_root(&ca_der(ca.user_ca_pem()), der, clock.now()).unwrap();

@@ -212,7 +212,7 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
     remote.heartbeat(heartbeat()).await.expect("a heartbeat with the renewed certificate");
 
     // A user the roles allow gets a grant.
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
     let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
     assert_eq!((grant.user(), grant.login()), ("alice", "alice"));
     assert_eq!(grant.roles(), ["dev"]);
@@ -256,7 +256,7 @@ async fn only_desktop_services_use_the_cluster_api() {
     let cluster = Cluster::new().await;
     cluster.add_user("alice", "alice").await;
     let auth = AuthService::start(&cluster.plane).await;
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
 
     let admin = HostIdentity { host_id: "admin@test".into(), role: HostRole::Admin, dns_names: vec![], ips: vec![] };
     let admin = cluster.credentials(cluster.ca.issue_host(&admin, HOUR, SystemTime::now()).unwrap());
@@ -286,7 +286,7 @@ async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back(
     let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
     let remote = remote(&auth, &credentials);
     remote.heartbeat(heartbeat()).await.unwrap();
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
     remote.authorize(&user.cert_der, "desk-1", "alice").await.expect("a grant while the auth service is up");
 
     let addr = auth.stop().await;

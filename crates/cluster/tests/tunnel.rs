@@ -20,10 +20,10 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = tls::server_config(&host_ca, LiveIdentity::new(&proxy).unwrap()).unwrap();
-    let server = tokio::spawn(tunnel::serve(listener, registry.clone(), config, host_ca.clone()));
+    let server = tokio::spawn(tunnel::serve(listener, registry.clone(), config, host_ca.clone(), std::sync::Arc::new(cluster.plane.clone())));
 
     let foreign = tempfile::tempdir().unwrap();
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
     let cases = [
         // rustls refuses these in the handshake, with an alert: no chain to
         // the host CA, or out of date.

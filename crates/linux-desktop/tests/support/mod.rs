@@ -131,7 +131,9 @@ impl TestService {
     /// A one-hour certificate for `user` (no roles: the service reads them
     /// from the store), DER.
     pub fn user_certificate(&self, user: &str) -> Vec<u8> {
-        let identity = UserIdentity { user: user.into(), ..Default::default() };
+        let plane = self.plane.clone();
+        let user_id = futures_block_on(async move { plane.store().user(user).await.ok().map(|u| u.value.id) });
+        let identity = UserIdentity { user: user.into(), user_id, ..Default::default() };
         self.ca.issue_user(&identity, Duration::from_secs(3600), SystemTime::now()).unwrap().cert_der
     }
 

@@ -72,7 +72,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (proxy_service.tunnel_listen_addr)", proxy_config.tunnel_listen_addr))?;
     let tunnel_listen = tunnel_listener.local_addr()?;
     let tunnel_tls = oriel_cluster::tls::server_config(ca.host_ca_pem(), proxy_identity.clone())?;
-    tokio::spawn(oriel_cluster::tunnel::serve(tunnel_listener, tunnels.clone(), tunnel_tls, ca.host_ca_pem().to_owned()));
+    tokio::spawn(oriel_cluster::tunnel::serve(tunnel_listener, tunnels.clone(), tunnel_tls, ca.host_ca_pem().to_owned(), Arc::new(plane.clone())));
     let cluster = ClusterDialer::new(tunnels, plane.clone(), oriel_cluster::tls::client_config(ca.host_ca_pem(), proxy_identity)?, ca.host_ca_pem().to_owned());
 
     let local = if desktop_config.enabled {
