@@ -73,5 +73,17 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     // Calls over it reach the desktop service's agent, which wants a certificate.
     let channel = registry.channel("desk-1").expect("a channel over the tunnel");
     support::assert_agent_answers(&mut DesktopAgentClient::new(channel)).await;
+
+    // A revoked desktop service is refused after the handshake.
+    let revoked = cluster.joined_desktop("desk-revoked").await;
+    let target = oriel_auth::store::RevokedTarget::Host("desk-revoked".into());
+    cluster.plane.revoke(target, Some("host retired".into())).await.unwrap();
+    let dialled = dial(addr, &host_ca, &revoked, PROXY_SERVER_NAME).await;
+    let peer = format!("peer={}", dialled.local);
+    let refusal = dialled.refusal().await;
+    assert!(refusal.starts_with("closed"), "{refusal}");
+    let line = log_line(&["refused a reverse tunnel: revoked", &peer]).await;
+    assert!(line.contains("host retired"), "{line}");
+    assert_eq!(registry.hosts(), ["desk-1"], "the revoked host got no tunnel");
     server.abort();
 }
