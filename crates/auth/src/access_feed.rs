@@ -48,7 +48,7 @@ impl ControlPlane {
 
 /// Watches until the store closes or nobody listens any more.
 async fn feed(store: Store, sender: watch::Sender<AccessChanges>) {
-    let prefixes: Vec<Prefix> = WATCHED.iter().map(|p| Prefix::new(*p).expect("static prefix")).collect();
+    let prefixes: Vec<Prefix> = WATCHED.iter().map(|p| Prefix::new(p.to_string()).expect("static prefix")).collect();
     loop {
         let mut watcher = match store.backend().watch(&prefixes).await {
             Ok(watcher) => watcher,

@@ -440,10 +440,7 @@ impl ControlPlane {
         // A user stored before ids existed has none, and neither have their
         // certificates; any other difference is another user of that name.
         if identity.user_id.as_deref().unwrap_or_default() != stored.id {
-            return Err(AccessDenied::Unknown(format!(
-                "the certificate is for an earlier user named {:?}, removed since; log in again",
-                identity.user
-            )));
+            return Err(AccessDenied::Unknown(format!("the certificate is for an earlier user named {:?}, removed since; log in again", identity.user)));
         }
         if let Some(web_session) = &identity.web_session {
             match self.store.web_session_live(web_session).await {

@@ -210,8 +210,7 @@ impl ControlPlane {
         // The cookie lasts as long as the certificate (X.509 keeps whole seconds).
         let expires = certificate.expires;
         let name = user.name.as_str().to_owned();
-        let session =
-            WebSession { secret_hash: secret.hash, user: name.clone(), id, user_id: user.id.clone(), expires, certificate: Some(certificate) };
+        let session = WebSession { secret_hash: secret.hash, user: name.clone(), id, user_id: user.id.clone(), expires, certificate: Some(certificate) };
         self.store.create_web_session(&session).await.map_err(unavailable)?;
         Ok(SessionCookie { user: name, secret: secret.plain, expires })
     }

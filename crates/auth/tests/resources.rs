@@ -218,7 +218,8 @@ spec: {addr: in-process}
 async fn cluster_settings_shape_every_grant() {
     let (plane, clock, _dir) = plane().await;
     create(&plane, RECORDING_ROLE, false).await.unwrap();
-    let identity = oriel_auth::ca::UserIdentity { user: "alice".into(), user_id: plane.store().user("alice").await.ok().map(|u| u.value.id), ..Default::default() };
+    let identity =
+        oriel_auth::ca::UserIdentity { user: "alice".into(), user_id: plane.store().user("alice").await.ok().map(|u| u.value.id), ..Default::default() };
     let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), oriel_backend::Clock::now(&*clock)).unwrap();
     let grant = || async { plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d1", "alice").await.unwrap() };
 

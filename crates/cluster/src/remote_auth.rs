@@ -217,8 +217,13 @@ impl SessionAuthority for RemoteAuth {
                 Err(status) => return Err(self.error(&status)),
             };
             // The answer must be about this very session.
-            if parts.session.user != grant.user() || !grant.is_for(&SessionTarget { kind: parts.session.desktop_kind, desktop: &parts.session.desktop, login: &parts.session.login }) {
-                return Err(AuthorityError::Malformed(format!("the auth service re-authorized another session ({} as {})", parts.session.user, parts.session.login)));
+            if parts.session.user != grant.user()
+                || !grant.is_for(&SessionTarget { kind: parts.session.desktop_kind, desktop: &parts.session.desktop, login: &parts.session.login })
+            {
+                return Err(AuthorityError::Malformed(format!(
+                    "the auth service re-authorized another session ({} as {})",
+                    parts.session.user, parts.session.login
+                )));
             }
             Ok(grant.withdrawn_by(&parts.options).map(|reason| Revoked::Access { reason }))
         })

@@ -331,7 +331,8 @@ async fn revoked_host_certificates_and_admin_identities_are_refused() {
     // An admin identity works until it is revoked by name.
     let admin = HostIdentity { host_id: "admin@test".into(), role: HostRole::Admin, dns_names: vec![], ips: vec![] };
     let admin = cluster.ca.issue_host(&admin, HOUR, SystemTime::now()).unwrap();
-    let mut client = oriel_admin::client::AdminClient::connect_with(&auth.addr(), cluster.ca.host_ca_pem(), Some((&admin.cert_pem, &admin.key_pem))).await.unwrap();
+    let mut client =
+        oriel_admin::client::AdminClient::connect_with(&auth.addr(), cluster.ca.host_ca_pem(), Some((&admin.cert_pem, &admin.key_pem))).await.unwrap();
     let list = || oriel_admin::proto::Command { command: Some(oriel_admin::proto::command::Command::ListUsers(oriel_admin::proto::Empty {})) };
     client.run(list()).await.expect("a live admin identity is served");
     cluster.plane.revoke(RevokedTarget::Host("admin@test".into()), Some("laptop lost".into())).await.unwrap();

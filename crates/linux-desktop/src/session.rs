@@ -370,14 +370,14 @@ impl LinuxDesktopService {
                     if changed.is_err() {
                         // The feed is gone for good: the poll carries on alone.
                         feed_open = false;
-                    } else if let Some(end) = access.check(plane.as_ref(), &grant).await {
+                    } else if let Some(end) = access.check(&**plane, &grant).await {
                         break Err(end);
                     }
                 }
                 _ = recheck.tick() => {
                     let live = feed_open && changes.borrow().live;
                     if access.due(live)
-                        && let Some(end) = access.check(plane.as_ref(), &grant).await
+                        && let Some(end) = access.check(&**plane, &grant).await
                     {
                         break Err(end);
                     }

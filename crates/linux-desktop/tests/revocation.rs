@@ -11,7 +11,9 @@ use oriel_tdpb::pb::Codec;
 use support::{TestService, role};
 
 /// A live session of `tester` on `service`, its X client connected.
-async fn live_session(service: &TestService) -> (support::Client, tokio::task::JoinHandle<Result<oriel_linux_desktop::SessionEnd, oriel_linux_desktop::SessionError>>) {
+async fn live_session(
+    service: &TestService,
+) -> (support::Client, tokio::task::JoinHandle<Result<oriel_linux_desktop::SessionEnd, oriel_linux_desktop::SessionError>>) {
     let (mut client, task) = service.connect();
     client.hello(320, 240, Codec::Qoiz).await;
     let _x = service.x_client("Probe").await;

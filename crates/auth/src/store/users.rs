@@ -112,7 +112,6 @@ impl Store {
 /// 128 random bits in hex: a user's id.
 fn new_user_id() -> Result<String, StoreError> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(std::io::Error::other(e.to_string())))))?;
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(std::io::Error::other(e.to_string())))))?;
     Ok(hex::encode(bytes))
 }

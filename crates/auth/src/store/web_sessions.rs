@@ -129,24 +129,22 @@ impl Store {
 }
 
 fn web_session(secret_hash: &str, json: WebSessionJson) -> Result<WebSession, StoreError> {
-    {
-        let certificate = match (json.cert_pem, json.key_pem, json.cert_expires_unix) {
-            (Some(cert_pem), Some(key_pem), Some(expires)) => {
-                let cert_der = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes())
-                    .map_err(|e| StoreError::Corrupt { kind: KIND, name: secret_hash.to_owned(), detail: format!("certificate: {e}") })?
-                    .1
-                    .contents;
-                Some(IssuedCert { cert_pem, key_pem, cert_der, expires: from_unix(expires) })
-            }
-            _ => None,
-        };
-        Ok(WebSession {
-            secret_hash: secret_hash.to_owned(),
-            user: json.user,
-            id: json.id,
-            user_id: json.user_id,
-            expires: from_unix(json.expires_unix),
-            certificate,
-        })
-    }
+    let certificate = match (json.cert_pem, json.key_pem, json.cert_expires_unix) {
+        (Some(cert_pem), Some(key_pem), Some(expires)) => {
+            let cert_der = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes())
+                .map_err(|e| StoreError::Corrupt { kind: KIND, name: secret_hash.to_owned(), detail: format!("certificate: {e}") })?
+                .1
+                .contents;
+            Some(IssuedCert { cert_pem, key_pem, cert_der, expires: from_unix(expires) })
+        }
+        _ => None,
+    };
+    Ok(WebSession {
+        secret_hash: secret_hash.to_owned(),
+        user: json.user,
+        id: json.id,
+        user_id: json.user_id,
+        expires: from_unix(json.expires_unix),
+        certificate,
+    })
 }
