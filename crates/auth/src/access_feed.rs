@@ -16,7 +16,9 @@ use crate::store::Store;
 /// The folders whose changes can end a running session. Desktops are left
 /// out: every heartbeat rewrites them, and a label change is caught by the
 /// sessions' slower safety poll.
-const WATCHED: [&str; 5] = ["/users/", "/roles/", "/locks/", "/web_session_ids/", "/cluster_configuration/"];
+/// Revocations are watched too: they close the connections of the hosts
+/// they match (`oriel_cluster::accept`).
+const WATCHED: [&str; 6] = ["/users/", "/roles/", "/locks/", "/web_session_ids/", "/cluster_configuration/", "/revocations/"];
 
 /// How long the feed waits before watching again after the store failed.
 const RETRY: Duration = Duration::from_secs(1);

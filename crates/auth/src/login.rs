@@ -228,9 +228,14 @@ impl ControlPlane {
         Some(SessionUser { user, session })
     }
 
-    /// Ends the session of a cookie.
-    pub async fn logout(&self, cookie_secret: &str) {
-        let _ = self.store.delete_web_session(&bearer::hash(cookie_secret)).await;
+    /// Ends the session of a cookie, and with it every desktop session
+    /// started from it. `Err` when the store failed: the session may still
+    /// be live, and the caller must say so rather than report a logout.
+    pub async fn logout(&self, cookie_secret: &str) -> Result<(), StoreError> {
+        match self.store.delete_web_session(&bearer::hash(cookie_secret)).await {
+            Ok(()) | Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -116,9 +116,10 @@ impl Store {
     /// Ends a session (logout): its id first, which ends the desktop
     /// sessions started from it, then the cookie's record.
     pub async fn delete_web_session(&self, secret_hash: &str) -> Result<(), StoreError> {
-        if let Ok(session) = self.web_session(secret_hash).await
-            && !session.id.is_empty()
-        {
+        // A failed read must not leave the id behind (the desktop sessions
+        // would go on): only a session that is not there has no id to end.
+        let session = self.web_session(secret_hash).await?;
+        if !session.id.is_empty() {
             match self.delete_key(ID_KIND, ID_FOLDER, &session.id).await {
                 Ok(()) | Err(StoreError::NotFound { .. }) => {}
                 Err(e) => return Err(e),
