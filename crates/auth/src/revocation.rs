@@ -37,7 +37,11 @@ pub fn serial_and_start(cert_der: &[u8]) -> Option<(String, SystemTime)> {
 
 impl ControlPlane {
     /// Revokes `target` from now on. Every mutual-TLS hop refuses a
-    /// matching certificate from its next call or connection.
+    /// matching certificate from its next call or connection, and closes
+    /// the connections it already has. A host revocation matches every
+    /// certificate whose validity starts before it: as certificates start
+    /// [`crate::ca::CLOCK_SKEW`] before they are issued, the host can join
+    /// again only once that much time has passed.
     pub async fn revoke(&self, target: RevokedTarget, reason: Option<String>) -> Result<Revocation, ControlError> {
         let target = match target {
             RevokedTarget::Serial(serial) => {

@@ -25,15 +25,19 @@ pub const MAX_HEARTBEAT_TTL: Duration = Duration::from_secs(600);
 /// The shortest, so a clock hiccup does not make a desktop flicker.
 pub const MIN_HEARTBEAT_TTL: Duration = Duration::from_secs(1);
 
-/// The cluster API over `plane`, ready to add to a tonic server.
-pub fn service(plane: ControlPlane) -> AuthServer<AuthApi> {
-    AuthServer::new(AuthApi { plane })
+/// The cluster API over `plane`, ready to add to a tonic server. Its
+/// streams that never end by themselves (`WatchAccess`) end once
+/// `stopping`'s sender sends or is dropped: a server's graceful shutdown
+/// waits for every call in flight, so drop it in the shutdown future.
+pub fn service(plane: ControlPlane, stopping: tokio::sync::watch::Receiver<()>) -> AuthServer<AuthApi> {
+    AuthServer::new(AuthApi { plane, stopping })
 }
 
 /// See the module documentation.
 #[derive(Debug)]
 pub struct AuthApi {
     plane: ControlPlane,
+    stopping: tokio::sync::watch::Receiver<()>,
 }
 
 impl AuthApi {
@@ -253,6 +257,7 @@ impl Auth for AuthApi {
     async fn watch_access(&self, request: Request<Empty>) -> Result<Response<Self::WatchAccessStream>, Status> {
         self.caller(&request).await?;
         let mut changes = self.plane.access_changes();
+        let mut stopping = self.stopping.clone();
         let (sender, receiver) = tokio::sync::mpsc::channel(1);
         tokio::spawn(async move {
             loop {
@@ -266,6 +271,8 @@ impl Auth for AuthApi {
                         return;
                     },
                     () = sender.closed() => return,
+                    // The server is stopping: the host follows another one.
+                    _ = stopping.changed() => return,
                 }
             }
         });

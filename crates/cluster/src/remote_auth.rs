@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 use crate::credentials::HostCredentials;
 use crate::proto::auth_client::AuthClient;
 use crate::proto::{self, Empty};
+use crate::accept::PeerRefusal;
 use crate::tls::{LiveIdentity, TlsError};
 
 /// A call that takes longer than this has failed.
@@ -266,10 +267,22 @@ impl SessionAuthority for RemoteAuth {
 /// included. While it cannot be asked, proxies are refused (no session
 /// could be authorized then anyway).
 impl crate::accept::PeerCheck for RemoteAuth {
-    fn check<'a>(&'a self, cert_der: &'a [u8], _host: &'a oriel_auth::ca::HostIdentity) -> BoxFuture<'a, Result<(), String>> {
+    fn check<'a>(&'a self, cert_der: &'a [u8], _host: &'a oriel_auth::ca::HostIdentity) -> BoxFuture<'a, Result<(), PeerRefusal>> {
         Box::pin(async move {
             let query = proto::HostQuery { certificate: cert_der.to_vec() };
-            self.client().check_host(Self::request(query)).await.map(drop).map_err(|status| self.error(&status).to_string())
+            match self.client().check_host(Self::request(query)).await {
+                Ok(_) => Ok(()),
+                Err(status) => {
+                    let error = self.error(&status);
+                    // Refused: the proxy's certificate, or this host's own
+                    // (a revoked desktop service serves no proxy).
+                    Err(if error.retry_helps() { PeerRefusal::Unavailable(error.to_string()) } else { PeerRefusal::Refused(error.to_string()) })
+                }
+            }
         })
+    }
+
+    fn changes(&self) -> tokio::sync::watch::Receiver<AccessChanges> {
+        SessionAuthority::access_changes(self)
     }
 }

@@ -85,5 +85,15 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     let line = log_line(&["refused a reverse tunnel: revoked", &peer]).await;
     assert!(line.contains("host retired"), "{line}");
     assert_eq!(registry.hosts(), ["desk-1"], "the revoked host got no tunnel");
+
+    // Revoking a host that has a tunnel up closes it (and its redials are
+    // refused).
+    let target = oriel_auth::store::RevokedTarget::Host("desk-1".into());
+    cluster.plane.revoke(target, Some("decommissioned".into())).await.unwrap();
+    let line = log_line(&["closed a reverse tunnel: revoked", "host=desk-1"]).await;
+    assert!(line.contains("decommissioned"), "{line}");
+    eventually("the revoked host's tunnel is gone", || registry.hosts().is_empty()).await;
+    log_line(&["refused a reverse tunnel: revoked", "host=desk-1"]).await;
+    assert!(registry.channel("desk-1").is_none(), "no tunnel to the revoked host");
     server.abort();
 }

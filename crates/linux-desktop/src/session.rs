@@ -48,6 +48,10 @@ const RECHECK_SAFETY: Duration = Duration::from_secs(10);
 /// network blip, short enough that access taken away meanwhile does not
 /// last. After it the session ends: nothing runs that cannot be checked.
 const AUTHORITY_GRACE: Duration = Duration::from_secs(30);
+/// A re-authorization that has not answered in this long has failed (the
+/// grace runs): a store or auth service that hangs must not hold a session
+/// open past the grace.
+const RECHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a session process gets to say why it ended once its output ended.
 const END_WAIT: Duration = Duration::from_secs(5);
 
@@ -142,7 +146,7 @@ pub enum SessionError {
     #[error("your access to this desktop was revoked: {0}")]
     Revoked(String),
     /// The session could not be re-authorized for longer than the grace.
-    #[error("the session ended because access could not be checked for {}s: {0}", AUTHORITY_GRACE.as_secs())]
+    #[error("the session ended because access could not be checked for {}s: {}", AUTHORITY_GRACE.as_secs(), .0)]
     Unverifiable(crate::authority::AuthorityError),
     /// The user certificate the session was granted on expired.
     #[error("your login expired; log in again to go on")]
@@ -477,7 +481,11 @@ impl Recheck {
     /// Asks; `Some` is why the session must end.
     async fn check(&mut self, authority: &dyn SessionAuthority, grant: &oriel_auth::control_plane::SessionGrant) -> Option<SessionError> {
         self.last = tokio::time::Instant::now();
-        match authority.still_allowed(grant).await {
+        let answer = match tokio::time::timeout(RECHECK_TIMEOUT, authority.still_allowed(grant)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(crate::authority::AuthorityError::Unavailable(format!("no answer in {}s", RECHECK_TIMEOUT.as_secs()))),
+        };
+        match answer {
             Ok(None) => {
                 self.failing_since = None;
                 None
@@ -486,7 +494,9 @@ impl Recheck {
             Ok(Some(Revoked::Access { reason })) => Some(SessionError::Revoked(reason)),
             Err(error) => {
                 let since = *self.failing_since.get_or_insert(self.last);
-                if since.elapsed() >= AUTHORITY_GRACE {
+                // An answer that asking again cannot change (this host
+                // refused, an answer not understood) ends it at once.
+                if !error.retry_helps() || since.elapsed() >= AUTHORITY_GRACE {
                     tracing::warn!(%error, "access cannot be checked; ending the session");
                     return Some(SessionError::Unverifiable(error));
                 }

@@ -111,7 +111,7 @@ async fn a_password_reset_or_a_logout_ends_the_sessions_of_that_login() {
     let (mut client, task) = service.connect_with(certificate, "tester");
     client.hello(320, 240, Codec::Qoiz).await;
     let _x = service.x_client("Probe").await;
-    service.plane.logout(&cookie).await;
+    service.plane.logout(&cookie).await.unwrap();
     assert!(ended_with(&mut client).await.contains("the login this session came from has ended"));
     assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Revoked(_))));
 }
