@@ -14,10 +14,10 @@ use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, L
 use oriel_rbac::DesktopKind;
 use tonic::transport::Channel;
 
+use crate::accept::PeerRefusal;
 use crate::credentials::HostCredentials;
 use crate::proto::auth_client::AuthClient;
 use crate::proto::{self, Empty};
-use crate::accept::PeerRefusal;
 use crate::tls::{LiveIdentity, TlsError};
 
 /// A call that takes longer than this has failed.

@@ -49,8 +49,8 @@ impl AuthService {
         let tls = oriel_admin::server::tls_config(plane).await.unwrap();
         let settings = oriel_admin::operations::Settings { proxy_url: "https://127.0.0.1:3080".into() };
         let (streams, _) = tokio::sync::watch::channel(());
-        let routes =
-            tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings)).add_service(oriel_cluster::auth_api::service(plane.clone(), streams.subscribe()));
+        let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings))
+            .add_service(oriel_cluster::auth_api::service(plane.clone(), streams.subscribe()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(oriel_admin::server::serve(listener, tls, routes, async move {
             let _ = stopped.await;

@@ -117,7 +117,12 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         // The session may still be live: say so instead of a logout.
         tracing::warn!(%error, "logout failed");
         let body = Json(json!({ "error": "the logout could not be recorded; try again" }));
-        return (StatusCode::SERVICE_UNAVAILABLE, [(header::SET_COOKIE, clear)], body).into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::SET_COOKIE, clear)],
+            body,
+        )
+            .into_response();
     }
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
 }

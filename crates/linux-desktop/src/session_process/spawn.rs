@@ -109,7 +109,7 @@ impl SessionProcess {
         use tokio::io::AsyncReadExt;
         let mut buf = [0u8; 4096];
         loop {
-            if let Some(event) = self.events.next::<pb::Event>()? {
+            if let Some(event) = self.events.next_message::<pb::Event>()? {
                 return Ok(Some(event));
             }
             let n = self.control.read(&mut buf).await?;

@@ -48,7 +48,7 @@ impl MessageReader {
     }
 
     /// The next whole message, if one has arrived.
-    pub fn next<M: Message + Default>(&mut self) -> Result<Option<M>, WireError> {
+    pub fn next_message<M: Message + Default>(&mut self) -> Result<Option<M>, WireError> {
         let Some(prefix) = self.buf.get(..4) else {
             return Ok(None);
         };
@@ -109,11 +109,11 @@ mod tests {
             let mut reader = MessageReader::default();
             reader.push(&bytes[..cut]);
             let mut got = Vec::new();
-            while let Some(message) = reader.next::<pb::Event>().unwrap() {
+            while let Some(message) = reader.next_message::<pb::Event>().unwrap() {
                 got.push(message);
             }
             reader.push(&bytes[cut..]);
-            while let Some(message) = reader.next::<pb::Event>().unwrap() {
+            while let Some(message) = reader.next_message::<pb::Event>().unwrap() {
                 got.push(message);
             }
             assert_eq!(got, vec![event.clone(), event.clone()], "cut at {cut}");
@@ -125,7 +125,7 @@ mod tests {
     fn an_oversized_length_is_refused_before_anything_is_buffered_for_it() {
         let mut reader = MessageReader::default();
         reader.push(&(MAX_MESSAGE_LEN as u32 + 1).to_be_bytes());
-        assert!(matches!(reader.next::<pb::Event>(), Err(WireError::TooLong(_))));
+        assert!(matches!(reader.next_message::<pb::Event>(), Err(WireError::TooLong(_))));
         let mut stream: &[u8] = &(u32::MAX).to_be_bytes();
         assert!(matches!(read_blocking::<pb::Launch>(&mut stream), Err(WireError::TooLong(_))));
     }
