@@ -212,7 +212,27 @@ impl ControlPlane {
         let name = user.name.as_str().to_owned();
         let session = WebSession { secret_hash: secret.hash, user: name.clone(), id, user_id: user.id.clone(), expires, certificate: Some(certificate) };
         self.store.create_web_session(&session).await.map_err(unavailable)?;
+        // A reset or a removal that came between the credentials check and
+        // the write above ended every session but this one: look again, and
+        // take the session back if the credentials it was made on are gone.
+        let password = user.credentials.as_ref().map(|c| &c.password);
+        let still = match self.store.user(&name).await {
+            Ok(now) => now.value.id == user.id && now.value.credentials.as_ref().map(|c| &c.password) == password,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(e) => return Err(self.take_back(&session, unavailable(e)).await),
+        };
+        if !still {
+            return Err(self.take_back(&session, LoginError::Rejected).await);
+        }
         Ok(SessionCookie { user: name, secret: secret.plain, expires })
+    }
+
+    /// Deletes a web session just made, then gives `error`.
+    async fn take_back(&self, session: &WebSession, error: LoginError) -> LoginError {
+        if let Err(delete) = self.store.delete_web_session(&session.secret_hash).await {
+            tracing::warn!(user = %session.user, error = %delete, "cannot take back a web session made during a reset or removal");
+        }
+        error
     }
 
     /// The session a cookie belongs to and its user, if it is a live
