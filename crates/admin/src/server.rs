@@ -168,5 +168,7 @@ fn command_name(command: &crate::proto::command::Command) -> &'static str {
         C::ListTokens(_) => "tokens ls",
         C::RemoveToken(_) => "tokens rm",
         C::AccessCheck(_) => "access check",
+        C::ResetUser(_) => "users reset",
+        C::Revoke(_) => "auth revoke",
     }
 }

@@ -111,12 +111,14 @@ pub struct ControlPlane {
     pub(crate) hashing: Arc<crate::hashing::HashGate>,
     /// The cluster's CAs, loaded on first use (`certificates.rs`).
     pub(crate) ca: Arc<tokio::sync::OnceCell<Arc<crate::ca::CertAuthority>>>,
+    /// The watch that wakes running sessions (`access_feed.rs`), started on first use.
+    pub(crate) access_feed: Arc<std::sync::OnceLock<tokio::sync::watch::Receiver<crate::access_feed::AccessChanges>>>,
 }
 
 impl ControlPlane {
     /// Operations over `store`, with time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, throttle: Arc::default(), hashing: Arc::default(), ca: Arc::default() }
+        Self { store, clock, throttle: Arc::default(), hashing: Arc::default(), ca: Arc::default(), access_feed: Arc::default() }
     }
 
     /// The store underneath.
@@ -137,13 +139,45 @@ impl ControlPlane {
         let current = self.store.user(&spec.name).await?;
         let mut user = self.user_from_spec(spec).await?;
         user.credentials = current.value.credentials;
+        user.id = current.value.id;
         self.store.swap_user(&user, current.revision).await?;
         Ok(())
     }
 
-    /// Removes a user.
+    /// Removes a user, then every web session and invite of theirs. Their
+    /// certificates name the removed user's id, so they speak for nobody
+    /// even if a user of the same name is made again, and running desktop
+    /// sessions end at their next re-authorization.
     pub async fn remove_user(&self, name: &str) -> Result<(), ControlError> {
-        Ok(self.store.delete_user(name).await?)
+        self.store.delete_user(name).await?;
+        self.end_web_sessions(name).await?;
+        for invite in self.store.invites_of(name).await? {
+            ignore_missing(self.store.delete_invite(&invite).await)?;
+        }
+        Ok(())
+    }
+
+    /// A password reset (`orielctl users reset`): the user's password and
+    /// second factor are cleared, every web session of theirs ends (and with
+    /// it every desktop session started from one), and a new invite link
+    /// sets new ones.
+    pub async fn reset_user(&self, name: &str) -> Result<InviteLink, ControlError> {
+        let mut user = self.store.user(name).await?;
+        user.value.credentials = None;
+        self.store.swap_user(&user.value, user.revision).await?;
+        self.end_web_sessions(name).await?;
+        for invite in self.store.invites_of(name).await? {
+            ignore_missing(self.store.delete_invite(&invite).await)?;
+        }
+        self.invite(name).await
+    }
+
+    /// Ends every web session of `user`.
+    async fn end_web_sessions(&self, user: &str) -> Result<(), ControlError> {
+        for session in self.store.web_sessions_of(user).await? {
+            ignore_missing(self.store.delete_web_session(&session.secret_hash).await)?;
+        }
+        Ok(())
     }
 
     /// A new invite link for an existing user (e.g. after a lost device).
@@ -251,7 +285,15 @@ impl ControlPlane {
         if !spec.windows_logins.is_empty() {
             traits.insert(oriel_rbac::WINDOWS_LOGINS, spec.windows_logins.iter().cloned());
         }
-        Ok(User { name, roles: spec.roles.clone(), traits, credentials: None })
+        Ok(User { name, roles: spec.roles.clone(), traits, credentials: None, id: String::new() })
+    }
+}
+
+/// `Ok` for a record that is gone already (someone else removed it).
+fn ignore_missing(result: Result<(), StoreError>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) | Err(StoreError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -359,6 +401,7 @@ impl ControlPlane {
     }
 
     async fn decide_session(&self, user: &VerifiedUser, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+        self.check_identity(user).await?;
         let report = match self.access_check(user.user(), kind, desktop, login).await {
             Ok(report) => report,
             Err(ControlError::Store(StoreError::NotFound { kind, name })) => {
@@ -382,6 +425,60 @@ impl ControlPlane {
             }
             Decision::Denied(denied) => Err(AccessDenied::Roles(denied.to_string())),
         }
+    }
+
+    /// That the certificate still speaks for a user: the user it names
+    /// exists and is the same user (the same id, not one made again under
+    /// the name), and the web session it was issued with, if any, is live.
+    async fn check_identity(&self, user: &VerifiedUser) -> Result<(), AccessDenied> {
+        let identity = user.identity();
+        let stored = match self.store.user(&identity.user).await {
+            Ok(stored) => stored.value,
+            Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
+                return Err(AccessDenied::Unknown(format!("user {:?} not found", identity.user)));
+            }
+            Err(e) => return Err(AccessDenied::Unavailable(e.to_string())),
+        };
+        // A user stored before ids existed has none, and neither have their
+        // certificates; any other difference is another user of that name.
+        if identity.user_id.as_deref().unwrap_or_default() != stored.id {
+            return Err(AccessDenied::Unknown(format!("the certificate is for an earlier user named {:?}, removed since; log in again", identity.user)));
+        }
+        if let Some(web_session) = &identity.web_session {
+            match self.store.web_session_live(web_session).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(AccessDenied::Unknown(
+                        "the login this session came from has ended (logged out, the password was reset, or the user was removed)".into(),
+                    ));
+                }
+                Err(e) => return Err(AccessDenied::Unavailable(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides again, from the certificate a session was granted on and
+    /// the current user, roles, traits, locks and web session, whether the
+    /// session may go on. `Ok` means it may; [`AccessDenied::Unavailable`]
+    /// means it cannot be told now; any other refusal ends it. A running
+    /// session also ends when the roles no longer give it the clipboard or
+    /// directory sharing it started with (its process cannot lose them
+    /// while it runs). Nothing is recorded: the session records its end.
+    pub async fn reauthorize(&self, grant: &SessionGrant) -> Result<(), AccessDenied> {
+        let now = self.reauthorize_certificate(grant.certificate(), grant.desktop_kind(), grant.desktop(), grant.login()).await?;
+        match grant.withdrawn_by(now.options()) {
+            Some(withdrawn) => Err(AccessDenied::Roles(withdrawn)),
+            None => Ok(()),
+        }
+    }
+
+    /// The decision [`Self::authorize_certificate`] would make now, without
+    /// recording it: for a running session's re-authorization (in this
+    /// process, or asked over the cluster API).
+    pub async fn reauthorize_certificate(&self, cert_der: &[u8], kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+        let verified = self.verify_user_cert(cert_der).await?;
+        self.decide_session(&verified, kind, desktop, login).await
     }
 
     /// The lock, if any, that now applies to a granted session: a session

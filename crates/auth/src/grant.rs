@@ -47,12 +47,15 @@ pub struct SessionGrant {
     options: SessionOptions,
     recording_mode: RecordingMode,
     certificate_expires: SystemTime,
+    /// The verified certificate (DER) it was granted on: the session is
+    /// re-authorized from it while it runs.
+    certificate: Vec<u8>,
 }
 
 impl SessionGrant {
     /// Made by the in-process decision only.
     pub(crate) fn decided(session: GrantedSession, options: SessionOptions, recording_mode: RecordingMode, certificate: &VerifiedUser) -> Self {
-        Self { session, options, recording_mode, certificate_expires: certificate.expires() }
+        Self { session, options, recording_mode, certificate_expires: certificate.expires(), certificate: certificate.certificate().to_vec() }
     }
 
     /// The grant the auth service decided and sent over the cluster API,
@@ -69,7 +72,13 @@ impl SessionGrant {
         if target != *asked {
             return Err(GrantMismatch::Target { granted: target.to_string(), asked: asked.to_string() });
         }
-        Ok(Self { session: parts.session, options: parts.options, recording_mode: parts.recording_mode, certificate_expires: certificate.expires() })
+        Ok(Self {
+            session: parts.session,
+            options: parts.options,
+            recording_mode: parts.recording_mode,
+            certificate_expires: certificate.expires(),
+            certificate: certificate.certificate().to_vec(),
+        })
     }
 
     /// Whether this grant is for `target`. Code that starts or keeps a
@@ -123,6 +132,28 @@ impl SessionGrant {
     /// known (a grant is made from a verified certificate).
     pub fn certificate_expires(&self) -> Option<SystemTime> {
         Some(self.certificate_expires)
+    }
+
+    /// The user certificate (DER) the grant was made on, verified: a
+    /// re-authorization decides again from it.
+    pub fn certificate(&self) -> &[u8] {
+        &self.certificate
+    }
+
+    /// What the roles in force (`now`, the options a new decision for this
+    /// session gives) no longer allow of what this running session was
+    /// given and cannot give back: the clipboard and directory sharing,
+    /// which its process holds from its start. `None` when nothing was
+    /// withdrawn.
+    pub fn withdrawn_by(&self, now: &SessionOptions) -> Option<String> {
+        let mut withdrawn = Vec::new();
+        if self.options.clipboard && !now.clipboard {
+            withdrawn.push("the clipboard");
+        }
+        if self.options.directory_sharing && !now.directory_sharing {
+            withdrawn.push("directory sharing");
+        }
+        (!withdrawn.is_empty()).then(|| format!("the roles no longer allow {} in this session", withdrawn.join(" or ")))
     }
 
     /// The grant's contents, to send to a desktop service in another process.

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access_feed;
 pub mod bearer;
 pub mod ca;
 pub mod certificates;
@@ -18,6 +19,7 @@ pub mod join;
 pub mod login;
 pub mod password;
 pub mod resources;
+pub mod revocation;
 pub mod second_factor;
 pub mod storage;
 pub mod store;

@@ -206,13 +206,37 @@ impl ControlPlane {
     async fn start_web_session(&self, ca: &CertAuthority, user: &User) -> Result<SessionCookie, LoginError> {
         let secret = BearerSecret::generate().map_err(|e| unavailable(StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(e)))))?;
         let now = self.clock.now();
-        let certificate = ca.issue_user(&UserIdentity::from(user), WEB_SESSION_TTL, now).map_err(LoginError::Certificate)?;
+        // The id names this web session in its certificate; it is not the
+        // cookie's hash, which stays in the store alone.
+        let id = BearerSecret::generate().map_err(|e| unavailable(StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(e)))))?.hash;
+        let identity = UserIdentity { web_session: Some(id.clone()), ..UserIdentity::from(user) };
+        let certificate = ca.issue_user(&identity, WEB_SESSION_TTL, now).map_err(LoginError::Certificate)?;
         // The cookie lasts as long as the certificate (X.509 keeps whole seconds).
         let expires = certificate.expires;
         let name = user.name.as_str().to_owned();
-        let session = WebSession { secret_hash: secret.hash, user: name.clone(), expires, certificate: Some(certificate) };
+        let session = WebSession { secret_hash: secret.hash, user: name.clone(), id, user_id: user.id.clone(), expires, certificate: Some(certificate) };
         self.store.create_web_session(&session).await.map_err(unavailable)?;
+        // A reset or a removal that came between the credentials check and
+        // the write above ended every session but this one: look again, and
+        // take the session back if the credentials it was made on are gone.
+        let password = user.credentials.as_ref().map(|c| &c.password);
+        let still = match self.store.user(&name).await {
+            Ok(now) => now.value.id == user.id && now.value.credentials.as_ref().map(|c| &c.password) == password,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(e) => return Err(self.take_back(&session, unavailable(e)).await),
+        };
+        if !still {
+            return Err(self.take_back(&session, LoginError::Rejected).await);
+        }
         Ok(SessionCookie { user: name, secret: secret.plain, expires })
+    }
+
+    /// Deletes a web session just made, then gives `error`.
+    async fn take_back(&self, session: &WebSession, error: LoginError) -> LoginError {
+        if let Err(delete) = self.store.delete_web_session(&session.secret_hash).await {
+            tracing::warn!(user = %session.user, error = %delete, "cannot take back a web session made during a reset or removal");
+        }
+        error
     }
 
     /// The session a cookie belongs to and its user, if it is a live
@@ -220,12 +244,22 @@ impl ControlPlane {
     pub async fn session_user(&self, cookie_secret: &str) -> Option<SessionUser> {
         let session = self.store.web_session(&bearer::hash(cookie_secret)).await.ok()?;
         let user = self.store.user(&session.user).await.ok()?.value;
+        // A session of a removed user is not one of a user made again
+        // under the same name.
+        if session.user_id != user.id {
+            return None;
+        }
         Some(SessionUser { user, session })
     }
 
-    /// Ends the session of a cookie.
-    pub async fn logout(&self, cookie_secret: &str) {
-        let _ = self.store.delete_web_session(&bearer::hash(cookie_secret)).await;
+    /// Ends the session of a cookie, and with it every desktop session
+    /// started from it. `Err` when the store failed: the session may still
+    /// be live, and the caller must say so rather than report a logout.
+    pub async fn logout(&self, cookie_secret: &str) -> Result<(), StoreError> {
+        match self.store.delete_web_session(&bearer::hash(cookie_secret)).await {
+            Ok(()) | Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 

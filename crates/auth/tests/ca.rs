@@ -35,6 +35,10 @@ fn alice() -> UserIdentity {
         user: "alice".into(),
         roles: vec!["access".into(), "auditor".into()],
         traits: BTreeMap::from([("linux_logins".into(), vec!["alice".into(), "dev".into()]), ("team".into(), vec!["ops".into()])]),
+        // Both travel in the certificate: the user record's id and the
+        // web session it came from.
+        user_id: Some("9f86d081884c7d659a2feaa0c55ad015".into()),
+        web_session: Some("2c26b46b68ffc68ff99b453c1d304134".into()),
     }
 }
 

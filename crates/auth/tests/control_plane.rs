@@ -93,7 +93,7 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     assert_eq!(names, [("d-dev", vec!["alice".to_owned()])]);
 
     // Session starts are decided, and recorded, from a verified certificate.
-    let identity = UserIdentity { user: "alice".into(), ..Default::default() };
+    let identity = UserIdentity { user: "alice".into(), user_id: Some(plane.store().user("alice").await.unwrap().value.id), ..Default::default() };
     let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
     let grant = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap();
     let target = SessionTarget { kind: DesktopKind::Linux, desktop: "d-dev", login: "alice" };
@@ -132,7 +132,7 @@ async fn sessions_are_authorized_for_the_user_of_a_verified_certificate_only() {
     let (plane, clock, _dir) = plane().await;
     plane.add_user(&alice()).await.unwrap();
     let ca = plane.cert_authority().await.unwrap();
-    let identity = UserIdentity { user: "alice".into(), ..Default::default() };
+    let identity = UserIdentity { user: "alice".into(), user_id: Some(plane.store().user("alice").await.unwrap().value.id), ..Default::default() };
     let cert = ca.issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
 
     // The roles come from the store, not from the (empty) list in the certificate.
@@ -164,7 +164,11 @@ async fn a_remote_grant_needs_the_verified_certificate_of_its_user_and_the_sessi
     let (plane, clock, _dir) = plane().await;
     plane.add_user(&alice()).await.unwrap();
     let ca = plane.cert_authority().await.unwrap();
-    let issue = |user: &str| ca.issue_user(&UserIdentity { user: user.into(), ..Default::default() }, Duration::from_secs(3600), clock.now()).unwrap();
+    let alice_id = plane.store().user("alice").await.unwrap().value.id;
+    let issue = |user: &str| {
+        let identity = UserIdentity { user: user.into(), user_id: (user == "alice").then(|| alice_id.clone()), ..Default::default() };
+        ca.issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap()
+    };
     let (cert, other) = (issue("alice"), issue("mallory"));
     let sent = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap().to_parts();
     let verify = |der: &[u8]| oriel_auth::ca::verify_user_with_root(&ca_der(ca.user_ca_pem()), der, clock.now()).unwrap();
@@ -185,4 +189,88 @@ async fn a_remote_grant_needs_the_verified_certificate_of_its_user_and_the_sessi
 
 fn ca_der(pem: &str) -> Vec<u8> {
     x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1.contents
+}
+
+/// A login as a browser makes one: the invite, a password, a code. The
+/// cookie's secret and the certificate it holds (which names the web
+/// session).
+async fn log_in(plane: &ControlPlane, clock: &FakeClock, link: &oriel_auth::control_plane::InviteLink) -> (String, Vec<u8>) {
+    let page = plane.enrollment(&link.secret).await.unwrap();
+    let now = clock.now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let code = oriel_auth::second_factor::TotpDevice::from_base32(&page.totp_secret).unwrap().code_at(now).unwrap();
+    let cookie = plane.accept_invite(&link.secret, "a long enough password", &code).await.unwrap();
+    let certificate = plane.session_user(&cookie.secret).await.unwrap().session.certificate.unwrap().cert_der;
+    (cookie.secret, certificate)
+}
+
+#[tokio::test]
+async fn logout_reset_and_removal_end_what_the_old_login_and_user_could_do() {
+    let (plane, clock, _dir) = plane().await;
+    let link = plane.add_user(&alice()).await.unwrap();
+    let decide = |cert: Vec<u8>| {
+        let plane = plane.clone();
+        async move { plane.reauthorize_certificate(&cert, DesktopKind::Linux, "d-dev", "alice").await.map(drop).map_err(|e| e.to_string()) }
+    };
+    let ended = "access denied: the login this session came from has ended (logged out, the password was reset, or the user was removed)";
+
+    // A logout ends what the login's certificate can do.
+    let (cookie, certificate) = log_in(&plane, &clock, &link).await;
+    decide(certificate.clone()).await.expect("a live login's certificate is good");
+    plane.logout(&cookie).await.unwrap();
+    assert_eq!(decide(certificate).await.unwrap_err(), ended);
+
+    // A reset ends every login of the user, and its invite sets new credentials.
+    let link = plane.reset_user("alice").await.unwrap();
+    assert!(plane.store().user("alice").await.unwrap().value.credentials.is_none(), "the password and second factor are gone");
+    let (cookie, certificate) = log_in(&plane, &clock, &link).await;
+    let stale = plane.reset_user("alice").await.unwrap();
+    assert!(plane.session_user(&cookie).await.is_none(), "the cookie is dead");
+    assert_eq!(decide(certificate).await.unwrap_err(), ended);
+
+    // Removal takes every web session and invite; a user made again under
+    // the name is another user, whom the old certificates do not speak for.
+    let (cookie, _) = log_in(&plane, &clock, &stale).await;
+    let tool = plane.issue_user_certificate("alice", Duration::from_secs(3600)).await.unwrap().cert_der;
+    let pending = plane.invite("alice").await.unwrap();
+    plane.remove_user("alice").await.unwrap();
+    assert!(plane.store().web_sessions_of("alice").await.unwrap().is_empty());
+    assert!(plane.store().invites_of("alice").await.unwrap().is_empty());
+    plane.add_user(&alice()).await.unwrap();
+    assert!(plane.session_user(&cookie).await.is_none(), "an old cookie is not the new user's");
+    assert!(plane.enrollment(&pending.secret).await.is_err(), "an old invite is not the new user's");
+    assert_eq!(decide(tool).await.unwrap_err(), "access denied: the certificate is for an earlier user named \"alice\", removed since; log in again");
+}
+
+#[tokio::test]
+async fn revoked_host_certificates_are_refused_by_serial_or_by_host() {
+    use oriel_auth::ca::{HostIdentity, HostRole};
+    use oriel_auth::store::RevokedTarget;
+    let (plane, clock, _dir) = plane().await;
+    let ca = plane.cert_authority().await.unwrap();
+    let host = |id: &str| HostIdentity { host_id: id.into(), role: HostRole::Admin, dns_names: vec![], ips: vec![] };
+    let issue = |id: &str| ca.issue_host(&host(id), Duration::from_secs(3600), clock.now()).unwrap().cert_der;
+    let (one, other) = (issue("admin@a"), issue("admin@a"));
+    plane.verify_host_cert(&one).await.expect("a live identity");
+
+    // By serial (as openssl prints it): that certificate only.
+    let serial = oriel_auth::revocation::serial_and_start(&one).unwrap().0;
+    let colons = serial.to_uppercase().as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(":");
+    plane.revoke(RevokedTarget::Serial(colons), None).await.unwrap();
+    let refused = plane.verify_host_cert(&one).await.unwrap_err().to_string();
+    assert!(refused.contains("revoked") && refused.contains(&serial), "{refused}");
+    plane.verify_host_cert(&other).await.expect("another certificate of the host is not revoked by the serial");
+    assert!(plane.revoke(RevokedTarget::Serial("not hex".into()), None).await.is_err());
+
+    // By host: every certificate issued until then, not the ones after.
+    plane.revoke(RevokedTarget::Host("admin@a".into()), Some("laptop lost".into())).await.unwrap();
+    let refused = plane.verify_host_cert(&other).await.unwrap_err().to_string();
+    assert!(refused.contains("revoked") && refused.contains("laptop lost"), "{refused}");
+    // Certificates start CLOCK_SKEW before they are issued, and a start
+    // before the revocation is refused: the revoked host can join again
+    // only once that much has gone by.
+    clock.advance(Duration::from_secs(2));
+    assert!(plane.verify_host_cert(&issue("admin@a")).await.is_err(), "issued within the skew of the revocation: refused");
+    clock.advance(oriel_auth::ca::CLOCK_SKEW);
+    plane.verify_host_cert(&issue("admin@a")).await.expect("a certificate issued after the revocation");
+    plane.verify_host_cert(&issue("admin@b")).await.expect("other hosts are not touched");
 }

@@ -57,7 +57,7 @@ async fn invite_enrollment_then_password_and_code_logins() {
     assert_eq!(plane.login("alice", "wrong password!!", &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or code");
     assert_eq!(plane.login("nobody", PASSWORD, &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or code");
 
-    plane.logout(&session.secret).await;
+    plane.logout(&session.secret).await.unwrap();
     assert!(plane.session_user(&session.secret).await.is_none(), "logged out");
     assert!(plane.session_user("forged").await.is_none());
     clock.advance(Duration::from_secs(13 * 3600));

@@ -29,6 +29,7 @@ fn alice() -> User {
         roles: vec!["access".into()],
         traits: Traits::new().with("linux_logins", ["alice", "dev"]),
         credentials: None,
+        id: String::new(),
     }
 }
 
@@ -40,10 +41,15 @@ async fn users_round_trip_and_concurrent_changes_conflict() {
     assert_eq!(err.to_string(), "user \"alice\" already exists (use --force to overwrite)");
 
     let read = store.user("alice").await.unwrap();
-    assert_eq!(read.value, alice());
+    let id = read.value.id.clone();
+    assert!(id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()), "the store gives a user a random id: {id:?}");
+    assert_eq!(read.value, User { id: id.clone(), ..alice() });
     let mut enrolled = read.value.clone();
     enrolled.credentials = Some(Credentials { password: PasswordHashString::new("a long enough password").unwrap(), totp: TotpDevice::generate().unwrap() });
-    store.swap_user(&enrolled, read.revision).await.unwrap();
+    // An update keeps the stored id, whatever it says.
+    let swapped = store.swap_user(&User { id: "forged".into(), ..enrolled.clone() }, read.revision).await.unwrap();
+    assert_eq!(store.user("alice").await.unwrap().value.id, id);
+    store.swap_user(&enrolled, swapped).await.unwrap();
     assert!(matches!(store.swap_user(&enrolled, read.revision).await, Err(StoreError::Conflict { .. })), "stale revision");
     let stored = store.user("alice").await.unwrap().value;
     assert_eq!(stored, enrolled, "hashes and TOTP state survive storage");
@@ -51,6 +57,9 @@ async fn users_round_trip_and_concurrent_changes_conflict() {
     assert_eq!(store.users().await.unwrap().len(), 1);
     store.delete_user("alice").await.unwrap();
     assert_eq!(store.user("alice").await.unwrap_err().to_string(), "user \"alice\" not found");
+    // The same name made again is another user.
+    store.create_user(&User { id: id.clone(), ..alice() }).await.unwrap();
+    assert_ne!(store.user("alice").await.unwrap().value.id, id, "a re-created user gets a new id");
     assert!(matches!(store.user("../etc").await, Err(StoreError::InvalidName { .. })));
 }
 

@@ -50,9 +50,7 @@ async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
 /// A user certificate for `bench` from the plane's CA, as the proxy holds
 /// one after a login: the service takes the user from it.
 async fn user_certificate(plane: ControlPlane) -> anyhow::Result<Vec<u8>> {
-    let identity = oriel_auth::ca::UserIdentity { user: USER.into(), ..Default::default() };
-    let ca = plane.cert_authority().await?;
-    Ok(ca.issue_user(&identity, Duration::from_secs(12 * 3600), std::time::SystemTime::now())?.cert_der)
+    Ok(plane.issue_user_certificate(USER, Duration::from_secs(12 * 3600)).await?.cert_der)
 }
 
 /// The xterm every session starts with, by instance name.

@@ -214,12 +214,14 @@ async fn serve(db: PathBuf) -> anyhow::Result<(ControlPlane, SocketAddr, oneshot
     let addr = listener.local_addr()?;
     let tls = oriel_admin::server::tls_config(&plane).await?;
     let settings = oriel_admin::operations::Settings { proxy_url: "https://127.0.0.1:3080".into() };
-    let routes =
-        tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings)).add_service(oriel_cluster::auth_api::service(plane.clone()));
+    let (streams, _) = tokio::sync::watch::channel(());
+    let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings))
+        .add_service(oriel_cluster::auth_api::service(plane.clone(), streams.subscribe()));
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async {
             let _ = stopped.await;
+            drop(streams);
         };
         if let Err(error) = oriel_admin::server::serve(listener, tls, routes, shutdown).await {
             eprintln!("the auth service's API stopped: {error}");

@@ -146,10 +146,11 @@ impl Cluster {
         let tunnel_addr = proxy
             .spawn({
                 let (registry, host_ca) = (registry.clone(), host_ca.clone());
+                let revocations: std::sync::Arc<dyn oriel_cluster::accept::PeerCheck> = std::sync::Arc::new(plane.clone());
                 async move {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                     let addr = listener.local_addr()?;
-                    tokio::spawn(oriel_cluster::tunnel::serve(listener, registry, tunnel_tls, host_ca));
+                    tokio::spawn(oriel_cluster::tunnel::serve(listener, registry, tunnel_tls, host_ca, revocations));
                     anyhow::Ok(addr)
                 }
             })
@@ -163,12 +164,13 @@ impl Cluster {
         let listen_addr = service_runtime
             .spawn({
                 let host_ca = host_ca.clone();
+                let revocations: std::sync::Arc<dyn oriel_cluster::accept::PeerCheck> = std::sync::Arc::new(plane.clone());
                 async move {
                     // The tunnel lives as long as the service runtime.
                     let _count = agent_tunnel::start(agent.clone(), vec![tunnel_addr.to_string()], agent_client_tls, host_ca.clone());
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                     let addr = listener.local_addr()?;
-                    tokio::spawn(agent_listener::serve(listener, agent, agent_server_tls, host_ca));
+                    tokio::spawn(agent_listener::serve(listener, agent, agent_server_tls, host_ca, revocations));
                     anyhow::Ok(addr)
                 }
             })

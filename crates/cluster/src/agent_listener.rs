@@ -9,9 +9,17 @@ use rustls::ServerConfig;
 
 use crate::agent::Agent;
 
-/// Serves `agent` to proxies that dial `listener`, until the task is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, agent: Agent, config: Arc<ServerConfig>, host_ca_pem: String) {
-    crate::accept::accept(listener, config, host_ca_pem, (HostRole::Proxy, "proxy"), "connection", move |tls, _proxy, peer| {
+/// Serves `agent` to proxies that dial `listener`, until the task is
+/// dropped. Each proxy's certificate is checked with `revocations` (the
+/// auth service, through `RemoteAuth`) before anything is served.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    agent: Agent,
+    config: Arc<ServerConfig>,
+    host_ca_pem: String,
+    revocations: Arc<dyn crate::accept::PeerCheck>,
+) {
+    crate::accept::accept(listener, config, host_ca_pem, (HostRole::Proxy, "proxy"), "connection", revocations, move |tls, _proxy, peer| {
         let agent = agent.clone();
         async move {
             if let Err(error) = agent.serve_connection(tls).await {

@@ -14,6 +14,7 @@ use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::resources::join_token::JoinRole;
 use oriel_auth::store::DesktopRecord;
 use oriel_rbac::{DesktopKind, SessionOptions};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::proto::auth_server::{Auth, AuthServer};
@@ -24,15 +25,19 @@ pub const MAX_HEARTBEAT_TTL: Duration = Duration::from_secs(600);
 /// The shortest, so a clock hiccup does not make a desktop flicker.
 pub const MIN_HEARTBEAT_TTL: Duration = Duration::from_secs(1);
 
-/// The cluster API over `plane`, ready to add to a tonic server.
-pub fn service(plane: ControlPlane) -> AuthServer<AuthApi> {
-    AuthServer::new(AuthApi { plane })
+/// The cluster API over `plane`, ready to add to a tonic server. Its
+/// streams that never end by themselves (`WatchAccess`) end once
+/// `stopping`'s sender sends or is dropped: a server's graceful shutdown
+/// waits for every call in flight, so drop it in the shutdown future.
+pub fn service(plane: ControlPlane, stopping: tokio::sync::watch::Receiver<()>) -> AuthServer<AuthApi> {
+    AuthServer::new(AuthApi { plane, stopping })
 }
 
 /// See the module documentation.
 #[derive(Debug)]
 pub struct AuthApi {
     plane: ControlPlane,
+    stopping: tokio::sync::watch::Receiver<()>,
 }
 
 impl AuthApi {
@@ -237,6 +242,48 @@ impl Auth for AuthApi {
             Ok(Some(lock)) => Ok(Response::new(proto::LockState { locked: true, message: lock.message.unwrap_or_default() })),
             Ok(None) => Ok(Response::new(proto::LockState { locked: false, message: String::new() })),
             Err(error) => Err(Status::unavailable(error.to_string())),
+        }
+    }
+
+    async fn reauthorize(&self, request: Request<proto::SessionQuery>) -> Result<Response<proto::Grant>, Status> {
+        let host = self.caller(&request).await?;
+        let query = request.into_inner();
+        let grant = self.plane.reauthorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login).await.map_err(denied_status)?;
+        Ok(Response::new(grant_message(&grant)))
+    }
+
+    type WatchAccessStream = ReceiverStream<Result<proto::AccessChange, Status>>;
+
+    async fn watch_access(&self, request: Request<Empty>) -> Result<Response<Self::WatchAccessStream>, Status> {
+        self.caller(&request).await?;
+        let mut changes = self.plane.access_changes();
+        let mut stopping = self.stopping.clone();
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            loop {
+                let state = *changes.borrow_and_update();
+                if sender.send(Ok(proto::AccessChange { generation: state.generation, live: state.live })).await.is_err() {
+                    return;
+                }
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() {
+                        // The feed ended (the store closed): the host polls.
+                        return;
+                    },
+                    () = sender.closed() => return,
+                    // The server is stopping: the host follows another one.
+                    _ = stopping.changed() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    async fn check_host(&self, request: Request<proto::HostQuery>) -> Result<Response<Empty>, Status> {
+        self.caller(&request).await?;
+        match self.plane.verify_host_cert(&request.into_inner().certificate).await {
+            Ok(_) => Ok(Response::new(Empty {})),
+            Err(error) => Err(denied_status(error)),
         }
     }
 

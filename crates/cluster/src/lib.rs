@@ -9,7 +9,7 @@
 
 #![warn(missing_docs)]
 
-mod accept;
+pub mod accept;
 pub mod agent;
 pub mod agent_listener;
 pub mod agent_tunnel;

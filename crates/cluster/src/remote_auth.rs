@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
 use oriel_auth::control_plane::{AccessDenied, SessionGrant, SessionTarget};
-use oriel_linux_desktop::authority::{AuthorityError, BoxFuture, Locked, SessionAuthority};
+use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, Locked, Revoked, SessionAuthority};
 use oriel_rbac::DesktopKind;
 use tonic::transport::Channel;
 
+use crate::accept::PeerRefusal;
 use crate::credentials::HostCredentials;
 use crate::proto::auth_client::AuthClient;
 use crate::proto::{self, Empty};
@@ -21,6 +22,12 @@ use crate::tls::{LiveIdentity, TlsError};
 
 /// A call that takes longer than this has failed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// A re-authorization that takes longer than this has failed (and the
+/// session's grace runs): it is asked every second while the feed is down.
+const RECHECK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the feed waits before it subscribes again after losing the
+/// stream; sessions poll meanwhile.
+const FEED_RETRY: Duration = Duration::from_secs(1);
 
 /// See the module documentation.
 #[derive(Clone)]
@@ -31,6 +38,9 @@ pub struct RemoteAuth {
     user_ca: Vec<u8>,
     identity: Arc<LiveIdentity>,
     client: Arc<RwLock<AuthClient<Channel>>>,
+    /// The auth service's feed of access changes, followed by a task
+    /// started on first use.
+    feed: Arc<std::sync::OnceLock<tokio::sync::watch::Receiver<AccessChanges>>>,
 }
 
 impl std::fmt::Debug for RemoteAuth {
@@ -45,7 +55,14 @@ impl RemoteAuth {
     pub fn new(addr: &str, credentials: &HostCredentials, identity: Arc<LiveIdentity>) -> Result<Self, TlsError> {
         let client = Self::make_client(addr, &credentials.host_ca_pem, identity.clone())?;
         let user_ca = crate::tls::cert_der(&credentials.user_ca_pem, "user CA certificate")?.to_vec();
-        Ok(Self { addr: addr.to_owned(), host_ca_pem: credentials.host_ca_pem.clone(), user_ca, identity, client: Arc::new(RwLock::new(client)) })
+        Ok(Self {
+            addr: addr.to_owned(),
+            host_ca_pem: credentials.host_ca_pem.clone(),
+            user_ca,
+            identity,
+            client: Arc::new(RwLock::new(client)),
+            feed: Arc::default(),
+        })
     }
 
     fn make_client(addr: &str, host_ca_pem: &str, identity: Arc<LiveIdentity>) -> Result<AuthClient<Channel>, TlsError> {
@@ -89,6 +106,41 @@ impl RemoteAuth {
     /// Registers this host's desktop until `beat.expires_after_ms` from now.
     pub async fn heartbeat(&self, beat: proto::DesktopHeartbeat) -> Result<(), AuthorityError> {
         self.client().heartbeat(Self::request(beat)).await.map(|_| ()).map_err(|status| self.error(&status))
+    }
+
+    /// Follows the auth service's `WatchAccess` stream into `sender`: each
+    /// message bumps the local generation; a lost stream marks the feed not
+    /// live (sessions poll) and is subscribed again.
+    async fn follow(self, sender: tokio::sync::watch::Sender<AccessChanges>) {
+        loop {
+            match self.client().watch_access(tonic::Request::new(Empty {})).await {
+                Ok(response) => {
+                    let mut stream = response.into_inner();
+                    loop {
+                        match stream.message().await {
+                            Ok(Some(change)) => sender.send_modify(|state| {
+                                state.generation += 1;
+                                state.live = change.live;
+                            }),
+                            Ok(None) => break,
+                            Err(status) => {
+                                tracing::warn!(error = %self.error(&status), "the feed of access changes broke; sessions poll meanwhile");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(status) => tracing::debug!(error = %self.error(&status), "cannot follow access changes yet"),
+            }
+            if sender.is_closed() {
+                return;
+            }
+            sender.send_modify(|state| {
+                state.live = false;
+                state.generation += 1;
+            });
+            tokio::time::sleep(FEED_RETRY).await;
+        }
     }
 
     /// What a failed call means: which side failed, and so whether trying
@@ -147,6 +199,47 @@ impl SessionAuthority for RemoteAuth {
         })
     }
 
+    fn still_allowed<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Revoked>, AuthorityError>> {
+        Box::pin(async move {
+            let query = proto::SessionQuery { certificate: grant.certificate().to_vec(), login: grant.login().to_owned() };
+            let mut request = tonic::Request::new(query);
+            request.set_timeout(RECHECK_TIMEOUT);
+            let parts = match self.client().reauthorize(request).await {
+                Ok(answer) => match crate::auth_api::grant_parts(answer.into_inner()) {
+                    Ok(parts) => parts,
+                    Err(status) => return Err(AuthorityError::Malformed(status.message().to_owned())),
+                },
+                Err(status) if status.code() == tonic::Code::PermissionDenied && std::error::Error::source(&status).is_none() => {
+                    // The auth service refused the session, or this host (a
+                    // revoked host certificate): either way it ends.
+                    let reason = status.message().strip_prefix("access denied: ").unwrap_or(status.message()).to_owned();
+                    return Ok(Some(Revoked::Access { reason }));
+                }
+                Err(status) => return Err(self.error(&status)),
+            };
+            // The answer must be about this very session.
+            if parts.session.user != grant.user()
+                || !grant.is_for(&SessionTarget { kind: parts.session.desktop_kind, desktop: &parts.session.desktop, login: &parts.session.login })
+            {
+                return Err(AuthorityError::Malformed(format!(
+                    "the auth service re-authorized another session ({} as {})",
+                    parts.session.user, parts.session.login
+                )));
+            }
+            Ok(grant.withdrawn_by(&parts.options).map(|reason| Revoked::Access { reason }))
+        })
+    }
+
+    fn access_changes(&self) -> tokio::sync::watch::Receiver<AccessChanges> {
+        self.feed
+            .get_or_init(|| {
+                let (sender, receiver) = tokio::sync::watch::channel(AccessChanges::default());
+                tokio::spawn(self.clone().follow(sender));
+                receiver
+            })
+            .clone()
+    }
+
     fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let message = proto::Disconnect { grant: Some(crate::auth_api::grant_message(grant)), reason: reason.to_owned() };
@@ -166,5 +259,30 @@ impl SessionAuthority for RemoteAuth {
                 }
             }
         })
+    }
+}
+
+/// A desktop service's check of the proxies that dial its listener: the
+/// auth service verifies the proxy's certificate again, revocations
+/// included. While it cannot be asked, proxies are refused (no session
+/// could be authorized then anyway).
+impl crate::accept::PeerCheck for RemoteAuth {
+    fn check<'a>(&'a self, cert_der: &'a [u8], _host: &'a oriel_auth::ca::HostIdentity) -> BoxFuture<'a, Result<(), PeerRefusal>> {
+        Box::pin(async move {
+            let query = proto::HostQuery { certificate: cert_der.to_vec() };
+            match self.client().check_host(Self::request(query)).await {
+                Ok(_) => Ok(()),
+                Err(status) => {
+                    let error = self.error(&status);
+                    // Refused: the proxy's certificate, or this host's own
+                    // (a revoked desktop service serves no proxy).
+                    Err(if error.retry_helps() { PeerRefusal::Unavailable(error.to_string()) } else { PeerRefusal::Refused(error.to_string()) })
+                }
+            }
+        })
+    }
+
+    fn changes(&self) -> tokio::sync::watch::Receiver<AccessChanges> {
+        SessionAuthority::access_changes(self)
     }
 }

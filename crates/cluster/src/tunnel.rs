@@ -60,10 +60,18 @@ impl TunnelRegistry {
     }
 }
 
-/// Accepts tunnels on `listener` into `registry` until the task is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, registry: TunnelRegistry, config: Arc<ServerConfig>, host_ca_pem: String) {
+/// Accepts tunnels on `listener` into `registry` until the task is dropped;
+/// a revoked host's certificate is refused (`revocations`, the control
+/// plane in the auth service's process).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    registry: TunnelRegistry,
+    config: Arc<ServerConfig>,
+    host_ca_pem: String,
+    revocations: Arc<dyn crate::accept::PeerCheck>,
+) {
     let desktop_service = (HostRole::LinuxDesktop, "desktop service");
-    crate::accept::accept(listener, config, host_ca_pem, desktop_service, "reverse tunnel", move |tls, host, peer| {
+    crate::accept::accept(listener, config, host_ca_pem, desktop_service, "reverse tunnel", revocations, move |tls, host, peer| {
         let registry = registry.clone();
         async move {
             let (closed_tx, closed) = oneshot::channel();

@@ -48,11 +48,13 @@ impl AuthService {
         let addr = listener.local_addr().unwrap();
         let tls = oriel_admin::server::tls_config(plane).await.unwrap();
         let settings = oriel_admin::operations::Settings { proxy_url: "https://127.0.0.1:3080".into() };
-        let routes =
-            tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings)).add_service(oriel_cluster::auth_api::service(plane.clone()));
+        let (streams, _) = tokio::sync::watch::channel(());
+        let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings))
+            .add_service(oriel_cluster::auth_api::service(plane.clone(), streams.subscribe()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(oriel_admin::server::serve(listener, tls, routes, async move {
             let _ = stopped.await;
+            drop(streams);
         }));
         Self { addr, stop, task }
     }
@@ -212,7 +214,7 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
     remote.heartbeat(heartbeat()).await.expect("a heartbeat with the renewed certificate");
 
     // A user the roles allow gets a grant.
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
     let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
     assert_eq!((grant.user(), grant.login()), ("alice", "alice"));
     assert_eq!(grant.roles(), ["dev"]);
@@ -256,7 +258,7 @@ async fn only_desktop_services_use_the_cluster_api() {
     let cluster = Cluster::new().await;
     cluster.add_user("alice", "alice").await;
     let auth = AuthService::start(&cluster.plane).await;
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
 
     let admin = HostIdentity { host_id: "admin@test".into(), role: HostRole::Admin, dns_names: vec![], ips: vec![] };
     let admin = cluster.credentials(cluster.ca.issue_host(&admin, HOUR, SystemTime::now()).unwrap());
@@ -286,7 +288,7 @@ async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back(
     let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
     let remote = remote(&auth, &credentials);
     remote.heartbeat(heartbeat()).await.unwrap();
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
     remote.authorize(&user.cert_der, "desk-1", "alice").await.expect("a grant while the auth service is up");
 
     let addr = auth.stop().await;
@@ -310,5 +312,70 @@ async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     remote.heartbeat(heartbeat()).await.expect("a heartbeat after the auth service is back");
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_host_certificates_and_admin_identities_are_refused() {
+    use oriel_auth::store::RevokedTarget;
+    use oriel_linux_desktop::authority::Revoked;
+    let cluster = Cluster::new().await;
+    cluster.add_user("alice", "alice").await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
+    let remote = remote(&auth, &credentials);
+    remote.heartbeat(heartbeat()).await.unwrap();
+    let user = cluster.user("alice").await;
+    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    assert_eq!(remote.still_allowed(&grant).await.unwrap(), None, "a running session goes on");
+
+    // An admin identity works until it is revoked by name.
+    let admin = HostIdentity { host_id: "admin@test".into(), role: HostRole::Admin, dns_names: vec![], ips: vec![] };
+    let admin = cluster.ca.issue_host(&admin, HOUR, SystemTime::now()).unwrap();
+    let mut client =
+        oriel_admin::client::AdminClient::connect_with(&auth.addr(), cluster.ca.host_ca_pem(), Some((&admin.cert_pem, &admin.key_pem))).await.unwrap();
+    let list = || oriel_admin::proto::Command { command: Some(oriel_admin::proto::command::Command::ListUsers(oriel_admin::proto::Empty {})) };
+    client.run(list()).await.expect("a live admin identity is served");
+    cluster.plane.revoke(RevokedTarget::Host("admin@test".into()), Some("laptop lost".into())).await.unwrap();
+    let refused = client.run(list()).await.unwrap_err();
+    assert!(refused.message.contains("revoked") && refused.message.contains("laptop lost"), "{}", refused.message);
+
+    // A desktop service's certificate, revoked by serial: every call is
+    // refused, and its running sessions end.
+    let serial = oriel_auth::revocation::serial_and_start(&credentials.cert_der().unwrap()).unwrap().0;
+    cluster.plane.revoke(RevokedTarget::Serial(serial.to_uppercase()), None).await.unwrap();
+    match remote.heartbeat(heartbeat()).await {
+        Err(AuthorityError::Refused(message)) => assert!(message.contains("revoked") && message.contains(&serial), "{message}"),
+        other => panic!("a revoked host must not heartbeat: {other:?}"),
+    }
+    assert!(remote.renew().await.is_err(), "a revoked certificate is not renewed");
+    match remote.still_allowed(&grant).await {
+        Ok(Some(Revoked::Access { reason })) => assert!(reason.contains("revoked"), "{reason}"),
+        other => panic!("a session on a revoked host must end: {other:?}"),
+    }
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_session_is_reauthorized_and_woken_by_changes() {
+    let cluster = Cluster::new().await;
+    cluster.add_user("alice", "alice").await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
+    let remote = remote(&auth, &credentials);
+    remote.heartbeat(heartbeat()).await.unwrap();
+    let user = cluster.user("alice").await;
+    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    let mut changes = remote.access_changes();
+    tokio::time::timeout(PATIENCE, changes.wait_for(|state| state.live)).await.expect("the feed goes live").unwrap();
+    let seen = changes.borrow_and_update().generation;
+    cluster.plane.remove_user("alice").await.unwrap();
+    tokio::time::timeout(PATIENCE, changes.wait_for(|state| state.generation > seen)).await.expect("the removal wakes the desktop service").unwrap();
+    match remote.still_allowed(&grant).await {
+        Ok(Some(oriel_linux_desktop::authority::Revoked::Access { reason })) => assert_eq!(reason, "user \"alice\" not found"),
+        other => panic!("a removed user's session must end: {other:?}"),
+    }
     auth.stop().await;
 }

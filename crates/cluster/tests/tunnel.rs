@@ -20,10 +20,10 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = tls::server_config(&host_ca, LiveIdentity::new(&proxy).unwrap()).unwrap();
-    let server = tokio::spawn(tunnel::serve(listener, registry.clone(), config, host_ca.clone()));
+    let server = tokio::spawn(tunnel::serve(listener, registry.clone(), config, host_ca.clone(), std::sync::Arc::new(cluster.plane.clone())));
 
     let foreign = tempfile::tempdir().unwrap();
-    let user = cluster.user("alice");
+    let user = cluster.user("alice").await;
     let cases = [
         // rustls refuses these in the handshake, with an alert: no chain to
         // the host CA, or out of date.
@@ -73,5 +73,27 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     // Calls over it reach the desktop service's agent, which wants a certificate.
     let channel = registry.channel("desk-1").expect("a channel over the tunnel");
     support::assert_agent_answers(&mut DesktopAgentClient::new(channel)).await;
+
+    // A revoked desktop service is refused after the handshake.
+    let revoked = cluster.joined_desktop("desk-revoked").await;
+    let target = oriel_auth::store::RevokedTarget::Host("desk-revoked".into());
+    cluster.plane.revoke(target, Some("host retired".into())).await.unwrap();
+    let dialled = dial(addr, &host_ca, &revoked, PROXY_SERVER_NAME).await;
+    let peer = format!("peer={}", dialled.local);
+    let refusal = dialled.refusal().await;
+    assert!(refusal.starts_with("closed"), "{refusal}");
+    let line = log_line(&["refused a reverse tunnel: revoked", &peer]).await;
+    assert!(line.contains("host retired"), "{line}");
+    assert_eq!(registry.hosts(), ["desk-1"], "the revoked host got no tunnel");
+
+    // Revoking a host that has a tunnel up closes it (and its redials are
+    // refused).
+    let target = oriel_auth::store::RevokedTarget::Host("desk-1".into());
+    cluster.plane.revoke(target, Some("decommissioned".into())).await.unwrap();
+    let line = log_line(&["closed a reverse tunnel: revoked", "host=desk-1"]).await;
+    assert!(line.contains("decommissioned"), "{line}");
+    eventually("the revoked host's tunnel is gone", || registry.hosts().is_empty()).await;
+    log_line(&["refused a reverse tunnel: revoked", "host=desk-1"]).await;
+    assert!(registry.channel("desk-1").is_none(), "no tunnel to the revoked host");
     server.abort();
 }

@@ -6,8 +6,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
+pub use oriel_auth::access_feed::AccessChanges;
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantMismatch, SessionGrant, SessionTarget};
 use oriel_rbac::DesktopKind;
+use tokio::sync::watch;
 
 /// A boxed future: the trait is used as `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -17,6 +19,35 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct Locked {
     /// The lock's message for the people it disconnects.
     pub message: Option<String>,
+}
+
+/// Why a running session may not go on, found by re-authorizing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// A lock is in force on it.
+    Locked {
+        /// The lock's message for the people it disconnects.
+        message: Option<String>,
+    },
+    /// The user, their roles, traits or web session no longer allow it
+    /// (removed, a role edited or taken away, a password reset, a logout).
+    Access {
+        /// Why, in words for the person whose session ends.
+        reason: String,
+    },
+}
+
+impl Revoked {
+    /// The decision's refusal as a revocation.
+    pub fn from_denied(denied: AccessDenied) -> Self {
+        match denied {
+            AccessDenied::Locked(message) => Self::Locked { message },
+            other => {
+                let text = other.to_string();
+                Self::Access { reason: text.strip_prefix("access denied: ").map(str::to_owned).unwrap_or(text) }
+            }
+        }
+    }
 }
 
 /// Which side of a call to the deciding service failed.
@@ -89,6 +120,17 @@ pub trait SessionAuthority: std::fmt::Debug + Send + Sync + 'static {
     /// [`AuthorityError::retry_helps`].
     fn lock_on<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Locked>, AuthorityError>>;
 
+    /// Decides again whether a running session may go on, from the
+    /// certificate it was granted on and the current user record, roles,
+    /// traits, locks and web session. `Ok(Some)` ends it; `Err` means it
+    /// cannot be told now (see [`AuthorityError::retry_helps`]).
+    fn still_allowed<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Revoked>, AuthorityError>>;
+
+    /// Moves whenever something changed that may end running sessions:
+    /// they call [`SessionAuthority::still_allowed`] then. While it is not
+    /// `live` (or once its sender is gone) they poll instead.
+    fn access_changes(&self) -> watch::Receiver<AccessChanges>;
+
     /// Records that the service ended a granted session for `reason`.
     fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()>;
 
@@ -119,6 +161,20 @@ impl SessionAuthority for ControlPlane {
                 Err(error) => Err(AuthorityError::Unavailable(error.to_string())),
             }
         })
+    }
+
+    fn still_allowed<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Revoked>, AuthorityError>> {
+        Box::pin(async move {
+            match self.reauthorize(grant).await {
+                Ok(()) => Ok(None),
+                Err(AccessDenied::Unavailable(error)) => Err(AuthorityError::Unavailable(error)),
+                Err(denied) => Ok(Some(Revoked::from_denied(denied))),
+            }
+        })
+    }
+
+    fn access_changes(&self) -> watch::Receiver<AccessChanges> {
+        ControlPlane::access_changes(self)
     }
 
     fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()> {

@@ -14,7 +14,7 @@ use oriel_tdpb::{FrameReader, Limits};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
-use crate::authority::SessionAuthority;
+use crate::authority::{Revoked, SessionAuthority};
 use crate::client_stream::{ClientReader, alert, write_frames};
 use crate::frames::FrameConfig;
 use crate::handshake::HelloError;
@@ -36,9 +36,22 @@ pub struct SessionRequest {
     pub login: String,
 }
 
-/// How often a running session checks for a lock: a lock ends live
-/// sessions within this (plus one round trip to storage).
-const LOCK_POLL: Duration = Duration::from_secs(1);
+/// How often a running session is re-authorized while the feed of access
+/// changes is down: a revocation ends it within this (plus one round trip).
+/// While the feed is up, a change wakes it at once instead.
+const RECHECK_POLL: Duration = Duration::from_secs(1);
+/// How often a session is re-authorized anyway while the feed is up, for
+/// what the feed does not watch (a desktop's labels).
+const RECHECK_SAFETY: Duration = Duration::from_secs(10);
+/// How long a session goes on while it cannot be re-authorized (the auth
+/// service or its storage unreachable): long enough for a restart or a
+/// network blip, short enough that access taken away meanwhile does not
+/// last. After it the session ends: nothing runs that cannot be checked.
+const AUTHORITY_GRACE: Duration = Duration::from_secs(30);
+/// A re-authorization that has not answered in this long has failed (the
+/// grace runs): a store or auth service that hangs must not hold a session
+/// open past the grace.
+const RECHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a session process gets to say why it ended once its output ended.
 const END_WAIT: Duration = Duration::from_secs(5);
 
@@ -135,6 +148,13 @@ pub enum SessionError {
     /// A lock appeared during the session.
     #[error("the session was locked by an administrator{}", .0.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Locked(Option<String>),
+    /// Re-authorization refused the running session: the user was removed,
+    /// the roles no longer allow it, the login it came from ended.
+    #[error("your access to this desktop was revoked: {0}")]
+    Revoked(String),
+    /// The session could not be re-authorized for longer than the grace.
+    #[error("the session ended because access could not be checked for {}s: {}", AUTHORITY_GRACE.as_secs(), .0)]
+    Unverifiable(crate::authority::AuthorityError),
     /// The user certificate the session was granted on expired.
     #[error("your login expired; log in again to go on")]
     CertificateExpired,
@@ -336,7 +356,10 @@ impl LinuxDesktopService {
         let mut to_process = tokio::spawn(pump_client(client, process_write, activity_tx));
         let mut to_client = tokio::spawn(pump_process(process_read, out.clone()));
 
-        let mut lock_poll = tokio::time::interval(LOCK_POLL);
+        let mut changes = plane.access_changes();
+        let mut feed_open = true;
+        let mut recheck = tokio::time::interval(RECHECK_POLL);
+        let mut access = Recheck::default();
         let idle_timeout = grant.options().idle_timeout;
         // Without a timeout the deadline is never reached (the branch is off).
         let idle = tokio::time::sleep(idle_timeout.unwrap_or(Duration::from_secs(86_400 * 365)));
@@ -356,12 +379,20 @@ impl LinuxDesktopService {
                         idle.as_mut().reset(tokio::time::Instant::now() + timeout);
                     }
                 }
-                _ = lock_poll.tick() => {
-                    match plane.lock_on(&grant).await {
-                        Ok(Some(lock)) => break Err(SessionError::Locked(lock.message)),
-                        Ok(None) => {}
-                        // Storage or auth service hiccups do not end sessions; a lock is seen on the next tick.
-                        Err(error) => tracing::warn!(%error, "cannot check locks"),
+                changed = changes.changed(), if feed_open => {
+                    if changed.is_err() {
+                        // The feed is gone for good: the poll carries on alone.
+                        feed_open = false;
+                    } else if let Some(end) = access.check(&**plane, &grant).await {
+                        break Err(end);
+                    }
+                }
+                _ = recheck.tick() => {
+                    let live = feed_open && changes.borrow().live;
+                    if access.due(live)
+                        && let Some(end) = access.check(&**plane, &grant).await
+                    {
+                        break Err(end);
                     }
                 }
                 pumped = &mut to_process => match pumped {
@@ -403,7 +434,10 @@ impl LinuxDesktopService {
             drop(x_display);
         });
         if let Err(error) = &result
-            && matches!(error, SessionError::CertificateExpired | SessionError::Idle(_) | SessionError::Locked(_))
+            && matches!(
+                error,
+                SessionError::CertificateExpired | SessionError::Idle(_) | SessionError::Locked(_) | SessionError::Revoked(_) | SessionError::Unverifiable(_)
+            )
         {
             plane.record_disconnect(&grant, &error.to_string()).await;
         }
@@ -427,6 +461,57 @@ impl LinuxDesktopService {
                 };
                 tracing::warn!(%status, "the session process ended without saying why");
                 Err(SessionError::ProcessDied(status))
+            }
+        }
+    }
+}
+
+/// A running session's re-authorization: when it is due, and how long it
+/// has failed.
+#[derive(Debug)]
+struct Recheck {
+    last: tokio::time::Instant,
+    failing_since: Option<tokio::time::Instant>,
+}
+
+impl Default for Recheck {
+    fn default() -> Self {
+        Self { last: tokio::time::Instant::now(), failing_since: None }
+    }
+}
+
+impl Recheck {
+    /// Whether the poll should ask now: every tick while the feed is down
+    /// or the last answer failed, else only as the safety net.
+    fn due(&self, feed_live: bool) -> bool {
+        !feed_live || self.failing_since.is_some() || self.last.elapsed() >= RECHECK_SAFETY
+    }
+
+    /// Asks; `Some` is why the session must end.
+    async fn check(&mut self, authority: &dyn SessionAuthority, grant: &oriel_auth::control_plane::SessionGrant) -> Option<SessionError> {
+        self.last = tokio::time::Instant::now();
+        let answer = match tokio::time::timeout(RECHECK_TIMEOUT, authority.still_allowed(grant)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(crate::authority::AuthorityError::Unavailable(format!("no answer in {}s", RECHECK_TIMEOUT.as_secs()))),
+        };
+        match answer {
+            Ok(None) => {
+                self.failing_since = None;
+                None
+            }
+            Ok(Some(Revoked::Locked { message })) => Some(SessionError::Locked(message)),
+            Ok(Some(Revoked::Access { reason })) => Some(SessionError::Revoked(reason)),
+            Err(error) => {
+                let since = *self.failing_since.get_or_insert(self.last);
+                // An answer that asking again cannot change (this host
+                // refused, an answer not understood) ends it at once.
+                if !error.retry_helps() || since.elapsed() >= AUTHORITY_GRACE {
+                    tracing::warn!(%error, "access cannot be checked; ending the session");
+                    return Some(SessionError::Unverifiable(error));
+                }
+                // A short outage does not end sessions; each tick asks again.
+                tracing::warn!(%error, "cannot re-authorize the session yet");
+                None
             }
         }
     }

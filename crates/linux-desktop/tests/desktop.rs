@@ -273,7 +273,8 @@ async fn only_the_xsessions_the_filter_lets_through_are_offered() {
 async fn a_session_ends_when_the_login_certificate_expires() {
     use oriel_auth::ca::UserIdentity;
     let service = TestService::new(&[("Probe", "exec sleep 3600")]);
-    let identity = UserIdentity { user: "tester".into(), ..Default::default() };
+    let user_id = Some(service.plane.store().user("tester").await.unwrap().value.id);
+    let identity = UserIdentity { user: "tester".into(), user_id, ..Default::default() };
     let short = service.ca.issue_user(&identity, std::time::Duration::from_secs(3), std::time::SystemTime::now()).unwrap();
     let (mut client, task) = service.connect_with(short.cert_der, "tester");
     client.hello(320, 240, Codec::Qoiz).await;

@@ -112,6 +112,22 @@ pub enum AuthCommand {
         #[arg(long, default_value = "12h")]
         ttl: String,
     },
+    /// Revoke a host certificate or admin identity: the admin API, the
+    /// cluster API and the proxies' and desktop services' listeners refuse
+    /// it from their next call or connection.
+    Revoke {
+        /// Every certificate of this host id or admin identity name
+        /// (`admin@HOST`, as `auth sign` prints it) issued until now.
+        #[arg(required_unless_present = "serial", conflicts_with = "serial")]
+        name: Option<String>,
+        /// One certificate, by its serial number in hex (as `auth sign`
+        /// prints it, or `openssl x509 -serial`).
+        #[arg(long)]
+        serial: Option<String>,
+        /// Why, shown to whoever is refused.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 /// `orielctl users …`
@@ -127,8 +143,15 @@ pub enum UsersCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Remove a user.
+    /// Remove a user: every web session, invite and certificate of theirs
+    /// stops working, and their desktop sessions end.
     Rm {
+        /// The user's name.
+        name: String,
+    },
+    /// Reset a user's password and second factor: every session of theirs
+    /// ends, and a new invite link sets new ones.
+    Reset {
         /// The user's name.
         name: String,
     },

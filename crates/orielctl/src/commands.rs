@@ -71,6 +71,10 @@ fn request(command: Command) -> anyhow::Result<(proto::Command, Format)> {
             Request::ListUsers(proto::Empty {})
         }
         Command::Users(UsersCommand::Rm { name }) => Request::RemoveUser(proto::Name { name }),
+        Command::Users(UsersCommand::Reset { name }) => Request::ResetUser(proto::Name { name }),
+        Command::Auth(AuthCommand::Revoke { name, serial, reason }) => {
+            Request::Revoke(proto::Revoke { serial: serial.unwrap_or_default(), name: name.unwrap_or_default(), reason })
+        }
         Command::Create { file, force } => {
             let (source, text) = read_resources(&file)?;
             Request::Create(proto::CreateResources { source, text, force })
@@ -121,7 +125,7 @@ fn request(command: Command) -> anyhow::Result<(proto::Command, Format)> {
             };
             Request::AccessCheck(proto::AccessCheck { user, desktop_kind: desktop_kind.into(), desktop, login })
         }
-        Command::Auth(_) => unreachable!("auth commands run locally, before any request"),
+        Command::Auth(AuthCommand::Sign { .. }) => unreachable!("auth sign runs locally, before any request"),
     };
     Ok((proto::Command { command: Some(request) }, format))
 }
@@ -147,8 +151,9 @@ async fn sign(data_dir: Option<PathBuf>, out: &Path, ttl: &str) -> anyhow::Resul
     let (text, issued) = oriel_admin::identity::sign(&plane, ttl, SystemTime::now()).await.map_err(|f| anyhow::anyhow!(f.message))?;
     oriel_admin::identity::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
     let until = issued.expires.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let serial = oriel_auth::revocation::serial_and_start(&issued.cert_der).map(|(serial, _)| serial).unwrap_or_default();
     println!(
-        "Wrote an admin identity to {}, valid for {} (until {}). Keep it secret: it has full control of the cluster.\nUse it with: orielctl --auth-server HOST:3025 --identity {} …",
+        "Wrote an admin identity to {}, valid for {} (until {}). Keep it secret: it has full control of the cluster.\nUse it with: orielctl --auth-server HOST:3025 --identity {} …\nIts serial number is {serial}: `orielctl auth revoke --serial {serial}` revokes it.",
         out.display(),
         operations::humantime(ttl),
         operations::utc(until),

@@ -226,7 +226,7 @@ fn wrong_identities_are_refused_and_change_nothing() {
     let expired = ca.issue_host(&admin, Duration::from_secs(3600), now - Duration::from_secs(3 * 3600)).unwrap();
     let desktop = HostIdentity { host_id: "d-1".into(), role: HostRole::LinuxDesktop, dns_names: vec![], ips: vec![] };
     let desktop = ca.issue_host(&desktop, Duration::from_secs(3600), now).unwrap();
-    let user = UserIdentity { user: "alice".into(), roles: vec!["access".into()], traits: Default::default() };
+    let user = UserIdentity { user: "alice".into(), roles: vec!["access".into()], ..Default::default() };
     let user = ca.issue_user(&user, Duration::from_secs(3600), now).unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["admin".into()]).unwrap();
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];

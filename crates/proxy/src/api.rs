@@ -125,10 +125,20 @@ pub async fn login(
 }
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(secret) = session_cookie(&headers) {
-        state.plane.logout(&secret).await;
-    }
     let clear = format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    if let Some(secret) = session_cookie(&headers)
+        && let Err(error) = state.plane.logout(&secret).await
+    {
+        // The session may still be live: say so instead of a logout.
+        tracing::warn!(%error, "logout failed");
+        let body = Json(json!({ "error": "the logout could not be recorded; try again" }));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::SET_COOKIE, clear)],
+            body,
+        )
+            .into_response();
+    }
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
 }
 

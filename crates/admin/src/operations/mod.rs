@@ -9,6 +9,7 @@ mod format;
 pub use format::{duration, humantime, utc};
 mod locks;
 mod resources;
+mod revoke;
 mod tokens;
 mod users;
 
@@ -52,6 +53,8 @@ pub async fn run(plane: &ControlPlane, settings: &Settings, command: proto::Comm
         Command::ListTokens(_) => tokens::list(plane).await,
         Command::RemoveToken(proto::Name { name }) => tokens::remove(plane, &name).await,
         Command::AccessCheck(request) => access::check(plane, request).await,
+        Command::ResetUser(proto::Name { name }) => users::reset(plane, settings, &name).await,
+        Command::Revoke(request) => revoke::revoke(plane, request).await,
     }
 }
 

@@ -41,6 +41,14 @@ pub(super) async fn list(plane: &ControlPlane) -> Result<Outcome, Failure> {
     Ok(Outcome::records(&["User", "Roles", "Enrolled"], rows, &views))
 }
 
+pub(super) async fn reset(plane: &ControlPlane, settings: &Settings, name: &str) -> Result<Outcome, Failure> {
+    let link = plane.reset_user(name).await?;
+    Ok(Outcome::message(format!(
+        "User {name:?} has been reset: their password and second factor are cleared and every session of theirs has ended.\n{}",
+        invite_message(settings, &link)
+    )))
+}
+
 pub(super) async fn remove(plane: &ControlPlane, name: &str) -> Result<Outcome, Failure> {
     plane.remove_user(name).await?;
     Ok(Outcome::message(format!("User {name:?} has been deleted.")))

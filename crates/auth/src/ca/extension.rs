@@ -3,7 +3,9 @@
 //!
 //! Encoding: a non-critical extension whose value is one DER `UTF8String`
 //! holding compact JSON, e.g.
-//! `{"v":1,"kind":"user","roles":["access"],"traits":{"linux_logins":["alice"]}}`.
+//! `{"v":1,"kind":"user","roles":["access"],"traits":{"linux_logins":["alice"]},"user_id":"…","web_session":"…"}`
+//! (`user_id` and `web_session` are absent from certificates made before
+//! they existed; version 1 reads both shapes).
 //! JSON rather than an ASN.1 schema because roles and traits are a map of
 //! lists that only Oriel reads, JSON is already this crate's storage
 //! format, and a versioned JSON object grows without a new OID. Wrapping it
@@ -40,6 +42,12 @@ pub(crate) enum Claims {
         roles: Vec<String>,
         #[serde(default)]
         traits: BTreeMap<String, Vec<String>>,
+        /// The user record's id (`User::id`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+        /// The web session it was issued with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        web_session: Option<String>,
     },
     /// A host certificate.
     Host { role: HostRole },

@@ -19,11 +19,26 @@ pub struct UserIdentity {
     pub roles: Vec<String>,
     /// Login traits, e.g. `linux_logins`.
     pub traits: BTreeMap<String, Vec<String>>,
+    /// The id of the user record it was issued for (`User::id`): a user
+    /// removed and made again under the same name has another id, so the
+    /// old user's certificates speak for nobody. `None` only in
+    /// certificates of users stored before ids existed.
+    pub user_id: Option<String>,
+    /// The web session it was issued with (`WebSession::id`), when it came
+    /// from a login: it speaks for the user only while that session lasts
+    /// (logout, a password reset or the user's removal ends it).
+    pub web_session: Option<String>,
 }
 
 impl From<&crate::resources::user::User> for UserIdentity {
     fn from(user: &crate::resources::user::User) -> Self {
-        Self { user: user.name.as_str().to_owned(), roles: user.roles.clone(), traits: user.traits.as_map().clone() }
+        Self {
+            user: user.name.as_str().to_owned(),
+            roles: user.roles.clone(),
+            traits: user.traits.as_map().clone(),
+            user_id: Some(user.id.clone()).filter(|id| !id.is_empty()),
+            web_session: None,
+        }
     }
 }
 
@@ -38,11 +53,18 @@ impl From<&crate::resources::user::User> for UserIdentity {
 pub struct VerifiedUser {
     identity: UserIdentity,
     expires: SystemTime,
+    certificate: Vec<u8>,
 }
 
 impl VerifiedUser {
-    pub(crate) fn new(identity: UserIdentity, expires: SystemTime) -> Self {
-        Self { identity, expires }
+    pub(crate) fn new(identity: UserIdentity, expires: SystemTime, certificate: &[u8]) -> Self {
+        Self { identity, expires, certificate: certificate.to_vec() }
+    }
+
+    /// The certificate (DER) that was verified: a session granted on it is
+    /// re-authorized from it, so the check can be made again exactly.
+    pub fn certificate(&self) -> &[u8] {
+        &self.certificate
     }
 
     /// Who the certificate speaks for.

@@ -18,7 +18,12 @@ impl CertAuthority {
         if identity.user.is_empty() {
             return Err(CaError::InvalidIdentity("a user certificate needs a user name".into()));
         }
-        let claims = Claims::User { roles: identity.roles.clone(), traits: identity.traits.clone() };
+        let claims = Claims::User {
+            roles: identity.roles.clone(),
+            traits: identity.traits.clone(),
+            user_id: identity.user_id.clone(),
+            web_session: identity.web_session.clone(),
+        };
         let params = leaf(&identity.user, &claims, ttl, now, vec![ExtendedKeyUsagePurpose::ClientAuth])?;
         sign(&self.user, params)
     }

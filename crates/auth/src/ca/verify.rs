@@ -52,6 +52,9 @@ pub enum CertError {
         /// Its end of validity.
         at: SystemTime,
     },
+    /// Revoked by an administrator (`orielctl auth revoke`).
+    #[error("the certificate was revoked: {0}")]
+    Revoked(String),
     /// Before its validity (or the clocks disagree).
     #[error("the certificate is not valid before {} (check the clocks)", rfc3339(*.from))]
     NotYetValid {
@@ -66,7 +69,7 @@ impl CertAuthority {
     /// valid at `now`.
     pub fn verify_user(&self, cert_der: &[u8], now: SystemTime) -> Result<VerifiedUser, CertError> {
         let (cert, claims) = verify(|cert| check_signer(self, CaKind::User, cert), CaKind::User, cert_der, now)?;
-        verified_user(&cert, claims)
+        verified_user(&cert, claims, cert_der)
     }
 
     /// The host a certificate speaks for, if this cluster's host CA signed
@@ -101,17 +104,17 @@ pub fn verify_host_with_root(host_ca_der: &[u8], cert_der: &[u8], now: SystemTim
 /// certificate it is shown. The same checks as [`CertAuthority::verify_user`].
 pub fn verify_user_with_root(user_ca_der: &[u8], cert_der: &[u8], now: SystemTime) -> Result<VerifiedUser, CertError> {
     let (cert, claims) = verify_with_root(CaKind::User, user_ca_der, cert_der, now)?;
-    verified_user(&cert, claims)
+    verified_user(&cert, claims, cert_der)
 }
 
 /// The proof for a certificate `verify` accepted as a user's.
-fn verified_user(cert: &X509Certificate<'_>, claims: Claims) -> Result<VerifiedUser, CertError> {
-    let Claims::User { roles, traits } = claims else { unreachable!("verify checks the kind") };
+fn verified_user(cert: &X509Certificate<'_>, claims: Claims, der: &[u8]) -> Result<VerifiedUser, CertError> {
+    let Claims::User { roles, traits, user_id, web_session } = claims else { unreachable!("verify checks the kind") };
     if !client_auth(cert)? {
         return Err(CertError::Usage("client authentication"));
     }
     let expires = from_timestamp(cert.validity().not_after.timestamp());
-    Ok(VerifiedUser::new(UserIdentity { user: common_name(cert)?, roles, traits }, expires))
+    Ok(VerifiedUser::new(UserIdentity { user: common_name(cert)?, roles, traits, user_id, web_session }, expires, der))
 }
 
 fn verify_with_root<'c>(kind: CaKind, ca_der: &[u8], cert_der: &'c [u8], now: SystemTime) -> Result<(X509Certificate<'c>, Claims), CertError> {

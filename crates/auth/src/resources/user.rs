@@ -75,6 +75,11 @@ pub struct User {
     pub traits: Traits,
     /// `None` for an invited user who has not set a password yet.
     pub credentials: Option<Credentials>,
+    /// A random id given when the user is created and kept by every update:
+    /// certificates carry it, so after `users rm` a user made again under
+    /// the same name cannot use the old one's. Empty until the store
+    /// creates the user (and for users stored before ids existed).
+    pub id: String,
 }
 
 #[cfg(test)]

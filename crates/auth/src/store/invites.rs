@@ -55,6 +55,12 @@ impl Store {
         self.write_json(KIND, FOLDER, &invite.secret_hash, &json, Some(invite.expires), Write::Swap(revision)).await.map(drop)
     }
 
+    /// The hashes of every live invite of `user`.
+    pub async fn invites_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let invites: Vec<InviteJson> = self.list_json(KIND, FOLDER).await?;
+        Ok(invites.into_iter().filter(|invite| invite.user == user).map(|invite| invite.secret_hash).collect())
+    }
+
     /// Removes an invite (it was used, or the user was removed).
     pub async fn delete_invite(&self, secret_hash: &str) -> Result<(), StoreError> {
         self.delete_key(KIND, FOLDER, secret_hash).await

@@ -12,6 +12,8 @@
 //! | `/tokens/<sha256>` | join token (expires) |
 //! | `/invites/<sha256>` | invite (expires) |
 //! | `/web_sessions/<sha256>` | a logged-in browser and its user certificate and key (expires) |
+//! | `/web_session_ids/<id>` | a web session's id, which its user certificate names: there while the session is (expires with it) |
+//! | `/revocations/serial-<hex>`, `/revocations/host-<host id>` | a revoked host certificate, or every certificate of a host or admin name issued before (expires after the longest certificate life) |
 //! | `/cert_authorities/<user\|host>` | a CA's certificate and private key |
 //! | `/host_certificates/<host id>` | a joined host's live certificate: its role and expiry (expires with it) |
 //! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect); fields capped, expires after 30 days |
@@ -24,6 +26,7 @@ mod desktops;
 mod host_certificates;
 mod invites;
 mod locks;
+mod revocations;
 mod roles;
 mod tokens;
 mod users;
@@ -39,6 +42,7 @@ use serde::de::DeserializeOwned;
 pub use cert_authorities::CertAuthorityRecord;
 pub use decisions::{DECISION_TTL, DecisionRecord, MAX_DECISION_FIELD, MAX_DECISION_REASON, millis};
 pub use desktops::DesktopRecord;
+pub use revocations::{Revocation, RevokedTarget};
 pub use web_sessions::WebSession;
 
 /// Why a store operation failed, in the control plane's terms.

@@ -20,6 +20,9 @@ struct UserRecord {
     traits: BTreeMap<String, Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     credentials: Option<CredentialsRecord>,
+    /// Absent in records from before ids existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    id: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,6 +43,7 @@ impl From<&User> for UserRecord {
                 totp_secret_hex: hex::encode(c.totp.secret()),
                 totp_last_step: c.totp.last_step(),
             }),
+            id: user.id.clone(),
         }
     }
 }
@@ -55,19 +59,29 @@ impl UserRecord {
                 totp: TotpDevice::from_parts(hex::decode(c.totp_secret_hex).map_err(|e| e.to_string())?, c.totp_last_step),
             }),
         };
-        Ok(User { name, roles: self.roles, traits, credentials })
+        Ok(User { name, roles: self.roles, traits, credentials, id: self.id })
     }
 }
 
 impl Store {
-    /// Adds a user; fails if the name is taken.
+    /// Adds a user; fails if the name is taken. The user gets a fresh id
+    /// (whatever `user.id` says): a name used before is another user now.
     pub async fn create_user(&self, user: &User) -> Result<Revision, StoreError> {
-        self.write_json(KIND, FOLDER, user.name.as_str(), &UserRecord::from(user), None, Write::Create).await
+        let mut record = UserRecord::from(user);
+        record.id = new_user_id()?;
+        self.write_json(KIND, FOLDER, user.name.as_str(), &record, None, Write::Create).await
     }
 
-    /// Replaces a user read at `revision`; fails with `Conflict` if it changed since.
+    /// Replaces a user read at `revision`; fails with `Conflict` if it
+    /// changed since. The id stays the stored one's, whatever `user.id` says.
     pub async fn swap_user(&self, user: &User, revision: Revision) -> Result<Revision, StoreError> {
-        self.write_json(KIND, FOLDER, user.name.as_str(), &UserRecord::from(user), None, Write::Swap(revision)).await
+        let current: super::Versioned<UserRecord> = self.get_json(KIND, FOLDER, user.name.as_str()).await?;
+        if current.revision != revision {
+            return Err(StoreError::Conflict { kind: KIND, name: user.name.as_str().to_owned() });
+        }
+        let mut record = UserRecord::from(user);
+        record.id = current.value.id;
+        self.write_json(KIND, FOLDER, user.name.as_str(), &record, None, Write::Swap(revision)).await
     }
 
     /// Reads a user.
@@ -93,4 +107,11 @@ impl Store {
     pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
         self.delete_key(KIND, FOLDER, name).await
     }
+}
+
+/// 128 random bits in hex: a user's id.
+fn new_user_id() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(std::io::Error::other(e.to_string())))))?;
+    Ok(hex::encode(bytes))
 }

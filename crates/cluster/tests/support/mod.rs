@@ -87,9 +87,13 @@ impl Cluster {
         self.credentials(self.ca.issue_host(&identity, Duration::from_secs(3600), long_ago).unwrap())
     }
 
-    /// A one-hour user certificate for `user`, as a login gives.
-    pub fn user(&self, user: &str) -> IssuedCert {
-        let identity = UserIdentity { user: user.into(), roles: vec!["dev".into()], traits: Default::default() };
+    /// A one-hour user certificate for `user`, as a login gives (with the
+    /// stored user's id when there is one).
+    pub async fn user(&self, user: &str) -> IssuedCert {
+        if self.plane.store().user(user).await.is_ok() {
+            return self.plane.issue_user_certificate(user, Duration::from_secs(3600)).await.unwrap();
+        }
+        let identity = UserIdentity { user: user.into(), roles: vec!["dev".into()], ..Default::default() };
         self.ca.issue_user(&identity, Duration::from_secs(3600), SystemTime::now()).unwrap()
     }
 

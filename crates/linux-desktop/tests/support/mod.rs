@@ -131,7 +131,9 @@ impl TestService {
     /// A one-hour certificate for `user` (no roles: the service reads them
     /// from the store), DER.
     pub fn user_certificate(&self, user: &str) -> Vec<u8> {
-        let identity = UserIdentity { user: user.into(), ..Default::default() };
+        let plane = self.plane.clone();
+        let user_id = futures_block_on(async move { plane.store().user(user).await.ok().map(|u| u.value.id) });
+        let identity = UserIdentity { user: user.into(), user_id, ..Default::default() };
         self.ca.issue_user(&identity, Duration::from_secs(3600), SystemTime::now()).unwrap().cert_der
     }
 
@@ -201,13 +203,19 @@ async fn control_plane(dir: &Path) -> ControlPlane {
     plane
 }
 
-/// Runs a future to completion from synchronous test set-up code that may
-/// itself be inside a Tokio runtime.
+/// Where set-up code runs: one runtime for the whole test process, so what
+/// it spawns lives on (the store's feed to its watchers: on a runtime
+/// dropped after set-up, a watch would never see a change).
+static SETUP: std::sync::LazyLock<tokio::runtime::Runtime> =
+    std::sync::LazyLock::new(|| tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap());
+
+/// Runs a future to completion on [`SETUP`] from synchronous test set-up
+/// code that may itself be inside a Tokio runtime.
 fn futures_block_on<F: std::future::Future + Send>(future: F) -> F::Output
 where
     F::Output: Send,
 {
-    std::thread::scope(|scope| scope.spawn(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)).join().unwrap())
+    std::thread::scope(|scope| scope.spawn(|| SETUP.block_on(future)).join().unwrap())
 }
 
 /// An X client on the session's display, authenticated with its cookie.

@@ -45,6 +45,7 @@ status: {is_locked: false}
                 roles: vec!["access".into(), "auditor".into()],
                 traits: crate::resources::user::Traits::new().with("logins", ["alice", "root"]).with("windows_logins", ["Administrator"]),
                 credentials: None,
+                id: String::new(),
             }),
         ),
         (
