@@ -54,23 +54,13 @@ impl Default for HashGate {
 impl HashGate {
     /// At most `slots` hashes at once (at least one), and `max_queued` waiting.
     pub fn new(slots: usize, max_queued: usize) -> Self {
-        Self {
-            slots: Arc::new(Semaphore::new(slots.max(1))),
-            queued: AtomicUsize::new(0),
-            max_queued,
-            memory: Arc::default(),
-        }
+        Self { slots: Arc::new(Semaphore::new(slots.max(1))), queued: AtomicUsize::new(0), max_queued, memory: Arc::default() }
     }
 
     /// Runs `hash` on the blocking pool once a slot is free, with that
     /// slot's memory, or answers [`Busy`] when too many are waiting already.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        hash: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
-    ) -> Result<T, Busy> {
-        let busy = Busy {
-            retry_after: RETRY_AFTER,
-        };
+    pub async fn run<T: Send + 'static>(&self, hash: impl FnOnce(&mut HashMemory) -> T + Send + 'static) -> Result<T, Busy> {
+        let busy = Busy { retry_after: RETRY_AFTER };
         let slot = match self.slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
             Err(_) => {
@@ -90,11 +80,7 @@ impl HashGate {
         // client hung up), the hash still holds it until it is done.
         let pool = self.memory.clone();
         let task = tokio::task::spawn_blocking(move || {
-            let mut memory = pool
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop()
-                .unwrap_or_default();
+            let mut memory = pool.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
             let value = hash(&mut memory);
             pool.lock().unwrap_or_else(|p| p.into_inner()).push(memory);
             drop(slot);
@@ -108,18 +94,13 @@ impl HashGate {
     /// Whether `password` matches `hash`.
     pub async fn verify(&self, hash: &PasswordHashString, password: &str) -> Result<bool, Busy> {
         let (hash, password) = (hash.clone(), password.to_owned());
-        self.run(move |memory| hash.verify_in(&password, memory))
-            .await
+        self.run(move |memory| hash.verify_in(&password, memory)).await
     }
 
     /// A new hash of `password` (after its length is checked).
-    pub async fn hash(
-        &self,
-        password: &str,
-    ) -> Result<Result<PasswordHashString, PasswordError>, Busy> {
+    pub async fn hash(&self, password: &str) -> Result<Result<PasswordHashString, PasswordError>, Busy> {
         let password = password.to_owned();
-        self.run(move |memory| PasswordHashString::new_in(&password, memory))
-            .await
+        self.run(move |memory| PasswordHashString::new_in(&password, memory)).await
     }
 }
 
@@ -163,19 +144,8 @@ mod tests {
         while gate.queued.load(Ordering::Acquire) == 0 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(
-            gate.run(|_| 3).await,
-            Err(Busy {
-                retry_after: RETRY_AFTER
-            })
-        );
-        assert_eq!(
-            Busy {
-                retry_after: RETRY_AFTER
-            }
-            .to_string(),
-            "the login service is busy; try again in a moment"
-        );
+        assert_eq!(gate.run(|_| 3).await, Err(Busy { retry_after: RETRY_AFTER }));
+        assert_eq!(Busy { retry_after: RETRY_AFTER }.to_string(), "the login service is busy; try again in a moment");
         release.send(()).unwrap();
         assert_eq!(first.await.unwrap(), Ok(1));
         assert_eq!(second.await.unwrap(), Ok(2));

@@ -114,11 +114,7 @@ impl ControlPlane {
                 }
             }
         };
-        Ok(Enrollment {
-            user: invite.value.user.clone(),
-            totp_url: device.url(TOTP_ISSUER, &invite.value.user)?,
-            totp_secret: device.secret_base32()?,
-        })
+        Ok(Enrollment { user: invite.value.user.clone(), totp_url: device.url(TOTP_ISSUER, &invite.value.user)?, totp_secret: device.secret_base32()? })
     }
 
     /// Sets the invited user's password and TOTP device (proved by a code),

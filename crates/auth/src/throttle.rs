@@ -65,18 +65,9 @@ impl Default for Limits {
     fn default() -> Self {
         let window = Duration::from_secs(900);
         Self {
-            per_network: Limit {
-                failures: 20,
-                window,
-            },
-            per_user_network: Limit {
-                failures: 5,
-                window,
-            },
-            per_user_second_factor: Limit {
-                failures: 5,
-                window,
-            },
+            per_network: Limit { failures: 20, window },
+            per_user_network: Limit { failures: 5, window },
+            per_user_second_factor: Limit { failures: 5, window },
         }
     }
 }
@@ -173,56 +164,34 @@ impl Default for LoginThrottle {
 impl LoginThrottle {
     /// A throttle with the given limits.
     pub fn new(limits: Limits) -> Self {
-        Self {
-            limits,
-            networks: Failures::default(),
-            user_networks: Failures::default(),
-            second_factor: Failures::default(),
-        }
+        Self { limits, networks: Failures::default(), user_networks: Failures::default(), second_factor: Failures::default() }
     }
 
     /// Reserves an attempt by `user` from `address`, before anything is
     /// hashed, or refuses it. The reservation counts as a failure until
     /// [`Self::settle`] says otherwise.
-    pub fn begin(
-        &mut self,
-        user: &str,
-        address: IpAddr,
-        now: Instant,
-    ) -> Result<Attempt, Throttled> {
+    pub fn begin(&mut self, user: &str, address: IpAddr, now: Instant) -> Result<Attempt, Throttled> {
         let network = ClientNetwork::of(address);
         let key = (user.to_owned(), network);
         let waits = [
             self.networks.wait(&network, self.limits.per_network, now),
-            self.user_networks
-                .wait(&key, self.limits.per_user_network, now),
+            self.user_networks.wait(&key, self.limits.per_user_network, now),
             // Someone who has the password and guesses codes: refused here
             // too, before any hashing, wherever they come from.
-            self.second_factor
-                .wait(user, self.limits.per_user_second_factor, now),
+            self.second_factor.wait(user, self.limits.per_user_second_factor, now),
         ];
         if let Some(retry_after) = waits.into_iter().flatten().max() {
             return Err(Throttled { retry_after });
         }
         self.networks.record(network, self.limits.per_network, now);
-        self.user_networks
-            .record(key, self.limits.per_user_network, now);
-        Ok(Attempt {
-            user: user.to_owned(),
-            network,
-            at: now,
-            second_factor: None,
-        })
+        self.user_networks.record(key, self.limits.per_user_network, now);
+        Ok(Attempt { user: user.to_owned(), network, at: now, second_factor: None })
     }
 
     /// The password of `attempt` was right: reserves a try of the user's
     /// second factor, or refuses it when the user has had too many wrong
     /// codes (attempts that passed [`Self::begin`] together cannot all try).
-    pub fn password_verified(
-        &mut self,
-        attempt: &mut Attempt,
-        now: Instant,
-    ) -> Result<(), Throttled> {
+    pub fn password_verified(&mut self, attempt: &mut Attempt, now: Instant) -> Result<(), Throttled> {
         let limit = self.limits.per_user_second_factor;
         if let Some(retry_after) = self.second_factor.wait(attempt.user.as_str(), limit, now) {
             return Err(Throttled { retry_after });
@@ -235,12 +204,7 @@ impl LoginThrottle {
     /// Ends `attempt`: a failure keeps its reservations, anything else
     /// takes them back.
     pub fn settle(&mut self, attempt: Attempt, outcome: Outcome) {
-        let Attempt {
-            user,
-            network,
-            at,
-            second_factor,
-        } = attempt;
+        let Attempt { user, network, at, second_factor } = attempt;
         if outcome == Outcome::Failed {
             return;
         }
@@ -265,9 +229,7 @@ struct Failures<K> {
 
 impl<K> Default for Failures<K> {
     fn default() -> Self {
-        Self {
-            by_key: HashMap::new(),
-        }
+        Self { by_key: HashMap::new() }
     }
 }
 
@@ -278,10 +240,7 @@ impl<K: Hash + Eq + Clone> Failures<K> {
         Q: Hash + Eq + ?Sized,
     {
         let times = self.by_key.get_mut(key)?;
-        while times
-            .front()
-            .is_some_and(|&t| now.saturating_duration_since(t) >= limit.window)
-        {
+        while times.front().is_some_and(|&t| now.saturating_duration_since(t) >= limit.window) {
             times.pop_front();
         }
         if times.len() < limit.failures {
@@ -320,11 +279,7 @@ impl<K: Hash + Eq + Clone> Failures<K> {
     }
 
     fn forget_stalest(&mut self) {
-        let stalest = self
-            .by_key
-            .iter()
-            .min_by_key(|(_, t)| t.back().copied())
-            .map(|(k, _)| k.clone());
+        let stalest = self.by_key.iter().min_by_key(|(_, t)| t.back().copied()).map(|(k, _)| k.clone());
         if let Some(key) = stalest {
             self.by_key.remove(&key);
         }
@@ -343,18 +298,9 @@ mod tests {
 
     fn throttle() -> LoginThrottle {
         LoginThrottle::new(Limits {
-            per_network: Limit {
-                failures: 5,
-                window: MINUTE,
-            },
-            per_user_network: Limit {
-                failures: 3,
-                window: MINUTE,
-            },
-            per_user_second_factor: Limit {
-                failures: 2,
-                window: MINUTE,
-            },
+            per_network: Limit { failures: 5, window: MINUTE },
+            per_user_network: Limit { failures: 3, window: MINUTE },
+            per_user_second_factor: Limit { failures: 2, window: MINUTE },
         })
     }
 
@@ -363,24 +309,14 @@ mod tests {
     }
 
     /// An attempt that fails at the password.
-    fn wrong_password(
-        t: &mut LoginThrottle,
-        user: &str,
-        address: IpAddr,
-        now: Instant,
-    ) -> Result<(), Throttled> {
+    fn wrong_password(t: &mut LoginThrottle, user: &str, address: IpAddr, now: Instant) -> Result<(), Throttled> {
         let attempt = t.begin(user, address, now)?;
         t.settle(attempt, Outcome::Failed);
         Ok(())
     }
 
     /// An attempt with the right password and a wrong code.
-    fn wrong_code(
-        t: &mut LoginThrottle,
-        user: &str,
-        address: IpAddr,
-        now: Instant,
-    ) -> Result<(), Throttled> {
+    fn wrong_code(t: &mut LoginThrottle, user: &str, address: IpAddr, now: Instant) -> Result<(), Throttled> {
         let mut attempt = t.begin(user, address, now)?;
         t.password_verified(&mut attempt, now)?;
         t.settle(attempt, Outcome::Failed);
@@ -394,17 +330,11 @@ mod tests {
         let in_flight: Vec<_> = (0..3).map(|_| t.begin("alice", A, t0).unwrap()).collect();
         let refused = t.begin("alice", A, t0 + secs(1)).unwrap_err();
         assert_eq!(refused.retry_after, secs(59));
-        assert_eq!(
-            refused.to_string(),
-            "too many failed logins; try again in 59 seconds"
-        );
+        assert_eq!(refused.to_string(), "too many failed logins; try again in 59 seconds");
         for attempt in in_flight {
             t.settle(attempt, Outcome::NotChecked);
         }
-        assert!(
-            t.begin("alice", A, t0 + secs(1)).is_ok(),
-            "attempts that checked nothing are taken back"
-        );
+        assert!(t.begin("alice", A, t0 + secs(1)).is_ok(), "attempts that checked nothing are taken back");
     }
 
     #[test]
@@ -413,18 +343,10 @@ mod tests {
         for i in 0..3 {
             wrong_password(&mut t, "alice", A, t0 + secs(i)).unwrap();
         }
-        assert!(
-            t.begin("alice", A, t0 + secs(10)).is_err(),
-            "the guessing network is refused"
-        );
-        let attempt = t
-            .begin("alice", B, t0 + secs(10))
-            .expect("the user, from another network, is not");
+        assert!(t.begin("alice", A, t0 + secs(10)).is_err(), "the guessing network is refused");
+        let attempt = t.begin("alice", B, t0 + secs(10)).expect("the user, from another network, is not");
         t.settle(attempt, Outcome::Succeeded);
-        assert!(
-            t.begin("alice", A, t0 + secs(60)).is_ok(),
-            "the first failure aged out"
-        );
+        assert!(t.begin("alice", A, t0 + secs(60)).is_ok(), "the first failure aged out");
     }
 
     #[test]
@@ -444,34 +366,18 @@ mod tests {
         wrong_code(&mut t, "alice", B, t0 + secs(1)).unwrap();
         let c = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
         let refused = t.begin("alice", c, t0 + secs(2)).unwrap_err();
-        assert_eq!(
-            refused.retry_after,
-            secs(58),
-            "before hashing, from a third network"
-        );
-        assert!(
-            t.begin("bob", c, t0 + secs(2)).is_ok(),
-            "other users are unaffected"
-        );
-        assert!(
-            t.begin("alice", c, t0 + secs(60)).is_ok(),
-            "the window slides"
-        );
+        assert_eq!(refused.retry_after, secs(58), "before hashing, from a third network");
+        assert!(t.begin("bob", c, t0 + secs(2)).is_ok(), "other users are unaffected");
+        assert!(t.begin("alice", c, t0 + secs(60)).is_ok(), "the window slides");
     }
 
     #[test]
     fn concurrent_attempts_with_the_password_cannot_all_try_a_code() {
         let (mut t, t0) = (throttle(), Instant::now());
-        let mut attempts: Vec<_> = [A, B, A]
-            .iter()
-            .map(|&a| t.begin("alice", a, t0).unwrap())
-            .collect();
+        let mut attempts: Vec<_> = [A, B, A].iter().map(|&a| t.begin("alice", a, t0).unwrap()).collect();
         assert!(t.password_verified(&mut attempts[0], t0).is_ok());
         assert!(t.password_verified(&mut attempts[1], t0).is_ok());
-        assert!(
-            t.password_verified(&mut attempts[2], t0).is_err(),
-            "two codes in flight is the limit"
-        );
+        assert!(t.password_verified(&mut attempts[2], t0).is_err(), "two codes in flight is the limit");
         assert!(attempts[0].password_verified() && !attempts[2].password_verified());
     }
 
@@ -505,19 +411,13 @@ mod tests {
         let mapped = IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped());
         assert_eq!(ClientNetwork::of(mapped), ClientNetwork::of(A));
         assert_eq!(ClientNetwork::of(mapped).to_string(), "192.0.2.1");
-        assert_ne!(
-            ClientNetwork::of(IpAddr::V6(Ipv6Addr::LOCALHOST)),
-            ClientNetwork::of(A)
-        );
+        assert_ne!(ClientNetwork::of(IpAddr::V6(Ipv6Addr::LOCALHOST)), ClientNetwork::of(A));
 
         let (mut t, t0) = (throttle(), Instant::now());
         for _ in 0..3 {
             wrong_password(&mut t, "alice", one, t0).unwrap();
         }
-        assert!(
-            t.begin("alice", same_64, t0).is_err(),
-            "a new address in the same /64 is the same client"
-        );
+        assert!(t.begin("alice", same_64, t0).is_err(), "a new address in the same /64 is the same client");
         assert!(t.begin("alice", next_64, t0).is_ok());
     }
 

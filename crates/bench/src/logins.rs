@@ -156,7 +156,10 @@ async fn under_flood(
     );
     let _ = writeln!(out, "| real logins | wall s | real logins/s | real attempts answered busy | longest real login ms |\n| --- | --- | --- | --- | --- |");
     let _ = writeln!(out, "| {count} | {secs:.2} | {:.1} | {refused_busy} | {:.0} |", count as f64 / secs, longest.as_secs_f64() * 1000.0);
-    let _ = writeln!(out, "\n| flood attempts | answered/s | wrong password (hashed) | busy (429, not hashed) | throttled | other |\n| --- | --- | --- | --- | --- | --- |");
+    let _ = writeln!(
+        out,
+        "\n| flood attempts | answered/s | wrong password (hashed) | busy (429, not hashed) | throttled | other |\n| --- | --- | --- | --- | --- | --- |"
+    );
     let _ = writeln!(out, "| {total} | {:.0} | {rejected} | {busy} | {throttled} | {other} |", total as f64 / secs);
     let _ = writeln!(out, "\nPeak memory of the bench process (VmHWM): {} MiB before the flood, {} MiB after.", hwm_before / 1024, hwm_after / 1024);
     Ok(())
@@ -165,11 +168,7 @@ async fn under_flood(
 /// A value of /proc/self/status in KiB (0 if unreadable).
 fn vm_kib(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    status.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':')).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
 }
 
 fn row(out: &mut String, name: &str, count: usize, elapsed: Duration) {

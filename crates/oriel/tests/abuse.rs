@@ -42,15 +42,7 @@ impl Oriel {
         let dir = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
         command
-            .args([
-                "start",
-                "--listen",
-                "127.0.0.1:0",
-                "--auth-listen",
-                "127.0.0.1:0",
-                "--tunnel-listen",
-                "127.0.0.1:0",
-            ])
+            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--web-dir")
@@ -63,46 +55,23 @@ impl Oriel {
             unsafe {
                 command.pre_exec(move || {
                     let Rlimit { maximum, .. } = getrlimit(Resource::Nofile);
-                    setrlimit(
-                        Resource::Nofile,
-                        Rlimit {
-                            current: Some(soft),
-                            maximum,
-                        },
-                    )
-                    .map_err(std::io::Error::from)
+                    setrlimit(Resource::Nofile, Rlimit { current: Some(soft), maximum }).map_err(std::io::Error::from)
                 });
             }
         }
         let process = Process::spawn("oriel", &mut command, &dir.path().join("oriel.log"));
         let ready = process.line("its URL", |l| l.starts_with("Oriel is ready at https://"));
-        let addr = ready
-            .trim_start_matches("Oriel is ready at https://")
-            .split('/')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let invite_line = process.line("an invite link (the first start prints one)", |l| {
-            l.contains("/web/invite/")
-        });
+        let addr = ready.trim_start_matches("Oriel is ready at https://").split('/').next().unwrap().parse().unwrap();
+        let invite_line = process.line("an invite link (the first start prints one)", |l| l.contains("/web/invite/"));
         let invite = invite_line.rsplit('/').next().unwrap().to_owned();
         let web = Web::new(addr, &dir.path().join("data"));
-        Self {
-            process,
-            web,
-            invite,
-            _dir: dir,
-        }
+        Self { process, web, invite, _dir: dir }
     }
 
     /// A line of `/proc/<pid>/<file>` that starts with `key`.
     fn proc_line(&self, file: &str, key: &str) -> String {
         let text = std::fs::read_to_string(format!("/proc/{}/{file}", self.process.id())).unwrap();
-        text.lines()
-            .find(|l| l.starts_with(key))
-            .unwrap_or_else(|| panic!("no {key} in {file}"))
-            .to_owned()
+        text.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("no {key} in {file}")).to_owned()
     }
 
     /// A `/proc/<pid>/status` value in KiB (`VmHWM`, `VmRSS`).
@@ -122,19 +91,12 @@ fn address(a: u8, b: u8, c: u8) -> IpAddr {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// The status code of a raw HTTP response.
 fn status(response: &str) -> u16 {
-    response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
+    response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
 }
 
 fn login_body(password: &str, code: &str) -> serde_json::Value {
@@ -152,14 +114,7 @@ async fn a_flood_of_wrong_logins_is_answered_and_the_user_still_logs_in() {
     let attempts = (0..600u16).map(|i| async move {
         let from = address(1, (i / 10) as u8, 1);
         let stream = web.tls_stream_from(from).await.expect("TLS handshake");
-        web.http_over(
-            stream,
-            "POST",
-            "/api/login",
-            None,
-            Some(login_body("not the password at all", "000000")),
-        )
-        .await
+        web.http_over(stream, "POST", "/api/login", None, Some(login_body("not the password at all", "000000"))).await
     });
     let responses = futures_util::future::join_all(attempts).await;
     let mut counts = std::collections::BTreeMap::<u16, usize>::new();
@@ -167,36 +122,16 @@ async fn a_flood_of_wrong_logins_is_answered_and_the_user_still_logs_in() {
         let code = status(response);
         *counts.entry(code).or_default() += 1;
         if code == 429 {
-            assert!(
-                response.to_ascii_lowercase().contains("\r\nretry-after: "),
-                "a 429 says when to retry: {response}"
-            );
+            assert!(response.to_ascii_lowercase().contains("\r\nretry-after: "), "a 429 says when to retry: {response}");
         }
     }
     let after = oriel.memory_kib("VmHWM");
-    eprintln!(
-        "answers: {counts:?}; VmHWM {before} KiB before, {after} KiB after; VmRSS now {} KiB",
-        oriel.memory_kib("VmRSS")
-    );
-    assert!(
-        counts.keys().all(|code| [401, 429].contains(code)),
-        "only refusals: {counts:?}"
-    );
-    assert_eq!(
-        counts.values().sum::<usize>(),
-        600,
-        "every attempt is answered"
-    );
-    assert!(
-        counts.get(&429).copied().unwrap_or(0) > 300,
-        "mostly 429 (throttled or busy): {counts:?}"
-    );
+    eprintln!("answers: {counts:?}; VmHWM {before} KiB before, {after} KiB after; VmRSS now {} KiB", oriel.memory_kib("VmRSS"));
+    assert!(counts.keys().all(|code| [401, 429].contains(code)), "only refusals: {counts:?}");
+    assert_eq!(counts.values().sum::<usize>(), 600, "every attempt is answered");
+    assert!(counts.get(&429).copied().unwrap_or(0) > 300, "mostly 429 (throttled or busy): {counts:?}");
     let bound = memory_growth_bound_kib();
-    assert!(
-        after < before + bound,
-        "peak memory grew by {} KiB, over the bound of {bound} KiB",
-        after - before
-    );
+    assert!(after < before + bound, "peak memory grew by {} KiB, over the bound of {bound} KiB", after - before);
 
     // A flooding address that keeps guessing (attempts answered busy did
     // not count) is soon refused, then even with the right password…
@@ -205,47 +140,23 @@ async fn a_flood_of_wrong_logins_is_answered_and_the_user_still_logs_in() {
     loop {
         let stream = web.tls_stream_from(flooder).await.unwrap();
         let wrong = login_body("not the password at all", "000000");
-        let response = web
-            .http_over(stream, "POST", "/api/login", None, Some(wrong))
-            .await;
+        let response = web.http_over(stream, "POST", "/api/login", None, Some(wrong)).await;
         if status(&response) == 429 {
             break;
         }
         guesses += 1;
-        assert!(
-            guesses <= 5,
-            "still not refused after {guesses} more guesses: {response}"
-        );
+        assert!(guesses <= 5, "still not refused after {guesses} more guesses: {response}");
     }
     let code = device.code_at(unix_now() + 30).unwrap();
     let stream = web.tls_stream_from(flooder).await.unwrap();
-    let refused = web
-        .http_over(
-            stream,
-            "POST",
-            "/api/login",
-            None,
-            Some(login_body(support::PASSWORD, &code)),
-        )
-        .await;
+    let refused = web.http_over(stream, "POST", "/api/login", None, Some(login_body(support::PASSWORD, &code))).await;
     assert_eq!(status(&refused), 429, "{refused}");
     assert!(refused.contains("too many failed logins"), "{refused}");
     // …and the user, from another address, logs in.
     let stream = web.tls_stream_from(address(0, 0, 2)).await.unwrap();
-    let response = web
-        .http_over(
-            stream,
-            "POST",
-            "/api/login",
-            None,
-            Some(login_body(support::PASSWORD, &code)),
-        )
-        .await;
+    let response = web.http_over(stream, "POST", "/api/login", None, Some(login_body(support::PASSWORD, &code))).await;
     assert_eq!(status(&response), 200, "{response}");
-    assert!(
-        response.contains(&format!("set-cookie: {}=", support::COOKIE)),
-        "{response}"
-    );
+    assert!(response.contains(&format!("set-cookie: {}=", support::COOKIE)), "{response}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,17 +164,9 @@ async fn a_page_of_another_site_cannot_open_the_desktop_websocket() {
     let oriel = Oriel::start(None);
     let cookie = oriel.web.enroll(&oriel.invite).await;
 
-    let foreign = oriel
-        .web
-        .socket_from_origin(&cookie, "any", "any", Some("https://evil.example"))
-        .await
-        .unwrap_err();
+    let foreign = oriel.web.socket_from_origin(&cookie, "any", "any", Some("https://evil.example")).await.unwrap_err();
     assert!(foreign.contains("403"), "{foreign}");
-    let none = oriel
-        .web
-        .socket_from_origin(&cookie, "any", "any", None)
-        .await
-        .unwrap_err();
+    let none = oriel.web.socket_from_origin(&cookie, "any", "any", None).await.unwrap_err();
     assert!(none.contains("403"), "{none}");
 
     // What the refusal says, read from a raw handshake.
@@ -276,19 +179,10 @@ async fn a_page_of_another_site_cannot_open_the_desktop_websocket() {
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = vec![0; 4096];
-    let n = tokio::time::timeout(PATIENCE, stream.read(&mut response))
-        .await
-        .unwrap()
-        .unwrap();
+    let n = tokio::time::timeout(PATIENCE, stream.read(&mut response)).await.unwrap().unwrap();
     let response = String::from_utf8_lossy(&response[..n]);
     assert_eq!(status(&response), 403, "{response}");
-    assert!(
-        response.contains(&format!(
-            "origin \\\"https://evil.example\\\" is not this proxy's (https://{})",
-            oriel.web.addr
-        )),
-        "{response}"
-    );
+    assert!(response.contains(&format!("origin \\\"https://evil.example\\\" is not this proxy's (https://{})", oriel.web.addr)), "{response}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,41 +191,23 @@ async fn idle_connections_past_the_usual_file_limit_do_not_stop_the_service() {
     let oriel = Oriel::start(Some(1024));
     let limits = oriel.proc_line("limits", "Max open files");
     let numbers: Vec<&str> = limits.split_whitespace().skip(3).take(2).collect();
-    assert_eq!(
-        numbers[0], numbers[1],
-        "the soft limit is raised to the hard limit: {limits}"
-    );
+    assert_eq!(numbers[0], numbers[1], "the soft limit is raised to the hard limit: {limits}");
 
     // 1100 idle connections (no TLS handshake), 220 from each of 5 addresses.
     let base = oriel.open_files();
     let mut idle = Vec::new();
     for i in 0..1100u16 {
-        idle.push(
-            support::connect_from(address(2, 0, (i / 220) as u8 + 1), oriel.web.addr)
-                .await
-                .unwrap(),
-        );
+        idle.push(support::connect_from(address(2, 0, (i / 220) as u8 + 1), oriel.web.addr).await.unwrap());
     }
     let deadline = Instant::now() + PATIENCE;
     while oriel.open_files() < base + 1100 {
-        assert!(
-            Instant::now() < deadline,
-            "oriel accepted only {} of the connections",
-            oriel.open_files() - base
-        );
+        assert!(Instant::now() < deadline, "oriel accepted only {} of the connections", oriel.open_files() - base);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     // Someone else still gets the login page.
-    let stream = oriel
-        .web
-        .tls_stream_from(address(0, 0, 3))
-        .await
-        .expect("TLS handshake while 1100 connections are open");
-    let page = oriel
-        .web
-        .http_over(stream, "GET", "/web/login", None, None)
-        .await;
+    let stream = oriel.web.tls_stream_from(address(0, 0, 3)).await.expect("TLS handshake while 1100 connections are open");
+    let page = oriel.web.http_over(stream, "GET", "/web/login", None, None).await;
     assert_eq!(status(&page), 200, "{page}");
     assert!(page.contains("Oriel test page"), "{page}");
 
@@ -348,15 +224,7 @@ async fn idle_connections_past_the_usual_file_limit_do_not_stop_the_service() {
             web.tls().connect(name, tcp).await
         }
     });
-    let held: Vec<_> = futures_util::future::join_all(handshakes)
-        .await
-        .into_iter()
-        .filter_map(Result::ok)
-        .collect();
-    assert_eq!(
-        held.len(),
-        256,
-        "connections past the share are closed before TLS"
-    );
+    let held: Vec<_> = futures_util::future::join_all(handshakes).await.into_iter().filter_map(Result::ok).collect();
+    assert_eq!(held.len(), 256, "connections past the share are closed before TLS");
     drop(idle);
 }

@@ -47,19 +47,10 @@ fn login_error(e: LoginError) -> Response {
 }
 
 fn with_cookie(cookie: &SessionCookie) -> Response {
-    let max_age = cookie
-        .expires
-        .duration_since(std::time::SystemTime::now())
-        .map_or(0, |d| d.as_secs());
-    let value = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}",
-        cookie.secret
-    );
+    let max_age = cookie.expires.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs());
+    let value = format!("{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}", cookie.secret);
     let mut response = Json(json!({ "user": cookie.user })).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&value).expect("hex cookie"),
-    );
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&value).expect("hex cookie"));
     response
 }
 
@@ -70,11 +61,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            pair.trim()
-                .strip_prefix(COOKIE)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
         .map(str::to_owned)
 }
 
@@ -83,12 +70,7 @@ pub async fn authenticated(state: &AppState, headers: &HeaderMap) -> Result<Sess
     let Some(secret) = session_cookie(headers) else {
         return Err(error(StatusCode::UNAUTHORIZED, "log in first"));
     };
-    state.plane.session_user(&secret).await.ok_or_else(|| {
-        error(
-            StatusCode::UNAUTHORIZED,
-            "your session has ended; log in again",
-        )
-    })
+    state.plane.session_user(&secret).await.ok_or_else(|| error(StatusCode::UNAUTHORIZED, "your session has ended; log in again"))
 }
 
 #[derive(Deserialize)]
@@ -98,16 +80,8 @@ pub struct LoginBody {
     totp_code: String,
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Json(body): Json<LoginBody>,
-) -> Response {
-    match state
-        .plane
-        .login(&body.user, &body.password, &body.totp_code, peer.ip())
-        .await
-    {
+pub async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Json(body): Json<LoginBody>) -> Response {
+    match state.plane.login(&body.user, &body.password, &body.totp_code, peer.ip()).await {
         Ok(cookie) => {
             tracing::info!(user = %cookie.user, "logged in");
             with_cookie(&cookie)
@@ -132,32 +106,21 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         // The session may still be live: say so instead of a logout.
         tracing::warn!(%error, "logout failed");
         let body = Json(json!({ "error": "the logout could not be recorded; try again" }));
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::SET_COOKIE, clear)],
-            body,
-        )
-            .into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, [(header::SET_COOKIE, clear)], body).into_response();
     }
     (StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response()
 }
 
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match authenticated(&state, &headers).await {
-        Ok(SessionUser { user, .. }) => Json(
-            json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster }),
-        )
-        .into_response(),
+        Ok(SessionUser { user, .. }) => Json(json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster })).into_response(),
         Err(response) => response,
     }
 }
 
 pub async fn enrollment(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
     match state.plane.enrollment(&secret).await {
-        Ok(e) => {
-            Json(json!({ "user": e.user, "totp_url": e.totp_url, "totp_secret": e.totp_secret }))
-                .into_response()
-        }
+        Ok(e) => Json(json!({ "user": e.user, "totp_url": e.totp_url, "totp_secret": e.totp_secret })).into_response(),
         Err(e) => login_error(e),
     }
 }
@@ -168,16 +131,8 @@ pub struct AcceptBody {
     totp_code: String,
 }
 
-pub async fn accept_invite(
-    State(state): State<AppState>,
-    Path(secret): Path<String>,
-    Json(body): Json<AcceptBody>,
-) -> Response {
-    match state
-        .plane
-        .accept_invite(&secret, &body.password, &body.totp_code)
-        .await
-    {
+pub async fn accept_invite(State(state): State<AppState>, Path(secret): Path<String>, Json(body): Json<AcceptBody>) -> Response {
+    match state.plane.accept_invite(&secret, &body.password, &body.totp_code).await {
         Ok(cookie) => {
             tracing::info!(user = %cookie.user, "invite accepted");
             with_cookie(&cookie)
@@ -203,10 +158,7 @@ pub async fn desktops(State(state): State<AppState>, headers: HeaderMap) -> Resp
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot list desktops");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the desktop list is unavailable, try again",
-            )
+            error(StatusCode::SERVICE_UNAVAILABLE, "the desktop list is unavailable, try again")
         }
     }
 }

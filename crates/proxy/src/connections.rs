@@ -30,10 +30,7 @@ impl Default for ConnectionLimits {
     /// 256 per address (a browser opens a handful; an office behind one
     /// NAT address, a few hundred) and 10000 in all.
     fn default() -> Self {
-        Self {
-            per_address: 256,
-            total: 10_000,
-        }
+        Self { per_address: 256, total: 10_000 }
     }
 }
 
@@ -75,11 +72,7 @@ struct Counts {
 impl OpenConnections {
     /// Counts connections against `limits`.
     pub fn new(limits: ConnectionLimits) -> Arc<Self> {
-        Arc::new(Self {
-            limits,
-            counts: Mutex::default(),
-            last_warning: AtomicU64::new(0),
-        })
+        Arc::new(Self { limits, counts: Mutex::default(), last_warning: AtomicU64::new(0) })
     }
 
     /// A place for a connection from `address`, held until the returned
@@ -88,23 +81,15 @@ impl OpenConnections {
         let network = ClientNetwork::of(address);
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         if counts.total >= self.limits.total {
-            return Err(Refused::Total {
-                limit: self.limits.total,
-            });
+            return Err(Refused::Total { limit: self.limits.total });
         }
         let open = counts.by_network.entry(network).or_default();
         if *open >= self.limits.per_address {
-            return Err(Refused::PerAddress {
-                network,
-                limit: self.limits.per_address,
-            });
+            return Err(Refused::PerAddress { network, limit: self.limits.per_address });
         }
         *open += 1;
         counts.total += 1;
-        Ok(Admitted {
-            connections: self.clone(),
-            network,
-        })
+        Ok(Admitted { connections: self.clone(), network })
     }
 
     /// Connections open now.
@@ -142,14 +127,9 @@ pub(crate) fn warn_accept_error(error: &io::Error) {
 
 /// True at most once every 10 seconds per `last`.
 fn once_in_a_while(last: &AtomicU64) -> bool {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let then = last.load(Ordering::Relaxed);
-    now >= then + 10
-        && last
-            .compare_exchange(then, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
+    now >= then + 10 && last.compare_exchange(then, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
 }
 
 /// One connection's place, given back when dropped.
@@ -173,21 +153,13 @@ pub struct Counted {
 }
 
 impl AsyncRead for Counted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Counted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
@@ -199,11 +171,7 @@ impl AsyncWrite for Counted {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 
@@ -242,13 +210,7 @@ impl<S> axum_server::accept::Accept<TcpStream, S> for CountingAcceptor {
         // Dropping the stream on an error closes it.
         std::future::ready(admitted.and_then(|admitted| {
             stream.set_nodelay(true)?;
-            Ok((
-                Counted {
-                    stream,
-                    _admitted: admitted,
-                },
-                service,
-            ))
+            Ok((Counted { stream, _admitted: admitted }, service))
         }))
     }
 }
@@ -259,25 +221,16 @@ mod tests {
 
     #[test]
     fn each_network_has_its_share_and_all_have_the_total() {
-        let open = OpenConnections::new(ConnectionLimits {
-            per_address: 2,
-            total: 3,
-        });
+        let open = OpenConnections::new(ConnectionLimits { per_address: 2, total: 3 });
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let a6: IpAddr = "2001:db8::1".parse().unwrap();
         let a6_same_64: IpAddr = "2001:db8::2".parse().unwrap();
         let first = open.admit(a).unwrap();
         let _second = open.admit(a).unwrap();
         let refused = open.admit(a).unwrap_err();
-        assert_eq!(
-            refused.to_string(),
-            "192.0.2.1 has 2 connections open already"
-        );
+        assert_eq!(refused.to_string(), "192.0.2.1 has 2 connections open already");
         let _third = open.admit(a6).unwrap();
-        assert_eq!(
-            open.admit(a6_same_64).unwrap_err().to_string(),
-            "the proxy has 3 connections open already"
-        );
+        assert_eq!(open.admit(a6_same_64).unwrap_err().to_string(), "the proxy has 3 connections open already");
         drop(first);
         assert_eq!(open.open(), 2);
         let _fourth = open.admit(a6_same_64).unwrap();

@@ -56,8 +56,7 @@ impl LatencyProbe {
 
     /// The latest round trip in whole milliseconds.
     pub fn last_ms(&self) -> Option<u32> {
-        self.last
-            .map(|d| d.as_millis().min(u32::MAX as u128) as u32)
+        self.last.map(|d| d.as_millis().min(u32::MAX as u128) as u32)
     }
 }
 
@@ -71,22 +70,10 @@ mod tests {
         let t0 = Instant::now();
         let first = probe.ping(t0);
         let _second = probe.ping(t0 + Duration::from_secs(2));
-        assert_eq!(
-            probe.seen(&first, t0 + Duration::from_millis(4500)),
-            PingSeen::Answer,
-            "late but ours"
-        );
+        assert_eq!(probe.seen(&first, t0 + Duration::from_millis(4500)), PingSeen::Answer, "late but ours");
         assert_eq!(probe.last_ms(), Some(4500));
-        assert_eq!(
-            probe.seen(&first, t0),
-            PingSeen::Question,
-            "an answer counts once"
-        );
-        assert_eq!(
-            probe.seen(&[7; 16], t0),
-            PingSeen::Question,
-            "the peer's own ping"
-        );
+        assert_eq!(probe.seen(&first, t0), PingSeen::Question, "an answer counts once");
+        assert_eq!(probe.seen(&[7; 16], t0), PingSeen::Question, "the peer's own ping");
     }
 
     #[test]

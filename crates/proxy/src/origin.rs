@@ -18,14 +18,10 @@ use axum::http::{HeaderMap, header};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OriginRefused {
     /// No `Origin` header.
-    #[error(
-        "the desktop websocket is only for the Oriel web client: the request has no Origin header"
-    )]
+    #[error("the desktop websocket is only for the Oriel web client: the request has no Origin header")]
     Missing,
     /// Another site's page.
-    #[error(
-        "the desktop websocket is only for the Oriel web client: origin {origin:?} is not this proxy's ({expected})"
-    )]
+    #[error("the desktop websocket is only for the Oriel web client: origin {origin:?} is not this proxy's ({expected})")]
     Foreign {
         /// What the request said.
         origin: String,
@@ -61,31 +57,16 @@ impl OriginPolicy {
     /// Whether the handshake in `headers` comes from a page of this proxy.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), OriginRefused> {
         let origin = headers.get(header::ORIGIN).ok_or(OriginRefused::Missing)?;
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .and_then(HostPort::parse);
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(HostPort::parse);
         let origin_text = String::from_utf8_lossy(origin.as_bytes()).into_owned();
-        let from = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.strip_prefix("https://"))
-            .and_then(HostPort::parse);
+        let from = origin.to_str().ok().and_then(|o| o.strip_prefix("https://")).and_then(HostPort::parse);
         if let Some(from) = from
             && (host.as_ref() == Some(&from) || self.public.contains(&from))
         {
             return Ok(());
         }
-        let expected = host
-            .iter()
-            .chain(&self.public)
-            .map(|h| format!("https://{h}"))
-            .collect::<Vec<_>>()
-            .join(" or ");
-        Err(OriginRefused::Foreign {
-            origin: origin_text,
-            expected,
-        })
+        let expected = host.iter().chain(&self.public).map(|h| format!("https://{h}")).collect::<Vec<_>>().join(" or ");
+        Err(OriginRefused::Foreign { origin: origin_text, expected })
     }
 }
 
@@ -103,10 +84,7 @@ impl HostPort {
         if authority.as_str().contains('@') || authority.host().is_empty() {
             return None;
         }
-        Some(Self {
-            host: authority.host().to_ascii_lowercase(),
-            port: authority.port_u16().unwrap_or(443),
-        })
+        Some(Self { host: authority.host().to_ascii_lowercase(), port: authority.port_u16().unwrap_or(443) })
     }
 }
 
@@ -143,11 +121,7 @@ mod tests {
             ("https://oriel.example.com:443", "oriel.example.com"),
             ("https://[::1]:3080", "[::1]:3080"),
         ] {
-            assert_eq!(
-                policy.check(&headers(Some(origin), host)),
-                Ok(()),
-                "{origin} on {host}"
-            );
+            assert_eq!(policy.check(&headers(Some(origin), host)), Ok(()), "{origin} on {host}");
         }
     }
 
@@ -163,21 +137,10 @@ mod tests {
             "null",
             "",
         ] {
-            assert!(
-                matches!(
-                    policy.check(&headers(Some(origin), "127.0.0.1:3080")),
-                    Err(OriginRefused::Foreign { .. })
-                ),
-                "{origin}"
-            );
+            assert!(matches!(policy.check(&headers(Some(origin), "127.0.0.1:3080")), Err(OriginRefused::Foreign { .. })), "{origin}");
         }
-        assert_eq!(
-            policy.check(&headers(None, "127.0.0.1:3080")),
-            Err(OriginRefused::Missing)
-        );
-        let refused = policy
-            .check(&headers(Some("https://evil.example"), "127.0.0.1:3080"))
-            .unwrap_err();
+        assert_eq!(policy.check(&headers(None, "127.0.0.1:3080")), Err(OriginRefused::Missing));
+        let refused = policy.check(&headers(Some("https://evil.example"), "127.0.0.1:3080")).unwrap_err();
         assert_eq!(
             refused.to_string(),
             "the desktop websocket is only for the Oriel web client: origin \"https://evil.example\" is not this proxy's (https://127.0.0.1:3080)"
@@ -187,18 +150,8 @@ mod tests {
     #[test]
     fn a_public_address_is_accepted_when_the_host_header_differs() {
         let policy = OriginPolicy::new(&["oriel.example.com:443".into(), "not an address".into()]);
-        assert_eq!(
-            policy.check(&headers(Some("https://oriel.example.com"), "10.0.0.5:3080")),
-            Ok(())
-        );
-        let refused = policy
-            .check(&headers(Some("https://other.example.com"), "10.0.0.5:3080"))
-            .unwrap_err();
-        assert!(
-            refused
-                .to_string()
-                .ends_with("(https://10.0.0.5:3080 or https://oriel.example.com)"),
-            "{refused}"
-        );
+        assert_eq!(policy.check(&headers(Some("https://oriel.example.com"), "10.0.0.5:3080")), Ok(()));
+        let refused = policy.check(&headers(Some("https://other.example.com"), "10.0.0.5:3080")).unwrap_err();
+        assert!(refused.to_string().ends_with("(https://10.0.0.5:3080 or https://oriel.example.com)"), "{refused}");
     }
 }

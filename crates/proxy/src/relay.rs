@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt as _, StreamExt as _};
 use oriel_tdpb::pb::{self, AlertSeverity};
-use oriel_tdpb::{
-    FrameReader, Limits, Payload, PayloadKind, decode_frame, encode_frame, frame_body, peek_kind,
-};
+use oriel_tdpb::{FrameReader, Limits, Payload, PayloadKind, decode_frame, encode_frame, frame_body, peek_kind};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::latency::{LatencyProbe, PingSeen};
@@ -46,8 +44,7 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
     // Answers to the service's own pings, written once the frames read with them are relayed.
     let mut pending_desktop_answers: Vec<Vec<u8>> = Vec::new();
     // The first ping waits an interval: the session is still saying hello.
-    let mut ticker =
-        tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
     tracing::info!("session relay started");
 
     let end = 'relay: loop {
@@ -135,21 +132,13 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
         End::Transport(error) => tracing::info!(%error, "session transport closed"),
         End::BadBrowserFrame(error) => {
             tracing::warn!(%error, "malformed frame from the browser; ending the session");
-            let _ = browser_tx
-                .send(alert(&format!("malformed frame from the browser: {error}")))
-                .await;
-            let _ = browser_tx
-                .send(close(close_code::POLICY, "malformed frame"))
-                .await;
+            let _ = browser_tx.send(alert(&format!("malformed frame from the browser: {error}"))).await;
+            let _ = browser_tx.send(close(close_code::POLICY, "malformed frame")).await;
         }
         End::BadDesktopFrame(error) => {
             tracing::error!(%error, "malformed frame from the desktop service; ending the session");
-            let _ = browser_tx
-                .send(alert("the desktop service sent a malformed frame"))
-                .await;
-            let _ = browser_tx
-                .send(close(close_code::ERROR, "desktop error"))
-                .await;
+            let _ = browser_tx.send(alert("the desktop service sent a malformed frame")).await;
+            let _ = browser_tx.send(close(close_code::ERROR, "desktop error")).await;
         }
     }
     let _ = browser_tx.close().await;
@@ -158,9 +147,7 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
 /// Tells the browser why no session could start, then closes.
 pub async fn refuse(mut socket: WebSocket, message: &str) {
     let _ = socket.send(alert(message)).await;
-    let _ = socket
-        .send(close(close_code::AGAIN, "desktop unavailable"))
-        .await;
+    let _ = socket.send(close(close_code::AGAIN, "desktop unavailable")).await;
 }
 
 fn binary(payload: Payload) -> Message {
@@ -168,15 +155,9 @@ fn binary(payload: Payload) -> Message {
 }
 
 fn alert(message: &str) -> Message {
-    binary(Payload::Alert(pb::Alert {
-        message: message.to_owned(),
-        severity: AlertSeverity::Error as i32,
-    }))
+    binary(Payload::Alert(pb::Alert { message: message.to_owned(), severity: AlertSeverity::Error as i32 }))
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }

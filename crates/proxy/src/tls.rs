@@ -59,32 +59,18 @@ pub fn load_or_create(dir: &Path, hosts: &[String]) -> Result<Identity, TlsError
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let certified = rcgen::generate_simple_self_signed(hosts.to_vec())?;
-        write_private(&key_path, certified.signing_key.serialize_pem().as_bytes())
-            .map_err(io(&key_path))?;
+        write_private(&key_path, certified.signing_key.serialize_pem().as_bytes()).map_err(io(&key_path))?;
         std::fs::write(&cert_path, certified.cert.pem()).map_err(io(&cert_path))?;
         tracing::info!(cert = %cert_path.display(), "created a self-signed TLS certificate");
     }
     let chain = CertificateDer::pem_file_iter(&cert_path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| TlsError::Pem {
-            path: cert_path.clone(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| TlsError::Pem { path: cert_path.clone(), detail: e.to_string() })?;
     if chain.is_empty() {
-        return Err(TlsError::Pem {
-            path: cert_path,
-            detail: "no certificate in the file".into(),
-        });
+        return Err(TlsError::Pem { path: cert_path, detail: "no certificate in the file".into() });
     }
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| TlsError::Pem {
-        path: key_path,
-        detail: e.to_string(),
-    })?;
-    Ok(Identity {
-        chain,
-        key,
-        cert_path,
-    })
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| TlsError::Pem { path: key_path, detail: e.to_string() })?;
+    Ok(Identity { chain, key, cert_path })
 }
 
 /// A rustls server configuration for `identity` (TLS 1.2 and 1.3, ring).
@@ -100,12 +86,7 @@ pub fn server_config(identity: Identity) -> Result<Arc<rustls::ServerConfig>, Tl
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

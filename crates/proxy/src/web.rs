@@ -108,10 +108,7 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000")))
 }
 
 #[derive(serde::Deserialize)]
@@ -121,12 +118,7 @@ struct SocketQuery {
     login: String,
 }
 
-async fn desktop_socket(
-    State(state): State<AppState>,
-    Query(query): Query<SocketQuery>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+async fn desktop_socket(State(state): State<AppState>, Query(query): Query<SocketQuery>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
     // First: a page of another site must learn nothing, not even whether
     // the cookie it made the browser send is valid.
     if let Err(refused) = state.origins.check(&headers) {
@@ -153,21 +145,19 @@ async fn desktop_socket(
         login: query.login,
     };
     let session = state.next_session.fetch_add(1, Ordering::Relaxed);
-    upgrade
-        .max_message_size(MAX_WS_MESSAGE)
-        .on_upgrade(move |socket| {
-            async move {
-                tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, "desktop session requested");
-                match state.dialer.dial(request).await {
-                    Ok(desktop) => relay::relay(socket, desktop).await,
-                    Err(error) => {
-                        tracing::error!(%error, "cannot reach the desktop service");
-                        relay::refuse(socket, &format!("the desktop service is unreachable: {error}")).await;
-                    }
+    upgrade.max_message_size(MAX_WS_MESSAGE).on_upgrade(move |socket| {
+        async move {
+            tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, "desktop session requested");
+            match state.dialer.dial(request).await {
+                Ok(desktop) => relay::relay(socket, desktop).await,
+                Err(error) => {
+                    tracing::error!(%error, "cannot reach the desktop service");
+                    relay::refuse(socket, &format!("the desktop service is unreachable: {error}")).await;
                 }
             }
-            .instrument(tracing::info_span!("session", id = session))
-        })
+        }
+        .instrument(tracing::info_span!("session", id = session))
+    })
 }
 
 /// Serves `router` over TLS on `listener` until `shutdown` completes, then

@@ -27,6 +27,9 @@ use crate::shared_dir::{self, Owner};
 /// gone, before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
+/// The open-file soft limit a session starts with, as after a console login.
+const DEFAULT_NOFILE: u64 = 1024;
+
 /// Exit codes the daemon reads (see `spawn.rs`).
 pub mod exit {
     /// The session ended and said why on the control stream.
@@ -66,6 +69,11 @@ pub fn main() -> ! {
         Ok(dir) => dir,
         Err(error) => fail(&mut control, &format!("cannot prepare the session's directory: {error}")),
     };
+    // The daemon raised its open-file limit for its many connections; a
+    // session starts from the usual soft limit (pam_limits may set its own).
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let soft = nofile.maximum.map_or(DEFAULT_NOFILE, |hard| hard.min(DEFAULT_NOFILE));
+    let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, rustix::process::Rlimit { current: Some(soft), maximum: nofile.maximum });
     let pam = if as_root {
         match PamSession::open(&account.name, &launch.display) {
             Ok(pam) => Some(pam),

@@ -98,6 +98,8 @@ pub struct LinuxDesktopService {
     pub labels: BTreeMap<String, String>,
     /// Labels whose value a command prints, refreshed every period.
     pub commands: Vec<LabelCommand>,
+    /// Caps on sessions, shared directories and screen size.
+    pub limits: oriel_linux_desktop::SessionLimits,
 }
 
 /// A dynamic label.
@@ -142,6 +144,7 @@ impl Default for Config {
                 xsessions: XsessionFilter::default(),
                 labels: BTreeMap::new(),
                 commands: Vec::new(),
+                limits: oriel_linux_desktop::SessionLimits::default(),
             },
         }
     }
@@ -300,6 +303,38 @@ fn proxy_service(at: &At, node: &Node) -> Result<ProxyService, ParseError> {
     Ok(service)
 }
 
+/// Most sessions a desktop service may be told to run: far above what one
+/// host's memory holds (BENCHMARKS.md), low enough to catch a typo.
+const MAX_SESSIONS: usize = 10_000;
+
+fn session_limits(at: &At, node: &Node) -> Result<oriel_linux_desktop::SessionLimits, ParseError> {
+    let mut limits = oriel_linux_desktop::SessionLimits::default();
+    for entry in mapping(at, node, &["max_sessions", "max_sessions_per_user", "max_shared_directories", "max_screen"])? {
+        let at = at.key(entry);
+        match entry.key.as_str() {
+            "max_sessions" => limits.max_sessions = count(&at, &entry.value, 1, MAX_SESSIONS)?,
+            "max_sessions_per_user" => limits.max_sessions_per_user = count(&at, &entry.value, 1, MAX_SESSIONS)?,
+            "max_shared_directories" => limits.max_shared_directories = count(&at, &entry.value, 0, 1_000)?,
+            "max_screen" => limits.max_screen = screen_size(&at, &entry.value)?,
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    if limits.max_sessions_per_user > limits.max_sessions {
+        return Err(at.error(format!("max_sessions_per_user ({}) is more than max_sessions ({})", limits.max_sessions_per_user, limits.max_sessions)));
+    }
+    Ok(limits)
+}
+
+/// `WIDTHxHEIGHT`, each side 640 to 8192 pixels.
+fn screen_size(at: &At, node: &Node) -> Result<oriel_linux_desktop::x11::screen::MaxScreen, ParseError> {
+    let text = string(at, node)?;
+    let sides = text.split_once('x').and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+    match sides {
+        Some((w, h)) if (640..=8192).contains(&w) && (640..=8192).contains(&h) => Ok(oriel_linux_desktop::x11::screen::MaxScreen::new(w, h)),
+        _ => Err(at.error(format!("{text:?} is not a screen size: write WIDTHxHEIGHT, each side 640 to 8192 pixels, such as 7680x4320"))),
+    }
+}
+
 /// Most connections a proxy may be told to keep open: far above what one
 /// process serves, low enough to catch a typo of a few extra digits.
 const MAX_CONNECTIONS: usize = 1_000_000;
@@ -315,10 +350,9 @@ fn connection_limits(at: &At, node: &Node) -> Result<oriel_proxy::ConnectionLimi
         }
     }
     if limits.per_address > limits.total {
-        return Err(at.error(format!(
-            "max_per_address ({}) is more than max_total ({}): one address could take every connection",
-            limits.per_address, limits.total
-        )));
+        return Err(
+            at.error(format!("max_per_address ({}) is more than max_total ({}): one address could take every connection", limits.per_address, limits.total))
+        );
     }
     Ok(limits)
 }
@@ -326,7 +360,7 @@ fn connection_limits(at: &At, node: &Node) -> Result<oriel_proxy::ConnectionLimi
 fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, ParseError> {
     let mut service = Config::default().linux_desktop_service;
     service.enabled = false;
-    for entry in mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands"])? {
+    for entry in mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands", "limits"])? {
         let at = at.key(entry);
         let value = &entry.value;
         match entry.key.as_str() {
@@ -351,6 +385,7 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
                 }
             }
             "commands" => service.commands = label_commands(&at, value)?,
+            "limits" => service.limits = session_limits(&at, value)?,
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }

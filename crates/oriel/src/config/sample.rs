@@ -70,4 +70,12 @@ linux_desktop_service:
     - name: arch
       command: [uname, -m]
       period: 1h0m0s
+  # Caps: sessions on this host and per user, directories one session
+  # shares, and the largest screen (Xvfb keeps width x height x 4 bytes
+  # for each session's life).
+  limits:
+    max_sessions: 100
+    max_sessions_per_user: 10
+    max_shared_directories: 16
+    max_screen: 7680x4320
 "#;

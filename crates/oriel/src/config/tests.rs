@@ -122,11 +122,23 @@ fn bad_values_are_named_with_their_path() {
         ),
         ("version: v2\nauth_service: {enabled: yes}\n", "version: unsupported version \"v2\""),
         ("auth_service: [yes]\n", "auth_service: expected a mapping, found a list"),
-        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_total: 0\n", "proxy_service.connection_limits.max_total: 0 is out of range (from 1 to 1000000)"),
-        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: lots\n", "proxy_service.connection_limits.max_per_address: expected a whole number, found a string"),
+        (
+            "auth_service: {}\nproxy_service:\n  connection_limits:\n    max_total: 0\n",
+            "proxy_service.connection_limits.max_total: 0 is out of range (from 1 to 1000000)",
+        ),
+        (
+            "auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: lots\n",
+            "proxy_service.connection_limits.max_per_address: expected a whole number, found a string",
+        ),
         ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: -1\n", "max_per_address: -1 is out of range"),
-        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: 20\n    max_total: 10\n", "proxy_service.connection_limits: max_per_address (20) is more than max_total (10)"),
-        ("auth_service: {}\nproxy_service:\n  connection_limits:\n    max: 10\n", "proxy_service.connection_limits.max: unknown key (expected one of: max_per_address, max_total)"),
+        (
+            "auth_service: {}\nproxy_service:\n  connection_limits:\n    max_per_address: 20\n    max_total: 10\n",
+            "proxy_service.connection_limits: max_per_address (20) is more than max_total (10)",
+        ),
+        (
+            "auth_service: {}\nproxy_service:\n  connection_limits:\n    max: 10\n",
+            "proxy_service.connection_limits.max: unknown key (expected one of: max_per_address, max_total)",
+        ),
     ];
     for (text, expected) in cases {
         let message = error(text);
@@ -191,4 +203,22 @@ fn yaml_syntax_errors_and_several_documents_are_refused() {
 fn the_join_token_is_never_shown() {
     let config = Config::parse("oriel.yaml", "auth_server: a.example.com:3025\njoin_token: s3cr3t-token\nlinux_desktop_service: {enabled: yes}\n").unwrap();
     assert!(!format!("{config:?}").contains("s3cr3t"));
+}
+
+#[test]
+fn session_limits_default_when_absent_are_read_when_given_and_checked() {
+    use oriel_linux_desktop::SessionLimits;
+    use oriel_linux_desktop::x11::screen::MaxScreen;
+    let config = Config::parse("sample", SAMPLE).unwrap();
+    assert_eq!(config.linux_desktop_service.limits, SessionLimits::default());
+    let text = "linux_desktop_service:\n  enabled: yes\n  limits:\n    max_sessions: 20\n    max_sessions_per_user: 2\n    max_shared_directories: 0\n    max_screen: 3840x2160\n";
+    let config = Config::parse("oriel.yaml", text).unwrap();
+    assert_eq!(
+        config.linux_desktop_service.limits,
+        SessionLimits { max_sessions: 20, max_sessions_per_user: 2, max_shared_directories: 0, max_screen: MaxScreen::new(3840, 2160) }
+    );
+    let too_many = error("linux_desktop_service:\n  limits:\n    max_sessions: 2\n    max_sessions_per_user: 3\n");
+    assert!(too_many.contains("max_sessions_per_user (3) is more than max_sessions (2)"), "{too_many}");
+    let bad_screen = error("linux_desktop_service:\n  limits:\n    max_screen: 9000x100\n");
+    assert!(bad_screen.contains("linux_desktop_service.limits.max_screen") && bad_screen.contains("WIDTHxHEIGHT"), "{bad_screen}");
 }

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use oriel_cluster::HostCredentials;
 use oriel_cluster::agent::Agent;
 use oriel_cluster::remote_auth::RemoteAuth;
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionLimits, SessionProgram};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionProgram};
 
 use super::{StartArgs, announce, check_xsessions, shutdown_signal};
 use crate::config::Config;
@@ -54,7 +54,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         runtime_dir: oriel_linux_desktop::login::runtime_dir(&data_dir),
         frames: FrameConfig::default(),
         session_program: SessionProgram::this_executable(&["session"])?,
-        limits: SessionLimits::default(),
+        limits: desktop_config.limits,
     });
     let agent = Agent::new(service);
     let host_ca_pem = credentials.host_ca_pem.clone();

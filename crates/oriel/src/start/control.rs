@@ -17,7 +17,7 @@ use oriel_backend::SystemClock;
 use oriel_cluster::dialer::ClusterDialer;
 use oriel_cluster::tunnel::TunnelRegistry;
 use oriel_cluster::{HostCredentials, LiveIdentity};
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionLimits, SessionProgram};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionProgram};
 use oriel_proxy::ProxyConfig;
 
 use super::in_process::{Dialers, InProcess};
@@ -85,7 +85,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
             runtime_dir: oriel_linux_desktop::login::runtime_dir(&data_dir),
             frames: FrameConfig::default(),
             session_program: SessionProgram::this_executable(&["session"])?,
-            limits: SessionLimits::default(),
+            limits: desktop_config.limits,
         });
         let labels = crate::labels::Labels::start(desktop_config.labels, desktop_config.commands);
         tokio::spawn(crate::registration::heartbeat(Arc::new(plane.clone()), name.clone(), "in-process".into(), labels, None));

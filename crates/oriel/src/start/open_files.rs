@@ -17,13 +17,7 @@ pub fn raise_limit() -> Option<u64> {
     if current == maximum || maximum.is_none() {
         return current;
     }
-    match setrlimit(
-        Resource::Nofile,
-        Rlimit {
-            current: maximum,
-            maximum,
-        },
-    ) {
+    match setrlimit(Resource::Nofile, Rlimit { current: maximum, maximum }) {
         Ok(()) => {
             tracing::info!(from = ?current, to = ?maximum, "raised the open-file limit to the hard limit");
             maximum
