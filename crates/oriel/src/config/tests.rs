@@ -211,7 +211,7 @@ fn session_limits_default_when_absent_are_read_when_given_and_checked() {
     use oriel_linux_desktop::x11::screen::MaxScreen;
     let config = Config::parse("sample", SAMPLE).unwrap();
     assert_eq!(config.linux_desktop_service.limits, SessionLimits::default());
-    let text = "linux_desktop_service:\n  enabled: yes\n  limits:\n    max_sessions: 20\n    max_sessions_per_user: 2\n    max_shared_directories: 0\n    max_screen: 3840x2160\n";
+    let text = "auth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  limits:\n    max_sessions: 20\n    max_sessions_per_user: 2\n    max_shared_directories: 0\n    max_screen: 3840x2160\n";
     let config = Config::parse("oriel.yaml", text).unwrap();
     assert_eq!(
         config.linux_desktop_service.limits,
