@@ -64,7 +64,12 @@ pub fn of_process(pid: i32) -> Duration {
 
 /// CPU time of this process's threads named `name` (as in /proc/self/task/*/comm).
 pub fn of_threads(name: &str) -> Duration {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Duration::ZERO };
+    of_threads_in("self", name)
+}
+
+/// CPU time of process `pid`'s threads named `name`.
+pub fn of_threads_in(pid: &str, name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Duration::ZERO };
     tasks.flatten().filter_map(|task| read_stat(&format!("{}/stat", task.path().display()))).filter(|stat| stat.comm == name).map(|stat| stat.cpu).sum()
 }
 
@@ -72,6 +77,30 @@ pub fn of_threads(name: &str) -> Duration {
 pub fn count_threads(name: &str) -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
     tasks.flatten().filter_map(|task| read_stat(&format!("{}/stat", task.path().display()))).filter(|stat| stat.comm == name).count()
+}
+
+/// The newest process below this one whose command is `comm`: a session's
+/// Xvfb is a child of its session process, which is this process's child.
+pub fn find_descendant(comm: &str) -> Option<i32> {
+    let all: Vec<(i32, Stat)> = std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, read_stat(&format!("/proc/{pid}/stat"))?)))
+        .collect();
+    let mut below = vec![std::process::id() as i32];
+    let mut i = 0;
+    while i < below.len() {
+        let parent = below[i];
+        below.extend(all.iter().filter(|(_, stat)| stat.ppid == parent).map(|(pid, _)| *pid));
+        i += 1;
+    }
+    all.iter().filter(|(pid, stat)| stat.comm == comm && below[1..].contains(pid)).map(|(pid, _)| *pid).max()
+}
+
+/// The parent of `pid`, if it is alive.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    read_stat(&format!("/proc/{pid}/stat")).map(|s| s.ppid)
 }
 
 /// The newest child of this process whose command is `comm`.
@@ -139,6 +168,9 @@ pub struct CpuMeter {
     thread: Duration,
     proxy: Duration,
     frame_loop: Duration,
+    /// The session process that runs capture and encoding (Xvfb's parent).
+    session_pid: i32,
+    session: Duration,
     xvfb_pid: i32,
     xvfb: Duration,
     machine: Duration,
@@ -146,12 +178,15 @@ pub struct CpuMeter {
 
 impl CpuMeter {
     pub fn start(xvfb_pid: i32) -> Self {
+        let session_pid = parent_of(xvfb_pid).unwrap_or(0);
         Self {
             started: Instant::now(),
             process: process(),
             thread: this_thread(),
             proxy: of_threads(PROXY_THREADS),
-            frame_loop: of_threads("frame-loop"),
+            frame_loop: of_threads_in(&session_pid.to_string(), "frame-loop"),
+            session_pid,
+            session: of_process(session_pid),
             xvfb_pid,
             xvfb: of_process(xvfb_pid),
             machine: machine_busy(),
@@ -165,9 +200,12 @@ impl CpuMeter {
         let client = this_thread().saturating_sub(self.thread);
         let proxy = of_threads(PROXY_THREADS).saturating_sub(self.proxy);
         let process = process().saturating_sub(self.process);
+        // The service is this process's side (authorization, relay) plus
+        // the session process, which captures and encodes.
+        let session = of_process(self.session_pid).saturating_sub(self.session);
         CpuShare {
-            service: share(process.saturating_sub(client).saturating_sub(proxy)),
-            frame_loop: share(of_threads("frame-loop").saturating_sub(self.frame_loop)),
+            service: share(process.saturating_sub(client).saturating_sub(proxy) + session),
+            frame_loop: share(of_threads_in(&self.session_pid.to_string(), "frame-loop").saturating_sub(self.frame_loop)),
             xvfb: share(of_process(self.xvfb_pid).saturating_sub(self.xvfb)),
             proxy: share(proxy),
             client: share(client),

@@ -148,8 +148,9 @@ impl Desktop {
     async fn offering(service_runtime: &Runtime, installed: Option<(Vec<PathBuf>, oriel_linux_desktop::xsession::XsessionFilter)>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
         // Sessions run as the `bench` login (created by the service), which
-        // must reach the session directories below.
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        // must reach the session directories below and write its display
+        // file here (sticky, as /tmp is).
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777))?;
         let (xsession_dirs, xsession_filter) = match installed {
             Some(installed) => installed,
             None => (vec![write_xsession(dir.path())?], Default::default()),
@@ -226,7 +227,7 @@ impl Session {
         let mut browser = Browser::new(transport);
         browser.hello(width, height, codec).await?;
         let display = wait_display(desktop.dir.path(), &mut browser).await?;
-        let xvfb_pid = cpu::find_child("Xvfb").context("cannot find the session's Xvfb process")?;
+        let xvfb_pid = cpu::find_descendant("Xvfb").context("cannot find the session's Xvfb process")?;
         let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
         browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
         Ok(Self { browser, display, xvfb_pid, terminal, task, _desktop: desktop.clone() })

@@ -54,6 +54,8 @@ impl Oriel {
     /// Starts `binary` on a free loopback port with the bench's xsession.
     pub fn start(binary: &std::path::Path) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("oriel-bench-proxy-").tempdir()?;
+        // The session runs as a login that writes its display file here.
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777))?;
         let web = dir.path().join("web");
         std::fs::create_dir_all(&web)?;
         std::fs::write(web.join("index.html"), "<!doctype html><title>oriel-bench</title>")?;
