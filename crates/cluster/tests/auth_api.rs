@@ -87,6 +87,18 @@ fn remote(auth: &AuthService, credentials: &HostCredentials) -> RemoteAuth {
     RemoteAuth::new(&auth.addr(), credentials, LiveIdentity::new(credentials).unwrap()).unwrap()
 }
 
+/// User `alice` (login `alice`), the auth service, and desktop `desk-1`
+/// joined with a pinned CA and heartbeating through its `RemoteAuth`.
+async fn heartbeating_desk(cluster: &Cluster) -> (AuthService, HostCredentials, RemoteAuth) {
+    cluster.add_user("alice", "alice").await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(cluster)).await.unwrap();
+    let remote = remote(&auth, &credentials);
+    remote.heartbeat(heartbeat()).await.unwrap();
+    (auth, credentials, remote)
+}
+
 fn heartbeat() -> DesktopHeartbeat {
     DesktopHeartbeat {
         hostname: "desk-1.example.com".into(),
@@ -282,12 +294,7 @@ async fn only_desktop_services_use_the_cluster_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back() {
     let cluster = Cluster::new().await;
-    cluster.add_user("alice", "alice").await;
-    let auth = AuthService::start(&cluster.plane).await;
-    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
-    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
-    let remote = remote(&auth, &credentials);
-    remote.heartbeat(heartbeat()).await.unwrap();
+    let (auth, _, remote) = heartbeating_desk(&cluster).await;
     let user = cluster.user("alice").await;
     remote.authorize(&user.cert_der, "desk-1", "alice").await.expect("a grant while the auth service is up");
 
@@ -320,12 +327,7 @@ async fn revoked_host_certificates_and_admin_identities_are_refused() {
     use oriel_auth::store::RevokedTarget;
     use oriel_linux_desktop::authority::Revoked;
     let cluster = Cluster::new().await;
-    cluster.add_user("alice", "alice").await;
-    let auth = AuthService::start(&cluster.plane).await;
-    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
-    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
-    let remote = remote(&auth, &credentials);
-    remote.heartbeat(heartbeat()).await.unwrap();
+    let (auth, credentials, remote) = heartbeating_desk(&cluster).await;
     let user = cluster.user("alice").await;
     let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
     assert_eq!(remote.still_allowed(&grant).await.unwrap(), None, "a running session goes on");
@@ -360,12 +362,7 @@ async fn revoked_host_certificates_and_admin_identities_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_session_is_reauthorized_and_woken_by_changes() {
     let cluster = Cluster::new().await;
-    cluster.add_user("alice", "alice").await;
-    let auth = AuthService::start(&cluster.plane).await;
-    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
-    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap();
-    let remote = remote(&auth, &credentials);
-    remote.heartbeat(heartbeat()).await.unwrap();
+    let (auth, _, remote) = heartbeating_desk(&cluster).await;
     let user = cluster.user("alice").await;
     let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
     let mut changes = remote.access_changes();

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use oriel_tdpb::Limits;
 use oriel_tdpb::pb::AlertSeverity;
-use oriel_tdpb::{FrameReader, Limits};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
@@ -553,26 +553,25 @@ async fn pump_client<R: AsyncRead + Unpin>(
 /// Session process to browser: whole frames, so an alert of the daemon's
 /// never lands inside one.
 async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
-    let mut frames = FrameReader::new(Limits::FROM_SERVER.max_frame_len);
-    let mut buf = vec![0u8; 256 * 1024];
+    const READ: usize = 256 * 1024;
+    // Bytes go out as they were read, a run of whole frames at a time; only
+    // the start of an unfinished frame is copied to the next buffer.
+    let mut pending: Vec<u8> = Vec::with_capacity(READ);
     loop {
-        let n = match process.read(&mut buf).await {
+        pending.reserve(READ);
+        match process.read_buf(&mut pending).await {
             Ok(0) | Err(_) => return Ok(()),
-            Ok(n) => n,
-        };
-        frames.push(&buf[..n]);
-        loop {
-            match frames.next_frame() {
-                Ok(Some(frame)) => {
-                    if out.send(frame.to_vec()).await.is_err() {
-                        return Err(SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()));
-                    }
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    return Err(SessionError::Internal(format!("the session process sent a malformed frame: {error}")));
-                }
-            }
+            Ok(_) => {}
+        }
+        let whole = oriel_tdpb::whole_frames(&pending, Limits::FROM_SERVER.max_frame_len)
+            .map_err(|error| SessionError::Internal(format!("the session process sent a malformed frame: {error}")))?;
+        if whole == 0 {
+            continue;
+        }
+        let rest = pending[whole..].to_vec();
+        pending.truncate(whole);
+        if out.send(std::mem::replace(&mut pending, rest)).await.is_err() {
+            return Err(SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()));
         }
     }
 }

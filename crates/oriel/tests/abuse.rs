@@ -8,12 +8,11 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::process::CommandExt as _;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use support::{PATIENCE, Process, Web};
+use support::{AllInOne, PATIENCE};
 
 /// The bound on how much the service's peak memory (VmHWM) may grow
 /// through the flood: the argon2 memory of the hashing slots (two per core,
@@ -26,46 +25,32 @@ fn memory_growth_bound_kib() -> u64 {
     2 * cores * 20 * 1024 + 64 * 1024
 }
 
-/// One `oriel start` with every service in its process.
-struct Oriel {
-    // Dropped first: the process dies, and shows its log, while `dir` exists.
-    process: Process,
-    web: Web,
-    invite: String,
-    _dir: tempfile::TempDir,
+/// `oriel start` as the tests below need it: its /proc entries read.
+struct Oriel(AllInOne);
+
+impl std::ops::Deref for Oriel {
+    type Target = AllInOne;
+    fn deref(&self) -> &AllInOne {
+        &self.0
+    }
 }
 
 impl Oriel {
     /// Starts oriel; with `soft_open_files`, under that soft limit on open
     /// files (the hard limit unchanged), as a shell with `ulimit -Sn` would.
     fn start(soft_open_files: Option<u64>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
-        command
-            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .arg("--web-dir")
-            .arg(support::web_dir(dir.path()))
-            .arg("--xsessions-dir")
-            .arg(support::probe_xsessions(dir.path()));
-        if let Some(soft) = soft_open_files {
-            use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-            // SAFETY: getrlimit and setrlimit are plain system calls, safe between fork and exec.
-            unsafe {
-                command.pre_exec(move || {
-                    let Rlimit { maximum, .. } = getrlimit(Resource::Nofile);
-                    setrlimit(Resource::Nofile, Rlimit { current: Some(soft), maximum }).map_err(std::io::Error::from)
-                });
+        Self(AllInOne::start_with(|command| {
+            if let Some(soft) = soft_open_files {
+                use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+                // SAFETY: getrlimit and setrlimit are plain system calls, safe between fork and exec.
+                unsafe {
+                    command.pre_exec(move || {
+                        let Rlimit { maximum, .. } = getrlimit(Resource::Nofile);
+                        setrlimit(Resource::Nofile, Rlimit { current: Some(soft), maximum }).map_err(std::io::Error::from)
+                    });
+                }
             }
-        }
-        let process = Process::spawn("oriel", &mut command, &dir.path().join("oriel.log"));
-        let ready = process.line("its URL", |l| l.starts_with("Oriel is ready at https://"));
-        let addr = ready.trim_start_matches("Oriel is ready at https://").split('/').next().unwrap().parse().unwrap();
-        let invite_line = process.line("an invite link (the first start prints one)", |l| l.contains("/web/invite/"));
-        let invite = invite_line.rsplit('/').next().unwrap().to_owned();
-        let web = Web::new(addr, &dir.path().join("data"));
-        Self { process, web, invite, _dir: dir }
+        }))
     }
 
     /// A line of `/proc/<pid>/<file>` that starts with `key`.

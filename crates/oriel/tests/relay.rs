@@ -5,59 +5,16 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use futures_util::SinkExt as _;
 use oriel_tdpb::{Payload, encode_frame, pb};
 use tokio_tungstenite::tungstenite::Message;
 
-use support::{Process, Web, final_alert, hello, until};
-
-/// One `oriel start` with every service in its process.
-struct Oriel {
-    // Dropped first: the process dies, and shows its log, while `dir` exists.
-    process: Process,
-    web: Web,
-    invite: String,
-    dir: tempfile::TempDir,
-}
-
-impl Oriel {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
-        command
-            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .arg("--web-dir")
-            .arg(support::web_dir(dir.path()))
-            .arg("--xsessions-dir")
-            .arg(support::probe_xsessions(dir.path()));
-        let process = Process::spawn("oriel", &mut command, &dir.path().join("oriel.log"));
-        let ready = process.line("its URL", |l| l.starts_with("Oriel is ready at https://"));
-        let addr = ready.trim_start_matches("Oriel is ready at https://").split('/').next().unwrap().parse().unwrap();
-        let invite_line = process.line("an invite link (the first start prints one)", |l| l.contains("/web/invite/"));
-        let invite = invite_line.rsplit('/').next().unwrap().to_owned();
-        let web = Web::new(addr, &dir.path().join("data"));
-        Self { process, web, invite, dir }
-    }
-
-    /// The one desktop this host registers, and the login the admin may use.
-    async fn desktop(&self, cookie: &str) -> (String, String) {
-        let desktops = self.web.desktops(cookie).await;
-        let desktop = desktops.first().expect("this host's desktop is listed");
-        (desktop["name"].as_str().unwrap().to_owned(), desktop["logins"][0].as_str().unwrap().to_owned())
-    }
-
-    fn log(&self) -> String {
-        self.process.log()
-    }
-}
+use support::{AllInOne, final_alert, hello, until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_daemon_takes_every_session_process_with_it() {
-    let mut oriel = Oriel::start();
+    let mut oriel = AllInOne::start();
     let cookie = oriel.web.enroll(&oriel.invite).await;
     let (desktop, login) = oriel.desktop(&cookie).await;
     let mut sockets = Vec::new();
@@ -85,7 +42,7 @@ async fn a_killed_daemon_takes_every_session_process_with_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_ends_only_its_own_session() {
-    let oriel = Oriel::start();
+    let oriel = AllInOne::start();
     let cookie = oriel.web.enroll(&oriel.invite).await;
     let (desktop, login) = oriel.desktop(&cookie).await;
 
@@ -134,7 +91,7 @@ async fn bad_input_ends_only_its_own_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_the_roles_do_not_allow_are_refused_with_the_reason() {
-    let oriel = Oriel::start();
+    let oriel = AllInOne::start();
     assert!(oriel.web.http("GET", "/api/me", Some("forged"), None).await.starts_with("HTTP/1.1 401"));
     let wrong = serde_json::json!({ "user": "admin", "password": "wrong password here", "totp_code": "123456" });
     let response = oriel.web.http("POST", "/api/login", None, Some(wrong)).await;
@@ -150,7 +107,7 @@ async fn logins_the_roles_do_not_allow_are_refused_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_client_is_served_over_tls_at_every_route() {
-    let oriel = Oriel::start();
+    let oriel = AllInOne::start();
     for path in ["/", "/web/cluster/main/linux_desktops/some-uuid/alice"] {
         let response = oriel.web.get(path).await;
         assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");

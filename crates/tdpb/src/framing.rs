@@ -48,6 +48,20 @@ pub fn frame_len(buf: &[u8], limit: usize) -> Result<Option<usize>, FrameError> 
     Ok(Some(HEADER_LEN + len))
 }
 
+/// How many bytes at the start of `buf` are whole frames, so a relay can
+/// pass them on as they are, without copying each frame out, and only
+/// ever between frames.
+pub fn whole_frames(buf: &[u8], limit: usize) -> Result<usize, FrameError> {
+    let mut whole = 0;
+    while let Some(len) = frame_len(&buf[whole..], limit)? {
+        if buf.len() - whole < len {
+            break;
+        }
+        whole += len;
+    }
+    Ok(whole)
+}
+
 /// Checks that `frame` is exactly one whole frame of at most `limit`
 /// envelope bytes (as one websocket message must be) and returns the envelope.
 pub fn frame_body(frame: &[u8], limit: usize) -> Result<&[u8], FrameError> {

@@ -20,7 +20,9 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/oriel.tdpb.v1.rs"));
 }
 
-pub use framing::{FrameError, FrameReader, HEADER_LEN, MAX_FRAME_LEN, frame_body, frame_len};
+pub use framing::{
+    FrameError, FrameReader, HEADER_LEN, MAX_FRAME_LEN, frame_body, frame_len, whole_frames,
+};
 pub use limits::{LimitError, Limits};
 pub use message::{DecodeError, decode_frame, encode_frame, encode_frame_into};
 pub use pb::envelope::Payload;

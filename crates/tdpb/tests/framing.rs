@@ -3,6 +3,7 @@
 use oriel_tdpb::pb;
 use oriel_tdpb::{
     FrameError, FrameReader, Limits, Payload, PayloadKind, decode_frame, encode_frame, peek_kind,
+    whole_frames,
 };
 use proptest::prelude::*;
 
@@ -45,13 +46,37 @@ proptest! {
     }
 
     #[test]
+    fn whole_frames_ends_exactly_at_the_last_complete_frame(count in 1u32..20, cut in 0usize..20_000) {
+        let messages: Vec<Payload> = (0..count).map(sample).collect();
+        let ends: Vec<usize> = messages.iter().cloned().map(encode_frame).scan(0, |at, frame| { *at += frame.len(); Some(*at) }).collect();
+        let stream: Vec<u8> = messages.iter().cloned().flat_map(encode_frame).collect();
+        let cut = cut.min(stream.len());
+        let expected = ends.iter().copied().filter(|end| *end <= cut).max().unwrap_or(0);
+        prop_assert_eq!(whole_frames(&stream[..cut], Limits::FROM_SERVER.max_frame_len), Ok(expected));
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = decode_frame(&bytes, Limits::FROM_CLIENT);
         let _ = peek_kind(&bytes);
+        let _ = whole_frames(&bytes, 1024);
         let mut reader = FrameReader::new(1024);
         reader.push(&bytes);
         while let Ok(Some(_)) = reader.next_frame() {}
     }
+}
+
+#[test]
+fn whole_frames_refuses_an_oversized_header_behind_good_frames() {
+    let mut stream = encode_frame(sample(1));
+    stream.extend_from_slice(&[0x00, 0x00, 0x04, 0x01]);
+    assert_eq!(
+        whole_frames(&stream, 1024),
+        Err(FrameError::TooLong {
+            len: 1025,
+            limit: 1024
+        })
+    );
 }
 
 #[test]

@@ -129,7 +129,8 @@ impl SessionProcess {
     }
 }
 
-fn tokio_stream(stream: UnixStream) -> std::io::Result<tokio::net::UnixStream> {
+/// A blocking socket as a tokio one (on the runtime of the caller).
+pub(crate) fn tokio_stream(stream: UnixStream) -> std::io::Result<tokio::net::UnixStream> {
     stream.set_nonblocking(true)?;
     tokio::net::UnixStream::from_std(stream)
 }

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::desktop::{Desktop, server_hello, start_display, wait_for_selection};
 use super::root_channel::RootChannel;
+use super::spawn::tokio_stream;
 use super::{pb, privileges, root::exit, wire};
 use crate::client_stream::{ClientReader, alert, send, write_frames};
 use crate::encoder::RectEncoder;
@@ -104,11 +105,6 @@ async fn serve(parts: Parts, account: Arc<Account>) -> u8 {
     let _ = control.write_all(&wire::encode(&pb::Event { event: Some(pb::event::Event::Ended(ended)) })).await;
     let _ = control.shutdown().await;
     exit::ENDED
-}
-
-fn tokio_stream(stream: std::os::unix::net::UnixStream) -> std::io::Result<tokio::net::UnixStream> {
-    stream.set_nonblocking(true)?;
-    tokio::net::UnixStream::from_std(stream)
 }
 
 /// One session, from the browser's hello to its end.

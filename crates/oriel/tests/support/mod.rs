@@ -124,6 +124,58 @@ impl Process {
     }
 }
 
+/// One `oriel start` with every service in its process, on free ports, with
+/// a probe xsession.
+pub struct AllInOne {
+    // Dropped first: the process dies, and shows its log, while `dir` exists.
+    pub process: Process,
+    pub web: Web,
+    /// The first user's invite secret.
+    pub invite: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl AllInOne {
+    /// Starts it and waits for its URL and first invite.
+    pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// As [`AllInOne::start`], after `configure` has seen the command.
+    pub fn start_with(configure: impl FnOnce(&mut Command)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
+        command
+            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--web-dir")
+            .arg(web_dir(dir.path()))
+            .arg("--xsessions-dir")
+            .arg(probe_xsessions(dir.path()));
+        configure(&mut command);
+        let process = Process::spawn("oriel", &mut command, &dir.path().join("oriel.log"));
+        let ready = process.line("its URL", |l| l.starts_with("Oriel is ready at https://"));
+        let addr = ready.trim_start_matches("Oriel is ready at https://").split('/').next().unwrap().parse().unwrap();
+        let invite_line = process.line("an invite link (the first start prints one)", |l| l.contains("/web/invite/"));
+        let invite = invite_line.rsplit('/').next().unwrap().to_owned();
+        let web = Web::new(addr, &dir.path().join("data"));
+        Self { process, web, invite, dir }
+    }
+
+    /// The one desktop this host registers, and the login the admin may use.
+    pub async fn desktop(&self, cookie: &str) -> (String, String) {
+        let desktops = self.web.desktops(cookie).await;
+        let desktop = desktops.first().expect("this host's desktop is listed");
+        (desktop["name"].as_str().unwrap().to_owned(), desktop["logins"][0].as_str().unwrap().to_owned())
+    }
+
+    /// Its stderr so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+}
+
 /// Every live process below `root` (not `root` itself), from /proc.
 pub fn descendants(root: u32) -> Vec<u32> {
     let parent_of = |pid: u32| -> Option<u32> {
