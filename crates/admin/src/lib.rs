@@ -13,6 +13,7 @@
 pub mod client;
 pub mod failure;
 pub mod identity;
+pub mod incoming;
 pub mod operations;
 pub mod outcome;
 pub mod server;

@@ -9,9 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use oriel_auth::ca::{HostIdentity, HostRole};
+use oriel_auth::connections::ConnectionLimits;
 use oriel_auth::control_plane::{AccessDenied, ControlPlane};
 use tonic::service::Routes;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
@@ -46,15 +46,16 @@ pub fn service(plane: ControlPlane, settings: Settings) -> AdminServer<AdminServ
 
 /// Serves `routes` (the admin API from [`service`], and the cluster API,
 /// which shares the auth service's port) on `listener` until `shutdown`
-/// completes, with `tls` from [`tls_config`].
-pub async fn serve(listener: tokio::net::TcpListener, tls: ServerTlsConfig, routes: Routes, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-    Server::builder()
-        .tls_config(tls)?
-        .add_routes(routes)
-        // Calls are small request/response pairs: Nagle's algorithm would
-        // hold a request back for a delayed ACK.
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
-        .await?;
+/// completes, with `tls` from [`tls_config`]; connections past `limits`
+/// are closed before TLS.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    limits: ConnectionLimits,
+    tls: ServerTlsConfig,
+    routes: Routes,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    Server::builder().tls_config(tls)?.add_routes(routes).serve_with_incoming_shutdown(crate::incoming::incoming(listener, limits), shutdown).await?;
     Ok(())
 }
 

@@ -182,9 +182,10 @@ impl ControlPlane {
 
     /// A new invite link for an existing user (e.g. after a lost device).
     pub async fn invite(&self, user: &str) -> Result<InviteLink, ControlError> {
+        let user_id = self.store.user(user).await?.value.id;
         let secret = BearerSecret::generate().map_err(ControlError::Random)?;
         let expires = self.clock.now() + INVITE_TTL;
-        let invite = Invite { secret_hash: secret.hash, user: user.to_owned(), expires, totp_secret: None };
+        let invite = Invite { secret_hash: secret.hash, user: user.to_owned(), user_id, expires, totp_secret: None };
         self.store.create_invite(&invite).await?;
         Ok(InviteLink { user: user.to_owned(), secret: secret.plain, expires })
     }

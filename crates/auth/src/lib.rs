@@ -10,6 +10,7 @@ pub mod access_feed;
 pub mod bearer;
 pub mod ca;
 pub mod certificates;
+pub mod connections;
 pub mod control_plane;
 pub mod create;
 pub mod data_dir;

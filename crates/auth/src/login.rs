@@ -101,6 +101,12 @@ impl ControlPlane {
             Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => return Err(LoginError::BadInvite),
             Err(e) => return Err(unavailable(e)),
         };
+        // An invite of a user removed since is no invite at all.
+        match self.store.user(&invite.value.user).await {
+            Ok(user) if user.value.id == invite.value.user_id => {}
+            Ok(_) | Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => return Err(LoginError::BadInvite),
+            Err(e) => return Err(unavailable(e)),
+        }
         let device = match &invite.value.totp_secret {
             Some(secret) => TotpDevice::from_parts(secret.clone(), None),
             None => {
@@ -142,6 +148,9 @@ impl ControlPlane {
             Err(e) => return Err(unavailable(e)),
         }
         let mut user = self.store.user(&invite.user).await.map_err(|_| LoginError::BadInvite)?;
+        if user.value.id != invite.user_id {
+            return Err(LoginError::BadInvite);
+        }
         user.value.credentials = Some(Credentials { password, totp });
         self.store.swap_user(&user.value, user.revision).await.map_err(unavailable)?;
         self.start_web_session(&ca, &user.value).await
@@ -241,8 +250,10 @@ impl ControlPlane {
         let session = self.store.web_session(&bearer::hash(cookie_secret)).await.ok()?;
         let user = self.store.user(&session.user).await.ok()?.value;
         // A session of a removed user is not one of a user made again
-        // under the same name.
-        if session.user_id != user.id {
+        // under the same name. A session from before web sessions had ids
+        // gave a certificate that logging out cannot reach: it is asked to
+        // log in again.
+        if session.user_id != user.id || session.id.is_empty() {
             return None;
         }
         Some(SessionUser { user, session })

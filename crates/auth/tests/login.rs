@@ -121,6 +121,23 @@ async fn an_expired_invite_is_refused() {
 }
 
 #[tokio::test]
+async fn an_invite_of_a_removed_user_does_not_enroll_one_made_again_under_the_name() {
+    let (plane, clock, _dir) = plane().await;
+    let old = plane.add_user(&UserSpec { name: "erin".into(), ..Default::default() }).await.unwrap();
+    let page = plane.enrollment(&old.secret).await.unwrap();
+    // The user goes while the invite is left behind (as a removal that
+    // failed half way would leave it), and a new erin is made.
+    plane.store().delete_user("erin").await.unwrap();
+    let new = plane.add_user(&UserSpec { name: "erin".into(), ..Default::default() }).await.unwrap();
+
+    assert!(matches!(plane.enrollment(&old.secret).await, Err(LoginError::BadInvite)), "the old invite shows no enrollment page");
+    let refused = plane.accept_invite(&old.secret, PASSWORD, &code(&page.totp_secret, &clock)).await.unwrap_err();
+    assert!(matches!(refused, LoginError::BadInvite), "{refused}");
+    let fresh = plane.enrollment(&new.secret).await.unwrap();
+    plane.accept_invite(&new.secret, PASSWORD, &code(&fresh.totp_secret, &clock)).await.expect("the new user's own invite works");
+}
+
+#[tokio::test]
 async fn a_login_holds_a_user_certificate_as_long_as_the_session() {
     let (plane, clock, _dir) = plane().await;
     plane.create_roles(&oriel_rbac::parse_roles("r.yaml", "kind: role\nversion: v7\nmetadata:\n  name: access\nspec: {}\n").unwrap(), false).await.unwrap();

@@ -223,7 +223,7 @@ async fn serve(db: PathBuf) -> anyhow::Result<(ControlPlane, SocketAddr, oneshot
             let _ = stopped.await;
             drop(streams);
         };
-        if let Err(error) = oriel_admin::server::serve(listener, tls, routes, shutdown).await {
+        if let Err(error) = oriel_admin::server::serve(listener, Default::default(), tls, routes, shutdown).await {
             eprintln!("the auth service's API stopped: {error}");
         }
     });

@@ -150,7 +150,7 @@ impl Cluster {
                 async move {
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                     let addr = listener.local_addr()?;
-                    tokio::spawn(oriel_cluster::tunnel::serve(listener, registry, tunnel_tls, host_ca, revocations));
+                    tokio::spawn(oriel_cluster::tunnel::serve(listener, registry, tunnel_tls, host_ca, revocations, Default::default()));
                     anyhow::Ok(addr)
                 }
             })
@@ -170,7 +170,7 @@ impl Cluster {
                     let _count = agent_tunnel::start(agent.clone(), vec![tunnel_addr.to_string()], agent_client_tls, host_ca.clone());
                     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
                     let addr = listener.local_addr()?;
-                    tokio::spawn(agent_listener::serve(listener, agent, agent_server_tls, host_ca, revocations));
+                    tokio::spawn(agent_listener::serve(listener, agent, agent_server_tls, host_ca, revocations, Default::default()));
                     anyhow::Ok(addr)
                 }
             })

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oriel_auth::ca::{HostIdentity, HostRole};
+use oriel_auth::connections::{ConnectionLimits, OpenConnections};
 use oriel_auth::control_plane::{AccessDenied, ControlPlane};
 use oriel_linux_desktop::authority::{AccessChanges, BoxFuture};
 use rustls::ServerConfig;
@@ -103,8 +104,9 @@ async fn refused_later(check: &dyn PeerCheck, mut changes: watch::Receiver<Acces
     }
 }
 
-/// Accepts connections on `listener` until the task is dropped. Each gets
-/// its own task: the TLS handshake (the client's certificate must chain to
+/// Accepts connections on `listener` until the task is dropped. A
+/// connection past `limits` (per client network, in total) is closed before
+/// TLS. Each other gets its own task: the TLS handshake (the client's certificate must chain to
 /// the host CA), then the check that it is a `role` host and that `check`
 /// accepts it (not revoked), then `serve`, cut short if `check` refuses the
 /// peer later. Refusals are logged as "refused a `what`: not a `who` of
@@ -114,15 +116,16 @@ pub async fn accept<F, Fut>(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     host_ca_pem: String,
-    (role, who): (HostRole, &'static str),
-    what: &'static str,
+    (role, who, what): (HostRole, &'static str, &'static str),
     check: Arc<dyn PeerCheck>,
+    limits: ConnectionLimits,
     serve: F,
 ) where
     F: Fn(TlsStream<TcpStream>, HostIdentity, SocketAddr) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let connections = OpenConnections::new(limits);
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -132,8 +135,16 @@ pub async fn accept<F, Fut>(
                 continue;
             }
         };
+        let admitted = match connections.admit(peer.ip()) {
+            Ok(admitted) => admitted,
+            Err(refused) => {
+                connections.log_refusal(&refused);
+                continue;
+            }
+        };
         let (acceptor, host_ca_pem, serve, check) = (acceptor.clone(), host_ca_pem.clone(), serve.clone(), check.clone());
         tokio::spawn(async move {
+            let _admitted = admitted;
             let _ = tcp.set_nodelay(true);
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,

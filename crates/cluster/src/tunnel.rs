@@ -62,16 +62,18 @@ impl TunnelRegistry {
 
 /// Accepts tunnels on `listener` into `registry` until the task is dropped;
 /// a revoked host's certificate is refused (`revocations`, the control
-/// plane in the auth service's process).
+/// plane in the auth service's process), and connections past `limits`
+/// are closed before TLS.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     registry: TunnelRegistry,
     config: Arc<ServerConfig>,
     host_ca_pem: String,
     revocations: Arc<dyn crate::accept::PeerCheck>,
+    limits: oriel_auth::connections::ConnectionLimits,
 ) {
-    let desktop_service = (HostRole::LinuxDesktop, "desktop service");
-    crate::accept::accept(listener, config, host_ca_pem, desktop_service, "reverse tunnel", revocations, move |tls, host, peer| {
+    let desktop_services = (HostRole::LinuxDesktop, "desktop service", "reverse tunnel");
+    crate::accept::accept(listener, config, host_ca_pem, desktop_services, revocations, limits, move |tls, host, peer| {
         let registry = registry.clone();
         async move {
             let (closed_tx, closed) = oneshot::channel();

@@ -22,7 +22,14 @@ async fn a_desktop_services_listener_serves_only_this_clusters_proxies() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = tls::server_config(&host_ca, LiveIdentity::new(&desktop).unwrap()).unwrap();
-    let server = tokio::spawn(agent_listener::serve(listener, cluster.agent("desk-1"), config, host_ca.clone(), std::sync::Arc::new(cluster.plane.clone())));
+    let server = tokio::spawn(agent_listener::serve(
+        listener,
+        cluster.agent("desk-1"),
+        config,
+        host_ca.clone(),
+        std::sync::Arc::new(cluster.plane.clone()),
+        Default::default(),
+    ));
     // The name a proxy checks when it dials this desktop directly.
     let name = desktop_server_name("desk-1");
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oriel_auth::ca::{HostIdentity, HostRole};
+use oriel_auth::connections::ConnectionLimits;
 use oriel_auth::control_plane::{AccessDenied, ControlPlane};
 use oriel_auth::resources::join_token::{JoinRole, TokenError};
 use oriel_backend::FakeClock;
@@ -41,10 +42,10 @@ struct AuthService {
 
 impl AuthService {
     async fn start(plane: &ControlPlane) -> Self {
-        Self::serve(plane, TcpListener::bind("127.0.0.1:0").await.unwrap()).await
+        Self::serve(plane, TcpListener::bind("127.0.0.1:0").await.unwrap(), ConnectionLimits::default()).await
     }
 
-    async fn serve(plane: &ControlPlane, listener: TcpListener) -> Self {
+    async fn serve(plane: &ControlPlane, listener: TcpListener, limits: ConnectionLimits) -> Self {
         let addr = listener.local_addr().unwrap();
         let tls = oriel_admin::server::tls_config(plane).await.unwrap();
         let settings = oriel_admin::operations::Settings { proxy_url: "https://127.0.0.1:3080".into() };
@@ -52,7 +53,7 @@ impl AuthService {
         let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), settings))
             .add_service(oriel_cluster::auth_api::service(plane.clone(), streams.subscribe()));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(oriel_admin::server::serve(listener, tls, routes, async move {
+        let task = tokio::spawn(oriel_admin::server::serve(listener, limits, tls, routes, async move {
             let _ = stopped.await;
             drop(streams);
         }));
@@ -309,7 +310,7 @@ async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back(
     }
 
     // Back on the same address: the same connection object dials again by itself.
-    let auth = AuthService::serve(&cluster.plane, TcpListener::bind(addr).await.unwrap()).await;
+    let auth = AuthService::serve(&cluster.plane, TcpListener::bind(addr).await.unwrap(), ConnectionLimits::default()).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         match remote.authorize(&user.cert_der, "desk-1", "alice").await {
@@ -375,4 +376,22 @@ async fn a_remote_session_is_reauthorized_and_woken_by_changes() {
         other => panic!("a removed user's session must end: {other:?}"),
     }
     auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_idle_connections_does_not_keep_desktop_services_out() {
+    let cluster = Cluster::new().await;
+    cluster.add_user("alice", "alice").await;
+    let limits = ConnectionLimits { per_address: 4, total: 8 };
+    let auth = AuthService::serve(&cluster.plane, TcpListener::bind("127.0.0.1:0").await.unwrap(), limits).await;
+    let flooder: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let _held = support::idle_connections(auth.addr, flooder, 4).await;
+    let mut past_share = support::idle_connections(auth.addr, flooder, 1).await;
+    assert!(support::closed_by_listener(&mut past_share[0]).await, "a fifth connection from the flooding address is closed at once");
+    support::log_line(&["refusing connections", "127.0.0.2 has 4 connections open already"]).await;
+
+    // From another address, a host still joins and calls the API.
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.expect("a join past a flood");
+    remote(&auth, &credentials).heartbeat(heartbeat()).await.expect("a heartbeat past a flood");
 }

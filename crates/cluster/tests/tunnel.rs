@@ -20,7 +20,8 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = tls::server_config(&host_ca, LiveIdentity::new(&proxy).unwrap()).unwrap();
-    let server = tokio::spawn(tunnel::serve(listener, registry.clone(), config, host_ca.clone(), std::sync::Arc::new(cluster.plane.clone())));
+    let server =
+        tokio::spawn(tunnel::serve(listener, registry.clone(), config, host_ca.clone(), std::sync::Arc::new(cluster.plane.clone()), Default::default()));
 
     let foreign = tempfile::tempdir().unwrap();
     let user = cluster.user("alice").await;
@@ -96,4 +97,28 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     log_line(&["refused a reverse tunnel: revoked", "host=desk-1"]).await;
     assert!(registry.channel("desk-1").is_none(), "no tunnel to the revoked host");
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_idle_connections_does_not_keep_a_desktop_service_out() {
+    let cluster = Cluster::new().await;
+    let host_ca = cluster.host_ca();
+    let proxy = cluster.host("proxy", HostRole::Proxy, &[PROXY_SERVER_NAME]);
+    let registry = TunnelRegistry::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = tls::server_config(&host_ca, LiveIdentity::new(&proxy).unwrap()).unwrap();
+    let limits = oriel_auth::connections::ConnectionLimits { per_address: 4, total: 8 };
+    let _server = tokio::spawn(tunnel::serve(listener, registry.clone(), config, host_ca.clone(), std::sync::Arc::new(cluster.plane.clone()), limits));
+
+    let flooder: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let _held = support::idle_connections(addr, flooder, 4).await;
+    let mut past_share = support::idle_connections(addr, flooder, 1).await;
+    assert!(support::closed_by_listener(&mut past_share[0]).await, "a fifth connection from the flooding address is closed at once");
+    support::log_line(&["refusing connections", "127.0.0.2 has 4 connections open already"]).await;
+
+    let desktop = cluster.joined_desktop("desk-1").await;
+    let client = tls::client_config(&host_ca, LiveIdentity::new(&desktop).unwrap()).unwrap();
+    let _up = agent_tunnel::start(cluster.agent("desk-1"), vec![addr.to_string()], client, host_ca.clone());
+    eventually("the tunnel from desk-1 is registered past the flood", || registry.hosts() == ["desk-1"]).await;
 }

@@ -10,6 +10,10 @@ pub struct Invite {
     pub secret_hash: String,
     /// The invited user.
     pub user: String,
+    /// The invited user's id ([`crate::resources::user::User::id`]): an
+    /// invite of a user removed since does not enroll one made again under
+    /// the same name.
+    pub user_id: String,
     /// When the link stops working.
     pub expires: SystemTime,
     /// The TOTP secret shown on the invite page, kept so that reloading the

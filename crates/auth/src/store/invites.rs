@@ -12,6 +12,9 @@ const FOLDER: &str = "invites";
 struct InviteJson {
     secret_hash: String,
     user: String,
+    /// Empty for invites stored before users had ids.
+    #[serde(default)]
+    user_id: String,
     expires_unix: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     totp_secret_hex: Option<String>,
@@ -23,6 +26,7 @@ impl Store {
         let json = InviteJson {
             secret_hash: invite.secret_hash.clone(),
             user: invite.user.clone(),
+            user_id: invite.user_id.clone(),
             expires_unix: to_unix(invite.expires),
             totp_secret_hex: invite.totp_secret.as_ref().map(hex::encode),
         };
@@ -39,7 +43,13 @@ impl Store {
             None => None,
         };
         Ok(Versioned {
-            value: Invite { secret_hash: json.value.secret_hash, user: json.value.user, expires: from_unix(json.value.expires_unix), totp_secret },
+            value: Invite {
+                secret_hash: json.value.secret_hash,
+                user: json.value.user,
+                user_id: json.value.user_id,
+                expires: from_unix(json.value.expires_unix),
+                totp_secret,
+            },
             revision: json.revision,
         })
     }
@@ -49,6 +59,7 @@ impl Store {
         let json = InviteJson {
             secret_hash: invite.secret_hash.clone(),
             user: invite.user.clone(),
+            user_id: invite.user_id.clone(),
             expires_unix: to_unix(invite.expires),
             totp_secret_hex: invite.totp_secret.as_ref().map(hex::encode),
         };

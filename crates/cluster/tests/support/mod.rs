@@ -283,3 +283,23 @@ pub async fn assert_agent_answers(agent: &mut DesktopAgentClient<Channel>) {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert_eq!(status.message(), "a desktop session needs the user's certificate");
 }
+
+/// Opens `count` connections to `addr` from `source` (another loopback
+/// address, so the flood is a network of its own) that never start TLS,
+/// and gives them back still open.
+pub async fn idle_connections(addr: SocketAddr, source: std::net::IpAddr, count: usize) -> Vec<TcpStream> {
+    let mut open = Vec::new();
+    for _ in 0..count {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        open.push(socket.connect(addr).await.unwrap());
+    }
+    open
+}
+
+/// Whether the listener closed `stream` without a word: its next read is
+/// the end of the stream.
+pub async fn closed_by_listener(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(tokio::time::timeout(PATIENCE, stream.read(&mut byte)).await, Ok(Ok(0) | Err(_)))
+}

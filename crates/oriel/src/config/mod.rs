@@ -66,6 +66,8 @@ pub struct AuthService {
     /// `sqlite` or a postgres:// URL: a unix socket, or TCP with verified
     /// TLS (`oriel start --storage`).
     pub storage: Option<String>,
+    /// Open connections to the API, per client address and in total.
+    pub connection_limits: oriel_proxy::ConnectionLimits,
 }
 
 /// `proxy_service`.
@@ -79,7 +81,8 @@ pub struct ProxyService {
     pub tunnel_listen_addr: SocketAddr,
     /// The address people and agents use, when it differs (behind a load balancer).
     pub public_addr: Option<String>,
-    /// Open connections to the web listener, per client address and in total.
+    /// Open connections to the web listener, and apart from them to the
+    /// tunnel listener, per client address and in total.
     pub connection_limits: oriel_proxy::ConnectionLimits,
 }
 
@@ -100,6 +103,8 @@ pub struct LinuxDesktopService {
     pub commands: Vec<LabelCommand>,
     /// Caps on sessions, shared directories and screen size.
     pub limits: oriel_linux_desktop::SessionLimits,
+    /// Open connections to `listen_addr`, per client address and in total.
+    pub connection_limits: oriel_proxy::ConnectionLimits,
 }
 
 /// A dynamic label.
@@ -129,7 +134,12 @@ impl Default for Config {
             ca_pin: None,
             insecure_no_ca_pin: false,
             join_token: None,
-            auth_service: AuthService { enabled: true, listen_addr: AUTH_LISTEN.parse().expect("static"), storage: None },
+            auth_service: AuthService {
+                enabled: true,
+                listen_addr: AUTH_LISTEN.parse().expect("static"),
+                storage: None,
+                connection_limits: oriel_proxy::ConnectionLimits::default(),
+            },
             proxy_service: ProxyService {
                 enabled: true,
                 web_listen_addr: WEB_LISTEN.parse().expect("static"),
@@ -145,6 +155,7 @@ impl Default for Config {
                 labels: BTreeMap::new(),
                 commands: Vec::new(),
                 limits: oriel_linux_desktop::SessionLimits::default(),
+                connection_limits: oriel_proxy::ConnectionLimits::default(),
             },
         }
     }
@@ -270,7 +281,7 @@ fn ca_pin(at: &At, node: &Node) -> Result<String, ParseError> {
 
 fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
     let mut service = Config::default().auth_service;
-    for entry in mapping(at, node, &["enabled", "listen_addr", "storage"])? {
+    for entry in mapping(at, node, &["enabled", "listen_addr", "storage", "connection_limits"])? {
         let at = at.key(entry);
         match entry.key.as_str() {
             "enabled" => service.enabled = boolean(&at, &entry.value)?,
@@ -281,6 +292,7 @@ fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
                 oriel_auth::storage::StorageLocation::parse(Some(&storage), dir).map_err(|e| at.error(e.to_string()))?;
                 service.storage = Some(storage);
             }
+            "connection_limits" => service.connection_limits = connection_limits(&at, &entry.value)?,
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }
@@ -335,7 +347,7 @@ fn screen_size(at: &At, node: &Node) -> Result<oriel_linux_desktop::x11::screen:
     }
 }
 
-/// Most connections a proxy may be told to keep open: far above what one
+/// Most connections a listener may be told to keep open: far above what one
 /// process serves, low enough to catch a typo of a few extra digits.
 const MAX_CONNECTIONS: usize = 1_000_000;
 
@@ -360,7 +372,7 @@ fn connection_limits(at: &At, node: &Node) -> Result<oriel_proxy::ConnectionLimi
 fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, ParseError> {
     let mut service = Config::default().linux_desktop_service;
     service.enabled = false;
-    for entry in mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands", "limits"])? {
+    for entry in mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands", "limits", "connection_limits"])? {
         let at = at.key(entry);
         let value = &entry.value;
         match entry.key.as_str() {
@@ -386,6 +398,7 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
             }
             "commands" => service.commands = label_commands(&at, value)?,
             "limits" => service.limits = session_limits(&at, value)?,
+            "connection_limits" => service.connection_limits = connection_limits(&at, value)?,
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }

@@ -33,6 +33,11 @@ auth_service:
   # postgres:///oriel?host=/path/to/socket/dir), or a server over TCP with
   # ?sslmode=verify-full&sslrootcert=/path/to/ca.pem (TLS and SCRAM only).
   storage: sqlite
+  # Open connections to listen_addr (desktop services, orielctl): past
+  # either cap a new connection is closed at once, before TLS.
+  connection_limits:
+    max_per_address: 256
+    max_total: 10000
 
 # The HTTPS web UI and API, and the reverse tunnel desktop services dial.
 proxy_service:
@@ -43,10 +48,11 @@ proxy_service:
   # balancer): the desktop websocket accepts pages from it, and from the
   # address in each request's Host header, and from no other site.
   #public_addr: oriel.example.com:443
-  # Open connections to web_listen_addr: past either cap a new connection
-  # is closed at once, before TLS. An address is an IPv4 address or an IPv6
-  # /64. `oriel start` raises its open-file limit to the hard limit; keep
-  # max_total below that (it warns when not).
+  # Open connections to web_listen_addr, and the same caps counted apart
+  # for tunnel_listen_addr: past either cap a new connection is closed at
+  # once, before TLS. An address is an IPv4 address or an IPv6 /64. `oriel
+  # start` raises its open-file limit to the hard limit; keep max_total
+  # below that (it warns when not).
   connection_limits:
     max_per_address: 256
     max_total: 10000
@@ -78,4 +84,8 @@ linux_desktop_service:
     max_sessions_per_user: 10
     max_shared_directories: 16
     max_screen: 7680x4320
+  # Open connections to listen_addr (proxies dialling in), as above.
+  connection_limits:
+    max_per_address: 256
+    max_total: 10000
 "#;

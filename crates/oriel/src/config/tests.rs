@@ -73,7 +73,7 @@ fn defaults_when_keys_are_absent() {
 fn unknown_keys_are_named_with_their_path_and_place() {
     assert_eq!(
         error("auth_service:\n  enabled: yes\n  listen_adr: 127.0.0.1:3025\n"),
-        "oriel.yaml:3:3: auth_service.listen_adr: unknown key (expected one of: enabled, listen_addr, storage)"
+        "oriel.yaml:3:3: auth_service.listen_adr: unknown key (expected one of: enabled, listen_addr, storage, connection_limits)"
     );
     let top = error("auth_service:\n  enabled: yes\nproxy:\n  enabled: yes\n");
     assert!(top.starts_with("oriel.yaml:3:1: proxy: unknown key"), "{top}");
@@ -153,6 +153,10 @@ fn connection_limits_default_when_absent_and_are_read_when_given() {
     let text = "auth_service:\nproxy_service:\n  connection_limits:\n    max_per_address: 8\n";
     let config = Config::parse("oriel.yaml", text).unwrap();
     assert_eq!(config.proxy_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 8, total: 10_000 });
+    let text = "auth_service:\n  connection_limits: {max_total: 500}\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  connection_limits: {max_per_address: 3, max_total: 9}\n";
+    let config = Config::parse("oriel.yaml", text).unwrap();
+    assert_eq!(config.auth_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 256, total: 500 });
+    assert_eq!(config.linux_desktop_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 3, total: 9 });
 }
 
 #[test]

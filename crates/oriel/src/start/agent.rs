@@ -64,7 +64,14 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (linux_desktop_service.listen_addr)", desktop_config.listen_addr))?;
     let listen = listener.local_addr()?;
     let server_tls = oriel_cluster::tls::server_config(&host_ca_pem, identity.clone())?;
-    tokio::spawn(oriel_cluster::agent_listener::serve(listener, agent.clone(), server_tls, host_ca_pem.clone(), Arc::new(auth.clone())));
+    tokio::spawn(oriel_cluster::agent_listener::serve(
+        listener,
+        agent.clone(),
+        server_tls,
+        host_ca_pem.clone(),
+        Arc::new(auth.clone()),
+        desktop_config.connection_limits,
+    ));
 
     let proxies = config.proxy_servers.clone();
     let tunnels = if proxies.is_empty() {

@@ -72,7 +72,14 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {} (proxy_service.tunnel_listen_addr)", proxy_config.tunnel_listen_addr))?;
     let tunnel_listen = tunnel_listener.local_addr()?;
     let tunnel_tls = oriel_cluster::tls::server_config(ca.host_ca_pem(), proxy_identity.clone())?;
-    tokio::spawn(oriel_cluster::tunnel::serve(tunnel_listener, tunnels.clone(), tunnel_tls, ca.host_ca_pem().to_owned(), Arc::new(plane.clone())));
+    tokio::spawn(oriel_cluster::tunnel::serve(
+        tunnel_listener,
+        tunnels.clone(),
+        tunnel_tls,
+        ca.host_ca_pem().to_owned(),
+        Arc::new(plane.clone()),
+        proxy_config.connection_limits,
+    ));
     let cluster = ClusterDialer::new(tunnels, plane.clone(), oriel_cluster::tls::client_config(ca.host_ca_pem(), proxy_identity)?, ca.host_ca_pem().to_owned());
 
     let local = if desktop_config.enabled {
@@ -113,10 +120,16 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     let routes = tonic::service::Routes::new(oriel_admin::server::service(plane.clone(), admin_settings))
         .add_service(oriel_cluster::auth_api::service(plane.clone(), streams.subscribe()));
     let (stop_auth, auth_stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut auth_api = tokio::spawn(oriel_admin::server::serve(tokio::net::TcpListener::from_std(auth_listener)?, auth_tls, routes, async move {
-        let _ = auth_stopped.await;
-        drop(streams);
-    }));
+    let mut auth_api = tokio::spawn(oriel_admin::server::serve(
+        tokio::net::TcpListener::from_std(auth_listener)?,
+        config.auth_service.connection_limits,
+        auth_tls,
+        routes,
+        async move {
+            let _ = auth_stopped.await;
+            drop(streams);
+        },
+    ));
     let proxy = ProxyConfig { web_dir, cluster: CLUSTER.into(), public_addrs: proxy_config.public_addr.iter().cloned().collect() };
     let router = oriel_proxy::router(proxy, plane, Arc::new(Dialers { local, cluster }));
 

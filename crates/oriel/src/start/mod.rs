@@ -89,9 +89,18 @@ fn settings(args: &StartArgs) -> anyhow::Result<Config> {
 pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     let config = settings(&args)?;
     let open_file_limit = open_files::raise_limit();
-    if config.proxy_service.enabled {
-        open_files::check_room(open_file_limit, config.proxy_service.connection_limits.total);
+    let mut max_connections = 0;
+    if config.auth_service.enabled {
+        max_connections += config.auth_service.connection_limits.total;
     }
+    if config.proxy_service.enabled {
+        // The web listener and the tunnel listener, each under the caps.
+        max_connections += 2 * config.proxy_service.connection_limits.total;
+    }
+    if config.linux_desktop_service.enabled {
+        max_connections += config.linux_desktop_service.connection_limits.total;
+    }
+    open_files::check_room(open_file_limit, max_connections);
     let (auth, proxy, desktop) = (config.auth_service.enabled, config.proxy_service.enabled, config.linux_desktop_service.enabled);
     match (auth, proxy, desktop) {
         (true, true, _) => control::run(config, args).await,

@@ -29,9 +29,10 @@ pub fn raise_limit() -> Option<u64> {
     }
 }
 
-/// Warns when `max_total` web connections, plus what the rest of Oriel
-/// needs, would not fit under `limit`: connections past it would not be
-/// refused by the cap but left waiting in the kernel's queue.
+/// Warns when `max_total` connections (the sum of the `max_total` of every
+/// listener this process runs), plus what the rest of Oriel needs, would
+/// not fit under `limit`: connections past it would not be refused by the
+/// caps but left waiting in the kernel's queue.
 pub fn check_room(limit: Option<u64>, max_total: usize) {
     let Some(limit) = limit else { return };
     let needed = max_total as u64 + RESERVE;
@@ -39,8 +40,8 @@ pub fn check_room(limit: Option<u64>, max_total: usize) {
         tracing::warn!(
             open_file_limit = limit,
             max_total,
-            "proxy_service.connection_limits.max_total and {RESERVE} descriptors for the rest need more than the open-file \
-             limit: lower max_total or raise the hard limit (LimitNOFILE= in a systemd unit)"
+            "the listeners' connection_limits.max_total together and {RESERVE} descriptors for the rest need more than the \
+             open-file limit: lower max_total or raise the hard limit (LimitNOFILE= in a systemd unit)"
         );
     }
 }
