@@ -78,7 +78,20 @@ fn join_status(error: JoinError) -> Status {
 fn denied_status(denied: AccessDenied) -> Status {
     match denied {
         AccessDenied::Unavailable(_) => Status::unavailable(denied.to_string()),
+        AccessDenied::Locked(ref message) => {
+            let denial = proto::Denial { locked: true, lock_message: message.clone().unwrap_or_default() };
+            Status::with_details(tonic::Code::PermissionDenied, denied.to_string(), prost::Message::encode_to_vec(&denial).into())
+        }
         other => Status::permission_denied(other.to_string()),
+    }
+}
+
+/// The refusal a PERMISSION_DENIED status from [`denied_status`] carries:
+/// a lock, with its message, or the decision's words.
+pub fn denial_of(status: &Status) -> AccessDenied {
+    match <proto::Denial as prost::Message>::decode(status.details()) {
+        Ok(denial) if denial.locked => AccessDenied::Locked(Some(denial.lock_message).filter(|m| !m.is_empty())),
+        _ => AccessDenied::Decided(status.message().to_owned()),
     }
 }
 

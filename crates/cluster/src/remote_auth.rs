@@ -174,7 +174,7 @@ impl SessionAuthority for RemoteAuth {
             // current roles and locks, and records the decision.
             let parts = match self.client().authorize_session(Self::request(query)).await {
                 Ok(grant) => crate::auth_api::grant_parts(grant.into_inner()).map_err(|status| AccessDenied::Unavailable(status.message().to_owned()))?,
-                Err(status) if status.code() == tonic::Code::PermissionDenied => return Err(AccessDenied::Decided(status.message().to_owned())),
+                Err(status) if status.code() == tonic::Code::PermissionDenied => return Err(crate::auth_api::denial_of(&status)),
                 Err(status) => return Err(AccessDenied::Unavailable(self.error(&status).to_string())),
             };
             // This service checks the certificate itself too, against the
@@ -212,8 +212,10 @@ impl SessionAuthority for RemoteAuth {
                 Err(status) if status.code() == tonic::Code::PermissionDenied && std::error::Error::source(&status).is_none() => {
                     // The auth service refused the session, or this host (a
                     // revoked host certificate): either way it ends.
-                    let reason = status.message().strip_prefix("access denied: ").unwrap_or(status.message()).to_owned();
-                    return Ok(Some(Revoked::Access { reason }));
+                    return Ok(Some(match crate::auth_api::denial_of(&status) {
+                        AccessDenied::Locked(message) => Revoked::Locked { message },
+                        _ => Revoked::Access { reason: status.message().strip_prefix("access denied: ").unwrap_or(status.message()).to_owned() },
+                    }));
                 }
                 Err(status) => return Err(self.error(&status)),
             };

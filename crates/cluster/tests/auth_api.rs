@@ -379,6 +379,23 @@ async fn a_remote_session_is_reauthorized_and_woken_by_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_reaches_a_remote_session_as_a_lock_with_its_message() {
+    let cluster = Cluster::new().await;
+    let (auth, _, remote) = heartbeating_desk(&cluster).await;
+    let user = cluster.user("alice").await;
+    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    let target = oriel_auth::resources::lock::LockTarget { user: Some("alice".into()), ..Default::default() };
+    cluster.plane.lock(target, None, Some("incident 7".into())).await.unwrap();
+    match remote.still_allowed(&grant).await {
+        Ok(Some(oriel_linux_desktop::authority::Revoked::Locked { message })) => assert_eq!(message.as_deref(), Some("incident 7")),
+        other => panic!("a lock must end the session as a lock: {other:?}"),
+    }
+    let refused = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap_err();
+    assert!(matches!(&refused, AccessDenied::Locked(Some(message)) if message == "incident 7"), "{refused:?}");
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_idle_connections_does_not_keep_desktop_services_out() {
     let cluster = Cluster::new().await;
     cluster.add_user("alice", "alice").await;
