@@ -4,14 +4,15 @@
 //! unix socket, `ORIEL_TEST_POSTGRES_URL`; ORIEL_SKIP_POSTGRES=1 skips that
 //! half on purpose).
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oriel_auth::ca::UserIdentity;
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::store::{DECISION_TTL, DecisionRecord, MAX_DECISION_FIELD, MAX_DECISION_REASON, Store, millis};
-use oriel_backend::postgres::{NoTls, Target};
-use oriel_backend::{Backend, Clock, FakeClock, Options, PostgresBackend, SqliteBackend};
+use oriel_backend::{Backend, Clock, FakeClock, Options, SqliteBackend};
 use oriel_rbac::DesktopKind;
 
 fn options(clock: &Arc<FakeClock>) -> Options {
@@ -90,22 +91,8 @@ async fn on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres() {
-    let url = match std::env::var("ORIEL_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("ORIEL_SKIP_POSTGRES").as_deref() == Ok("1") => return,
-        _ => panic!("ORIEL_TEST_POSTGRES_URL is not set: start a server with `eval \"$(scripts/postgres-test-server start)\"`, or set ORIEL_SKIP_POSTGRES=1"),
-    };
-    let target = Target::parse(&url).unwrap();
-    let (admin, connection) = target.config().connect(NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let database = format!("oriel_decisions_{}", std::process::id());
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
-    let (base, query) = url.split_once('?').map_or((url.as_str(), String::new()), |(b, q)| (b, format!("?{q}")));
-    let (server, _) = base.rsplit_once('/').unwrap();
-    let target = Target::parse(&format!("{server}/{database}{query}")).unwrap();
     let clock = clock();
-    let backend = PostgresBackend::open(&target, options(&clock)).await.unwrap();
+    let Some((backend, database)) = support::postgres_backend("decisions", options(&clock)).await else { return };
     decisions_are_capped_and_expire(Arc::new(backend), clock).await;
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.unwrap();
+    database.drop_database().await;
 }

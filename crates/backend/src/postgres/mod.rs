@@ -28,7 +28,7 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 
 pub use target::{DEFAULT_SOCKET_DIR, Target, TargetError, Transport};
 pub use tokio_postgres::config::Host;
-pub use tokio_postgres::{Config, NoTls};
+pub use tokio_postgres::{Client, Config, NoTls};
 
 use crate::journal::{self, Feed, Write};
 use crate::watch::Hub;
