@@ -4,12 +4,17 @@
 //! ask for one, so the number in flight is capped by a semaphore and the
 //! queue in front of it is short: when it is full the answer is [`Busy`] at
 //! once, never an unbounded wait or an unbounded heap.
+//!
+//! Attempts from a network someone logged in from lately ([`Lane::Known`])
+//! may also take a slot of their own, with its own short queue, which
+//! strangers never get: a flood from fresh addresses fills the shared
+//! slots and queue, and people who use the service every day still log in.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::password::{HashMemory, PasswordError, PasswordHashString};
 
@@ -29,6 +34,19 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// (the queue is short, so this is only reached when the machine is starved).
 const MAX_WAIT: Duration = Duration::from_secs(5);
 
+/// Which slots a hash may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// The shared slots only.
+    Anyone,
+    /// The shared slots, else the slot kept for networks someone logged in
+    /// from lately (`Attempt::from_known_network`).
+    Known,
+}
+
+/// How many hashes may wait for the known networks' slot.
+const MAX_QUEUED_KNOWN: usize = 4;
+
 /// Caps argon2 hashes in flight.
 #[derive(Debug)]
 pub struct HashGate {
@@ -36,8 +54,11 @@ pub struct HashGate {
     /// Hashes waiting for a slot.
     queued: AtomicUsize,
     max_queued: usize,
+    /// One more slot, for [`Lane::Known`] only, and its queue.
+    known_slot: Arc<Semaphore>,
+    known_queued: AtomicUsize,
     /// argon2's memory, one per slot at most, reused: the process holds
-    /// `slots` times the cost (~19 MiB), however many hashes have run.
+    /// `slots + 1` times the cost (~19 MiB), however many hashes have run.
     memory: Arc<Mutex<Vec<HashMemory>>>,
 }
 
@@ -52,29 +73,33 @@ impl Default for HashGate {
 }
 
 impl HashGate {
-    /// At most `slots` hashes at once (at least one), and `max_queued` waiting.
+    /// At most `slots` shared hashes at once (at least one), and
+    /// `max_queued` waiting; plus one for [`Lane::Known`].
     pub fn new(slots: usize, max_queued: usize) -> Self {
-        Self { slots: Arc::new(Semaphore::new(slots.max(1))), queued: AtomicUsize::new(0), max_queued, memory: Arc::default() }
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            queued: AtomicUsize::new(0),
+            max_queued,
+            known_slot: Arc::new(Semaphore::new(1)),
+            known_queued: AtomicUsize::new(0),
+            memory: Arc::default(),
+        }
     }
 
-    /// Runs `hash` on the blocking pool once a slot is free, with that
-    /// slot's memory, or answers [`Busy`] when too many are waiting already.
-    pub async fn run<T: Send + 'static>(&self, hash: impl FnOnce(&mut HashMemory) -> T + Send + 'static) -> Result<T, Busy> {
+    /// Runs `hash` on the blocking pool once a slot of `lane` is free, with
+    /// that slot's memory, or answers [`Busy`] when too many are waiting
+    /// already.
+    pub async fn run<T: Send + 'static>(&self, lane: Lane, hash: impl FnOnce(&mut HashMemory) -> T + Send + 'static) -> Result<T, Busy> {
         let busy = Busy { retry_after: RETRY_AFTER };
         let slot = match self.slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
-            Err(_) => {
-                if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max_queued {
-                    self.queued.fetch_sub(1, Ordering::AcqRel);
-                    return Err(busy);
-                }
-                let _queued = Dequeue(&self.queued);
-                match tokio::time::timeout(MAX_WAIT, self.slots.clone().acquire_owned()).await {
-                    Ok(Ok(slot)) => slot,
-                    // Timed out, or the semaphore is closed (never: it is not closed).
-                    _ => return Err(busy),
-                }
-            }
+            Err(_) => match lane {
+                Lane::Anyone => wait_for(&self.slots, &self.queued, self.max_queued).await.ok_or(busy)?,
+                Lane::Known => match self.known_slot.clone().try_acquire_owned() {
+                    Ok(slot) => slot,
+                    Err(_) => wait_for(&self.known_slot, &self.known_queued, MAX_QUEUED_KNOWN).await.ok_or(busy)?,
+                },
+            },
         };
         // The slot moves into the task: if the caller stops waiting (the
         // client hung up), the hash still holds it until it is done.
@@ -92,16 +117,29 @@ impl HashGate {
     }
 
     /// Whether `password` matches `hash`.
-    pub async fn verify(&self, hash: &PasswordHashString, password: &str) -> Result<bool, Busy> {
+    pub async fn verify(&self, lane: Lane, hash: &PasswordHashString, password: &str) -> Result<bool, Busy> {
         let (hash, password) = (hash.clone(), password.to_owned());
-        self.run(move |memory| hash.verify_in(&password, memory)).await
+        self.run(lane, move |memory| hash.verify_in(&password, memory)).await
     }
 
     /// A new hash of `password` (after its length is checked).
-    pub async fn hash(&self, password: &str) -> Result<Result<PasswordHashString, PasswordError>, Busy> {
+    pub async fn hash(&self, lane: Lane, password: &str) -> Result<Result<PasswordHashString, PasswordError>, Busy> {
         let password = password.to_owned();
-        self.run(move |memory| PasswordHashString::new_in(&password, memory)).await
+        self.run(lane, move |memory| PasswordHashString::new_in(&password, memory)).await
     }
+}
+
+/// A permit of `slots` after a wait in a queue of at most `max_queued`
+/// (counted in `queued`) and at most [`MAX_WAIT`]; `None` when the queue
+/// is full or the wait too long.
+async fn wait_for(slots: &Arc<Semaphore>, queued: &AtomicUsize, max_queued: usize) -> Option<OwnedSemaphorePermit> {
+    if queued.fetch_add(1, Ordering::AcqRel) >= max_queued {
+        queued.fetch_sub(1, Ordering::AcqRel);
+        return None;
+    }
+    let _queued = Dequeue(queued);
+    // Timed out, or the semaphore is closed (never: it is not closed).
+    tokio::time::timeout(MAX_WAIT, slots.clone().acquire_owned()).await.ok()?.ok()
 }
 
 /// Leaves the queue when dropped, whichever way the wait ends.
@@ -127,7 +165,7 @@ mod tests {
         let first = tokio::spawn({
             let gate = gate.clone();
             async move {
-                gate.run(move |_| {
+                gate.run(Lane::Anyone, move |_| {
                     let _ = started.send(());
                     let _ = held.recv();
                     1
@@ -138,18 +176,19 @@ mod tests {
         running.await.unwrap();
         let second = tokio::spawn({
             let gate = gate.clone();
-            async move { gate.run(|_| 2).await }
+            async move { gate.run(Lane::Anyone, |_| 2).await }
         });
         // The second waits in the queue; the third finds it full.
         while gate.queued.load(Ordering::Acquire) == 0 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(gate.run(|_| 3).await, Err(Busy { retry_after: RETRY_AFTER }));
+        assert_eq!(gate.run(Lane::Anyone, |_| 3).await, Err(Busy { retry_after: RETRY_AFTER }));
+        assert_eq!(gate.run(Lane::Known, |_| 30).await, Ok(30), "a known network's attempt takes the slot kept for it");
         assert_eq!(Busy { retry_after: RETRY_AFTER }.to_string(), "the login service is busy; try again in a moment");
         release.send(()).unwrap();
         assert_eq!(first.await.unwrap(), Ok(1));
         assert_eq!(second.await.unwrap(), Ok(2));
         assert_eq!(gate.queued.load(Ordering::Acquire), 0);
-        assert_eq!(gate.run(|_| 4).await, Ok(4), "free again");
+        assert_eq!(gate.run(Lane::Anyone, |_| 4).await, Ok(4), "free again");
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::bearer::{self, BearerSecret};
 use crate::ca::{CaError, CertAuthority, UserIdentity};
 use crate::control_plane::ControlPlane;
-use crate::hashing::Busy;
+use crate::hashing::{Busy, Lane};
 use crate::password::PasswordError;
 use crate::resources::user::{Credentials, User};
 use crate::second_factor::{SecondFactorError, TotpDevice};
@@ -138,7 +138,7 @@ impl ControlPlane {
             // The page was never shown, so no authenticator can hold this secret.
             return Err(LoginError::Code(SecondFactorError::Wrong));
         };
-        let password = self.hashing.hash(password).await??;
+        let password = self.hashing.hash(Lane::Anyone, password).await??;
         let mut totp = TotpDevice::from_parts(secret, None);
         totp.verify(code, unix_seconds(self.clock.now()))?;
         // Use the invite up first: of two racing acceptances, one wins.
@@ -180,17 +180,18 @@ impl ControlPlane {
 
     /// The user, with the code's step remembered, if the credentials are right.
     async fn check_credentials(&self, attempt: &mut Attempt, name: &str, password: &str, code: &str) -> Result<User, LoginError> {
+        let lane = if attempt.from_known_network() { Lane::Known } else { Lane::Anyone };
         let user = match self.store.user(name).await {
             Ok(user) => user,
             Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
                 // Hash anyway, so an unknown name takes as long as a wrong password.
-                let _ = self.hashing.hash("not a real password, only for timing").await?;
+                let _ = self.hashing.hash(lane, "not a real password, only for timing").await?;
                 return Err(LoginError::Rejected);
             }
             Err(e) => return Err(unavailable(e)),
         };
         let Some(mut credentials) = user.value.credentials.clone() else { return Err(LoginError::Rejected) };
-        if !self.hashing.verify(&credentials.password, password).await? {
+        if !self.hashing.verify(lane, &credentials.password, password).await? {
             return Err(LoginError::Rejected);
         }
         self.throttle().password_verified(attempt, Instant::now())?;

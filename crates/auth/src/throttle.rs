@@ -33,6 +33,12 @@
 //! make together useless. (Microsoft's smart lockout and Okta's known-device
 //! exemption make the same trade: the lockout hits the attacker's location,
 //! not the account.)
+//!
+//! A network that logged someone in lately is remembered as known
+//! ([`Attempt::from_known_network`]): its attempts have a hashing lane of
+//! their own (`hashing.rs`), so a flood from fresh addresses, which the
+//! per-network windows cannot slow because every source is new, cannot
+//! crowd out the people who use the service every day.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -120,9 +126,17 @@ pub struct Attempt {
     at: Instant,
     /// When the password verified: the per-user second-factor slot taken then.
     second_factor: Option<Instant>,
+    /// Someone logged in from this network within [`KNOWN_FOR`].
+    known: bool,
 }
 
 impl Attempt {
+    /// Whether someone logged in from this attempt's network lately: such
+    /// attempts hash in a lane that strangers cannot fill.
+    pub fn from_known_network(&self) -> bool {
+        self.known
+    }
+
     /// Whether the password was verified (and the second factor is what counts now).
     pub fn password_verified(&self) -> bool {
         self.second_factor.is_some()
@@ -146,6 +160,10 @@ pub enum Outcome {
 /// flood of invented usernames cannot grow memory without bound.
 const MAX_TRACKED: usize = 100_000;
 
+/// How long a network stays known after a successful login from it: a week
+/// covers people who log in on workdays.
+pub const KNOWN_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Failure counters for client networks and users.
 #[derive(Debug)]
 pub struct LoginThrottle {
@@ -153,6 +171,8 @@ pub struct LoginThrottle {
     networks: Failures<ClientNetwork>,
     user_networks: Failures<(String, ClientNetwork)>,
     second_factor: Failures<String>,
+    /// When someone last logged in from each network.
+    known: HashMap<ClientNetwork, Instant>,
 }
 
 impl Default for LoginThrottle {
@@ -164,7 +184,7 @@ impl Default for LoginThrottle {
 impl LoginThrottle {
     /// A throttle with the given limits.
     pub fn new(limits: Limits) -> Self {
-        Self { limits, networks: Failures::default(), user_networks: Failures::default(), second_factor: Failures::default() }
+        Self { limits, networks: Failures::default(), user_networks: Failures::default(), second_factor: Failures::default(), known: HashMap::new() }
     }
 
     /// Reserves an attempt by `user` from `address`, before anything is
@@ -185,7 +205,8 @@ impl LoginThrottle {
         }
         self.networks.record(network, self.limits.per_network, now);
         self.user_networks.record(key, self.limits.per_user_network, now);
-        Ok(Attempt { user: user.to_owned(), network, at: now, second_factor: None })
+        let known = self.known.get(&network).is_some_and(|&at| now.saturating_duration_since(at) < KNOWN_FOR);
+        Ok(Attempt { user: user.to_owned(), network, at: now, second_factor: None, known })
     }
 
     /// The password of `attempt` was right: reserves a try of the user's
@@ -204,7 +225,7 @@ impl LoginThrottle {
     /// Ends `attempt`: a failure keeps its reservations, anything else
     /// takes them back.
     pub fn settle(&mut self, attempt: Attempt, outcome: Outcome) {
-        let Attempt { user, network, at, second_factor } = attempt;
+        let Attempt { user, network, at, second_factor, known: _ } = attempt;
         if outcome == Outcome::Failed {
             return;
         }
@@ -218,6 +239,12 @@ impl LoginThrottle {
             // Not the network's: one good account must not launder guesses at others.
             self.user_networks.by_key.remove(&key);
             self.second_factor.by_key.remove(key.0.as_str());
+            if self.known.len() >= MAX_TRACKED && !self.known.contains_key(&network) {
+                if let Some(stalest) = self.known.iter().min_by_key(|(_, at)| **at).map(|(network, _)| *network) {
+                    self.known.remove(&stalest);
+                }
+            }
+            self.known.insert(network, at);
         }
     }
 }
@@ -419,6 +446,27 @@ mod tests {
         }
         assert!(t.begin("alice", same_64, t0).is_err(), "a new address in the same /64 is the same client");
         assert!(t.begin("alice", next_64, t0).is_ok());
+    }
+
+    #[test]
+    fn a_network_is_known_for_a_week_after_someone_logged_in_from_it() {
+        let mut t = throttle();
+        let now = Instant::now();
+        let first = t.begin("alice", A, now).unwrap();
+        assert!(!first.from_known_network(), "nobody has logged in from A yet");
+        t.settle(first, Outcome::Failed);
+        let failed_again = t.begin("alice", A, now).unwrap();
+        assert!(!failed_again.from_known_network(), "a failure does not make a network known");
+        t.settle(failed_again, Outcome::Succeeded);
+        let later = t.begin("bob", A, now + MINUTE).unwrap();
+        assert!(later.from_known_network(), "after a login, anyone's attempts from A are");
+        t.settle(later, Outcome::NotChecked);
+        let elsewhere = t.begin("alice", B, now + MINUTE).unwrap();
+        assert!(!elsewhere.from_known_network(), "only the network the login came from");
+        t.settle(elsewhere, Outcome::NotChecked);
+        let week_on = t.begin("alice", A, now + KNOWN_FOR).unwrap();
+        assert!(!week_on.from_known_network(), "forgotten a week later");
+        t.settle(week_on, Outcome::NotChecked);
     }
 
     #[test]
