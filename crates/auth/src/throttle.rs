@@ -239,10 +239,11 @@ impl LoginThrottle {
             // Not the network's: one good account must not launder guesses at others.
             self.user_networks.by_key.remove(&key);
             self.second_factor.by_key.remove(key.0.as_str());
-            if self.known.len() >= MAX_TRACKED && !self.known.contains_key(&network) {
-                if let Some(stalest) = self.known.iter().min_by_key(|(_, at)| **at).map(|(network, _)| *network) {
-                    self.known.remove(&stalest);
-                }
+            if self.known.len() >= MAX_TRACKED
+                && !self.known.contains_key(&network)
+                && let Some(stalest) = self.known.iter().min_by_key(|(_, at)| **at).map(|(network, _)| *network)
+            {
+                self.known.remove(&stalest);
             }
             self.known.insert(network, at);
         }
