@@ -14,7 +14,7 @@ use oriel_qoiz::{BgrxView, FrameEncoder, STREAM_HISTORY_MAX, StreamEncoder, enco
 use x11rb::connection::Connection as _;
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xproto;
-use x11rb::rust_connection::RustConnection;
+use oriel_linux_desktop::x11::X11Connection;
 
 use crate::cpu;
 use crate::report::{Samples, Table, kb, num};
@@ -149,7 +149,7 @@ struct ShmProbe {
 }
 
 impl ShmProbe {
-    fn attach(conn: &RustConnection, len: usize) -> anyhow::Result<Self> {
+    fn attach(conn: &X11Connection, len: usize) -> anyhow::Result<Self> {
         let fd: OwnedFd = rustix::fs::memfd_create("oriel-bench", rustix::fs::MemfdFlags::CLOEXEC)?;
         rustix::fs::ftruncate(&fd, len as u64)?;
         let file = std::fs::File::from(fd);
@@ -160,7 +160,7 @@ impl ShmProbe {
         Ok(Self { id, root: conn.setup().roots[0].root, _map: map })
     }
 
-    fn grab(&self, conn: &RustConnection) -> anyhow::Result<Duration> {
+    fn grab(&self, conn: &X11Connection) -> anyhow::Result<Duration> {
         let started = Instant::now();
         conn.shm_get_image(self.root, 0, 0, WIDTH, HEIGHT, !0, xproto::ImageFormat::Z_PIXMAP.into(), self.id, 0)?.reply()?;
         Ok(started.elapsed())

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use crate::x11::X11Connection;
 use oriel_qoiz::BgrxView;
 use oriel_tdpb::pb;
 use oriel_tdpb::{Payload, encode_frame};
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
-use x11rb::rust_connection::RustConnection;
 
 use crate::encoder::RectEncoder;
 use crate::pacing::{Pacer, PacingConfig, Readiness};
@@ -89,7 +89,7 @@ impl FrameLoop {
     /// TDPB frames go to `out`; the loop ends when `out` closes or X goes away,
     /// and then says why on the returned receiver.
     pub fn spawn(
-        conn: Arc<RustConnection>,
+        conn: Arc<X11Connection>,
         screen: Screen,
         capture: Capture,
         encoder: RectEncoder,
@@ -128,7 +128,7 @@ impl Drop for FrameLoop {
     }
 }
 
-fn forward_events(conn: &RustConnection, signals: &mpsc::Sender<Signal>) {
+fn forward_events(conn: &X11Connection, signals: &mpsc::Sender<Signal>) {
     loop {
         let signal = match conn.wait_for_event() {
             Ok(Event::DamageNotify(_)) => Signal::Damage,
@@ -150,7 +150,7 @@ fn forward_events(conn: &RustConnection, signals: &mpsc::Sender<Signal>) {
 }
 
 struct LoopState {
-    conn: Arc<RustConnection>,
+    conn: Arc<X11Connection>,
     screen: Screen,
     capture: Capture,
     encoder: RectEncoder,

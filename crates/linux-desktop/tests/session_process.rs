@@ -288,3 +288,37 @@ async fn the_screen_never_grows_past_the_hosts_cap() {
     drop(client);
     let _ = task.await;
 }
+
+/// The largest cursor X allows is 32767 pixels a side (4 GiB to fetch).
+/// A client of the desktop that defines a 4096 × 4096 one (64 MiB) ends its
+/// own session, with the reason, instead of making the session fetch it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_giant_cursor_ends_the_session_instead_of_being_fetched() {
+    use x11rb::protocol::render::{self, ConnectionExt as _};
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let (mut client, task) = service.connect();
+    client.hello(320, 240, Codec::Qoiz).await;
+    let x = service.x_client("Probe").await;
+    let conn = &x.conn;
+    let root = conn.setup().roots[0].root;
+    let formats = conn.render_query_pict_formats().unwrap().reply().unwrap();
+    let argb = formats
+        .formats
+        .iter()
+        .find(|f| f.depth == 32 && f.type_ == render::PictType::DIRECT && f.direct.alpha_mask == 0xff)
+        .expect("an ARGB32 picture format")
+        .id;
+    let pixmap = conn.generate_id().unwrap();
+    conn.create_pixmap(32, pixmap, root, 4096, 4096).unwrap().check().unwrap();
+    let picture = conn.generate_id().unwrap();
+    conn.render_create_picture(picture, pixmap, argb, &render::CreatePictureAux::new()).unwrap().check().unwrap();
+    let cursor = conn.generate_id().unwrap();
+    conn.render_create_cursor(cursor, picture, 0, 0).unwrap().check().unwrap();
+    conn.change_window_attributes(root, &x11rb::protocol::xproto::ChangeWindowAttributesAux::new().cursor(cursor)).unwrap().check().unwrap();
+
+    while client.next().await.is_some() {}
+    let alert = client.alerts.last().expect("an alert says why the session ended");
+    assert!(alert.message.contains("over the 33554432 bytes the service takes from it"), "{}", alert.message);
+    assert!(alert.message.contains(&format!("{} bytes", 32 + 4 * 4096 * 4096)), "{}", alert.message);
+    assert!(task.await.unwrap().is_err());
+}

@@ -8,11 +8,11 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::x11::X11Connection;
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self, AlertSeverity};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
-use x11rb::rust_connection::RustConnection;
 
 use crate::client_stream::{ClientReader, alert, log_xsession_output, name, send};
 use crate::frames::{Command, FrameLoop};
@@ -40,7 +40,7 @@ const REBIND_PAUSE: Duration = Duration::from_millis(50);
 /// A display whose X connection is ready, before an xsession runs on it.
 pub(super) struct Display {
     pub(super) xvfb: Xvfb,
-    conn: Arc<RustConnection>,
+    conn: Arc<X11Connection>,
     screen: Screen,
     capture: Capture,
     /// The layout the keyboard has, and why it is not the one asked for.
@@ -82,7 +82,7 @@ pub(super) struct Desktop {
     /// Whom the session runs as.
     account: Arc<Account>,
     input: Input,
-    pub(super) conn: Arc<RustConnection>,
+    pub(super) conn: Arc<X11Connection>,
     pub(super) screen: Option<Screen>,
     pub(super) capture: Option<Capture>,
     /// The clipboard shared with the browser, when the roles allow it.

@@ -2,7 +2,7 @@
 //! for, and nothing of the session itself. It reads the `Launch`, makes the
 //! session's directory, opens the PAM session (so pam_limits, pam_umask and
 //! pam_systemd act on this session alone, never on the daemon), sets the
-//! audit login uid, forks the unprivileged part, records the login in utmp,
+//! audit login uid, records the login in utmp, forks the unprivileged part,
 //! and then only answers mount requests until the unprivileged part ends.
 //! Then it cleans up what is left: mounts, marked processes, the session's
 //! directory, the utmp record and the PAM session, in that order.
@@ -96,6 +96,10 @@ pub fn main() -> ! {
         Ok(pair) => pair,
         Err(error) => fail(&mut control, &format!("cannot make the session's root channel: {error}")),
     };
+    // Recorded before the fork, so that the xsession already finds its
+    // login in utmp (`who`); the pid is this root part's, which lasts as
+    // long as the session.
+    let record = as_root.then(|| utmp::Record::login(&account.name, &launch.display, std::process::id()));
     let _ = std::io::stderr().flush();
     // SAFETY: this process is single-threaded here (nothing has started a
     // thread: no runtime, no logger thread), so the child may run Rust.
@@ -106,6 +110,8 @@ pub fn main() -> ! {
     if child == 0 {
         drop(root_end);
         drop(pam);
+        // The logout is the root part's to write.
+        std::mem::forget(record);
         let code = super::unprivileged::run(super::unprivileged::Parts { data, control, root: user_end, launch, session_dir, pam_env });
         std::process::exit(code.into());
     }
@@ -113,7 +119,6 @@ pub fn main() -> ! {
     // Only the unprivileged part speaks on the control stream from now on.
     drop(control);
     let pid = child as u32;
-    let record = as_root.then(|| utmp::Record::login(&account.name, &launch.display, pid));
     let owner = Owner { uid: account.uid, gid: account.gid };
     let mut mounts = Vec::new();
     let status = serve(&root_end, &data, pid, owner, &mut mounts);

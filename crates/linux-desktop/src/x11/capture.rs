@@ -8,13 +8,13 @@
 
 use std::os::fd::OwnedFd;
 
+use super::X11Connection;
 use memmap2::MmapMut;
 use x11rb::connection::Connection;
 use x11rb::protocol::damage::{self, ConnectionExt as _};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto;
-use x11rb::rust_connection::RustConnection;
 
 use super::X11Error;
 
@@ -76,7 +76,7 @@ struct Segment {
 
 impl Capture {
     /// Starts following damage on the root window of a `width`x`height` screen.
-    pub fn new(conn: &RustConnection, width: u32, height: u32) -> Result<Self, X11Error> {
+    pub fn new(conn: &X11Connection, width: u32, height: u32) -> Result<Self, X11Error> {
         conn.damage_query_version(1, 1)?.reply()?;
         conn.xfixes_query_version(5, 0)?.reply()?;
         conn.shm_query_version()?.reply()?;
@@ -98,7 +98,7 @@ impl Capture {
     }
 
     /// Follows a new screen size: the shadow starts black (a keyframe follows).
-    pub fn resize(&mut self, conn: &RustConnection, width: u32, height: u32) -> Result<(), X11Error> {
+    pub fn resize(&mut self, conn: &X11Connection, width: u32, height: u32) -> Result<(), X11Error> {
         self.shadow = Shadow { width, height, pixels: vec![0; width as usize * height as usize * 4] };
         self.dirty_tiles = vec![false; (width.div_ceil(TILE) * height.div_ceil(TILE)) as usize];
         let needed = self.shadow.pixels.len();
@@ -113,7 +113,7 @@ impl Capture {
 
     /// Grabs what changed since the last call (everything when `full`), updates
     /// the shadow and returns the changed area as rectangles in the shadow.
-    pub fn changes(&mut self, conn: &RustConnection, full: bool) -> Result<Vec<Rect>, X11Error> {
+    pub fn changes(&mut self, conn: &X11Connection, full: bool) -> Result<Vec<Rect>, X11Error> {
         // Take the damage so far and re-arm the NonEmpty notification.
         conn.damage_subtract(self.damage, x11rb::NONE, self.region)?;
         let fetched = conn.xfixes_fetch_region(self.region)?.reply()?;
@@ -131,7 +131,7 @@ impl Capture {
         Ok(self.take_dirty_rects())
     }
 
-    fn grab(&mut self, conn: &RustConnection, area: Rect, full: bool) -> Result<(), X11Error> {
+    fn grab(&mut self, conn: &X11Connection, area: Rect, full: bool) -> Result<(), X11Error> {
         let segment = self.segment.as_ref().expect("segment allocated with the shadow");
         conn.shm_get_image(
             self.root,
@@ -221,7 +221,7 @@ fn dirty_rects(dirty_tiles: &mut [bool], width: u32, height: u32) -> Vec<Rect> {
 }
 
 impl Segment {
-    fn attach(conn: &RustConnection, len: usize) -> Result<Self, X11Error> {
+    fn attach(conn: &X11Connection, len: usize) -> Result<Self, X11Error> {
         let fd: OwnedFd = rustix::fs::memfd_create("oriel-capture", rustix::fs::MemfdFlags::CLOEXEC).map_err(|e| X11Error::SharedMemory(e.into()))?;
         rustix::fs::ftruncate(&fd, len as u64).map_err(|e| X11Error::SharedMemory(e.into()))?;
         let file = std::fs::File::from(fd);

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use super::X11Connection;
 use oriel_tdpb::pb::{self, AlertSeverity};
 use oriel_tdpb::{Payload, encode_frame};
 use x11rb::connection::{Connection as _, RequestConnection as _};
@@ -28,7 +29,6 @@ use x11rb::protocol::xproto::{
     AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, CreateWindowAux, EventMask, PropMode, Property, PropertyNotifyEvent, SelectionNotifyEvent,
     SelectionRequestEvent, Timestamp, Window, WindowClass,
 };
-use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 use x11rb::{CURRENT_TIME, NONE, atom_manager};
 
@@ -151,7 +151,7 @@ impl Drop for Clipboard {
     }
 }
 
-fn forward_events(conn: &RustConnection, signals: &mpsc::Sender<Signal>) {
+fn forward_events(conn: &X11Connection, signals: &mpsc::Sender<Signal>) {
     loop {
         let signal = match conn.wait_for_event() {
             // A requestor that went away mid-transfer makes its window's requests fail.
@@ -187,7 +187,7 @@ enum Conversion {
 }
 
 struct State {
-    conn: Arc<RustConnection>,
+    conn: Arc<X11Connection>,
     window: Window,
     atoms: Atoms,
     out: tokio::sync::mpsc::Sender<Vec<u8>>,

@@ -1,15 +1,15 @@
 //! The pointer's shape, from XFIXES, as an RGBA image the browser can show.
 
+use super::X11Connection;
 use oriel_tdpb::limits::MAX_CURSOR_SIDE;
 use oriel_tdpb::pb;
 use x11rb::protocol::xfixes::ConnectionExt as _;
-use x11rb::rust_connection::RustConnection;
 
 use super::X11Error;
 
 /// Fetches the current cursor. `None` when it is the same image as last time
 /// (XFIXES notifies on every change of cursor, also back to the same one).
-pub fn fetch(conn: &RustConnection, last_serial: &mut Option<u32>) -> Result<Option<pb::CursorImage>, X11Error> {
+pub fn fetch(conn: &X11Connection, last_serial: &mut Option<u32>) -> Result<Option<pb::CursorImage>, X11Error> {
     let image = conn.xfixes_get_cursor_image()?.reply()?;
     if *last_serial == Some(image.cursor_serial) {
         return Ok(None);

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeSet;
 
+use super::X11Connection;
 use oriel_tdpb::pb::{self, MouseButtonType, MouseWheelAxis};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{self, ConnectionExt as _};
 use x11rb::protocol::xtest::ConnectionExt as _;
-use x11rb::rust_connection::RustConnection;
 
 use super::X11Error;
 use super::scancode;
@@ -30,7 +30,7 @@ impl Input {
     /// Input for the display's first screen. Turns the server's key
     /// autorepeat off: the browser repeats held keys itself (as RDP clients
     /// do), and two sources of repeats would double every repeated character.
-    pub fn new(conn: &RustConnection) -> Result<Self, X11Error> {
+    pub fn new(conn: &X11Connection) -> Result<Self, X11Error> {
         let root = conn.setup().roots[0].root;
         let no_repeat = xproto::ChangeKeyboardControlAux::new().auto_repeat_mode(xproto::AutoRepeatMode::OFF);
         conn.change_keyboard_control(&no_repeat)?;
@@ -39,7 +39,7 @@ impl Input {
     }
 
     /// A key by set-1 scancode. Unknown scancodes are ignored (logged by the caller).
-    pub fn key(&mut self, conn: &RustConnection, key: &pb::KeyboardButton) -> Result<bool, X11Error> {
+    pub fn key(&mut self, conn: &X11Connection, key: &pb::KeyboardButton) -> Result<bool, X11Error> {
         let Some(keycode) = scancode::keycode(key.key_code) else {
             return Ok(false);
         };
@@ -57,12 +57,12 @@ impl Input {
 
     /// Types keysyms from the start of `keysyms` (see [`Typist::type_keysyms`]);
     /// returns how many it used up.
-    pub fn text(&mut self, conn: &RustConnection, keysyms: &[u32]) -> Result<usize, X11Error> {
+    pub fn text(&mut self, conn: &X11Connection, keysyms: &[u32]) -> Result<usize, X11Error> {
         self.typist.type_keysyms(conn, self.root, keysyms, &self.keys_down)
     }
 
     /// Moves the pointer; X keeps it on the screen.
-    pub fn motion(&mut self, conn: &RustConnection, x: u32, y: u32) -> Result<(), X11Error> {
+    pub fn motion(&mut self, conn: &X11Connection, x: u32, y: u32) -> Result<(), X11Error> {
         let (x, y) = (x.min(i16::MAX as u32) as i16, y.min(i16::MAX as u32) as i16);
         conn.xtest_fake_input(xproto::MOTION_NOTIFY_EVENT, 0, x11rb::CURRENT_TIME, self.root, x, y, 0)?;
         conn.flush()?;
@@ -70,7 +70,7 @@ impl Input {
     }
 
     /// Presses or releases a mouse button.
-    pub fn button(&mut self, conn: &RustConnection, button: &pb::MouseButton) -> Result<(), X11Error> {
+    pub fn button(&mut self, conn: &X11Connection, button: &pb::MouseButton) -> Result<(), X11Error> {
         let detail = match button.button() {
             MouseButtonType::MouseButtonLeft => 1,
             MouseButtonType::MouseButtonMiddle => 2,
@@ -92,7 +92,7 @@ impl Input {
 
     /// Scrolls: X has no wheel axis, only buttons 4/5 (vertical) and 6/7
     /// (horizontal), one click a notch. Partial notches accumulate.
-    pub fn wheel(&mut self, conn: &RustConnection, wheel: &pb::MouseWheel) -> Result<(), X11Error> {
+    pub fn wheel(&mut self, conn: &X11Connection, wheel: &pb::MouseWheel) -> Result<(), X11Error> {
         let (slot, toward, away) = match wheel.axis() {
             MouseWheelAxis::Vertical => (0, 4, 5),
             MouseWheelAxis::Horizontal => (1, 6, 7),
@@ -112,7 +112,7 @@ impl Input {
     }
 
     /// Brings Caps Lock and Num Lock to the client's state by tapping them.
-    pub fn sync_locks(&mut self, conn: &RustConnection, keys: &pb::SyncKeys) -> Result<(), X11Error> {
+    pub fn sync_locks(&mut self, conn: &X11Connection, keys: &pb::SyncKeys) -> Result<(), X11Error> {
         let state = conn.query_pointer(self.root)?.reply()?.mask;
         for (wanted, mask, scancode) in [(keys.caps_lock, xproto::KeyButMask::LOCK, 0x3a), (keys.num_lock, xproto::KeyButMask::MOD2, 0x45)] {
             if state.contains(mask) != wanted {
@@ -125,7 +125,7 @@ impl Input {
     }
 
     /// Releases every key and button the client left pressed.
-    pub fn release_all(&mut self, conn: &RustConnection) -> Result<(), X11Error> {
+    pub fn release_all(&mut self, conn: &X11Connection) -> Result<(), X11Error> {
         for keycode in std::mem::take(&mut self.keys_down) {
             conn.xtest_fake_input(xproto::KEY_RELEASE_EVENT, keycode, x11rb::CURRENT_TIME, self.root, 0, 0, 0)?;
         }

@@ -6,6 +6,7 @@ pub mod cursor;
 pub mod input;
 pub mod keymap;
 pub mod keysym;
+pub mod reply_limit;
 pub mod scancode;
 pub mod screen;
 pub mod text;
@@ -15,6 +16,8 @@ use std::path::Path;
 
 use x11rb::connection::RequestConnection as _;
 use x11rb::rust_connection::{DefaultStream, RustConnection};
+
+use self::reply_limit::{LimitedStream, MAX_PACKET_BYTES};
 
 use crate::xauthority::{AUTH_NAME, Cookie};
 
@@ -42,10 +45,15 @@ pub enum X11Error {
     SharedMemory(#[source] std::io::Error),
 }
 
+/// A connection of the service to its session's X server: every packet
+/// from the server is at most [`MAX_PACKET_BYTES`] (see [`reply_limit`]).
+pub type X11Connection = RustConnection<LimitedStream>;
+
 /// Connects to the display's unix socket presenting the session cookie.
-pub fn connect(socket: &Path, cookie: &Cookie) -> Result<RustConnection, X11Error> {
+pub fn connect(socket: &Path, cookie: &Cookie) -> Result<X11Connection, X11Error> {
     let stream = UnixStream::connect(socket).map_err(|e| X11Error::Connect(format!("{}: {e}", socket.display())))?;
     let (stream, _) = DefaultStream::from_unix_stream(stream).map_err(|e| X11Error::Connect(e.to_string()))?;
+    let stream = LimitedStream::new(stream, MAX_PACKET_BYTES);
     let conn = RustConnection::connect_to_stream_with_auth_info(stream, 0, AUTH_NAME.to_vec(), cookie.bytes().to_vec())
         .map_err(|e| X11Error::Connect(e.to_string()))?;
     for (name, ext) in [

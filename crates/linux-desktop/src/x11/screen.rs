@@ -4,10 +4,10 @@
 //! cannot do it; creating a mode, adding it to the output, pointing the CRTC
 //! at it and setting the screen size from one connection can.
 
+use super::X11Connection;
 use x11rb::connection::Connection;
 use x11rb::protocol::randr::{self, ConnectionExt as _};
 use x11rb::protocol::xproto;
-use x11rb::rust_connection::RustConnection;
 
 use super::X11Error;
 
@@ -91,7 +91,7 @@ impl Screen {
     }
 
     /// Resizes the screen to `size`.
-    pub fn resize(&mut self, conn: &RustConnection, size: ScreenSize) -> Result<(), X11Error> {
+    pub fn resize(&mut self, conn: &X11Connection, size: ScreenSize) -> Result<(), X11Error> {
         if self.current == Some(size) {
             return Ok(());
         }
@@ -137,7 +137,7 @@ impl Screen {
 }
 
 /// The root window's current size as X reports it.
-pub fn root_size(conn: &RustConnection) -> Result<(u16, u16), X11Error> {
+pub fn root_size(conn: &X11Connection) -> Result<(u16, u16), X11Error> {
     use xproto::ConnectionExt as _;
     let root = conn.setup().roots[0].root;
     let geometry = conn.get_geometry(root)?.reply()?;

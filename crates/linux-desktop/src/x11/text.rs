@@ -15,10 +15,10 @@
 
 use std::collections::BTreeSet;
 
+use super::X11Connection;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{self, ConnectionExt as _, KeyButMask};
 use x11rb::protocol::xtest::ConnectionExt as _;
-use x11rb::rust_connection::RustConnection;
 
 use super::X11Error;
 use super::scancode;
@@ -67,7 +67,7 @@ impl Typist {
     /// clients catch up with the keymap. Keysyms that no key makes while no
     /// spare keycode exists are skipped. `held` are keycodes the client holds
     /// down, which are not pressed for text.
-    pub fn type_keysyms(&mut self, conn: &RustConnection, root: xproto::Window, keysyms: &[u32], held: &BTreeSet<u8>) -> Result<usize, X11Error> {
+    pub fn type_keysyms(&mut self, conn: &X11Connection, root: xproto::Window, keysyms: &[u32], held: &BTreeSet<u8>) -> Result<usize, X11Error> {
         let setup = conn.setup();
         let (min, max) = (setup.min_keycode, setup.max_keycode);
         let reply = conn.get_keyboard_mapping(min, max - min + 1)?.reply()?;
