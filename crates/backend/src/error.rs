@@ -25,6 +25,14 @@ pub enum BackendError {
         /// The largest value stored.
         max: usize,
     },
+    /// A batch has more items than a backend writes in one transaction.
+    #[error("batch of {len} items is over the {max} item limit")]
+    BatchTooLarge {
+        /// The batch's size.
+        len: usize,
+        /// The most items one batch may hold.
+        max: usize,
+    },
     /// The request itself is wrong (a caller's mistake).
     #[error("{0}")]
     Invalid(&'static str),
@@ -68,6 +76,7 @@ impl BackendError {
             | Self::AlreadyExists(_)
             | Self::InvalidKey(_)
             | Self::ValueTooLarge { .. }
+            | Self::BatchTooLarge { .. }
             | Self::Invalid(_)
             | Self::Closed
             | Self::Internal(_)

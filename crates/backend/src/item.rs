@@ -14,6 +14,10 @@ pub const MAX_VALUE_LEN: usize = 4 * 1024 * 1024;
 pub struct Revision(u64);
 
 impl Revision {
+    /// Before every write: no write has it, every write's is greater. What
+    /// [`Backend::put_many`](crate::Backend::put_many) returns for an empty batch.
+    pub const ZERO: Revision = Revision(0);
+
     /// A revision from its number, as a driver or a test makes it.
     pub const fn new(revision: u64) -> Self {
         Self(revision)

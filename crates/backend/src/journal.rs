@@ -9,7 +9,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::watch::Hub;
-use crate::{BackendError, Event, Item, Key, MAX_VALUE_LEN, NewItem, Result, Revision};
+use crate::{
+    BackendError, Event, Item, Key, MAX_BATCH_LEN, MAX_VALUE_LEN, NewItem, Result, Revision,
+};
 
 /// The four ways to write an item.
 #[derive(Debug, Clone, Copy)]
@@ -145,4 +147,17 @@ pub(crate) fn check(item: &NewItem) -> Result<Option<i64>> {
         });
     }
     item.expires.map(nanos).transpose()
+}
+
+/// Checks a batch before any I/O, its size and then each item as [`check`]
+/// does, so that a bad item fails the batch before its transaction begins;
+/// returns each item's expiry as stored.
+pub(crate) fn check_batch(items: &[NewItem]) -> Result<Vec<Option<i64>>> {
+    if items.len() > MAX_BATCH_LEN {
+        return Err(BackendError::BatchTooLarge {
+            len: items.len(),
+            max: MAX_BATCH_LEN,
+        });
+    }
+    items.iter().map(check).collect()
 }

@@ -220,6 +220,23 @@ impl Prefix {
         let end = format!("{}0", &start[..start.len() - 1]);
         (start, end)
     }
+
+    /// [`Self::range`] narrowed to `[from, to)`. Keys, SQLite's `BINARY` and
+    /// PostgreSQL's `"C"` all compare byte-wise, so narrowing here with `str`
+    /// order is the same as narrowing in SQL, and a bound outside the prefix
+    /// can never widen it. The range may be empty (`start >= end`).
+    pub(crate) fn range_within(&self, from: Option<&Key>, to: Option<&Key>) -> (String, String) {
+        let (start, end) = self.range();
+        let start = match from {
+            Some(from) if from.as_str() > start => from.as_str(),
+            _ => start,
+        };
+        let end = match to {
+            Some(to) if to.as_str() < end.as_str() => to.as_str().to_owned(),
+            _ => end,
+        };
+        (start.to_owned(), end)
+    }
 }
 
 impl fmt::Display for Prefix {
@@ -264,6 +281,24 @@ mod tests {
         assert_eq!(
             Prefix::from_segments(Vec::<&str>::new()).unwrap(),
             Prefix::ROOT
+        );
+        let (a, b) = (Key::new("/a/b").unwrap(), Key::new("/a/c").unwrap());
+        let under_a = Prefix::new("/a/").unwrap();
+        assert_eq!(
+            under_a.range_within(Some(&a), Some(&b)),
+            ("/a/b".to_owned(), "/a/c".to_owned())
+        );
+        assert_eq!(
+            under_a.range_within(
+                Some(&Key::new("/0").unwrap()),
+                Some(&Key::new("/z").unwrap())
+            ),
+            ("/a/".to_owned(), "/a0".to_owned()),
+            "bounds outside the prefix are clipped"
+        );
+        assert_eq!(
+            under_a.range_within(None, None),
+            ("/a/".to_owned(), "/a0".to_owned())
         );
         assert_eq!(Prefix::new("/a"), Err(KeyError::NoTrailingSlash));
         assert_eq!(Prefix::new("/a//"), Err(KeyError::EmptySegment));

@@ -16,7 +16,7 @@ pub mod postgres;
 pub mod sqlite;
 mod watch;
 
-pub use backend::{Backend, Options};
+pub use backend::{Backend, MAX_BATCH_LEN, Options, Order};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::{BackendError, Result, Retry};
 pub use item::{Item, MAX_VALUE_LEN, NewItem, Revision};

@@ -17,6 +17,7 @@
 mod crud;
 mod expiry;
 mod keys;
+mod range;
 mod stress;
 mod watch;
 
@@ -28,6 +29,11 @@ use async_trait::async_trait;
 pub use crud::{compare_and_swap, create_conflicts, crud, delete_range, list_order_prefix_limit};
 pub use expiry::{expiry_hides_at_once, keep_alive, sweep_emits_delete};
 pub use keys::{hostile_keys_refused, odd_keys};
+pub use range::{
+    list_range_bounds_and_order, list_range_clipped_to_prefix, list_range_hides_expired,
+    put_many_all_or_nothing, put_many_empty_batch, put_many_large_values,
+    put_many_writes_each_item,
+};
 pub use stress::{concurrent_compare_and_swap, large_values, persists_across_reopen};
 pub use watch::{
     close_ends_everything, two_watchers, watch_events_in_order,
@@ -63,6 +69,9 @@ macro_rules! compliance_tests {
             watcher_behind_gets_reset, watch_needs_a_prefix, close_ends_everything,
             concurrent_compare_and_swap, odd_keys, hostile_keys_refused, large_values,
             persists_across_reopen,
+            list_range_bounds_and_order, list_range_clipped_to_prefix, list_range_hides_expired,
+            put_many_writes_each_item, put_many_all_or_nothing, put_many_empty_batch,
+            put_many_large_values,
         );
     };
     (@cases $fixture:path; $($case:ident),* $(,)?) => {

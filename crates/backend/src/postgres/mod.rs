@@ -33,7 +33,7 @@ pub use tokio_postgres::{Client, Config, NoTls};
 use crate::journal::{self, Feed, Write};
 use crate::watch::Hub;
 use crate::{
-    Backend, BackendError, Item, Key, NewItem, Options, Prefix, Result, Revision, Watcher,
+    Backend, BackendError, Item, Key, NewItem, Options, Order, Prefix, Result, Revision, Watcher,
 };
 
 /// Connections in the pool; the feed has one more of its own.
@@ -274,6 +274,15 @@ impl Backend for PostgresBackend {
         self.write(Write::Put, item).await
     }
 
+    async fn put_many(&self, items: Vec<NewItem>) -> Result<Revision> {
+        if items.is_empty() {
+            return Ok(Revision::ZERO);
+        }
+        let expires = journal::check_batch(&items)?;
+        let mut client = self.shared.client().await?;
+        Ok(ops::put_many(&mut client, &items, &expires, self.now()).await?)
+    }
+
     async fn update(&self, item: NewItem) -> Result<Revision> {
         self.write(Write::Update, item).await
     }
@@ -293,8 +302,21 @@ impl Backend for PostgresBackend {
     }
 
     async fn list(&self, prefix: &Prefix, limit: usize) -> Result<Vec<Item>> {
+        self.list_range(prefix, None, None, limit, Order::Ascending)
+            .await
+    }
+
+    async fn list_range(
+        &self,
+        prefix: &Prefix,
+        from: Option<&Key>,
+        to: Option<&Key>,
+        limit: usize,
+        order: Order,
+    ) -> Result<Vec<Item>> {
+        let (start, end) = prefix.range_within(from, to);
         let client = self.shared.client().await?;
-        Ok(ops::list(&client, prefix, limit, self.now()).await?)
+        Ok(ops::range(&client, (&start, &end), limit, order, self.now()).await?)
     }
 
     async fn keep_alive(

@@ -8,10 +8,16 @@ use tokio_postgres::{Client, IsolationLevel, Row};
 
 use super::{CHANNEL, Fail};
 use crate::journal::{self, BATCH, Batch, Write};
-use crate::{BackendError, Item, Key, NewItem, Prefix, Revision};
+use crate::{BackendError, Item, Key, NewItem, Order, Prefix, Revision};
 
 /// How many expired items one sweep transaction removes at most.
 const SWEEP_BATCH: i64 = 1000;
+
+/// The most key and value bytes one statement of a `put_many` carries. A
+/// statement's arrays are single values, which PostgreSQL caps at 1 GiB,
+/// and a batch of [`MAX_BATCH_LEN`](crate::MAX_BATCH_LEN) full-size values
+/// is 4 GiB: so a large batch goes as several statements in its transaction.
+const PUT_MANY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Logs the rows of `written` as put events; `$4` is now.
 macro_rules! log_put {
@@ -89,11 +95,44 @@ const SWEEP: &str = log_delete!(
     "$1"
 );
 
+// $1 keys, $2 values, $3 expiries, $4 revisions (one per item), $5 now.
+// Each item is logged; a key given twice is stored once, as its later item
+// (one INSERT may not touch a row twice).
+const PUT_MANY: &str = r#"WITH batch AS (
+        SELECT key COLLATE "C" AS key, value, expires, revision
+        FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::bigint[]) AS b(key, value, expires, revision)
+    ),
+    logged AS (
+        INSERT INTO events (id, kind, key, value, expires, created)
+        SELECT revision, 1, key, value, expires, $5::bigint FROM batch
+    )
+    INSERT INTO items (key, value, revision, expires)
+    SELECT DISTINCT ON (key) key, value, revision, expires FROM batch ORDER BY key, revision DESC
+    ON CONFLICT (key) DO UPDATE
+        SET value = excluded.value, revision = excluded.revision, expires = excluded.expires"#;
+// $1 how many revisions to hand out.
+const REVISIONS: &str = "SELECT nextval('revision') FROM generate_series(1, $1::bigint)";
+
 const GET: &str = "SELECT key, value, revision, expires FROM items
     WHERE key = $1::text AND (expires IS NULL OR expires > $2::bigint)";
-const LIST: &str = r#"SELECT key, value, revision, expires FROM items
+
+/// The live items in `[$1, $2)`; $3 now, $4 limit. The bounds compare as
+/// "C", the collation of `key` and so of the primary key's index: they make
+/// this a range scan of that index, and `ORDER BY key` either way is the
+/// index read forwards or backwards (no sort; `LIMIT` stops the scan).
+macro_rules! range {
+    ($direction:literal) => {
+        concat!(
+            r#"SELECT key, value, revision, expires FROM items
     WHERE key >= $1::text COLLATE "C" AND key < $2::text COLLATE "C" AND (expires IS NULL OR expires > $3::bigint)
-    ORDER BY key LIMIT $4::bigint"#;
+    ORDER BY key "#,
+            $direction,
+            " LIMIT $4::bigint"
+        )
+    };
+}
+const RANGE_ASCENDING: &str = range!("ASC");
+const RANGE_DESCENDING: &str = range!("DESC");
 
 fn item(row: &Row) -> Result<Item, Fail> {
     let key = Key::new(row.try_get::<_, String>(0)?)
@@ -125,15 +164,21 @@ pub(super) async fn get(client: &ClientWrapper, key: &Key, now: i64) -> Result<I
     }
 }
 
-pub(super) async fn list(
+/// At most `limit` live items with keys in `[start, end)`, in `order`.
+pub(super) async fn range(
     client: &ClientWrapper,
-    prefix: &Prefix,
+    (start, end): (&str, &str),
     limit: usize,
+    order: Order,
     now: i64,
 ) -> Result<Vec<Item>, Fail> {
-    let (start, end) = prefix.range();
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let statement = client.prepare_cached(LIST).await?;
+    let statement = client
+        .prepare_cached(match order {
+            Order::Ascending => RANGE_ASCENDING,
+            Order::Descending => RANGE_DESCENDING,
+        })
+        .await?;
     client
         .query(&statement, &[&start, &end, &now, &limit])
         .await?
@@ -195,6 +240,67 @@ pub(super) async fn write(
     let revision = row.try_get(0)?;
     tx.commit().await?;
     Ok(journal::revision(revision))
+}
+
+/// Puts every item in one transaction; `expires` holds each one's expiry as
+/// stored. Returns the last revision; `items` is not empty.
+pub(super) async fn put_many(
+    client: &mut ClientWrapper,
+    items: &[NewItem],
+    expires: &[Option<i64>],
+    now: i64,
+) -> Result<Revision, Fail> {
+    let tx = begin_write(client).await?;
+    // Under the write lock nobody else takes revisions: these are the next
+    // ones, and sorted they give the items ascending revisions in order.
+    let count = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    let mut revisions = tx
+        .query(&tx.prepare_cached(REVISIONS).await?, &[&count])
+        .await?
+        .iter()
+        .map(|row| row.try_get::<_, i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    revisions.sort_unstable();
+    let (Some(&last), true) = (revisions.last(), revisions.len() == items.len()) else {
+        return Err(BackendError::internal("the batch got the wrong number of revisions").into());
+    };
+    let statement = tx.prepare_cached(PUT_MANY).await?;
+    let mut start = 0;
+    while start < items.len() {
+        let end = statement_end(items, start);
+        let chunk = &items[start..end];
+        let keys: Vec<&str> = chunk.iter().map(|item| item.key.as_str()).collect();
+        let values: Vec<&[u8]> = chunk.iter().map(|item| &item.value[..]).collect();
+        tx.execute(
+            &statement,
+            &[
+                &keys,
+                &values,
+                &&expires[start..end],
+                &&revisions[start..end],
+                &now,
+            ],
+        )
+        .await?;
+        start = end;
+    }
+    tx.commit().await?;
+    Ok(journal::revision(last))
+}
+
+/// Where the `put_many` statement that starts at item `start` ends: as many
+/// items as fit in [`PUT_MANY_BYTES`], and at least one.
+fn statement_end(items: &[NewItem], start: usize) -> usize {
+    let mut bytes = 0;
+    let mut end = start;
+    while let Some(item) = items.get(end) {
+        bytes += item.key.as_str().len() + item.value.len();
+        if bytes > PUT_MANY_BYTES && end > start {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
 
 pub(super) async fn keep_alive(
@@ -338,4 +444,172 @@ pub(super) async fn read_events(client: &mut Client, cursor: u64) -> Result<Batc
         head: head.max(pruned_through) as u64,
         events,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use tokio_postgres::NoTls;
+
+    use super::*;
+    use crate::postgres::Target;
+
+    fn item_of(len: usize) -> NewItem {
+        NewItem::new(Key::new("/k").unwrap(), vec![0; len])
+    }
+
+    /// Statements take what fits, and always at least one item.
+    #[test]
+    fn put_many_splits_into_statements_by_size() {
+        let third = PUT_MANY_BYTES / 3;
+        let items = [
+            item_of(third),
+            item_of(third),
+            item_of(third),
+            item_of(PUT_MANY_BYTES * 2),
+            item_of(0),
+        ];
+        // "/k" adds 2 bytes an item: three thirds are over the limit.
+        assert_eq!(statement_end(&items, 0), 2);
+        assert_eq!(statement_end(&items, 2), 3);
+        assert_eq!(
+            statement_end(&items, 3),
+            4,
+            "an item over the limit goes alone"
+        );
+        assert_eq!(statement_end(&items, 4), 5);
+        let small: Vec<NewItem> = (0..1000).map(|_| item_of(10)).collect();
+        assert_eq!(statement_end(&small, 0), 1000);
+    }
+
+    /// The test server's socket URL, as tests/postgres.rs finds it.
+    fn server_url() -> Option<String> {
+        match std::env::var("ORIEL_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var("ORIEL_SKIP_POSTGRES").as_deref() == Ok("1") => None,
+            _ => panic!(
+                "ORIEL_TEST_POSTGRES_URL is not set: start a server with \
+                 `eval \"$(scripts/postgres-test-server start)\"`, or set ORIEL_SKIP_POSTGRES=1"
+            ),
+        }
+    }
+
+    async fn connect(config: &tokio_postgres::Config) -> Client {
+        let (client, connection) = config.connect(NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
+    /// The newest 1,000 of 1,000,000 keys below a prefix (and the oldest,
+    /// from a bound) are one range scan of the primary key's index, read
+    /// backwards or forwards, with no sort, in the plan for these bounds and
+    /// in the generic plan a prepared statement may switch to.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_of_a_million_keys_is_one_index_range_scan() {
+        let Some(url) = server_url() else {
+            return;
+        };
+        let target = Target::parse(&url).unwrap();
+        let admin = connect(target.config()).await;
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros();
+        let database = format!("oriel_range_plan_{}_{stamp}", std::process::id());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {database}"))
+            .await
+            .unwrap();
+        let mut client = connect(target.config().clone().dbname(&database)).await;
+        super::super::schema::migrate(&mut client)
+            .await
+            .map_err(BackendError::from)
+            .unwrap();
+        client
+            .batch_execute(
+                r"INSERT INTO items (key, value, revision)
+                  SELECT format('/audit/%s', lpad(i::text, 7, '0')), '\x00', i + 1
+                  FROM generate_series(0, 999999) AS i;
+                  INSERT INTO items (key, value, revision)
+                  VALUES ('/audis/z', '\x00', -1), ('/audit0/a', '\x00', -2), ('/b/a', '\x00', -3);
+                  ANALYZE items",
+            )
+            .await
+            .unwrap();
+
+        let prefix = Prefix::new("/audit/").unwrap();
+        let oldest_page = Key::new("/audit/0999000").unwrap();
+        let (now, limit) = (0_i64, 1000_i64);
+        for (sql, from, scan) in [
+            (
+                RANGE_DESCENDING,
+                None,
+                "Index Scan Backward using items_pkey",
+            ),
+            (
+                RANGE_ASCENDING,
+                Some(&oldest_page),
+                "Index Scan using items_pkey",
+            ),
+        ] {
+            let (start, end) = prefix.range_within(from, None);
+            let custom: Vec<String> = client
+                .query(
+                    &format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {sql}"),
+                    &[&start, &end, &now, &limit],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let generic: Vec<String> = client
+                .simple_query(&format!(
+                    "SET plan_cache_mode = force_generic_plan;
+                     PREPARE page (text, text, bigint, bigint) AS {sql};
+                     EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+                         EXECUTE page('{start}', '{end}', {now}, {limit});
+                     DEALLOCATE page;
+                     RESET plan_cache_mode"
+                ))
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|message| match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                    _ => None,
+                })
+                .collect();
+            for plan in [&custom, &generic] {
+                let text = plan.join("\n");
+                // One index scan that stops after the page: it read 1000
+                // rows, not the million below the prefix.
+                assert!(
+                    text.contains(&format!("{scan} on items (actual rows=1000 loops=1)")),
+                    "{text}"
+                );
+                assert!(text.contains("Index Cond: ((key >= "), "{text}");
+                assert!(!text.contains("Sort"), "{text}");
+                assert!(!text.contains("Seq Scan"), "{text}");
+            }
+            let rows = client
+                .query(sql, &[&start, &end, &now, &limit])
+                .await
+                .unwrap();
+            let keys: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+            let mut expected: Vec<String> = (999_000..1_000_000)
+                .map(|i| format!("/audit/{i:07}"))
+                .collect();
+            if sql == RANGE_DESCENDING {
+                expected.reverse();
+            }
+            assert_eq!(keys, expected);
+        }
+        drop(client);
+        admin
+            .batch_execute(&format!("DROP DATABASE {database} WITH (FORCE)"))
+            .await
+            .unwrap();
+    }
 }

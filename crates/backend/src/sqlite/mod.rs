@@ -21,7 +21,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use crate::journal::{self, Feed, Write};
 use crate::watch::Hub;
 use crate::{
-    Backend, BackendError, Item, Key, NewItem, Options, Prefix, Result, Revision, Watcher,
+    Backend, BackendError, Item, Key, NewItem, Options, Order, Prefix, Result, Revision, Watcher,
 };
 
 /// A failure inside the driver, before it is classified.
@@ -229,6 +229,21 @@ impl Backend for SqliteBackend {
         self.write(Write::Put, item).await
     }
 
+    async fn put_many(&self, items: Vec<NewItem>) -> Result<Revision> {
+        if items.is_empty() {
+            return Ok(Revision::ZERO);
+        }
+        let expires = journal::check_batch(&items)?;
+        let now = self.now();
+        let revision = self
+            .shared
+            .db
+            .call(move |conn| ops::put_many(conn, &items, &expires, now))
+            .await?;
+        self.shared.written.notify_one();
+        Ok(revision)
+    }
+
     async fn update(&self, item: NewItem) -> Result<Revision> {
         self.write(Write::Update, item).await
     }
@@ -260,11 +275,23 @@ impl Backend for SqliteBackend {
     }
 
     async fn list(&self, prefix: &Prefix, limit: usize) -> Result<Vec<Item>> {
-        let prefix = prefix.clone();
+        self.list_range(prefix, None, None, limit, Order::Ascending)
+            .await
+    }
+
+    async fn list_range(
+        &self,
+        prefix: &Prefix,
+        from: Option<&Key>,
+        to: Option<&Key>,
+        limit: usize,
+        order: Order,
+    ) -> Result<Vec<Item>> {
+        let (start, end) = prefix.range_within(from, to);
         let now = self.now();
         self.shared
             .db
-            .call(move |conn| ops::list(conn, &prefix, limit, now))
+            .call(move |conn| ops::range(conn, (&start, &end), limit, order, now))
             .await
     }
 
