@@ -34,6 +34,8 @@ pub struct RoleSet {
     pub(crate) options: Vec<RoleOptions>,
     /// Each role's `allow.desktop_groups` (indexed like `roles`).
     pub(crate) desktop_groups: Vec<Vec<String>>,
+    /// Each role's resource rules (indexed like `roles`), for `check_rule`.
+    pub(crate) rules: Vec<crate::rules::RoleRules>,
     pub(crate) listing: [crate::listing::KindIndex; 2],
 }
 
@@ -89,12 +91,20 @@ impl RoleSet {
             .iter()
             .map(|r| r.allow.desktop_groups.clone())
             .collect();
+        let rules = roles
+            .iter()
+            .map(|r| crate::rules::RoleRules {
+                allow: r.allow.rules.clone(),
+                deny: r.deny.rules.clone(),
+            })
+            .collect();
         let listing =
             DesktopKind::ALL.map(|kind| crate::listing::KindIndex::build(&compiled, kind));
         RoleSet {
             roles: compiled,
             options,
             desktop_groups,
+            rules,
             listing,
         }
     }

@@ -10,6 +10,9 @@
 //!   carries the [`SessionOptions`] to apply. [`Denied`] explains itself.
 //! - [`RoleSet::visible_desktops`] / [`RoleSet::allowed_logins`]: what the
 //!   desktop list and its login picker show.
+//! - [`RoleSet::check_rule`] / [`RoleSet::check_rules`]: may this user use
+//!   these verbs on this kind of control-plane resource (`event`, `role`…)?
+//!   Decided by the roles' Teleport [`Rule`]s; the answer is a [`RuleDecision`].
 //!
 //! ```
 //! use oriel_rbac::{ClusterPolicy, Desktop, DesktopKind, RoleSet, SessionMfa, Traits, parse_roles};
@@ -50,6 +53,7 @@ mod listing;
 mod node;
 mod options;
 mod role;
+mod rules;
 mod traits;
 mod yaml;
 
@@ -64,6 +68,7 @@ pub use options::{
     ClusterPolicy, RecordingMode, SessionOptions, UnknownRecordingMode, combine_options,
 };
 pub use role::{IdleTimeout, RequireMfa, Role, RoleConditions, RoleOptions, RoleVersion};
+pub use rules::{Rule, RuleDecision};
 pub use traits::{INTERNAL_TRAITS, LINUX_LOGINS, Template, TemplateError, Traits, WINDOWS_LOGINS};
 pub use yaml::{parse_role, parse_roles, roles_to_yaml};
 

@@ -1,11 +1,13 @@
-//! The role resource, reduced to what desktop access uses, and its
-//! validation from a loaded document.
+//! The role resource, reduced to what desktop access and the control plane
+//! use, and its validation from a loaded document.
 //!
 //! A role written for Teleport loads unchanged: fields that do not concern
-//! desktops (`logins`, `node_labels`, `kubernetes_*`, `rules`, …) are accepted
-//! and left out of these types. A field that does concern desktops must have
-//! the right type. Two desktop fields are refused rather than ignored because
-//! ignoring them would grant more than the author meant:
+//! desktops or Oriel's control plane (`logins`, `node_labels`,
+//! `kubernetes_*`, …) are accepted and left out of these types. `rules` are
+//! kept (`rules.rs`): they say what a user may do with the control plane's
+//! own resources, such as reading the audit log. A field that is kept must
+//! have the right type. Two desktop fields are refused rather than ignored
+//! because ignoring them would grant more than the author meant:
 //! `linux_desktop_labels_expression` and `windows_desktop_labels_expression`.
 
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use crate::duration::parse_go_duration;
 use crate::error::{ParseError, Position};
 use crate::labels::LabelSelector;
 use crate::node::{Entry, Node, Value};
+use crate::rules::{Rule, rules_from_node};
 use crate::traits::Template;
 
 /// A role: who may reach which desktops as which logins, and with which
@@ -288,6 +291,9 @@ pub struct RoleConditions {
     pub windows_desktop_labels: LabelSelector,
     /// `desktop_groups`: host groups a created desktop user joins (allow only).
     pub desktop_groups: Vec<String>,
+    /// `rules`: verbs on control-plane resources (`event`, `role`…), in
+    /// the order written; see [`RoleSet::check_rule`](crate::RoleSet::check_rule).
+    pub rules: Vec<Rule>,
 }
 
 impl RoleConditions {
@@ -345,13 +351,13 @@ impl Issue {
 
 /// A node and the path that led to it.
 #[derive(Clone, Copy)]
-struct At<'a> {
-    node: &'a Node,
-    path: &'a str,
+pub(crate) struct At<'a> {
+    pub(crate) node: &'a Node,
+    pub(crate) path: &'a str,
 }
 
 impl<'a> At<'a> {
-    fn issue(&self, message: impl Into<String>) -> Issue {
+    pub(crate) fn issue(&self, message: impl Into<String>) -> Issue {
         Issue {
             pos: self.node.pos,
             path: self.path.to_owned(),
@@ -359,7 +365,7 @@ impl<'a> At<'a> {
         }
     }
 
-    fn expected(&self, what: &str) -> Issue {
+    pub(crate) fn expected(&self, what: &str) -> Issue {
         self.issue(format!(
             "expected {what}, found {}",
             self.node.value.type_name()
@@ -375,7 +381,7 @@ impl<'a> At<'a> {
         }
     }
 
-    fn string(&self) -> Result<&'a str, Issue> {
+    pub(crate) fn string(&self) -> Result<&'a str, Issue> {
         match &self.node.value {
             Value::Str(s) => Ok(s),
             _ => Err(self.expected("a string")),
@@ -393,7 +399,7 @@ impl<'a> At<'a> {
     }
 }
 
-fn child_path(parent: &str, key: &str) -> String {
+pub(crate) fn child_path(parent: &str, key: &str) -> String {
     let plain = !key.is_empty()
         && key
             .chars()
@@ -505,7 +511,7 @@ pub(crate) fn role_from_node(doc: &Node) -> Result<Role, Issue> {
                     node: &a.value,
                     path: "spec.allow",
                 },
-                Rule::Allow,
+                Side::Allow,
             )?;
         }
         if let Some(d) = find(spec, "deny") {
@@ -514,7 +520,7 @@ pub(crate) fn role_from_node(doc: &Node) -> Result<Role, Issue> {
                     node: &d.value,
                     path: "spec.deny",
                 },
-                Rule::Deny,
+                Side::Deny,
             )?;
         }
     }
@@ -581,13 +587,14 @@ fn options(at: At<'_>) -> Result<RoleOptions, Issue> {
     Ok(out)
 }
 
+/// Which half of a role a field is in; some fields only mean something in one.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Rule {
+enum Side {
     Allow,
     Deny,
 }
 
-fn conditions(at: At<'_>, rule: Rule) -> Result<RoleConditions, Issue> {
+fn conditions(at: At<'_>, side: Side) -> Result<RoleConditions, Issue> {
     let mut out = RoleConditions::default();
     for e in at.map()?.unwrap_or_default() {
         let path = child_path(at.path, &e.key);
@@ -596,15 +603,19 @@ fn conditions(at: At<'_>, rule: Rule) -> Result<RoleConditions, Issue> {
             path: &path,
         };
         if e.key == "desktop_groups" {
-            if rule == Rule::Deny {
+            if side == Side::Deny {
                 return Err(v.issue("desktop_groups only has a meaning under allow"));
             }
             out.desktop_groups = groups(v)?;
             continue;
         }
+        if e.key == "rules" {
+            out.rules = rules_from_node(v)?;
+            continue;
+        }
         for kind in DesktopKind::ALL {
             if e.key == kind.logins_field() {
-                *out.logins_mut(kind) = logins(v, kind, rule)?;
+                *out.logins_mut(kind) = logins(v, kind, side)?;
             } else if e.key == kind.labels_field() {
                 *out.labels_mut(kind) = selector(v)?;
             } else if e.key == format!("{}_expression", kind.labels_field()) {
@@ -653,7 +664,7 @@ fn groups(at: At<'_>) -> Result<Vec<String>, Issue> {
     Ok(out)
 }
 
-fn logins(at: At<'_>, kind: DesktopKind, rule: Rule) -> Result<Vec<Template>, Issue> {
+fn logins(at: At<'_>, kind: DesktopKind, side: Side) -> Result<Vec<Template>, Issue> {
     let items = match &at.node.value {
         Value::Seq(items) => items.as_slice(),
         Value::Null => return Ok(Vec::new()),
@@ -668,7 +679,7 @@ fn logins(at: At<'_>, kind: DesktopKind, rule: Rule) -> Result<Vec<Template>, Is
         };
         let raw = item_at.string()?;
         if raw == "*" {
-            let verb = if rule == Rule::Allow { "allow" } else { "deny" };
+            let verb = if side == Side::Allow { "allow" } else { "deny" };
             return Err(item_at.issue(format!(
                 "a wildcard login is not supported, list the logins to {verb} or use a trait such as {{{{internal.{}_logins}}}}",
                 kind.as_str()

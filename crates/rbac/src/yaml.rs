@@ -28,6 +28,7 @@ use crate::error::ParseError;
 use crate::labels::LabelSelector;
 use crate::node::{self, Node, Value};
 use crate::role::{Role, RoleConditions, RoleOptions, role_from_node};
+use crate::rules::Rule;
 
 /// Parses every role in a YAML (or JSON) stream; documents are separated by
 /// `---`, empty ones are skipped.
@@ -91,7 +92,8 @@ pub fn roles_to_yaml(roles: &[Role]) -> String {
 
 impl Role {
     /// This role as a YAML document that [`parse_role`] reads back to an equal
-    /// role. Only the fields this crate models are written.
+    /// role. Only the fields this crate models are written (desktop fields,
+    /// options and `rules`).
     pub fn to_yaml(&self) -> String {
         roles_to_yaml(std::slice::from_ref(self))
     }
@@ -196,6 +198,10 @@ fn conditions_node(c: &RoleConditions) -> Node {
     if !c.desktop_groups.is_empty() {
         let groups = c.desktop_groups.iter().map(Node::str).collect();
         out.push(("desktop_groups", Node::new(Value::Seq(groups))));
+    }
+    if !c.rules.is_empty() {
+        let rules = c.rules.iter().map(Rule::to_node).collect();
+        out.push(("rules", Node::new(Value::Seq(rules))));
     }
     Node::map(out)
 }

@@ -90,6 +90,14 @@ fn teleport_role_loads_unchanged() {
     );
     assert_eq!(role.deny.linux_desktop_logins[0].as_str(), "root");
     assert!(role.deny.linux_desktop_labels.is_empty());
+    // Rules are kept, `where` included (tests/rules.rs has the rest).
+    assert_eq!(role.allow.rules.len(), 1);
+    assert_eq!(role.allow.rules[0].resources, ["session"]);
+    assert_eq!(
+        role.allow.rules[0].where_clause.as_deref(),
+        Some("contains(session.participants, user.metadata.name)")
+    );
+    assert!(role.deny.rules.is_empty());
 }
 
 #[test]
