@@ -1,5 +1,6 @@
 // The server's JSON API. Answers are parsed into plain types here, so pages
 // never see raw JSON. The session is an HttpOnly cookie the client never reads.
+import { searchParams, type EventQuery } from './audit-filter';
 import { loginAddress, type DesktopKind } from './route';
 
 /** A refused or failed request; `message` is the server's, fit to show as is. */
@@ -21,6 +22,8 @@ export interface Me {
   user: string;
   roles: string[];
   cluster: string;
+  /** Whether the user's roles allow reading the audit log (`rules` with list and read on `event`). */
+  canReadEvents: boolean;
 }
 
 export interface Invite {
@@ -46,6 +49,33 @@ export interface DesktopList {
   desktops: Desktop[];
 }
 
+/** One audit event, in Teleport's shape. */
+export interface AuditEventView {
+  /** Unique. */
+  uid: string;
+  time: Date;
+  /** The type (`user.login`, `linux.desktop.session.start`…). */
+  event: string;
+  /** Teleport's code (`T1000I`); the last letter is I, W or E. */
+  code: string;
+  /** False for a refusal or failure (a wrong password, a refused session). */
+  success: boolean;
+  /** Who acted; empty for the system. */
+  user: string;
+  /** The desktop session it belongs to. */
+  sid: string | null;
+  clusterName: string | null;
+  /** Every other field, as the server sent it (`linux_user`, `desktop_name`, `error`…). */
+  fields: Record<string, unknown>;
+}
+
+export interface EventPage {
+  /** In the order asked for; newest first by default. */
+  events: AuditEventView[];
+  /** Pass as `page` for the events after these; null when there are none. */
+  nextPage: string | null;
+}
+
 /** What a 401 means: "log in first", or an answer the caller shows (wrong credentials). */
 export type Unauthorized = 'log in' | 'refused';
 
@@ -60,7 +90,13 @@ export async function logOut(): Promise<void> {
 
 export async function me(onUnauthorized: Unauthorized = 'log in'): Promise<Me> {
   const body = asObject(await request('GET', '/api/me', undefined, onUnauthorized));
-  return { user: text(body['user']), roles: texts(body['roles']), cluster: text(body['cluster']) };
+  return {
+    user: text(body['user']),
+    roles: texts(body['roles']),
+    cluster: text(body['cluster']),
+    // A server that predates the audit page does not say: then it has none to show.
+    canReadEvents: flag(body['can_read_events'] ?? false),
+  };
 }
 
 export async function readInvite(secret: string): Promise<Invite> {
@@ -77,6 +113,15 @@ export async function listDesktops(): Promise<DesktopList> {
   const body = asObject(await request('GET', '/api/desktops'));
   const desktops = Array.isArray(body['desktops']) ? body['desktops'].map(desktop) : unexpected();
   return { cluster: text(body['cluster']), desktops };
+}
+
+/** One page of the audit log; a 403 (roles without the rules) and a 400 (a bad filter) carry the server's sentence. */
+export async function listEvents(query: EventQuery): Promise<EventPage> {
+  const search = searchParams(query);
+  const body = asObject(await request('GET', search === '' ? '/api/audit/events' : `/api/audit/events?${search}`));
+  const events = Array.isArray(body['events']) ? body['events'].map(auditEvent) : unexpected();
+  // An empty token would ask for the first page again.
+  return { events, nextPage: optionalText(body['next_page']) };
 }
 
 function invitePath(secret: string): string {
@@ -140,6 +185,28 @@ function desktop(value: unknown): Desktop {
   };
 }
 
+/** The fields every event has, in the JSON; the rest go to `fields`. */
+const COMMON_EVENT_FIELDS = new Set(['uid', 'time', 'event', 'code', 'success', 'user', 'sid', 'cluster_name']);
+const RFC_3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function auditEvent(value: unknown): AuditEventView {
+  const body = asObject(value);
+  const sent = text(body['time']);
+  const time = new Date(sent);
+  if (!RFC_3339.test(sent) || Number.isNaN(time.getTime())) unexpected();
+  return {
+    uid: text(body['uid']),
+    time,
+    event: text(body['event']),
+    code: text(body['code']),
+    success: flag(body['success']),
+    user: text(body['user']),
+    sid: optionalText(body['sid']),
+    clusterName: optionalText(body['cluster_name']),
+    fields: Object.fromEntries(Object.entries(body).filter(([name]) => !COMMON_EVENT_FIELDS.has(name))),
+  };
+}
+
 function asObject(value: unknown): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) unexpected();
   return value as Record<string, unknown>;
@@ -147,6 +214,17 @@ function asObject(value: unknown): Record<string, unknown> {
 
 function text(value: unknown): string {
   return typeof value === 'string' ? value : unexpected();
+}
+
+/** A text that may be absent, null or empty: null for all three. */
+function optionalText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const found = text(value);
+  return found === '' ? null : found;
+}
+
+function flag(value: unknown): boolean {
+  return typeof value === 'boolean' ? value : unexpected();
 }
 
 function texts(value: unknown): string[] {

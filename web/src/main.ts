@@ -19,6 +19,8 @@ async function show(route: Route, app: HTMLElement): Promise<void> {
       return (await import('./pages/invite')).showInvite(app, route.secret);
     case 'desktops':
       return (await import('./pages/desktops')).showDesktops(app);
+    case 'audit':
+      return (await import('./pages/audit')).showAudit(app);
     case 'session':
       return (await import('./pages/session')).showSession(app, route.target, route.xsession);
     case 'unknown':

@@ -4,6 +4,7 @@
 //   /web/login?redirect=PATH         log in, then go to PATH (same-origin app paths only)
 //   /web/invite/:secret              first login: set a password, enroll TOTP
 //   /web                             the desktops this user may reach
+//   /web/audit                       the audit log, for users whose roles may read it
 //   /web/cluster/:cluster/linux_desktops/:name/:login[/:xsession]
 //                                    a desktop session (windows_desktops likewise)
 // The session cookie authenticates both the API and the desktop websocket.
@@ -24,6 +25,7 @@ export type Route =
   | { page: 'login'; redirect: string }
   | { page: 'invite'; secret: string }
   | { page: 'desktops' }
+  | { page: 'audit' }
   | { page: 'session'; target: DesktopTarget; xsession: string | null }
   | { page: 'unknown' };
 
@@ -49,6 +51,7 @@ export function readRoute(address: Address): Route {
     const wanted = new URLSearchParams(address.search).get('redirect');
     return { page: 'login', redirect: safeRedirect(wanted, address.origin) ?? DESKTOPS_PATH };
   }
+  if (first === 'audit' && rest.length === 1) return { page: 'audit' };
   if (first === 'invite' && second !== undefined && rest.length === 2) return { page: 'invite', secret: second };
   const kind = third === undefined ? undefined : KIND_SEGMENTS[third];
   if (

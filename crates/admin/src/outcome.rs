@@ -45,13 +45,13 @@ impl std::fmt::Debug for Outcome {
     }
 }
 
-fn table(headers: &[&str], rows: Vec<Vec<String>>) -> Table {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> Table {
     Table { headers: headers.iter().map(|h| (*h).to_owned()).collect(), rows: rows.into_iter().map(|cells| Row { cells }).collect() }
 }
 
 /// Block-style YAML for JSON-shaped data; strings are always quoted so no
 /// value is misread (`no`, `1.0`, `*`).
-fn yaml(value: &Value, indent: usize) -> String {
+pub(crate) fn yaml(value: &Value, indent: usize) -> String {
     let pad = " ".repeat(indent);
     match value {
         Value::Object(map) if map.is_empty() => format!("{pad}{{}}\n"),

@@ -126,7 +126,9 @@ impl AdminService {
         let name = command.command.as_ref().map_or("none", command_name);
         // Only the command's name: requests and outcomes can hold secrets.
         tracing::info!(admin = %who.admin.host_id, command = name, "admin API call");
-        operations::run(&self.plane, &self.settings, command).await.map_err(status)
+        // What the command changes is recorded as this admin's doing.
+        let plane = self.plane.acting_as(&who.admin.host_id);
+        operations::run(&plane, &self.settings, command).await.map_err(status)
     }
 }
 
@@ -171,5 +173,6 @@ fn command_name(command: &crate::proto::command::Command) -> &'static str {
         C::AccessCheck(_) => "access check",
         C::ResetUser(_) => "users reset",
         C::Revoke(_) => "auth revoke",
+        C::ListEvents(_) => "events ls",
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use oriel_backend::Clock;
 use oriel_rbac::{ClusterPolicy, Decision, DesktopKind, RecordingMode, Role, RoleSet, SessionMfa};
 
+use crate::audit::{AuditEvent, EventType};
 use crate::bearer::BearerSecret;
 use crate::ca::VerifiedUser;
 use crate::resources::invite::Invite;
@@ -113,12 +114,32 @@ pub struct ControlPlane {
     pub(crate) ca: Arc<tokio::sync::OnceCell<Arc<crate::ca::CertAuthority>>>,
     /// The watch that wakes running sessions (`access_feed.rs`), started on first use.
     pub(crate) access_feed: Arc<std::sync::OnceLock<tokio::sync::watch::Receiver<crate::access_feed::AccessChanges>>>,
+    /// The cluster's name and how long events stay (`audit/`).
+    pub(crate) audit: Arc<crate::audit::AuditSettings>,
+    /// Who is acting, for the events the operations write (`acting_as`).
+    pub(crate) actor: Arc<str>,
 }
 
 impl ControlPlane {
     /// Operations over `store`, with time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, throttle: Arc::default(), hashing: Arc::default(), ca: Arc::default(), access_feed: Arc::default() }
+        Self {
+            store,
+            clock,
+            throttle: Arc::default(),
+            hashing: Arc::default(),
+            ca: Arc::default(),
+            access_feed: Arc::default(),
+            audit: Arc::default(),
+            actor: Arc::from(""),
+        }
+    }
+
+    /// This control plane with the events its operations write naming
+    /// `actor` as who acted: `admin@<name>` for an admin identity, the OS
+    /// user running `orielctl` on the auth host. Everything else is shared.
+    pub fn acting_as(&self, actor: &str) -> Self {
+        Self { actor: Arc::from(actor), ..self.clone() }
     }
 
     /// The store underneath.
@@ -131,6 +152,7 @@ impl ControlPlane {
     pub async fn add_user(&self, spec: &UserSpec) -> Result<InviteLink, ControlError> {
         let user = self.user_from_spec(spec).await?;
         self.store.create_user(&user).await?;
+        self.emit(self.event(EventType::UserCreate, true).with("name", user.name.as_str()).with("roles", user.roles.clone())).await;
         self.invite(user.name.as_str()).await
     }
 
@@ -141,6 +163,7 @@ impl ControlPlane {
         user.credentials = current.value.credentials;
         user.id = current.value.id;
         self.store.swap_user(&user, current.revision).await?;
+        self.emit(self.event(EventType::UserUpdate, true).with("name", user.name.as_str()).with("roles", user.roles.clone())).await;
         Ok(())
     }
 
@@ -154,6 +177,7 @@ impl ControlPlane {
         for invite in self.store.invites_of(name).await? {
             ignore_missing(self.store.delete_invite(&invite).await)?;
         }
+        self.emit(self.event(EventType::UserDelete, true).with("name", name)).await;
         Ok(())
     }
 
@@ -165,6 +189,7 @@ impl ControlPlane {
         let mut user = self.store.user(name).await?;
         user.value.credentials = None;
         self.store.swap_user(&user.value, user.revision).await?;
+        self.emit(self.event(EventType::UserUpdate, true).with("name", name).with("change", "credentials reset")).await;
         self.end_web_sessions(name).await?;
         for invite in self.store.invites_of(name).await? {
             ignore_missing(self.store.delete_invite(&invite).await)?;
@@ -195,8 +220,28 @@ impl ControlPlane {
     pub async fn create_roles(&self, roles: &[Role], force: bool) -> Result<(), ControlError> {
         for role in roles {
             self.store.put_role(role, force).await?;
+            self.emit(self.event(EventType::RoleCreated, true).with("name", role.name.as_str())).await;
         }
         Ok(())
+    }
+
+    /// Removes a role.
+    pub async fn remove_role(&self, name: &str) -> Result<(), ControlError> {
+        self.store.delete_role(name).await?;
+        self.emit(self.event(EventType::RoleDeleted, true).with("name", name)).await;
+        Ok(())
+    }
+
+    /// Removes a lock.
+    pub async fn unlock(&self, name: &str) -> Result<(), ControlError> {
+        self.store.delete_lock(name).await?;
+        self.emit(self.event(EventType::LockDeleted, true).with("name", name)).await;
+        Ok(())
+    }
+
+    /// An event of `event` by whoever this control plane acts as, now.
+    pub(crate) fn event(&self, event: EventType, success: bool) -> AuditEvent {
+        AuditEvent::new(event, success, &*self.actor, self.clock.now())
     }
 
     /// Would `user` be allowed `login` on the desktop, and why.
@@ -235,6 +280,7 @@ impl ControlPlane {
         let name = BearerSecret::generate().map_err(ControlError::Random)?.plain[..16].to_owned();
         let lock = Lock { name, target, message, expires: ttl.map(|ttl| self.clock.now() + ttl) };
         self.store.create_lock(&lock).await?;
+        self.emit(lock_created(self.event(EventType::LockCreated, true), &lock)).await;
         Ok(lock)
     }
 
@@ -243,6 +289,7 @@ impl ControlPlane {
         let secret = BearerSecret::generate().map_err(ControlError::Random)?;
         let token = JoinToken { secret_hash: secret.hash, roles: vec![role], expires: self.clock.now() + ttl, one_time, used: false };
         self.store.create_token(&token).await?;
+        self.emit(token_created(self.event(EventType::JoinTokenCreate, true), &token)).await;
         Ok((secret.plain, token))
     }
 
@@ -257,7 +304,7 @@ impl ControlPlane {
 
     /// The user's roles, in the order the user lists them. A role removed
     /// since is skipped: it grants nothing.
-    async fn roles_of(&self, user: &User) -> Result<Vec<Role>, ControlError> {
+    pub(crate) async fn roles_of(&self, user: &User) -> Result<Vec<Role>, ControlError> {
         let mut roles = Vec::new();
         for name in &user.roles {
             match self.store.role(name).await {
@@ -331,74 +378,18 @@ impl ControlPlane {
     /// Decides whether the user of a verified certificate may open a
     /// session as `login` on this desktop, from the current roles and locks
     /// (not the ones in the certificate, which may be hours old). Deny
-    /// unless a role allows. The decision is recorded either way.
+    /// unless a role allows. The desktop service writes the session's
+    /// start event, allowed or not.
     pub async fn authorize_session(&self, user: &VerifiedUser, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
-        let outcome = self.decide_session(user, kind, desktop, login).await;
-        let reason = match &outcome {
-            Ok(_) => "allowed by the user's roles".to_owned(),
-            Err(denied) => denied.to_string(),
-        };
-        self.record(crate::store::DecisionRecord {
-            time_ms: crate::store::millis(self.clock.now()),
-            event: format!("{}.desktop.session.start", kind.as_str()),
-            user: user.user().to_owned(),
-            login: login.to_owned(),
-            desktop_kind: kind.as_str().to_owned(),
-            desktop: desktop.to_owned(),
-            allowed: outcome.is_ok(),
-            reason,
-        })
-        .await;
-        outcome
+        self.decide_session(user, kind, desktop, login).await
     }
 
     /// Decides whether the holder of a user certificate may open a session
     /// as `login`. The certificate must be this cluster's and valid now; the
-    /// user it names is then decided as by [`Self::authorize_session`]. A
-    /// refused certificate is recorded as a denied session start too, with
-    /// the name it claims marked as unverified.
+    /// user it names is then decided as by [`Self::authorize_session`].
     pub async fn authorize_certificate(&self, cert_der: &[u8], kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
-        match self.verify_user_cert(cert_der).await {
-            Ok(verified) => self.authorize_session(&verified, kind, desktop, login).await,
-            Err(denied) => {
-                let claimed = crate::ca::unverified_name(cert_der).map(|name| format!(" (the certificate names {name:?}, unverified)"));
-                self.record(crate::store::DecisionRecord {
-                    time_ms: crate::store::millis(self.clock.now()),
-                    event: format!("{}.desktop.session.start", kind.as_str()),
-                    user: String::new(),
-                    login: login.to_owned(),
-                    desktop_kind: kind.as_str().to_owned(),
-                    desktop: desktop.to_owned(),
-                    allowed: false,
-                    reason: format!("{denied}{}", claimed.unwrap_or_default()),
-                })
-                .await;
-                Err(denied)
-            }
-        }
-    }
-
-    /// Records that the control plane ended a session (`client.disconnect`).
-    pub async fn record_disconnect(&self, session: &GrantedSession, reason: &str) {
-        self.record(crate::store::DecisionRecord {
-            time_ms: crate::store::millis(self.clock.now()),
-            event: "client.disconnect".into(),
-            user: session.user.clone(),
-            login: session.login.clone(),
-            desktop_kind: session.desktop_kind.as_str().to_owned(),
-            desktop: session.desktop.clone(),
-            allowed: false,
-            reason: reason.to_owned(),
-        })
-        .await;
-    }
-
-    async fn record(&self, decision: crate::store::DecisionRecord) {
-        // A decision that cannot be written must not let a denied session
-        // through, nor end an allowed one: it is logged instead.
-        if let Err(error) = self.store.record_decision(&decision).await {
-            tracing::error!(%error, user = %decision.user, event = %decision.event, "cannot record an access decision");
-        }
+        let verified = self.verify_user_cert(cert_der).await?;
+        self.authorize_session(&verified, kind, desktop, login).await
     }
 
     async fn decide_session(&self, user: &VerifiedUser, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
@@ -496,4 +487,38 @@ impl ControlPlane {
         let locks = self.store.locks().await?;
         Ok(lock::find(&locks, &subject, self.clock.now()).cloned())
     }
+}
+
+/// A `lock.created` event's fields: the lock's name, target, message and expiry.
+pub(crate) fn lock_created(event: AuditEvent, lock: &Lock) -> AuditEvent {
+    let target = &lock.target;
+    let fields = [
+        ("user", &target.user),
+        ("role", &target.role),
+        ("login", &target.login),
+        ("server_id", &target.server_id),
+        ("linux_desktop", &target.linux_desktop),
+        ("windows_desktop", &target.windows_desktop),
+    ];
+    let target: serde_json::Map<String, serde_json::Value> =
+        fields.into_iter().filter_map(|(name, value)| value.as_ref().map(|v| (name.to_owned(), v.clone().into()))).collect();
+    let mut event = event.with("name", lock.name.as_str()).with("target", target);
+    if let Some(message) = &lock.message {
+        event = event.with("message", message.as_str());
+    }
+    if let Some(expires) = lock.expires {
+        event = event.with("expires", crate::audit::rfc3339(expires));
+    }
+    event
+}
+
+/// A `join_token.create` event's fields: never the secret, only the first
+/// 16 hex digits of its hash, which `orielctl tokens ls` shows too.
+pub(crate) fn token_created(event: AuditEvent, token: &JoinToken) -> AuditEvent {
+    let roles: Vec<String> = token.roles.iter().map(|r| r.as_str().to_owned()).collect();
+    event
+        .with("name", token.secret_hash.get(..16).unwrap_or_default())
+        .with("roles", roles)
+        .with("expires", crate::audit::rfc3339(token.expires))
+        .with("one_time", token.one_time)
 }

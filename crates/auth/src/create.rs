@@ -8,6 +8,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::audit::EventType;
 use crate::control_plane::{ControlError, ControlPlane, InviteLink};
 use crate::resources::yaml::{Document, Resource, rfc3339};
 use crate::store::StoreError;
@@ -86,19 +87,31 @@ impl ControlPlane {
         let store = &self.store;
         let mut invite = None;
         match &doc.resource {
-            Resource::Role(role) => store.put_role(role, force).await?,
+            Resource::Role(role) => {
+                store.put_role(role, force).await?;
+                self.emit(self.event(EventType::RoleCreated, true).with("name", role.name.as_str())).await;
+            }
             Resource::User(user) if existed => {
                 let current = store.user(user.name.as_str()).await?;
                 let mut user = user.clone();
                 user.credentials = current.value.credentials;
                 store.swap_user(&user, current.revision).await?;
+                self.emit(self.event(EventType::UserUpdate, true).with("name", user.name.as_str()).with("roles", user.roles.clone())).await;
             }
             Resource::User(user) => {
                 store.create_user(user).await?;
+                self.emit(self.event(EventType::UserCreate, true).with("name", user.name.as_str()).with("roles", user.roles.clone())).await;
                 invite = Some(self.invite(user.name.as_str()).await?);
             }
-            Resource::Lock(lock) => store.put_lock(lock, force).await?,
-            Resource::Token(token) => store.put_token(&token.clone().into_token(now + DEFAULT_TOKEN_TTL), force).await?,
+            Resource::Lock(lock) => {
+                store.put_lock(lock, force).await?;
+                self.emit(crate::control_plane::lock_created(self.event(EventType::LockCreated, true), lock)).await;
+            }
+            Resource::Token(token) => {
+                let token = token.clone().into_token(now + DEFAULT_TOKEN_TTL);
+                store.put_token(&token, force).await?;
+                self.emit(crate::control_plane::token_created(self.event(EventType::JoinTokenCreate, true), &token)).await;
+            }
             Resource::Desktop(desktop) => store.create_desktop(desktop, force).await?,
             Resource::SessionRecordingConfig(config) => store.put_session_recording_config(config).await?,
             Resource::ClusterNetworkingConfig(config) => store.put_cluster_networking_config(config).await?,

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::audit::{AuditEvent, EventType};
 use crate::ca::{CaError, CertError, HostIdentity, HostRole, IssuedCert};
 use crate::control_plane::ControlPlane;
 use crate::resources::join_token::{JoinRole, TokenError};
@@ -89,7 +90,23 @@ impl From<StoreError> for JoinError {
 impl ControlPlane {
     /// Checks the token (known, not expired, of this type, a one-time token
     /// not used yet, which it then uses up) and issues a host certificate.
+    /// The attempt is an `instance.join` event either way (with the first
+    /// 16 hex digits of the token's hash, never the token).
     pub async fn join(&self, request: &JoinRequest) -> Result<IssuedCert, JoinError> {
+        let result = self.join_with_token(request).await;
+        let token = crate::bearer::hash(&request.token);
+        let mut event = AuditEvent::new(EventType::InstanceJoin, result.is_ok(), "", self.clock.now())
+            .with("host_id", request.host_id.as_str())
+            .with("role", request.role.as_str())
+            .with("token_name", token.get(..16).unwrap_or_default());
+        if let Err(error) = &result {
+            event = event.with("error", error.to_string());
+        }
+        self.emit(event).await;
+        result
+    }
+
+    async fn join_with_token(&self, request: &JoinRequest) -> Result<IssuedCert, JoinError> {
         let role = match request.role {
             JoinRole::LinuxDesktop => HostRole::LinuxDesktop,
             JoinRole::Proxy => HostRole::Proxy,

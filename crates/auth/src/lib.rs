@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod access_feed;
+pub mod audit;
 pub mod bearer;
 pub mod ca;
 pub mod certificates;

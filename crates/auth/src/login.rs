@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::audit::{AuditEvent, EventType};
 use crate::bearer::{self, BearerSecret};
 use crate::ca::{CaError, CertAuthority, UserIdentity};
 use crate::control_plane::ControlPlane;
@@ -153,6 +154,7 @@ impl ControlPlane {
         }
         user.value.credentials = Some(Credentials { password, totp });
         self.store.swap_user(&user.value, user.revision).await.map_err(unavailable)?;
+        self.emit(AuditEvent::new(EventType::UserLogin, true, user.value.name.as_str(), self.clock.now()).with("method", "invite")).await;
         self.start_web_session(&ca, &user.value).await
     }
 
@@ -168,6 +170,18 @@ impl ControlPlane {
             Err(_) => Outcome::NotChecked,
         };
         self.throttle().settle(attempt, outcome);
+        // Refusals the throttle or a busy service answered checked nothing:
+        // a flood of them would be a flood of events, so they are only logged.
+        if outcome != Outcome::NotChecked {
+            let event = AuditEvent::new(EventType::UserLogin, outcome == Outcome::Succeeded, user, self.clock.now())
+                .with("method", "local")
+                .with("remote_addr", address.to_string());
+            let event = match &result {
+                Err(error) => event.with("error", error.to_string()),
+                Ok(_) => event,
+            };
+            self.emit(event).await;
+        }
         let user = result?;
         let ca = self.cert_authority().await.map_err(LoginError::Certificate)?;
         self.start_web_session(&ca, &user).await

@@ -92,7 +92,8 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     let names: Vec<_> = visible.iter().map(|(d, logins)| (d.name.as_str(), logins.clone())).collect();
     assert_eq!(names, [("d-dev", vec!["alice".to_owned()])]);
 
-    // Session starts are decided, and recorded, from a verified certificate.
+    // Session starts are decided from a verified certificate (the desktop
+    // service records them).
     let identity = UserIdentity { user: "alice".into(), user_id: Some(plane.store().user("alice").await.unwrap().value.id), ..Default::default() };
     let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
     let grant = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap();
@@ -103,10 +104,6 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     assert!(!grant.is_for(&SessionTarget { kind: DesktopKind::Windows, ..target }));
     let denied = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "root").await.unwrap_err();
     assert!(denied.to_string().starts_with("access denied: denied by role \"dev\""), "{denied}");
-    let decisions = plane.store().decisions().await.unwrap();
-    let summary: Vec<_> = decisions.iter().map(|d| (d.event.as_str(), d.login.as_str(), d.allowed)).collect();
-    assert_eq!(summary, [("linux.desktop.session.start", "alice", true), ("linux.desktop.session.start", "root", false)]);
-    assert_eq!(decisions[1].reason, denied.to_string());
 
     let lock =
         plane.lock(LockTarget { user: Some("alice".into()), ..Default::default() }, Some(Duration::from_secs(60)), Some("incident".into())).await.unwrap();
@@ -150,13 +147,6 @@ async fn sessions_are_authorized_for_the_user_of_a_verified_certificate_only() {
     clock.advance(Duration::from_secs(3601));
     let expired = plane.authorize_certificate(&cert.cert_der, DesktopKind::Linux, "d-dev", "alice").await.unwrap_err();
     assert_eq!(expired.to_string(), "access denied: the certificate expired at 2026-09-21T15:13:20Z");
-
-    let decisions = plane.store().decisions().await.unwrap();
-    let summary: Vec<_> = decisions.iter().map(|d| (d.user.as_str(), d.allowed)).collect();
-    assert_eq!(summary, [("alice", true), ("", false), ("", false), ("", false)], "refused certificates name no verified user");
-    assert_eq!(decisions[1].reason, garbage.to_string());
-    assert_eq!(decisions[2].reason, format!("{denied} (the certificate names \"alice\", unverified)"));
-    assert_eq!(decisions[3].reason, format!("{expired} (the certificate names \"alice\", unverified)"));
 }
 
 #[tokio::test]

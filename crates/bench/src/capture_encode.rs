@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use memmap2::MmapMut;
+use oriel_linux_desktop::x11::X11Connection;
 use oriel_linux_desktop::x11::capture::{Capture, Rect};
 use oriel_linux_desktop::x11::screen::{Screen, ScreenSize};
 use oriel_linux_desktop::xvfb::Xvfb;
@@ -14,7 +15,6 @@ use oriel_qoiz::{BgrxView, FrameEncoder, STREAM_HISTORY_MAX, StreamEncoder, enco
 use x11rb::connection::Connection as _;
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xproto;
-use oriel_linux_desktop::x11::X11Connection;
 
 use crate::cpu;
 use crate::report::{Samples, Table, kb, num};

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use oriel_auth::audit::AuditEvent;
 use oriel_auth::ca::{HostIdentity, HostRole};
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantParts, GrantedSession, SessionGrant};
 use oriel_auth::join::{JoinError, JoinRequest};
@@ -300,14 +301,27 @@ impl Auth for AuthApi {
         }
     }
 
-    async fn record_disconnect(&self, request: Request<proto::Disconnect>) -> Result<Response<Empty>, Status> {
+    async fn record_events(&self, request: Request<proto::EventBatch>) -> Result<Response<Empty>, Status> {
         let host = self.caller(&request).await?;
-        let disconnect = request.into_inner();
-        let session = callers_session(&host, disconnect.grant)?;
-        self.plane.record_disconnect(&session, &disconnect.reason).await;
-        Ok(Response::new(Empty {}))
+        let batch = request.into_inner();
+        if batch.events.len() > MAX_EVENT_BATCH {
+            return Err(Status::invalid_argument(format!("at most {MAX_EVENT_BATCH} events a call")));
+        }
+        let mut events = Vec::with_capacity(batch.events.len());
+        for (index, text) in batch.events.iter().enumerate() {
+            let event = serde_json::from_str::<AuditEvent>(text).map_err(|e| Status::invalid_argument(format!("event {index}: {e}")))?;
+            events.push(event);
+        }
+        match self.plane.ingest_desktop_events(&host.host_id, events).await {
+            Ok(Ok(())) => Ok(Response::new(Empty {})),
+            Ok(Err((index, rejected))) => Err(Status::invalid_argument(format!("event {index}: {rejected}"))),
+            Err(error) => Err(Status::unavailable(error.to_string())),
+        }
     }
 }
+
+/// The most events one `RecordEvents` call carries.
+pub const MAX_EVENT_BATCH: usize = 1000;
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use oriel_auth::audit::AuditEvent;
 use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
 use oriel_auth::control_plane::{AccessDenied, SessionGrant, SessionTarget};
 use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, Locked, Revoked, SessionAuthority};
@@ -242,21 +243,25 @@ impl SessionAuthority for RemoteAuth {
             .clone()
     }
 
-    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()> {
+    fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let message = proto::Disconnect { grant: Some(crate::auth_api::grant_message(grant)), reason: reason.to_owned() };
-            // A record must not be lost to a short outage: a few tries, then
-            // the log keeps it.
-            for attempt in 1..=3 {
-                match self.client().record_disconnect(Self::request(message.clone())).await {
-                    Ok(_) => return,
-                    Err(status) if attempt < 3 && self.error(&status).retry_helps() => {
-                        tracing::warn!(error = %self.error(&status), attempt, "cannot record a disconnect yet; retrying");
-                        tokio::time::sleep(Duration::from_secs(2)).await;
-                    }
-                    Err(status) => {
-                        tracing::error!(error = %self.error(&status), user = %grant.user(), %reason, "cannot record a disconnect");
-                        return;
+            for chunk in events.chunks(crate::auth_api::MAX_EVENT_BATCH) {
+                let batch = proto::EventBatch { events: chunk.iter().map(|e| e.to_json().to_string()).collect() };
+                // An event must not be lost to a short outage: a few tries,
+                // then the log keeps it (a spool on disk is to come).
+                for attempt in 1..=3 {
+                    match self.client().record_events(Self::request(batch.clone())).await {
+                        Ok(_) => break,
+                        Err(status) if attempt < 3 && self.error(&status).retry_helps() => {
+                            tracing::warn!(error = %self.error(&status), attempt, "cannot record audit events yet; retrying");
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                        }
+                        Err(status) => {
+                            for event in chunk {
+                                tracing::error!(error = %self.error(&status), event = %event.to_json(), "cannot record an audit event");
+                            }
+                            break;
+                        }
                     }
                 }
             }

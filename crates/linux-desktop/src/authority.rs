@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use oriel_auth::access_feed::AccessChanges;
+use oriel_auth::audit::AuditEvent;
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantMismatch, SessionGrant, SessionTarget};
 use oriel_rbac::DesktopKind;
 use tokio::sync::watch;
@@ -131,8 +132,9 @@ pub trait SessionAuthority: std::fmt::Debug + Send + Sync + 'static {
     /// `live` (or once its sender is gone) they poll instead.
     fn access_changes(&self) -> watch::Receiver<AccessChanges>;
 
-    /// Records that the service ended a granted session for `reason`.
-    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()>;
+    /// Writes audit events about this service's own sessions. It does not
+    /// fail: what cannot be written is logged.
+    fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()>;
 
     /// [`SessionAuthority::authorize`], then the check that the grant is
     /// for this Linux desktop, `desktop`, and this `login`: a grant for
@@ -177,7 +179,11 @@ impl SessionAuthority for ControlPlane {
         ControlPlane::access_changes(self)
     }
 
-    fn record_disconnect<'a>(&'a self, grant: &'a SessionGrant, reason: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(ControlPlane::record_disconnect(self, grant.session(), reason))
+    fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for event in events {
+                self.emit(event).await;
+            }
+        })
     }
 }

@@ -23,6 +23,7 @@ mod launcher;
 pub mod login;
 pub mod pacing;
 pub mod session;
+mod session_audit;
 pub mod session_process;
 pub mod shared_dir;
 pub mod x11;

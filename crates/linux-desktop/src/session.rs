@@ -19,6 +19,7 @@ use crate::client_stream::{ClientReader, alert, write_frames};
 use crate::frames::FrameConfig;
 use crate::handshake::HelloError;
 use crate::login::{self, LoginError, SessionMark};
+use crate::session_audit::SessionAudit;
 use crate::session_process::{Displays, SessionProcess, SessionProgram, pb};
 use crate::x11::X11Error;
 use crate::xsession::{self, XSession};
@@ -275,7 +276,15 @@ impl LinuxDesktopService {
         let (read, write) = tokio::io::split(stream);
         let (out, out_rx) = mpsc::channel::<Vec<u8>>(16);
         let writer = tokio::spawn(write_frames(write, out_rx));
-        let result = self.run(ClientReader::new(read), &out, &request).await;
+        let mut audit = SessionAudit::new(&self.config.desktop_name, &request.login, &request.certificate);
+        let result = self.run(ClientReader::new(read), &out, &request, &mut audit).await;
+        let event = match &result {
+            Err(error) if !audit.has_started() => audit.refused(&error.to_string()),
+            Ok(SessionEnd::ClientLeft) => audit.ended(""),
+            Ok(SessionEnd::DesktopExited(message)) => audit.ended(message),
+            Err(error) => audit.ended(&error.to_string()),
+        };
+        self.record(vec![event]);
         let message = match &result {
             Ok(SessionEnd::ClientLeft) | Err(SessionError::Transport(_)) => None,
             Err(SessionError::Desktop { alerted: true, .. }) => None,
@@ -289,6 +298,13 @@ impl LinuxDesktopService {
         // The writer ends once every sender is gone.
         let _ = writer.await;
         result
+    }
+
+    /// Writes `events` without holding the session up (a remote auth
+    /// service may take its time, or be away for a while).
+    fn record(&self, events: Vec<oriel_auth::audit::AuditEvent>) {
+        let authority = self.config.authority.clone();
+        tokio::spawn(async move { authority.record_events(events).await });
     }
 
     /// Takes a place for `user`'s session under the caps.
@@ -315,13 +331,15 @@ impl LinuxDesktopService {
         client: ClientReader<R>,
         out: &mpsc::Sender<Vec<u8>>,
         request: &SessionRequest,
+        audit: &mut SessionAudit,
     ) -> Result<SessionEnd, SessionError> {
         // Nothing starts before the certificate is verified and the roles
         // and locks allow it; the user is the one the certificate names.
         let plane = &self.config.authority;
         let desktop_name = self.config.desktop_name.as_str();
         let grant = plane.grant(&request.certificate, desktop_name, &request.login).await?;
-        tracing::info!(user = %grant.user(), login = %request.login, "session authorized");
+        audit.verified(grant.user());
+        tracing::info!(user = %grant.user(), login = %request.login, sid = %audit.sid, "session authorized");
         let _slot = self.admit(grant.user())?;
         // The login must be a real account this service may become (or be
         // created, when the roles allow it) before anything starts.
@@ -351,6 +369,7 @@ impl LinuxDesktopService {
             .await
             .map_err(|e| SessionError::Internal(format!("cannot start the session process {}: {e}", self.config.session_program.path.display())))?;
         tracing::info!(pid = ?process.id(), x_display = %x_display.name(), login = %account.name, "session process started");
+        self.record(vec![audit.started()]);
         let (process_read, process_write) = data.into_split();
         let (activity_tx, mut activity) = watch::channel(());
         let mut to_process = tokio::spawn(pump_client(client, process_write, activity_tx));
@@ -439,7 +458,7 @@ impl LinuxDesktopService {
                 SessionError::CertificateExpired | SessionError::Idle(_) | SessionError::Locked(_) | SessionError::Revoked(_) | SessionError::Unverifiable(_)
             )
         {
-            plane.record_disconnect(&grant, &error.to_string()).await;
+            self.record(vec![audit.disconnected(&error.to_string())]);
         }
         result
     }

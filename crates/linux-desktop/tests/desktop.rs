@@ -6,6 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use oriel_auth::audit::EventType;
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self, AlertSeverity, Codec, MouseButtonType, MouseWheelAxis};
 use support::{PATIENCE, TestService, XClient};
@@ -227,9 +228,16 @@ async fn a_lock_ends_a_live_session() {
     while client.next().await.is_some() {}
     assert_eq!(client.alerts.last().unwrap().message, "the session was locked by an administrator: incident 7");
     assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Locked(_))));
-    let decisions = service.plane.store().decisions().await.unwrap();
-    let last = decisions.last().unwrap();
-    assert_eq!((last.event.as_str(), last.user.as_str()), ("client.disconnect", "tester"), "the disconnect is recorded");
+    let disconnect = support::events_of(&service, EventType::ClientDisconnect, 1).await.pop().unwrap();
+    assert_eq!((disconnect.user.as_str(), disconnect.text("reason")), ("tester", Some("the session was locked by an administrator: incident 7")));
+    // One session id from its start to its end.
+    let start = support::events_of(&service, EventType::LinuxSessionStart, 1).await.pop().unwrap();
+    let end = support::events_of(&service, EventType::LinuxSessionEnd, 1).await.pop().unwrap();
+    assert!(start.success && start.sid.is_some());
+    assert_eq!((start.sid.as_ref(), end.sid.as_ref()), (disconnect.sid.as_ref(), disconnect.sid.as_ref()));
+    assert_eq!((start.text("linux_user"), start.text("desktop_name")), (Some("tester"), Some("test-desktop")));
+    assert_eq!(end.fields["participants"], serde_json::json!(["tester"]));
+    assert!(end.text("session_start").is_some() && end.text("session_stop").is_some());
     let (mut again, _task) = service.connect();
     while again.next().await.is_some() {}
     assert_eq!(again.alerts.last().unwrap().message, "access denied: locked (incident 7)", "new sessions are refused");
@@ -249,12 +257,8 @@ async fn a_session_without_input_ends_at_the_client_idle_timeout() {
     while client.next().await.is_some() {}
     assert_eq!(client.alerts.last().unwrap().message, "the session was idle for 1s (the client idle timeout) and was disconnected");
     assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Idle(_))));
-    let decisions = service.plane.store().decisions().await.unwrap();
-    let last = decisions.last().unwrap();
-    assert_eq!(
-        (last.event.as_str(), last.reason.as_str()),
-        ("client.disconnect", "the session was idle for 1s (the client idle timeout) and was disconnected")
-    );
+    let disconnect = support::events_of(&service, EventType::ClientDisconnect, 1).await.pop().unwrap();
+    assert_eq!(disconnect.text("reason"), Some("the session was idle for 1s (the client idle timeout) and was disconnected"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,9 +286,8 @@ async fn a_session_ends_when_the_login_certificate_expires() {
     while client.next().await.is_some() {}
     assert_eq!(client.alerts.last().unwrap().message, "your login expired; log in again to go on");
     assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::CertificateExpired)));
-    let decisions = service.plane.store().decisions().await.unwrap();
-    let last = decisions.last().unwrap();
-    assert_eq!((last.event.as_str(), last.user.as_str()), ("client.disconnect", "tester"), "the disconnect is recorded");
+    let disconnect = support::events_of(&service, EventType::ClientDisconnect, 1).await.pop().unwrap();
+    assert_eq!((disconnect.user.as_str(), disconnect.text("reason")), ("tester", Some("your login expired; log in again to go on")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,6 +320,7 @@ async fn only_a_valid_user_certificate_of_this_cluster_opens_a_session() {
         (host.cert_der, "access denied: a host certificate is not a user certificate"),
         (b"tester".to_vec(), "access denied: malformed certificate: "),
     ];
+    let causes: Vec<(Vec<u8>, &str)> = cases.to_vec();
     for (certificate, cause) in cases {
         let (mut client, task) = service.connect_with(certificate, "tester");
         while client.next().await.is_some() {}
@@ -328,11 +332,12 @@ async fn only_a_valid_user_certificate_of_this_cluster_opens_a_session() {
     }
     assert!(!service.dir.path().join("Probe.env").exists(), "no desktop was started");
 
-    let decisions = service.plane.store().decisions().await.unwrap();
-    assert_eq!(decisions.len(), 4, "every refusal is recorded");
-    for decision in &decisions {
-        assert!(!decision.allowed && decision.user.is_empty(), "{decision:?}");
-        assert_eq!((decision.event.as_str(), decision.login.as_str()), ("linux.desktop.session.start", "tester"));
+    let refusals = support::events_of(&service, EventType::LinuxSessionStart, 4).await;
+    assert_eq!(refusals.len(), 4, "every refusal is recorded");
+    for (refusal, (_, cause)) in refusals.iter().zip(&causes) {
+        assert!(!refusal.success && refusal.code() == "TLD00W", "{refusal:?}");
+        assert_eq!((refusal.text("linux_user"), refusal.fields["user_verified"].as_bool()), (Some("tester"), Some(false)));
+        assert!(refusal.text("error").unwrap().starts_with(cause), "{refusal:?}");
     }
-    assert!(decisions[0].reason.ends_with("(the certificate names \"tester\", unverified)"), "{}", decisions[0].reason);
+    assert_eq!(refusals[0].user, "tester", "the name a refused certificate claims is kept, marked as not verified");
 }

@@ -27,9 +27,9 @@ async fn ended_with(client: &mut support::Client) -> String {
 }
 
 async fn assert_recorded(service: &TestService) {
-    let decisions = service.plane.store().decisions().await.unwrap();
-    let last = decisions.last().unwrap();
-    assert_eq!((last.event.as_str(), last.user.as_str()), ("client.disconnect", "tester"), "the end is recorded");
+    let last = support::events_of(service, oriel_auth::audit::EventType::ClientDisconnect, 1).await.pop().unwrap();
+    assert_eq!(last.user, "tester", "the end is recorded");
+    assert!(last.text("reason").unwrap().starts_with("your access to this desktop was revoked"), "{last:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,6 +38,20 @@ spec:
       '*': '*'
 ";
 
+/// The preset role that reads the audit log (and, later, every session
+/// recording), as Teleport's `auditor`. No desktop logins.
+const AUDITOR_ROLE: &str = "kind: role
+version: v7
+metadata:
+  name: auditor
+  description: Read the audit log
+spec:
+  allow:
+    rules:
+      - resources: [event]
+        verbs: [list, read]
+";
+
 /// The first user's name.
 pub const ADMIN: &str = "admin";
 
@@ -72,8 +86,18 @@ impl FirstLogin {
 /// set a password yet (a fresh one on every start until then).
 pub async fn bootstrap(plane: &ControlPlane, login: &FirstLogin) -> anyhow::Result<Option<InviteLink>> {
     let store = plane.store();
-    let mut roles = vec!["access".to_owned()];
-    if store.roles().await?.is_empty() {
+    let mut roles = vec!["access".to_owned(), "auditor".to_owned()];
+    // The preset auditor comes back at every start unless a role of that
+    // name exists (an administrator's own version is kept).
+    match store.role("auditor").await {
+        Ok(_) => {}
+        Err(oriel_auth::store::StoreError::NotFound { .. }) => {
+            plane.create_roles(&oriel_rbac::parse_roles("preset auditor role", AUDITOR_ROLE)?, false).await?;
+            tracing::info!("created the preset role \"auditor\"");
+        }
+        Err(error) => return Err(error.into()),
+    }
+    if store.roles().await?.iter().all(|role| role.name == "auditor") {
         plane.create_roles(&oriel_rbac::parse_roles("default access role", ACCESS_ROLE)?, false).await?;
         tracing::info!("created the default role \"access\"");
         if login.created_at_first_session {

@@ -96,6 +96,42 @@ pub enum Command {
     /// Admin identities for working off the auth host.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+/// `orielctl events …`
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List audit events, newest first: `--format json` prints one event a
+    /// line (JSON lines, for a SIEM).
+    Ls {
+        /// From this time: RFC 3339 (2026-12-06T10:00:00Z) or a duration back from now (24h).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before this time, in the same forms.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only these event types (user.login, linux.desktop.session.start, …); repeat or separate with commas.
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Only this user's events.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this desktop session's events.
+        #[arg(long)]
+        session: Option<String>,
+        /// At most this many events (0: all).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Oldest first.
+        #[arg(long)]
+        oldest_first: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// `orielctl auth …`

@@ -11,13 +11,13 @@ use std::time::SystemTime;
 use anyhow::{Context as _, bail};
 use oriel_admin::client::AdminClient;
 use oriel_admin::operations::{self, Settings};
-use oriel_admin::proto::{self, command::Command as Request};
+use oriel_admin::proto::{self, Outcome, command::Command as Request};
 use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::storage::StorageLocation;
 use oriel_auth::store::Store;
 use oriel_backend::SystemClock;
 
-use crate::cli::{AccessCommand, AuthCommand, Cli, Command, DesktopsCommand, Format, LocksCommand, TokensCommand, UserArgs, UsersCommand};
+use crate::cli::{AccessCommand, AuthCommand, Cli, Command, DesktopsCommand, EventsCommand, Format, LocksCommand, TokensCommand, UserArgs, UsersCommand};
 
 /// Where commands run.
 enum Target {
@@ -38,26 +38,97 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let Target::Local(data_dir) = target else { bail!("`auth sign` works on the auth host's data directory: drop --auth-server") };
         return sign(data_dir, out, ttl).await;
     }
+    let mut runner = Runner::new(target).await?;
+    if let Command::Events(EventsCommand::Ls { since, until, types, user, session, limit, oldest_first, format }) = cli.command {
+        let query = proto::ListEvents {
+            since: since.unwrap_or_default(),
+            until: until.unwrap_or_default(),
+            types,
+            user: user.unwrap_or_default(),
+            session: session.unwrap_or_default(),
+            limit: 0,
+            oldest_first,
+            page: String::new(),
+        };
+        let outcome = list_events(&mut runner, query, limit).await?;
+        crate::output::print(format, &outcome);
+        return Ok(ExitCode::SUCCESS);
+    }
     let (request, format) = request(cli.command)?;
-    let outcome = match target {
-        Target::Local(data_dir) => {
-            let plane = open(data_dir).await?;
-            operations::run(&plane, &Settings::from_env("https://127.0.0.1:3080"), request).await.map_err(|f| anyhow::anyhow!(f.message))?
-        }
-        Target::Remote { addr, identity } => {
-            let identity = oriel_admin::identity::read(&identity, SystemTime::now())?;
-            let mut client = AdminClient::connect(&addr, &identity).await.map_err(|f| anyhow::anyhow!(f.message))?;
-            client.run(request).await.map_err(|f| anyhow::anyhow!(f.message))?
-        }
-    };
+    let outcome = runner.run(request).await?;
     crate::output::print(format, &outcome);
     Ok(ExitCode::from(u8::try_from(outcome.exit_code).unwrap_or(2)))
+}
+
+/// Runs commands on the data directory, or on the auth service.
+enum Runner {
+    Local(ControlPlane),
+    Remote(AdminClient),
+}
+
+impl Runner {
+    async fn new(target: Target) -> anyhow::Result<Self> {
+        Ok(match target {
+            Target::Local(data_dir) => Self::Local(open(data_dir).await?),
+            Target::Remote { addr, identity } => {
+                let identity = oriel_admin::identity::read(&identity, SystemTime::now())?;
+                Self::Remote(AdminClient::connect(&addr, &identity).await.map_err(|f| anyhow::anyhow!(f.message))?)
+            }
+        })
+    }
+
+    async fn run(&mut self, request: proto::Command) -> anyhow::Result<Outcome> {
+        match self {
+            Self::Local(plane) => operations::run(plane, &Settings::from_env("https://127.0.0.1:3080"), request).await.map_err(|f| anyhow::anyhow!(f.message)),
+            Self::Remote(client) => client.run(request).await.map_err(|f| anyhow::anyhow!(f.message)),
+        }
+    }
+}
+
+/// `events ls`: pages of up to 1000 until `limit` events (0: all), as one listing.
+async fn list_events(runner: &mut Runner, mut query: proto::ListEvents, limit: usize) -> anyhow::Result<Outcome> {
+    const PAGE: usize = 1000;
+    let mut all: Option<Outcome> = None;
+    let mut listed = 0;
+    loop {
+        query.limit = if limit == 0 { PAGE } else { (limit - listed).min(PAGE) } as u32;
+        let page = runner.run(proto::Command { command: Some(Request::ListEvents(query.clone())) }).await?;
+        listed += page.table.as_ref().map_or(0, |t| t.rows.len());
+        let next = page.next_page.clone();
+        all = Some(match all {
+            None => page,
+            Some(mut all) => {
+                if let (Some(table), Some(more)) = (&mut all.table, page.table) {
+                    table.rows.extend(more.rows);
+                }
+                for (whole, part, separator) in [(&mut all.json, page.json, "\n"), (&mut all.yaml, page.yaml, "---\n")] {
+                    if !part.is_empty() {
+                        if !whole.is_empty() {
+                            whole.push_str(separator);
+                        }
+                        whole.push_str(&part);
+                    }
+                }
+                all
+            }
+        });
+        if next.is_empty() || (limit != 0 && listed >= limit) {
+            break;
+        }
+        query.page = next;
+    }
+    let mut outcome = all.unwrap_or_default();
+    outcome.next_page.clear();
+    Ok(outcome)
 }
 
 async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<ControlPlane> {
     let dir = data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir);
     let backend = StorageLocation::recorded(&dir)?.open().await?;
-    Ok(ControlPlane::new(Store::new(backend), Arc::new(SystemClock)))
+    // Run on the auth host's data directory: the changes are recorded as
+    // the doing of the OS user who ran orielctl.
+    let who = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into());
+    Ok(ControlPlane::new(Store::new(backend), Arc::new(SystemClock)).acting_as(&format!("{who}@orielctl")))
 }
 
 /// The request for a command, and the format to print its listing in.
@@ -111,6 +182,7 @@ fn request(command: Command) -> anyhow::Result<(proto::Command, Format)> {
             Request::ListLocks(proto::Empty {})
         }
         Command::Unlock { name } => Request::Unlock(proto::Name { name }),
+        Command::Events(_) => bail!("events are listed page by page, not in one request"),
         Command::Tokens(TokensCommand::Add { kind, ttl, reusable }) => Request::AddToken(proto::AddToken { kind, ttl, reusable }),
         Command::Tokens(TokensCommand::Ls { format: f }) => {
             format = f;

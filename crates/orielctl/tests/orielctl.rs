@@ -120,10 +120,39 @@ fn an_administrator_session() {
     assert!(!ok(d, &["tokens", "ls"]).contains("linux_desktop"));
 
     assert!(fails(d, &["get", "gadget/x"], 2).contains("unknown resource kind \"gadget\""));
-    assert!(fails(d, &["rm", "decisions/x"], 2).contains("cannot be removed"));
+    assert!(fails(d, &["get", "decisions"], 2).contains("orielctl events ls"));
     assert!(fails(d, &["get", "role/nope"], 2).contains("role \"nope\" not found"));
     ok(d, &["rm", "user/alice"]);
     assert!(fails(d, &["rm", "user/alice"], 2).contains("not found"));
+
+    // Every change above is in the audit log, by the OS user who ran orielctl.
+    let lines = ok(d, &["events", "ls", "--oldest-first", "--format", "json"]);
+    let events: Vec<serde_json::Value> = lines.lines().map(|line| serde_json::from_str(line).expect("one JSON event a line")).collect();
+    let seen: Vec<(&str, &str)> = events.iter().map(|e| (e["event"].as_str().unwrap(), e["name"].as_str().unwrap_or_default())).collect();
+    for expected in [
+        ("role.created", "dev"),
+        ("user.create", "alice"),
+        ("lock.created", lock_name.as_str()),
+        ("lock.deleted", lock_name.as_str()),
+        ("join_token.create", &secret_hash_prefix(&secret)),
+        ("user.delete", "alice"),
+    ] {
+        assert!(seen.contains(&expected), "{expected:?} in {seen:?}");
+    }
+    assert!(events.iter().all(|e| e["user"].as_str().unwrap().ends_with("@orielctl") && e["uid"].is_string() && e["code"].is_string()));
+    assert!(!lines.contains(&secret), "the token's secret is in no event");
+    let table = ok(d, &["events", "ls", "--type", "user.create,user.delete", "--limit", "1"]);
+    assert!(table.contains("Time (UTC)") && table.contains("user.delete") && !table.contains("user.create"), "newest first, one: {table}");
+    let bad = fails(d, &["events", "ls", "--type", "user.logn"], 2);
+    assert!(bad.contains("unknown event type \"user.logn\""), "{bad}");
+    let yaml = ok(d, &["events", "ls", "--user", "nobody", "--format", "yaml"]);
+    assert!(yaml.trim().is_empty(), "nobody's events: none, {yaml}");
+}
+
+/// The first 16 hex digits of a token's hash, which is how events and
+/// `tokens ls` name it.
+fn secret_hash_prefix(secret: &str) -> String {
+    oriel_auth::bearer::hash(secret)[..16].to_owned()
 }
 
 #[test]

@@ -113,7 +113,11 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match authenticated(&state, &headers).await {
-        Ok(SessionUser { user, .. }) => Json(json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster })).into_response(),
+        Ok(SessionUser { user, .. }) => {
+            // What the web UI offers: the audit log only to those it would show it to.
+            let can_read_events = matches!(state.plane.check_rules(user.name.as_str(), crate::audit_api::RESOURCE, &crate::audit_api::VERBS).await, Ok(Ok(())));
+            Json(json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster, "can_read_events": can_read_events })).into_response()
+        }
         Err(response) => response,
     }
 }

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod audit_api;
 pub mod connections;
 mod latency;
 pub mod origin;

@@ -101,6 +101,7 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
         .route("/api/me", get(api::me))
         .route("/api/invite/{secret}", get(api::enrollment).post(api::accept_invite))
         .route("/api/desktops", get(api::desktops))
+        .route("/api/audit/events", get(crate::audit_api::events))
         .route("/api/desktop/ws", get(desktop_socket))
         .fallback_service(files)
         .with_state(state)

@@ -24,6 +24,7 @@ export async function showDesktops(app: HTMLElement): Promise<void> {
   try {
     const [user, list] = await Promise.all([me(), listDesktops()]);
     find(page, '.topbar-user', HTMLElement).textContent = user.user;
+    find(page, '.topbar-nav', HTMLElement).hidden = !user.canReadEvents;
     find(page, '.topbar-cluster', HTMLElement).textContent = list.cluster;
     cluster = list.cluster;
     desktops = list.desktops.sort((a, b) => a.name.localeCompare(b.name));

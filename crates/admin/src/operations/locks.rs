@@ -41,7 +41,7 @@ pub(super) async fn list(plane: &ControlPlane) -> Result<Outcome, Failure> {
 }
 
 pub(super) async fn unlock(plane: &ControlPlane, name: &str) -> Result<Outcome, Failure> {
-    plane.store().delete_lock(name).await?;
+    plane.unlock(name).await?;
     Ok(Outcome::message(format!("Lock {name:?} has been removed.")))
 }
 

@@ -4,6 +4,7 @@
 
 mod access;
 mod desktops;
+mod events;
 mod format;
 
 pub use format::{duration, humantime, utc};
@@ -46,6 +47,7 @@ pub async fn run(plane: &ControlPlane, settings: &Settings, command: proto::Comm
         Command::Get(proto::Resource { resource }) => resources::get(plane, &resource).await,
         Command::Remove(proto::Resource { resource }) => resources::remove(plane, &resource).await,
         Command::ListDesktops(proto::ListDesktops { kind }) => desktops::list(plane, &kind).await,
+        Command::ListEvents(request) => events::list(plane, request).await,
         Command::Lock(request) => locks::lock(plane, request).await,
         Command::ListLocks(_) => locks::list(plane).await,
         Command::Unlock(proto::Name { name }) => locks::unlock(plane, &name).await,

@@ -27,13 +27,12 @@ enum Kind {
     DesktopService(Option<DesktopKind>),
     Lock,
     Token,
-    Decision,
     SessionRecordingConfig,
     ClusterNetworkingConfig,
 }
 
 const KINDS: &str = "role, user, linux_desktop, windows_desktop, desktop, linux_desktop_service, windows_desktop_service, \
-                     desktop_service, lock, token, session_recording_config, cluster_networking_config or decision";
+                     desktop_service, lock, token, session_recording_config or cluster_networking_config";
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -47,7 +46,6 @@ impl Kind {
             Kind::DesktopService(None) => "desktop_service",
             Kind::Lock => "lock",
             Kind::Token => "token",
-            Kind::Decision => "decision",
             Kind::SessionRecordingConfig => "session_recording_config",
             Kind::ClusterNetworkingConfig => "cluster_networking_config",
         }
@@ -75,7 +73,9 @@ fn split_resource(resource: &str) -> Result<(Kind, Option<&str>), Failure> {
         "desktop_service" | "desktop_services" => Kind::DesktopService(None),
         "lock" | "locks" => Kind::Lock,
         "token" | "tokens" => Kind::Token,
-        "decision" | "decisions" => Kind::Decision,
+        "decision" | "decisions" => {
+            return Err(Failure::invalid("access decisions are audit events now: list them with `orielctl events ls --type linux.desktop.session.start`"));
+        }
         "session_recording_config" => Kind::SessionRecordingConfig,
         "cluster_networking_config" => Kind::ClusterNetworkingConfig,
         other => return Err(Failure::invalid(format!("unknown resource kind {other:?} (expected {KINDS})"))),
@@ -181,24 +181,6 @@ pub(super) async fn get(plane: &ControlPlane, resource: &str) -> Result<Outcome,
                 .collect();
             Outcome::documents(&["Hash", "Type", "Expires", "Use"], rows, &documents(&tokens))
         }
-        Kind::Decision => {
-            let decisions = store.decisions().await?;
-            let rows = decisions
-                .iter()
-                .map(|d| {
-                    vec![
-                        super::format::utc(d.time_ms),
-                        d.event.clone(),
-                        d.user.clone(),
-                        d.login.clone(),
-                        d.desktop.clone(),
-                        if d.allowed { "allowed".into() } else { "denied".into() },
-                        d.reason.clone(),
-                    ]
-                })
-                .collect();
-            Outcome::records(&["Time (UTC)", "Event", "User", "Login", "Desktop", "Result", "Reason"], rows, &decisions)
-        }
         Kind::SessionRecordingConfig => {
             let config = store.session_recording_config().await?;
             let rows = vec![vec![config.mode.as_str().to_owned(), recording_meaning(config.mode).to_owned()]];
@@ -223,7 +205,6 @@ pub(super) async fn remove(plane: &ControlPlane, resource: &str) -> Result<Outco
     match kind {
         Kind::SessionRecordingConfig => store.reset_session_recording_config().await?,
         Kind::ClusterNetworkingConfig => store.reset_cluster_networking_config().await?,
-        Kind::Decision => return Err(Failure::invalid("decisions are a record and cannot be removed")),
         _ => {}
     }
     if matches!(kind, Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig) {
@@ -231,7 +212,7 @@ pub(super) async fn remove(plane: &ControlPlane, resource: &str) -> Result<Outco
     }
     let Some(name) = name else { return Err(Failure::invalid(format!("name the resource to remove: {}/NAME", kind.name()))) };
     match kind {
-        Kind::Role => store.delete_role(name).await?,
+        Kind::Role => plane.remove_role(name).await?,
         Kind::User => plane.remove_user(name).await?,
         Kind::Desktop(of) => {
             let mut deleted = false;
@@ -251,13 +232,13 @@ pub(super) async fn remove(plane: &ControlPlane, resource: &str) -> Result<Outco
                 return Err(Failure::not_found(format!("{} {name:?} not found", kind.name())));
             }
         }
-        Kind::Lock => store.delete_lock(name).await?,
+        Kind::Lock => plane.unlock(name).await?,
         Kind::Token => {
             let token = super::tokens::find(plane, name).await?;
             store.delete_token(&token.secret_hash).await?;
             return Ok(Outcome::message(format!("token {:?} has been deleted.", &token.secret_hash[..16])));
         }
-        Kind::Decision | Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig => unreachable!("handled above"),
+        Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig => unreachable!("handled above"),
     }
     Ok(Outcome::message(format!("{} {name:?} has been deleted.", kind.name())))
 }

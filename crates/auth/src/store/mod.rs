@@ -16,13 +16,13 @@
 //! | `/revocations/serial-<hex>`, `/revocations/host-<host id>` | a revoked host certificate, or every certificate of a host or admin name issued before (expires after the longest certificate life) |
 //! | `/cert_authorities/<user\|host>` | a CA's certificate and private key |
 //! | `/host_certificates/<host id>` | a joined host's live certificate: its role and expiry (expires with it) |
-//! | `/decisions/<time>-<seq>-<random>` | an access decision (session start, disconnect); fields capped, expires after 30 days |
+//! | `/audit/events/<ms>-<uid>`, `/audit/by_user/<hex>/<ms>-<uid>`, `/audit/by_session/<hex>/<ms>-<uid>` | an audit event, by time and again under its user and session (`events.rs`); expires after the retention |
 
 mod cert_authorities;
 mod cluster_settings;
-mod decisions;
 mod desktop_services;
 mod desktops;
+mod events;
 mod host_certificates;
 mod invites;
 mod locks;
@@ -40,8 +40,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use cert_authorities::CertAuthorityRecord;
-pub use decisions::{DECISION_TTL, DecisionRecord, MAX_DECISION_FIELD, MAX_DECISION_REASON, millis};
 pub use desktops::DesktopRecord;
+pub use events::{BadPage, EventPage, EventQuery, MAX_PAGE};
 pub use revocations::{Revocation, RevokedTarget};
 pub use web_sessions::WebSession;
 

@@ -393,3 +393,18 @@ impl Client {
 pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
+
+/// The events of `event`'s type so far, oldest first, once at least
+/// `count` are there: sessions write their events without waiting.
+pub async fn events_of(service: &TestService, event: oriel_auth::audit::EventType, count: usize) -> Vec<oriel_auth::audit::AuditEvent> {
+    let query = oriel_auth::store::EventQuery { types: vec![event], oldest_first: true, ..Default::default() };
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let events = service.plane.events(&query).await.unwrap().unwrap().events;
+        if events.len() >= count {
+            return events;
+        }
+        assert!(Instant::now() < deadline, "expected {count} {event} events, found {}", events.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -68,6 +68,8 @@ pub struct AuthService {
     pub storage: Option<String>,
     /// Open connections to the API, per client address and in total.
     pub connection_limits: oriel_proxy::ConnectionLimits,
+    /// How long audit events are kept.
+    pub audit_retention: Duration,
 }
 
 /// `proxy_service`.
@@ -139,6 +141,7 @@ impl Default for Config {
                 listen_addr: AUTH_LISTEN.parse().expect("static"),
                 storage: None,
                 connection_limits: oriel_proxy::ConnectionLimits::default(),
+                audit_retention: oriel_auth::audit::DEFAULT_RETENTION,
             },
             proxy_service: ProxyService {
                 enabled: true,
@@ -281,7 +284,7 @@ fn ca_pin(at: &At, node: &Node) -> Result<String, ParseError> {
 
 fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
     let mut service = Config::default().auth_service;
-    for entry in mapping(at, node, &["enabled", "listen_addr", "storage", "connection_limits"])? {
+    for entry in mapping(at, node, &["enabled", "listen_addr", "storage", "connection_limits", "audit_retention"])? {
         let at = at.key(entry);
         match entry.key.as_str() {
             "enabled" => service.enabled = boolean(&at, &entry.value)?,
@@ -293,6 +296,13 @@ fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
                 service.storage = Some(storage);
             }
             "connection_limits" => service.connection_limits = connection_limits(&at, &entry.value)?,
+            "audit_retention" => {
+                let retention = period(&at, &entry.value)?;
+                if retention < MIN_AUDIT_RETENTION {
+                    return Err(at.error("keep audit events at least 1h"));
+                }
+                service.audit_retention = retention;
+            }
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }
@@ -346,6 +356,10 @@ fn screen_size(at: &At, node: &Node) -> Result<oriel_linux_desktop::x11::screen:
         _ => Err(at.error(format!("{text:?} is not a screen size: write WIDTHxHEIGHT, each side 640 to 8192 pixels, such as 7680x4320"))),
     }
 }
+
+/// The shortest audit retention: less would lose events before anyone
+/// could read them.
+const MIN_AUDIT_RETENTION: Duration = Duration::from_secs(3600);
 
 /// Most connections a listener may be told to keep open: far above what one
 /// process serves, low enough to catch a typo of a few extra digits.

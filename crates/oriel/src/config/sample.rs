@@ -33,6 +33,8 @@ auth_service:
   # postgres:///oriel?host=/path/to/socket/dir), or a server over TCP with
   # ?sslmode=verify-full&sslrootcert=/path/to/ca.pem (TLS and SCRAM only).
   storage: sqlite
+  # How long audit events are kept (at least 1h).
+  audit_retention: 8760h
   # Open connections to listen_addr (desktop services, orielctl): past
   # either cap a new connection is closed at once, before TLS.
   connection_limits:

@@ -45,7 +45,8 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     let backend = storage.open().await?;
     storage.record(&data_dir)?;
     tracing::info!(%storage, "control plane store open");
-    let plane = ControlPlane::new(Store::new(backend), Arc::new(SystemClock));
+    let audit = oriel_auth::audit::AuditSettings { cluster_name: CLUSTER.into(), retention: config.auth_service.audit_retention };
+    let plane = ControlPlane::new(Store::new(backend), Arc::new(SystemClock)).with_audit(audit);
     let login = crate::bootstrap::FirstLogin::choose();
     let invite = crate::bootstrap::bootstrap(&plane, &login).await.context("creating the default role and user")?;
 

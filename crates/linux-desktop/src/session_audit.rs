@@ -1,0 +1,83 @@
+//! A desktop session's audit events, Teleport's shapes with `linux_user`
+//! for the login: `linux.desktop.session.start` (allowed or refused, with
+//! why), `client.disconnect` (the service ended it: idle, lock, revoked,
+//! expired) and `linux.desktop.session.end`. Each session gets an id at
+//! its very start that every one of its events carries.
+
+use std::time::SystemTime;
+
+use oriel_auth::audit::{AuditEvent, EventType, rfc3339};
+
+/// What is known about a session so far, for its events.
+#[derive(Debug)]
+pub(crate) struct SessionAudit {
+    /// The session's id: a random UUID.
+    pub sid: String,
+    desktop: String,
+    login: String,
+    /// The user, once the certificate is verified; before that, the name
+    /// the certificate claims, marked as not verified.
+    user: String,
+    user_verified: bool,
+    /// When the session process started, if it did.
+    started: Option<SystemTime>,
+}
+
+impl SessionAudit {
+    /// A session asked for on `desktop` as `login`, with `certificate`.
+    pub fn new(desktop: &str, login: &str, certificate: &[u8]) -> Self {
+        let claimed = oriel_auth::ca::unverified_name(certificate).unwrap_or_default();
+        let sid = AuditEvent::new(EventType::LinuxSessionStart, true, "", SystemTime::now()).uid;
+        Self { sid, desktop: desktop.to_owned(), login: login.to_owned(), user: claimed, user_verified: false, started: None }
+    }
+
+    /// The certificate was verified: it is `user`'s.
+    pub fn verified(&mut self, user: &str) {
+        user.clone_into(&mut self.user);
+        self.user_verified = true;
+    }
+
+    /// Whether the session got as far as its process.
+    pub fn has_started(&self) -> bool {
+        self.started.is_some()
+    }
+
+    fn event(&self, event: EventType, success: bool, at: SystemTime) -> AuditEvent {
+        AuditEvent::new(event, success, self.user.as_str(), at)
+            .in_session(self.sid.as_str())
+            .with("desktop_name", self.desktop.as_str())
+            .with("linux_user", self.login.as_str())
+    }
+
+    /// The session's process started now: the start event.
+    pub fn started(&mut self) -> AuditEvent {
+        let now = SystemTime::now();
+        self.started = Some(now);
+        self.event(EventType::LinuxSessionStart, true, now).with("proto", "tdpb")
+    }
+
+    /// The session was refused before it started, for `error`.
+    pub fn refused(&self, error: &str) -> AuditEvent {
+        self.event(EventType::LinuxSessionStart, false, SystemTime::now()).with("proto", "tdpb").with("error", error).with("user_verified", self.user_verified)
+    }
+
+    /// The service ended the session, for `reason`.
+    pub fn disconnected(&self, reason: &str) -> AuditEvent {
+        self.event(EventType::ClientDisconnect, true, SystemTime::now()).with("reason", reason)
+    }
+
+    /// The session ended now, for `reason` (empty when the client left).
+    pub fn ended(&self, reason: &str) -> AuditEvent {
+        let now = SystemTime::now();
+        let mut event = self
+            .event(EventType::LinuxSessionEnd, true, now)
+            .with("participants", vec![self.user.clone()])
+            .with("recorded", false)
+            .with("session_start", rfc3339(self.started.unwrap_or(now)))
+            .with("session_stop", rfc3339(now));
+        if !reason.is_empty() {
+            event = event.with("reason", reason);
+        }
+        event
+    }
+}
