@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium } from './browser.mjs';
 import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
-import { startOriel, eventually, xDisplay, x, totp, ROOT, typeIntoProbe, canvasMatchesRoot } from './oriel.mjs';
+import { startOriel, eventually, xDisplay, x, totp, ROOT, typeIntoProbe, canvasMatchesRoot, auditEvent } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 let oriel;
@@ -109,10 +109,14 @@ test('a login the roles do not allow is refused with the reason', async () => {
   await page.goto(`${oriel.url}/web/cluster/oriel/linux_desktops/${desktopName}/nobody`);
   await page.locator('text=Access denied').first().waitFor({ timeout: 30_000 });
   await page.locator('text=no role allows login "nobody"').first().waitFor();
-  // The decision is on record for administrators, with the lock's disconnect before it.
-  const decisions = oriel.orielctl(['get', 'decisions']);
-  assert.match(decisions, /linux\.desktop\.session\.start\s+admin\s+nobody\s+\S+\s+denied\s+access denied: no role allows login "nobody"/);
-  assert.match(decisions, /client\.disconnect\s+admin\s+\S+\s+\S+\s+denied\s+the session was locked by an administrator: maintenance window/);
+  // Both are in the audit log: the refusal, and the lock's disconnect before it.
+  const refused = await auditEvent(oriel, 'the refused start', (e) => e.event === 'linux.desktop.session.start' && e.linux_user === 'nobody');
+  assert.equal(refused.success, false);
+  assert.equal(refused.code, 'TLD00W');
+  assert.equal(refused.user, 'admin');
+  assert.match(refused.error, /access denied: no role allows login "nobody"/);
+  const disconnect = await auditEvent(oriel, 'the lock disconnect', (e) => e.event === 'client.disconnect');
+  assert.equal(disconnect.reason, 'the session was locked by an administrator: maintenance window');
 });
 
 test('the pages run under a strict content security policy, which nothing violates', async () => {

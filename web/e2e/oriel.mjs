@@ -193,6 +193,20 @@ function removeDir(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * The audit event `orielctl events ls` lists that `matches`, waited for:
+ * a desktop service writes its events without holding the session up.
+ */
+export async function auditEvent(oriel, what, matches) {
+  let found;
+  await eventually(what, () => {
+    const lines = oriel.orielctl(['events', 'ls', '--format', 'json']).split('\n').filter((line) => line.trim() !== '');
+    found = lines.map((line) => JSON.parse(line)).find(matches);
+    return found !== undefined;
+  });
+  return found;
+}
+
 /** orielctl on a data dir, in-process; returns its stdout. */
 function orielctlOn(dataDir) {
   return (args) => execFileSync(join(ROOT, 'target/release/orielctl'), ['--data-dir', dataDir, ...args]).toString();

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, canvasPixel, acceptInvite } from './oriel.mjs';
+import { startOriel, eventually, canvasPixel, acceptInvite, auditEvent } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 const BOB = 'oriel-e2e-bob';
@@ -114,5 +114,38 @@ test("a role's client idle timeout ends an untouched session with the reason", a
   // Nobody touches it.
   await bob.locator('text=the session was idle for 3s (the client idle timeout) and was disconnected').waitFor({ timeout: 30_000 });
   await bob.locator('#status[data-state="closed"]').waitFor();
-  assert.match(oriel.orielctl(['get', 'decisions']), /client\.disconnect\s+bob\s+\S+\s+\S+\s+denied\s+the session was idle for 3s/);
+  const disconnect = await auditEvent(oriel, "bob's idle disconnect", (e) => e.event === 'client.disconnect' && e.user === 'bob');
+  assert.match(disconnect.reason, /the session was idle for 3s/);
+});
+
+test('the audit log: the first admin (an auditor) reads it in the web UI, a user without rules is refused', async () => {
+  // Bob's roles have no rules on events: no link, and the API says why.
+  await bob.goto(`${oriel.url}/web`);
+  await bob.locator('.desktop-table').waitFor();
+  assert.equal(await bob.locator('a[href="/web/audit"]').isVisible(), false, 'no Audit log link for bob');
+  const refused = await bob.request.get(`${oriel.url}/api/audit/events`);
+  assert.equal(refused.status(), 403);
+  assert.match((await refused.json()).error, /your roles do not allow "list" on "event"/);
+
+  // The admin has the preset auditor role: the page lists bob's session from start to end.
+  await admin.goto(`${oriel.url}/web`);
+  await admin.locator('a[href="/web/audit"]').click();
+  await admin.locator('.audit-table tbody tr[data-event-uid]').first().waitFor({ timeout: 30_000 });
+  await admin.selectOption('#audit-type', 'linux.desktop.session.end');
+  await admin.fill('#audit-user', 'bob');
+  await admin.click('#audit-search');
+  const row = admin.locator('.audit-table tbody tr[data-event-uid]').first();
+  await row.waitFor();
+  await eventually('only bob\'s session ends listed', async () => {
+    const texts = await admin.locator('.audit-table tbody tr[data-event-uid]').allInnerTexts();
+    return texts.length > 0 && texts.every((text) => text.includes('bob') && text.includes('TLD01I'));
+  });
+  await row.locator('[data-details]').click();
+  const details = JSON.parse(await admin.locator('.audit-details pre').first().innerText());
+  assert.equal(details.event, 'linux.desktop.session.end');
+  assert.deepEqual(details.participants, ['bob']);
+  assert.equal(details.linux_user, BOB);
+  // The same session's start, by its id.
+  const started = await auditEvent(oriel, "bob's session start", (e) => e.event === 'linux.desktop.session.start' && e.sid === details.sid);
+  assert.equal(started.success, true);
 });

@@ -29,11 +29,19 @@ pub struct ConnectionLimits {
 }
 
 impl Default for ConnectionLimits {
-    /// 256 per address (a browser opens a handful; an office behind one
-    /// NAT address, a few hundred) and 10000 in all.
+    /// For the web port: 256 per address (a browser opens a handful; an
+    /// office behind one NAT address, a few hundred) and 10000 in all.
     fn default() -> Self {
         Self { per_address: 256, total: 10_000 }
     }
+}
+
+impl ConnectionLimits {
+    /// For the listeners hosts and tools dial (the auth service's API, the
+    /// reverse tunnel, a desktop service's own): a host keeps a few
+    /// connections each, so 2000 in all serves hundreds of hosts, and all
+    /// of them together with the web port fit under a 20000 open-file limit.
+    pub const SERVICES: Self = Self { per_address: 256, total: 2000 };
 }
 
 /// Why a connection was closed at once.

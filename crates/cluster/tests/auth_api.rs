@@ -412,3 +412,30 @@ async fn a_flood_of_idle_connections_does_not_keep_desktop_services_out() {
     let credentials = join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.expect("a join past a flood");
     remote(&auth, &credentials).heartbeat(heartbeat()).await.expect("a heartbeat past a flood");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_desktop_service_records_events_of_its_own_sessions_only() {
+    use oriel_auth::audit::{AuditEvent, EventType};
+    use oriel_auth::store::EventQuery;
+    let cluster = Cluster::new().await;
+    let (auth, _, remote) = heartbeating_desk(&cluster).await;
+    let now = SystemTime::now();
+    let session = |sid: &str| EventQuery { session: Some(sid.into()), ..Default::default() };
+
+    // Its own session's event is stored, stamped with the host it came from.
+    let own = AuditEvent::new(EventType::ClipboardSend, true, "alice", now).in_session("s-1").with("desktop_name", "someone-else").with("length", 5);
+    remote.record_events(vec![own]).await;
+    let stored = cluster.plane.events(&session("s-1")).await.unwrap().unwrap().events;
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].text("desktop_name"), stored[0].text("desktop_service")), (Some("desk-1"), Some("desk-1")));
+    assert_eq!(stored[0].fields["length"], 5);
+
+    // A host cannot speak for the control plane: the whole batch is refused.
+    let forged = vec![
+        AuditEvent::new(EventType::LinuxSessionEnd, true, "alice", now).in_session("s-2"),
+        AuditEvent::new(EventType::UserCreate, true, "alice", now).in_session("s-2").with("name", "mallory"),
+    ];
+    remote.record_events(forged).await;
+    assert!(cluster.plane.events(&session("s-2")).await.unwrap().unwrap().events.is_empty(), "nothing of a refused batch is stored");
+    auth.stop().await;
+}

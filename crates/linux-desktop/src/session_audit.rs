@@ -1,15 +1,17 @@
 //! A desktop session's audit events, Teleport's shapes with `linux_user`
 //! for the login: `linux.desktop.session.start` (allowed or refused, with
 //! why), `client.disconnect` (the service ended it: idle, lock, revoked,
-//! expired) and `linux.desktop.session.end`. Each session gets an id at
-//! its very start that every one of its events carries.
+//! expired) and `linux.desktop.session.end`, and in between the lengths of
+//! what crossed the clipboard (`desktop.clipboard.send` / `.receive`),
+//! which the daemon sees in the frames it relays. Each session gets an id
+//! at its very start that every one of its events carries.
 
 use std::time::SystemTime;
 
 use oriel_auth::audit::{AuditEvent, EventType, rfc3339};
 
 /// What is known about a session so far, for its events.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SessionAudit {
     /// The session's id: a random UUID.
     pub sid: String,
@@ -64,6 +66,13 @@ impl SessionAudit {
     /// The service ended the session, for `reason`.
     pub fn disconnected(&self, reason: &str) -> AuditEvent {
         self.event(EventType::ClientDisconnect, true, SystemTime::now()).with("reason", reason)
+    }
+
+    /// `length` bytes of text crossed the clipboard, to the desktop (`send`)
+    /// or to the browser (`receive`). Never the text.
+    pub fn clipboard(&self, to_desktop: bool, length: usize) -> AuditEvent {
+        let event = if to_desktop { EventType::ClipboardSend } else { EventType::ClipboardReceive };
+        self.event(event, true, SystemTime::now()).with("length", length)
     }
 
     /// The session ended now, for `reason` (empty when the client left).

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use oriel_auth::audit::EventType;
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self, AlertSeverity, Codec};
 use support::{Client, PATIENCE, TestService, XClient};
@@ -147,6 +148,14 @@ async fn text_copied_on_the_desktop_reaches_the_client_unicode_intact() {
     let got = next_clipboard(&mut client).await;
     assert_eq!(got.len(), large.len());
     assert!(got == large, "500 KB of Unicode arrives byte for byte");
+
+    // The audit log has both copies' lengths, and never the text.
+    let received = support::events_of(&service, EventType::ClipboardReceive, 2).await;
+    let lengths: Vec<_> = received.iter().map(|e| e.fields["length"].as_u64()).collect();
+    assert_eq!(lengths, [Some(UNICODE.len() as u64), Some(large.len() as u64)]);
+    assert!(received.iter().all(|e| e.user == "tester" && e.sid.is_some() && e.code() == "TDP03I"));
+    let everything = serde_json::to_string(&received).unwrap();
+    assert!(!everything.contains("Grüße") && !everything.contains(&large[..64]), "no clipboard text in the events");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,6 +189,11 @@ async fn the_clients_text_is_the_desktops_clipboard_in_every_target() {
     // it gets is what the desktop copied next.
     xclip_copy(&env, b"copied on the desktop");
     assert_eq!(next_clipboard(&mut client).await, "copied on the desktop");
+
+    let sent = support::events_of(&service, EventType::ClipboardSend, 2).await;
+    let lengths: Vec<_> = sent.iter().map(|e| e.fields["length"].as_u64()).collect();
+    assert_eq!(lengths, [Some(UNICODE.len() as u64), Some(large.len() as u64)], "the browser's copies, by length");
+    assert!(sent.iter().all(|e| e.code() == "TDP02I" && e.text("linux_user") == Some("tester")));
 }
 
 /// An X client that owns CLIPBOARD and answers UTF8_STRING with `data` by

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use oriel_linux_desktop::xsession::XsessionFilter;
+use oriel_proxy::ConnectionLimits;
 use oriel_rbac::ParseError;
 use oriel_rbac::document::Node;
 
@@ -83,9 +84,10 @@ pub struct ProxyService {
     pub tunnel_listen_addr: SocketAddr,
     /// The address people and agents use, when it differs (behind a load balancer).
     pub public_addr: Option<String>,
-    /// Open connections to the web listener, and apart from them to the
-    /// tunnel listener, per client address and in total.
+    /// Open connections to the web listener, per client address and in total.
     pub connection_limits: oriel_proxy::ConnectionLimits,
+    /// Open connections to the tunnel listener, likewise.
+    pub tunnel_connection_limits: oriel_proxy::ConnectionLimits,
 }
 
 /// `linux_desktop_service`, as seed 001 defines it.
@@ -140,7 +142,7 @@ impl Default for Config {
                 enabled: true,
                 listen_addr: AUTH_LISTEN.parse().expect("static"),
                 storage: None,
-                connection_limits: oriel_proxy::ConnectionLimits::default(),
+                connection_limits: oriel_proxy::ConnectionLimits::SERVICES,
                 audit_retention: oriel_auth::audit::DEFAULT_RETENTION,
             },
             proxy_service: ProxyService {
@@ -149,6 +151,7 @@ impl Default for Config {
                 tunnel_listen_addr: TUNNEL_LISTEN.parse().expect("static"),
                 public_addr: None,
                 connection_limits: oriel_proxy::ConnectionLimits::default(),
+                tunnel_connection_limits: oriel_proxy::ConnectionLimits::SERVICES,
             },
             linux_desktop_service: LinuxDesktopService {
                 enabled: true,
@@ -158,7 +161,7 @@ impl Default for Config {
                 labels: BTreeMap::new(),
                 commands: Vec::new(),
                 limits: oriel_linux_desktop::SessionLimits::default(),
-                connection_limits: oriel_proxy::ConnectionLimits::default(),
+                connection_limits: oriel_proxy::ConnectionLimits::SERVICES,
             },
         }
     }
@@ -295,7 +298,7 @@ fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
                 oriel_auth::storage::StorageLocation::parse(Some(&storage), dir).map_err(|e| at.error(e.to_string()))?;
                 service.storage = Some(storage);
             }
-            "connection_limits" => service.connection_limits = connection_limits(&at, &entry.value)?,
+            "connection_limits" => service.connection_limits = connection_limits(&at, &entry.value, ConnectionLimits::SERVICES)?,
             "audit_retention" => {
                 let retention = period(&at, &entry.value)?;
                 if retention < MIN_AUDIT_RETENTION {
@@ -311,14 +314,15 @@ fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
 
 fn proxy_service(at: &At, node: &Node) -> Result<ProxyService, ParseError> {
     let mut service = Config::default().proxy_service;
-    for entry in mapping(at, node, &["enabled", "web_listen_addr", "tunnel_listen_addr", "public_addr", "connection_limits"])? {
+    for entry in mapping(at, node, &["enabled", "web_listen_addr", "tunnel_listen_addr", "public_addr", "connection_limits", "tunnel_connection_limits"])? {
         let at = at.key(entry);
         match entry.key.as_str() {
             "enabled" => service.enabled = boolean(&at, &entry.value)?,
             "web_listen_addr" => service.web_listen_addr = socket_addr(&at, &entry.value)?,
             "tunnel_listen_addr" => service.tunnel_listen_addr = socket_addr(&at, &entry.value)?,
             "public_addr" => service.public_addr = Some(host_port(&at, &entry.value)?),
-            "connection_limits" => service.connection_limits = connection_limits(&at, &entry.value)?,
+            "connection_limits" => service.connection_limits = connection_limits(&at, &entry.value, ConnectionLimits::default())?,
+            "tunnel_connection_limits" => service.tunnel_connection_limits = connection_limits(&at, &entry.value, ConnectionLimits::SERVICES)?,
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }
@@ -365,8 +369,8 @@ const MIN_AUDIT_RETENTION: Duration = Duration::from_secs(3600);
 /// process serves, low enough to catch a typo of a few extra digits.
 const MAX_CONNECTIONS: usize = 1_000_000;
 
-fn connection_limits(at: &At, node: &Node) -> Result<oriel_proxy::ConnectionLimits, ParseError> {
-    let mut limits = oriel_proxy::ConnectionLimits::default();
+fn connection_limits(at: &At, node: &Node, defaults: ConnectionLimits) -> Result<ConnectionLimits, ParseError> {
+    let mut limits = defaults;
     for entry in mapping(at, node, &["max_per_address", "max_total"])? {
         let at = at.key(entry);
         match entry.key.as_str() {
@@ -412,7 +416,7 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
             }
             "commands" => service.commands = label_commands(&at, value)?,
             "limits" => service.limits = session_limits(&at, value)?,
-            "connection_limits" => service.connection_limits = connection_limits(&at, value)?,
+            "connection_limits" => service.connection_limits = connection_limits(&at, value, ConnectionLimits::SERVICES)?,
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }

@@ -39,7 +39,7 @@ auth_service:
   # either cap a new connection is closed at once, before TLS.
   connection_limits:
     max_per_address: 256
-    max_total: 10000
+    max_total: 2000
 
 # The HTTPS web UI and API, and the reverse tunnel desktop services dial.
 proxy_service:
@@ -50,14 +50,17 @@ proxy_service:
   # balancer): the desktop websocket accepts pages from it, and from the
   # address in each request's Host header, and from no other site.
   #public_addr: oriel.example.com:443
-  # Open connections to web_listen_addr, and the same caps counted apart
-  # for tunnel_listen_addr: past either cap a new connection is closed at
-  # once, before TLS. An address is an IPv4 address or an IPv6 /64. `oriel
-  # start` raises its open-file limit to the hard limit; keep max_total
-  # below that (it warns when not).
+  # Open connections to web_listen_addr: past either cap a new connection
+  # is closed at once, before TLS. An address is an IPv4 address or an IPv6
+  # /64. `oriel start` raises its open-file limit to the hard limit; keep
+  # the max_total of every listener together below that (it warns when not).
   connection_limits:
     max_per_address: 256
     max_total: 10000
+  # The same for tunnel_listen_addr (desktop services keep one each).
+  tunnel_connection_limits:
+    max_per_address: 256
+    max_total: 2000
 
 # This host's Linux desktops (seed 001). Off unless enabled here.
 linux_desktop_service:
@@ -89,5 +92,5 @@ linux_desktop_service:
   # Open connections to listen_addr (proxies dialling in), as above.
   connection_limits:
     max_per_address: 256
-    max_total: 10000
+    max_total: 2000
 "#;

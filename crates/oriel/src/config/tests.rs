@@ -153,9 +153,11 @@ fn connection_limits_default_when_absent_and_are_read_when_given() {
     let text = "auth_service:\nproxy_service:\n  connection_limits:\n    max_per_address: 8\n";
     let config = Config::parse("oriel.yaml", text).unwrap();
     assert_eq!(config.proxy_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 8, total: 10_000 });
-    let text = "auth_service:\n  connection_limits: {max_total: 500}\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  connection_limits: {max_per_address: 3, max_total: 9}\n";
+    assert_eq!(config.proxy_service.tunnel_connection_limits, oriel_proxy::ConnectionLimits::SERVICES);
+    let text = "auth_service:\n  connection_limits: {max_total: 500}\nproxy_service:\n  tunnel_connection_limits: {max_total: 300}\nlinux_desktop_service:\n  enabled: yes\n  connection_limits: {max_per_address: 3, max_total: 9}\n";
     let config = Config::parse("oriel.yaml", text).unwrap();
     assert_eq!(config.auth_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 256, total: 500 });
+    assert_eq!(config.proxy_service.tunnel_connection_limits, oriel_proxy::ConnectionLimits { per_address: 256, total: 300 });
     assert_eq!(config.linux_desktop_service.connection_limits, oriel_proxy::ConnectionLimits { per_address: 3, total: 9 });
 }
 

@@ -79,7 +79,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         tunnel_tls,
         ca.host_ca_pem().to_owned(),
         Arc::new(plane.clone()),
-        proxy_config.connection_limits,
+        proxy_config.tunnel_connection_limits,
     ));
     let cluster = ClusterDialer::new(tunnels, plane.clone(), oriel_cluster::tls::client_config(ca.host_ca_pem(), proxy_identity)?, ca.host_ca_pem().to_owned());
 

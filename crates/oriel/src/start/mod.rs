@@ -94,10 +94,11 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
         max_connections += config.auth_service.connection_limits.total;
     }
     if config.proxy_service.enabled {
-        // The web listener and the tunnel listener, each under the caps.
-        max_connections += 2 * config.proxy_service.connection_limits.total;
+        max_connections += config.proxy_service.connection_limits.total + config.proxy_service.tunnel_connection_limits.total;
     }
-    if config.linux_desktop_service.enabled {
+    // A desktop service listens on its own only on a host of its own; next
+    // to the proxy it is reached in process.
+    if config.linux_desktop_service.enabled && !config.proxy_service.enabled {
         max_connections += config.linux_desktop_service.connection_limits.total;
     }
     open_files::check_room(open_file_limit, max_connections);
