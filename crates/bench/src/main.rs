@@ -8,6 +8,7 @@ mod browser;
 mod capture_encode;
 mod cpu;
 mod desktop;
+mod events;
 mod heartbeats;
 mod idle_sessions;
 mod keys;
@@ -78,6 +79,11 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         saturation_seconds: f64,
     },
+    /// Audit events written per second and listings out of many, on SQLite and PostgreSQL.
+    Events {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+    },
     /// Sequential read and write through a shared directory's FUSE mount.
     SharedDir {
         /// MiB written and read, per call size.
@@ -145,6 +151,7 @@ fn main() -> anyhow::Result<()> {
                 driver.block_on(interruptible(heartbeats::run(desktops, seconds, saturation_seconds)))
             }
             Command::SharedDir { mib } => driver.block_on(interruptible(shared_dir::run(mib))),
+            Command::Events { count } => driver.block_on(interruptible(events::run(count))),
             Command::IdleSessions { first, step, max, settle_seconds, seconds } => {
                 let settings = idle_sessions::Settings {
                     first: first.max(1),
