@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, acceptInvite } from './oriel.mjs';
+import { startOriel, eventually, acceptInvite, auditEvent } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 /** The shared directory's name, so the desktop's folder is `$HOME/<NAME>`. */
@@ -113,4 +113,16 @@ test('a file created, written, read back, renamed and deleted on the desktop sho
     return side.names.includes('done') && side;
   });
   assert.deepEqual(deleted.names, ['done', 'go', 'read-back.txt', 'step2', 'step3']);
+
+  // The audit log: the share, the write of notes.txt and its read back,
+  // each with the file's path and length, never its bytes.
+  const share = await auditEvent(oriel, 'the share', (e) => e.event === 'desktop.directory.share');
+  assert.equal(share.directory_name, NAME);
+  assert.equal(share.code, 'TDP04I');
+  const write = await auditEvent(oriel, 'the write of notes.txt', (e) => e.event === 'desktop.directory.write' && e.file_path === 'notes.txt');
+  assert.equal(write.length, 'hello from the desktop'.length);
+  assert.equal(write.directory_name, NAME);
+  const read = await auditEvent(oriel, 'the read of notes.txt', (e) => e.event === 'desktop.directory.read' && e.file_path === 'notes.txt');
+  assert.ok(read.length > 0 && read.success, JSON.stringify(read));
+  assert.ok(!oriel.orielctl(['events', 'ls', '--format', 'json']).includes('hello from the desktop'), 'no file content in any event');
 });

@@ -14,7 +14,9 @@
 pub mod authority;
 mod client_stream;
 pub mod clipboard;
+mod directory_audit;
 pub mod encoder;
+mod frame_audit;
 pub mod frames;
 pub mod handshake;
 mod idle;

@@ -10,13 +10,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oriel_auth::audit::AuditEvent;
+use oriel_tdpb::Limits;
 use oriel_tdpb::pb::AlertSeverity;
-use oriel_tdpb::{Limits, Payload};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::authority::{Revoked, SessionAuthority};
 use crate::client_stream::{ClientReader, alert, write_frames};
+use crate::frame_audit::FrameAudit;
 use crate::frames::FrameConfig;
 use crate::handshake::HelloError;
 use crate::login::{self, LoginError, SessionMark};
@@ -303,7 +304,7 @@ impl LinuxDesktopService {
 
     /// Writes `events` without holding the session up (a remote auth
     /// service may take its time, or be away for a while).
-    fn record(&self, events: Vec<oriel_auth::audit::AuditEvent>) {
+    fn record(&self, events: Vec<AuditEvent>) {
         let authority = self.config.authority.clone();
         tokio::spawn(async move { authority.record_events(events).await });
     }
@@ -373,19 +374,9 @@ impl LinuxDesktopService {
         self.record(vec![audit.started()]);
         let (process_read, process_write) = data.into_split();
         let (activity_tx, mut activity) = watch::channel(());
-        // The clipboard's events, written one after another; a browser
-        // that floods the clipboard is slowed down by the writes, not the
-        // other way round.
-        let (notes, mut noted) = mpsc::channel::<AuditEvent>(64);
-        let authority = plane.clone();
-        tokio::spawn(async move {
-            while let Some(event) = noted.recv().await {
-                authority.record_events(vec![event]).await;
-            }
-        });
-        let clipboard = grant.options().clipboard.then(|| ClipboardAudit { audit: audit.clone(), notes: notes.clone() });
-        let mut to_process = tokio::spawn(pump_client(client, process_write, activity_tx, clipboard.clone()));
-        let mut to_client = tokio::spawn(pump_process(process_read, out.clone(), clipboard));
+        let noting = FrameAudit::start(audit.clone(), plane.clone(), grant.options().clipboard, grant.options().directory_sharing);
+        let mut to_process = tokio::spawn(pump_client(client, process_write, activity_tx, noting.clone()));
+        let mut to_client = tokio::spawn(pump_process(process_read, out.clone(), noting.clone()));
 
         let mut changes = plane.access_changes();
         let mut feed_open = true;
@@ -458,6 +449,7 @@ impl LinuxDesktopService {
         };
         to_process.abort();
         to_client.abort();
+        noting.finish().await;
         // The display number stays taken until the process has cleaned up
         // after itself (its Xvfb's socket and lock are gone).
         tokio::spawn(async move {
@@ -562,31 +554,6 @@ async fn wait_for_end(process: &mut SessionProcess) -> Option<pb::Ended> {
     tokio::time::timeout(END_WAIT, read).await.ok().flatten()
 }
 
-/// Where a session's clipboard traffic is noted, when the roles share it.
-#[derive(Clone)]
-struct ClipboardAudit {
-    audit: SessionAudit,
-    notes: mpsc::Sender<AuditEvent>,
-}
-
-impl ClipboardAudit {
-    /// Notes `frame` if it carries clipboard text (`to_desktop` from the
-    /// browser): its length only.
-    async fn note(&self, frame: &[u8], to_desktop: bool) {
-        if oriel_tdpb::peek_kind(frame) != Some(oriel_tdpb::PayloadKind::Other(CLIPBOARD_DATA)) {
-            return;
-        }
-        let limits = if to_desktop { Limits::FROM_CLIENT } else { Limits::FROM_SERVER };
-        // A malformed one is the session process's to refuse.
-        if let Ok(Some(Payload::ClipboardData(data))) = oriel_tdpb::decode_frame(frame, limits) {
-            let _ = self.notes.send(self.audit.clipboard(to_desktop, data.data.len())).await;
-        }
-    }
-}
-
-/// `clipboard_data`'s field number in `proto/tdpb.proto`.
-const CLIPBOARD_DATA: u32 = 13;
-
 /// Browser to session process: whole frames only (the framing is checked
 /// here, the messages there), noting a person's input for the idle timeout
 /// and clipboard text for the audit log.
@@ -594,15 +561,13 @@ async fn pump_client<R: AsyncRead + Unpin>(
     mut client: ClientReader<R>,
     mut process: tokio::net::unix::OwnedWriteHalf,
     activity: watch::Sender<()>,
-    clipboard: Option<ClipboardAudit>,
+    noting: FrameAudit,
 ) -> Result<(), SessionError> {
     while let Some(frame) = client.next_frame().await? {
         if crate::idle::is_activity_frame(&frame) {
             activity.send_replace(());
         }
-        if let Some(clipboard) = &clipboard {
-            clipboard.note(&frame, true).await;
-        }
+        noting.note(&frame, true).await;
         if process.write_all(&frame).await.is_err() {
             // The session process is gone; its end is reported by the other pump.
             std::future::pending::<()>().await;
@@ -613,7 +578,7 @@ async fn pump_client<R: AsyncRead + Unpin>(
 
 /// Session process to browser: whole frames, so an alert of the daemon's
 /// never lands inside one; clipboard text is noted for the audit log.
-async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::Sender<Vec<u8>>, clipboard: Option<ClipboardAudit>) -> Result<(), SessionError> {
+async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::Sender<Vec<u8>>, noting: FrameAudit) -> Result<(), SessionError> {
     const READ: usize = 256 * 1024;
     // Bytes go out as they were read, a run of whole frames at a time; only
     // the start of an unfinished frame is copied to the next buffer.
@@ -629,12 +594,10 @@ async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::S
         if whole == 0 {
             continue;
         }
-        if let Some(clipboard) = &clipboard {
-            let mut at = 0;
-            while let Ok(Some(len)) = oriel_tdpb::frame_len(&pending[at..whole], Limits::FROM_SERVER.max_frame_len) {
-                clipboard.note(&pending[at..at + len], false).await;
-                at += len;
-            }
+        let mut at = 0;
+        while let Ok(Some(len)) = oriel_tdpb::frame_len(&pending[at..whole], Limits::FROM_SERVER.max_frame_len) {
+            noting.note(&pending[at..at + len], false).await;
+            at += len;
         }
         let rest = pending[whole..].to_vec();
         pending.truncate(whole);

@@ -10,6 +10,8 @@ use std::time::SystemTime;
 
 use oriel_auth::audit::{AuditEvent, EventType, rfc3339};
 
+use crate::directory_audit::{Access, DirectoryEvent};
+
 /// What is known about a session so far, for its events.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionAudit {
@@ -75,6 +77,35 @@ impl SessionAudit {
         self.event(event, true, SystemTime::now()).with("length", length)
     }
 
+    /// A shared directory's share, or reads or writes of one of its files.
+    pub fn directory(&self, happened: &DirectoryEvent) -> AuditEvent {
+        let now = SystemTime::now();
+        match happened {
+            DirectoryEvent::Share { directory_id, directory_name, error } => {
+                let event = self
+                    .event(EventType::DirectoryShare, error.is_none(), now)
+                    .with("directory_id", *directory_id)
+                    .with("directory_name", directory_name.as_str());
+                with_error(event, error)
+            }
+            DirectoryEvent::Access { access, directory_id, directory_name, path, offset, length, operations, error } => {
+                let kind = match access {
+                    Access::Read => EventType::DirectoryRead,
+                    Access::Write => EventType::DirectoryWrite,
+                };
+                let event = self
+                    .event(kind, error.is_none(), now)
+                    .with("directory_id", *directory_id)
+                    .with("directory_name", directory_name.as_str())
+                    .with("file_path", path.as_str())
+                    .with("offset", *offset)
+                    .with("length", *length)
+                    .with("operations", *operations);
+                with_error(event, error)
+            }
+        }
+    }
+
     /// The session ended now, for `reason` (empty when the client left).
     pub fn ended(&self, reason: &str) -> AuditEvent {
         let now = SystemTime::now();
@@ -88,5 +119,12 @@ impl SessionAudit {
             event = event.with("reason", reason);
         }
         event
+    }
+}
+
+fn with_error(event: AuditEvent, error: &Option<String>) -> AuditEvent {
+    match error {
+        Some(error) => event.with("error", error.as_str()),
+        None => event,
     }
 }
