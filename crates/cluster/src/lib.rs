@@ -18,6 +18,7 @@ mod bridge;
 mod connect;
 pub mod credentials;
 pub mod dialer;
+pub mod event_spool;
 pub mod join;
 pub mod remote_auth;
 pub mod renewal;

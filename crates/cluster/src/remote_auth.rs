@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 
 use crate::accept::PeerRefusal;
 use crate::credentials::HostCredentials;
+use crate::event_spool::EventSpool;
 use crate::proto::auth_client::AuthClient;
 use crate::proto::{self, Empty};
 use crate::tls::{LiveIdentity, TlsError};
@@ -42,6 +43,8 @@ pub struct RemoteAuth {
     /// The auth service's feed of access changes, followed by a task
     /// started on first use.
     feed: Arc<std::sync::OnceLock<tokio::sync::watch::Receiver<AccessChanges>>>,
+    /// Where audit events wait for the auth service (`with_spool`).
+    spool: Option<EventSpool>,
 }
 
 impl std::fmt::Debug for RemoteAuth {
@@ -63,7 +66,69 @@ impl RemoteAuth {
             identity,
             client: Arc::new(RwLock::new(client)),
             feed: Arc::default(),
+            spool: None,
         })
+    }
+
+    /// This connection with audit events kept in `spool` until the auth
+    /// service has them, and a task that sends them, in order, whenever it
+    /// can (retrying with a backoff while it is away).
+    pub fn with_spool(mut self, spool: EventSpool) -> Self {
+        self.spool = Some(spool.clone());
+        tokio::spawn(self.clone().drain(spool));
+        self
+    }
+
+    async fn drain(self, spool: EventSpool) {
+        const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+        const LONGEST_BACKOFF: Duration = Duration::from_secs(10);
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let next = spool.clone();
+            let pending = match tokio::task::spawn_blocking(move || next.next()).await {
+                Ok(Ok(Some(pending))) => pending,
+                Ok(Ok(None)) => {
+                    spool.appended().await;
+                    continue;
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "cannot read the audit spool; trying again in 10 s");
+                    tokio::time::sleep(LONGEST_BACKOFF).await;
+                    continue;
+                }
+                Err(_) => return,
+            };
+            match self.send_events(&pending.events).await {
+                Ok(()) => backoff = FIRST_BACKOFF,
+                Err(status) if self.error(&status).retry_helps() => {
+                    tracing::warn!(error = %self.error(&status), waiting = pending.events.len(), "cannot send audit events yet; they wait in the spool");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(LONGEST_BACKOFF);
+                    continue;
+                }
+                Err(status) => {
+                    // Refused for good (an event the auth service will never
+                    // take): kept in the log, not retried for ever.
+                    for event in &pending.events {
+                        tracing::error!(error = %self.error(&status), event = %event.to_json(), "the auth service refused an audit event");
+                    }
+                }
+            }
+            let sent = spool.clone();
+            let end = pending.end;
+            if let Ok(Err(error)) = tokio::task::spawn_blocking(move || sent.sent(end)).await {
+                tracing::error!(%error, "cannot mark audit events as sent; they may be sent twice (and stored once)");
+            }
+        }
+    }
+
+    /// Sends `events` in calls of at most `MAX_EVENT_BATCH`.
+    async fn send_events(&self, events: &[AuditEvent]) -> Result<(), tonic::Status> {
+        for chunk in events.chunks(crate::auth_api::MAX_EVENT_BATCH) {
+            let batch = proto::EventBatch { events: chunk.iter().map(|e| e.to_json().to_string()).collect() };
+            self.client().record_events(Self::request(batch)).await?;
+        }
+        Ok(())
     }
 
     fn make_client(addr: &str, host_ca_pem: &str, identity: Arc<LiveIdentity>) -> Result<AuthClient<Channel>, TlsError> {
@@ -245,23 +310,28 @@ impl SessionAuthority for RemoteAuth {
 
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            for chunk in events.chunks(crate::auth_api::MAX_EVENT_BATCH) {
-                let batch = proto::EventBatch { events: chunk.iter().map(|e| e.to_json().to_string()).collect() };
-                // An event must not be lost to a short outage: a few tries,
-                // then the log keeps it (a spool on disk is to come).
-                for attempt in 1..=3 {
-                    match self.client().record_events(Self::request(batch.clone())).await {
-                        Ok(_) => break,
-                        Err(status) if attempt < 3 && self.error(&status).retry_helps() => {
-                            tracing::warn!(error = %self.error(&status), attempt, "cannot record audit events yet; retrying");
-                            tokio::time::sleep(Duration::from_secs(2)).await;
+            if let Some(spool) = &self.spool {
+                let kept = spool.clone();
+                let batch = events.clone();
+                match tokio::task::spawn_blocking(move || kept.append(&batch)).await {
+                    Ok(Ok(())) => return,
+                    Ok(Err(error)) => tracing::error!(%error, "cannot keep audit events in the spool; sending them straight away"),
+                    Err(_) => tracing::error!("the audit spool's writer failed; sending the events straight away"),
+                }
+            }
+            // Without a spool: a few tries, then the log keeps them.
+            for attempt in 1..=3 {
+                match self.send_events(&events).await {
+                    Ok(()) => return,
+                    Err(status) if attempt < 3 && self.error(&status).retry_helps() => {
+                        tracing::warn!(error = %self.error(&status), attempt, "cannot record audit events yet; retrying");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    Err(status) => {
+                        for event in &events {
+                            tracing::error!(error = %self.error(&status), event = %event.to_json(), "cannot record an audit event");
                         }
-                        Err(status) => {
-                            for event in chunk {
-                                tracing::error!(error = %self.error(&status), event = %event.to_json(), "cannot record an audit event");
-                            }
-                            break;
-                        }
+                        return;
                     }
                 }
             }

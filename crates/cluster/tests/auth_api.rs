@@ -439,3 +439,45 @@ async fn a_desktop_service_records_events_of_its_own_sessions_only() {
     assert!(cluster.plane.events(&session("s-2")).await.unwrap().unwrap().events.is_empty(), "nothing of a refused batch is stored");
     auth.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_wait_in_the_spool_while_the_auth_service_is_away_and_none_is_lost() {
+    use oriel_auth::audit::{AuditEvent, EventType};
+    use oriel_auth::store::EventQuery;
+    let cluster = Cluster::new().await;
+    let (auth, credentials, _) = heartbeating_desk(&cluster).await;
+    let spool_dir = tempfile::tempdir().unwrap();
+    let spool = || oriel_cluster::event_spool::EventSpool::open(spool_dir.path()).unwrap();
+    let event = |n: u64| AuditEvent::new(EventType::ClipboardSend, true, "alice", SystemTime::now()).in_session("s-spool").with("n", n);
+    let stored = || async {
+        let events =
+            cluster.plane.events(&EventQuery { session: Some("s-spool".into()), oldest_first: true, ..Default::default() }).await.unwrap().unwrap().events;
+        events.iter().map(|e| e.fields["n"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
+
+    // The auth service goes away; the desktop service goes on recording.
+    let addr = auth.stop().await;
+    let remote = remote_at(&addr.to_string(), &credentials).with_spool(spool());
+    remote.record_events(vec![event(1), event(2)]).await;
+    remote.record_events(vec![event(3)]).await;
+    remote.record_events(vec![event(4)]).await;
+    assert!(stored().await.is_empty());
+    // (A restart of the desktop service resuming from the spool is
+    // event_spool.rs's unit test: two spools on one directory are not a
+    // thing a host does.)
+
+    // The auth service is back on its address: every event arrives, once, in order.
+    let auth = AuthService::serve(&cluster.plane, TcpListener::bind(addr).await.unwrap(), ConnectionLimits::default()).await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while stored().await != [1, 2, 3, 4] {
+        assert!(std::time::Instant::now() < deadline, "every spooled event arrives: {:?}", stored().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(spool().backlog().unwrap(), 0, "nothing left to send");
+    auth.stop().await;
+}
+
+/// A desktop service's connection to the auth service at `addr`.
+fn remote_at(addr: &str, credentials: &HostCredentials) -> RemoteAuth {
+    RemoteAuth::new(addr, credentials, LiveIdentity::new(credentials).unwrap()).unwrap()
+}

@@ -43,7 +43,11 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         }
     };
     let identity = oriel_cluster::LiveIdentity::new(&credentials)?;
-    let auth = RemoteAuth::new(&auth_server, &credentials, identity.clone())?;
+    // Audit events wait on disk while the auth service is away, and what a
+    // previous run could not send goes first.
+    let spool_dir = data_dir.join("audit-spool");
+    let spool = oriel_cluster::event_spool::EventSpool::open(&spool_dir).with_context(|| format!("opening the audit spool {}", spool_dir.display()))?;
+    let auth = RemoteAuth::new(&auth_server, &credentials, identity.clone())?.with_spool(spool);
     tokio::spawn(oriel_cluster::renewal::keep_renewed(auth.clone(), identity.clone(), credentials.clone(), data_dir.clone()));
 
     let service = LinuxDesktopService::new(DesktopConfig {
