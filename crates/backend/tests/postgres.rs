@@ -35,18 +35,6 @@ fn server_url(variable: &str) -> Option<String> {
     }
 }
 
-/// `url` naming the database `name` instead.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let (server, _) = base.rsplit_once('/').expect("a URL with a database");
-    match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
 struct PostgresFixture {
     admin: tokio_postgres::Client,
     target: Target,
@@ -108,7 +96,10 @@ async fn fresh_database(admin: &tokio_postgres::Client, owner: Option<&str>) -> 
 async fn postgres_fixture() -> Option<PostgresFixture> {
     let (admin, url) = admin().await?;
     let database = fresh_database(&admin, None).await;
-    let target = Target::parse(&with_database(&url, &database)).unwrap();
+    let target = Target::parse(&url)
+        .unwrap()
+        .with_database(&database)
+        .unwrap();
     assert_eq!(target.transport(), &Transport::UnixSocket);
     Some(PostgresFixture {
         admin,
@@ -122,7 +113,10 @@ async fn tls_fixture() -> Option<PostgresFixture> {
     let (admin, _) = admin().await?;
     let url = server_url("ORIEL_TEST_POSTGRES_TLS_URL")?;
     let database = fresh_database(&admin, Some("oriel")).await;
-    let target = Target::parse(&with_database(&url, &database)).unwrap();
+    let target = Target::parse(&url)
+        .unwrap()
+        .with_database(&database)
+        .unwrap();
     assert!(matches!(target.transport(), Transport::VerifiedTls { .. }));
     Some(PostgresFixture {
         admin,

@@ -123,9 +123,7 @@ async fn postgres(url: &str) -> anyhow::Result<(PostgresBackend, impl std::futur
     let database = format!("oriel_bench_events_{}", std::process::id());
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await?;
     admin.batch_execute(&format!("CREATE DATABASE {database}")).await?;
-    let (base, query) = url.split_once('?').map_or((url, String::new()), |(b, q)| (b, format!("?{q}")));
-    let (server, _) = base.rsplit_once('/').ok_or_else(|| anyhow::anyhow!("no database in {url}"))?;
-    let backend = PostgresBackend::open(&Target::parse(&format!("{server}/{database}{query}"))?, Options::default()).await?;
+    let backend = PostgresBackend::open(&target.with_database(&database)?, Options::default()).await?;
     let cleanup = async move {
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await?;
         Ok(())

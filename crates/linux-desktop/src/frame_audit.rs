@@ -67,6 +67,12 @@ impl FrameAudit {
         Self { audit, notes, clipboard, directories }
     }
 
+    /// Whether any frame may be noted (the roles share the clipboard or
+    /// directories): otherwise the pumps need not look at frames at all.
+    pub fn wants_frames(&self) -> bool {
+        self.clipboard || self.directories.is_some()
+    }
+
     /// Notes `frame`, from the browser when `to_desktop`.
     pub async fn note(&self, frame: &[u8], to_desktop: bool) {
         let Some(PayloadKind::Other(field)) = oriel_tdpb::peek_kind(frame) else { return };

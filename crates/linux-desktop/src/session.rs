@@ -594,8 +594,12 @@ async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::S
         if whole == 0 {
             continue;
         }
+        // Frame by frame only when something may be noted: this is the
+        // path every screen update takes.
         let mut at = 0;
-        while let Ok(Some(len)) = oriel_tdpb::frame_len(&pending[at..whole], Limits::FROM_SERVER.max_frame_len) {
+        while noting.wants_frames()
+            && let Ok(Some(len)) = oriel_tdpb::frame_len(&pending[at..whole], Limits::FROM_SERVER.max_frame_len)
+        {
             noting.note(&pending[at..at + len], false).await;
             at += len;
         }

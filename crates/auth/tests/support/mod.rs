@@ -19,9 +19,7 @@ pub async fn postgres_backend(name: &str, options: Options) -> Option<(PostgresB
     let database = format!("oriel_{name}_{}", std::process::id());
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await.unwrap();
     admin.batch_execute(&format!("CREATE DATABASE {database}")).await.unwrap();
-    let (base, query) = url.split_once('?').map_or((url.as_str(), String::new()), |(b, q)| (b, format!("?{q}")));
-    let (server, _) = base.rsplit_once('/').unwrap();
-    let target = Target::parse(&format!("{server}/{database}{query}")).unwrap();
+    let target = target.with_database(&database).unwrap();
     let backend = PostgresBackend::open(&target, options).await.unwrap();
     Some((backend, Database { admin, name: database }))
 }

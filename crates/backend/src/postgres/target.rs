@@ -197,6 +197,22 @@ impl Target {
         &self.url
     }
 
+    /// The same server, reached the same way, but database `name` (a
+    /// database made next to this one: tests, benchmarks).
+    pub fn with_database(&self, name: &str) -> Result<Self, TargetError> {
+        let (base, query) = self
+            .url
+            .split_once('?')
+            .map_or((self.url.as_str(), None), |(base, query)| {
+                (base, Some(query))
+            });
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        match query {
+            Some(query) => Self::parse(&format!("{server}/{name}?{query}")),
+            None => Self::parse(&format!("{server}/{name}")),
+        }
+    }
+
     /// The connection settings, with TLS and channel binding set as the
     /// transport needs.
     pub fn config(&self) -> &Config {
@@ -378,6 +394,15 @@ mod tests {
             matches!(bad, TargetError::BadUrl(_)) && !bad.to_string().contains("hunter2"),
             "{bad}"
         );
+    }
+
+    #[test]
+    fn another_database_on_the_same_server_keeps_how_it_is_reached() {
+        let socket = Target::parse("postgresql://%2Ftmp%2Fpg:5432/oriel?user=me").unwrap().with_database("other").unwrap();
+        assert_eq!(socket.url(), "postgresql://%2Ftmp%2Fpg:5432/other?user=me");
+        assert_eq!(socket.config().get_dbname(), Some("other"));
+        let plain = Target::parse("postgres:///oriel").unwrap().with_database("bench").unwrap();
+        assert_eq!(plain.config().get_dbname(), Some("bench"));
     }
 
     #[test]

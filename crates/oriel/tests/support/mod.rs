@@ -457,7 +457,5 @@ async fn fresh_database_for(prefix: &str, variable: &str) -> Option<String> {
     // neither may run inside one.
     client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.unwrap();
     client.batch_execute(&format!("CREATE DATABASE {name}{owner}")).await.unwrap();
-    let (base, query) = url.split_once('?').map_or((url.as_str(), String::new()), |(b, q)| (b, format!("?{q}")));
-    let (server, _) = base.rsplit_once('/').unwrap();
-    Some(format!("{server}/{name}{query}"))
+    Some(Target::parse(&url).unwrap().with_database(&name).unwrap().url().to_owned())
 }
