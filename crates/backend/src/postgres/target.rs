@@ -398,10 +398,16 @@ mod tests {
 
     #[test]
     fn another_database_on_the_same_server_keeps_how_it_is_reached() {
-        let socket = Target::parse("postgresql://%2Ftmp%2Fpg:5432/oriel?user=me").unwrap().with_database("other").unwrap();
+        let socket = Target::parse("postgresql://%2Ftmp%2Fpg:5432/oriel?user=me")
+            .unwrap()
+            .with_database("other")
+            .unwrap();
         assert_eq!(socket.url(), "postgresql://%2Ftmp%2Fpg:5432/other?user=me");
         assert_eq!(socket.config().get_dbname(), Some("other"));
-        let plain = Target::parse("postgres:///oriel").unwrap().with_database("bench").unwrap();
+        let plain = Target::parse("postgres:///oriel")
+            .unwrap()
+            .with_database("bench")
+            .unwrap();
         assert_eq!(plain.config().get_dbname(), Some("bench"));
     }
 
