@@ -118,6 +118,9 @@ pub struct ControlPlane {
     pub(crate) audit: Arc<crate::audit::AuditSettings>,
     /// Who is acting, for the events the operations write (`acting_as`).
     pub(crate) actor: Arc<str>,
+    /// Where session recordings are kept (`recordings/`); none until
+    /// [`Self::with_recordings`].
+    pub(crate) recordings: Option<crate::recordings::RecordingStorage>,
 }
 
 impl ControlPlane {
@@ -132,7 +135,14 @@ impl ControlPlane {
             access_feed: Arc::default(),
             audit: Arc::default(),
             actor: Arc::from(""),
+            recordings: None,
         }
+    }
+
+    /// This control plane keeping session recordings in `storage`.
+    pub fn with_recordings(mut self, storage: crate::recordings::RecordingStorage) -> Self {
+        self.recordings = Some(storage);
+        self
     }
 
     /// This control plane with the events its operations write naming

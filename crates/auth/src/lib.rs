@@ -20,6 +20,7 @@ pub mod hashing;
 pub mod join;
 pub mod login;
 pub mod password;
+pub mod recordings;
 pub mod resources;
 pub mod revocation;
 pub mod second_factor;

@@ -4,7 +4,8 @@
 use oriel_auth::control_plane::{ControlPlane, InviteLink, UserSpec};
 
 /// The role every new cluster gets: any desktop, as the logins the user's
-/// traits list (`orielctl users add --linux-logins=…`).
+/// traits list (`orielctl users add --linux-logins=…`), and the recordings
+/// of the sessions the user took part in.
 const ACCESS_ROLE: &str = "kind: role
 version: v7
 metadata:
@@ -18,6 +19,10 @@ spec:
     windows_desktop_logins: ['{{internal.windows_logins}}']
     windows_desktop_labels:
       '*': '*'
+    rules:
+      - resources: [session]
+        verbs: [list, read]
+        where: contains(session.participants, user.metadata.name)
 ";
 
 /// The role the first user also gets when this host has no login for
@@ -38,17 +43,17 @@ spec:
       '*': '*'
 ";
 
-/// The preset role that reads the audit log (and, later, every session
-/// recording), as Teleport's `auditor`. No desktop logins.
+/// The preset role that reads the audit log and watches every session
+/// recording, as Teleport's `auditor`. No desktop logins.
 const AUDITOR_ROLE: &str = "kind: role
 version: v7
 metadata:
   name: auditor
-  description: Read the audit log
+  description: Read the audit log and watch every session recording
 spec:
   allow:
     rules:
-      - resources: [event]
+      - resources: [event, session]
         verbs: [list, read]
 ";
 

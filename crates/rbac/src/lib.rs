@@ -53,6 +53,7 @@ mod listing;
 mod node;
 mod options;
 mod role;
+mod rule_scope;
 mod rules;
 mod traits;
 mod yaml;
@@ -68,6 +69,7 @@ pub use options::{
     ClusterPolicy, RecordingMode, SessionOptions, UnknownRecordingMode, combine_options,
 };
 pub use role::{IdleTimeout, RequireMfa, Role, RoleConditions, RoleOptions, RoleVersion};
+pub use rule_scope::{Condition, ScopedDecision};
 pub use rules::{Rule, RuleDecision};
 pub use traits::{INTERNAL_TRAITS, LINUX_LOGINS, Template, TemplateError, Traits, WINDOWS_LOGINS};
 pub use yaml::{parse_role, parse_roles, roles_to_yaml};

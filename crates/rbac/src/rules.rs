@@ -14,8 +14,9 @@
 //!
 //! - `where`, a condition in Teleport's predicate language
 //!   (`contains(session.participants, user.metadata.name)`), is not
-//!   evaluated: an allow rule with one grants nothing, and a deny rule with
-//!   one denies as if it had none.
+//!   evaluated here: an allow rule with one grants nothing, and a deny rule
+//!   with one denies as if it had none. `rule_scope.rs` understands that
+//!   one condition, for callers that can apply it (recordings).
 //! - `actions`, side effects Teleport runs when a rule matches (`log(…)`),
 //!   are not run.
 
@@ -75,14 +76,14 @@ impl Rule {
     }
 
     /// Whether `resources` and `verbs` both name what was asked, `where` aside.
-    fn names(&self, resource: &str, verb: &str) -> bool {
+    pub(crate) fn names(&self, resource: &str, verb: &str) -> bool {
         names(&self.resources, resource) && names_verb(&self.verbs, verb)
     }
 
     /// Whether this rule, in a role's deny half, refuses `verb` on
     /// `resource`, `where` or not. Asking for `*` asks for everything, so
     /// any deny rule on the other part refuses it.
-    fn denies(&self, resource: &str, verb: &str) -> bool {
+    pub(crate) fn denies(&self, resource: &str, verb: &str) -> bool {
         (resource == WILDCARD || names(&self.resources, resource))
             && (verb == WILDCARD || names_verb(&self.verbs, verb))
     }

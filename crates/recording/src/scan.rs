@@ -97,6 +97,9 @@ impl Scanner {
         let records_end = built.end();
         let index = match read_trailer(&self.buffer, len) {
             Ok(index) => index,
+            // Records stopped where the index's JSON starts: the trailer is
+            // what is damaged or cut short.
+            Err(trailer_error) if self.buffer.first() == Some(&b'{') => return Err(trailer_error),
             // Damage among the records says more than a missing trailer.
             Err(trailer_error) => return Err(self.stopped.unwrap_or(trailer_error)),
         };

@@ -17,6 +17,7 @@
 //! | `/cert_authorities/<user\|host>` | a CA's certificate and private key |
 //! | `/host_certificates/<host id>` | a joined host's live certificate: its role and expiry (expires with it) |
 //! | `/audit/events/<ms>-<uid>`, `/audit/by_user/<hex>/<ms>-<uid>`, `/audit/by_session/<hex>/<ms>-<uid>` | an audit event, by time and again under its user and session (`events.rs`); expires after the retention |
+//! | `/recordings/<sid>` | a session recording's catalog entry: who, where, when, its size and participants (`recordings.rs`; the recording itself is an object in `RecordingStorage`) |
 
 mod cert_authorities;
 mod cluster_settings;
@@ -26,6 +27,7 @@ mod events;
 mod host_certificates;
 mod invites;
 mod locks;
+mod recordings;
 mod revocations;
 mod roles;
 mod tokens;
@@ -42,6 +44,7 @@ use serde::de::DeserializeOwned;
 pub use cert_authorities::CertAuthorityRecord;
 pub use desktops::DesktopRecord;
 pub use events::{BadPage, EventPage, EventQuery, MAX_PAGE};
+pub use recordings::{MAX_RECORDING_PAGE, RecordingPage, RecordingQuery, RecordingRecord};
 pub use revocations::{Revocation, RevokedTarget};
 pub use web_sessions::WebSession;
 
