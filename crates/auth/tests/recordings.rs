@@ -60,7 +60,6 @@ fn recording(n: u32, user: &str, desktop: &str) -> Vec<u8> {
         login: user.into(),
         desktop: desktop.into(),
         desktop_kind: "linux".into(),
-        cluster: "test".into(),
         start: format!("2026-12-06T09:{:02}:00Z", n % 60),
     };
     let (mut writer, mut file) = RecordingWriter::start(&meta);

@@ -30,8 +30,9 @@ const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench\nspec:\n  
 
 /// A control plane on SQLite at `db` where `bench` may open sessions on this desktop.
 async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
+    let recordings = oriel_auth::recordings::RecordingStorage::in_directory(&db.with_file_name("recordings"))?;
     let backend = oriel_backend::SqliteBackend::open(db, oriel_backend::Options::default()).await?;
-    let plane = ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(oriel_backend::SystemClock));
+    let plane = ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(oriel_backend::SystemClock)).with_recordings(recordings);
     plane.create_roles(&oriel_rbac::parse_roles("bench.yaml", ROLE)?, false).await?;
     let user = UserSpec { name: USER.into(), roles: vec![USER.into()], linux_logins: vec![USER.into()], ..Default::default() };
     plane.add_user(&user).await?;
@@ -166,6 +167,7 @@ impl Desktop {
             frames: FrameConfig::default(),
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
+            recordings: oriel_linux_desktop::recording_spool::RecordingSpool::open(&dir.path().join("recording-spool"), Arc::new(plane.clone()))?,
         });
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }

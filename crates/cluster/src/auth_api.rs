@@ -11,6 +11,7 @@ use oriel_auth::audit::AuditEvent;
 use oriel_auth::ca::{HostIdentity, HostRole};
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantParts, GrantedSession, SessionGrant};
 use oriel_auth::join::{JoinError, JoinRequest};
+use oriel_auth::recordings::{RecordingError, RecordingId, Uploader};
 use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::resources::join_token::JoinRole;
 use oriel_auth::store::DesktopRecord;
@@ -318,10 +319,43 @@ impl Auth for AuthApi {
             Err(error) => Err(Status::unavailable(error.to_string())),
         }
     }
+
+    async fn upload_recording(&self, request: Request<tonic::Streaming<proto::RecordingChunk>>) -> Result<Response<Empty>, Status> {
+        let host = self.caller(&request).await?;
+        let mut chunks = request.into_inner();
+        let first = chunks.message().await?.ok_or_else(|| Status::invalid_argument("no recording was sent"))?;
+        let id = RecordingId::parse(&first.session_id).ok_or_else(|| Status::invalid_argument(format!("{:?} is not a session id", first.session_id)))?;
+        // The desktop's name is its host id: a host uploads only its own sessions.
+        let mut upload = self.plane.begin_recording_upload(id, Uploader::Desktop(host.host_id.clone())).await.map_err(recording_status)?;
+        let mut chunk = Some(first);
+        while let Some(next) = chunk {
+            if next.data.len() > MAX_RECORDING_CHUNK {
+                return Err(Status::invalid_argument(format!("a recording chunk carries at most {MAX_RECORDING_CHUNK} bytes")));
+            }
+            upload.write(&next.data).await.map_err(recording_status)?;
+            chunk = chunks.message().await?;
+        }
+        let record = upload.finish().await.map_err(recording_status)?;
+        tracing::info!(recording = %record.id, host = %host.host_id, bytes = record.size, "recording stored");
+        Ok(Response::new(Empty {}))
+    }
 }
 
 /// The most events one `RecordEvents` call carries.
 pub const MAX_EVENT_BATCH: usize = 1000;
+
+/// The most bytes one `UploadRecording` chunk carries.
+pub const MAX_RECORDING_CHUNK: usize = 1 << 20;
+
+/// A refused or failed upload as the status the desktop service reads.
+fn recording_status(error: RecordingError) -> Status {
+    match error {
+        RecordingError::Invalid(_) => Status::invalid_argument(error.to_string()),
+        RecordingError::NotYours(_) => Status::permission_denied(error.to_string()),
+        RecordingError::NotFound => Status::not_found(error.to_string()),
+        RecordingError::NoStorage | RecordingError::Storage(_) | RecordingError::Store(_) => Status::unavailable(error.to_string()),
+    }
+}
 
 #[cfg(test)]
 mod tests {

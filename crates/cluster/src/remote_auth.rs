@@ -308,6 +308,21 @@ impl SessionAuthority for RemoteAuth {
             .clone()
     }
 
+    fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>> {
+        Box::pin(async move {
+            let file = std::fs::File::open(path).map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
+            let (chunks, sent) = tokio::sync::mpsc::channel(4);
+            let session_id = id.to_owned();
+            // Read on a blocking thread as the stream asks for chunks.
+            let reader = tokio::task::spawn_blocking(move || read_chunks(file, &session_id, &chunks));
+            // No call timeout: a long recording takes as long as it takes.
+            let call = self.client().upload_recording(tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(sent))).await;
+            let read = reader.await.map_err(|e| AuthorityError::Unavailable(e.to_string()))?;
+            read.map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
+            call.map(drop).map_err(|status| self.error(&status))
+        })
+    }
+
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Some(spool) = &self.spool {
@@ -361,5 +376,25 @@ impl crate::accept::PeerCheck for RemoteAuth {
 
     fn changes(&self) -> tokio::sync::watch::Receiver<AccessChanges> {
         SessionAuthority::access_changes(self)
+    }
+}
+
+/// Sends the file's bytes as upload chunks, the first naming the session.
+/// Stops early (without error) if the call ended.
+fn read_chunks(mut file: std::fs::File, session_id: &str, chunks: &tokio::sync::mpsc::Sender<proto::RecordingChunk>) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut first = true;
+    loop {
+        let mut data = vec![0; crate::auth_api::MAX_RECORDING_CHUNK];
+        let read = file.read(&mut data)?;
+        if read == 0 && !first {
+            return Ok(());
+        }
+        data.truncate(read);
+        let session_id = if first { session_id.to_owned() } else { String::new() };
+        first = false;
+        if chunks.blocking_send(proto::RecordingChunk { session_id, data }).is_err() {
+            return Ok(());
+        }
     }
 }

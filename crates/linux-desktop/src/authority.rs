@@ -8,6 +8,7 @@ use std::pin::Pin;
 
 pub use oriel_auth::access_feed::AccessChanges;
 use oriel_auth::audit::AuditEvent;
+use oriel_auth::recordings::{RecordingError, RecordingId, Uploader};
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantMismatch, SessionGrant, SessionTarget};
 use oriel_rbac::DesktopKind;
 use tokio::sync::watch;
@@ -136,6 +137,11 @@ pub trait SessionAuthority: std::fmt::Debug + Send + Sync + 'static {
     /// fail: what cannot be written is logged.
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()>;
 
+    /// Uploads the closed recording of session `id` from the file at
+    /// `path` (`docs/recording.md`). `Err` keeps the file for a retry when
+    /// [`AuthorityError::retry_helps`].
+    fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>>;
+
     /// [`SessionAuthority::authorize`], then the check that the grant is
     /// for this Linux desktop, `desktop`, and this `login`: a grant for
     /// anything else is refused.
@@ -185,5 +191,35 @@ impl SessionAuthority for ControlPlane {
                 self.emit(event).await;
             }
         })
+    }
+
+    fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>> {
+        Box::pin(async move {
+            use tokio::io::AsyncReadExt;
+            let id = RecordingId::parse(id).ok_or_else(|| AuthorityError::Refused(format!("{id:?} is not a session id")))?;
+            let mut file = tokio::fs::File::open(path).await.map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
+            let mut upload = self.begin_recording_upload(id, Uploader::InProcess).await.map_err(recording_error)?;
+            let mut chunk = vec![0; UPLOAD_CHUNK];
+            loop {
+                let read = file.read(&mut chunk).await.map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
+                if read == 0 {
+                    break;
+                }
+                upload.write(&chunk[..read]).await.map_err(recording_error)?;
+            }
+            upload.finish().await.map(drop).map_err(recording_error)
+        })
+    }
+}
+
+/// How much of a recording goes in one write (and one message across hosts).
+pub const UPLOAD_CHUNK: usize = 1 << 20;
+
+/// A refused recording (invalid, another desktop's) stays refused; storage
+/// trouble may pass.
+pub fn recording_error(error: RecordingError) -> AuthorityError {
+    match error {
+        RecordingError::Invalid(_) | RecordingError::NotYours(_) | RecordingError::NotFound => AuthorityError::Refused(error.to_string()),
+        RecordingError::NoStorage | RecordingError::Storage(_) | RecordingError::Store(_) => AuthorityError::Unavailable(error.to_string()),
     }
 }

@@ -250,7 +250,10 @@ impl LoopState {
                 height: rect.height,
                 codec: self.encoder.codec() as i32,
                 data: encoded.data,
-                reset_context: encoded.reset_context,
+                // A keyframe's first rectangle says so with either codec:
+                // the independent codec's decoder ignores the flag, and a
+                // recording indexes keyframes by it.
+                reset_context: encoded.reset_context || (keyframe && i == 0),
                 end_of_frame: i == last,
             }));
             self.stats.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);

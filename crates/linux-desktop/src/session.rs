@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oriel_auth::audit::AuditEvent;
+use oriel_recording::Source;
 use oriel_tdpb::Limits;
 use oriel_tdpb::pb::AlertSeverity;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -21,7 +22,9 @@ use crate::frame_audit::FrameAudit;
 use crate::frames::FrameConfig;
 use crate::handshake::HelloError;
 use crate::login::{self, LoginError, SessionMark};
+use crate::recording_spool::RecordingSpool;
 use crate::session_audit::SessionAudit;
+use crate::session_recording::SessionRecorder;
 use crate::session_process::{Displays, SessionProcess, SessionProgram, pb};
 use crate::x11::X11Error;
 use crate::xsession::{self, XSession};
@@ -57,6 +60,10 @@ const AUTHORITY_GRACE: Duration = Duration::from_secs(30);
 const RECHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a session process gets to say why it ended once its output ended.
 const END_WAIT: Duration = Duration::from_secs(5);
+
+/// How often a recorded session's screen is sent whole (while it changes):
+/// a seek in its recording replays at most this much.
+pub const RECORDING_KEYFRAME_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Caps on what sessions may take of a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +111,8 @@ pub struct DesktopConfig {
     pub session_program: SessionProgram,
     /// Caps on sessions.
     pub limits: SessionLimits,
+    /// Where sessions' recordings wait for upload.
+    pub recordings: RecordingSpool,
 }
 
 /// Why a session ended early. Each variant says whose fault it was; the
@@ -184,6 +193,9 @@ pub enum SessionError {
     /// A cap on sessions is reached.
     #[error("{0}")]
     TooManySessions(String),
+    /// The session must be recorded and its recording cannot be written.
+    #[error("the session cannot be recorded ({0}), and the roles require recording, so it ended")]
+    Recording(String),
     /// Something inside this service failed; retrying may help.
     #[error("internal error of the desktop service: {0}")]
     Internal(String),
@@ -348,7 +360,17 @@ impl LinuxDesktopService {
         let account = login::resolve(&request.login, grant.options()).await?;
         let x_display = self.displays.reserve().ok_or_else(|| SessionError::Internal("no free X display number on this host".into()))?;
         let mark = SessionMark::new(account.uid);
+        let recorder = match grant.options().record {
+            true => Some(self.start_recording(audit, grant.user(), &request.login).await?),
+            false => None,
+        };
+        audit.recorded(recorder.is_some());
         let pacing = &self.config.frames;
+        // A seek in a recording replays at most the frames since a keyframe.
+        let keyframe_interval = match recorder {
+            Some(_) => pacing.keyframe_interval.min(RECORDING_KEYFRAME_INTERVAL),
+            None => pacing.keyframe_interval,
+        };
         let launch = pb::Launch {
             account: Some((&*account).into()),
             display: x_display.name(),
@@ -361,22 +383,27 @@ impl LinuxDesktopService {
                 min_interval_us: pacing.pacing.min_interval.as_micros() as u64,
                 max_in_flight: pacing.pacing.max_in_flight as u32,
                 ack_timeout_ms: pacing.pacing.ack_timeout.as_millis() as u64,
-                keyframe_interval_ms: pacing.keyframe_interval.as_millis() as u64,
+                keyframe_interval_ms: keyframe_interval.as_millis() as u64,
             }),
             max_shared_directories: self.config.limits.max_shared_directories as u32,
             max_screen_width: self.config.limits.max_screen.width.into(),
             max_screen_height: self.config.limits.max_screen.height.into(),
         };
-        let (mut process, data) = SessionProcess::spawn(&self.config.session_program, &launch)
-            .await
-            .map_err(|e| SessionError::Internal(format!("cannot start the session process {}: {e}", self.config.session_program.path.display())))?;
+        let spawned = SessionProcess::spawn(&self.config.session_program, &launch).await;
+        let (mut process, data) = match spawned {
+            Ok(spawned) => spawned,
+            Err(error) => {
+                self.finish_recording(recorder).await;
+                return Err(SessionError::Internal(format!("cannot start the session process {}: {error}", self.config.session_program.path.display())));
+            }
+        };
         tracing::info!(pid = ?process.id(), x_display = %x_display.name(), login = %account.name, "session process started");
         self.record(vec![audit.started()]);
         let (process_read, process_write) = data.into_split();
         let (activity_tx, mut activity) = watch::channel(());
         let noting = FrameAudit::start(audit.clone(), plane.clone(), grant.options().clipboard, grant.options().directory_sharing);
-        let mut to_process = tokio::spawn(pump_client(client, process_write, activity_tx, noting.clone()));
-        let mut to_client = tokio::spawn(pump_process(process_read, out.clone(), noting.clone()));
+        let mut to_process = tokio::spawn(pump_client(client, process_write, activity_tx, noting.clone(), recorder.clone()));
+        let mut to_client = tokio::spawn(pump_process(process_read, out.clone(), noting.clone(), recorder.clone()));
 
         let mut changes = plane.access_changes();
         let mut feed_open = true;
@@ -394,6 +421,7 @@ impl LinuxDesktopService {
         let mut control_open = true;
         let result = loop {
             tokio::select! {
+                reason = recording_failed(recorder.as_ref()) => break Err(SessionError::Recording(reason)),
                 () = &mut expiry, if until_expiry.is_some() => break Err(SessionError::CertificateExpired),
                 () = &mut idle, if idle_timeout.is_some() => break Err(SessionError::Idle(idle_timeout.expect("branch guard"))),
                 Ok(()) = activity.changed() => {
@@ -450,6 +478,7 @@ impl LinuxDesktopService {
         to_process.abort();
         to_client.abort();
         noting.finish().await;
+        self.finish_recording(recorder).await;
         // The display number stays taken until the process has cleaned up
         // after itself (its Xvfb's socket and lock are gone).
         tokio::spawn(async move {
@@ -465,6 +494,30 @@ impl LinuxDesktopService {
             self.record(vec![audit.disconnected(&error.to_string())]);
         }
         result
+    }
+
+    /// Starts recording the session `audit` describes; failing to means the
+    /// session does not start.
+    async fn start_recording(&self, audit: &SessionAudit, user: &str, login: &str) -> Result<SessionRecorder, SessionError> {
+        let meta = oriel_recording::Meta {
+            session_id: audit.sid.clone(),
+            user: user.to_owned(),
+            login: login.to_owned(),
+            desktop: self.config.desktop_name.clone(),
+            desktop_kind: "linux".into(),
+            start: oriel_auth::audit::rfc3339(std::time::SystemTime::now()),
+        };
+        SessionRecorder::start(self.config.recordings.dir(), &meta).await.map_err(|e| SessionError::Recording(format!("cannot write to {}: {e}", self.config.recordings.dir().display())))
+    }
+
+    /// Closes the recording, if there is one, and queues it for upload.
+    async fn finish_recording(&self, recorder: Option<SessionRecorder>) {
+        let Some(recorder) = recorder else { return };
+        match recorder.finish().await {
+            Ok(path) => self.config.recordings.upload(path),
+            // The .part file stays: the spool closes it at the next start.
+            Err(error) => tracing::error!(%error, "the session's recording could not be closed"),
+        }
     }
 
     /// What the session process's end means, from what it said and how it exited.
@@ -540,6 +593,14 @@ impl Recheck {
     }
 }
 
+/// Resolves when `recorder` cannot write; never without one.
+async fn recording_failed(recorder: Option<&SessionRecorder>) -> String {
+    match recorder {
+        Some(recorder) => recorder.failed().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Reads the session process's last word after its output ended.
 async fn wait_for_end(process: &mut SessionProcess) -> Option<pb::Ended> {
     let read = async {
@@ -562,12 +623,17 @@ async fn pump_client<R: AsyncRead + Unpin>(
     mut process: tokio::net::unix::OwnedWriteHalf,
     activity: watch::Sender<()>,
     noting: FrameAudit,
+    recorder: Option<SessionRecorder>,
 ) -> Result<(), SessionError> {
     while let Some(frame) = client.next_frame().await? {
         if crate::idle::is_activity_frame(&frame) {
             activity.send_replace(());
         }
         noting.note(&frame, true).await;
+        if let Some(recorder) = &recorder {
+            recorder.record(&frame, Source::Browser);
+            recorder.flush().await;
+        }
         if process.write_all(&frame).await.is_err() {
             // The session process is gone; its end is reported by the other pump.
             std::future::pending::<()>().await;
@@ -578,7 +644,12 @@ async fn pump_client<R: AsyncRead + Unpin>(
 
 /// Session process to browser: whole frames, so an alert of the daemon's
 /// never lands inside one; clipboard text is noted for the audit log.
-async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::Sender<Vec<u8>>, noting: FrameAudit) -> Result<(), SessionError> {
+async fn pump_process(
+    mut process: tokio::net::unix::OwnedReadHalf,
+    out: mpsc::Sender<Vec<u8>>,
+    noting: FrameAudit,
+    recorder: Option<SessionRecorder>,
+) -> Result<(), SessionError> {
     const READ: usize = 256 * 1024;
     // Bytes go out as they were read, a run of whole frames at a time; only
     // the start of an unfinished frame is copied to the next buffer.
@@ -594,14 +665,21 @@ async fn pump_process(mut process: tokio::net::unix::OwnedReadHalf, out: mpsc::S
         if whole == 0 {
             continue;
         }
-        // Frame by frame only when something may be noted: this is the
-        // path every screen update takes.
+        // Frame by frame only when something may be noted or recorded:
+        // this is the path every screen update takes.
         let mut at = 0;
-        while noting.wants_frames()
+        while (noting.wants_frames() || recorder.is_some())
             && let Ok(Some(len)) = oriel_tdpb::frame_len(&pending[at..whole], Limits::FROM_SERVER.max_frame_len)
         {
-            noting.note(&pending[at..at + len], false).await;
+            let frame = &pending[at..at + len];
+            noting.note(frame, false).await;
+            if let Some(recorder) = &recorder {
+                recorder.record(frame, Source::Desktop);
+            }
             at += len;
+        }
+        if let Some(recorder) = &recorder {
+            recorder.flush().await;
         }
         let rest = pending[whole..].to_vec();
         pending.truncate(whole);

@@ -25,6 +25,8 @@ pub(crate) struct SessionAudit {
     user_verified: bool,
     /// When the session process started, if it did.
     started: Option<SystemTime>,
+    /// Whether it is recorded.
+    recorded: bool,
 }
 
 impl SessionAudit {
@@ -32,13 +34,18 @@ impl SessionAudit {
     pub fn new(desktop: &str, login: &str, certificate: &[u8]) -> Self {
         let claimed = oriel_auth::ca::unverified_name(certificate).unwrap_or_default();
         let sid = AuditEvent::new(EventType::LinuxSessionStart, true, "", SystemTime::now()).uid;
-        Self { sid, desktop: desktop.to_owned(), login: login.to_owned(), user: claimed, user_verified: false, started: None }
+        Self { sid, desktop: desktop.to_owned(), login: login.to_owned(), user: claimed, user_verified: false, started: None, recorded: false }
     }
 
     /// The certificate was verified: it is `user`'s.
     pub fn verified(&mut self, user: &str) {
         user.clone_into(&mut self.user);
         self.user_verified = true;
+    }
+
+    /// Whether the session is recorded.
+    pub fn recorded(&mut self, recorded: bool) {
+        self.recorded = recorded;
     }
 
     /// Whether the session got as far as its process.
@@ -112,7 +119,7 @@ impl SessionAudit {
         let mut event = self
             .event(EventType::LinuxSessionEnd, true, now)
             .with("participants", vec![self.user.clone()])
-            .with("recorded", false)
+            .with("recorded", self.recorded)
             .with("session_start", rfc3339(self.started.unwrap_or(now)))
             .with("session_stop", rfc3339(now));
         if !reason.is_empty() {

@@ -30,7 +30,6 @@ pub struct Meta {
     pub login: String,
     pub desktop: String,
     pub desktop_kind: String,
-    pub cluster: String,
     /// RFC 3339, UTC.
     pub start: String,
 }

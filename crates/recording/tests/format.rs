@@ -13,7 +13,6 @@ fn meta() -> Meta {
         login: "alice".into(),
         desktop: "dev".into(),
         desktop_kind: "linux".into(),
-        cluster: "oriel".into(),
         start: "2026-12-06T09:00:00Z".into(),
     }
 }

@@ -50,7 +50,8 @@ impl Cluster {
         capture_logs();
         let dir = tempfile::tempdir().unwrap();
         let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() }).await.unwrap();
-        let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock);
+        let recordings = oriel_auth::recordings::RecordingStorage::in_directory(&dir.path().join("recordings")).unwrap();
+        let plane = ControlPlane::new(Store::new(Arc::new(backend)), clock).with_recordings(recordings);
         let ca = plane.cert_authority().await.unwrap();
         Self { plane, ca, dir }
     }
@@ -125,6 +126,7 @@ impl Cluster {
             frames: FrameConfig::default(),
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
+            recordings: oriel_linux_desktop::recording_spool::RecordingSpool::open(&self.dir.path().join(format!("recording-spool-{name}")), Arc::new(self.plane.clone())).unwrap(),
         }))
     }
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use oriel_auth::ca::{CertAuthority, UserIdentity};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::store::{DesktopRecord, Store};
+use oriel_linux_desktop::recording_spool::RecordingSpool;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionLimits, SessionRequest};
 use oriel_qoiz::{Codec as QoizCodec, Decoder};
 use oriel_tdpb::pb::{self, Codec};
@@ -98,6 +99,7 @@ impl TestService {
             frames: FrameConfig::default(),
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
+            recordings: RecordingSpool::open(&dir.path().join("recording-spool"), std::sync::Arc::new(plane.clone())).unwrap(),
         });
         Self { service, plane, ca, dir }
     }
@@ -187,7 +189,8 @@ pub fn foreign_ca(dir: &Path) -> CertAuthority {
 
 async fn control_plane(dir: &Path) -> ControlPlane {
     let backend = oriel_backend::SqliteBackend::open(dir.join("oriel.db"), oriel_backend::Options::default()).await.unwrap();
-    let plane = ControlPlane::new(Store::new(std::sync::Arc::new(backend)), std::sync::Arc::new(oriel_backend::SystemClock));
+    let recordings = oriel_auth::recordings::RecordingStorage::in_directory(&dir.join("recordings")).unwrap();
+    let plane = ControlPlane::new(Store::new(std::sync::Arc::new(backend)), std::sync::Arc::new(oriel_backend::SystemClock)).with_recordings(recordings);
     plane.create_roles(&oriel_rbac::parse_roles("tester.yaml", ROLE).unwrap(), false).await.unwrap();
     let spec = UserSpec { name: "tester".into(), roles: vec!["tester".into()], linux_logins: vec!["tester".into()], ..Default::default() };
     plane.add_user(&spec).await.unwrap();

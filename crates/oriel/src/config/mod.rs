@@ -71,6 +71,9 @@ pub struct AuthService {
     pub connection_limits: oriel_proxy::ConnectionLimits,
     /// How long audit events are kept.
     pub audit_retention: Duration,
+    /// Where session recordings are kept: `file:///path` (default: the
+    /// data dir's `recordings`), checked when the service starts.
+    pub audit_sessions_uri: Option<String>,
 }
 
 /// `proxy_service`.
@@ -144,6 +147,7 @@ impl Default for Config {
                 storage: None,
                 connection_limits: oriel_proxy::ConnectionLimits::SERVICES,
                 audit_retention: oriel_auth::audit::DEFAULT_RETENTION,
+                audit_sessions_uri: None,
             },
             proxy_service: ProxyService {
                 enabled: true,
@@ -287,7 +291,7 @@ fn ca_pin(at: &At, node: &Node) -> Result<String, ParseError> {
 
 fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
     let mut service = Config::default().auth_service;
-    for entry in mapping(at, node, &["enabled", "listen_addr", "storage", "connection_limits", "audit_retention"])? {
+    for entry in mapping(at, node, &["enabled", "listen_addr", "storage", "connection_limits", "audit_retention", "audit_sessions_uri"])? {
         let at = at.key(entry);
         match entry.key.as_str() {
             "enabled" => service.enabled = boolean(&at, &entry.value)?,
@@ -306,6 +310,7 @@ fn auth_service(at: &At, node: &Node) -> Result<AuthService, ParseError> {
                 }
                 service.audit_retention = retention;
             }
+            "audit_sessions_uri" => service.audit_sessions_uri = Some(string(&at, &entry.value)?),
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }

@@ -35,6 +35,8 @@ auth_service:
   storage: sqlite
   # How long audit events are kept (at least 1h).
   audit_retention: 8760h
+  # Where session recordings are kept; by default data_dir/recordings.
+  # audit_sessions_uri: file:///var/lib/oriel/recordings
   # Open connections to listen_addr (desktop services, orielctl): past
   # either cap a new connection is closed at once, before TLS.
   connection_limits:

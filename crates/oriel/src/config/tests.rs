@@ -73,7 +73,7 @@ fn defaults_when_keys_are_absent() {
 fn unknown_keys_are_named_with_their_path_and_place() {
     assert_eq!(
         error("auth_service:\n  enabled: yes\n  listen_adr: 127.0.0.1:3025\n"),
-        "oriel.yaml:3:3: auth_service.listen_adr: unknown key (expected one of: enabled, listen_addr, storage, connection_limits, audit_retention)"
+        "oriel.yaml:3:3: auth_service.listen_adr: unknown key (expected one of: enabled, listen_addr, storage, connection_limits, audit_retention, audit_sessions_uri)"
     );
     let top = error("auth_service:\n  enabled: yes\nproxy:\n  enabled: yes\n");
     assert!(top.starts_with("oriel.yaml:3:1: proxy: unknown key"), "{top}");

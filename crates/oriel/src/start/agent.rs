@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use oriel_cluster::HostCredentials;
 use oriel_cluster::agent::Agent;
 use oriel_cluster::remote_auth::RemoteAuth;
+use oriel_linux_desktop::recording_spool::RecordingSpool;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionProgram};
 
 use super::{StartArgs, announce, check_xsessions, shutdown_signal};
@@ -59,6 +60,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         frames: FrameConfig::default(),
         session_program: SessionProgram::this_executable(&["session"])?,
         limits: desktop_config.limits,
+        recordings: RecordingSpool::open(&data_dir.join("recording-spool"), Arc::new(auth.clone()))?,
     });
     let agent = Agent::new(service);
     let host_ca_pem = credentials.host_ca_pem.clone();

@@ -11,12 +11,14 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context as _, bail};
 use oriel_auth::ca::{HostIdentity, HostRole, PROXY_SERVER_NAME};
 use oriel_auth::control_plane::ControlPlane;
+use oriel_auth::recordings::RecordingStorage;
 use oriel_auth::storage::StorageLocation;
 use oriel_auth::store::Store;
 use oriel_backend::SystemClock;
 use oriel_cluster::dialer::ClusterDialer;
 use oriel_cluster::tunnel::TunnelRegistry;
 use oriel_cluster::{HostCredentials, LiveIdentity};
+use oriel_linux_desktop::recording_spool::RecordingSpool;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionProgram};
 use oriel_proxy::ProxyConfig;
 
@@ -46,7 +48,12 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     storage.record(&data_dir)?;
     tracing::info!(%storage, "control plane store open");
     let audit = oriel_auth::audit::AuditSettings { cluster_name: CLUSTER.into(), retention: config.auth_service.audit_retention };
-    let plane = ControlPlane::new(Store::new(backend), Arc::new(SystemClock)).with_audit(audit);
+    let recordings = match &config.auth_service.audit_sessions_uri {
+        Some(uri) => RecordingStorage::from_uri(uri)?,
+        None => RecordingStorage::in_directory(&data_dir.join("recordings"))?,
+    };
+    tracing::info!(location = recordings.location(), "session recordings kept");
+    let plane = ControlPlane::new(Store::new(backend), Arc::new(SystemClock)).with_audit(audit).with_recordings(recordings);
     let login = crate::bootstrap::FirstLogin::choose();
     let invite = crate::bootstrap::bootstrap(&plane, &login).await.context("creating the default role and user")?;
 
@@ -94,6 +101,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
             frames: FrameConfig::default(),
             session_program: SessionProgram::this_executable(&["session"])?,
             limits: desktop_config.limits,
+            recordings: RecordingSpool::open(&data_dir.join("recording-spool"), Arc::new(plane.clone()))?,
         });
         let labels = crate::labels::Labels::start(desktop_config.labels, desktop_config.commands);
         tokio::spawn(crate::registration::heartbeat(Arc::new(plane.clone()), name.clone(), "in-process".into(), labels, None));
