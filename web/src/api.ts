@@ -1,6 +1,8 @@
 // The server's JSON API. Answers are parsed into plain types here, so pages
 // never see raw JSON. The session is an HttpOnly cookie the client never reads.
 import { searchParams, type EventQuery } from './audit-filter';
+import type { RecordingIndex } from './recording-format';
+import { searchParams as recordingSearchParams, type RecordingQuery } from './recording-filter';
 import { loginAddress, type DesktopKind } from './route';
 
 /** A refused or failed request; `message` is the server's, fit to show as is. */
@@ -24,6 +26,8 @@ export interface Me {
   cluster: string;
   /** Whether the user's roles allow reading the audit log (`rules` with list and read on `event`). */
   canReadEvents: boolean;
+  /** Whether the user's roles allow listing session recordings (`rules` with list and read on `session`). */
+  canListRecordings: boolean;
 }
 
 export interface Invite {
@@ -69,6 +73,42 @@ export interface AuditEventView {
   fields: Record<string, unknown>;
 }
 
+/** One session recording, as the list shows it. */
+export interface RecordingSummary {
+  /** The session's id. */
+  id: string;
+  /** Who started the session. */
+  user: string;
+  login: string;
+  desktop: string;
+  start: Date;
+  /** Null while the server does not know it (a recording still being written). */
+  end: Date | null;
+  durationMs: number;
+  /** The recording's file, in bytes. */
+  size: number;
+  participants: string[];
+}
+
+/** One recording with its index, what the player needs before any byte of the file. */
+export interface Recording extends RecordingSummary {
+  index: RecordingIndex;
+}
+
+export interface RecordingPage {
+  /** Newest first. */
+  recordings: RecordingSummary[];
+  /** Pass as `page` for the recordings after these; null when there are none. */
+  nextPage: string | null;
+}
+
+/** Bytes of a recording's file, with where they lie in it. */
+export interface RecordingBytes {
+  bytes: Uint8Array;
+  /** The file's size, when the server said it (Content-Range). */
+  total: number | null;
+}
+
 export interface EventPage {
   /** In the order asked for; newest first by default. */
   events: AuditEventView[];
@@ -96,6 +136,7 @@ export async function me(onUnauthorized: Unauthorized = 'log in'): Promise<Me> {
     cluster: text(body['cluster']),
     // A server that predates the audit page does not say: then it has none to show.
     canReadEvents: flag(body['can_read_events'] ?? false),
+    canListRecordings: flag(body['can_list_recordings'] ?? false),
   };
 }
 
@@ -122,6 +163,89 @@ export async function listEvents(query: EventQuery): Promise<EventPage> {
   const events = Array.isArray(body['events']) ? body['events'].map(auditEvent) : unexpected();
   // An empty token would ask for the first page again.
   return { events, nextPage: optionalText(body['next_page']) };
+}
+
+/** One page of recordings; a 403 (roles without the rules) and a 400 (a bad filter) carry the server's sentence. */
+export async function listRecordings(query: RecordingQuery): Promise<RecordingPage> {
+  const search = recordingSearchParams(query);
+  const body = asObject(await request('GET', search === '' ? '/api/recordings' : `/api/recordings?${search}`));
+  const recordings = Array.isArray(body['recordings']) ? body['recordings'].map(recordingSummary) : unexpected();
+  return { recordings, nextPage: optionalText(body['next_page']) };
+}
+
+/** A recording's metadata and index; 404 for one that does not exist or that the user may not see. */
+export async function readRecording(id: string): Promise<Recording> {
+  const body = asObject(await request('GET', recordingApiPath(id)));
+  // Loaded only here: every page shares this module, and only the player reads recordings.
+  const { readIndex, RecordingFormatError } = await import('./recording-format');
+  let index: RecordingIndex;
+  try {
+    index = readIndex(body['index']);
+  } catch (error) {
+    if (!(error instanceof RecordingFormatError)) throw error;
+    throw new ApiError(502, `the server sent a recording index this page cannot use: ${error.message}`);
+  }
+  return { ...recordingSummary(body), index };
+}
+
+/**
+ * Bytes `start` to `end` (exclusive) of a recording's file: at most that, fewer
+ * where the file ends. A Range request, so a player never downloads what it
+ * does not play; `signal` cancels it (a newer seek).
+ */
+export async function readRecordingBytes(id: string, start: number, end: number, signal: AbortSignal): Promise<RecordingBytes> {
+  let response: Response;
+  try {
+    response = await fetch(`${recordingApiPath(id)}/data`, {
+      credentials: 'same-origin',
+      headers: { Range: `bytes=${start}-${end - 1}` },
+      signal,
+    });
+  } catch {
+    if (signal.aborted) throw signal.reason;
+    throw new ApiError(0, 'cannot reach the Oriel server; check the connection and try again');
+  }
+  if (response.status === 401) {
+    location.assign(loginAddress(location));
+    return new Promise(() => {});
+  }
+  if (response.status === 416) {
+    // Nothing at `start`: the file ends before it, which the reader tells as a file cut short.
+    return { bytes: new Uint8Array(0), total: completeLength(response.headers.get('Content-Range')) };
+  }
+  if (response.status !== 206) {
+    if (!response.ok) throw await failure(response);
+    // A 200 is the whole file: reading it to play a part would not stay bounded.
+    throw new ApiError(502, `the server answered a Range request with ${response.status}, not 206 Partial Content`);
+  }
+  const range = contentRange(response.headers.get('Content-Range'));
+  if (range === null || range.start !== start) {
+    throw new ApiError(502, `the server sent bytes other than those asked for (${start}-${end - 1}): ${response.headers.get('Content-Range') ?? 'no Content-Range'}`);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.length !== range.length || bytes.length > end - start) {
+    throw new ApiError(502, `the server sent ${bytes.length} bytes for the range ${range.start}-${range.start + range.length - 1}`);
+  }
+  return { bytes, total: range.total };
+}
+
+function recordingApiPath(id: string): string {
+  return `/api/recordings/${encodeURIComponent(id)}`;
+}
+
+/** `bytes 0-99/1234` (the total may be `*`, unknown). */
+function contentRange(header: string | null): { start: number; length: number; total: number | null } | null {
+  const match = header === null ? null : /^bytes (\d+)-(\d+)\/(?:\d+|\*)$/.exec(header.trim());
+  if (match === null) return null;
+  const [first, last] = [Number(match[1]), Number(match[2])];
+  if (last < first) return null;
+  return { start: first, length: last - first + 1, total: completeLength(header) };
+}
+
+/** The file's size a Content-Range ends with (`…/1234`); null for `*` or none. */
+function completeLength(header: string | null): number | null {
+  const match = header === null ? null : /\/(\d+)$/.exec(header.trim());
+  return match === null ? null : Number(match[1]);
 }
 
 function invitePath(secret: string): string {
@@ -155,13 +279,16 @@ async function request(
     return new Promise(() => {});
   }
   if (response.status === 204) return null;
+  if (!response.ok) throw await failure(response);
+  return response.json().catch(() => null);
+}
+
+/** A refusal or failure, in the server's words when its body says (`{"error": …}`). */
+async function failure(response: Response): Promise<ApiError> {
   const json: unknown = await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = json !== null && typeof json === 'object' ? (json as Record<string, unknown>)['error'] : undefined;
-    const message = typeof error === 'string' && error !== '' ? error : `the server answered ${response.status}`;
-    throw new ApiError(response.status, message, retryAfter(response));
-  }
-  return json;
+  const error = json !== null && typeof json === 'object' ? (json as Record<string, unknown>)['error'] : undefined;
+  const message = typeof error === 'string' && error !== '' ? error : `the server answered ${response.status}`;
+  return new ApiError(response.status, message, retryAfter(response));
 }
 
 function retryAfter(response: Response): number | null {
@@ -191,12 +318,9 @@ const RFC_3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}
 
 function auditEvent(value: unknown): AuditEventView {
   const body = asObject(value);
-  const sent = text(body['time']);
-  const time = new Date(sent);
-  if (!RFC_3339.test(sent) || Number.isNaN(time.getTime())) unexpected();
   return {
     uid: text(body['uid']),
-    time,
+    time: instant(body['time']),
     event: text(body['event']),
     code: text(body['code']),
     success: flag(body['success']),
@@ -204,6 +328,22 @@ function auditEvent(value: unknown): AuditEventView {
     sid: optionalText(body['sid']),
     clusterName: optionalText(body['cluster_name']),
     fields: Object.fromEntries(Object.entries(body).filter(([name]) => !COMMON_EVENT_FIELDS.has(name))),
+  };
+}
+
+function recordingSummary(value: unknown): RecordingSummary {
+  const body = asObject(value);
+  const end = optionalText(body['end']);
+  return {
+    id: text(body['id']),
+    user: text(body['user']),
+    login: text(body['login']),
+    desktop: text(body['desktop']),
+    start: instant(body['start']),
+    end: end === null ? null : instant(end),
+    durationMs: whole(body['duration_ms']),
+    size: whole(body['size']),
+    participants: texts(body['participants'] ?? []),
   };
 }
 
@@ -221,6 +361,18 @@ function optionalText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   const found = text(value);
   return found === '' ? null : found;
+}
+
+/** An RFC 3339 time. */
+function instant(value: unknown): Date {
+  const sent = text(value);
+  const time = new Date(sent);
+  if (!RFC_3339.test(sent) || Number.isNaN(time.getTime())) unexpected();
+  return time;
+}
+
+function whole(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : unexpected();
 }
 
 function flag(value: unknown): boolean {

@@ -21,6 +21,10 @@ async function show(route: Route, app: HTMLElement): Promise<void> {
       return (await import('./pages/desktops')).showDesktops(app);
     case 'audit':
       return (await import('./pages/audit')).showAudit(app);
+    case 'recordings':
+      return (await import('./pages/recordings')).showRecordings(app);
+    case 'player':
+      return (await import('./pages/player')).showPlayer(app, route.recording);
     case 'session':
       return (await import('./pages/session')).showSession(app, route.target, route.xsession);
     case 'unknown':

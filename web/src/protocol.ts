@@ -191,6 +191,29 @@ const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'sharedDirectoryRequest',
 ]);
 
+/**
+ * A recorded message the player acts on (docs/recording.md, "What is
+ * recorded"): what the desktop showed, and where the user pointed.
+ */
+export type RecordedMessage =
+  | { kind: 'serverHello'; value: ServerHello }
+  | { kind: 'frameRect'; value: FrameRect }
+  | { kind: 'cursorImage'; value: CursorImage }
+  | { kind: 'alert'; value: Alert }
+  | { kind: 'clientScreenSpec'; value: ScreenSpec }
+  | { kind: 'mouseMove'; value: { x: number; y: number } }
+  | { kind: 'mouseButton'; value: { button: number; pressed: boolean } };
+
+const RECORDED_KINDS: ReadonlySet<string> = new Set<RecordedMessage['kind']>([
+  'serverHello',
+  'frameRect',
+  'cursorImage',
+  'alert',
+  'clientScreenSpec',
+  'mouseMove',
+  'mouseButton',
+]);
+
 /** The peer broke framing or sent bytes protobuf cannot parse; the session cannot go on. */
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
@@ -226,16 +249,28 @@ export function decodeFrame(frame: ArrayBuffer): ServerMessage | null {
   if (HEADER_LEN + len !== frame.byteLength) {
     throw new ProtocolError(`frame header says ${len} bytes, message holds ${frame.byteLength - HEADER_LEN}`);
   }
+  return decodeEnvelope(new Uint8Array(frame, HEADER_LEN, len), SERVER_KINDS) as ServerMessage | null;
+}
+
+/**
+ * Decodes a recorded envelope (no length prefix). Returns null for a message
+ * the player does not use. Bytes fields are views into `envelope`, not copies.
+ */
+export function decodeRecordedEnvelope(envelope: Uint8Array): RecordedMessage | null {
+  return decodeEnvelope(envelope, RECORDED_KINDS) as RecordedMessage | null;
+}
+
+/** The envelope's payload as { kind, value } when its kind is one of `kinds`. */
+function decodeEnvelope(bytes: Uint8Array, kinds: ReadonlySet<string>): { kind: string; value: unknown } | null {
   let envelope: oriel.tdpb.v1.Envelope;
   try {
-    envelope = Envelope.decode(new Uint8Array(frame, HEADER_LEN, len));
+    envelope = Envelope.decode(bytes);
   } catch (error) {
     throw new ProtocolError(`bad envelope: ${(error as Error).message}`);
   }
   const kind = envelope.payload;
-  if (kind === undefined || !SERVER_KINDS.has(kind)) return null;
-  const value = (envelope as unknown as Record<string, unknown>)[kind];
-  return { kind, value } as ServerMessage;
+  if (kind === undefined || !kinds.has(kind)) return null;
+  return { kind, value: (envelope as unknown as Record<string, unknown>)[kind] };
 }
 
 /** The numbers above are written out for the type checker; fail loudly if the schema moved. */

@@ -5,6 +5,8 @@
 //   /web/invite/:secret              first login: set a password, enroll TOTP
 //   /web                             the desktops this user may reach
 //   /web/audit                       the audit log, for users whose roles may read it
+//   /web/recordings                  session recordings this user may watch
+//   /web/recordings/:id              one recording's player (the id is the session's UUID)
 //   /web/cluster/:cluster/linux_desktops/:name/:login[/:xsession]
 //                                    a desktop session (windows_desktops likewise)
 // The session cookie authenticates both the API and the desktop websocket.
@@ -26,11 +28,17 @@ export type Route =
   | { page: 'invite'; secret: string }
   | { page: 'desktops' }
   | { page: 'audit' }
+  | { page: 'recordings' }
+  | { page: 'player'; recording: string }
   | { page: 'session'; target: DesktopTarget; xsession: string | null }
   | { page: 'unknown' };
 
 export const DESKTOPS_PATH = '/web';
 export const LOGIN_PATH = '/web/login';
+export const RECORDINGS_PATH = '/web/recordings';
+
+/** A session id, which names its recording; anything else could only be a 404. */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const KIND_SEGMENTS: Record<string, DesktopKind> = {
   linux_desktops: 'linux',
@@ -52,6 +60,10 @@ export function readRoute(address: Address): Route {
     return { page: 'login', redirect: safeRedirect(wanted, address.origin) ?? DESKTOPS_PATH };
   }
   if (first === 'audit' && rest.length === 1) return { page: 'audit' };
+  if (first === 'recordings' && rest.length === 1) return { page: 'recordings' };
+  if (first === 'recordings' && second !== undefined && SESSION_ID.test(second) && rest.length === 2) {
+    return { page: 'player', recording: second };
+  }
   if (first === 'invite' && second !== undefined && rest.length === 2) return { page: 'invite', secret: second };
   const kind = third === undefined ? undefined : KIND_SEGMENTS[third];
   if (
@@ -70,6 +82,10 @@ export function readRoute(address: Address): Route {
 export function sessionPath(target: DesktopTarget): string {
   const segments = ['web', 'cluster', target.cluster, `${target.kind}_desktops`, target.name, target.login];
   return '/' + segments.map(encodeURIComponent).join('/');
+}
+
+export function recordingPath(id: string): string {
+  return `${RECORDINGS_PATH}/${encodeURIComponent(id)}`;
 }
 
 export function socketUrl(address: Pick<Location, 'protocol' | 'host'>, target: DesktopTarget): string {

@@ -1,6 +1,7 @@
 // The desktop's picture: a canvas whose pixels are the device's pixels, so a
 // HiDPI screen shows the remote desktop 1:1 and sharp.
 import type { DecodedRect } from './decoder';
+import { Picture } from './picture';
 import type { ScreenSpec } from './protocol';
 
 /** TDPB's bounds on a screen side (Xvfb starts at 8192x8192). */
@@ -11,9 +12,7 @@ const RESIZE_DEBOUNCE_MS = 300;
 
 export class Screen {
   readonly canvas: HTMLCanvasElement;
-  readonly #context: CanvasRenderingContext2D;
-  /** Rects of the frame being received, painted together when it ends so no frame shows half-drawn. */
-  #pending: DecodedRect[] = [];
+  readonly #picture: Picture;
   #wanted: ScreenSpec | null = null;
   readonly #firstMeasure: Promise<ScreenSpec>;
   #debounce = 0;
@@ -21,9 +20,7 @@ export class Screen {
 
   constructor(viewport: HTMLElement, canvas: HTMLCanvasElement) {
     this.canvas = canvas;
-    const context = canvas.getContext('2d', { alpha: false });
-    if (context === null) throw new Error('no 2D canvas context');
-    this.#context = context;
+    this.#picture = new Picture(canvas);
 
     let measured: (spec: ScreenSpec) => void;
     this.#firstMeasure = new Promise((resolve) => (measured = resolve));
@@ -61,28 +58,18 @@ export class Screen {
   /** Resizes the canvas, which clears it; the server sends a keyframe of the new size. */
   setSize(width: number, height: number): void {
     const ratio = window.devicePixelRatio || 1;
-    this.#pending = [];
-    this.canvas.width = width;
-    this.canvas.height = height;
+    this.#picture.setSize(width, height);
     this.canvas.style.width = `${width / ratio}px`;
     this.canvas.style.height = `${height / ratio}px`;
   }
 
   /** Takes a decoded rect; returns true when it completed a frame and the frame was painted. */
   paint(rect: DecodedRect): boolean {
-    this.#pending.push(rect);
-    if (!rect.endOfFrame) return false;
-    for (const { x, y, width, height, rgba } of this.#pending) {
-      this.#context.putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), x, y);
-    }
-    this.#pending = [];
-    return true;
+    return this.#picture.paint(rect);
   }
 
   clear(): void {
-    this.#pending = [];
-    this.#context.fillStyle = '#000';
-    this.#context.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    this.#picture.clear();
     this.canvas.style.cursor = '';
   }
 

@@ -2,21 +2,24 @@
 // From/To dates typed in local time, and the query string the server takes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { transformSync } from 'rolldown/experimental';
+import { build } from 'rolldown';
 
 // From/To are local times; a zone with an offset and daylight saving shows the conversion.
 process.env.TZ = 'Europe/Paris';
 
-const source = join(import.meta.dirname, '../src/audit-filter.ts');
-const { code, errors } = transformSync(source, readFileSync(source, 'utf8'), { lang: 'ts' });
-assert.deepEqual(errors, []);
+// Each module is bundled with what it imports (time-range.ts); types stripped by rolldown.
 const dir = mkdtempSync(join(tmpdir(), 'oriel-web-test-'));
-writeFileSync(join(dir, 'audit-filter.mjs'), code);
-const { queryOf, searchParams, RANGES, EMPTY_FILTER, DEFAULT_RANGE } = await import(pathToFileURL(join(dir, 'audit-filter.mjs')));
+async function load(name) {
+  const { output } = await build({ input: join(import.meta.dirname, `../src/${name}.ts`), write: false, logLevel: 'silent' });
+  writeFileSync(join(dir, `${name}.mjs`), output[0].code);
+  return import(pathToFileURL(join(dir, `${name}.mjs`)));
+}
+const { queryOf, searchParams, EMPTY_FILTER, DEFAULT_RANGE } = await load('audit-filter');
+const { RANGES } = await load('time-range');
 rmSync(dir, { recursive: true });
 
 const filter = (changes) => ({ ...EMPTY_FILTER, ...changes });

@@ -13,7 +13,7 @@ const { code, errors } = transformSync(source, readFileSync(source, 'utf8'), { l
 assert.deepEqual(errors, []);
 const dir = mkdtempSync(join(tmpdir(), 'oriel-web-test-'));
 writeFileSync(join(dir, 'route.mjs'), code);
-const { readRoute, safeRedirect, loginAddress } = await import(pathToFileURL(join(dir, 'route.mjs')));
+const { readRoute, safeRedirect, loginAddress, recordingPath } = await import(pathToFileURL(join(dir, 'route.mjs')));
 rmSync(dir, { recursive: true });
 
 const origin = 'https://oriel.example';
@@ -32,6 +32,32 @@ test('each address names its page', () => {
     target: { cluster: 'main', kind: 'linux', name: 'web-1', login: 'ubuntu' },
     xsession: null,
   });
+});
+
+test('the recordings list, and a recording by its session id', () => {
+  const id = '0b5a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
+  assert.deepEqual(at('/web/recordings'), { page: 'recordings' });
+  assert.deepEqual(at('/web/recordings/'), { page: 'recordings' });
+  assert.deepEqual(at(`/web/recordings/${id}`), { page: 'player', recording: id });
+  assert.deepEqual(at(`/web/recordings/${id.toUpperCase()}/`), { page: 'player', recording: id.toUpperCase() });
+  assert.equal(recordingPath(id), `/web/recordings/${id}`);
+  assert.equal(safeRedirect(`/web/recordings/${id}`, origin), `/web/recordings/${id}`, 'a login comes back to the player');
+});
+
+test('a recording address whose id is not a session id is unknown', () => {
+  const id = '0b5a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
+  for (const path of [
+    '/web/recordings/latest',
+    '/web/recordings/0b5a1c2d3e4f4a5b8c6d7e8f9a0b1c2d',
+    `/web/recordings/${id}x`,
+    `/web/recordings/${id.slice(1)}`,
+    '/web/recordings/0b5a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2g',
+    `/web/recordings/%20${id}`,
+    `/web/recordings/${id}/data`,
+    `/web/recording/${id}`,
+  ]) {
+    assert.deepEqual(at(path), { page: 'unknown' }, path);
+  }
 });
 
 test('addresses that name no page are unknown', () => {

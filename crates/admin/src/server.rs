@@ -174,5 +174,6 @@ fn command_name(command: &crate::proto::command::Command) -> &'static str {
         C::ResetUser(_) => "users reset",
         C::Revoke(_) => "auth revoke",
         C::ListEvents(_) => "events ls",
+        C::ListRecordings(_) => "recordings ls",
     }
 }

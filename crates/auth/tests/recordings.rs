@@ -70,7 +70,7 @@ fn recording(n: u32, user: &str, desktop: &str) -> Vec<u8> {
     writer.record(10, Source::Desktop, &rect(true), &mut file);
     writer.record(500, Source::Browser, &encode_frame(Payload::MouseMove(pb::MouseMove { x: 1, y: 2 })), &mut file);
     writer.record(60_000, Source::Desktop, &rect(true), &mut file);
-    let (_, trailer) = writer.finish();
+    let (_, trailer) = writer.finish(0);
     file.extend_from_slice(&trailer);
     file
 }

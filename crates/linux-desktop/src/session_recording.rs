@@ -84,7 +84,8 @@ impl SessionRecorder {
     pub async fn finish(&self) -> Result<PathBuf, String> {
         self.flush().await;
         let Some(writer) = lock(&self.writer).take() else { return Err("the recording was already closed".into()) };
-        let (_, trailer) = writer.finish();
+        let ended = u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let (_, trailer) = writer.finish(ended);
         let (done, closed) = oneshot::channel();
         if self.queue.send(Write::Close { trailer, done }).await.is_err() {
             return Err(self.failure_reason());

@@ -99,6 +99,35 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Session recordings.
+    #[command(subcommand)]
+    Recordings(RecordingsCommand),
+}
+
+/// `orielctl recordings …`
+#[derive(Debug, Subcommand)]
+pub enum RecordingsCommand {
+    /// List session recordings, newest first.
+    Ls {
+        /// Started from this time: RFC 3339 or a duration back from now (24h).
+        #[arg(long)]
+        since: Option<String>,
+        /// Started before this time, in the same forms.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this user's sessions.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this desktop's sessions.
+        #[arg(long)]
+        desktop: Option<String>,
+        /// At most this many (up to 500).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// `orielctl events …`

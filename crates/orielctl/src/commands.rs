@@ -17,7 +17,7 @@ use oriel_auth::storage::StorageLocation;
 use oriel_auth::store::Store;
 use oriel_backend::SystemClock;
 
-use crate::cli::{AccessCommand, AuthCommand, Cli, Command, DesktopsCommand, EventsCommand, Format, LocksCommand, TokensCommand, UserArgs, UsersCommand};
+use crate::cli::{AccessCommand, AuthCommand, Cli, Command, DesktopsCommand, EventsCommand, Format, LocksCommand, RecordingsCommand, TokensCommand, UserArgs, UsersCommand};
 
 /// Where commands run.
 enum Target {
@@ -183,6 +183,16 @@ fn request(command: Command) -> anyhow::Result<(proto::Command, Format)> {
         }
         Command::Unlock { name } => Request::Unlock(proto::Name { name }),
         Command::Events(_) => bail!("events are listed page by page, not in one request"),
+        Command::Recordings(RecordingsCommand::Ls { since, until, user, desktop, limit, format: f }) => {
+            format = f;
+            Request::ListRecordings(proto::ListRecordings {
+                since: since.unwrap_or_default(),
+                until: until.unwrap_or_default(),
+                user: user.unwrap_or_default(),
+                desktop: desktop.unwrap_or_default(),
+                limit,
+            })
+        }
         Command::Tokens(TokensCommand::Add { kind, ttl, reusable }) => Request::AddToken(proto::AddToken { kind, ttl, reusable }),
         Command::Tokens(TokensCommand::Ls { format: f }) => {
             format = f;

@@ -411,3 +411,38 @@ fn force_replaces_and_its_absence_writes_nothing() {
     ok(d, &["rm", "lock/l2"]);
     assert!(fails(d, &["get", "lock/l2"], 2).contains("lock \"l2\" not found"));
 }
+
+#[test]
+fn recordings_are_listed_newest_first_and_filtered() {
+    let dir = data_dir();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options::default()).await.unwrap();
+        let store = Store::new(Arc::new(backend));
+        for (n, user) in [(1, "alice"), (2, "bob")] {
+            let record = oriel_auth::store::RecordingRecord {
+                id: format!("0190f0c4-7d2a-7000-8000-00000000000{n}"),
+                user: user.into(),
+                login: user.into(),
+                desktop: "d-dev".into(),
+                desktop_kind: "linux".into(),
+                start: format!("2026-12-06T09:0{n}:00.000Z"),
+                end: format!("2026-12-06T09:0{n}:30.000Z"),
+                duration_ms: 30_000,
+                size: 1234 * n,
+                participants: vec![user.into()],
+            };
+            store.add_recording(&record).await.unwrap();
+        }
+    });
+    let d = dir.path();
+    let lines = ok(d, &["recordings", "ls", "--format", "json"]);
+    let listed: Vec<serde_json::Value> = lines.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let users: Vec<&str> = listed.iter().map(|r| r["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["bob", "alice"]);
+    assert_eq!(listed[1]["duration_ms"], 30_000);
+    let table = ok(d, &["recordings", "ls", "--user", "alice"]);
+    assert!(table.contains("Duration") && table.contains("30s") && table.contains("alice") && !table.contains("bob"), "{table}");
+    assert!(ok(d, &["recordings", "ls", "--since", "2026-12-06T09:02:00Z", "--format", "json"]).lines().count() == 1);
+    assert!(fails(d, &["recordings", "ls", "--limit", "501"], 2).contains("at most 500"));
+}

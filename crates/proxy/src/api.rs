@@ -116,7 +116,15 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
         Ok(SessionUser { user, .. }) => {
             // What the web UI offers: the audit log only to those it would show it to.
             let can_read_events = matches!(state.plane.check_rules(user.name.as_str(), crate::audit_api::RESOURCE, &crate::audit_api::VERBS).await, Ok(Ok(())));
-            Json(json!({ "user": user.name.as_str(), "roles": user.roles, "cluster": state.cluster, "can_read_events": can_read_events })).into_response()
+            let can_list_recordings = matches!(state.plane.recording_access(user.name.as_str()).await, Ok(Ok(_)));
+            Json(json!({
+                "user": user.name.as_str(),
+                "roles": user.roles,
+                "cluster": state.cluster,
+                "can_read_events": can_read_events,
+                "can_list_recordings": can_list_recordings,
+            }))
+            .into_response()
         }
         Err(response) => response,
     }

@@ -14,8 +14,10 @@
 
 mod api;
 mod audit_api;
+mod byte_range;
 pub mod connections;
 mod latency;
+mod recordings_api;
 pub mod origin;
 mod relay;
 pub mod tls;

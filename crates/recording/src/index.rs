@@ -11,7 +11,7 @@ use crate::{FormatError, Record, recorded};
 /// Written at the end of a finished file (`docs/recording.md`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
-    /// The last record's delay.
+    /// How long the session lasted: at least the last record's delay.
     pub duration_ms: u32,
     /// How many records there are.
     pub records: u64,

@@ -107,8 +107,12 @@ impl Scanner {
         if index.records_end != records_end {
             return Err(self.stopped.unwrap_or(FormatError::IndexMismatch(format!("records end at {records_end}, the index says {}", index.records_end))));
         }
-        if index != built {
-            return Err(FormatError::IndexMismatch("its keyframes, count or duration differ from the records'".into()));
+        // The session may have gone on after its last record.
+        if index.duration_ms < built.duration_ms {
+            return Err(FormatError::IndexMismatch(format!("it lasts {} ms, but a record is {} ms in", index.duration_ms, built.duration_ms)));
+        }
+        if index.keyframes != built.keyframes || index.records != built.records {
+            return Err(FormatError::IndexMismatch("its keyframes or count differ from the records'".into()));
         }
         Ok(Scanned { meta, index, len })
     }
@@ -123,7 +127,9 @@ impl Scanner {
         };
         let built = built.finish();
         if let Ok(index) = read_trailer(&self.buffer, len)
-            && index == built
+            && index.keyframes == built.keyframes
+            && index.records == built.records
+            && index.duration_ms >= built.duration_ms
         {
             return Ok(Recovered { meta, index, keep: len, trailer: Vec::new() });
         }

@@ -47,9 +47,12 @@ impl RecordingWriter {
         true
     }
 
-    /// The trailer, and the index it holds.
-    pub fn finish(self) -> (Index, Vec<u8>) {
-        let index = self.index.finish();
+    /// The trailer, and the index it holds, for a session that ended
+    /// `ended_ms` after it started: the recording lasts as long as the
+    /// session, even when the screen did not change at its end.
+    pub fn finish(self, ended_ms: u32) -> (Index, Vec<u8>) {
+        let mut index = self.index.finish();
+        index.duration_ms = index.duration_ms.max(ended_ms);
         let bytes = trailer(&index);
         (index, bytes)
     }

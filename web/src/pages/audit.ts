@@ -3,10 +3,12 @@
 // users whose roles may read events; others get a page that says what it takes.
 import { ApiError, listEvents, me, type Me } from '../api';
 import { EVENT_TYPES } from '../audit-event';
-import { EMPTY_FILTER, queryOf, RANGES, type AuditFilter, type EventQuery, type FilterResult, type RangeName } from '../audit-filter';
+import { EMPTY_FILTER, queryOf, type AuditFilter, type EventQuery } from '../audit-filter';
 import { find, mount, say } from '../dom';
 import { auditRows } from '../ui/audit-row';
 import { offerLogout } from '../ui/logout';
+import { TimeRangeFields } from '../ui/time-range-fields';
+import { fillTopbar } from '../ui/topbar';
 
 /**
  * Events asked for at once. The server would send 1000; a smaller first page
@@ -19,13 +21,15 @@ export async function showAudit(app: HTMLElement): Promise<void> {
   const page = mount(app, 'audit-page');
   offerLogout(find(page, '#logout', HTMLButtonElement));
   const form = find(page, '#audit-filter', HTMLFormElement);
-  const range = find(form, '#audit-range', HTMLSelectElement);
-  const from = find(form, '#audit-from', HTMLInputElement);
-  const to = find(form, '#audit-to', HTMLInputElement);
+  const time = new TimeRangeFields(
+    form,
+    find(form, '#audit-range', HTMLSelectElement),
+    find(form, '#audit-from', HTMLInputElement),
+    find(form, '#audit-to', HTMLInputElement),
+  );
   const type = find(form, '#audit-type', HTMLSelectElement);
   const user = find(form, '#audit-user', HTMLInputElement);
   const session = find(form, '#audit-session', HTMLInputElement);
-  const custom = [...form.querySelectorAll<HTMLElement>('[data-custom-range]')];
   const message = find(page, '.audit-message', HTMLElement);
   const error = find(page, '#audit-error', HTMLElement);
   const results = find(page, '.audit-results', HTMLElement);
@@ -42,24 +46,16 @@ export async function showAudit(app: HTMLElement): Promise<void> {
     say(error, `Cannot open the audit log: ${reason.message}`);
     return;
   }
-  find(page, '.topbar-user', HTMLElement).textContent = who.user;
-  find(page, '.topbar-cluster', HTMLElement).textContent = who.cluster;
+  fillTopbar(page, who);
   if (!who.canReadEvents) return refused(page, null);
   form.hidden = false;
 
-  range.replaceChildren(...RANGES.map(({ name, label }) => new Option(label, name)));
   type.replaceChildren(new Option('All events', ''), ...typeGroups());
   const fill = (filter: AuditFilter): void => {
-    range.value = filter.range;
-    from.value = filter.from;
-    to.value = filter.to;
+    time.fill(filter);
     type.value = filter.type;
     user.value = filter.user;
     session.value = filter.session;
-    showCustom();
-  };
-  const showCustom = (): void => {
-    for (const field of custom) field.hidden = range.value !== 'custom';
   };
 
   // Each search has a number; an answer to an older one is dropped, so a slow
@@ -70,14 +66,12 @@ export async function showAudit(app: HTMLElement): Promise<void> {
   let shown = 0;
 
   const search = (): void => {
-    from.removeAttribute('aria-invalid');
-    to.removeAttribute('aria-invalid');
-    const built = (range.value === 'custom' ? halfTyped(from, to) : null) ?? queryOf(readFilter());
+    time.blame(null);
+    const halfTyped = time.halfTyped();
+    const built = halfTyped === null ? queryOf(readFilter()) : { ok: false as const, problem: halfTyped };
     if (!built.ok) {
-      const input = built.problem.field === 'from' ? from : to;
-      input.setAttribute('aria-invalid', 'true');
       say(error, built.problem.message);
-      input.focus();
+      time.blame(built.problem);
       return;
     }
     query = built.query;
@@ -131,9 +125,7 @@ export async function showAudit(app: HTMLElement): Promise<void> {
   };
 
   const readFilter = (): AuditFilter => ({
-    range: range.value as RangeName,
-    from: from.value,
-    to: to.value,
+    ...time.read(),
     type: type.value,
     user: user.value,
     session: session.value,
@@ -154,12 +146,7 @@ export async function showAudit(app: HTMLElement): Promise<void> {
     fill(EMPTY_FILTER);
     search();
   });
-  range.addEventListener('change', () => {
-    showCustom();
-    // Dates are typed first; the search waits for Search.
-    if (range.value === 'custom') from.focus();
-    else search();
-  });
+  time.onChange(search);
   type.addEventListener('change', search);
   more.addEventListener('click', () => void load(searches));
 
@@ -180,13 +167,6 @@ function typeGroups(): HTMLOptGroupElement[] {
     element.append(new Option(label, name));
   }
   return [...groups.values()];
-}
-
-/** A date input the browser holds half-typed reads as '', which would silently mean "no bound". */
-function halfTyped(from: HTMLInputElement, to: HTMLInputElement): FilterResult | null {
-  if (from.validity.badInput) return { ok: false, problem: { field: 'from', message: 'From is not a complete date and time.' } };
-  if (to.validity.badInput) return { ok: false, problem: { field: 'to', message: 'To is not a complete date and time.' } };
-  return null;
 }
 
 function counted(shown: number, nextPage: string | null): string {

@@ -7,6 +7,7 @@ import { sessionPath } from '../route';
 import { desktopRow, labelChip } from '../ui/desktop-row';
 import { keyboardSetting } from '../ui/keyboard-setting';
 import { offerLogout } from '../ui/logout';
+import { fillTopbar } from '../ui/topbar';
 
 export async function showDesktops(app: HTMLElement): Promise<void> {
   document.title = 'Desktops · Oriel';
@@ -23,8 +24,7 @@ export async function showDesktops(app: HTMLElement): Promise<void> {
   let desktops: Desktop[];
   try {
     const [user, list] = await Promise.all([me(), listDesktops()]);
-    find(page, '.topbar-user', HTMLElement).textContent = user.user;
-    find(page, '.topbar-nav', HTMLElement).hidden = !user.canReadEvents;
+    fillTopbar(page, user);
     find(page, '.topbar-cluster', HTMLElement).textContent = list.cluster;
     cluster = list.cluster;
     desktops = list.desktops.sort((a, b) => a.name.localeCompare(b.name));

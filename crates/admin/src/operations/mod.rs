@@ -9,6 +9,7 @@ mod format;
 
 pub use format::{duration, humantime, utc};
 mod locks;
+mod recordings;
 mod resources;
 mod revoke;
 mod tokens;
@@ -48,6 +49,7 @@ pub async fn run(plane: &ControlPlane, settings: &Settings, command: proto::Comm
         Command::Remove(proto::Resource { resource }) => resources::remove(plane, &resource).await,
         Command::ListDesktops(proto::ListDesktops { kind }) => desktops::list(plane, &kind).await,
         Command::ListEvents(request) => events::list(plane, request).await,
+        Command::ListRecordings(request) => recordings::list(plane, request).await,
         Command::Lock(request) => locks::lock(plane, request).await,
         Command::ListLocks(_) => locks::list(plane).await,
         Command::Unlock(proto::Name { name }) => locks::unlock(plane, &name).await,
