@@ -64,7 +64,15 @@ fn recording(n: u32, user: &str, desktop: &str) -> Vec<u8> {
     };
     let (mut writer, mut file) = RecordingWriter::start(&meta);
     let rect = |reset| {
-        encode_frame(Payload::FrameRect(pb::FrameRect { frame_id: 1, width: 8, height: 8, data: vec![7; 40], reset_context: reset, end_of_frame: true, ..Default::default() }))
+        encode_frame(Payload::FrameRect(pb::FrameRect {
+            frame_id: 1,
+            width: 8,
+            height: 8,
+            data: vec![7; 40],
+            reset_context: reset,
+            end_of_frame: true,
+            ..Default::default()
+        }))
     };
     writer.record(0, Source::Desktop, &encode_frame(Payload::ServerHello(pb::ServerHello { width: 8, height: 8, ..Default::default() })), &mut file);
     writer.record(10, Source::Desktop, &rect(true), &mut file);
@@ -107,7 +115,10 @@ async fn recordings(backend: Arc<dyn Backend>, clock: Arc<FakeClock>) {
     let middle = damaged.len() / 2;
     damaged[middle] ^= 1;
     let refused = upload(&plane, &session_id(5), Uploader::Desktop("build".into()), &damaged).await;
-    assert!(matches!(refused, Err(RecordingError::Invalid(FormatError::BadChecksum { .. } | FormatError::IndexMismatch(_) | FormatError::BadIndex(_)))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RecordingError::Invalid(FormatError::BadChecksum { .. } | FormatError::IndexMismatch(_) | FormatError::BadIndex(_)))),
+        "{refused:?}"
+    );
     let whole = recording(6, "bob", "build");
     let refused = upload(&plane, &session_id(6), Uploader::Desktop("build".into()), &whole[..whole.len() - 3]).await;
     assert!(matches!(refused, Err(RecordingError::Invalid(FormatError::Truncated { .. }))), "{refused:?}");

@@ -8,8 +8,8 @@ use std::pin::Pin;
 
 pub use oriel_auth::access_feed::AccessChanges;
 use oriel_auth::audit::AuditEvent;
-use oriel_auth::recordings::{RecordingError, RecordingId, Uploader};
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantMismatch, SessionGrant, SessionTarget};
+use oriel_auth::recordings::{RecordingError, RecordingId, Uploader};
 use oriel_rbac::DesktopKind;
 use tokio::sync::watch;
 

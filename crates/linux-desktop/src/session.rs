@@ -24,8 +24,8 @@ use crate::handshake::HelloError;
 use crate::login::{self, LoginError, SessionMark};
 use crate::recording_spool::RecordingSpool;
 use crate::session_audit::SessionAudit;
-use crate::session_recording::SessionRecorder;
 use crate::session_process::{Displays, SessionProcess, SessionProgram, pb};
+use crate::session_recording::SessionRecorder;
 use crate::x11::X11Error;
 use crate::xsession::{self, XSession};
 use crate::xvfb::XvfbError;
@@ -507,7 +507,9 @@ impl LinuxDesktopService {
             desktop_kind: "linux".into(),
             start: oriel_auth::audit::rfc3339(std::time::SystemTime::now()),
         };
-        SessionRecorder::start(self.config.recordings.dir(), &meta).await.map_err(|e| SessionError::Recording(format!("cannot write to {}: {e}", self.config.recordings.dir().display())))
+        SessionRecorder::start(self.config.recordings.dir(), &meta)
+            .await
+            .map_err(|e| SessionError::Recording(format!("cannot write to {}: {e}", self.config.recordings.dir().display())))
     }
 
     /// Closes the recording, if there is one, and queues it for upload.

@@ -21,7 +21,10 @@ const QUEUED_WRITES: usize = 64;
 enum Write {
     Records(Vec<u8>),
     /// The trailer, then flush and sync; the answer says whether it worked.
-    Close { trailer: Vec<u8>, done: oneshot::Sender<std::io::Result<()>> },
+    Close {
+        trailer: Vec<u8>,
+        done: oneshot::Sender<std::io::Result<()>>,
+    },
 }
 
 /// One session's recording, shared by its two pumps.

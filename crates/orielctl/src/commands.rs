@@ -17,7 +17,9 @@ use oriel_auth::storage::StorageLocation;
 use oriel_auth::store::Store;
 use oriel_backend::SystemClock;
 
-use crate::cli::{AccessCommand, AuthCommand, Cli, Command, DesktopsCommand, EventsCommand, Format, LocksCommand, RecordingsCommand, TokensCommand, UserArgs, UsersCommand};
+use crate::cli::{
+    AccessCommand, AuthCommand, Cli, Command, DesktopsCommand, EventsCommand, Format, LocksCommand, RecordingsCommand, TokensCommand, UserArgs, UsersCommand,
+};
 
 /// Where commands run.
 enum Target {

@@ -442,7 +442,7 @@ fn recordings_are_listed_newest_first_and_filtered() {
     assert_eq!(users, ["bob", "alice"]);
     assert_eq!(listed[1]["duration_ms"], 30_000);
     let table = ok(d, &["recordings", "ls", "--user", "alice"]);
-    assert!(table.contains("Duration") && table.contains("30s") && table.contains("alice") && !table.contains("bob"), "{table}");
+    assert!(table.contains("Duration") && table.contains("0:30") && table.contains("alice") && !table.contains("bob"), "{table}");
     assert!(ok(d, &["recordings", "ls", "--since", "2026-12-06T09:02:00Z", "--format", "json"]).lines().count() == 1);
     assert!(fails(d, &["recordings", "ls", "--limit", "501"], 2).contains("at most 500"));
 }

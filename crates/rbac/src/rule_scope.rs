@@ -20,7 +20,8 @@ impl Condition {
     /// other expression.
     pub fn parse(expression: &str) -> Option<Condition> {
         let compact: String = expression.chars().filter(|c| !c.is_whitespace()).collect();
-        (compact == "contains(session.participants,user.metadata.name)").then_some(Condition::UserIsParticipant)
+        (compact == "contains(session.participants,user.metadata.name)")
+            .then_some(Condition::UserIsParticipant)
     }
 }
 
@@ -79,7 +80,10 @@ impl RoleSet {
                 })
             });
             if all && let Some(condition) = condition {
-                return ScopedDecision::OnlyWhere { role: role.name.clone(), condition };
+                return ScopedDecision::OnlyWhere {
+                    role: role.name.clone(),
+                    condition,
+                };
             }
         }
         ScopedDecision::Denied { reason }
@@ -87,7 +91,12 @@ impl RoleSet {
 
     /// Whether a deny rule refuses one of `verbs` on `resource`.
     fn denied_outright(&self, resource: &str, verbs: &[&str]) -> bool {
-        self.rules.iter().any(|rules| rules.deny.iter().any(|rule| verbs.iter().any(|verb| rule.denies(resource, verb))))
+        self.rules.iter().any(|rules| {
+            rules
+                .deny
+                .iter()
+                .any(|rule| verbs.iter().any(|verb| rule.denies(resource, verb)))
+        })
     }
 }
 
@@ -115,29 +124,54 @@ spec:
 
     #[test]
     fn the_access_role_sees_its_own_sessions() {
-        assert_eq!(set(ACCESS), ScopedDecision::OnlyWhere { role: "access".into(), condition: Condition::UserIsParticipant });
+        assert_eq!(
+            set(ACCESS),
+            ScopedDecision::OnlyWhere {
+                role: "access".into(),
+                condition: Condition::UserIsParticipant
+            }
+        );
     }
 
     #[test]
     fn an_unconditional_rule_wins() {
         let auditor = "kind: role\nversion: v7\nmetadata: {name: auditor}\nspec:\n  allow:\n    rules:\n      - resources: [session]\n        verbs: [list, read]\n";
-        assert_eq!(set(&format!("{ACCESS}---\n{auditor}")), ScopedDecision::Everything { role: "auditor".into() });
+        assert_eq!(
+            set(&format!("{ACCESS}---\n{auditor}")),
+            ScopedDecision::Everything {
+                role: "auditor".into()
+            }
+        );
     }
 
     #[test]
     fn another_condition_or_a_deny_grants_nothing() {
-        let other = ACCESS.replace("contains(session.participants, user.metadata.name)", "equals(user.metadata.name, \"bob\")");
+        let other = ACCESS.replace(
+            "contains(session.participants, user.metadata.name)",
+            "equals(user.metadata.name, \"bob\")",
+        );
         assert!(matches!(set(&other), ScopedDecision::Denied { .. }));
         let deny = "kind: role\nversion: v7\nmetadata: {name: no}\nspec:\n  deny:\n    rules:\n      - resources: [session]\n        verbs: [read]\n";
-        let ScopedDecision::Denied { reason } = set(&format!("{ACCESS}---\n{deny}")) else { panic!("a deny rule refuses") };
+        let ScopedDecision::Denied { reason } = set(&format!("{ACCESS}---\n{deny}")) else {
+            panic!("a deny rule refuses")
+        };
         assert!(reason.contains("denied by role \"no\""), "{reason}");
         // Only list on a condition is not list and read.
-        assert!(matches!(set(&ACCESS.replace("[list, read]", "[list]")), ScopedDecision::Denied { .. }));
+        assert!(matches!(
+            set(&ACCESS.replace("[list, read]", "[list]")),
+            ScopedDecision::Denied { .. }
+        ));
     }
 
     #[test]
     fn spacing_does_not_matter_but_the_names_do() {
-        assert_eq!(Condition::parse(" contains( session.participants ,user.metadata.name ) "), Some(Condition::UserIsParticipant));
-        assert_eq!(Condition::parse("contains(session.participants, user.spec.name)"), None);
+        assert_eq!(
+            Condition::parse(" contains( session.participants ,user.metadata.name ) "),
+            Some(Condition::UserIsParticipant)
+        );
+        assert_eq!(
+            Condition::parse("contains(session.participants, user.spec.name)"),
+            None
+        );
     }
 }

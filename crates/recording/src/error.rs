@@ -22,8 +22,14 @@ pub enum FormatError {
     NotRecordable { offset: u64 },
     #[error("the record at offset {offset} is not a valid message: {reason}")]
     BadEnvelope { offset: u64, reason: String },
-    #[error("the record at offset {offset} goes back in time ({delay_ms} ms after {previous_ms} ms)")]
-    TimeGoesBack { offset: u64, delay_ms: u32, previous_ms: u32 },
+    #[error(
+        "the record at offset {offset} goes back in time ({delay_ms} ms after {previous_ms} ms)"
+    )]
+    TimeGoesBack {
+        offset: u64,
+        delay_ms: u32,
+        previous_ms: u32,
+    },
     #[error("the recording was cut short at offset {offset} (no index at its end)")]
     Truncated { offset: u64 },
     #[error("the recording's index is damaged: {0}")]

@@ -54,7 +54,9 @@ pub fn parse_header(buf: &[u8]) -> Result<Option<(Meta, usize)>, FormatError> {
     if buf[..magic_seen] != MAGIC[..magic_seen] {
         return Err(FormatError::BadMagic);
     }
-    let Some(fixed) = buf.get(..FIXED_HEADER_LEN) else { return Ok(None) };
+    let Some(fixed) = buf.get(..FIXED_HEADER_LEN) else {
+        return Ok(None);
+    };
     let version = u16::from_be_bytes([fixed[8], fixed[9]]);
     if version != VERSION {
         return Err(FormatError::UnsupportedVersion(version));
@@ -64,7 +66,9 @@ pub fn parse_header(buf: &[u8]) -> Result<Option<(Meta, usize)>, FormatError> {
         return Err(FormatError::MetaTooLong(meta_len));
     }
     let end = FIXED_HEADER_LEN + meta_len as usize;
-    let Some(meta) = buf.get(FIXED_HEADER_LEN..end) else { return Ok(None) };
+    let Some(meta) = buf.get(FIXED_HEADER_LEN..end) else {
+        return Ok(None);
+    };
     let meta = serde_json::from_slice(meta).map_err(|e| FormatError::BadMeta(e.to_string()))?;
     Ok(Some((meta, end)))
 }
@@ -93,7 +97,9 @@ pub fn index_start(tail: &[u8], file_len: u64) -> Result<u64, FormatError> {
     }
     let len = u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]);
     if len > MAX_INDEX_LEN || u64::from(len) + TRAILER_LEN as u64 > file_len {
-        return Err(FormatError::BadIndex(format!("its length {len} does not fit the file")));
+        return Err(FormatError::BadIndex(format!(
+            "its length {len} does not fit the file"
+        )));
     }
     Ok(file_len - TRAILER_LEN as u64 - u64::from(len))
 }
@@ -103,14 +109,24 @@ pub fn index_start(tail: &[u8], file_len: u64) -> Result<u64, FormatError> {
 pub fn read_trailer(end: &[u8], file_len: u64) -> Result<Index, FormatError> {
     let start = index_start(end, file_len)?;
     let json_len = (file_len - start) as usize - TRAILER_LEN;
-    let json = end.get(end.len() - TRAILER_LEN - json_len..end.len() - TRAILER_LEN).ok_or(FormatError::Truncated { offset: file_len })?;
-    let crc = u32::from_be_bytes(end[end.len() - 12..end.len() - 8].try_into().expect("4 bytes"));
+    let json = end
+        .get(end.len() - TRAILER_LEN - json_len..end.len() - TRAILER_LEN)
+        .ok_or(FormatError::Truncated { offset: file_len })?;
+    let crc = u32::from_be_bytes(
+        end[end.len() - 12..end.len() - 8]
+            .try_into()
+            .expect("4 bytes"),
+    );
     if crc32fast::hash(json) != crc {
         return Err(FormatError::BadIndex("its checksum does not match".into()));
     }
-    let index: Index = serde_json::from_slice(json).map_err(|e| FormatError::BadIndex(e.to_string()))?;
+    let index: Index =
+        serde_json::from_slice(json).map_err(|e| FormatError::BadIndex(e.to_string()))?;
     if index.records_end != start {
-        return Err(FormatError::BadIndex(format!("records end at {} but the index starts at {start}", index.records_end)));
+        return Err(FormatError::BadIndex(format!(
+            "records end at {} but the index starts at {start}",
+            index.records_end
+        )));
     }
     index.check_shape()?;
     Ok(index)

@@ -47,13 +47,21 @@ impl Index {
     pub(crate) fn check_shape(&self) -> Result<(), FormatError> {
         let mut previous: Option<&Keyframe> = None;
         for keyframe in &self.keyframes {
-            if keyframe.offset >= self.records_end || keyframe.context.iter().any(|&c| c >= keyframe.offset) {
-                return Err(FormatError::BadIndex(format!("keyframe at {} points outside its records", keyframe.offset)));
+            if keyframe.offset >= self.records_end
+                || keyframe.context.iter().any(|&c| c >= keyframe.offset)
+            {
+                return Err(FormatError::BadIndex(format!(
+                    "keyframe at {} points outside its records",
+                    keyframe.offset
+                )));
             }
             if let Some(previous) = previous
                 && (keyframe.offset <= previous.offset || keyframe.t < previous.t)
             {
-                return Err(FormatError::BadIndex(format!("keyframe at {} is out of order", keyframe.offset)));
+                return Err(FormatError::BadIndex(format!(
+                    "keyframe at {} is out of order",
+                    keyframe.offset
+                )));
             }
             previous = Some(keyframe);
         }
@@ -73,32 +81,70 @@ pub(crate) struct IndexBuilder {
 
 impl IndexBuilder {
     pub fn starting_at(records_start: u64) -> Self {
-        Self { index: Index { records_end: records_start, ..Index::default() }, ..Self::default() }
+        Self {
+            index: Index {
+                records_end: records_start,
+                ..Index::default()
+            },
+            ..Self::default()
+        }
     }
 
     /// Takes the record at `offset`, `len` bytes long. Refuses what a
     /// recording never holds: a message it does not keep, bytes that are
     /// not one, or time going backwards.
-    pub fn observe(&mut self, offset: u64, len: usize, record: &Record<'_>) -> Result<(), FormatError> {
-        let field = payload_field(record.envelope).ok_or_else(|| FormatError::BadEnvelope { offset, reason: "no message in it".into() })?;
+    pub fn observe(
+        &mut self,
+        offset: u64,
+        len: usize,
+        record: &Record<'_>,
+    ) -> Result<(), FormatError> {
+        let field = payload_field(record.envelope).ok_or_else(|| FormatError::BadEnvelope {
+            offset,
+            reason: "no message in it".into(),
+        })?;
         if !recorded(field, record.source) {
             return Err(FormatError::NotRecordable { offset });
         }
         if record.delay_ms < self.index.duration_ms {
-            return Err(FormatError::TimeGoesBack { offset, delay_ms: record.delay_ms, previous_ms: self.index.duration_ms });
+            return Err(FormatError::TimeGoesBack {
+                offset,
+                delay_ms: record.delay_ms,
+                previous_ms: self.index.duration_ms,
+            });
         }
-        let envelope = Envelope::decode(record.envelope).map_err(|e| FormatError::BadEnvelope { offset, reason: e.to_string() })?;
+        let envelope = Envelope::decode(record.envelope).map_err(|e| FormatError::BadEnvelope {
+            offset,
+            reason: e.to_string(),
+        })?;
         match envelope.payload {
             Some(Payload::ServerHello(_)) => self.server_hello = Some(offset),
             Some(Payload::ClientScreenSpec(_)) => self.screen_spec = Some(offset),
             Some(Payload::CursorImage(_)) => self.cursor_image = Some(offset),
             Some(Payload::MouseMove(_)) => self.mouse_move = Some(offset),
             Some(Payload::FrameRect(rect)) if rect.reset_context && rect.x == 0 && rect.y == 0 => {
-                let context = [self.server_hello, self.screen_spec, self.cursor_image, self.mouse_move].into_iter().flatten().collect();
-                self.index.keyframes.push(Keyframe { t: record.delay_ms, offset, context });
+                let context = [
+                    self.server_hello,
+                    self.screen_spec,
+                    self.cursor_image,
+                    self.mouse_move,
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                self.index.keyframes.push(Keyframe {
+                    t: record.delay_ms,
+                    offset,
+                    context,
+                });
             }
             Some(_) => {}
-            None => return Err(FormatError::BadEnvelope { offset, reason: "an unknown message".into() }),
+            None => {
+                return Err(FormatError::BadEnvelope {
+                    offset,
+                    reason: "an unknown message".into(),
+                });
+            }
         }
         self.index.duration_ms = record.delay_ms;
         self.index.records += 1;

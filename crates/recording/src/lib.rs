@@ -19,7 +19,10 @@ mod selection;
 mod writer;
 
 pub use error::FormatError;
-pub use format::{END_MAGIC, MAGIC, MAX_BODY_LEN, MAX_INDEX_LEN, MAX_META_LEN, Meta, TRAILER_LEN, VERSION, index_start, parse_header, read_trailer};
+pub use format::{
+    END_MAGIC, MAGIC, MAX_BODY_LEN, MAX_INDEX_LEN, MAX_META_LEN, Meta, TRAILER_LEN, VERSION,
+    index_start, parse_header, read_trailer,
+};
 pub use index::{Index, Keyframe};
 pub use record::{Record, Source, parse_record};
 pub use scan::{Recovered, Scanned, Scanner};

@@ -50,13 +50,20 @@ pub(crate) fn encode_record(delay_ms: u32, source: Source, envelope: &[u8], out:
 /// Reads the record at the start of `buf`, which is at `offset` in the
 /// file: the record and its length, or `None` while more bytes are needed.
 pub fn parse_record(buf: &[u8], offset: u64) -> Result<Option<(Record<'_>, usize)>, FormatError> {
-    let Some(len) = buf.first_chunk::<4>() else { return Ok(None) };
+    let Some(len) = buf.first_chunk::<4>() else {
+        return Ok(None);
+    };
     let body_len = u32::from_be_bytes(*len);
     if !(BODY_PREFIX_LEN as u32..=MAX_BODY_LEN).contains(&body_len) {
-        return Err(FormatError::BadRecordLength { offset, len: body_len });
+        return Err(FormatError::BadRecordLength {
+            offset,
+            len: body_len,
+        });
     }
     let total = FRAMING_LEN + body_len as usize;
-    let Some(record) = buf.get(..total) else { return Ok(None) };
+    let Some(record) = buf.get(..total) else {
+        return Ok(None);
+    };
     let body = &record[4..4 + body_len as usize];
     let crc = u32::from_be_bytes(record[total - 4..].try_into().expect("4 bytes"));
     if crc32fast::hash(body) != crc {
@@ -68,5 +75,12 @@ pub fn parse_record(buf: &[u8], offset: u64) -> Result<Option<(Record<'_>, usize
         value => return Err(FormatError::BadSource { offset, value }),
     };
     let delay_ms = u32::from_be_bytes(body[..4].try_into().expect("4 bytes"));
-    Ok(Some((Record { delay_ms, source, envelope: &body[BODY_PREFIX_LEN..] }, total)))
+    Ok(Some((
+        Record {
+            delay_ms,
+            source,
+            envelope: &body[BODY_PREFIX_LEN..],
+        },
+        total,
+    )))
 }

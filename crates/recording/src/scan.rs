@@ -59,7 +59,9 @@ impl Scanner {
         }
         let mut at = 0;
         if self.meta.is_none() {
-            let Some((meta, len)) = parse_header(&self.buffer)? else { return Ok(()) };
+            let Some((meta, len)) = parse_header(&self.buffer)? else {
+                return Ok(());
+            };
             self.meta = Some(meta);
             self.index = Some(IndexBuilder::starting_at(len as u64));
             at = len;
@@ -105,14 +107,22 @@ impl Scanner {
         };
         let built = built.finish();
         if index.records_end != records_end {
-            return Err(self.stopped.unwrap_or(FormatError::IndexMismatch(format!("records end at {records_end}, the index says {}", index.records_end))));
+            return Err(self.stopped.unwrap_or(FormatError::IndexMismatch(format!(
+                "records end at {records_end}, the index says {}",
+                index.records_end
+            ))));
         }
         // The session may have gone on after its last record.
         if index.duration_ms < built.duration_ms {
-            return Err(FormatError::IndexMismatch(format!("it lasts {} ms, but a record is {} ms in", index.duration_ms, built.duration_ms)));
+            return Err(FormatError::IndexMismatch(format!(
+                "it lasts {} ms, but a record is {} ms in",
+                index.duration_ms, built.duration_ms
+            )));
         }
         if index.keyframes != built.keyframes || index.records != built.records {
-            return Err(FormatError::IndexMismatch("its keyframes or count differ from the records'".into()));
+            return Err(FormatError::IndexMismatch(
+                "its keyframes or count differ from the records'".into(),
+            ));
         }
         Ok(Scanned { meta, index, len })
     }
@@ -131,9 +141,19 @@ impl Scanner {
             && index.records == built.records
             && index.duration_ms >= built.duration_ms
         {
-            return Ok(Recovered { meta, index, keep: len, trailer: Vec::new() });
+            return Ok(Recovered {
+                meta,
+                index,
+                keep: len,
+                trailer: Vec::new(),
+            });
         }
         let trailer = trailer(&built);
-        Ok(Recovered { meta, keep: built.records_end, index: built, trailer })
+        Ok(Recovered {
+            meta,
+            keep: built.records_end,
+            index: built,
+            trailer,
+        })
     }
 }

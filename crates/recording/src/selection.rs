@@ -28,7 +28,9 @@ pub(crate) fn payload_field(envelope: &[u8]) -> Option<u32> {
     for (i, byte) in envelope.iter().take(5).enumerate() {
         key |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
-            return (key & 0x7 == 2).then(|| u32::try_from(key >> 3).ok()).flatten();
+            return (key & 0x7 == 2)
+                .then(|| u32::try_from(key >> 3).ok())
+                .flatten();
         }
     }
     None
@@ -43,8 +45,14 @@ mod tests {
         // KeyboardButton 9, KeyboardText 103, SyncKeys 6, wheel 12,
         // clipboard 13, shared directories 15..18 and 21, ping 20.
         for field in [6, 9, 12, 13, 15, 16, 17, 18, 20, 21, 103] {
-            assert!(!recorded(field, Source::Browser), "{field} from the browser");
-            assert!(!recorded(field, Source::Desktop), "{field} from the desktop");
+            assert!(
+                !recorded(field, Source::Browser),
+                "{field} from the browser"
+            );
+            assert!(
+                !recorded(field, Source::Desktop),
+                "{field} from the desktop"
+            );
         }
         assert!(recorded(FRAME_RECT, Source::Desktop));
         assert!(recorded(MOUSE_MOVE, Source::Browser));

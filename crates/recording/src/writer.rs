@@ -19,15 +19,26 @@ impl RecordingWriter {
     /// A recording of the session `meta` describes, and its header.
     pub fn start(meta: &Meta) -> (Self, Vec<u8>) {
         let header = meta.header();
-        let writer = Self { index: IndexBuilder::starting_at(header.len() as u64), last_delay_ms: 0 };
+        let writer = Self {
+            index: IndexBuilder::starting_at(header.len() as u64),
+            last_delay_ms: 0,
+        };
         (writer, header)
     }
 
     /// Appends to `out` the record of `frame` (one whole TDPB frame, its
     /// length prefix included) sent `delay_ms` after the start from
     /// `source`, if recordings keep such a message. Returns whether it did.
-    pub fn record(&mut self, delay_ms: u32, source: Source, frame: &[u8], out: &mut Vec<u8>) -> bool {
-        let Some(envelope) = frame.get(oriel_tdpb::HEADER_LEN..) else { return false };
+    pub fn record(
+        &mut self,
+        delay_ms: u32,
+        source: Source,
+        frame: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some(envelope) = frame.get(oriel_tdpb::HEADER_LEN..) else {
+            return false;
+        };
         if !payload_field(envelope).is_some_and(|field| recorded(field, source)) {
             return false;
         }
@@ -36,8 +47,16 @@ impl RecordingWriter {
         let start = out.len();
         let offset = self.index.end();
         encode_record(delay_ms, source, envelope, out);
-        let record = Record { delay_ms, source, envelope };
-        if self.index.observe(offset, out.len() - start, &record).is_err() {
+        let record = Record {
+            delay_ms,
+            source,
+            envelope,
+        };
+        if self
+            .index
+            .observe(offset, out.len() - start, &record)
+            .is_err()
+        {
             // Not a message after all (the session process checks what it
             // sends, so this is a bug there): keep the file readable.
             out.truncate(start);

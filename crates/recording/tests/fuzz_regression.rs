@@ -17,7 +17,11 @@ fn fuzz_regressions_scan_without_panicking() {
             let mut scanner = Scanner::new();
             let fed = bytes.chunks(chunk).try_for_each(|part| scanner.feed(part));
             // None of these is a whole recording.
-            assert!(fed.is_err() || scanner.finish().is_err(), "{} read as a recording", path.display());
+            assert!(
+                fed.is_err() || scanner.finish().is_err(),
+                "{} read as a recording",
+                path.display()
+            );
         }
         replayed += 1;
     }

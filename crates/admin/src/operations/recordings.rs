@@ -7,7 +7,6 @@ use oriel_auth::audit::time_bound;
 use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::store::{MAX_RECORDING_PAGE, RecordingQuery};
 
-use super::format::humantime;
 use crate::Failure;
 use crate::outcome::{table, yaml};
 use crate::proto::{self, Outcome};
@@ -30,7 +29,7 @@ pub(super) async fn list(plane: &ControlPlane, request: proto::ListRecordings) -
         .recordings
         .iter()
         .map(|r| {
-            let duration = humantime(std::time::Duration::from_millis(r.duration_ms));
+            let duration = clock(r.duration_ms);
             vec![r.id.clone(), r.start.clone(), duration, r.user.clone(), r.login.clone(), r.desktop.clone(), r.size.to_string()]
         })
         .collect();
@@ -41,4 +40,24 @@ pub(super) async fn list(plane: &ControlPlane, request: proto::ListRecordings) -
         yaml: json.iter().map(|r| yaml(r, 0)).collect::<Vec<_>>().join("---\n"),
         ..Outcome::default()
     })
+}
+
+/// A duration as a player shows it: `m:ss`, or `h:mm:ss` from an hour.
+fn clock(ms: u64) -> String {
+    let seconds = ms / 1000;
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    match hours {
+        0 => format!("{minutes}:{seconds:02}"),
+        _ => format!("{hours}:{minutes:02}:{seconds:02}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_as_on_a_player() {
+        assert_eq!(super::clock(30_999), "0:30");
+        assert_eq!(super::clock(62_000), "1:02");
+        assert_eq!(super::clock(3_723_000), "1:02:03");
+    }
 }

@@ -32,7 +32,9 @@ mod tests {
     fn only_a_canonical_uuid_is_an_id() {
         let id = "0190f0c4-7d2a-7000-8000-000000000001";
         assert_eq!(RecordingId::parse(id).unwrap().as_str(), id);
-        for not in ["", "../etc/passwd", "0190F0C4-7D2A-7000-8000-000000000001", "0190f0c47d2a70008000000000000001", "{0190f0c4-7d2a-7000-8000-000000000001}", "a/b"] {
+        for not in
+            ["", "../etc/passwd", "0190F0C4-7D2A-7000-8000-000000000001", "0190f0c47d2a70008000000000000001", "{0190f0c4-7d2a-7000-8000-000000000001}", "a/b"]
+        {
             assert_eq!(RecordingId::parse(not), None, "{not}");
         }
     }
