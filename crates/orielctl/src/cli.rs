@@ -128,6 +128,23 @@ pub enum RecordingsCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Export a recording to a video (with Debian's ffmpeg): FILE.mp4
+    /// (H.264) or FILE.webm (VP9). Runs on the auth host's data directory,
+    /// or on a recording file downloaded from the web UI (--from).
+    Export {
+        /// The recording's id (its session's), as `recordings ls` lists it.
+        #[arg(required_unless_present = "from")]
+        id: Option<String>,
+        /// A recording file (.orec) to export instead.
+        #[arg(long, conflicts_with = "id")]
+        from: Option<std::path::PathBuf>,
+        /// The video to write: .mp4 or .webm.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Frames a second (1 to 60).
+        #[arg(long, default_value_t = 30)]
+        fps: u32,
+    },
 }
 
 /// `orielctl events …`

@@ -40,6 +40,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let Target::Local(data_dir) = target else { bail!("`auth sign` works on the auth host's data directory: drop --auth-server") };
         return sign(data_dir, out, ttl).await;
     }
+    if let Command::Recordings(RecordingsCommand::Export { id, from, out, fps }) = &cli.command {
+        let file = match (from, id) {
+            (Some(file), _) => file.clone(),
+            (None, Some(id)) => {
+                let Target::Local(data_dir) = &target else {
+                    bail!("`recordings export ID` reads the auth host's data directory: drop --auth-server, or download the recording and use --from FILE")
+                };
+                crate::export::in_data_dir(&data_dir.clone().unwrap_or_else(oriel_auth::data_dir::default_dir), id)?
+            }
+            (None, None) => bail!("name a recording, or a file with --from"),
+        };
+        let (out, fps) = (out.clone(), *fps);
+        tokio::task::spawn_blocking(move || crate::export::export(&file, &out, fps)).await??;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut runner = Runner::new(target).await?;
     if let Command::Events(EventsCommand::Ls { since, until, types, user, session, limit, oldest_first, format }) = cli.command {
         let query = proto::ListEvents {
@@ -185,6 +200,7 @@ fn request(command: Command) -> anyhow::Result<(proto::Command, Format)> {
         }
         Command::Unlock { name } => Request::Unlock(proto::Name { name }),
         Command::Events(_) => bail!("events are listed page by page, not in one request"),
+        Command::Recordings(RecordingsCommand::Export { .. }) => unreachable!("export runs locally, before any request"),
         Command::Recordings(RecordingsCommand::Ls { since, until, user, desktop, limit, format: f }) => {
             format = f;
             Request::ListRecordings(proto::ListRecordings {

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod export;
 mod output;
 
 use std::process::ExitCode;

@@ -446,3 +446,97 @@ fn recordings_are_listed_newest_first_and_filtered() {
     assert!(ok(d, &["recordings", "ls", "--since", "2026-12-06T09:02:00Z", "--format", "json"]).lines().count() == 1);
     assert!(fails(d, &["recordings", "ls", "--limit", "501"], 2).contains("at most 500"));
 }
+
+/// A recording of a 64x48 screen: red, then green at 1 s, blue at 2 s, the
+/// session ending at 3 s. Each picture is one keyframe rectangle.
+fn colour_recording(id: &str) -> Vec<u8> {
+    use oriel_tdpb::{Payload, encode_frame, pb};
+    let meta = oriel_recording::Meta {
+        session_id: id.into(),
+        user: "alice".into(),
+        login: "alice".into(),
+        desktop: "d-dev".into(),
+        desktop_kind: "linux".into(),
+        start: "2026-12-06T09:00:00.000Z".into(),
+    };
+    let (mut writer, mut file) = oriel_recording::RecordingWriter::start(&meta);
+    let hello = encode_frame(Payload::ServerHello(pb::ServerHello { width: 64, height: 48, ..Default::default() }));
+    writer.record(0, oriel_recording::Source::Desktop, &hello, &mut file);
+    let mut encoder = oriel_qoiz::FrameEncoder::new().unwrap();
+    for (n, bgrx) in [[0x33, 0x33, 0xaa, 0], [0x33, 0xaa, 0x33, 0], [0xaa, 0x33, 0x33, 0]].into_iter().enumerate() {
+        let pixels = bgrx.repeat(64 * 48);
+        let mut data = Vec::new();
+        encoder.encode(&oriel_qoiz::BgrxView { pixels: &pixels, stride: 64 * 4, width: 64, height: 48 }, &mut data).unwrap();
+        let rect = pb::FrameRect {
+            frame_id: n as u32,
+            width: 64,
+            height: 48,
+            codec: pb::Codec::Qoiz as i32,
+            data,
+            reset_context: true,
+            end_of_frame: true,
+            ..Default::default()
+        };
+        writer.record(n as u32 * 1000, oriel_recording::Source::Desktop, &encode_frame(Payload::FrameRect(rect)), &mut file);
+    }
+    let (_, trailer) = writer.finish(3000);
+    file.extend_from_slice(&trailer);
+    file
+}
+
+/// ffprobe's duration of a video, in seconds.
+fn video_duration(video: &Path) -> f64 {
+    let out = Command::new("ffprobe").args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"]).arg(video).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+}
+
+/// The colour of the video's top-left pixel `at` seconds in.
+fn video_pixel(video: &Path, at: f64) -> [u8; 3] {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &at.to_string(), "-i"])
+        .arg(video)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout[..3].try_into().unwrap()
+}
+
+fn near(got: [u8; 3], want: [u8; 3]) -> bool {
+    got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 24)
+}
+
+#[test]
+fn a_recording_exports_to_mp4_and_webm_with_its_duration_and_pictures() {
+    let dir = data_dir();
+    let d = dir.path();
+    let id = "0190f0c4-7d2a-7000-8000-0000000000aa";
+    std::fs::create_dir_all(d.join("recordings")).unwrap();
+    std::fs::write(d.join("recordings").join(format!("{id}.orec")), colour_recording(id)).unwrap();
+    let mp4 = d.join("colours.mp4");
+    ok(d, &["recordings", "export", id, "--out", mp4.to_str().unwrap()]);
+    let webm = d.join("colours.webm");
+    let file = d.join("recordings").join(format!("{id}.orec"));
+    ok(d, &["recordings", "export", "--from", file.to_str().unwrap(), "--out", webm.to_str().unwrap(), "--fps", "10"]);
+    for video in [&mp4, &webm] {
+        let duration = video_duration(video);
+        assert!((duration - 3.0).abs() <= 0.15, "{}: {duration} s", video.display());
+        for (at, colour) in [(0.5, [0xaa, 0x33, 0x33]), (1.5, [0x33, 0xaa, 0x33]), (2.5, [0x33, 0x33, 0xaa])] {
+            let got = video_pixel(video, at);
+            assert!(near(got, colour), "{} at {at} s: {got:?}, not {colour:?}", video.display());
+        }
+    }
+
+    // A damaged recording exports nothing, and says where it is damaged.
+    let mut damaged = colour_recording(id);
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x10;
+    let bad = d.join("damaged.orec");
+    std::fs::write(&bad, damaged).unwrap();
+    let out = d.join("damaged.mp4");
+    let refused = fails(d, &["recordings", "export", "--from", bad.to_str().unwrap(), "--out", out.to_str().unwrap()], 2);
+    assert!(refused.contains("cannot be exported") && refused.contains("offset"), "{refused}");
+    assert!(!out.exists() && !d.join("damaged.mp4.part").exists());
+    assert!(fails(d, &["recordings", "export", "../etc", "--out", out.to_str().unwrap()], 2).contains("not a recording id"));
+    assert!(fails(d, &["recordings", "export", id, "--out", d.join("x.avi").to_str().unwrap()], 2).contains(".mp4 or FILE.webm"));
+}

@@ -9,11 +9,13 @@
 //!   was cut short.
 //! - [`read_trailer`] finds the index at the end of a finished file, and
 //!   [`parse_record`] reads one record, for players and exports that seek.
+//! - [`Screen`] paints records into RGBA pixels, for exports.
 
 mod error;
 mod format;
 mod index;
 mod record;
+mod render;
 mod scan;
 mod selection;
 mod writer;
@@ -25,6 +27,7 @@ pub use format::{
 };
 pub use index::{Index, Keyframe};
 pub use record::{Record, Source, parse_record};
+pub use render::{RenderError, Screen};
 pub use scan::{Recovered, Scanned, Scanner};
-pub use selection::recorded;
+pub use selection::{is_screen_size, recorded};
 pub use writer::RecordingWriter;

@@ -22,6 +22,15 @@ pub fn recorded(field: u32, source: Source) -> bool {
     }
 }
 
+/// Whether `record` sets the screen's size (`ServerHello`,
+/// `ClientScreenSpec`), found without decoding it.
+pub fn is_screen_size(record: &crate::Record<'_>) -> bool {
+    matches!(
+        payload_field(record.envelope),
+        Some(SERVER_HELLO | CLIENT_SCREEN_SPEC)
+    )
+}
+
 /// The payload field number of an envelope (its first key), if it has one.
 pub(crate) fn payload_field(envelope: &[u8]) -> Option<u32> {
     let mut key: u64 = 0;
