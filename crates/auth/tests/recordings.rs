@@ -1,6 +1,7 @@
 //! Session recordings at the auth service, on SQLite and on the test
 //! PostgreSQL server (ORIEL_SKIP_POSTGRES=1 skips that half on purpose),
-//! kept as files: an upload is checked before it is listed, listing follows
+//! kept as files, and kept in a real S3-compatible server's bucket
+//! (`scripts/s3-test-server`, ORIEL_TEST_S3_URI; ORIEL_SKIP_S3=1 skips it): an upload is checked before it is listed, listing follows
 //! the roles' `session` rules (everything, or the sessions one took part
 //! in), and a recording reads back by its index and byte ranges.
 
@@ -91,9 +92,7 @@ async fn upload(plane: &ControlPlane, id: &str, from: Uploader, bytes: &[u8]) ->
     upload.finish().await.map(drop)
 }
 
-async fn recordings(backend: Arc<dyn Backend>, clock: Arc<FakeClock>) {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = RecordingStorage::in_directory(&dir.path().join("recordings")).unwrap();
+async fn recordings(backend: Arc<dyn Backend>, clock: Arc<FakeClock>, storage: RecordingStorage) {
     let plane = ControlPlane::new(Store::new(backend.clone()), clock).with_recordings(storage);
     plane.create_roles(&oriel_rbac::parse_roles("roles.yaml", ROLES).unwrap(), false).await.unwrap();
     for (name, role) in [("alice", "access"), ("bob", "access"), ("audrey", "auditor"), ("nemo", "nothing")] {
@@ -170,7 +169,8 @@ async fn on_sqlite() {
     let clock = clock();
     let options = Options { clock: clock.clone(), ..Options::default() };
     let backend = SqliteBackend::open(dir.path().join("oriel.db"), options).await.unwrap();
-    recordings(Arc::new(backend), clock).await;
+    let storage = RecordingStorage::in_directory(&dir.path().join("recordings")).unwrap();
+    recordings(Arc::new(backend), clock, storage).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,6 +178,26 @@ async fn on_postgres() {
     let clock = clock();
     let options = Options { clock: clock.clone(), ..Options::default() };
     let Some((backend, database)) = support::postgres_backend("recordings", options).await else { return };
-    recordings(Arc::new(backend), clock).await;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = RecordingStorage::in_directory(&dir.path().join("recordings")).unwrap();
+    recordings(Arc::new(backend), clock, storage).await;
     database.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_an_s3_bucket() {
+    let uri = match std::env::var("ORIEL_TEST_S3_URI") {
+        Ok(uri) if !uri.is_empty() => uri,
+        _ if std::env::var("ORIEL_SKIP_S3").as_deref() == Ok("1") => return,
+        _ => panic!("ORIEL_TEST_S3_URI is not set: start a server with `eval \"$(scripts/s3-test-server start)\"`, or set ORIEL_SKIP_S3=1"),
+    };
+    // A prefix of this run's own in the shared bucket.
+    let uri = uri.replacen("/recordings?", &format!("/run-{}?", std::process::id()), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let options = Options { clock: clock.clone(), ..Options::default() };
+    let backend = SqliteBackend::open(dir.path().join("oriel.db"), options).await.unwrap();
+    let storage = RecordingStorage::from_uri(&uri).unwrap();
+    assert!(storage.location().starts_with("s3://oriel-test/run-"), "{}", storage.location());
+    recordings(Arc::new(backend), clock, storage).await;
 }

@@ -1,13 +1,15 @@
 //! Where recordings are kept: one object per recording, `<id>.orec`,
 //! through `object_store`, in a directory (the default: the auth service's
-//! data dir) or an S3-compatible bucket.
+//! data dir) or an S3-compatible bucket (for clusters that outgrow one
+//! machine, and where the data dir's disk is short).
 
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{Certificate, ClientOptions, ObjectStore, ObjectStoreExt, WriteMultipart};
 
 use super::{RecordingError, RecordingId};
 
@@ -33,7 +35,13 @@ impl RecordingStorage {
         Ok(RecordingStorage { objects: Arc::new(objects), prefix: Path::default(), location: dir.display().to_string() })
     }
 
-    /// The storage `uri` names: `file:///path` or a plain absolute path.
+    /// The storage `uri` names: `file:///path` (or a plain absolute path),
+    /// or `s3://bucket/prefix` with optional `endpoint` (an S3-compatible
+    /// server's URL), `region` (default us-east-1), `ca` (a PEM file of the
+    /// CAs to trust for it) and `insecure=true` (only then may `endpoint`
+    /// be `http://`). S3 credentials come from the environment, as AWS
+    /// tools read them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …),
+    /// never from the URI, which is logged.
     pub fn from_uri(uri: &str) -> Result<RecordingStorage, StorageUriError> {
         if let Some(path) = uri.strip_prefix("file://") {
             return Self::in_directory(FsPath::new(path));
@@ -41,8 +49,52 @@ impl RecordingStorage {
         if uri.starts_with('/') {
             return Self::in_directory(FsPath::new(uri));
         }
+        if uri.starts_with("s3://") {
+            return Self::in_bucket(uri);
+        }
         let scheme = uri.split_once("://").map_or(uri, |(scheme, _)| scheme);
-        Err(StorageUriError(format!("{scheme:?} is not a storage this build supports; use file:///path")))
+        Err(StorageUriError(format!("{scheme:?} is not a storage Oriel knows; use file:///path or s3://bucket/prefix")))
+    }
+
+    fn in_bucket(uri: &str) -> Result<RecordingStorage, StorageUriError> {
+        let bad = |why: String| StorageUriError(format!("{why} (in {uri:?})"));
+        let url = url::Url::parse(uri).map_err(|e| bad(e.to_string()))?;
+        let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| bad("no bucket: write s3://bucket/prefix".into()))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("credentials do not belong in the URI: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket).with_region("us-east-1");
+        let mut client = ClientOptions::new();
+        let mut insecure = false;
+        let mut endpoint = None;
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "endpoint" => endpoint = Some(value.into_owned()),
+                "region" => builder = builder.with_region(value.as_ref()),
+                "ca" => {
+                    let pem = std::fs::read(value.as_ref()).map_err(|e| bad(format!("cannot read the CA file {value}: {e}")))?;
+                    for certificate in Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("the CA file {value}: {e}")))? {
+                        client = client.with_root_certificate(certificate);
+                    }
+                }
+                "insecure" => insecure = value == "true",
+                other => return Err(bad(format!("unknown parameter {other:?}; expected endpoint, region, ca or insecure"))),
+            }
+        }
+        if let Some(endpoint) = &endpoint {
+            if endpoint.starts_with("http://") && !insecure {
+                return Err(bad("the endpoint is http://: recordings would cross the network in the clear; use https, or add insecure=true".into()));
+            }
+            // S3-compatible servers are addressed by path, not by a bucket subdomain.
+            builder = builder.with_endpoint(endpoint.as_str()).with_virtual_hosted_style_request(false).with_allow_http(insecure);
+        }
+        let objects = builder.with_client_options(client).build().map_err(|e| bad(e.to_string()))?;
+        let prefix = Path::from(url.path().trim_matches('/'));
+        let location = match &endpoint {
+            Some(endpoint) => format!("s3://{bucket}/{prefix} at {endpoint}"),
+            None => format!("s3://{bucket}/{prefix}"),
+        };
+        Ok(RecordingStorage { objects: Arc::new(objects), prefix, location })
     }
 
     /// Where recordings go, for logs and errors.
@@ -78,5 +130,23 @@ fn make_private_dir(dir: &FsPath) -> std::io::Result<()> {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_uris_are_checked_before_use() {
+        let refused = |uri: &str| RecordingStorage::from_uri(uri).unwrap_err().to_string();
+        assert!(refused("s3://b/p?endpoint=http://127.0.0.1:9000").contains("in the clear"));
+        assert!(refused("s3://key:secret@b/p").contains("credentials do not belong"));
+        assert!(refused("s3://b/p?colour=blue").contains("unknown parameter \"colour\""));
+        assert!(refused("s3:///p").contains("no bucket"));
+        assert!(refused("gs://b/p").contains("\"gs\" is not a storage"));
+        assert!(refused("s3://b/p?ca=/nonexistent.pem").contains("cannot read the CA file"));
+        let storage = RecordingStorage::from_uri("s3://b/some/prefix/?endpoint=http://127.0.0.1:9000&insecure=true&region=eu-west-1").unwrap();
+        assert_eq!(storage.location(), "s3://b/some/prefix at http://127.0.0.1:9000");
     }
 }

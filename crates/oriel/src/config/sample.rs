@@ -35,8 +35,10 @@ auth_service:
   storage: sqlite
   # How long audit events are kept (at least 1h).
   audit_retention: 8760h
-  # Where session recordings are kept; by default data_dir/recordings.
-  # audit_sessions_uri: file:///var/lib/oriel/recordings
+  # Where session recordings are kept; by default data_dir/recordings. Or
+  # an S3-compatible bucket, with credentials in the environment
+  # (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY):
+  # audit_sessions_uri: s3://bucket/recordings?endpoint=https://s3.example.com&region=us-east-1
   # Open connections to listen_addr (desktop services, orielctl): past
   # either cap a new connection is closed at once, before TLS.
   connection_limits:
