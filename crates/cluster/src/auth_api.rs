@@ -327,13 +327,20 @@ impl Auth for AuthApi {
         let id = RecordingId::parse(&first.session_id).ok_or_else(|| Status::invalid_argument(format!("{:?} is not a session id", first.session_id)))?;
         // The desktop's name is its host id: a host uploads only its own sessions.
         let mut upload = self.plane.begin_recording_upload(id, Uploader::Desktop(host.host_id.clone())).await.map_err(recording_status)?;
+        // A node-sync upload lasts as long as its session: it ends when the
+        // server stops (the session then ends, as its mode asks), so a
+        // graceful shutdown does not wait for it.
+        let mut stopping = self.stopping.clone();
         let mut chunk = Some(first);
         while let Some(next) = chunk {
             if next.data.len() > MAX_RECORDING_CHUNK {
                 return Err(Status::invalid_argument(format!("a recording chunk carries at most {MAX_RECORDING_CHUNK} bytes")));
             }
             upload.write(&next.data).await.map_err(recording_status)?;
-            chunk = chunks.message().await?;
+            chunk = tokio::select! {
+                chunk = chunks.message() => chunk?,
+                _ = stopping.changed() => return Err(Status::unavailable("the auth service is stopping; the recording's upload ended")),
+            };
         }
         let record = upload.finish().await.map_err(recording_status)?;
         tracing::info!(recording = %record.id, host = %host.host_id, bytes = record.size, "recording stored");

@@ -11,7 +11,7 @@ use std::time::Duration;
 use oriel_auth::audit::AuditEvent;
 use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
 use oriel_auth::control_plane::{AccessDenied, SessionGrant, SessionTarget};
-use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, Locked, Revoked, SessionAuthority};
+use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, Locked, RecordingStream, Revoked, SessionAuthority};
 use oriel_rbac::DesktopKind;
 use tonic::transport::Channel;
 
@@ -308,6 +308,20 @@ impl SessionAuthority for RemoteAuth {
             .clone()
     }
 
+    fn stream_recording<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Box<dyn RecordingStream>, AuthorityError>> {
+        Box::pin(async move {
+            let (chunks, sent) = tokio::sync::mpsc::channel(4);
+            let client = self.client();
+            // No call timeout: the call lasts as long as the session.
+            let call =
+                tokio::spawn(
+                    async move { client.clone().upload_recording(tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(sent))).await.map(drop) },
+                );
+            let stream = StreamedRecording { auth: self.clone(), session_id: Some(id.to_owned()), chunks, call: Some(call) };
+            Ok(Box::new(stream) as Box<dyn RecordingStream>)
+        })
+    }
+
     fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>> {
         Box::pin(async move {
             let file = std::fs::File::open(path).map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
@@ -396,5 +410,57 @@ fn read_chunks(mut file: std::fs::File, session_id: &str, chunks: &tokio::sync::
         if chunks.blocking_send(proto::RecordingChunk { session_id, data }).is_err() {
             return Ok(());
         }
+    }
+}
+
+/// A `node-sync` recording on its way over one `UploadRecording` call.
+struct StreamedRecording {
+    auth: RemoteAuth,
+    /// Sent with the first chunk only.
+    session_id: Option<String>,
+    chunks: tokio::sync::mpsc::Sender<proto::RecordingChunk>,
+    call: Option<tokio::task::JoinHandle<Result<(), tonic::Status>>>,
+}
+
+impl StreamedRecording {
+    /// Why the call ended early: its status, once it has one.
+    async fn ended(&mut self) -> AuthorityError {
+        match self.call.take() {
+            Some(call) => match call.await {
+                Ok(Ok(())) => AuthorityError::Malformed("the auth service ended the recording's upload before its end".into()),
+                Ok(Err(status)) => self.auth.error(&status),
+                Err(error) => AuthorityError::Unavailable(error.to_string()),
+            },
+            None => AuthorityError::Unavailable("the recording's upload already ended".into()),
+        }
+    }
+}
+
+impl RecordingStream for StreamedRecording {
+    fn send(&mut self, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), AuthorityError>> {
+        Box::pin(async move {
+            for data in bytes.chunks(crate::auth_api::MAX_RECORDING_CHUNK) {
+                let session_id = self.session_id.take().unwrap_or_default();
+                if self.chunks.send(proto::RecordingChunk { session_id, data: data.to_vec() }).await.is_err() {
+                    return Err(self.ended().await);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), AuthorityError>> {
+        Box::pin(async move {
+            let StreamedRecording { auth, chunks, call, .. } = *self;
+            // The stream's end is the file's.
+            drop(chunks);
+            match call {
+                Some(call) => match call.await {
+                    Ok(result) => result.map_err(|status| auth.error(&status)),
+                    Err(error) => Err(AuthorityError::Unavailable(error.to_string())),
+                },
+                None => Err(AuthorityError::Unavailable("the recording's upload already ended".into())),
+            }
+        })
     }
 }

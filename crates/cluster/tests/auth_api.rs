@@ -485,3 +485,87 @@ async fn events_wait_in_the_spool_while_the_auth_service_is_away_and_none_is_los
 fn remote_at(addr: &str, credentials: &HostCredentials) -> RemoteAuth {
     RemoteAuth::new(addr, credentials, LiveIdentity::new(credentials).unwrap()).unwrap()
 }
+
+/// A recording of desktop `desktop`'s session `id`: a hello, then a second
+/// later a mouse move.
+fn recording_of(id: &str, desktop: &str) -> Vec<u8> {
+    use oriel_tdpb::{Payload, encode_frame, pb};
+    let meta = oriel_recording::Meta {
+        session_id: id.into(),
+        user: "alice".into(),
+        login: "alice".into(),
+        desktop: desktop.into(),
+        desktop_kind: "linux".into(),
+        start: "2026-12-06T09:00:00.000Z".into(),
+    };
+    let (mut writer, mut file) = oriel_recording::RecordingWriter::start(&meta);
+    writer.record(
+        0,
+        oriel_recording::Source::Desktop,
+        &encode_frame(Payload::ServerHello(pb::ServerHello { width: 8, height: 8, ..Default::default() })),
+        &mut file,
+    );
+    writer.record(1000, oriel_recording::Source::Browser, &encode_frame(Payload::MouseMove(pb::MouseMove { x: 1, y: 2 })), &mut file);
+    let (_, trailer) = writer.finish(1500);
+    file.extend_from_slice(&trailer);
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recordings_stream_or_upload_for_a_hosts_own_sessions_only() {
+    use oriel_auth::store::RecordingQuery;
+    let cluster = Cluster::new().await;
+    let (auth, _, remote) = heartbeating_desk(&cluster).await;
+    // node-sync: the bytes go as the session makes them.
+    let synced = "0190f0c4-7d2a-7000-8000-000000000051";
+    let mut stream = remote.stream_recording(synced).await.unwrap();
+    for piece in recording_of(synced, "desk-1").chunks(50) {
+        stream.send(piece.to_vec()).await.unwrap();
+    }
+    stream.finish().await.unwrap();
+    // node: the closed file goes when the session ended.
+    let uploaded = "0190f0c4-7d2a-7000-8000-000000000052";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{uploaded}.orec"));
+    std::fs::write(&file, recording_of(uploaded, "desk-1")).unwrap();
+    remote.upload_recording(uploaded, &file).await.unwrap();
+    let listed = cluster.plane.store().recordings(&RecordingQuery::default(), |_| true).await.unwrap().recordings;
+    assert_eq!(listed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [uploaded, synced]);
+    assert_eq!(listed[1].duration_ms, 1500);
+
+    // Another desktop's session is refused, either way, and nothing is kept.
+    let forged = "0190f0c4-7d2a-7000-8000-000000000053";
+    let mut stream = remote.stream_recording(forged).await.unwrap();
+    stream.send(recording_of(forged, "desk-2")).await.unwrap();
+    let refused = stream.finish().await.unwrap_err();
+    assert!(!refused.retry_helps() && refused.to_string().contains("only upload its own sessions"), "{refused}");
+    std::fs::write(&file, recording_of(forged, "desk-2")).unwrap();
+    let refused = remote.upload_recording(forged, &file).await.unwrap_err();
+    assert!(!refused.retry_helps(), "{refused}");
+    assert_eq!(cluster.plane.store().recordings(&RecordingQuery::default(), |_| true).await.unwrap().recordings.len(), 2);
+    auth.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synced_recording_fails_when_the_auth_service_goes_away() {
+    let cluster = Cluster::new().await;
+    let (auth, _, remote) = heartbeating_desk(&cluster).await;
+    let id = "0190f0c4-7d2a-7000-8000-000000000054";
+    let mut stream = remote.stream_recording(id).await.unwrap();
+    let file = recording_of(id, "desk-1");
+    stream.send(file[..40].to_vec()).await.unwrap();
+    // The auth service stops (without waiting for the upload): the next
+    // bytes cannot go, and the error says a retry may help later.
+    auth.stop().await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let failed = loop {
+        match stream.send(vec![0; 1024]).await {
+            Err(error) => break error,
+            Ok(()) => assert!(std::time::Instant::now() < deadline, "sending went on without an auth service"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(failed.retry_helps(), "{failed}");
+    let listed = cluster.plane.store().recordings(&oriel_auth::store::RecordingQuery::default(), |_| true).await.unwrap().recordings;
+    assert!(listed.is_empty());
+}

@@ -137,6 +137,11 @@ pub trait SessionAuthority: std::fmt::Debug + Send + Sync + 'static {
     /// fail: what cannot be written is logged.
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()>;
 
+    /// Opens a stream of session `id`'s recording to the auth service, for
+    /// `node-sync`: the bytes go as the session makes them, and it is kept
+    /// when [`RecordingStream::finish`] says so.
+    fn stream_recording<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Box<dyn RecordingStream>, AuthorityError>>;
+
     /// Uploads the closed recording of session `id` from the file at
     /// `path` (`docs/recording.md`). `Err` keeps the file for a retry when
     /// [`AuthorityError::retry_helps`].
@@ -193,6 +198,14 @@ impl SessionAuthority for ControlPlane {
         })
     }
 
+    fn stream_recording<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Box<dyn RecordingStream>, AuthorityError>> {
+        Box::pin(async move {
+            let id = RecordingId::parse(id).ok_or_else(|| AuthorityError::Refused(format!("{id:?} is not a session id")))?;
+            let upload = self.begin_recording_upload(id, Uploader::InProcess).await.map_err(recording_error)?;
+            Ok(Box::new(InProcessStream(upload)) as Box<dyn RecordingStream>)
+        })
+    }
+
     fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>> {
         Box::pin(async move {
             use tokio::io::AsyncReadExt;
@@ -209,6 +222,28 @@ impl SessionAuthority for ControlPlane {
             }
             upload.finish().await.map(drop).map_err(recording_error)
         })
+    }
+}
+
+/// A recording on its way to the auth service as the session goes.
+pub trait RecordingStream: Send {
+    /// The next bytes of the file. `Err` when they cannot go (the session
+    /// then ends).
+    fn send(&mut self, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), AuthorityError>>;
+    /// The file is whole: the auth service checks and keeps it.
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), AuthorityError>>;
+}
+
+/// A stream into the control plane in this process.
+struct InProcessStream(oriel_auth::recordings::RecordingUpload);
+
+impl RecordingStream for InProcessStream {
+    fn send(&mut self, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), AuthorityError>> {
+        Box::pin(async move { self.0.write(&bytes).await.map_err(recording_error) })
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), AuthorityError>> {
+        Box::pin(async move { self.0.finish().await.map(drop).map_err(recording_error) })
     }
 }
 

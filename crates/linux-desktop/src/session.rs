@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oriel_auth::audit::AuditEvent;
+use oriel_rbac::RecordingMode;
 use oriel_recording::Source;
 use oriel_tdpb::Limits;
 use oriel_tdpb::pb::AlertSeverity;
@@ -361,7 +362,7 @@ impl LinuxDesktopService {
         let x_display = self.displays.reserve().ok_or_else(|| SessionError::Internal("no free X display number on this host".into()))?;
         let mark = SessionMark::new(account.uid);
         let recorder = match grant.options().record {
-            true => Some(self.start_recording(audit, grant.user(), &request.login).await?),
+            true => Some(self.start_recording(audit, grant.user(), &request.login, grant.recording_mode()).await?),
             false => None,
         };
         audit.recorded(recorder.is_some());
@@ -498,7 +499,7 @@ impl LinuxDesktopService {
 
     /// Starts recording the session `audit` describes; failing to means the
     /// session does not start.
-    async fn start_recording(&self, audit: &SessionAudit, user: &str, login: &str) -> Result<SessionRecorder, SessionError> {
+    async fn start_recording(&self, audit: &SessionAudit, user: &str, login: &str, mode: RecordingMode) -> Result<SessionRecorder, SessionError> {
         let meta = oriel_recording::Meta {
             session_id: audit.sid.clone(),
             user: user.to_owned(),
@@ -507,16 +508,19 @@ impl LinuxDesktopService {
             desktop_kind: "linux".into(),
             start: oriel_auth::audit::rfc3339(std::time::SystemTime::now()),
         };
-        SessionRecorder::start(self.config.recordings.dir(), &meta)
-            .await
-            .map_err(|e| SessionError::Recording(format!("cannot write to {}: {e}", self.config.recordings.dir().display())))
+        let started = match mode {
+            RecordingMode::NodeSync | RecordingMode::ProxySync => SessionRecorder::to_auth_service(&*self.config.authority, &meta).await,
+            _ => SessionRecorder::to_spool(self.config.recordings.dir(), &meta).await,
+        };
+        started.map_err(SessionError::Recording)
     }
 
     /// Closes the recording, if there is one, and queues it for upload.
     async fn finish_recording(&self, recorder: Option<SessionRecorder>) {
         let Some(recorder) = recorder else { return };
         match recorder.finish().await {
-            Ok(path) => self.config.recordings.upload(path),
+            Ok(Some(path)) => self.config.recordings.upload(path),
+            Ok(None) => {}
             // The .part file stays: the spool closes it at the next start.
             Err(error) => tracing::error!(%error, "the session's recording could not be closed"),
         }

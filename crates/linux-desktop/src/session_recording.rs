@@ -1,9 +1,14 @@
 //! Recording a session as the daemon relays it (`docs/recording.md`): the
 //! frames the session process already encoded and the browser's mouse,
-//! appended to `<spool>/<sid>.part` by a task of its own, then closed with
-//! the index and handed to the spool for upload. A session that policy
-//! records is never left unrecorded: when the file cannot be written the
-//! session ends (`failed`).
+//! written by a task of its own to where the cluster's mode says:
+//!
+//! - `node` (and, for now, `proxy`): `<spool>/<sid>.part`, closed with the
+//!   index, renamed `.orec` and handed to the spool for upload;
+//! - `node-sync` (and `proxy-sync`): streamed to the auth service as it
+//!   goes ([`SessionAuthority::stream_recording`]).
+//!
+//! A session that policy records is never left unrecorded: when the
+//! recording cannot be written the session ends (`failed`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,18 +18,47 @@ use oriel_recording::{Meta, RecordingWriter, Source};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::authority::{RecordingStream, SessionAuthority};
+
 /// Batches of records queued for the writing task at most; past it the
-/// pumps wait for the disk.
+/// pumps wait for the disk or the network.
 const QUEUED_WRITES: usize = 64;
 
 /// What the writing task is asked to do.
 enum Write {
     Records(Vec<u8>),
-    /// The trailer, then flush and sync; the answer says whether it worked.
+    /// The trailer, then close; the answer says whether it worked.
     Close {
         trailer: Vec<u8>,
-        done: oneshot::Sender<std::io::Result<()>>,
+        done: oneshot::Sender<Result<(), String>>,
     },
+}
+
+/// Where a recording's bytes go.
+enum Sink {
+    /// The `.part` file in the spool.
+    File(tokio::fs::File),
+    /// The auth service, as the session goes.
+    Stream(Box<dyn RecordingStream>),
+}
+
+impl Sink {
+    async fn write(&mut self, bytes: Vec<u8>) -> Result<(), String> {
+        match self {
+            Sink::File(file) => file.write_all(&bytes).await.map_err(|e| e.to_string()),
+            Sink::Stream(stream) => stream.send(bytes).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn close(self) -> Result<(), String> {
+        match self {
+            Sink::File(mut file) => {
+                file.flush().await.map_err(|e| e.to_string())?;
+                file.sync_all().await.map_err(|e| e.to_string())
+            }
+            Sink::Stream(stream) => stream.finish().await.map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// One session's recording, shared by its two pumps.
@@ -36,19 +70,37 @@ pub(crate) struct SessionRecorder {
     started: Instant,
     queue: mpsc::Sender<Write>,
     failure: watch::Receiver<Option<String>>,
-    part: PathBuf,
+    /// The `.part` file, when recording to the spool.
+    part: Option<PathBuf>,
 }
 
 impl SessionRecorder {
     /// Starts recording the session `meta` describes into `spool`.
-    pub async fn start(spool: &Path, meta: &Meta) -> std::io::Result<Self> {
+    pub async fn to_spool(spool: &Path, meta: &Meta) -> Result<Self, String> {
         let part = spool.join(format!("{}.part", meta.session_id));
-        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&part).await?;
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&part)
+            .await
+            .map_err(|e| format!("cannot write to {}: {e}", spool.display()))?;
+        Self::start(Sink::File(file), meta, Some(part)).await
+    }
+
+    /// Starts streaming the recording of the session `meta` describes to
+    /// the auth service through `authority`.
+    pub async fn to_auth_service(authority: &dyn SessionAuthority, meta: &Meta) -> Result<Self, String> {
+        let stream = authority.stream_recording(&meta.session_id).await.map_err(|e| format!("cannot stream it to the auth service: {e}"))?;
+        Self::start(Sink::Stream(stream), meta, None).await
+    }
+
+    async fn start(mut sink: Sink, meta: &Meta, part: Option<PathBuf>) -> Result<Self, String> {
         let (writer, header) = RecordingWriter::start(meta);
-        file.write_all(&header).await?;
+        sink.write(header).await?;
         let (queue, queued) = mpsc::channel(QUEUED_WRITES);
         let (failed, failure) = watch::channel(None);
-        tokio::spawn(write_records(file, queued, failed));
+        tokio::spawn(write_records(sink, queued, failed));
         Ok(Self { writer: Arc::new(Mutex::new(Some(writer))), pending: Arc::default(), started: Instant::now(), queue, failure, part })
     }
 
@@ -81,10 +133,12 @@ impl SessionRecorder {
         }
     }
 
-    /// Ends the recording: the last records, the index, and the file
-    /// renamed to `<sid>.orec`, ready for upload. Its path, or why it could
-    /// not be closed (the `.part` file stays, for the spool to recover).
-    pub async fn finish(&self) -> Result<PathBuf, String> {
+    /// Ends the recording: the last records and the index. A spool file is
+    /// renamed `<sid>.orec`, ready for upload, and its path returned; a
+    /// stream is finished (the auth service checks and keeps it). `Err`
+    /// says why it could not be closed (a `.part` file stays, for the
+    /// spool to recover).
+    pub async fn finish(&self) -> Result<Option<PathBuf>, String> {
         self.flush().await;
         let Some(writer) = lock(&self.writer).take() else { return Err("the recording was already closed".into()) };
         let ended = u32::try_from(self.started.elapsed().as_millis()).unwrap_or(u32::MAX);
@@ -93,36 +147,34 @@ impl SessionRecorder {
         if self.queue.send(Write::Close { trailer, done }).await.is_err() {
             return Err(self.failure_reason());
         }
-        closed.await.map_err(|_| self.failure_reason())?.map_err(|e| e.to_string())?;
-        let done = self.part.with_extension("orec");
-        tokio::fs::rename(&self.part, &done).await.map_err(|e| e.to_string())?;
-        Ok(done)
+        closed.await.map_err(|_| self.failure_reason())??;
+        let Some(part) = &self.part else { return Ok(None) };
+        let done = part.with_extension("orec");
+        tokio::fs::rename(part, &done).await.map_err(|e| e.to_string())?;
+        Ok(Some(done))
     }
-}
 
-impl SessionRecorder {
     fn failure_reason(&self) -> String {
         self.failure.borrow().clone().unwrap_or_else(|| "the recording's writer stopped".into())
     }
 }
 
 /// The writing task: records in the order queued, then the trailer.
-async fn write_records(mut file: tokio::fs::File, mut queued: mpsc::Receiver<Write>, failed: watch::Sender<Option<String>>) {
+async fn write_records(mut sink: Sink, mut queued: mpsc::Receiver<Write>, failed: watch::Sender<Option<String>>) {
     while let Some(write) = queued.recv().await {
         match write {
             Write::Records(bytes) => {
-                if let Err(error) = file.write_all(&bytes).await {
-                    failed.send_replace(Some(error.to_string()));
+                if let Err(error) = sink.write(bytes).await {
+                    failed.send_replace(Some(error));
                     return;
                 }
             }
             Write::Close { trailer, done } => {
-                let closed = async {
-                    file.write_all(&trailer).await?;
-                    file.flush().await?;
-                    file.sync_all().await
+                let closed = match sink.write(trailer).await {
+                    Ok(()) => sink.close().await,
+                    Err(error) => Err(error),
                 };
-                let _ = done.send(closed.await);
+                let _ = done.send(closed);
                 return;
             }
         }

@@ -265,3 +265,26 @@ async fn a_recording_cut_short_is_closed_and_uploaded_at_the_next_start() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_node_sync_mode_the_recording_goes_to_the_auth_service_as_the_session_goes() {
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let sync = oriel_auth::resources::cluster_settings::SessionRecordingConfig { mode: oriel_rbac::RecordingMode::NodeSync };
+    service.plane.store().put_session_recording_config(&sync).await.unwrap();
+    let (mut client, task) = service.connect();
+    client.hello(320, 240, Codec::QoizStream).await;
+    let x = service.x_client("Probe").await;
+    red_window(&x);
+    client.until("the red window", |c| c.pixel(100, 50) == [255, 0, 0, 255]).await;
+    // Nothing waits on this host: the bytes are already with the auth service.
+    assert_eq!(std::fs::read_dir(service.dir.path().join("recording-spool")).unwrap().count(), 0);
+    drop(client);
+    tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap().unwrap();
+    let [record] = &recordings(&service, 1).await[..] else { panic!("one recording") };
+    let file = stored(&service, &record.id);
+    let scanned = scan(&file);
+    let end = scanned.index.records_end;
+    let last = scanned.index.keyframes.last().expect("a keyframe");
+    assert_eq!(pixel(&replay(&file, &last.context, last.offset, end), 100, 50), [255, 0, 0, 255]);
+    assert_eq!(std::fs::read_dir(service.dir.path().join("recording-spool")).unwrap().count(), 0);
+}
