@@ -2,10 +2,12 @@
 // the desktop service while its root changes colour and the user types and
 // moves the mouse; then the recording is listed, plays, seeks forward and
 // back to the picture the session showed at that moment, changes pace with
-// the speed, keeps nothing typed, is refused when damaged, and is shown
-// only to those the roles allow.
+// the speed, keeps nothing typed, is exported to a WebM video of its length
+// and pictures (read back with ffprobe and ffmpeg), is refused when damaged
+// (by the player and the export), and is shown only to those the roles allow.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +28,9 @@ let oriel;
 let browser;
 let admin;
 let desktopName;
+/** What the first test saw: each colour's wall-clock period on screen, and when the recorded session started. */
+let shown;
+let start;
 const report = failureReport();
 const { test } = report;
 
@@ -92,6 +97,25 @@ async function seek(page, ms) {
   }
 }
 
+/** The middle of a colour's period, in ms into the recording. */
+function middle(at) {
+  return Math.round((at.from + at.to) / 2 - start);
+}
+
+/** Starts the player's export and waits for it to end; returns its state. */
+async function exportVideo(page) {
+  await page.click('#player-export');
+  const ended = '#player-export:is([data-export-state="done"], [data-export-state="error"])';
+  await page.locator(ended).waitFor({ timeout: 120_000 });
+  return page.locator('#player-export').getAttribute('data-export-state');
+}
+
+/** The colour at (x, y) of the video's frame at `seconds`, as [r, g, b]. */
+function videoPixel(file, seconds, x, y) {
+  const crop = `format=rgb24,crop=1:1:${x}:${y}`;
+  return [...execFileSync('ffmpeg', ['-v', 'error', '-ss', String(seconds), '-i', file, '-frames:v', '1', '-vf', crop, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'])];
+}
+
 /** How far playback at `speed` goes in `wallMs` of real time, from 0. */
 async function progress(page, speed, wallMs) {
   await seek(page, 0);
@@ -110,7 +134,7 @@ test('a session is recorded, listed, played, sought and kept free of what was ty
   await admin.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
 
   // Each colour for a while, with the wall-clock moments it was surely on screen.
-  const shown = [];
+  shown = [];
   for (const [index, [colour, pixel]] of COLOURS.entries()) {
     writeFileSync(join(oriel.dir, 'colour'), colour);
     await eventually(`the ${colour} root on the canvas`, async () => (await canvasPixel(admin, 5, 5)) === pixel);
@@ -134,7 +158,7 @@ test('a session is recorded, listed, played, sought and kept free of what was ty
   assert.equal(recording.user, 'admin');
   assert.equal(recording.desktop, desktopName);
   assert.deepEqual(recording.participants, ['admin']);
-  const start = Date.parse(recording.start);
+  start = Date.parse(recording.start);
 
   // The Recordings page lists it and its link opens the player.
   await admin.locator('#recordings-link').click();
@@ -143,7 +167,6 @@ test('a session is recorded, listed, played, sought and kept free of what was ty
   await openPlayer(admin, recording.id);
 
   // Forward to each colour's moment, then back: the picture of that moment.
-  const middle = (at) => Math.round((at.from + at.to) / 2 - start);
   for (const at of [shown[0], shown[2], shown[1], shown[0]]) {
     await seek(admin, middle(at));
     assert.equal(await canvasPixel(admin, 5, 5), at.pixel, `the canvas ${middle(at)} ms in`);
@@ -196,6 +219,45 @@ test('recordings are shown only to those the roles allow, and bad ids are not fo
   }
 });
 
+test('the player exports the recording to a WebM video of its length and pictures, and cancels on a second press', async () => {
+  const [recording] = (await (await admin.request.get(`${oriel.url}/api/recordings`)).json()).recordings;
+  await openPlayer(admin, recording.id);
+
+  // A second press while it works cancels: back to idle, nothing offered.
+  await admin.click('#player-export');
+  assert.equal(await admin.locator('#player-export').getAttribute('data-export-state'), 'working');
+  await admin.locator('#player-export-progress').filter({ hasText: /\d+%/ }).waitFor();
+  await admin.click('#player-export');
+  assert.equal(await admin.locator('#player-export').getAttribute('data-export-state'), 'idle');
+  assert.equal(await admin.locator('.player-export').getAttribute('data-export-url'), null);
+
+  const state = await exportVideo(admin);
+  assert.equal(state, 'done', await admin.locator('#player-export-error').textContent());
+  const url = await admin.locator('.player-export').getAttribute('data-export-url');
+  assert.match(url, /^blob:/);
+  const link = admin.locator('#player-export-download');
+  assert.equal(await link.getAttribute('download'), `oriel-${recording.id}.webm`);
+  assert.equal(await link.getAttribute('href'), url);
+  // The link downloads the file: the page's CSP (connect-src 'self') keeps a script from fetching blob: URLs.
+  const file = join(oriel.dir, 'export.webm');
+  const [download] = await Promise.all([admin.waitForEvent('download'), link.click()]);
+  await download.saveAs(file);
+
+  // As long as the recording, to a frame at 15 fps and some rounding.
+  const seconds = Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]).toString());
+  assert.ok(Math.abs(seconds * 1000 - recording.duration_ms) <= 1000 / 15 + 100, `the video lasts ${seconds} s, the recording ${recording.duration_ms} ms`);
+  // As large as the recorded screen, in even sizes.
+  const [width, height] = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file]).toString().trim().split(',').map(Number);
+  const [canvasWidth, canvasHeight] = await admin.locator('#screen').evaluate((canvas) => [canvas.width, canvas.height]);
+  assert.ok(width >= canvasWidth && height >= canvasHeight && width % 2 === 0 && height % 2 === 0, `${width}x${height} for a ${canvasWidth}x${canvasHeight} screen`);
+  // Each colour at its moment, within what lossy VP8/VP9 keeps.
+  for (const at of shown) {
+    const wanted = at.pixel.split(',').slice(0, 3).map(Number);
+    const got = videoPixel(file, middle(at) / 1000, 5, 5);
+    assert.ok(got.every((channel, i) => Math.abs(channel - wanted[i]) <= 40), `the video ${middle(at)} ms in: ${got}, not ${wanted}`);
+  }
+});
+
 test('a damaged recording is refused by the player with the reason, and the list still works', async () => {
   const [recording] = (await (await admin.request.get(`${oriel.url}/api/recordings`)).json()).recordings;
   const path = join(oriel.dir, 'data', 'recordings', `${recording.id}.orec`);
@@ -206,7 +268,14 @@ test('a damaged recording is refused by the player with the reason, and the list
   await admin.goto(`${oriel.url}/web/recordings/${recording.id}`);
   // The damage is found when playback reaches it.
   await admin.locator('#player[data-player-state="error"]').waitFor({ timeout: 60_000 });
-  assert.match(await admin.locator('#player-error').innerText(), /damaged|checksum|CRC/i);
+  const refused = await admin.locator('#player-error').innerText();
+  assert.match(refused, /damaged|checksum|CRC/i);
+  // The export stops at the damage with the player's reason and offers no file.
+  assert.equal(await exportVideo(admin), 'error');
+  const reason = refused.slice(refused.indexOf(': ') + 2);
+  assert.ok((await admin.locator('#player-export-error').innerText()).endsWith(reason), `the export's error ends with "${reason}"`);
+  assert.equal(await admin.locator('.player-export').getAttribute('data-export-url'), null);
+  assert.equal(await admin.locator('#player-export-download').isVisible(), false);
   await admin.goto(`${oriel.url}/web/recordings`);
   await admin.locator(`tr[data-recording-id="${recording.id}"]`).waitFor();
 });

@@ -1,6 +1,7 @@
 // The remote screen's pixels on a canvas, one canvas pixel per remote pixel,
 // each frame painted whole. A live session's Screen and the recording player
-// both paint through it; how large the canvas shows on the page is theirs.
+// both paint through it, and so does the player's export to a video; how
+// large the canvas shows on the page is theirs.
 import type { DecodedRect } from './decoder';
 
 export class Picture {

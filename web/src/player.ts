@@ -11,13 +11,15 @@
 // rest at the clock's pace. A newer seek aborts the older run, its requests
 // and its waits. The file is read as it plays, a piece ahead (recording-file.ts).
 import { ApiError, type Recording } from './api';
-import { FrameDecoder } from './decoder';
 import type { Picture } from './picture';
 import { PlaybackClock, type Speed } from './playback-clock';
-import { AlertSeverity, decodeRecordedEnvelope, ProtocolError, type CursorImage, type RecordedMessage } from './protocol';
+import { AlertSeverity, type CursorImage } from './protocol';
+import { readRecordedMessage } from './recorded-message';
+import { RecordedScreen } from './recorded-screen';
 import { RecordingFile } from './recording-file';
-import { RecordingFormatError, Source, type RecordBytes } from './recording-format';
+import { checkSessionId, RecordingFormatError, type RecordBytes } from './recording-format';
 import { planSeek } from './recording-seek';
+import { Waits } from './waits';
 
 /** Also #player[data-player-state], which tests wait on. */
 export type PlayerState = 'loading' | 'paused' | 'playing' | 'ended' | 'error';
@@ -48,19 +50,10 @@ export interface PlayerOptions {
   now: () => number;
 }
 
-/** Messages only the browser sends; the rest come from the desktop. */
-const FROM_BROWSER: ReadonlySet<RecordedMessage['kind']> = new Set(['clientScreenSpec', 'mouseMove', 'mouseButton']);
-/**
- * Rects handed to the decoder and not yet painted, at most. A recording has
- * no frame acks to slow it down: past this, playback waits for the decoder,
- * so a fast speed cannot queue the whole file in the worker.
- */
-const MAX_DECODING = 256;
-
 export class Player {
   readonly #recording: Recording;
   readonly #file: RecordingFile;
-  readonly #picture: Picture;
+  readonly #screen: RecordedScreen;
   readonly #view: PlayerView;
   readonly #clock: PlaybackClock;
   #state: PlayerState = 'loading';
@@ -72,17 +65,15 @@ export class Player {
   readonly #life = new AbortController();
   /** The current seek's run; a newer seek or dispose() aborts it. */
   #run = new AbortController();
-  #decoder: FrameDecoder | null = null;
-  #decoding = 0;
-  /** A ServerHello or ClientScreenSpec has sized the canvas since the last seek. */
-  #sized = false;
-  /** Waits to look at again when something changes (the clock, a rect painted). */
-  readonly #waits = new Set<() => void>();
+  /** Waits on the clock, looked at again when the user changes it. */
+  readonly #waits = new Waits();
 
   constructor(options: PlayerOptions) {
     this.#recording = options.recording;
     this.#file = new RecordingFile(options.recording.id, options.recording.size);
-    this.#picture = options.picture;
+    this.#screen = new RecordedScreen(options.picture, {
+      failed: (message) => this.#fail(`cannot show the recording: ${message}`),
+    });
     this.#view = options.view;
     this.#clock = new PlaybackClock(options.now, options.recording.index.durationMs);
     this.#setState('loading');
@@ -93,7 +84,7 @@ export class Player {
     const signal = this.#life.signal;
     void this.#guard(signal, async () => {
       const header = await this.#file.header(signal);
-      this.#checkMeta(header.meta);
+      checkSessionId(header.meta, this.#recording.id);
       this.#recordsStart = header.recordsStart;
       // The trailer is checked alongside playback: a file cut short is refused as such.
       void this.#guard(signal, () => this.#file.trailer(this.#recording.index.recordsEnd, signal));
@@ -113,7 +104,7 @@ export class Player {
     } else if (this.#state === 'paused') {
       this.#clock.play();
       this.#setState('playing');
-      this.#wake();
+      this.#waits.wake();
     }
   }
 
@@ -122,13 +113,13 @@ export class Player {
     if (this.#state === 'playing') {
       this.#clock.pause();
       this.#setState('paused');
-      this.#wake();
+      this.#waits.wake();
     }
   }
 
   setSpeed(speed: Speed): void {
     this.#clock.setSpeed(speed);
-    this.#wake();
+    this.#waits.wake();
   }
 
   /** Shows `target` ms into the recording, then goes on playing or stays paused as the user last asked. */
@@ -150,8 +141,7 @@ export class Player {
   dispose(): void {
     this.#life.abort();
     this.#run.abort();
-    this.#decoder?.dispose();
-    this.#decoder = null;
+    this.#screen.dispose();
   }
 
   async #playFrom(target: number, recordsStart: number, signal: AbortSignal): Promise<void> {
@@ -167,17 +157,17 @@ export class Player {
       next = await records.next();
     }
     // Only once the target's picture is painted does the player say where it is.
-    await this.#until(signal, () => (this.#decoding === 0 ? 0 : Infinity));
+    await this.#screen.painted(signal);
     if (this.#wantPlaying) this.#clock.play();
     this.#setState(this.#wantPlaying ? 'playing' : 'paused');
 
     while (!next.done) {
       const record = next.value;
-      await this.#until(signal, () => this.#clock.timeUntil(record.delayMs));
+      await this.#waits.until(signal, () => this.#clock.timeUntil(record.delayMs));
       await this.#apply(record, signal, false);
       next = await records.next();
     }
-    await this.#until(signal, () => this.#clock.timeUntil(this.#clock.end));
+    await this.#waits.until(signal, () => this.#clock.timeUntil(this.#clock.end));
     this.#clock.pause();
     this.#setState('ended');
   }
@@ -186,20 +176,17 @@ export class Player {
   async #apply(record: RecordBytes, signal: AbortSignal, catchingUp: boolean): Promise<void> {
     // Records of one piece resolve without waiting: an aborted run must stop here, not paint over the new one.
     signal.throwIfAborted();
-    const message = this.#decode(record);
+    const message = readRecordedMessage(record);
     if (message === null) return;
     switch (message.kind) {
       case 'serverHello':
-      case 'clientScreenSpec':
-        return this.#resize(message.value.width, message.value.height, signal);
+      case 'clientScreenSpec': {
+        const { width, height } = message.value;
+        await this.#screen.resize(width, height, signal);
+        return this.#view.resized(width, height);
+      }
       case 'frameRect':
-        if (!this.#sized) {
-          throw new RecordingFormatError(`the record at offset ${record.offset} is a frame before any screen size`);
-        }
-        if (this.#decoding >= MAX_DECODING) await this.#until(signal, () => (this.#decoding < MAX_DECODING / 2 ? 0 : Infinity));
-        this.#decoding++;
-        this.#decoder?.decode(message.value);
-        return;
+        return this.#screen.draw(message.value, record.offset, signal);
       case 'cursorImage':
         return this.#view.cursorShape(message.value);
       case 'mouseMove':
@@ -216,87 +203,10 @@ export class Player {
     }
   }
 
-  #decode(record: RecordBytes): RecordedMessage | null {
-    let message: RecordedMessage | null;
-    try {
-      // A copy: the decoder takes a FrameRect's whole buffer (it is transferred
-      // to the worker), which must not be the piece of file the next records are in.
-      message = decodeRecordedEnvelope(record.envelope.slice());
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      throw new RecordingFormatError(`the record at offset ${record.offset} holds a ${error.message}`);
-    }
-    if (message === null) return null;
-    const source = FROM_BROWSER.has(message.kind) ? Source.BROWSER : Source.DESKTOP;
-    if (record.source !== source) {
-      const from = record.source === Source.BROWSER ? 'the browser' : 'the desktop';
-      throw new RecordingFormatError(`the record at offset ${record.offset} holds a ${message.kind} from ${from}, which never sends one`);
-    }
-    return message;
-  }
-
-  async #resize(width: number, height: number, signal: AbortSignal): Promise<void> {
-    // Rects of the old size still in the decoder are painted first, on the canvas they were meant for.
-    await this.#until(signal, () => (this.#decoding === 0 ? 0 : Infinity));
-    this.#picture.setSize(width, height);
-    this.#sized = true;
-    this.#view.resized(width, height);
-  }
-
-  /** A fresh decoder (the stream codec's state is the old position's) and a blank picture. */
+  /** A fresh decoder and a blank picture, with nothing over it. */
   #startOver(): void {
-    this.#decoder?.dispose();
-    this.#decoding = 0;
-    this.#sized = false;
-    const decoder = new FrameDecoder({
-      rect: (rect) => {
-        this.#decoding--;
-        this.#picture.paint(rect);
-        this.#wake();
-      },
-      error: (message) => this.#fail(`cannot show the recording: ${message}`),
-    });
-    this.#decoder = decoder;
-    this.#picture.clear();
+    this.#screen.startOver();
     this.#view.reset();
-  }
-
-  /**
-   * Resolves once `wait()` says 0 ms are left. It is asked again when that
-   * time has passed and whenever #wake() says something changed (Infinity:
-   * only then). Rejects when `signal` aborts.
-   */
-  #until(signal: AbortSignal, wait: () => number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const check = (): void => {
-        clearTimeout(timer);
-        const ms = signal.aborted ? 0 : wait();
-        if (ms > 0) {
-          if (ms !== Infinity) timer = setTimeout(check, ms);
-          return;
-        }
-        this.#waits.delete(check);
-        signal.removeEventListener('abort', check);
-        if (signal.aborted) reject(signal.reason);
-        else resolve();
-      };
-      this.#waits.add(check);
-      signal.addEventListener('abort', check);
-      check();
-    });
-  }
-
-  #wake(): void {
-    for (const check of [...this.#waits]) check();
-  }
-
-  /** The file names the session it records; another session's file would be a wrong answer. */
-  #checkMeta(meta: Record<string, unknown>): void {
-    const sessionId = meta['session_id'];
-    if (typeof sessionId === 'string' && sessionId.toLowerCase() !== this.#recording.id.toLowerCase()) {
-      throw new RecordingFormatError(`the file is the recording of session ${sessionId}, not of ${this.#recording.id}`);
-    }
   }
 
   /** Runs `task`; a failure ends playback, unless `signal` says a seek or the page dropped it. */

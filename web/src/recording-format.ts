@@ -101,6 +101,14 @@ export function readHeader(bytes: Uint8Array): RecordingHeader | Incomplete {
   return { version, meta: meta as Record<string, unknown>, recordsStart };
 }
 
+/** The file names the session it records; another session's file would be a wrong answer. */
+export function checkSessionId(meta: RecordingHeader['meta'], sessionId: string): void {
+  const recorded = meta['session_id'];
+  if (typeof recorded === 'string' && recorded.toLowerCase() !== sessionId.toLowerCase()) {
+    throw new RecordingFormatError(`the file is the recording of session ${recorded}, not of ${sessionId}`);
+  }
+}
+
 /**
  * Reads the record at the start of `bytes`, which begin at file offset
  * `offset`. Its checksum is checked before anything in it is believed.

@@ -16,7 +16,7 @@ const { code, errors } = transformSync(source, readFileSync(source, 'utf8'), { l
 assert.deepEqual(errors, []);
 const dir = mkdtempSync(join(tmpdir(), 'oriel-web-test-'));
 writeFileSync(join(dir, 'recording-format.mjs'), code);
-const { readHeader, readRecord, readTrailer, readIndex, RecordParser, RecordingFormatError, crc32, MAX_BODY_LEN } = await import(
+const { readHeader, checkSessionId, readRecord, readTrailer, readIndex, RecordParser, RecordingFormatError, crc32, MAX_BODY_LEN } = await import(
   pathToFileURL(join(dir, 'recording-format.mjs'))
 );
 rmSync(dir, { recursive: true });
@@ -91,6 +91,15 @@ test('a header that is not version 1 of an Oriel recording is refused, saying wh
   refused(header({ metaLen: 64 * 1024 + 1 }), /meta is 65537 bytes, over the limit of 65536/);
   refused(header({ meta: '{"user": ' }), /meta is not JSON/);
   refused(header({ meta: '[1, 2]' }), /meta is not a JSON object/);
+});
+
+test('the meta must name the session asked for, in any case; a meta without one is taken', () => {
+  checkSessionId(META, META.session_id.toUpperCase());
+  checkSessionId({ user: 'alice' }, META.session_id);
+  assert.throws(
+    () => checkSessionId(META, '1c6b2d3e-4f50-4b6c-9d7e-8f9a0b1c2d3e'),
+    (error) => error instanceof RecordingFormatError && /recording of session 0b5a1c2d-.* not of 1c6b2d3e-/.test(error.message),
+  );
 });
 
 test('a record gives its delay, source and envelope, and where the next starts', () => {

@@ -1,6 +1,7 @@
 // One recording's player: the recorded desktop on a canvas, the user's
-// mouse over it, and the controls. Test hooks: #player[data-player-state]
-// and [data-position-ms], #player canvas (#screen), #player-error.
+// mouse over it, the controls, and the export to a video file. Test hooks:
+// #player[data-player-state] and [data-position-ms], #player canvas
+// (#screen), #player-error; the export's are in ui/player-export.ts.
 import { ApiError, me, readRecording, type Recording } from '../api';
 import { find, mount, say } from '../dom';
 import { formatDuration } from '../duration';
@@ -9,6 +10,7 @@ import { Player, type PlayerState, type PlayerView } from '../player';
 import { Alerts } from '../ui/alerts';
 import { offerLogout } from '../ui/logout';
 import { PlayerControls } from '../ui/player-controls';
+import { PlayerExport } from '../ui/player-export';
 import { PlayerStage } from '../ui/player-stage';
 import { RemoteCursor } from '../ui/remote-cursor';
 import { fillTopbar } from '../ui/topbar';
@@ -94,7 +96,11 @@ export async function showPlayer(app: HTMLElement, id: string): Promise<void> {
   };
 
   player = new Player({ recording, picture: new Picture(canvas), view, now: () => performance.now() });
-  window.addEventListener('pagehide', () => player?.dispose());
+  const videoExport = new PlayerExport(find(page, '.player-export', HTMLElement), recording);
+  window.addEventListener('pagehide', () => {
+    player?.dispose();
+    videoExport.dispose();
+  });
   player.start();
 }
 

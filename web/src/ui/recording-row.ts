@@ -3,10 +3,10 @@
 // Test hooks: tr[data-recording-id], a[data-play].
 import type { RecordingSummary } from '../api';
 import { formatDuration } from '../duration';
+import { formatSize } from '../file-size';
 import { recordingPath } from '../route';
 
 const LOCAL_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
 
 export function recordingRow(recording: RecordingSummary): HTMLTableRowElement {
   const row = document.createElement('tr');
@@ -47,18 +47,6 @@ export function recordingRow(recording: RecordingSummary): HTMLTableRowElement {
 
   row.append(start, user, cell(recording.desktop), cell(recording.login), duration, size);
   return row;
-}
-
-/** Bytes in the largest unit that leaves at least 1 (1000-based, as the browser's downloads show them). */
-function formatSize(bytes: number): string {
-  let unit = 0;
-  let value = bytes;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const format = new Intl.NumberFormat(undefined, { style: 'unit', unit: UNITS[unit], unitDisplay: 'short', maximumFractionDigits: unit === 0 ? 0 : 1 });
-  return format.format(value);
 }
 
 function cell(content: string): HTMLTableCellElement {
