@@ -172,6 +172,11 @@ impl Desktop {
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }
 
+    /// The directory the desktop's files are in (its spool, its recordings).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The desktop's name: the service's, its record's, and its host id in the cluster.
     pub fn name(&self) -> &'static str {
         DESKTOP_NAME

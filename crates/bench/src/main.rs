@@ -14,6 +14,7 @@ mod idle_sessions;
 mod keys;
 mod latency;
 mod logins;
+mod recording;
 mod proxy;
 mod relay;
 mod report;
@@ -78,6 +79,12 @@ enum Command {
         /// Length of the phase where every desktop beats as fast as it can.
         #[arg(long, default_value_t = 10.0)]
         saturation_seconds: f64,
+    },
+    /// Recording: bytes per minute and extra CPU per scenario, and seeks in an hour-long recording.
+    Recording {
+        /// Length of each scenario.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
     },
     /// Audit events written per second and listings out of many, on SQLite and PostgreSQL.
     Events {
@@ -152,6 +159,7 @@ fn main() -> anyhow::Result<()> {
             }
             Command::SharedDir { mib } => driver.block_on(interruptible(shared_dir::run(mib))),
             Command::Events { count } => driver.block_on(interruptible(events::run(count))),
+            Command::Recording { seconds } => driver.block_on(interruptible(recording::run(&service, seconds))),
             Command::IdleSessions { first, step, max, settle_seconds, seconds } => {
                 let settings = idle_sessions::Settings {
                     first: first.max(1),

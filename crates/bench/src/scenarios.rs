@@ -82,13 +82,13 @@ pub async fn run(service_runtime: &Runtime, seconds: f64) -> anyhow::Result<Stri
     Ok(render(&outcomes, seconds))
 }
 
-async fn idle(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
+pub async fn idle(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
     let window = Window::open(session);
     session.browser.pump(Instant::now() + length, |_| false).await?;
     Ok(window.close(session, "(a) idle desktop", "openbox, one xterm, nothing moving".into()))
 }
 
-async fn typing(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
+pub async fn typing(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
     session.focus_terminal().await?;
     let window = Window::open(session);
     let end = Instant::now() + length;
