@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { launchChromium } from './browser.mjs';
 import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
-import { startDeployment, eventually, xDisplay, totp, typeIntoProbe, canvasMatchesRoot } from './oriel.mjs';
+import { startDeployment, eventually, xDisplay, totp, typeIntoProbe, canvasMatchesRoot, canvasPixel } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
+/** The typing probe's root colour on the canvas. */
+const BLUE = '51,102,204,255';
 let cluster;
 let browser;
 let page;
@@ -77,4 +79,24 @@ test('connect, type into an xterm on the other host, see its X screen', async ()
 
   // The canvas shows exactly what that host's X server has, in the xterm and beside it.
   await canvasMatchesRoot(page, display, { x: 0, y: 0, width: 600, height: 220 });
+});
+
+test('the desktop service killed mid-session: after its restart, the recording so far is kept and plays', async () => {
+  // The previous test's session is still on, its blue root on the canvas.
+  await page.locator('#status[data-state="connected"]').waitFor();
+  await eventually('the blue root', async () => (await canvasPixel(page, 5, 5)) === BLUE);
+  await cluster.crashAgent();
+  await page.locator('#status:not([data-state="connected"])').waitFor({ timeout: 30_000 });
+  // At its start the service closed the recording a crash had cut short, and uploaded it.
+  const recording = await eventually('the cut-short recording to be listed', async () => (await (await page.request.get(`${cluster.url}/api/recordings`)).json()).recordings?.[0]);
+  assert.match(cluster.agentLog(), /closed the recording of a session that was cut short/);
+  assert.equal(recording.desktop, cluster.desktop);
+  await page.goto(`${cluster.url}/web/recordings/${recording.id}`);
+  await page.locator('#player:is([data-player-state="playing"], [data-player-state="paused"], [data-player-state="ended"])').waitFor({ timeout: 30_000 });
+  if ((await page.locator('#player').getAttribute('data-player-state')) === 'playing') await page.click('#player-play');
+  // Its last moment shows the desktop as it was.
+  const last = Math.max(0, recording.duration_ms - 1);
+  await page.locator('#player-timeline').fill(String(last));
+  await page.locator(`#player[data-player-state="paused"][data-position-ms="${last}"]`).waitFor({ timeout: 30_000 });
+  assert.equal(await canvasPixel(page, 5, 5), BLUE);
 });

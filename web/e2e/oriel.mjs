@@ -89,9 +89,11 @@ export async function startDeployment(sessions, { labels = { env: 'remote' } } =
         Object.entries(labels).map(([key, value]) => `    ${key}: ${value}\n`).join(''),
     );
     // Beats every second rather than 15, so the desktop is listed soon after its tunnel is up.
-    const agent = await startDaemon(['start', '--config', desktopConfig, '--xsessions-dir', xsessions], { desktop: /^Linux desktop service (\S+) is ready/m }, {
-      ORIEL_HEARTBEAT_INTERVAL_MS: '1000',
-    });
+    const startAgent = () =>
+      startDaemon(['start', '--config', desktopConfig, '--xsessions-dir', xsessions], { desktop: /^Linux desktop service (\S+) is ready/m }, {
+        ORIEL_HEARTBEAT_INTERVAL_MS: '1000',
+      });
+    let agent = await startAgent();
     daemons.push(agent);
     const desktop = agent.printed.desktop;
     const deployment = {
@@ -103,6 +105,13 @@ export async function startDeployment(sessions, { labels = { env: 'remote' } } =
       orielctl,
       log: () => `--- auth service and proxy\n${control.log()}\n--- linux desktop service ${desktop}\n${agent.log()}`,
       agentLog: () => agent.log(),
+      /** Kills the desktop service at once (SIGKILL, as a crash or a power cut would) and starts it again. */
+      async crashAgent() {
+        await agent.stop('SIGKILL');
+        const restarted = await startAgent();
+        daemons[daemons.indexOf(agent)] = restarted;
+        agent = restarted;
+      },
       controlLog: () => control.log(),
       stop: () => stopAll(daemons, dir),
     };
@@ -151,8 +160,8 @@ async function startDaemon(args, wanted, env = {}) {
   const exited = new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal)));
   const daemon = {
     log: () => log.join(''),
-    async stop() {
-      child.kill('SIGTERM');
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
       await exited;
     },
   };
