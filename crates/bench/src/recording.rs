@@ -39,7 +39,8 @@ pub async fn run(service_runtime: &Runtime, seconds: f64) -> anyhow::Result<Stri
         service_runtime.spawn(async move { plane.store().put_session_recording_config(&config).await }).await??;
         for scenario in ["idle", "typing", "drag", "seq"] {
             let (client_end, task) = desktop.pipe(service_runtime);
-            let mut session = Session::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), 1920, 1080, Codec::QoizStream).await?;
+            let mut session =
+                Session::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), 1920, 1080, Codec::QoizStream).await?;
             let spool = desktop.dir().join("recording-spool");
             let before = part_size(&spool);
             let outcome = match scenario {
