@@ -1,16 +1,18 @@
 // A WebM video made in the page: pictures drawn on a canvas of the video's
 // size, encoded by the browser's own VP9 or VP8 encoder (WebCodecs), muxed
-// by webm-muxer into a Blob. No ffmpeg.wasm: a few kilobytes of muxer, and
-// the encoder the browser already has.
-import { Muxer, StreamTarget } from 'webm-muxer';
+// by mediabunny into a Blob. No ffmpeg.wasm: of mediabunny only its WebM
+// muxer is used (and bundled, in the export's lazily loaded chunk), to
+// write the container around the encoder's chunks; the encoder is the one
+// the browser already has. This is the only module that imports mediabunny.
+import { EncodedPacket, EncodedVideoPacketSource, Output, StreamTarget, WebMOutputFormat, type StreamTargetChunk } from 'mediabunny';
 import { BlobFile } from './blob-file';
 import type { ScreenSize } from './video-size';
 import type { VideoFrameTime } from './video-timeline';
 
-/** Each codec's name in WebCodecs and in WebM, the better first: VP9 keeps the same picture in fewer bytes. */
+/** Each codec's name in WebCodecs and in mediabunny, the better first: VP9 keeps the same picture in fewer bytes. */
 const CODECS = [
-  { webCodecs: 'vp09.00.10.08', webm: 'V_VP9' },
-  { webCodecs: 'vp8', webm: 'V_VP8' },
+  { webCodecs: 'vp09.00.10.08', muxer: 'vp9' },
+  { webCodecs: 'vp8', muxer: 'vp8' },
 ] as const;
 /**
  * Frames handed to the encoder and not yet encoded, at most: each holds a
@@ -22,7 +24,7 @@ const MAX_ENCODING = 8;
 const KEYFRAME_SECONDS = 10;
 /** Bits a second per pixel and frame a second: text stays sharp, and a still screen costs little at a variable rate. */
 const BITS_PER_PIXEL = 0.1;
-/** What webm-muxer gathers before handing bytes over: few Blob parts, little memory. */
+/** What the muxer gathers before handing bytes over: few Blob parts, little memory. */
 const MUXER_CHUNK_LEN = 4 << 20;
 
 /** Says why this browser cannot make a video, before any time goes into reading the recording. */
@@ -36,11 +38,18 @@ export function checkVideoEncoder(): void {
 
 export class WebmVideo {
   readonly #encoder: VideoEncoder;
-  readonly #muxer: Muxer<StreamTarget>;
-  readonly #file = new BlobFile();
+  readonly #output: Output;
+  readonly #track: EncodedVideoPacketSource;
+  readonly #file: BlobFile;
   readonly #canvas: OffscreenCanvas;
   readonly #context: OffscreenCanvasRenderingContext2D;
   readonly #keyframeEvery: number;
+  /**
+   * The encoder's chunks on their way into the muxer, one after the other
+   * in the order encoded: the muxer takes a chunk asynchronously, the
+   * encoder hands them over in a callback that cannot wait.
+   */
+  #muxing: Promise<void> = Promise.resolve();
   /** What stopped the encoder or the muxer; their callbacks cannot throw to the export. */
   #failure: unknown = null;
 
@@ -58,33 +67,52 @@ export class WebmVideo {
         contentHint: 'text',
       };
       const { supported } = await VideoEncoder.isConfigSupported(config);
-      if (supported === true) return new WebmVideo(config, codec, fps);
+      if (supported !== true) continue;
+      const file = new BlobFile();
+      // The file is written at positions into Blob parts as it grows, then
+      // its header is written over; nothing keeps the whole video in memory.
+      const target = new StreamTarget(new WritableStream<StreamTargetChunk>({ write: (chunk) => file.write(chunk.data, chunk.position) }), {
+        chunked: true,
+        chunkSize: MUXER_CHUNK_LEN,
+      });
+      const output = new Output({ format: new WebMOutputFormat(), target });
+      // No frameRate for the track: mediabunny would snap every timestamp
+      // to a multiple of 1/fps, the last frame's too, and that frame is at
+      // the recording's end (video-timeline.ts) so that the file says
+      // exactly the recording's duration.
+      const track = new EncodedVideoPacketSource(codec.muxer);
+      output.addVideoTrack(track);
+      await output.start();
+      return new WebmVideo(config, output, track, file, fps);
     }
     throw new Error(`this browser cannot encode a ${size.width}×${size.height} video as VP9 or VP8`);
   }
 
-  private constructor(config: VideoEncoderConfig, codec: (typeof CODECS)[number], fps: number) {
+  private constructor(config: VideoEncoderConfig, output: Output, track: EncodedVideoPacketSource, file: BlobFile, fps: number) {
+    this.#output = output;
+    this.#track = track;
+    this.#file = file;
     this.#keyframeEvery = fps * KEYFRAME_SECONDS;
     this.#canvas = new OffscreenCanvas(config.width, config.height);
     const context = this.#canvas.getContext('2d', { alpha: false });
     if (context === null) throw new Error('no 2D context for an OffscreenCanvas');
     this.#context = context;
     this.#context.fillStyle = '#000';
-    this.#muxer = new Muxer({
-      target: new StreamTarget({
-        onData: (bytes, position) => this.#file.write(bytes, position),
-        chunked: true,
-        chunkSize: MUXER_CHUNK_LEN,
-      }),
-      video: { codec: codec.webm, width: config.width, height: config.height, frameRate: fps },
-    });
     this.#encoder = new VideoEncoder({
       output: (chunk, meta) => {
+        let packet: EncodedPacket;
         try {
-          this.#muxer.addVideoChunk(chunk, meta);
+          packet = EncodedPacket.fromEncodedChunk(chunk);
         } catch (error) {
           this.#failure ??= error;
+          return;
         }
+        // The first chunk's meta carries the decoder config the muxer writes in the track's header.
+        this.#muxing = this.#muxing
+          .then(() => (this.#failure === null ? this.#track.add(packet, meta) : undefined))
+          .catch((error: unknown) => {
+            this.#failure ??= error;
+          });
       },
       error: (error) => {
         this.#failure ??= error;
@@ -114,15 +142,18 @@ export class WebmVideo {
   /** The finished file, once every frame is encoded. */
   async finish(): Promise<Blob> {
     await this.#flush();
-    this.#muxer.finalize();
+    await this.#output.finalize();
     return this.#file.blob('video/webm');
   }
 
-  /** Stops the encoder; a video not finished is dropped. */
+  /** Stops the encoder and the muxer; a video not finished is dropped. */
   close(): void {
     if (this.#encoder.state !== 'closed') this.#encoder.close();
+    // Its reason, if it fails, is the export's own error or cancel, already on its way.
+    if (this.#output.state === 'started') this.#output.cancel().catch(() => undefined);
   }
 
+  /** Waits for every frame given so far to be encoded and in the muxer. */
   async #flush(): Promise<void> {
     try {
       await this.#encoder.flush();
@@ -130,6 +161,7 @@ export class WebmVideo {
       this.#throwIfFailed();
       throw error;
     }
+    await this.#muxing;
     this.#throwIfFailed();
   }
 

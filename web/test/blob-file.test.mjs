@@ -1,5 +1,6 @@
-// A file written at positions into a Blob (src/blob-file.ts), as webm-muxer
-// writes a WebM file: in order, then back over its header.
+// A file written at positions into a Blob (src/blob-file.ts), as the WebM
+// muxer (mediabunny's StreamTarget) writes a file: in order, then back over
+// its header.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';

@@ -24,8 +24,8 @@ test('frames at a constant rate from 0, then one at the end: the video lasts as 
   const frames = timeline.rest();
   assert.equal(timeline.count, 16);
   assert.deepEqual(frames.map((frame) => frame.index), [...Array(16).keys()]);
-  assert.deepEqual(times(frames).slice(0, 4), [0, 66_667, 133_333, 200_000]);
-  assert.deepEqual(frames.at(-2), { index: 14, atMs: 14_000 / 15, timestampUs: 933_333 });
+  assert.deepEqual(times(frames).slice(0, 4), [0, 66_000, 133_000, 200_000]);
+  assert.deepEqual(frames.at(-2), { index: 14, atMs: 14_000 / 15, timestampUs: 933_000 });
   assert.deepEqual(frames.at(-1), { index: 15, atMs: 1_000, timestampUs: 1_000_000 });
   assert.deepEqual(timeline.rest(), [], 'each frame is sampled once');
 });
@@ -40,10 +40,16 @@ test('the last frame at the end follows the constant rate however the duration f
   }
 });
 
-test('timestamps rise strictly, even once cut to whole milliseconds as WebM keeps them', () => {
-  for (const durationMs of [1, 66, 67, 999, 12_345]) {
-    const ms = times(new VideoTimeline(durationMs, 15).rest()).map((us) => Math.floor(us / 1000));
+test('timestamps are whole milliseconds, as WebM keeps them, and rise strictly', () => {
+  // 67 ms at 15 fps: a tick at 66.67 ms, which rounds to the end's 67 ms unless cut down.
+  for (const durationMs of [1, 66, 67, 999, 1_001, 12_345]) {
+    const us = times(new VideoTimeline(durationMs, 15).rest());
+    assert.ok(us.every((t) => t % 1000 === 0), `${durationMs} ms: ${us.slice(-3)}`);
+    // mediabunny rounds seconds to the nearest millisecond: the timestamps it writes are these.
+    const ms = us.map((t) => Math.round((t / 1e6) * 1000));
+    assert.deepEqual(ms, us.map((t) => t / 1000));
     assert.ok(ms.every((t, i) => i === 0 || t > ms[i - 1]), `${durationMs} ms: ${ms.slice(-3)}`);
+    assert.equal(ms.at(-1), durationMs);
   }
 });
 
