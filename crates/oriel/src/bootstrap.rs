@@ -57,6 +57,20 @@ spec:
         verbs: [list, read]
 ";
 
+/// The preset `auditor` before it watched recordings: a role that is still
+/// exactly this is brought up to date; one an administrator changed is kept.
+const AUDITOR_BEFORE_RECORDINGS: &str = "kind: role
+version: v7
+metadata:
+  name: auditor
+  description: Read the audit log
+spec:
+  allow:
+    rules:
+      - resources: [event]
+        verbs: [list, read]
+";
+
 /// The first user's name.
 pub const ADMIN: &str = "admin";
 
@@ -94,10 +108,18 @@ pub async fn bootstrap(plane: &ControlPlane, login: &FirstLogin) -> anyhow::Resu
     let mut roles = vec!["access".to_owned(), "auditor".to_owned()];
     // The preset auditor comes back at every start unless a role of that
     // name exists (an administrator's own version is kept).
+    let preset = oriel_rbac::parse_roles("preset auditor role", AUDITOR_ROLE)?;
+    let before_recordings = oriel_rbac::roles_to_yaml(&oriel_rbac::parse_roles("earlier preset auditor role", AUDITOR_BEFORE_RECORDINGS)?);
     match store.role("auditor").await {
+        // The preset of clusters made before recordings existed, untouched:
+        // it becomes today's, which also watches recordings.
+        Ok(role) if oriel_rbac::roles_to_yaml(std::slice::from_ref(&role)) == before_recordings => {
+            plane.create_roles(&preset, true).await?;
+            tracing::info!("updated the preset role \"auditor\": it also watches session recordings");
+        }
         Ok(_) => {}
         Err(oriel_auth::store::StoreError::NotFound { .. }) => {
-            plane.create_roles(&oriel_rbac::parse_roles("preset auditor role", AUDITOR_ROLE)?, false).await?;
+            plane.create_roles(&preset, false).await?;
             tracing::info!("created the preset role \"auditor\"");
         }
         Err(error) => return Err(error.into()),
@@ -121,5 +143,46 @@ pub async fn bootstrap(plane: &ControlPlane, login: &FirstLogin) -> anyhow::Resu
     match users.iter().find(|u| u.name.as_str() == ADMIN) {
         Some(admin) if admin.credentials.is_none() => Ok(Some(plane.invite(ADMIN).await?)),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use oriel_auth::store::Store;
+    use oriel_backend::{Options, SqliteBackend, SystemClock};
+
+    use super::*;
+
+    async fn open_plane(dir: &std::path::Path) -> ControlPlane {
+        let backend = SqliteBackend::open(dir.join("oriel.db"), Options::default()).await.unwrap();
+        ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(SystemClock))
+    }
+
+    fn login() -> FirstLogin {
+        FirstLogin { name: "alice".into(), created_at_first_session: false }
+    }
+
+    async fn auditor_watches_recordings(plane: &ControlPlane) -> bool {
+        let role = plane.store().role("auditor").await.unwrap();
+        oriel_rbac::RoleSet::new(&[role], &Default::default()).check_rules("session", &["list", "read"]).is_allowed()
+    }
+
+    #[tokio::test]
+    async fn the_earlier_preset_auditor_comes_up_to_date_and_an_edited_one_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let plane = open_plane(dir.path()).await;
+        plane.create_roles(&oriel_rbac::parse_roles("old", AUDITOR_BEFORE_RECORDINGS).unwrap(), false).await.unwrap();
+        bootstrap(&plane, &login()).await.unwrap();
+        assert!(auditor_watches_recordings(&plane).await, "the untouched earlier preset is updated");
+
+        let dir = tempfile::tempdir().unwrap();
+        let plane = open_plane(dir.path()).await;
+        let edited = AUDITOR_BEFORE_RECORDINGS.replace("Read the audit log", "Our auditors");
+        plane.create_roles(&oriel_rbac::parse_roles("edited", &edited).unwrap(), false).await.unwrap();
+        bootstrap(&plane, &login()).await.unwrap();
+        assert!(!auditor_watches_recordings(&plane).await, "an administrator's own auditor is kept as it is");
+        assert_eq!(plane.store().role("auditor").await.unwrap().description.as_deref(), Some("Our auditors"));
     }
 }
