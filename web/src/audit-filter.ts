@@ -1,7 +1,8 @@
 // What the audit page asks the server for: a time range (time-range.ts), an
 // event type, a user, a session; and the query string GET /api/audit/events
 // takes. Pure, so it is easy to test.
-import { boundsOf, type FilterProblem, type RangeName, type TimeFilter } from './time-range';
+import { queryString, type PageQuery, type QueryResult } from './list-query';
+import { boundsOf, type RangeName, type TimeFilter } from './time-range';
 
 export const DEFAULT_RANGE: RangeName = '24h';
 
@@ -16,7 +17,7 @@ export interface AuditFilter extends TimeFilter {
 export const EMPTY_FILTER: AuditFilter = { range: DEFAULT_RANGE, from: '', to: '', type: '', user: '', session: '' };
 
 /** The parameters of GET /api/audit/events; an absent one is the server's default. */
-export interface EventQuery {
+export interface EventQuery extends PageQuery {
   /** RFC 3339, or a duration back from now (`24h`). */
   since?: string;
   until?: string;
@@ -27,14 +28,10 @@ export interface EventQuery {
   limit?: number;
   /** The server's default is newest first. */
   order?: 'asc' | 'desc';
-  /** The previous answer's `next_page`. */
-  page?: string;
 }
 
-export type FilterResult = { ok: true; query: EventQuery } | { ok: false; problem: FilterProblem };
-
 /** The query a filter means; the From/To times go out in UTC. */
-export function queryOf(filter: AuditFilter): FilterResult {
+export function queryOf(filter: AuditFilter): QueryResult<EventQuery> {
   const time = boundsOf(filter);
   if (!time.ok) return time;
   const query: EventQuery = { ...time.bounds };
@@ -49,17 +46,14 @@ export function queryOf(filter: AuditFilter): FilterResult {
 
 /** The query string for GET /api/audit/events, without the `?`; empty parameters left out. */
 export function searchParams(query: EventQuery): string {
-  const params = new URLSearchParams();
-  const set = (name: string, value: string | undefined): void => {
-    if (value !== undefined && value !== '') params.set(name, value);
-  };
-  set('since', query.since);
-  set('until', query.until);
-  set('types', query.types?.join(','));
-  set('user', query.user);
-  set('session', query.session);
-  set('limit', query.limit?.toString());
-  set('order', query.order);
-  set('page', query.page);
-  return params.toString();
+  return queryString({
+    since: query.since,
+    until: query.until,
+    types: query.types?.join(','),
+    user: query.user,
+    session: query.session,
+    limit: query.limit?.toString(),
+    order: query.order,
+    page: query.page,
+  });
 }

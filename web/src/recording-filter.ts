@@ -1,7 +1,8 @@
 // What the recordings page asks the server for: a time range (time-range.ts),
 // a user, a desktop; and the query string GET /api/recordings takes. Pure,
 // so it is easy to test.
-import { boundsOf, type FilterProblem, type RangeName, type TimeFilter } from './time-range';
+import { queryString, type PageQuery, type QueryResult } from './list-query';
+import { boundsOf, type RangeName, type TimeFilter } from './time-range';
 
 /** Recordings are looked for further back than events: a week by default. */
 export const DEFAULT_RANGE: RangeName = '7d';
@@ -16,21 +17,16 @@ export interface RecordingFilter extends TimeFilter {
 export const EMPTY_FILTER: RecordingFilter = { range: DEFAULT_RANGE, from: '', to: '', user: '', desktop: '' };
 
 /** The parameters of GET /api/recordings; an absent one is the server's default. */
-export interface RecordingQuery {
+export interface RecordingQuery extends PageQuery {
   /** RFC 3339, or a duration back from now (`168h`). */
   since?: string;
   until?: string;
   user?: string;
   desktop?: string;
-  limit?: number;
-  /** The previous answer's `next_page`. */
-  page?: string;
 }
 
-export type FilterResult = { ok: true; query: RecordingQuery } | { ok: false; problem: FilterProblem };
-
 /** The query a filter means; the From/To times go out in UTC. */
-export function queryOf(filter: RecordingFilter): FilterResult {
+export function queryOf(filter: RecordingFilter): QueryResult<RecordingQuery> {
   const time = boundsOf(filter);
   if (!time.ok) return time;
   const query: RecordingQuery = { ...time.bounds };
@@ -43,15 +39,12 @@ export function queryOf(filter: RecordingFilter): FilterResult {
 
 /** The query string for GET /api/recordings, without the `?`; empty parameters left out. */
 export function searchParams(query: RecordingQuery): string {
-  const params = new URLSearchParams();
-  const set = (name: string, value: string | undefined): void => {
-    if (value !== undefined && value !== '') params.set(name, value);
-  };
-  set('since', query.since);
-  set('until', query.until);
-  set('user', query.user);
-  set('desktop', query.desktop);
-  set('limit', query.limit?.toString());
-  set('page', query.page);
-  return params.toString();
+  return queryString({
+    since: query.since,
+    until: query.until,
+    user: query.user,
+    desktop: query.desktop,
+    limit: query.limit?.toString(),
+    page: query.page,
+  });
 }
