@@ -45,6 +45,20 @@ async fn recordings(service: &TestService, count: usize) -> Vec<RecordingRecord>
     }
 }
 
+/// Waits for the spool to remove its copies: it does so just after the
+/// catalog lists an upload, so the listing alone does not prove it.
+async fn until_spool_empty(spool: &Path) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left: Vec<_> = std::fs::read_dir(spool).unwrap().collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still spooled: {left:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn stored(service: &TestService, id: &str) -> Vec<u8> {
     std::fs::read(service.dir.path().join("recordings").join(format!("{id}.orec"))).unwrap()
 }
@@ -161,8 +175,7 @@ async fn a_session_is_recorded_without_its_keys_and_uploaded() {
     }
     assert_eq!(moves, 1);
     // Uploaded: nothing waits on the host.
-    let spool: Vec<_> = std::fs::read_dir(service.dir.path().join("recording-spool")).unwrap().collect();
-    assert!(spool.is_empty(), "{spool:?}");
+    until_spool_empty(&service.dir.path().join("recording-spool")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,11 +272,7 @@ async fn a_recording_cut_short_is_closed_and_uploaded_at_the_next_start() {
     assert_eq!((record.id.as_str(), record.duration_ms), (id, 1500));
     let scanned = scan(&stored(&service, id));
     assert_eq!(scanned.index.records, 2);
-    let deadline = Instant::now() + PATIENCE;
-    while std::fs::read_dir(&spool).unwrap().count() > 0 {
-        assert!(Instant::now() < deadline, "the uploaded recording stays in the spool");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_spool_empty(&spool).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
