@@ -167,7 +167,7 @@ impl Desktop {
             frames: FrameConfig::default(),
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
-            recordings: oriel_linux_desktop::recording_spool::RecordingSpool::open(&dir.path().join("recording-spool"), Arc::new(plane.clone()))?,
+            recordings: oriel_recorder::RecordingSpool::open(&dir.path().join("recording-spool"), Arc::new(plane.clone()))?,
         });
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }
@@ -190,7 +190,7 @@ impl Desktop {
     /// A new session over an in-process pipe straight into the service.
     pub fn pipe(&self, service_runtime: &Runtime) -> (DuplexStream, JoinHandle<Result<SessionEnd, SessionError>>) {
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
-        let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into() };
+        let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into(), session_id: None };
         let service = self.service.clone();
         (client_end, service_runtime.spawn(async move { service.serve(service_end, request).await }))
     }

@@ -105,6 +105,7 @@ async fn dial(proxy: &Side, dialer: ClusterDialer, desktop: &Desktop) -> anyhow:
         kind: "linux".into(),
         desktop: desktop.name().into(),
         login: desktop.user().into(),
+        session_id: oriel_auth::audit::new_session_id(),
     };
     let started = Instant::now();
     let stream = proxy.spawn(async move { dialer.dial(request).await }).await??;

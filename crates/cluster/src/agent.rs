@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::connect::{CONNECTION_WINDOW, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, STREAM_WINDOW};
 use crate::proto::Chunk;
 use crate::proto::desktop_agent_server::{DesktopAgent, DesktopAgentServer};
-use crate::{CERTIFICATE_METADATA, LOGIN_METADATA};
+use crate::{CERTIFICATE_METADATA, LOGIN_METADATA, SESSION_ID_METADATA};
 
 /// Serves desktop sessions of one [`LinuxDesktopService`].
 #[derive(Debug, Clone)]
@@ -65,13 +65,14 @@ impl DesktopAgent for Agent {
             .and_then(|value| value.to_str().ok())
             .ok_or_else(|| Status::invalid_argument("a desktop session needs a login"))?
             .to_owned();
+        let session_id = request.metadata().get(SESSION_ID_METADATA).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let (outgoing, receiver) = mpsc::channel(16);
         let stream = crate::bridge::bridge(request.into_inner(), outgoing, Ok);
         let service = self.service.clone();
         // The service verifies the certificate and decides; refusals reach
         // the browser as an ERROR alert on the stream.
         tokio::spawn(async move {
-            match service.serve(stream, SessionRequest { certificate, login }).await {
+            match service.serve(stream, SessionRequest { certificate, login, session_id }).await {
                 Ok(end) => tracing::info!(?end, "desktop session ended"),
                 Err(error) => tracing::warn!(%error, "desktop session failed"),
             }

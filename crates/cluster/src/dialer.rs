@@ -18,7 +18,7 @@ use tonic::metadata::{BinaryMetadataValue, MetadataValue};
 
 use crate::proto::desktop_agent_client::DesktopAgentClient;
 use crate::tunnel::TunnelRegistry;
-use crate::{CERTIFICATE_METADATA, LOGIN_METADATA};
+use crate::{CERTIFICATE_METADATA, LOGIN_METADATA, SESSION_ID_METADATA};
 
 /// See the module documentation.
 #[derive(Clone)]
@@ -66,6 +66,8 @@ impl ClusterDialer {
         call.metadata_mut().insert_bin(CERTIFICATE_METADATA, certificate);
         let login = request.login.parse().map_err(|_| Error::new(ErrorKind::InvalidInput, format!("invalid login {:?}", request.login)))?;
         call.metadata_mut().insert(LOGIN_METADATA, login);
+        let session_id = request.session_id.parse().map_err(|_| Error::new(ErrorKind::InvalidInput, format!("invalid session id {:?}", request.session_id)))?;
+        call.metadata_mut().insert(SESSION_ID_METADATA, session_id);
         let response = DesktopAgentClient::new(channel).session(call).await.map_err(|status| {
             Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not take the session: {}", request.desktop, status.message()))
         })?;

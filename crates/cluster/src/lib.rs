@@ -38,3 +38,5 @@ pub use tls::LiveIdentity;
 pub const CERTIFICATE_METADATA: &str = "oriel-certificate-bin";
 /// The metadata key carrying the login of a desktop session.
 pub const LOGIN_METADATA: &str = "oriel-login";
+/// The metadata key carrying the id the proxy chose for a desktop session.
+pub const SESSION_ID_METADATA: &str = "oriel-session-id";

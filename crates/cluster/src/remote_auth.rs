@@ -11,8 +11,9 @@ use std::time::Duration;
 use oriel_auth::audit::AuditEvent;
 use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
 use oriel_auth::control_plane::{AccessDenied, SessionGrant, SessionTarget};
-use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, Locked, RecordingStream, Revoked, SessionAuthority};
+use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, Locked, Revoked, SessionAuthority};
 use oriel_rbac::DesktopKind;
+use oriel_recorder::{DeliveryError, RecordingDestination, RecordingStream};
 use tonic::transport::Channel;
 
 use crate::accept::PeerRefusal;
@@ -308,35 +309,6 @@ impl SessionAuthority for RemoteAuth {
             .clone()
     }
 
-    fn stream_recording<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Box<dyn RecordingStream>, AuthorityError>> {
-        Box::pin(async move {
-            let (chunks, sent) = tokio::sync::mpsc::channel(4);
-            let client = self.client();
-            // No call timeout: the call lasts as long as the session.
-            let call =
-                tokio::spawn(
-                    async move { client.clone().upload_recording(tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(sent))).await.map(drop) },
-                );
-            let stream = StreamedRecording { auth: self.clone(), session_id: Some(id.to_owned()), chunks, call: Some(call) };
-            Ok(Box::new(stream) as Box<dyn RecordingStream>)
-        })
-    }
-
-    fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>> {
-        Box::pin(async move {
-            let file = std::fs::File::open(path).map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
-            let (chunks, sent) = tokio::sync::mpsc::channel(4);
-            let session_id = id.to_owned();
-            // Read on a blocking thread as the stream asks for chunks.
-            let reader = tokio::task::spawn_blocking(move || read_chunks(file, &session_id, &chunks));
-            // No call timeout: a long recording takes as long as it takes.
-            let call = self.client().upload_recording(tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(sent))).await;
-            let read = reader.await.map_err(|e| AuthorityError::Unavailable(e.to_string()))?;
-            read.map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
-            call.map(drop).map_err(|status| self.error(&status))
-        })
-    }
-
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Some(spool) = &self.spool {
@@ -436,30 +408,62 @@ impl StreamedRecording {
     }
 }
 
+/// Recordings go to the auth service over `UploadRecording`.
+impl RecordingDestination for RemoteAuth {
+    fn stream_recording<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Box<dyn RecordingStream>, DeliveryError>> {
+        Box::pin(async move {
+            let (chunks, sent) = tokio::sync::mpsc::channel(4);
+            let client = self.client();
+            // No call timeout: the call lasts as long as the session.
+            let call =
+                tokio::spawn(
+                    async move { client.clone().upload_recording(tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(sent))).await.map(drop) },
+                );
+            let stream = StreamedRecording { auth: self.clone(), session_id: Some(id.to_owned()), chunks, call: Some(call) };
+            Ok(Box::new(stream) as Box<dyn RecordingStream>)
+        })
+    }
+
+    fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            let file = std::fs::File::open(path).map_err(|e| DeliveryError::unavailable(format!("cannot read {}: {e}", path.display())))?;
+            let (chunks, sent) = tokio::sync::mpsc::channel(4);
+            let session_id = id.to_owned();
+            // Read on a blocking thread as the stream asks for chunks.
+            let reader = tokio::task::spawn_blocking(move || read_chunks(file, &session_id, &chunks));
+            // No call timeout: a long recording takes as long as it takes.
+            let call = self.client().upload_recording(tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(sent))).await;
+            let read = reader.await.map_err(|e| DeliveryError::unavailable(e.to_string()))?;
+            read.map_err(|e| DeliveryError::unavailable(format!("cannot read {}: {e}", path.display())))?;
+            call.map(drop).map_err(|status| self.error(&status).into())
+        })
+    }
+}
+
 impl RecordingStream for StreamedRecording {
-    fn send(&mut self, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), AuthorityError>> {
+    fn send(&mut self, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), DeliveryError>> {
         Box::pin(async move {
             for data in bytes.chunks(crate::auth_api::MAX_RECORDING_CHUNK) {
                 let session_id = self.session_id.take().unwrap_or_default();
                 if self.chunks.send(proto::RecordingChunk { session_id, data: data.to_vec() }).await.is_err() {
-                    return Err(self.ended().await);
+                    return Err(self.ended().await.into());
                 }
             }
             Ok(())
         })
     }
 
-    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), AuthorityError>> {
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), DeliveryError>> {
         Box::pin(async move {
             let StreamedRecording { auth, chunks, call, .. } = *self;
             // The stream's end is the file's.
             drop(chunks);
             match call {
                 Some(call) => match call.await {
-                    Ok(result) => result.map_err(|status| auth.error(&status)),
-                    Err(error) => Err(AuthorityError::Unavailable(error.to_string())),
+                    Ok(result) => result.map_err(|status| auth.error(&status).into()),
+                    Err(error) => Err(DeliveryError::unavailable(error.to_string())),
                 },
-                None => Err(AuthorityError::Unavailable("the recording's upload already ended".into())),
+                None => Err(DeliveryError::unavailable("the recording's upload already ended")),
             }
         })
     }

@@ -21,6 +21,7 @@ use oriel_cluster::remote_auth::RemoteAuth;
 use oriel_cluster::{HostCredentials, LiveIdentity};
 use oriel_linux_desktop::{AuthorityError, SessionAuthority as _};
 use oriel_rbac::DesktopKind;
+use oriel_recorder::RecordingDestination as _;
 use support::{Cluster, PATIENCE};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -538,10 +539,10 @@ async fn recordings_stream_or_upload_for_a_hosts_own_sessions_only() {
     let mut stream = remote.stream_recording(forged).await.unwrap();
     stream.send(recording_of(forged, "desk-2")).await.unwrap();
     let refused = stream.finish().await.unwrap_err();
-    assert!(!refused.retry_helps() && refused.to_string().contains("only upload its own sessions"), "{refused}");
+    assert!(!refused.retry_helps && refused.to_string().contains("only upload its own sessions"), "{refused}");
     std::fs::write(&file, recording_of(forged, "desk-2")).unwrap();
     let refused = remote.upload_recording(forged, &file).await.unwrap_err();
-    assert!(!refused.retry_helps(), "{refused}");
+    assert!(!refused.retry_helps, "{refused}");
     assert_eq!(cluster.plane.store().recordings(&RecordingQuery::default(), |_| true).await.unwrap().recordings.len(), 2);
     auth.stop().await;
 }
@@ -565,7 +566,7 @@ async fn a_synced_recording_fails_when_the_auth_service_goes_away() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert!(failed.retry_helps(), "{failed}");
+    assert!(failed.retry_helps, "{failed}");
     let listed = cluster.plane.store().recordings(&oriel_auth::store::RecordingQuery::default(), |_| true).await.unwrap().recordings;
     assert!(listed.is_empty());
 }

@@ -3,18 +3,14 @@
 //! service runs on its own host. The session asks through this one
 //! interface either way, so the rules it enforces cannot differ.
 
-use std::future::Future;
-use std::pin::Pin;
-
 pub use oriel_auth::access_feed::AccessChanges;
 use oriel_auth::audit::AuditEvent;
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantMismatch, SessionGrant, SessionTarget};
-use oriel_auth::recordings::{RecordingError, RecordingId, Uploader};
 use oriel_rbac::DesktopKind;
+use oriel_recorder::{DeliveryError, RecordingDestination};
 use tokio::sync::watch;
 
-/// A boxed future: the trait is used as `dyn`.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use oriel_recorder::BoxFuture;
 
 /// A lock in force on a running session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,8 +105,8 @@ impl AuthorityError {
 
 /// The decisions a desktop service needs. Every session start is
 /// authorized from the user certificate alone; the service never takes a
-/// user name on trust.
-pub trait SessionAuthority: std::fmt::Debug + Send + Sync + 'static {
+/// user name on trust. The same service takes the session's recording.
+pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync + 'static {
     /// Verifies `certificate` (a user certificate, DER) and decides whether
     /// its user may open a session as `login` on the Linux desktop
     /// `desktop`. Call [`SessionAuthority::grant`], which also checks the
@@ -136,16 +132,6 @@ pub trait SessionAuthority: std::fmt::Debug + Send + Sync + 'static {
     /// Writes audit events about this service's own sessions. It does not
     /// fail: what cannot be written is logged.
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()>;
-
-    /// Opens a stream of session `id`'s recording to the auth service, for
-    /// `node-sync`: the bytes go as the session makes them, and it is kept
-    /// when [`RecordingStream::finish`] says so.
-    fn stream_recording<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Box<dyn RecordingStream>, AuthorityError>>;
-
-    /// Uploads the closed recording of session `id` from the file at
-    /// `path` (`docs/recording.md`). `Err` keeps the file for a retry when
-    /// [`AuthorityError::retry_helps`].
-    fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>>;
 
     /// [`SessionAuthority::authorize`], then the check that the grant is
     /// for this Linux desktop, `desktop`, and this `login`: a grant for
@@ -197,64 +183,10 @@ impl SessionAuthority for ControlPlane {
             }
         })
     }
-
-    fn stream_recording<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Box<dyn RecordingStream>, AuthorityError>> {
-        Box::pin(async move {
-            let id = RecordingId::parse(id).ok_or_else(|| AuthorityError::Refused(format!("{id:?} is not a session id")))?;
-            let upload = self.begin_recording_upload(id, Uploader::InProcess).await.map_err(recording_error)?;
-            Ok(Box::new(InProcessStream(upload)) as Box<dyn RecordingStream>)
-        })
-    }
-
-    fn upload_recording<'a>(&'a self, id: &'a str, path: &'a std::path::Path) -> BoxFuture<'a, Result<(), AuthorityError>> {
-        Box::pin(async move {
-            use tokio::io::AsyncReadExt;
-            let id = RecordingId::parse(id).ok_or_else(|| AuthorityError::Refused(format!("{id:?} is not a session id")))?;
-            let mut file = tokio::fs::File::open(path).await.map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
-            let mut upload = self.begin_recording_upload(id, Uploader::InProcess).await.map_err(recording_error)?;
-            let mut chunk = vec![0; UPLOAD_CHUNK];
-            loop {
-                let read = file.read(&mut chunk).await.map_err(|e| AuthorityError::Unavailable(format!("cannot read {}: {e}", path.display())))?;
-                if read == 0 {
-                    break;
-                }
-                upload.write(&chunk[..read]).await.map_err(recording_error)?;
-            }
-            upload.finish().await.map(drop).map_err(recording_error)
-        })
-    }
 }
 
-/// A recording on its way to the auth service as the session goes.
-pub trait RecordingStream: Send {
-    /// The next bytes of the file. `Err` when they cannot go (the session
-    /// then ends).
-    fn send(&mut self, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), AuthorityError>>;
-    /// The file is whole: the auth service checks and keeps it.
-    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), AuthorityError>>;
-}
-
-/// A stream into the control plane in this process.
-struct InProcessStream(oriel_auth::recordings::RecordingUpload);
-
-impl RecordingStream for InProcessStream {
-    fn send(&mut self, bytes: Vec<u8>) -> BoxFuture<'_, Result<(), AuthorityError>> {
-        Box::pin(async move { self.0.write(&bytes).await.map_err(recording_error) })
-    }
-
-    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<(), AuthorityError>> {
-        Box::pin(async move { self.0.finish().await.map(drop).map_err(recording_error) })
-    }
-}
-
-/// How much of a recording goes in one write (and one message across hosts).
-pub const UPLOAD_CHUNK: usize = 1 << 20;
-
-/// A refused recording (invalid, another desktop's) stays refused; storage
-/// trouble may pass.
-pub fn recording_error(error: RecordingError) -> AuthorityError {
-    match error {
-        RecordingError::Invalid(_) | RecordingError::NotYours(_) | RecordingError::NotFound => AuthorityError::Refused(error.to_string()),
-        RecordingError::NoStorage | RecordingError::Storage(_) | RecordingError::Store(_) => AuthorityError::Unavailable(error.to_string()),
+impl From<AuthorityError> for DeliveryError {
+    fn from(error: AuthorityError) -> Self {
+        DeliveryError { retry_helps: error.retry_helps(), message: error.to_string() }
     }
 }

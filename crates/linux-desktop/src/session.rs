@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use oriel_auth::audit::AuditEvent;
 use oriel_rbac::RecordingMode;
+use oriel_recorder::{RecordingSpool, SessionRecorder};
 use oriel_recording::Source;
 use oriel_tdpb::Limits;
 use oriel_tdpb::pb::AlertSeverity;
@@ -23,10 +24,8 @@ use crate::frame_audit::FrameAudit;
 use crate::frames::FrameConfig;
 use crate::handshake::HelloError;
 use crate::login::{self, LoginError, SessionMark};
-use crate::recording_spool::RecordingSpool;
 use crate::session_audit::SessionAudit;
 use crate::session_process::{Displays, SessionProcess, SessionProgram, pb};
-use crate::session_recording::SessionRecorder;
 use crate::x11::X11Error;
 use crate::xsession::{self, XSession};
 use crate::xvfb::XvfbError;
@@ -41,6 +40,10 @@ pub struct SessionRequest {
     pub certificate: Vec<u8>,
     /// The desktop login asked for.
     pub login: String,
+    /// The session's id, chosen by the proxy so that its log, its
+    /// recording (when the proxy records) and these events name one
+    /// session; a new one when absent or not a UUID.
+    pub session_id: Option<String>,
 }
 
 /// How often a running session is re-authorized while the feed of access
@@ -291,7 +294,7 @@ impl LinuxDesktopService {
         let (read, write) = tokio::io::split(stream);
         let (out, out_rx) = mpsc::channel::<Vec<u8>>(16);
         let writer = tokio::spawn(write_frames(write, out_rx));
-        let mut audit = SessionAudit::new(&self.config.desktop_name, &request.login, &request.certificate);
+        let mut audit = SessionAudit::new(&self.config.desktop_name, &request.login, &request.certificate, request.session_id.as_deref());
         let result = self.run(ClientReader::new(read), &out, &request, &mut audit).await;
         let event = match &result {
             Err(error) if !audit.has_started() => audit.refused(&error.to_string()),
@@ -361,16 +364,19 @@ impl LinuxDesktopService {
         let account = login::resolve(&request.login, grant.options()).await?;
         let x_display = self.displays.reserve().ok_or_else(|| SessionError::Internal("no free X display number on this host".into()))?;
         let mark = SessionMark::new(account.uid);
-        let recorder = match grant.options().record {
+        // In the proxy modes the proxy records what it relays; this service
+        // still sends the keyframes a recording needs.
+        let recorded = grant.options().record;
+        let recorder = match recorded && !grant.recording_mode().at_proxy() {
             true => Some(self.start_recording(audit, grant.user(), &request.login, grant.recording_mode()).await?),
             false => None,
         };
-        audit.recorded(recorder.is_some());
+        audit.recorded(recorded);
         let pacing = &self.config.frames;
         // A seek in a recording replays at most the frames since a keyframe.
-        let keyframe_interval = match recorder {
-            Some(_) => pacing.keyframe_interval.min(RECORDING_KEYFRAME_INTERVAL),
-            None => pacing.keyframe_interval,
+        let keyframe_interval = match recorded {
+            true => pacing.keyframe_interval.min(RECORDING_KEYFRAME_INTERVAL),
+            false => pacing.keyframe_interval,
         };
         let launch = pb::Launch {
             account: Some((&*account).into()),
@@ -508,10 +514,11 @@ impl LinuxDesktopService {
             desktop_kind: "linux".into(),
             start: oriel_auth::audit::rfc3339(std::time::SystemTime::now()),
         };
-        let started = match mode {
-            RecordingMode::NodeSync | RecordingMode::ProxySync => SessionRecorder::to_auth_service(&*self.config.authority, &meta).await,
-            _ => SessionRecorder::to_spool(self.config.recordings.dir(), &meta).await,
+        let started = match mode.is_sync() {
+            true => SessionRecorder::to_auth_service(&*self.config.authority, &meta).await,
+            false => SessionRecorder::to_spool(self.config.recordings.dir(), &meta).await,
         };
+        tracing::info!(%mode, "the desktop service records this session");
         started.map_err(SessionError::Recording)
     }
 

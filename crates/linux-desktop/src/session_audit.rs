@@ -9,13 +9,14 @@
 use std::time::SystemTime;
 
 use oriel_auth::audit::{AuditEvent, EventType, rfc3339};
+use oriel_auth::recordings::RecordingId;
 
 use crate::directory_audit::{Access, DirectoryEvent};
 
 /// What is known about a session so far, for its events.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionAudit {
-    /// The session's id: a random UUID.
+    /// The session's id: a UUID, the proxy's or a new one.
     pub sid: String,
     desktop: String,
     login: String,
@@ -30,10 +31,14 @@ pub(crate) struct SessionAudit {
 }
 
 impl SessionAudit {
-    /// A session asked for on `desktop` as `login`, with `certificate`.
-    pub fn new(desktop: &str, login: &str, certificate: &[u8]) -> Self {
+    /// A session asked for on `desktop` as `login`, with `certificate`,
+    /// under the id `sid` when the proxy chose one (a UUID), else a new one.
+    pub fn new(desktop: &str, login: &str, certificate: &[u8], sid: Option<&str>) -> Self {
         let claimed = oriel_auth::ca::unverified_name(certificate).unwrap_or_default();
-        let sid = AuditEvent::new(EventType::LinuxSessionStart, true, "", SystemTime::now()).uid;
+        let sid = match sid.and_then(RecordingId::parse) {
+            Some(sid) => sid.to_string(),
+            None => oriel_auth::audit::new_session_id(),
+        };
         Self { sid, desktop: desktop.to_owned(), login: login.to_owned(), user: claimed, user_verified: false, started: None, recorded: false }
     }
 

@@ -267,7 +267,7 @@ async fn a_recording_cut_short_is_closed_and_uploaded_at_the_next_start() {
     file.truncate(whole + 5);
     std::fs::write(spool.join(format!("{id}.part")), &file).unwrap();
 
-    let _spool = oriel_linux_desktop::recording_spool::RecordingSpool::open(&spool, std::sync::Arc::new(service.plane.clone())).unwrap();
+    let _spool = oriel_recorder::RecordingSpool::open(&spool, std::sync::Arc::new(service.plane.clone())).unwrap();
     let [record] = &recordings(&service, 1).await[..] else { panic!("one recording") };
     assert_eq!((record.id.as_str(), record.duration_ms), (id, 1500));
     let scanned = scan(&stored(&service, id));

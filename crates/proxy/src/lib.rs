@@ -18,6 +18,7 @@ mod byte_range;
 pub mod connections;
 mod latency;
 pub mod origin;
+mod proxy_recording;
 mod recordings_api;
 mod relay;
 pub mod tls;

@@ -5,17 +5,21 @@
 //! session with an ERROR alert. Desktop frames are cut at frame boundaries
 //! so each websocket message holds exactly one frame. Pings never cross:
 //! the proxy measures each leg itself (see `latency`) and tells the browser
-//! in LatencyStats.
+//! in LatencyStats. When the proxy records the session (`proxy_recording`)
+//! it records the frames as they pass, and a recording that cannot be
+//! written ends the session.
 
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::{SinkExt as _, StreamExt as _};
+use oriel_recording::Source;
 use oriel_tdpb::pb::{self, AlertSeverity};
 use oriel_tdpb::{FrameReader, Limits, Payload, PayloadKind, decode_frame, encode_frame, frame_body, peek_kind};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::latency::{LatencyProbe, PingSeen};
+use crate::proxy_recording::{ProxyRecording, recording_failed};
 use crate::web::DesktopStream;
 
 /// How often latency is measured and reported.
@@ -31,10 +35,13 @@ enum End {
     /// The desktop service sent something that is not a TDPB frame.
     BadDesktopFrame(String),
     Transport(String),
+    /// The recording the roles require cannot be written.
+    RecordingFailed(String),
 }
 
-/// Relays one session until either side ends it.
-pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
+/// Relays one session until either side ends it, recording it into
+/// `recording` when there is one.
+pub(crate) async fn relay(socket: WebSocket, desktop: DesktopStream, recording: Option<ProxyRecording>) {
     let (mut browser_tx, mut browser_rx) = socket.split();
     let (mut desktop_rx, mut desktop_tx) = tokio::io::split(desktop);
     let mut from_desktop = FrameReader::new(Limits::FROM_SERVER.max_frame_len);
@@ -45,6 +52,9 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
     let mut pending_desktop_answers: Vec<Vec<u8>> = Vec::new();
     // The first ping waits an interval: the session is still saying hello.
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    // Whether the desktop service took the session (its ServerHello came):
+    // a refused one leaves no recording.
+    let mut started = false;
     tracing::info!("session relay started");
 
     let end = 'relay: loop {
@@ -68,6 +78,10 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
                         break End::BrowserLeft;
                     }
                     continue;
+                }
+                if let Some(recording) = &recording {
+                    recording.record(&bytes, Source::Browser);
+                    recording.flush().await;
                 }
                 if let Err(error) = desktop_tx.write_all(&bytes).await {
                     break End::Transport(format!("desktop stream: {error}"));
@@ -94,9 +108,16 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
                         }
                         continue;
                     }
+                    if let Some(recording) = &recording {
+                        started |= peek_kind(frame) == Some(PayloadKind::ServerHello);
+                        recording.record(frame, Source::Desktop);
+                    }
                     if let Err(error) = browser_tx.send(Message::Binary(frame.to_vec().into())).await {
                         break 'relay End::Transport(error.to_string());
                     }
+                }
+                if let Some(recording) = &recording {
+                    recording.flush().await;
                 }
                 for answer in pending_desktop_answers.drain(..) {
                     if let Err(error) = desktop_tx.write_all(&answer).await {
@@ -104,6 +125,7 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
                     }
                 }
             }
+            reason = recording_failed(recording.as_ref()) => break End::RecordingFailed(reason),
             _ = ticker.tick() => {
                 let now = Instant::now();
                 let stats = pb::LatencyStats {
@@ -140,6 +162,15 @@ pub async fn relay(socket: WebSocket, desktop: DesktopStream) {
             let _ = browser_tx.send(alert("the desktop service sent a malformed frame")).await;
             let _ = browser_tx.send(close(close_code::ERROR, "desktop error")).await;
         }
+        End::RecordingFailed(reason) => {
+            let message = format!("the session cannot be recorded ({reason}), and the roles require recording, so it ended");
+            tracing::error!(%reason, "the session's recording cannot be written; ending the session");
+            let _ = browser_tx.send(alert(&message)).await;
+            let _ = browser_tx.send(close(close_code::ERROR, "recording failed")).await;
+        }
+    }
+    if let Some(recording) = recording {
+        recording.finish(started).await;
     }
     let _ = browser_tx.close().await;
 }

@@ -4,7 +4,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,6 +19,7 @@ use tracing::Instrument as _;
 
 use crate::connections::{ConnectionLimits, CountingAcceptor, OpenConnections};
 use crate::origin::OriginPolicy;
+use crate::proxy_recording::ProxyRecording;
 use crate::{api, relay};
 
 /// A byte stream to a desktop service carrying TDPB.
@@ -46,6 +46,10 @@ pub struct DesktopRequest {
     pub desktop: String,
     /// The desktop login asked for.
     pub login: String,
+    /// The session's id, chosen here (`oriel_auth::audit::new_session_id`)
+    /// so the proxy's log, its recording and the desktop service's events
+    /// name the same session.
+    pub session_id: String,
 }
 
 /// Opens desktop sessions: in-process, or over the network.
@@ -65,6 +69,9 @@ pub struct ProxyConfig {
     /// balancer in front changes `Host`: websocket origins they show are
     /// this proxy's too (its own `Host` always is).
     pub public_addrs: Vec<String>,
+    /// Where the recordings the proxy makes (cluster mode `proxy`) wait
+    /// for the control plane.
+    pub recording_spool: oriel_recorder::RecordingSpool,
 }
 
 #[derive(Clone)]
@@ -73,7 +80,7 @@ pub(crate) struct AppState {
     pub(crate) cluster: String,
     dialer: Arc<dyn DesktopDialer>,
     origins: Arc<OriginPolicy>,
-    next_session: Arc<AtomicU64>,
+    recording_spool: oriel_recorder::RecordingSpool,
 }
 
 /// Largest websocket message accepted: above the TDPB limit, so that a
@@ -94,7 +101,7 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
     // Unknown paths (SPA routes like /web/cluster/...) get the client's index.
     let files = ServeDir::new(&config.web_dir).fallback(ServeFile::new(index));
     let origins = Arc::new(OriginPolicy::new(&config.public_addrs));
-    let state = AppState { plane, cluster: config.cluster, dialer, origins, next_session: Arc::new(AtomicU64::new(1)) };
+    let state = AppState { plane, cluster: config.cluster, dialer, origins, recording_spool: config.recording_spool };
     Router::new()
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
@@ -147,20 +154,31 @@ async fn desktop_socket(State(state): State<AppState>, Query(query): Query<Socke
         kind: query.kind,
         desktop: query.desktop,
         login: query.login,
+        session_id: oriel_auth::audit::new_session_id(),
     };
-    let session = state.next_session.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("session", sid = %request.session_id);
     upgrade.max_message_size(MAX_WS_MESSAGE).on_upgrade(move |socket| {
         async move {
             tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, "desktop session requested");
+            let recording = match ProxyRecording::start(&state.plane, &state.recording_spool, &request).await {
+                Ok(recording) => recording,
+                Err(cannot) => {
+                    tracing::error!(error = %cannot, "session refused");
+                    return relay::refuse(socket, &cannot.to_string()).await;
+                }
+            };
             match state.dialer.dial(request).await {
-                Ok(desktop) => relay::relay(socket, desktop).await,
+                Ok(desktop) => relay::relay(socket, desktop, recording).await,
                 Err(error) => {
                     tracing::error!(%error, "cannot reach the desktop service");
+                    if let Some(recording) = recording {
+                        recording.finish(false).await;
+                    }
                     relay::refuse(socket, &format!("the desktop service is unreachable: {error}")).await;
                 }
             }
         }
-        .instrument(tracing::info_span!("session", id = session))
+        .instrument(span)
     })
 }
 

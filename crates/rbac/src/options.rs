@@ -53,6 +53,19 @@ impl RecordingMode {
             RecordingMode::ProxySync => "proxy-sync",
         }
     }
+
+    /// Whether the proxy records (`proxy`, `proxy-sync`) rather than the
+    /// desktop service.
+    pub fn at_proxy(self) -> bool {
+        matches!(self, RecordingMode::Proxy | RecordingMode::ProxySync)
+    }
+
+    /// Whether a session ends when its recording cannot be written as it
+    /// goes (`node-sync`, `proxy-sync`): the bytes stream to the auth
+    /// service instead of waiting in a spool.
+    pub fn is_sync(self) -> bool {
+        matches!(self, RecordingMode::NodeSync | RecordingMode::ProxySync)
+    }
 }
 
 impl fmt::Display for RecordingMode {

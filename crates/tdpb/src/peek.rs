@@ -13,6 +13,8 @@ pub enum PayloadKind {
     FrameRect,
     /// `Alert` (11).
     Alert,
+    /// `ServerHello` (2): the desktop service took the session.
+    ServerHello,
     /// Any other field number.
     Other(u32),
 }
@@ -34,6 +36,7 @@ pub fn peek_kind(frame: &[u8]) -> Option<PayloadKind> {
                 20 => PayloadKind::Ping,
                 100 => PayloadKind::FrameRect,
                 11 => PayloadKind::Alert,
+                2 => PayloadKind::ServerHello,
                 other => PayloadKind::Other(other),
             });
         }

@@ -108,6 +108,11 @@ fn peek_finds_the_messages_the_proxy_handles() {
         severity: 3,
     });
     assert_eq!(peek_kind(&encode_frame(alert)), Some(PayloadKind::Alert));
+    let hello = Payload::ServerHello(pb::ServerHello::default());
+    assert_eq!(
+        peek_kind(&encode_frame(hello)),
+        Some(PayloadKind::ServerHello)
+    );
     assert_eq!(
         peek_kind(&[0, 0, 0, 1, 0x08]),
         None,

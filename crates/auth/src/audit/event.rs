@@ -353,6 +353,12 @@ fn new_uid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// A new desktop session's id (`sid` in its events, its recording's id):
+/// a version-7 UUID, so sessions sort by when they started.
+pub fn new_session_id() -> String {
+    new_uid()
+}
+
 /// Milliseconds since the epoch of `at`.
 pub fn millis(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

@@ -9,6 +9,6 @@ mod event;
 mod query;
 mod record;
 
-pub use event::{AuditEvent, EventError, EventType, MAX_FIELD, MAX_FIELDS, MAX_PATH_FIELD, millis, parse_rfc3339, rfc3339};
+pub use event::{AuditEvent, EventError, EventType, MAX_FIELD, MAX_FIELDS, MAX_PATH_FIELD, millis, new_session_id, parse_rfc3339, rfc3339};
 pub use query::{parse_types, time_bound};
 pub use record::{AuditSettings, DEFAULT_RETENTION, Rejected};

@@ -126,11 +126,7 @@ impl Cluster {
             frames: FrameConfig::default(),
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
-            recordings: oriel_linux_desktop::recording_spool::RecordingSpool::open(
-                &self.dir.path().join(format!("recording-spool-{name}")),
-                Arc::new(self.plane.clone()),
-            )
-            .unwrap(),
+            recordings: oriel_recorder::RecordingSpool::open(&self.dir.path().join(format!("recording-spool-{name}")), Arc::new(self.plane.clone())).unwrap(),
         }))
     }
 }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use oriel_auth::ca::{CertAuthority, UserIdentity};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::store::{DesktopRecord, Store};
-use oriel_linux_desktop::recording_spool::RecordingSpool;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionLimits, SessionRequest};
 use oriel_qoiz::{Codec as QoizCodec, Decoder};
+use oriel_recorder::RecordingSpool;
 use oriel_tdpb::pb::{self, Codec};
 use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -144,7 +144,7 @@ impl TestService {
     pub fn connect_with(&self, certificate: Vec<u8>, login: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
         let service = self.service.clone();
-        let request = SessionRequest { certificate, login: login.into() };
+        let request = SessionRequest { certificate, login: login.into(), session_id: None };
         let task = tokio::spawn(async move { service.serve(service_end, request).await });
         (Client::new(client_end), task)
     }

@@ -10,8 +10,8 @@ use anyhow::{Context as _, bail};
 use oriel_cluster::HostCredentials;
 use oriel_cluster::agent::Agent;
 use oriel_cluster::remote_auth::RemoteAuth;
-use oriel_linux_desktop::recording_spool::RecordingSpool;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionProgram};
+use oriel_recorder::RecordingSpool;
 
 use super::{StartArgs, announce, check_xsessions, shutdown_signal};
 use crate::config::Config;

@@ -18,9 +18,9 @@ use oriel_backend::SystemClock;
 use oriel_cluster::dialer::ClusterDialer;
 use oriel_cluster::tunnel::TunnelRegistry;
 use oriel_cluster::{HostCredentials, LiveIdentity};
-use oriel_linux_desktop::recording_spool::RecordingSpool;
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionProgram};
 use oriel_proxy::ProxyConfig;
+use oriel_recorder::RecordingSpool;
 
 use super::in_process::{Dialers, InProcess};
 use super::{CLUSTER, StartArgs, announce, check_xsessions, shutdown_signal};
@@ -139,7 +139,12 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
             drop(streams);
         },
     ));
-    let proxy = ProxyConfig { web_dir, cluster: CLUSTER.into(), public_addrs: proxy_config.public_addr.iter().cloned().collect() };
+    let proxy = ProxyConfig {
+        web_dir,
+        cluster: CLUSTER.into(),
+        public_addrs: proxy_config.public_addr.iter().cloned().collect(),
+        recording_spool: RecordingSpool::open(&data_dir.join("proxy-recording-spool"), Arc::new(plane.clone()))?,
+    };
     let router = oriel_proxy::router(proxy, plane, Arc::new(Dialers { local, cluster }));
 
     tracing::info!(%listen, %auth_listen, %tunnel_listen, data_dir = %data_dir.display(), "oriel started");

@@ -1,5 +1,6 @@
-//! Recordings waiting on this host for the auth service
-//! (`<data_dir>/recording-spool`, root's, 0700): a session's `.part` while
+//! Recordings waiting on this host for the auth service (a desktop
+//! service's `<data_dir>/recording-spool`, the proxy's
+//! `<data_dir>/proxy-recording-spool`; root's, 0700): a session's `.part` while
 //! it runs, its `.orec` once closed, gone once uploaded. At start, `.part`
 //! files a stopped service left are closed as they are (every whole record
 //! kept, the index rebuilt), so a crash loses at most the last record; one
@@ -13,7 +14,7 @@ use std::time::Duration;
 use oriel_recording::Scanner;
 use tokio::sync::mpsc;
 
-use crate::authority::SessionAuthority;
+use crate::destination::RecordingDestination;
 
 /// The first wait after a failed upload; doubled up to [`LONGEST_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_secs(1);
@@ -28,8 +29,11 @@ pub struct RecordingSpool {
 
 impl RecordingSpool {
     /// Opens the spool in `dir`: closes what a stopped service left, and
-    /// starts uploading through `authority`.
-    pub fn open(dir: &Path, authority: Arc<dyn SessionAuthority>) -> std::io::Result<RecordingSpool> {
+    /// starts uploading to `destination`.
+    pub fn open(
+        dir: &Path,
+        destination: Arc<dyn RecordingDestination>,
+    ) -> std::io::Result<RecordingSpool> {
         make_private_dir(dir)?;
         let mut waiting = Vec::new();
         for entry in std::fs::read_dir(dir)? {
@@ -40,7 +44,9 @@ impl RecordingSpool {
                         tracing::warn!(recording = %closed.display(), "closed the recording of a session that was cut short");
                         waiting.push(closed);
                     }
-                    Err(error) => tracing::error!(recording = %path.display(), %error, "a recording left by a stopped service cannot be read; kept as it is"),
+                    Err(error) => {
+                        tracing::error!(recording = %path.display(), %error, "a recording left by a stopped service cannot be read; kept as it is")
+                    }
                 },
                 Some("orec") => waiting.push(path),
                 _ => {}
@@ -52,8 +58,11 @@ impl RecordingSpool {
         for path in waiting {
             let _ = uploads.send(path);
         }
-        tokio::spawn(upload_each(queue, authority));
-        Ok(RecordingSpool { dir: dir.to_owned(), uploads })
+        tokio::spawn(upload_each(queue, destination));
+        Ok(RecordingSpool {
+            dir: dir.to_owned(),
+            uploads,
+        })
     }
 
     /// Where sessions write their recordings.
@@ -70,7 +79,11 @@ impl RecordingSpool {
 /// Closes the `.part` file at `path` (the header must be whole) and renames
 /// it `.orec`.
 fn close_partial(path: &Path) -> Result<PathBuf, String> {
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(|e| e.to_string())?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| e.to_string())?;
     let mut scanner = Scanner::new();
     let mut chunk = vec![0; 1 << 20];
     loop {
@@ -84,8 +97,10 @@ fn close_partial(path: &Path) -> Result<PathBuf, String> {
     }
     let recovered = scanner.recover().map_err(|e| e.to_string())?;
     file.set_len(recovered.keep).map_err(|e| e.to_string())?;
-    file.seek(std::io::SeekFrom::End(0)).map_err(|e| e.to_string())?;
-    file.write_all(&recovered.trailer).map_err(|e| e.to_string())?;
+    file.seek(std::io::SeekFrom::End(0))
+        .map_err(|e| e.to_string())?;
+    file.write_all(&recovered.trailer)
+        .map_err(|e| e.to_string())?;
     file.sync_all().map_err(|e| e.to_string())?;
     let closed = path.with_extension("orec");
     std::fs::rename(path, &closed).map_err(|e| e.to_string())?;
@@ -95,12 +110,17 @@ fn close_partial(path: &Path) -> Result<PathBuf, String> {
 /// Uploads each recording in turn; one the auth service refuses for good
 /// is renamed `.refused` and left for an administrator, the rest are tried
 /// again until they go.
-async fn upload_each(mut queue: mpsc::UnboundedReceiver<PathBuf>, authority: Arc<dyn SessionAuthority>) {
+async fn upload_each(
+    mut queue: mpsc::UnboundedReceiver<PathBuf>,
+    destination: Arc<dyn RecordingDestination>,
+) {
     while let Some(path) = queue.recv().await {
-        let Some(id) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
+        let Some(id) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
+            continue;
+        };
         let mut wait = FIRST_WAIT;
         loop {
-            match authority.upload_recording(&id, &path).await {
+            match destination.upload_recording(&id, &path).await {
                 Ok(()) => {
                     tracing::info!(recording = %id, "recording uploaded");
                     if let Err(error) = std::fs::remove_file(&path) {
@@ -108,7 +128,7 @@ async fn upload_each(mut queue: mpsc::UnboundedReceiver<PathBuf>, authority: Arc
                     }
                     break;
                 }
-                Err(error) if error.retry_helps() => {
+                Err(error) if error.retry_helps => {
                     tracing::warn!(recording = %id, %error, retry_in = ?wait, "recording upload failed; it stays on this host until it can go");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(LONGEST_WAIT);
@@ -125,6 +145,9 @@ async fn upload_each(mut queue: mpsc::UnboundedReceiver<PathBuf>, authority: Arc
 
 fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
