@@ -3,13 +3,16 @@
 // another that joined with a token and is reachable only through the
 // reverse tunnel it keeps to the proxy (mutual TLS, gRPC). A person accepts
 // the invite, sees that host's desktop with its label, connects, types into
-// an xterm there and sees its screen pixel for pixel.
+// an xterm there and sees its screen pixel for pixel. Then the faults: the
+// desktop service killed mid-session keeps the recording so far; the auth
+// service (with the proxy) killed mid-session loses none of the events the
+// remote host wrote while it was away, nor the recording.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { launchChromium } from './browser.mjs';
 import { failureReport, TYPING_PROBE, probeOutput } from './harness.mjs';
-import { startDeployment, eventually, xDisplay, totp, typeIntoProbe, canvasMatchesRoot, canvasPixel } from './oriel.mjs';
+import { startDeployment, eventually, xDisplay, totp, typeIntoProbe, canvasMatchesRoot, canvasPixel, auditEvent } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 /** The typing probe's root colour on the canvas. */
@@ -99,4 +102,42 @@ test('the desktop service killed mid-session: after its restart, the recording s
   await page.locator('#player-timeline').fill(String(last));
   await page.locator(`#player[data-player-state="paused"][data-position-ms="${last}"]`).waitFor({ timeout: 30_000 });
   assert.equal(await canvasPixel(page, 5, 5), BLUE);
+});
+
+test('the auth service and proxy killed mid-session: the events the remote host wrote meanwhile, and the recording, arrive after their restart', async () => {
+  const sessionStarts = () =>
+    cluster
+      .orielctl(['events', 'ls', '--type', 'linux.desktop.session.start', '--format', 'json'])
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line));
+  const earlier = new Set(sessionStarts().map((event) => event.sid));
+  await page.goto(`${cluster.url}/web`);
+  const row = page.locator(`[data-desktop="${cluster.desktop}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  if ((await row.locator('[data-login-select]').count()) > 0) await row.locator('[data-login-select]').selectOption(cluster.login);
+  await row.locator('[data-connect]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  await eventually('the blue root', async () => (await canvasPixel(page, 5, 5)) === BLUE);
+  const started = await eventually("this session's start event", () => sessionStarts().find((event) => !earlier.has(event.sid) && event.success));
+
+  // The session ends with the proxy; the remote host writes its end while
+  // nobody can take it, and keeps it.
+  const restart = await cluster.crashControl();
+  await page.locator('#status:not([data-state="connected"])').waitFor({ timeout: 30_000 });
+  await eventually('the desktop service to keep its events for later', () => cluster.agentLog().includes('cannot send audit events yet; they wait in the spool'));
+  await restart();
+
+  const ended = await auditEvent(cluster, "the session's end, sent after the restart", (event) => event.event === 'linux.desktop.session.end' && event.sid === started.sid);
+  assert.equal(ended.recorded, true);
+  assert.equal(ended.desktop_name, cluster.desktop);
+  // Each of the session's events once: none lost, none doubled.
+  const events = cluster
+    .orielctl(['events', 'ls', '--session', started.sid, '--format', 'json'])
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line).event);
+  assert.deepEqual(events.sort(), ['linux.desktop.session.end', 'linux.desktop.session.start']);
+  // The recording, which waited on the host, is listed under the session's id.
+  await eventually("the session's recording to be listed", () => cluster.orielctl(['recordings', 'ls']).includes(started.sid));
 });

@@ -66,14 +66,17 @@ export async function startDeployment(sessions, { labels = { env: 'remote' } } =
       `version: v1\ndata_dir: ${join(dir, 'a')}\nauth_service:\n  listen_addr: 127.0.0.1:0\n` +
         `proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n`,
     );
-    const control = await startDaemon(['start', '--config', controlConfig, '--web-dir', join(ROOT, 'web/dist')], {
-      auth: /^Auth service API at (\S+) /m,
-      tunnel: /^Reverse tunnel at (\S+) /m,
-      url: READY,
-      invite: INVITE,
-      login: /desktop login "([^"]+)"/,
-    });
+    // Only the first start prints the admin's invite and login.
+    const startControl = (firstStart = {}) =>
+      startDaemon(['start', '--config', controlConfig, '--web-dir', join(ROOT, 'web/dist')], {
+        auth: /^Auth service API at (\S+) /m,
+        tunnel: /^Reverse tunnel at (\S+) /m,
+        url: READY,
+        ...firstStart,
+      });
+    let control = await startControl({ invite: INVITE, login: /desktop login "([^"]+)"/ });
     daemons.push(control);
+    const first = control.printed;
 
     const orielctl = orielctlOn(join(dir, 'a'));
     const added = orielctl(['tokens', 'add', '--type=linux_desktop']);
@@ -98,10 +101,10 @@ export async function startDeployment(sessions, { labels = { env: 'remote' } } =
     const desktop = agent.printed.desktop;
     const deployment = {
       url: control.printed.url,
-      invite: control.printed.invite,
+      invite: first.invite,
       dir,
       desktop,
-      login: control.printed.login,
+      login: first.login,
       orielctl,
       log: () => `--- auth service and proxy\n${control.log()}\n--- linux desktop service ${desktop}\n${agent.log()}`,
       agentLog: () => agent.log(),
@@ -111,6 +114,24 @@ export async function startDeployment(sessions, { labels = { env: 'remote' } } =
         const restarted = await startAgent();
         daemons[daemons.indexOf(agent)] = restarted;
         agent = restarted;
+      },
+      /**
+       * Kills the auth service and proxy at once (SIGKILL); `restart()`,
+       * the function it returns, starts them again on the same addresses.
+       */
+      async crashControl() {
+        await control.stop('SIGKILL');
+        const { auth, tunnel, url } = control.printed;
+        writeFileSync(
+          controlConfig,
+          `version: v1\ndata_dir: ${join(dir, 'a')}\nauth_service:\n  listen_addr: ${auth}\n` +
+            `proxy_service:\n  web_listen_addr: ${new URL(url).host}\n  tunnel_listen_addr: ${tunnel}\n`,
+        );
+        return async () => {
+          const restarted = await startControl();
+          daemons[daemons.indexOf(control)] = restarted;
+          control = restarted;
+        };
       },
       controlLog: () => control.log(),
       stop: () => stopAll(daemons, dir),
