@@ -1,22 +1,49 @@
 // Session recordings end to end: a real session in Chromium, recorded at
-// the desktop service while its root changes colour and the user types and
-// moves the mouse; then the recording is listed, plays, seeks forward and
-// back to the picture the session showed at that moment, changes pace with
-// the speed, keeps nothing typed, is exported to a WebM video of its length
-// and pictures (read back with ffprobe and ffmpeg), is refused when damaged
-// (by the player and the export), and is shown only to those the roles allow.
+// the desktop service while its root changes colour and the user types,
+// moves the mouse, copies text both ways across the clipboard and shares a
+// directory in which the desktop writes a file and reads it back; then the
+// recording is listed, plays, seeks forward and back to the picture the
+// session showed at that moment, changes pace with the speed, keeps nothing
+// typed, copied or shared (not the text, not a keyboard, clipboard or
+// directory message), is exported to a WebM video of its length and
+// pictures (read back with ffprobe and ffmpeg), is refused when damaged (by
+// the player and the export), and is shown only to those the roles allow.
+// An auditor (the preset role alone, no desktops) finds the session's
+// events with their fields, through the API and on the Audit log page: its
+// start and end, the clipboard's lengths and the directory's share, write
+// and read, never a byte of what crossed; and lists and plays its recording.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, canvasPixel, acceptInvite } from './oriel.mjs';
+import { startOriel, eventually, canvasPixel, acceptInvite, totp, xDisplay, x } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
 const SECRET = 'hunter2-not-in-any-recording';
+/** Copied in the browser, pasted on the desktop; more bytes of UTF-8 than characters. */
+const TO_DESKTOP = 'clipboard-secret-to-the-desktop: Grüße €';
+/** Copied on the desktop, pasted in the browser; a length of its own. */
+const TO_BROWSER = 'clipboard-secret-from-the-desktop 😀';
+/** The shared directory's name, so the desktop's folder is `$HOME/<SHARED>`. */
+const SHARED = `oriel-e2e-${randomBytes(4).toString('hex')}`;
+/** What the desktop writes in the shared directory, then reads back. */
+const FILE_TEXT = 'file-secret-written-on-the-desktop';
+// The desktop side of the shared directory, in the background of the
+// xsession: once the test's go-ahead file is there, it writes notes.txt and
+// copies it to read-back.txt (a read and a write the browser serves).
+const FILE_WORK = [
+  `d="$HOME/${SHARED}"`,
+  'i=0; while [ ! -e "$d/go" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
+  `printf "${FILE_TEXT}" > "$d/notes.txt"`,
+  'cat "$d/notes.txt" > "$d/read-back.txt"',
+].join('; ');
+/** The only messages a recording keeps (docs/recording.md): ServerHello, Alert, FrameRect, CursorImage, ClientScreenSpec, MouseMove, MouseButton. */
+const RECORDED_FIELDS = [2, 11, 100, 102, 10, 7, 8];
 // The root's colours, in the order the session shows them, as canvas pixels.
 const COLOURS = [
   ['#aa3333', '170,51,51,255'],
@@ -28,6 +55,8 @@ let oriel;
 let browser;
 let admin;
 let desktopName;
+/** The first test's recording, as listed. */
+let recorded;
 /** What the first test saw: each colour's wall-clock period on screen, and when the recorded session started. */
 let shown;
 let start;
@@ -38,11 +67,13 @@ before(async () => {
   oriel = await startOriel([{ name: 'Colours', command: 'COLOURS' }]);
   // The root follows <dir>/colour, which the test writes.
   const desktop = join(oriel.dir, 'xsessions', 'Colours.desktop');
-  const follow = `while :; do xsetroot -solid "$(cat ${oriel.dir}/colour)"; sleep 0.1; done`;
+  const follow = `(${FILE_WORK}) & while :; do xsetroot -solid "$(cat ${oriel.dir}/colour)"; sleep 0.1; done`;
   writeFileSync(join(oriel.dir, 'colour'), COLOURS[0][0]);
   writeFileSync(desktop, readFileSync(desktop, 'utf8').replace('COLOURS', follow));
   ({ browser } = await launchChromium());
   admin = await newPage();
+  // What a person allows when Chromium asks.
+  await admin.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: oriel.url });
 });
 
 after(async () => {
@@ -56,6 +87,56 @@ async function newPage() {
   const page = await context.newPage();
   report.watch(page);
   return page;
+}
+
+/**
+ * Accepts the invite at `link` on `page` as acceptInvite does, for a user
+ * whose roles allow no desktop: the desktop list opens with its Audit log link.
+ */
+async function acceptInviteWithoutDesktops(page, link) {
+  await page.goto(link);
+  // The key shows once the invite is looked up.
+  const key = page.locator('#invite-secret').filter({ hasText: /[A-Z2-7]{16}/ });
+  await key.waitFor({ timeout: 30_000 });
+  const secret = (await key.textContent()).trim();
+  await page.fill('#invite-password', PASSWORD);
+  await page.fill('#invite-password-confirm', PASSWORD);
+  await page.fill('#invite-code', totp(secret));
+  await page.click('#invite-submit');
+  await page.locator('#audit-link').waitFor({ timeout: 30_000 });
+}
+
+/** The person copies `text` somewhere else (the screen loses the focus meanwhile) and clicks back into the desktop. */
+async function copyInBrowserAndComeBack(page, text) {
+  await page.evaluate(async (text) => {
+    document.querySelector('#screen').blur();
+    await navigator.clipboard.writeText(text);
+  }, text);
+  await page.locator('#screen').click({ position: { x: 300, y: 300 } });
+}
+
+/** `xclip -i -selection clipboard`: a desktop program copies `text` (xclip keeps serving it from the background). */
+function copyOnDesktop(display, text) {
+  execFileSync('xclip', ['-i', '-selection', 'clipboard'], { env: { ...process.env, ...display }, input: text, stdio: ['pipe', 'ignore', 'ignore'] });
+}
+
+/** What a desktop program pastes; throws while nobody owns the clipboard. */
+function pasteOnDesktop(display) {
+  return x(display, 'xclip', ['-o', '-selection', 'clipboard']).toString('utf8');
+}
+
+/** In the page: the names in the browser's shared directory, and `file`'s text (null if missing). */
+function sharedSide(page, file) {
+  return page.evaluate(
+    async ({ name, file }) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true });
+      const names = [];
+      for await (const key of dir.keys()) names.push(key);
+      const text = await dir.getFileHandle(file).then((h) => h.getFile()).then((f) => f.text(), () => null);
+      return { names: names.sort(), text };
+    },
+    { name: SHARED, file },
+  );
 }
 
 /** Each envelope's payload field number in a recording file (docs/recording.md). */
@@ -140,9 +221,37 @@ test('a session is recorded, listed, played, sought and kept free of what was ty
     await eventually(`the ${colour} root on the canvas`, async () => (await canvasPixel(admin, 5, 5)) === pixel);
     const from = Date.now();
     if (index === 1) {
-      // Typing and the mouse, while green is on screen.
+      // Typing, the clipboard, a shared directory and the mouse, while green is on screen.
       await admin.locator('#screen').click({ position: { x: 50, y: 50 } });
       await admin.keyboard.type(SECRET);
+
+      // The clipboard both ways: copied in the browser, pasted on the desktop; and back.
+      const display = await xDisplay(oriel, 'Colours');
+      await copyInBrowserAndComeBack(admin, TO_DESKTOP);
+      await eventually("the browser's text pasted on the desktop", () => pasteOnDesktop(display) === TO_DESKTOP);
+      copyOnDesktop(display, TO_BROWSER);
+      await eventually("the desktop's text in the browser's clipboard", async () => (await admin.evaluate(() => navigator.clipboard.readText())) === TO_BROWSER);
+
+      // A directory shared as the Share directory button does (a headless browser cannot click through the picker);
+      // the desktop writes notes.txt in it and reads it back into read-back.txt.
+      await admin.locator('#share-directory:not([hidden])').waitFor({ timeout: 30_000 });
+      await admin.evaluate(async (name) => {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true });
+        window.__orielShareDirectory(dir);
+      }, SHARED);
+      await admin.locator('.alert[data-severity="info"]', { hasText: 'is shared' }).waitFor({ timeout: 30_000 });
+      await admin.evaluate(async (name) => {
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(name);
+        await dir.getFileHandle('go', { create: true });
+      }, SHARED);
+      // Chromium's swap file of a write still in progress may show for a moment.
+      const side = await eventually('notes.txt written and read back on the desktop', async () => {
+        const seen = await sharedSide(admin, 'read-back.txt');
+        return seen.text === FILE_TEXT && !seen.names.some((n) => n.endsWith('.crswap')) && seen;
+      });
+      assert.deepEqual(side.names, ['go', 'notes.txt', 'read-back.txt']);
+      assert.equal((await sharedSide(admin, 'notes.txt')).text, FILE_TEXT);
+
       await admin.mouse.move(120, 90);
     }
     await sleep(1500);
@@ -159,6 +268,7 @@ test('a session is recorded, listed, played, sought and kept free of what was ty
   assert.equal(recording.desktop, desktopName);
   assert.deepEqual(recording.participants, ['admin']);
   start = Date.parse(recording.start);
+  recorded = recording;
 
   // The Recordings page lists it and its link opens the player.
   await admin.locator('#recordings-link').click();
@@ -181,15 +291,130 @@ test('a session is recorded, listed, played, sought and kept free of what was ty
   const file = Buffer.from(await (await admin.request.get(`${oriel.url}/api/recordings/${recording.id}/data`)).body());
   assert.equal(file.length, recording.size);
   assert.equal(file.indexOf(SECRET), -1, 'the typed text is not in the recording');
+  // Nor what crossed the clipboard or the shared directory.
+  for (const text of [TO_DESKTOP, TO_BROWSER, FILE_TEXT]) assert.equal(file.indexOf(Buffer.from(text)), -1, `"${text}" is not in the recording`);
   const fields = recordedFields(file);
   assert.ok(fields.includes(100) && fields.includes(7), `frames and mouse moves recorded: ${[...new Set(fields)]}`);
   for (const key of [6, 9, 103]) assert.ok(!fields.includes(key), `no keyboard message (field ${key}) recorded`);
+  for (const key of [13, 15, 16, 17, 18]) assert.ok(!fields.includes(key), `no clipboard or shared directory message (field ${key}) recorded`);
+  assert.deepEqual([...new Set(fields)].filter((key) => !RECORDED_FIELDS.includes(key)), [], 'only the messages a recording keeps');
 
   // A range read is a 206 with its place in the file.
   const part = await admin.request.get(`${oriel.url}/api/recordings/${recording.id}/data`, { headers: { Range: 'bytes=0-7' } });
   assert.equal(part.status(), 206);
   assert.equal(part.headers()['content-range'], `bytes 0-7/${recording.size}`);
   assert.equal((await part.body()).toString(), 'ORIELREC');
+});
+
+test("an auditor finds the session's events with their fields, never what crossed, and watches its recording", async () => {
+  const sid = recorded.id;
+  const adminUser = JSON.parse(oriel.orielctl(['users', 'ls', '--format', 'json'])).find((u) => u.name === 'admin');
+  const [login] = adminUser.linux_logins ?? adminUser.traits?.linux_logins ?? [];
+  assert.ok(login, `the admin has a desktop login: ${JSON.stringify(adminUser)}`);
+  // Audrey has the preset auditor role alone: no desktops, every event and recording.
+  const invite = oriel.orielctl(['users', 'add', 'audrey', '--roles=auditor']).match(/\/web\/invite\/(\S+)/)[1];
+  const auditor = await newPage();
+  await acceptInviteWithoutDesktops(auditor, `${oriel.url}/web/invite/${invite}`);
+  assert.equal(await auditor.locator('[data-desktop]').count(), 0, 'no desktops for an auditor');
+
+  // The session's events, oldest first, once all are written (the directory's when the session ended).
+  const lengthOf = (text) => Buffer.byteLength(text, 'utf8');
+  const find = (events, type, matches = () => true) => events.filter((e) => e.event === type && matches(e));
+  const events = await eventually("the session's events", async () => {
+    const answer = await auditor.request.get(`${oriel.url}/api/audit/events?session=${sid}&order=asc`);
+    assert.equal(answer.status(), 200);
+    const { events } = await answer.json();
+    const there = [
+      find(events, 'linux.desktop.session.start'),
+      find(events, 'linux.desktop.session.end'),
+      find(events, 'desktop.clipboard.send', (e) => e.length === lengthOf(TO_DESKTOP)),
+      find(events, 'desktop.clipboard.receive', (e) => e.length === lengthOf(TO_BROWSER)),
+      find(events, 'desktop.directory.share'),
+      find(events, 'desktop.directory.write', (e) => e.file_path === 'notes.txt'),
+      find(events, 'desktop.directory.read', (e) => e.file_path === 'notes.txt'),
+    ];
+    return there.every((found) => found.length > 0) && events;
+  });
+
+  // Every one is the session's, with Teleport's common fields.
+  for (const e of events) {
+    assert.equal(e.sid, sid, JSON.stringify(e));
+    assert.equal(e.user, 'admin', JSON.stringify(e));
+    assert.equal(e.desktop_name, desktopName, JSON.stringify(e));
+    assert.equal(e.linux_user, login, JSON.stringify(e));
+    assert.equal(e.success, true, JSON.stringify(e));
+    assert.match(e.uid, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, JSON.stringify(e));
+    assert.ok(!Number.isNaN(Date.parse(e.time)) && typeof e.cluster_name === 'string' && e.cluster_name !== '', JSON.stringify(e));
+  }
+  const [started] = find(events, 'linux.desktop.session.start');
+  assert.equal(events[0], started, 'the start comes first');
+  assert.equal(started.code, 'TLD00I');
+  assert.equal(started.proto, 'tdpb');
+  assert.equal(find(events, 'linux.desktop.session.end').length, 1, 'one end');
+  const [ended] = find(events, 'linux.desktop.session.end');
+  assert.equal(ended.code, 'TLD01I');
+  assert.equal(ended.recorded, true);
+  assert.deepEqual(ended.participants, ['admin']);
+  assert.equal(ended.reason, undefined, 'the user left: no reason');
+  assert.ok(Date.parse(ended.session_start) <= Date.parse(ended.session_stop), `${ended.session_start} to ${ended.session_stop}`);
+  assert.ok(Date.parse(started.time) <= Date.parse(ended.time), 'the end after the start');
+
+  // The clipboard: the lengths in UTF-8 bytes, never the text.
+  const [sent] = find(events, 'desktop.clipboard.send', (e) => e.length === lengthOf(TO_DESKTOP));
+  const [received] = find(events, 'desktop.clipboard.receive', (e) => e.length === lengthOf(TO_BROWSER));
+  assert.equal(sent.code, 'TDP02I');
+  assert.equal(received.code, 'TDP03I');
+  for (const e of [sent, received]) {
+    assert.deepEqual(Object.keys(e).sort(), ['cluster_name', 'code', 'desktop_name', 'event', 'length', 'linux_user', 'sid', 'success', 'time', 'uid', 'user'], JSON.stringify(e));
+  }
+
+  // The shared directory: its name, the file's path and length, never its bytes.
+  const [share] = find(events, 'desktop.directory.share');
+  assert.equal(share.code, 'TDP04I');
+  assert.equal(share.directory_name, SHARED);
+  const [write] = find(events, 'desktop.directory.write', (e) => e.file_path === 'notes.txt');
+  assert.equal(write.code, 'TDP06I');
+  const [read] = find(events, 'desktop.directory.read', (e) => e.file_path === 'notes.txt');
+  assert.equal(read.code, 'TDP05I');
+  for (const e of [write, read]) {
+    assert.equal(e.directory_name, SHARED, JSON.stringify(e));
+    assert.equal(e.directory_id, share.directory_id, JSON.stringify(e));
+    assert.equal(e.offset, 0, JSON.stringify(e));
+    assert.equal(e.length, lengthOf(FILE_TEXT), JSON.stringify(e));
+    assert.ok(e.operations >= 1 && e.error === undefined, JSON.stringify(e));
+  }
+  const copy = find(events, 'desktop.directory.write', (e) => e.file_path === 'read-back.txt');
+  assert.equal(copy.length, 1, 'the copy written too');
+  assert.equal(copy[0].length, lengthOf(FILE_TEXT));
+  // Nothing typed, copied or shared is in any event.
+  const all = JSON.stringify(events);
+  for (const text of [SECRET, TO_DESKTOP, TO_BROWSER, FILE_TEXT]) assert.ok(!all.includes(text), `"${text}" is in no event`);
+
+  // The Audit log page, filtered by the session's id, lists exactly those events.
+  await auditor.locator('#audit-link').click();
+  await auditor.locator('#audit-filter').waitFor();
+  await auditor.fill('#audit-session', sid);
+  await auditor.click('#audit-search');
+  const uids = events.map((e) => e.uid).sort();
+  await eventually("the session's events on the Audit log page", async () => {
+    const shown = await auditor.locator('.audit-table tbody tr[data-event-uid]').evaluateAll((rows) => rows.map((row) => row.dataset.eventUid));
+    return JSON.stringify(shown.sort()) === JSON.stringify(uids);
+  });
+  const sessions = await auditor.locator('.audit-table tbody tr[data-event-uid] [data-session]').evaluateAll((buttons) => buttons.map((b) => b.dataset.session));
+  assert.deepEqual([...new Set(sessions)], [sid]);
+  const row = auditor.locator(`.audit-table tbody tr[data-event-uid="${sent.uid}"]`);
+  await row.locator('[data-details]').click();
+  assert.deepEqual(JSON.parse(await auditor.locator(`#event-${sent.uid} pre`).innerText()), sent, "the clipboard event's JSON");
+
+  // The recording: listed for the auditor, who took no part, and it plays the session's picture.
+  const listed = await (await auditor.request.get(`${oriel.url}/api/recordings`)).json();
+  assert.deepEqual(listed.recordings.map((r) => r.id), [sid]);
+  await auditor.locator('a[data-nav="recordings"]').click();
+  await auditor.locator(`tr[data-recording-id="${sid}"] a[data-play]`).click();
+  await auditor.locator('#player').waitFor();
+  await openPlayer(auditor, sid);
+  await seek(auditor, middle(shown[1]));
+  assert.equal(await canvasPixel(auditor, 5, 5), shown[1].pixel, `the auditor's canvas ${middle(shown[1])} ms in`);
 });
 
 test('recordings are shown only to those the roles allow, and bad ids are not found', async () => {
