@@ -11,7 +11,8 @@ pub struct Position {
     pub column: usize,
 }
 
-/// A role document that could not be loaded.
+/// A document that could not be loaded: a role, or any kind read through
+/// [`document::At`](crate::document::At).
 ///
 /// Its `Display` form is the one an admin sees, for example
 /// `role.yaml:7:5: spec.allow.linux_desktop_labels.env: expected a string or a list of strings`:

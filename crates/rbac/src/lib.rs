@@ -52,6 +52,7 @@ mod labels;
 mod listing;
 mod node;
 mod options;
+mod reader;
 mod role;
 mod rule_scope;
 mod rules;
@@ -74,10 +75,13 @@ pub use rules::{Rule, RuleDecision};
 pub use traits::{INTERNAL_TRAITS, LINUX_LOGINS, Template, TemplateError, Traits, WINDOWS_LOGINS};
 pub use yaml::{parse_role, parse_roles, roles_to_yaml};
 
-/// Loaded YAML documents as a tree that remembers where each node was, for
-/// callers that validate other resource kinds (users, locks, cluster
-/// settings…) with the same line:column errors as roles, and write them back.
+/// Loaded YAML documents as a tree that remembers where each node was, and
+/// the one reader of that tree ([`At`](document::At), [`Issue`](document::Issue)),
+/// for callers that validate other resource kinds (users, locks, cluster
+/// settings…) with the same YAML rules and line:column errors as roles, and
+/// write them back.
 pub mod document {
     pub use crate::node::{Entry, Node, Value};
+    pub use crate::reader::{At, Issue};
     pub use crate::yaml::{documents_to_yaml, load_documents};
 }

@@ -1,9 +1,9 @@
 //! A loaded document as a plain tree that remembers where each node was.
 //!
 //! Both front ends produce it: YAML text through saphyr (with positions) and
-//! any serde `Deserializer`, such as `serde_json` (without). The role
-//! validation in `role.rs` walks only this tree, so there is one set of rules
-//! whatever the input format. The writers (`to_yaml`, `Serialize`) also go
+//! any serde `Deserializer`, such as `serde_json` (without). Validation walks
+//! only this tree, through the one reader in `reader.rs` for every kind, so
+//! there is one set of rules whatever the input format. The writers (`to_yaml`, `Serialize`) also go
 //! through it.
 
 use std::borrow::Cow;

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use crate::desktop::{DesktopKind, check_login};
 use crate::duration::parse_go_duration;
-use crate::error::{ParseError, Position};
 use crate::labels::LabelSelector;
-use crate::node::{Entry, Node, Value};
+use crate::node::{Node, Value};
+use crate::reader::{At, Issue, parse_bool_word};
 use crate::rules::{Rule, rules_from_node};
 use crate::traits::Template;
 
@@ -195,6 +195,18 @@ impl IdleTimeout {
         })
     }
 
+    /// Reads a `client_idle_timeout` field, of a role or of the cluster's
+    /// networking config: a duration string, `"never"`, or a bare `0`.
+    pub fn read(at: &At<'_>) -> Result<IdleTimeout, Issue> {
+        let raw = match at.value() {
+            Value::Str(s) => s.as_str(),
+            // A bare 0 can only mean "no timeout".
+            Value::Int(0) => "0",
+            _ => return Err(at.expected("a duration such as \"30m\" or \"1h30m\"")),
+        };
+        IdleTimeout::parse(raw).map_err(|m| at.issue(m))
+    }
+
     /// The timeout; zero means none.
     pub fn duration(&self) -> Duration {
         self.value
@@ -269,15 +281,6 @@ impl RequireMfa {
     }
 }
 
-/// The words Teleport reads as booleans, case-insensitively.
-fn parse_bool_word(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "yes" | "yeah" | "y" | "true" | "1" | "on" => Some(true),
-        "no" | "nope" | "n" | "false" | "0" | "off" => Some(false),
-        _ => None,
-    }
-}
-
 /// `spec.allow` or `spec.deny`, desktop part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleConditions {
@@ -331,118 +334,29 @@ impl RoleConditions {
 // ---------------------------------------------------------------------------
 // Validation: Node → Role.
 
-/// A problem at one place of the document; the source name is added later.
-pub(crate) struct Issue {
-    pub(crate) pos: Option<Position>,
-    pub(crate) path: String,
-    pub(crate) message: String,
-}
-
-impl Issue {
-    pub(crate) fn into_error(self, source_name: &str) -> ParseError {
-        ParseError {
-            source_name: source_name.to_owned(),
-            position: self.pos,
-            path: self.path,
-            message: self.message,
-        }
-    }
-}
-
-/// A node and the path that led to it.
-#[derive(Clone, Copy)]
-pub(crate) struct At<'a> {
-    pub(crate) node: &'a Node,
-    pub(crate) path: &'a str,
-}
-
-impl<'a> At<'a> {
-    pub(crate) fn issue(&self, message: impl Into<String>) -> Issue {
-        Issue {
-            pos: self.node.pos,
-            path: self.path.to_owned(),
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn expected(&self, what: &str) -> Issue {
-        self.issue(format!(
-            "expected {what}, found {}",
-            self.node.value.type_name()
-        ))
-    }
-
-    /// The entries of a mapping; `None` for null (an empty section).
-    fn map(&self) -> Result<Option<&'a [Entry]>, Issue> {
-        match &self.node.value {
-            Value::Map(entries) => Ok(Some(entries)),
-            Value::Null => Ok(None),
-            _ => Err(self.expected("a mapping")),
-        }
-    }
-
-    pub(crate) fn string(&self) -> Result<&'a str, Issue> {
-        match &self.node.value {
-            Value::Str(s) => Ok(s),
-            _ => Err(self.expected("a string")),
-        }
-    }
-
-    /// A boolean, or one of the words Teleport reads as one.
-    fn flag(&self) -> Result<bool, Issue> {
-        match &self.node.value {
-            Value::Bool(b) => Ok(*b),
-            Value::Str(s) => parse_bool_word(s)
-                .ok_or_else(|| self.issue(format!("expected true or false, found {s:?}"))),
-            _ => Err(self.expected("true or false")),
-        }
-    }
-}
-
-pub(crate) fn child_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '*'));
-    match (parent.is_empty(), plain) {
-        (true, true) => key.to_owned(),
-        (true, false) => format!("[{key:?}]"),
-        (false, true) => format!("{parent}.{key}"),
-        (false, false) => format!("{parent}[{key:?}]"),
-    }
-}
-
-fn find<'a>(entries: &'a [Entry], key: &str) -> Option<&'a Entry> {
-    entries.iter().find(|e| e.key == key)
+/// A field a role must have. Unlike [`At::required`], a null one counts as
+/// written, so its error says which type it needs; and a missing one is
+/// reported as roles always have been, `missing field name` at the mapping.
+fn must_have<'a>(at: &At<'a>, key: &str) -> Result<At<'a>, Issue> {
+    at.entry(key)?
+        .ok_or_else(|| at.issue(format!("missing field {key}")))
 }
 
 /// Validates one document into a role.
 pub(crate) fn role_from_node(doc: &Node) -> Result<Role, Issue> {
-    let root = At {
-        node: doc,
-        path: "",
-    };
-    let Value::Map(top) = &doc.value else {
+    let root = At::root(doc);
+    if !matches!(doc.value, Value::Map(_)) {
         return Err(root.expected("a role document"));
-    };
-    let field = |key: &str| find(top, key);
+    }
 
-    let kind = field("kind").ok_or_else(|| root.issue("missing field kind"))?;
-    let kind_at = At {
-        node: &kind.value,
-        path: "kind",
-    };
+    let kind_at = must_have(&root, "kind")?;
     match kind_at.string()? {
         "role" => {}
         other => return Err(kind_at.issue(format!("expected kind \"role\", found {other:?}"))),
     }
 
-    let version = field("version").ok_or_else(|| root.issue("missing field version"))?;
-    let version_at = At {
-        node: &version.value,
-        path: "version",
-    };
-    let version = match &version_at.node.value {
+    let version_at = must_have(&root, "version")?;
+    let version = match version_at.value() {
         Value::Str(s) => RoleVersion::parse(s).ok_or_else(|| {
             version_at.issue(format!(
                 "unsupported role version {s:?}, expected one of v3, v4, v5, v6, v7"
@@ -451,123 +365,56 @@ pub(crate) fn role_from_node(doc: &Node) -> Result<Role, Issue> {
         _ => return Err(version_at.expected("a version string such as \"v7\"")),
     };
 
-    let metadata = field("metadata").ok_or_else(|| root.issue("missing field metadata"))?;
-    let metadata_at = At {
-        node: &metadata.value,
-        path: "metadata",
-    };
-    let meta = metadata_at.map()?.unwrap_or_default();
-    let name_entry = find(meta, "name").ok_or_else(|| metadata_at.issue("missing field name"))?;
-    let name_at = At {
-        node: &name_entry.value,
-        path: "metadata.name",
-    };
+    let metadata = must_have(&root, "metadata")?;
+    let name_at = must_have(&metadata, "name")?;
     let name = name_at.string()?;
     if name.trim().is_empty() {
         return Err(name_at.issue("a role name cannot be empty"));
     }
     let mut role = Role::new(name);
     role.version = version;
-    if let Some(d) = find(meta, "description") {
-        let at = At {
-            node: &d.value,
-            path: "metadata.description",
-        };
-        if !matches!(d.value.value, Value::Null) {
-            role.description = Some(at.string()?.to_owned());
-        }
+    if let Some(at) = metadata.field("description")? {
+        role.description = Some(at.string()?.to_owned());
     }
-    if let Some(l) = find(meta, "labels") {
-        let at = At {
-            node: &l.value,
-            path: "metadata.labels",
-        };
-        for e in at.map()?.unwrap_or_default() {
-            let path = child_path(at.path, &e.key);
-            let value = At {
-                node: &e.value,
-                path: &path,
-            }
-            .string()?;
-            role.labels.insert(e.key.clone(), value.to_owned());
+    if let Some(labels) = metadata.entry("labels")? {
+        for (key, at) in labels.entries()? {
+            role.labels.insert(key.to_owned(), at.string()?.to_owned());
         }
     }
 
-    if let Some(spec) = field("spec") {
-        let spec_at = At {
-            node: &spec.value,
-            path: "spec",
-        };
-        let spec = spec_at.map()?.unwrap_or_default();
-        if let Some(o) = find(spec, "options") {
-            role.options = options(At {
-                node: &o.value,
-                path: "spec.options",
-            })?;
+    if let Some(spec) = root.entry("spec")? {
+        if let Some(at) = spec.entry("options")? {
+            role.options = options(&at)?;
         }
-        if let Some(a) = find(spec, "allow") {
-            role.allow = conditions(
-                At {
-                    node: &a.value,
-                    path: "spec.allow",
-                },
-                Side::Allow,
-            )?;
+        if let Some(at) = spec.entry("allow")? {
+            role.allow = conditions(&at, Side::Allow)?;
         }
-        if let Some(d) = find(spec, "deny") {
-            role.deny = conditions(
-                At {
-                    node: &d.value,
-                    path: "spec.deny",
-                },
-                Side::Deny,
-            )?;
+        if let Some(at) = spec.entry("deny")? {
+            role.deny = conditions(&at, Side::Deny)?;
         }
     }
     Ok(role)
 }
 
-fn options(at: At<'_>) -> Result<RoleOptions, Issue> {
+fn options(at: &At<'_>) -> Result<RoleOptions, Issue> {
     let mut out = RoleOptions::default();
-    for e in at.map()?.unwrap_or_default() {
-        let path = child_path(at.path, &e.key);
-        let v = At {
-            node: &e.value,
-            path: &path,
-        };
-        if matches!(e.value.value, Value::Null) {
+    for (key, v) in at.entries()? {
+        if v.is_null() {
             continue;
         }
-        match e.key.as_str() {
+        match key {
             "desktop_clipboard" => out.desktop_clipboard = Some(v.flag()?),
             "desktop_directory_sharing" => out.desktop_directory_sharing = Some(v.flag()?),
             "create_desktop_user" => out.create_desktop_user = Some(v.flag()?),
             "record_desktop_session" => out.record_desktop_session = Some(v.flag()?),
             "record_session" => {
-                for r in v.map()?.unwrap_or_default() {
-                    if r.key == "desktop" && !matches!(r.value.value, Value::Null) {
-                        let path = child_path(&path, "desktop");
-                        out.record_session_desktop = Some(
-                            At {
-                                node: &r.value,
-                                path: &path,
-                            }
-                            .flag()?,
-                        );
-                    }
+                if let Some(desktop) = v.field("desktop")? {
+                    out.record_session_desktop = Some(desktop.flag()?);
                 }
             }
-            "client_idle_timeout" => {
-                let raw = match &e.value.value {
-                    Value::Str(s) => s.clone(),
-                    // A bare 0 can only mean "no timeout".
-                    Value::Int(0) => "0".to_owned(),
-                    _ => return Err(v.expected("a duration such as \"30m\" or \"1h30m\"")),
-                };
-                out.client_idle_timeout = Some(IdleTimeout::parse(&raw).map_err(|m| v.issue(m))?);
-            }
+            "client_idle_timeout" => out.client_idle_timeout = Some(IdleTimeout::read(&v)?),
             "require_session_mfa" => {
-                let mfa = match &e.value.value {
+                let mfa = match v.value() {
                     Value::Bool(true) => Some(RequireMfa::Session),
                     Value::Bool(false) => Some(RequireMfa::Off),
                     Value::Str(s) => RequireMfa::from_str(s),
@@ -594,32 +441,27 @@ enum Side {
     Deny,
 }
 
-fn conditions(at: At<'_>, side: Side) -> Result<RoleConditions, Issue> {
+fn conditions(at: &At<'_>, side: Side) -> Result<RoleConditions, Issue> {
     let mut out = RoleConditions::default();
-    for e in at.map()?.unwrap_or_default() {
-        let path = child_path(at.path, &e.key);
-        let v = At {
-            node: &e.value,
-            path: &path,
-        };
-        if e.key == "desktop_groups" {
+    for (key, v) in at.entries()? {
+        if key == "desktop_groups" {
             if side == Side::Deny {
                 return Err(v.issue("desktop_groups only has a meaning under allow"));
             }
-            out.desktop_groups = groups(v)?;
+            out.desktop_groups = groups(&v)?;
             continue;
         }
-        if e.key == "rules" {
-            out.rules = rules_from_node(v)?;
+        if key == "rules" {
+            out.rules = rules_from_node(&v)?;
             continue;
         }
         for kind in DesktopKind::ALL {
-            if e.key == kind.logins_field() {
-                *out.logins_mut(kind) = logins(v, kind, side)?;
-            } else if e.key == kind.labels_field() {
-                *out.labels_mut(kind) = selector(v)?;
-            } else if e.key == format!("{}_expression", kind.labels_field()) {
-                let empty = match &e.value.value {
+            if key == kind.logins_field() {
+                *out.logins_mut(kind) = logins(&v, kind, side)?;
+            } else if key == kind.labels_field() {
+                *out.labels_mut(kind) = selector(&v)?;
+            } else if key == format!("{}_expression", kind.labels_field()) {
+                let empty = match v.value() {
                     Value::Null => true,
                     Value::Str(s) => s.trim().is_empty(),
                     _ => false,
@@ -639,19 +481,9 @@ fn conditions(at: At<'_>, side: Side) -> Result<RoleConditions, Issue> {
 /// Group names: Windows groups ("Administrators", "Remote Desktop Users")
 /// as Teleport uses them, or Linux groups; whichever the host can use is
 /// used when it creates a user.
-fn groups(at: At<'_>) -> Result<Vec<String>, Issue> {
-    let items = match &at.node.value {
-        Value::Seq(items) => items.as_slice(),
-        Value::Null => return Ok(Vec::new()),
-        _ => return Err(at.expected("a list of group names")),
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("{}[{i}]", at.path);
-        let item_at = At {
-            node: item,
-            path: &path,
-        };
+fn groups(at: &At<'_>) -> Result<Vec<String>, Issue> {
+    let mut out = Vec::new();
+    for item_at in at.items("a list of group names")? {
         let name = item_at.string()?;
         if name.trim().is_empty()
             || name.len() > 256
@@ -664,19 +496,9 @@ fn groups(at: At<'_>) -> Result<Vec<String>, Issue> {
     Ok(out)
 }
 
-fn logins(at: At<'_>, kind: DesktopKind, side: Side) -> Result<Vec<Template>, Issue> {
-    let items = match &at.node.value {
-        Value::Seq(items) => items.as_slice(),
-        Value::Null => return Ok(Vec::new()),
-        _ => return Err(at.expected("a list of strings")),
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("{}[{i}]", at.path);
-        let item_at = At {
-            node: item,
-            path: &path,
-        };
+fn logins(at: &At<'_>, kind: DesktopKind, side: Side) -> Result<Vec<Template>, Issue> {
+    let mut out = Vec::new();
+    for item_at in at.items("a list of strings")? {
         let raw = item_at.string()?;
         if raw == "*" {
             let verb = if side == Side::Allow { "allow" } else { "deny" };
@@ -694,39 +516,26 @@ fn logins(at: At<'_>, kind: DesktopKind, side: Side) -> Result<Vec<Template>, Is
     Ok(out)
 }
 
-fn selector(at: At<'_>) -> Result<LabelSelector, Issue> {
+fn selector(at: &At<'_>) -> Result<LabelSelector, Issue> {
     let mut out = LabelSelector::default();
-    for e in at.map()?.unwrap_or_default() {
-        let path = child_path(at.path, &e.key);
-        let v = At {
-            node: &e.value,
-            path: &path,
-        };
-        let value = |item_at: At<'_>| -> Result<String, Issue> {
+    for (key, v) in at.entries()? {
+        let value = |item_at: &At<'_>| -> Result<String, Issue> {
             let s = item_at.string()?;
             LabelSelector::check_value(s).map_err(|err| item_at.issue(err.to_string()))?;
             Ok(s.to_owned())
         };
-        let values = match &e.value.value {
-            Value::Str(_) => vec![value(v)?],
-            Value::Seq(items) => items
+        let values = match v.value() {
+            Value::Str(_) => vec![value(&v)?],
+            Value::Seq(_) => v
+                .items("a list of strings")?
                 .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    value(At {
-                        node: item,
-                        path: &format!("{path}[{i}]"),
-                    })
-                })
+                .map(value)
                 .collect::<Result<_, _>>()?,
             _ => return Err(v.expected("a string or a list of strings")),
         };
         // Values are fine by now; what is left is about the key.
-        out.push(&e.key, &values).map_err(|err| Issue {
-            pos: e.key_pos.or(e.value.pos),
-            path: path.clone(),
-            message: err.to_string(),
-        })?;
+        out.push(key, &values)
+            .map_err(|err| v.key_issue(err.to_string()))?;
     }
     Ok(out)
 }

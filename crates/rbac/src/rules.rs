@@ -25,7 +25,7 @@ use std::fmt;
 use crate::access::RoleSet;
 use crate::labels::WILDCARD;
 use crate::node::{Node, Value};
-use crate::role::{At, Issue, child_path};
+use crate::reader::{At, Issue};
 
 /// Teleport lets a rule with `read` allow `readnosecrets`: reading an
 /// object with its secrets left out is less than reading it.
@@ -328,49 +328,27 @@ impl RoleSet {
 /// `where` and `actions`. Unlike the role's other sections, a rule refuses
 /// unknown keys: a misspelt `verb` would otherwise silently leave a rule
 /// that can never match, or, in a deny rule, a hole.
-pub(crate) fn rules_from_node(at: At<'_>) -> Result<Vec<Rule>, Issue> {
-    let items = match &at.node.value {
-        Value::Seq(items) => items.as_slice(),
-        Value::Null => return Ok(Vec::new()),
-        _ => return Err(at.expected("a list of rules")),
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            rule(At {
-                node: item,
-                path: &format!("{}[{i}]", at.path),
-            })
-        })
-        .collect()
+pub(crate) fn rules_from_node(at: &At<'_>) -> Result<Vec<Rule>, Issue> {
+    at.items("a list of rules")?.iter().map(rule).collect()
 }
 
-fn rule(at: At<'_>) -> Result<Rule, Issue> {
-    let Value::Map(entries) = &at.node.value else {
+fn rule(at: &At<'_>) -> Result<Rule, Issue> {
+    if !matches!(at.value(), Value::Map(_)) {
         return Err(at.expected("a mapping with resources and verbs"));
-    };
+    }
     let mut resources = None;
     let mut verbs = None;
     let mut out = Rule::new::<String, String>([], []);
-    for e in entries {
-        let path = child_path(at.path, &e.key);
-        let v = At {
-            node: &e.value,
-            path: &path,
-        };
-        match e.key.as_str() {
-            "resources" => resources = Some(at_least_one(v, "resource", "a resource name")?),
-            "verbs" => verbs = Some(at_least_one(v, "verb", "a verb")?),
-            "where" => out.where_clause = condition(v)?,
-            "actions" => out.actions = list(v, "an action")?,
+    for (key, v) in at.entries()? {
+        match key {
+            "resources" => resources = Some(at_least_one(&v, "resource", "a resource name")?),
+            "verbs" => verbs = Some(at_least_one(&v, "verb", "a verb")?),
+            "where" => out.where_clause = condition(&v)?,
+            "actions" => out.actions = list(&v, "an action")?,
             _ => {
-                return Err(Issue {
-                    pos: e.key_pos.or(e.value.pos),
-                    path,
-                    message: "unknown field, expected resources, verbs, where or actions"
-                        .to_owned(),
-                });
+                return Err(
+                    v.key_issue("unknown field, expected resources, verbs, where or actions")
+                );
             }
         }
     }
@@ -380,16 +358,9 @@ fn rule(at: At<'_>) -> Result<Rule, Issue> {
 }
 
 /// A list of non-blank strings, such as `actions`.
-fn list(at: At<'_>, item: &str) -> Result<Vec<String>, Issue> {
-    let items = match &at.node.value {
-        Value::Seq(items) => items.as_slice(),
-        Value::Null => &[],
-        _ => return Err(at.expected("a list of strings")),
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, node) in items.iter().enumerate() {
-        let path = format!("{}[{i}]", at.path);
-        let item_at = At { node, path: &path };
+fn list(at: &At<'_>, item: &str) -> Result<Vec<String>, Issue> {
+    let mut out = Vec::new();
+    for item_at in at.items("a list of strings")? {
         let s = item_at.string()?;
         if s.trim().is_empty() {
             return Err(item_at.issue(format!("{item} cannot be empty")));
@@ -401,7 +372,7 @@ fn list(at: At<'_>, item: &str) -> Result<Vec<String>, Issue> {
 
 /// `resources` and `verbs`: as Teleport, a rule must name one of each; an
 /// empty list would be a rule that can never match.
-fn at_least_one(at: At<'_>, noun: &str, item: &str) -> Result<Vec<String>, Issue> {
+fn at_least_one(at: &At<'_>, noun: &str, item: &str) -> Result<Vec<String>, Issue> {
     let out = list(at, item)?;
     if out.is_empty() {
         return Err(at.issue(format!("a rule needs at least one {noun}")));
@@ -409,8 +380,8 @@ fn at_least_one(at: At<'_>, noun: &str, item: &str) -> Result<Vec<String>, Issue
     Ok(out)
 }
 
-fn condition(at: At<'_>) -> Result<Option<String>, Issue> {
-    match &at.node.value {
+fn condition(at: &At<'_>) -> Result<Option<String>, Issue> {
+    match at.value() {
         Value::Null => Ok(None),
         // Teleport writes an absent `where` as "".
         Value::Str(s) if s.is_empty() => Ok(None),

@@ -199,9 +199,10 @@ fn bad_documents_name_line_column_and_field() {
         ("wildcard key with a value",
             base("  allow:\n    linux_desktop_labels: {'*': dev}\n"),
             "role.yaml:7:28: spec.allow.linux_desktop_labels.*: selector '*': [\"dev\"] is not supported"),
+        // A dotted key stands plainly, as in every kind's paths.
         ("label key with dots in the path",
             base("  allow:\n    linux_desktop_labels: {teleport.dev/os: 1}\n"),
-            r#"role.yaml:7:45: spec.allow.linux_desktop_labels["teleport.dev/os"]: expected a string or a list of strings"#),
+            "role.yaml:7:45: spec.allow.linux_desktop_labels.teleport.dev/os: expected a string or a list of strings"),
         ("label expressions are refused",
             base("  deny:\n    linux_desktop_labels_expression: 'labels.env == \"prod\"'\n"),
             "role.yaml:7:38: spec.deny.linux_desktop_labels_expression: label expressions are not supported, use linux_desktop_labels instead"),

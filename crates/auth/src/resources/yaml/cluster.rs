@@ -5,10 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use oriel_rbac::document::{Node, Value};
+use oriel_rbac::document::{At, Issue, Node};
 use oriel_rbac::{IdleTimeout, RecordingMode};
 
-use super::{At, Issue, ToDocument, document};
+use super::{ToDocument, document};
 use crate::resources::cluster_settings::{ClusterNetworkingConfig, SessionRecordingConfig};
 
 pub(super) fn parse_recording(root: &At<'_>) -> Result<SessionRecordingConfig, Issue> {
@@ -22,13 +22,7 @@ pub(super) fn parse_recording(root: &At<'_>) -> Result<SessionRecordingConfig, I
 pub(super) fn parse_networking(root: &At<'_>) -> Result<ClusterNetworkingConfig, Issue> {
     let mut config = ClusterNetworkingConfig::default();
     if let Some(at) = root.field("spec")?.map(|spec| spec.field("client_idle_timeout")).transpose()?.flatten() {
-        let raw = match &at.node.value {
-            Value::Str(s) => s.clone(),
-            // A bare 0 can only mean "no timeout".
-            Value::Int(0) => "0".to_owned(),
-            _ => return Err(at.expected("a duration such as \"30m\" or \"1h30m\"")),
-        };
-        config.client_idle_timeout = Some(IdleTimeout::parse(&raw).map_err(|m| at.issue(m))?);
+        config.client_idle_timeout = Some(IdleTimeout::read(&at)?);
     }
     Ok(config)
 }

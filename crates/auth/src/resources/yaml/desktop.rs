@@ -3,9 +3,9 @@
 //! `host_id`, `non_ad`, `screen_size`) are accepted and not kept.
 
 use oriel_rbac::DesktopKind;
-use oriel_rbac::document::Node;
+use oriel_rbac::document::{At, Issue, Node};
 
-use super::{At, Issue, ToDocument, document, labels, metadata_expires, resource_name};
+use super::{ToDocument, document, labels, metadata_expires, resource_name};
 use crate::store::DesktopRecord;
 
 pub(super) fn kind_name(kind: DesktopKind) -> &'static str {

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use oriel_rbac::document::Node;
+use oriel_rbac::document::{At, Issue, Node};
 
-use super::{At, Issue, ToDocument, document, resource_name, rfc3339};
+use super::rfc3339::{self, TimeField};
+use super::{ToDocument, document, resource_name};
 use crate::resources::lock::{Lock, LockTarget};
 
 /// The target fields Oriel matches.
@@ -16,8 +17,8 @@ pub(super) fn parse(root: &At<'_>) -> Result<Lock, Issue> {
     let spec = root.required("spec")?;
     let target_at = spec.required("target")?;
     let mut target = LockTarget::default();
-    for (entry, at) in target_at.entries()? {
-        let slot = match entry.key.as_str() {
+    for (key, at) in target_at.entries()? {
+        let slot = match key {
             "user" => &mut target.user,
             "role" => &mut target.role,
             "login" => &mut target.login,

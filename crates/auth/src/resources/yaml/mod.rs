@@ -23,10 +23,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::SystemTime;
 
-use oriel_rbac::document::{Entry, Node, Value};
-use oriel_rbac::{Position, Role};
+use oriel_rbac::document::{At, Issue, Node, Value};
+use oriel_rbac::{ParseError, Position, Role};
 
 pub use token::TokenSpec;
+
+use rfc3339::TimeField;
 
 use crate::resources::cluster_settings::{ClusterNetworkingConfig, SessionRecordingConfig};
 use crate::resources::lock::Lock;
@@ -176,17 +178,11 @@ impl ToDocument for Role {
 ///
 /// `source_name` only labels errors.
 pub fn parse_resources(source_name: &str, text: &str) -> Result<Vec<Document>, ResourceError> {
-    let docs = oriel_rbac::document::load_documents(source_name, text).map_err(|e| ResourceError {
-        source_name: e.source_name,
-        document: None,
-        position: e.position,
-        path: e.path,
-        message: e.message,
-    })?;
+    let docs = oriel_rbac::document::load_documents(source_name, text).map_err(|e| resource_error(e, None))?;
     let mut out: Vec<Document> = Vec::with_capacity(docs.len());
     for (i, node) in docs.iter().enumerate() {
         let index = i + 1;
-        let error = |issue: Issue| issue.into_error(source_name, index);
+        let error = |issue: Issue| resource_error(issue.into_error(source_name), Some(index));
         let resource = parse_document(source_name, node).map_err(error)?;
         let identity = resource.identity();
         if let Some(earlier) = out.iter().find(|d| d.resource.identity() == identity) {
@@ -196,6 +192,11 @@ pub fn parse_resources(source_name: &str, text: &str) -> Result<Vec<Document>, R
         out.push(Document { index, position: node.pos, resource });
     }
     Ok(out)
+}
+
+/// A loading error (`document` `None`) or a document's, as `create -f` reports it.
+fn resource_error(e: ParseError, document: Option<usize>) -> ResourceError {
+    ResourceError { source_name: e.source_name, document, position: e.position, path: e.path, message: e.message }
 }
 
 /// Writes resources as one YAML stream, each document starting with `---`.
@@ -214,7 +215,7 @@ fn parse_document(source_name: &str, node: &Node) -> Result<Resource, Issue> {
         version.string()?;
     }
     Ok(match kind {
-        "role" => Resource::Role(Role::from_document(source_name, node).map_err(|e| Issue { pos: e.position, path: e.path, message: e.message })?),
+        "role" => Resource::Role(Role::from_document(source_name, node).map_err(|e| Issue::new(e.position, e.path, e.message))?),
         "user" => Resource::User(user::parse(&root)?),
         "lock" => Resource::Lock(lock::parse(&root)?),
         "token" => Resource::Token(token::parse(&root)?),
@@ -229,115 +230,6 @@ fn parse_document(source_name: &str, node: &Node) -> Result<Resource, Issue> {
             return Err(kind_at.issue(format!("unsupported kind {other:?}; orielctl create accepts {}", CREATABLE_KINDS.join(", "))));
         }
     })
-}
-
-// ---------------------------------------------------------------------------
-// Walking a document with the path that led to each node.
-
-/// A problem at one place of a document; the source and index are added later.
-pub(crate) struct Issue {
-    pos: Option<Position>,
-    path: String,
-    message: String,
-}
-
-impl Issue {
-    fn into_error(self, source_name: &str, document: usize) -> ResourceError {
-        ResourceError { source_name: source_name.to_owned(), document: Some(document), position: self.pos, path: self.path, message: self.message }
-    }
-}
-
-/// A node, the path that led to it, and where to point when it is absent.
-#[derive(Clone)]
-pub(crate) struct At<'a> {
-    node: &'a Node,
-    path: String,
-}
-
-impl<'a> At<'a> {
-    pub(crate) fn root(node: &'a Node) -> At<'a> {
-        At { node, path: String::new() }
-    }
-
-    pub(crate) fn issue(&self, message: impl Into<String>) -> Issue {
-        Issue { pos: self.node.pos, path: self.path.clone(), message: message.into() }
-    }
-
-    pub(crate) fn expected(&self, what: &str) -> Issue {
-        self.issue(format!("expected {what}, found {}", self.node.value.type_name()))
-    }
-
-    /// The entries of a mapping (none for null), each with its path.
-    pub(crate) fn entries(&self) -> Result<Vec<(&'a Entry, At<'a>)>, Issue> {
-        match &self.node.value {
-            Value::Map(entries) => Ok(entries.iter().map(|e| (e, At { node: &e.value, path: child_path(&self.path, &e.key) })).collect()),
-            Value::Null => Ok(Vec::new()),
-            _ => Err(self.expected("a mapping")),
-        }
-    }
-
-    /// A field of this mapping; absent and null both give `None`.
-    pub(crate) fn field(&self, key: &str) -> Result<Option<At<'a>>, Issue> {
-        Ok(self.entries()?.into_iter().find(|(e, _)| e.key == key).map(|(_, at)| at).filter(|at| !matches!(at.node.value, Value::Null)))
-    }
-
-    /// A field that must be present and not null.
-    pub(crate) fn required(&self, key: &str) -> Result<At<'a>, Issue> {
-        self.field(key)?.ok_or_else(|| Issue { pos: self.node.pos, path: child_path(&self.path, key), message: "is required".into() })
-    }
-
-    pub(crate) fn string(&self) -> Result<&'a str, Issue> {
-        match &self.node.value {
-            Value::Str(s) => Ok(s),
-            _ => Err(self.expected("a string")),
-        }
-    }
-
-    /// A string field, `None` when absent, null or empty.
-    pub(crate) fn optional_string(&self, key: &str) -> Result<Option<String>, Issue> {
-        Ok(self.field(key)?.map(|at| at.string().map(str::to_owned)).transpose()?.filter(|s| !s.is_empty()))
-    }
-
-    pub(crate) fn is_null(&self) -> bool {
-        matches!(self.node.value, Value::Null)
-    }
-
-    /// The items of a list (none for null), each with its path.
-    pub(crate) fn items(&self) -> Result<Vec<At<'a>>, Issue> {
-        match &self.node.value {
-            Value::Seq(items) => Ok(items.iter().enumerate().map(|(i, node)| At { node, path: format!("{}[{i}]", self.path) }).collect()),
-            Value::Null => Ok(Vec::new()),
-            _ => Err(self.expected("a list of strings")),
-        }
-    }
-
-    /// A list of strings; null is an empty list.
-    pub(crate) fn strings(&self) -> Result<Vec<String>, Issue> {
-        self.items()?.iter().map(|at| at.string().map(str::to_owned)).collect()
-    }
-
-    /// `true` or `false`.
-    pub(crate) fn flag(&self) -> Result<bool, Issue> {
-        match &self.node.value {
-            Value::Bool(b) => Ok(*b),
-            _ => Err(self.expected("true or false")),
-        }
-    }
-
-    /// An RFC 3339 instant.
-    pub(crate) fn time(&self) -> Result<SystemTime, Issue> {
-        rfc3339::parse(self.string()?).map_err(|m| self.issue(m))
-    }
-}
-
-fn child_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '*' | '.'));
-    match (parent.is_empty(), plain) {
-        (true, true) => key.to_owned(),
-        (true, false) => format!("[{key:?}]"),
-        (false, true) => format!("{parent}.{key}"),
-        (false, false) => format!("{parent}[{key:?}]"),
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -369,11 +261,11 @@ pub(crate) fn labels(root: &At<'_>) -> Result<BTreeMap<String, String>, Issue> {
     let Some(metadata) = root.field("metadata")? else { return Ok(BTreeMap::new()) };
     let Some(labels) = metadata.field("labels")? else { return Ok(BTreeMap::new()) };
     let mut out = BTreeMap::new();
-    for (entry, at) in labels.entries()? {
-        if entry.key.is_empty() {
+    for (key, at) in labels.entries()? {
+        if key.is_empty() {
             return Err(at.issue("a label key cannot be empty"));
         }
-        out.insert(entry.key.clone(), at.string()?.to_owned());
+        out.insert(key.to_owned(), at.string()?.to_owned());
     }
     Ok(out)
 }

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use oriel_rbac::document::{At, Issue};
+
 /// `YYYY-MM-DDTHH:MM:SSZ` in UTC; instants before 1970 print as the epoch.
 pub fn format(at: SystemTime) -> String {
     let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -55,6 +57,19 @@ pub fn parse(text: &str) -> Result<SystemTime, String> {
     let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
     let secs = u64::try_from(secs).map_err(|_| format!("time {text:?} is before 1970"))?;
     Ok(UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// A field holding an instant. The shared reader knows no times (roles have
+/// none), so `expires` fields are read through this, with the same errors.
+pub(crate) trait TimeField {
+    /// An RFC 3339 instant, as [`parse`] reads it.
+    fn time(&self) -> Result<SystemTime, Issue>;
+}
+
+impl TimeField for At<'_> {
+    fn time(&self) -> Result<SystemTime, Issue> {
+        parse(self.string()?).map_err(|m| self.issue(m))
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

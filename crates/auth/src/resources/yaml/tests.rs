@@ -271,6 +271,14 @@ fn errors_name_the_document_line_and_field() {
             "t.yaml:4:17: document 1: metadata.labels.env: expected a string, found a list",
         ),
         (
+            "kind: windows_desktop\nmetadata:\n  name: d\n  labels: {teleport.dev/origin: [config]}\nspec: {addr: a}\n",
+            "t.yaml:4:33: document 1: metadata.labels.teleport.dev/origin: expected a string, found a list",
+        ),
+        (
+            "kind: token\nmetadata: {name: 0123456789abcdef}\nspec:\n  roles: [Proxy]\n  one_time: maybe\n",
+            "t.yaml:5:13: document 1: spec.one_time: expected true or false, found \"maybe\"",
+        ),
+        (
             "kind: session_recording_config\nspec:\n  mode: always\n",
             "t.yaml:3:9: document 1: spec.mode: unknown session recording mode \"always\", expected off, node, node-sync, proxy or proxy-sync",
         ),
@@ -303,6 +311,16 @@ fn errors_name_the_document_line_and_field() {
         .map(|(text, expected)| format!("{text:?}\n  got:      {}\n  expected: {expected}", error(text)))
         .collect();
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn a_token_flag_reads_teleports_boolean_words() {
+    for (word, one_time) in [("yes", true), ("On", true), ("'1'", true), ("no", false), ("OFF", false), ("false", false)] {
+        let Resource::Token(token) = one(&format!("kind: token\nmetadata: {{name: {SECRET}}}\nspec:\n  roles: [Proxy]\n  one_time: {word}\n")) else {
+            panic!()
+        };
+        assert_eq!(token.one_time, one_time, "{word}");
+    }
 }
 
 #[test]

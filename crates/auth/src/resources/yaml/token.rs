@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use oriel_rbac::document::Node;
+use oriel_rbac::document::{At, Issue, Node};
 
-use super::{At, Issue, ToDocument, document};
+use super::{ToDocument, document};
 use crate::resources::join_token::{JoinRole, JoinToken};
 
 /// The prefix of a name that is already a hash.
@@ -88,7 +88,7 @@ pub(super) fn parse(root: &At<'_>) -> Result<TokenSpec, Issue> {
     let spec = root.required("spec")?;
     let roles_at = spec.required("roles")?;
     let mut roles = Vec::new();
-    for at in roles_at.items()? {
+    for at in roles_at.items("a list of strings")? {
         let role = join_role(at.string()?).ok_or_else(|| at.issue("unsupported join role, expected LinuxDesktop, WindowsDesktop or Proxy"))?;
         if !roles.contains(&role) {
             roles.push(role);

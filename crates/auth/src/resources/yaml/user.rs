@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use oriel_rbac::document::Node;
+use oriel_rbac::document::{At, Issue, Node};
 
-use super::{At, Issue, ToDocument, document};
+use super::{ToDocument, document};
 use crate::resources::user::{Traits, User, UserName};
 
 pub(super) fn parse(root: &At<'_>) -> Result<User, Issue> {
@@ -14,7 +14,7 @@ pub(super) fn parse(root: &At<'_>) -> Result<User, Issue> {
     let mut user = User { name, roles: Vec::new(), traits: Traits::new(), credentials: None, id: String::new() };
     let Some(spec) = root.field("spec")? else { return Ok(user) };
     if let Some(roles) = spec.field("roles")? {
-        for at in roles.items()? {
+        for at in roles.items("a list of strings")? {
             match at.string()? {
                 "" => return Err(at.issue("a role name cannot be empty")),
                 role => user.roles.push(role.to_owned()),
@@ -22,13 +22,13 @@ pub(super) fn parse(root: &At<'_>) -> Result<User, Issue> {
         }
     }
     if let Some(traits) = spec.field("traits")? {
-        for (entry, at) in traits.entries()? {
-            if entry.key.is_empty() {
+        for (key, at) in traits.entries()? {
+            if key.is_empty() {
                 return Err(at.issue("a trait name cannot be empty"));
             }
             let values = at.strings()?;
             if !values.is_empty() {
-                user.traits.insert(entry.key.clone(), values);
+                user.traits.insert(key.to_owned(), values);
             }
         }
     }
