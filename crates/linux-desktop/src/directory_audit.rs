@@ -69,6 +69,9 @@ pub enum DirectoryEvent {
         operations: u64,
         /// `None` when they succeeded; the failure otherwise.
         error: Option<String>,
+        /// When the first of them was answered: the event's time, though
+        /// it is written when the run ends.
+        started: Instant,
     },
 }
 
@@ -196,6 +199,7 @@ impl DirectoryAudit {
             length: run.end - run.offset,
             operations: run.operations,
             error: key.failed.clone(),
+            started: run.started,
         }
     }
 }

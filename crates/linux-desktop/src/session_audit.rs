@@ -6,7 +6,7 @@
 //! which the daemon sees in the frames it relays. Each session gets an id
 //! at its very start that every one of its events carries.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use oriel_auth::audit::{AuditEvent, EventType, rfc3339};
 use oriel_auth::recordings::RecordingId;
@@ -100,13 +100,16 @@ impl SessionAudit {
                     .with("directory_name", directory_name.as_str());
                 with_error(event, error)
             }
-            DirectoryEvent::Access { access, directory_id, directory_name, path, offset, length, operations, error } => {
+            DirectoryEvent::Access { access, directory_id, directory_name, path, offset, length, operations, error, started } => {
                 let kind = match access {
                     Access::Read => EventType::DirectoryRead,
                     Access::Write => EventType::DirectoryWrite,
                 };
+                // Written when the merged run ends (seconds later), dated
+                // when it began, so a write lists before its read back.
+                let began = now.checked_sub(Instant::now().saturating_duration_since(*started)).unwrap_or(now);
                 let event = self
-                    .event(kind, error.is_none(), now)
+                    .event(kind, error.is_none(), began)
                     .with("directory_id", *directory_id)
                     .with("directory_name", directory_name.as_str())
                     .with("file_path", path.as_str())
@@ -138,5 +141,34 @@ fn with_error(event: AuditEvent, error: &Option<String>) -> AuditEvent {
     match error {
         Some(error) => event.with("error", error.as_str()),
         None => event,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant, SystemTime};
+
+    use super::SessionAudit;
+    use crate::directory_audit::{Access, DirectoryEvent};
+
+    #[test]
+    fn a_merged_file_access_is_dated_when_it_began() {
+        let audit = SessionAudit::new("desk", "alice", b"", None);
+        let began = Instant::now() - Duration::from_secs(20);
+        let access = DirectoryEvent::Access {
+            access: Access::Write,
+            directory_id: 1,
+            directory_name: "notes".into(),
+            path: "a.txt".into(),
+            offset: 0,
+            length: 10,
+            operations: 1,
+            error: None,
+            started: began,
+        };
+        let written = SystemTime::now();
+        let event = audit.directory(&access);
+        let age = written.duration_since(event.time).expect("dated before it was written");
+        assert!(age >= Duration::from_secs(20), "dated {age:?} before it was written");
     }
 }
