@@ -304,12 +304,13 @@ impl ControlPlane {
     }
 
     /// The cluster's part of every access decision, from the
-    /// `session_recording_config` and `cluster_networking_config` in force
-    /// (their defaults when unset).
+    /// `session_recording_config`, `cluster_networking_config` and
+    /// `cluster_auth_preference` in force (their defaults when unset).
     pub async fn cluster_policy(&self) -> Result<ClusterPolicy, ControlError> {
         let recording = self.store.session_recording_config().await?;
         let networking = self.store.cluster_networking_config().await?;
-        Ok(crate::resources::cluster_settings::policy(&recording, &networking))
+        let authentication = self.store.auth_preference().await?;
+        Ok(crate::resources::cluster_settings::policy(&recording, &networking, &authentication))
     }
 
     /// The user's roles, in the order the user lists them. A role removed

@@ -72,7 +72,7 @@ impl ControlPlane {
             Resource::Lock(lock) => (found(store.lock(&lock.name).await)?, lock.expires),
             Resource::Token(token) => (found(store.token(&token.secret_hash).await)?, token.expires),
             Resource::Desktop(desktop) => (found(store.desktop(desktop.kind, &desktop.name).await)?, desktop.expires),
-            Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) => (false, None),
+            Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) | Resource::AuthPreference(_) => (false, None),
         };
         if existed && !force {
             return Err(StoreError::AlreadyExists { kind: doc.resource.kind(), name: doc.resource.display_name() }.into());
@@ -115,6 +115,7 @@ impl ControlPlane {
             Resource::Desktop(desktop) => store.create_desktop(desktop, force).await?,
             Resource::SessionRecordingConfig(config) => store.put_session_recording_config(config).await?,
             Resource::ClusterNetworkingConfig(config) => store.put_cluster_networking_config(config).await?,
+            Resource::AuthPreference(preference) => store.put_auth_preference(preference).await?,
         }
         Ok(Created {
             index: doc.index,

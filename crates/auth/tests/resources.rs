@@ -84,6 +84,16 @@ spec: {{mode: node-sync}}
 kind: cluster_networking_config
 version: v2
 spec: {{client_idle_timeout: 30m}}
+---
+kind: cluster_auth_preference
+version: v2
+metadata:
+  name: cluster-auth-preference
+spec:
+  type: local
+  second_factor: otp
+  webauthn: {{rp_id: example.com}}
+  require_session_mfa: yes
 "
     )
 }
@@ -99,6 +109,7 @@ async fn written_back(plane: &ControlPlane) -> Vec<Resource> {
         Resource::Lock(store.lock("incident-7").await.unwrap()),
         Resource::SessionRecordingConfig(store.session_recording_config().await.unwrap()),
         Resource::ClusterNetworkingConfig(store.cluster_networking_config().await.unwrap()),
+        Resource::AuthPreference(store.auth_preference().await.unwrap()),
         Resource::Desktop(store.desktop(DesktopKind::Linux, "d-dev").await.unwrap()),
     ]
 }
@@ -119,8 +130,13 @@ async fn every_kind_is_created_and_written_back_in_a_shape_that_loads_again() {
             (5, "linux_desktop", "d-dev", false),
             (6, "session_recording_config", "session_recording_config", false),
             (7, "cluster_networking_config", "cluster_networking_config", false),
+            (8, "cluster_auth_preference", "cluster_auth_preference", false),
         ]
     );
+    // The cluster's preference is in every decision: per-session MFA for all.
+    let preference = plane.store().auth_preference().await.unwrap();
+    assert_eq!((preference.second_factor.as_str(), preference.webauthn_rp_id.as_deref()), ("otp", Some("example.com")));
+    assert!(plane.cluster_policy().await.unwrap().require_session_mfa);
     let invite = created[0].invite.as_ref().expect("a new user is invited");
     assert_eq!(plane.store().invite(&oriel_auth::bearer::hash(&invite.secret)).await.unwrap().value.user, "alice");
     assert!(plane.store().user("alice").await.unwrap().value.credentials.is_none());
@@ -144,7 +160,8 @@ async fn every_kind_is_created_and_written_back_in_a_shape_that_loads_again() {
     let stream = to_yaml(&resources.iter().map(Resource::to_document).collect::<Vec<_>>());
     let again = create(&plane, &stream, true).await.unwrap();
     assert!(again.iter().filter(|c| !c.singleton).all(|c| c.replaced && c.invite.is_none()), "{again:?}");
-    assert_eq!(written_back(&plane).await, resources[..6], "the user keeps their id");
+    let kinds = written_back(&plane).await.len();
+    assert_eq!(written_back(&plane).await, resources[..kinds], "the user keeps their id");
     assert_eq!(plane.store().token(&hash).await.unwrap().value, token, "restored from its hash");
 }
 

@@ -249,6 +249,16 @@ metadata:
   name: cluster-networking-config
 spec:
   client_idle_timeout: 1h30m
+---
+kind: cluster_auth_preference
+version: v2
+metadata:
+  name: cluster-auth-preference
+spec:
+  type: local
+  second_factor: otp
+  webauthn:
+    rp_id: desktops.example.com
 "
     )
 }
@@ -275,6 +285,7 @@ fn every_kind_loads_from_one_file_and_gets_back_as_yaml_that_loads_again() {
         "windows_desktop \"dc1\" has been created.",
         "session_recording_config has been set.",
         "cluster_networking_config has been set.",
+        "cluster_auth_preference has been set.",
     ] {
         assert!(out.contains(line), "{line:?} in:\n{out}");
     }
@@ -291,6 +302,7 @@ fn every_kind_loads_from_one_file_and_gets_back_as_yaml_that_loads_again() {
         "windows_desktop/dc1",
         "session_recording_config",
         "cluster_networking_config",
+        "cluster_auth_preference",
     ];
     for name in names {
         let yaml = ok(d, &["get", name, "--format", "yaml"]);
@@ -310,6 +322,10 @@ fn every_kind_loads_from_one_file_and_gets_back_as_yaml_that_loads_again() {
     // The token works by its secret too, and `get token/…` never shows the secret.
     assert!(ok(d, &["get", &format!("token/{SECRET}")]).contains(&hash[..16]));
     assert!(ok(d, &["users", "ls"]).contains("invited"), "replacing carol kept her an invited user");
+
+    // `cap` is the short name, as in Teleport's tctl.
+    let cap = ok(d, &["get", "cap"]);
+    assert!(cap.contains("otp") && cap.contains("desktops.example.com"), "{cap}");
 
     // Every kind is also one document of a stream.
     let all = ok(d, &["get", "users", "--format", "yaml"]) + &ok(d, &["get", "locks", "--format", "yaml"]);

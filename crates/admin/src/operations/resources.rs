@@ -4,7 +4,6 @@
 use std::time::SystemTime;
 
 use oriel_auth::control_plane::ControlPlane;
-use oriel_auth::resources::cluster_settings::recording_is_synchronous;
 use oriel_auth::resources::desktop_service::{self, DesktopService};
 use oriel_auth::resources::lock::Lock;
 use oriel_auth::resources::yaml::{ToDocument, parse_resources, rfc3339};
@@ -29,10 +28,12 @@ enum Kind {
     Token,
     SessionRecordingConfig,
     ClusterNetworkingConfig,
+    AuthPreference,
 }
 
 const KINDS: &str = "role, user, linux_desktop, windows_desktop, desktop, linux_desktop_service, windows_desktop_service, \
-                     desktop_service, lock, token, session_recording_config or cluster_networking_config";
+                     desktop_service, lock, token, session_recording_config, cluster_networking_config or \
+                     cluster_auth_preference";
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -48,6 +49,7 @@ impl Kind {
             Kind::Token => "token",
             Kind::SessionRecordingConfig => "session_recording_config",
             Kind::ClusterNetworkingConfig => "cluster_networking_config",
+            Kind::AuthPreference => "cluster_auth_preference",
         }
     }
 
@@ -78,6 +80,7 @@ fn split_resource(resource: &str) -> Result<(Kind, Option<&str>), Failure> {
         }
         "session_recording_config" => Kind::SessionRecordingConfig,
         "cluster_networking_config" => Kind::ClusterNetworkingConfig,
+        "cluster_auth_preference" | "cap" => Kind::AuthPreference,
         other => return Err(Failure::invalid(format!("unknown resource kind {other:?} (expected {KINDS})"))),
     };
     Ok((kind, name.filter(|n| !n.is_empty())))
@@ -194,6 +197,18 @@ pub(super) async fn get(plane: &ControlPlane, resource: &str) -> Result<Outcome,
             };
             Outcome::documents(&["Client idle timeout"], vec![vec![timeout]], &[config.to_document()])
         }
+        Kind::AuthPreference => {
+            let preference = store.auth_preference().await?;
+            let rp_id = preference.webauthn_rp_id.clone().unwrap_or_else(|| "the proxy's host name".into());
+            let row = vec![
+                preference.auth_type.as_str().to_owned(),
+                preference.second_factor.as_str().to_owned(),
+                rp_id,
+                preference.allow_passwordless.to_string(),
+                preference.require_session_mfa.to_string(),
+            ];
+            Outcome::documents(&["Type", "Second factor", "WebAuthn RP ID", "Passwordless", "Session MFA"], vec![row], &[preference.to_document()])
+        }
     };
     Ok(outcome)
 }
@@ -205,9 +220,10 @@ pub(super) async fn remove(plane: &ControlPlane, resource: &str) -> Result<Outco
     match kind {
         Kind::SessionRecordingConfig => store.reset_session_recording_config().await?,
         Kind::ClusterNetworkingConfig => store.reset_cluster_networking_config().await?,
+        Kind::AuthPreference => store.reset_auth_preference().await?,
         _ => {}
     }
-    if matches!(kind, Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig) {
+    if matches!(kind, Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig | Kind::AuthPreference) {
         return Ok(Outcome::message(format!("{} has been reset to its defaults.", kind.name())));
     }
     let Some(name) = name else { return Err(Failure::invalid(format!("name the resource to remove: {}/NAME", kind.name()))) };
@@ -238,7 +254,7 @@ pub(super) async fn remove(plane: &ControlPlane, resource: &str) -> Result<Outco
             store.delete_token(&token.secret_hash).await?;
             return Ok(Outcome::message(format!("token {:?} has been deleted.", &token.secret_hash[..16])));
         }
-        Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig => unreachable!("handled above"),
+        Kind::SessionRecordingConfig | Kind::ClusterNetworkingConfig | Kind::AuthPreference => unreachable!("handled above"),
     }
     Ok(Outcome::message(format!("{} {name:?} has been deleted.", kind.name())))
 }
@@ -263,7 +279,7 @@ fn expires(at: Option<SystemTime>) -> String {
 fn recording_meaning(mode: RecordingMode) -> &'static str {
     match mode {
         RecordingMode::Off => "not recorded",
-        mode if recording_is_synchronous(mode) => "recorded if any of the user's roles records (the default); a session ends if recording fails",
+        mode if mode.is_sync() => "recorded if any of the user's roles records (the default); a session ends if recording fails",
         _ => "recorded if any of the user's roles records (the default)",
     }
 }

@@ -1,17 +1,18 @@
 //! Cluster settings, as Teleport's singleton resources: how sessions are
-//! recorded (`session_recording_config`) and when idle clients are
-//! disconnected (`cluster_networking_config`). Each exists once per
-//! cluster; until one is set, its defaults apply.
+//! recorded (`session_recording_config`), when idle clients are
+//! disconnected (`cluster_networking_config`) and how people log in
+//! (`cluster_auth_preference`, in `auth_preference.rs`). Each exists once
+//! per cluster; until one is set, its defaults apply.
 
 use std::time::Duration;
 
 use oriel_rbac::{ClusterPolicy, IdleTimeout, RecordingMode};
 
-/// `kind: session_recording_config`.
-///
-/// Oriel records at the desktop service, so `node` and `proxy` both mean
-/// "recorded" and their `-sync` forms mean "the session fails when
-/// recording fails". The mode is kept as written.
+use super::auth_preference::AuthPreference;
+
+/// `kind: session_recording_config`: where sessions are recorded (`node`
+/// modes at the desktop service, `proxy` modes at the proxy) and whether a
+/// session ends when its recording cannot be written as it goes (`-sync`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionRecordingConfig {
     /// `spec.mode` (default `node`).
@@ -32,16 +33,9 @@ impl ClusterNetworkingConfig {
     }
 }
 
-/// The cluster's part of every access decision. Per-session MFA for the
-/// whole cluster comes from an authentication preference Oriel does not
-/// have yet, so it stays off.
-pub fn policy(recording: &SessionRecordingConfig, networking: &ClusterNetworkingConfig) -> ClusterPolicy {
-    ClusterPolicy { recording_mode: recording.mode, client_idle_timeout: networking.idle_timeout(), require_session_mfa: false }
-}
-
-/// Whether a session under `mode` must end when its recording fails.
-pub fn recording_is_synchronous(mode: RecordingMode) -> bool {
-    matches!(mode, RecordingMode::NodeSync | RecordingMode::ProxySync)
+/// The cluster's part of every access decision.
+pub fn policy(recording: &SessionRecordingConfig, networking: &ClusterNetworkingConfig, authentication: &AuthPreference) -> ClusterPolicy {
+    ClusterPolicy { recording_mode: recording.mode, client_idle_timeout: networking.idle_timeout(), require_session_mfa: authentication.require_session_mfa }
 }
 
 #[cfg(test)]
@@ -53,11 +47,11 @@ mod tests {
         let off = SessionRecordingConfig { mode: RecordingMode::Off };
         for (raw, expected) in [(None, None), (Some("0"), None), (Some("never"), None), (Some("1h30m"), Some(Duration::from_secs(5400)))] {
             let networking = ClusterNetworkingConfig { client_idle_timeout: raw.map(|r| IdleTimeout::parse(r).unwrap()) };
-            let policy = policy(&off, &networking);
+            let policy = policy(&off, &networking, &AuthPreference::default());
+            assert!(!policy.require_session_mfa);
             assert_eq!(policy.client_idle_timeout, expected, "{raw:?}");
             assert_eq!(policy.recording_mode, RecordingMode::Off);
         }
         assert_eq!(SessionRecordingConfig::default().mode, RecordingMode::Node);
-        assert!(recording_is_synchronous(RecordingMode::ProxySync) && !recording_is_synchronous(RecordingMode::Node));
     }
 }

@@ -1,8 +1,9 @@
 //! Control-plane resources as plain data with their pure checks: users,
-//! locks, join tokens, cluster settings and desktop services. Storage is
-//! the caller's; `yaml` reads and writes them as Teleport-shaped documents
+//! locks, join tokens, cluster settings (the authentication preference
+//! among them) and desktop services. Storage is the caller's; `yaml` reads and writes them as Teleport-shaped documents
 //! for `orielctl create -f` and `get`.
 
+pub mod auth_preference;
 pub mod cluster_settings;
 pub mod desktop_service;
 pub mod invite;

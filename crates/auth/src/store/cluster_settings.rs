@@ -5,11 +5,13 @@ use oriel_rbac::{IdleTimeout, RecordingMode};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Write};
+use crate::resources::auth_preference::{AuthPreference, UnsupportedPreference};
 use crate::resources::cluster_settings::{ClusterNetworkingConfig, SessionRecordingConfig};
 
 const FOLDER: &str = "cluster_configuration";
 const RECORDING: &str = "session_recording_config";
 const NETWORKING: &str = "cluster_networking_config";
+const AUTHENTICATION: &str = "cluster_auth_preference";
 
 #[derive(Serialize, Deserialize)]
 struct RecordingJson {
@@ -20,6 +22,17 @@ struct RecordingJson {
 struct NetworkingJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_idle_timeout: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AuthPreferenceJson {
+    #[serde(rename = "type")]
+    auth_type: String,
+    second_factor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webauthn_rp_id: Option<String>,
+    allow_passwordless: bool,
+    require_session_mfa: bool,
 }
 
 impl Store {
@@ -47,6 +60,36 @@ impl Store {
     pub async fn put_cluster_networking_config(&self, config: &ClusterNetworkingConfig) -> Result<(), StoreError> {
         let json = NetworkingJson { client_idle_timeout: config.client_idle_timeout.as_ref().map(|t| t.as_str().to_owned()) };
         self.write_json(NETWORKING, FOLDER, NETWORKING, &json, None, Write::Put).await.map(drop)
+    }
+
+    /// The authentication preference; the defaults when never set.
+    pub async fn auth_preference(&self) -> Result<AuthPreference, StoreError> {
+        let Some(json) = self.singleton::<AuthPreferenceJson>(AUTHENTICATION).await? else { return Ok(AuthPreference::default()) };
+        let broken = |e: UnsupportedPreference| corrupt(AUTHENTICATION, e.to_string());
+        Ok(AuthPreference {
+            auth_type: json.auth_type.parse().map_err(broken)?,
+            second_factor: json.second_factor.parse().map_err(broken)?,
+            webauthn_rp_id: json.webauthn_rp_id,
+            allow_passwordless: json.allow_passwordless,
+            require_session_mfa: json.require_session_mfa,
+        })
+    }
+
+    /// Replaces the authentication preference.
+    pub async fn put_auth_preference(&self, preference: &AuthPreference) -> Result<(), StoreError> {
+        let json = AuthPreferenceJson {
+            auth_type: preference.auth_type.as_str().to_owned(),
+            second_factor: preference.second_factor.as_str().to_owned(),
+            webauthn_rp_id: preference.webauthn_rp_id.clone(),
+            allow_passwordless: preference.allow_passwordless,
+            require_session_mfa: preference.require_session_mfa,
+        };
+        self.write_json(AUTHENTICATION, FOLDER, AUTHENTICATION, &json, None, Write::Put).await.map(drop)
+    }
+
+    /// Resets the authentication preference to its defaults.
+    pub async fn reset_auth_preference(&self) -> Result<(), StoreError> {
+        self.reset(AUTHENTICATION).await
     }
 
     /// Resets the session recording settings to their defaults.

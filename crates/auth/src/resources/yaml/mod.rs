@@ -11,6 +11,7 @@
 //! where ignoring one would do more than the author meant (a lock target
 //! Oriel cannot match, a join method it does not check).
 
+mod auth_preference;
 mod cluster;
 mod desktop;
 mod desktop_service;
@@ -30,14 +31,15 @@ pub use token::TokenSpec;
 
 use rfc3339::TimeField;
 
+use crate::resources::auth_preference::AuthPreference;
 use crate::resources::cluster_settings::{ClusterNetworkingConfig, SessionRecordingConfig};
 use crate::resources::lock::Lock;
 use crate::resources::user::User;
 use crate::store::DesktopRecord;
 
 /// The kinds `create -f` accepts, in the order errors list them.
-pub const CREATABLE_KINDS: [&str; 8] =
-    ["role", "user", "lock", "token", "linux_desktop", "windows_desktop", "session_recording_config", "cluster_networking_config"];
+pub const CREATABLE_KINDS: [&str; 9] =
+    ["role", "user", "lock", "token", "linux_desktop", "windows_desktop", "session_recording_config", "cluster_networking_config", "cluster_auth_preference"];
 
 /// A document that cannot be loaded. `Display`:
 /// `SOURCE[:LINE:COLUMN]: [document N: ][FIELD.PATH: ]MESSAGE`.
@@ -92,6 +94,8 @@ pub enum Resource {
     SessionRecordingConfig(SessionRecordingConfig),
     /// `kind: cluster_networking_config`.
     ClusterNetworkingConfig(ClusterNetworkingConfig),
+    /// `kind: cluster_auth_preference`.
+    AuthPreference(AuthPreference),
 }
 
 impl Resource {
@@ -105,6 +109,7 @@ impl Resource {
             Resource::Desktop(d) => desktop::kind_name(d.kind),
             Resource::SessionRecordingConfig(_) => "session_recording_config",
             Resource::ClusterNetworkingConfig(_) => "cluster_networking_config",
+            Resource::AuthPreference(_) => "cluster_auth_preference",
         }
     }
 
@@ -117,14 +122,14 @@ impl Resource {
             Resource::Lock(l) => l.name.clone(),
             Resource::Token(t) => t.short_hash().to_owned(),
             Resource::Desktop(d) => d.name.clone(),
-            Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) => self.kind().to_owned(),
+            Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) | Resource::AuthPreference(_) => self.kind().to_owned(),
         }
     }
 
     /// Whether the cluster holds at most one of this kind, which is set and
     /// reset rather than created and removed.
     pub fn is_singleton(&self) -> bool {
-        matches!(self, Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_))
+        matches!(self, Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) | Resource::AuthPreference(_))
     }
 
     /// The resource as a document, the shape `parse_resources` reads.
@@ -137,6 +142,7 @@ impl Resource {
             Resource::Desktop(d) => d.to_document(),
             Resource::SessionRecordingConfig(c) => c.to_document(),
             Resource::ClusterNetworkingConfig(c) => c.to_document(),
+            Resource::AuthPreference(p) => p.to_document(),
         }
     }
 
@@ -223,6 +229,7 @@ fn parse_document(source_name: &str, node: &Node) -> Result<Resource, Issue> {
         "windows_desktop" => Resource::Desktop(desktop::parse(&root, oriel_rbac::DesktopKind::Windows)?),
         "session_recording_config" => Resource::SessionRecordingConfig(cluster::parse_recording(&root)?),
         "cluster_networking_config" => Resource::ClusterNetworkingConfig(cluster::parse_networking(&root)?),
+        "cluster_auth_preference" => Resource::AuthPreference(auth_preference::parse(&root)?),
         "linux_desktop_service" | "windows_desktop_service" => {
             return Err(kind_at.issue(format!("a {kind} registers itself with its heartbeat and cannot be created")));
         }

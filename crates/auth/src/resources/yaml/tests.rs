@@ -212,11 +212,39 @@ fn singletons_need_no_name_and_default_their_fields() {
 }
 
 #[test]
+fn the_auth_preference_takes_only_what_oriel_enforces() {
+    use crate::resources::auth_preference::{AuthPreference, SecondFactor};
+    // Teleport's own document: a bare `on` is YAML 1.1's true there.
+    let text = "kind: cluster_auth_preference\nversion: v2\nmetadata:\n  name: cluster-auth-preference\n  labels: {teleport.dev/origin: defaults}\nspec:\n  type: local\n  second_factor: on\n  webauthn:\n    rp_id: example.com\n  allow_passwordless: false\n  locking_mode: best_effort\n";
+    let expected = AuthPreference { webauthn_rp_id: Some("example.com".into()), allow_passwordless: false, ..AuthPreference::default() };
+    assert_eq!(one(text), Resource::AuthPreference(expected.clone()));
+    assert_eq!(one(&to_yaml(&[expected.to_document()])), Resource::AuthPreference(expected));
+    assert_eq!(one("kind: cluster_auth_preference\n"), Resource::AuthPreference(AuthPreference::default()));
+    let Resource::AuthPreference(optional) = one("kind: cluster_auth_preference\nspec: {second_factor: optional}\n") else { panic!() };
+    assert_eq!(optional.second_factor, SecondFactor::Optional);
+}
+
+#[test]
+fn an_auth_preference_oriel_cannot_enforce_is_refused_where_it_is_written() {
+    for (spec, error) in [
+        ("second_factor: off", "t.yaml:3:18: document 1: spec.second_factor: second_factor off is refused: every login needs a second factor"),
+        ("second_factor: webauthn", "t.yaml:3:18: document 1: spec.second_factor: second_factor webauthn needs security keys"),
+        ("type: oidc", "t.yaml:3:9: document 1: spec.type: type oidc needs single sign-on connectors"),
+        ("webauthn: {rp_id: 'https://example.com'}", "t.yaml:3:21: document 1: spec.webauthn.rp_id: webauthn.rp_id \"https://example.com\" is not a host name"),
+        ("require_session_mfa: maybe", "t.yaml:3:24: document 1: spec.require_session_mfa: expected true or false, found \"maybe\""),
+    ] {
+        let text = format!("kind: cluster_auth_preference\nspec:\n  {spec}\n");
+        let refused = parse_resources("t.yaml", &text).unwrap_err().to_string();
+        assert!(refused.starts_with(error), "{spec}: {refused}");
+    }
+}
+
+#[test]
 fn errors_name_the_document_line_and_field() {
     let cases: &[(&str, &str)] = &[
         (
             "kind: role\nversion: v7\nmetadata: {name: a}\n---\nkind: gadget\n",
-            "t.yaml:5:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config",
+            "t.yaml:5:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config, cluster_auth_preference",
         ),
         ("metadata: {name: a}\n", "t.yaml:1:1: document 1: kind: is required"),
         ("- kind: user\n", "t.yaml:1:1: document 1: expected a resource (a mapping with kind, metadata and spec), found a list"),
