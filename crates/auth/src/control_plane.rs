@@ -121,6 +121,8 @@ pub struct ControlPlane {
     /// Where session recordings are kept (`recordings/`); none until
     /// [`Self::with_recordings`].
     pub(crate) recordings: Option<crate::recordings::RecordingStorage>,
+    /// WebAuthn ceremonies waiting for their answer (`webauthn/`).
+    pub(crate) ceremonies: Arc<std::sync::Mutex<crate::webauthn::Ceremonies>>,
 }
 
 impl ControlPlane {
@@ -136,6 +138,7 @@ impl ControlPlane {
             audit: Arc::default(),
             actor: Arc::from(""),
             recordings: None,
+            ceremonies: Arc::default(),
         }
     }
 

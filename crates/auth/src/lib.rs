@@ -27,3 +27,4 @@ pub mod second_factor;
 pub mod storage;
 pub mod store;
 pub mod throttle;
+pub mod webauthn;

@@ -14,6 +14,7 @@ use crate::ca::{CaError, CertAuthority, UserIdentity};
 use crate::control_plane::ControlPlane;
 use crate::hashing::{Busy, Lane};
 use crate::password::PasswordError;
+use crate::resources::invite::Invite;
 use crate::resources::user::{Credentials, User};
 use crate::second_factor::{SecondFactorError, TotpDevice};
 use crate::store::{StoreError, WebSession};
@@ -27,8 +28,8 @@ pub const TOTP_ISSUER: &str = "Oriel";
 /// Why a login or enrollment was refused. `Display` is what the client sees.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    /// Wrong user, password or code; deliberately one message for all.
-    #[error("wrong user name, password or code")]
+    /// Wrong user, password or second factor; deliberately one message for all.
+    #[error("wrong user name, password or second factor")]
     Rejected,
     /// Too many failures.
     #[error(transparent)]
@@ -142,8 +143,15 @@ impl ControlPlane {
         let password = self.hashing.hash(Lane::Anyone, password).await??;
         let mut totp = TotpDevice::from_parts(secret, None);
         totp.verify(code, unix_seconds(self.clock.now()))?;
+        self.complete_invite(&hash, &invite, &ca, Credentials::with_totp(password, totp)).await
+    }
+
+    /// Uses up the invite `invite` (stored under `hash`), gives its user
+    /// `credentials`, and logs them in. The caller checked the second
+    /// factor and hashed the password.
+    pub(crate) async fn complete_invite(&self, hash: &str, invite: &Invite, ca: &CertAuthority, credentials: Credentials) -> Result<SessionCookie, LoginError> {
         // Use the invite up first: of two racing acceptances, one wins.
-        match self.store.delete_invite(&hash).await {
+        match self.store.delete_invite(hash).await {
             Ok(()) => {}
             Err(StoreError::NotFound { .. }) => return Err(LoginError::BadInvite),
             Err(e) => return Err(unavailable(e)),
@@ -152,18 +160,31 @@ impl ControlPlane {
         if user.value.id != invite.user_id {
             return Err(LoginError::BadInvite);
         }
-        user.value.credentials = Some(Credentials { password, totp });
+        user.value.credentials = Some(credentials);
         self.store.swap_user(&user.value, user.revision).await.map_err(unavailable)?;
         self.emit(AuditEvent::new(EventType::UserLogin, true, user.value.name.as_str(), self.clock.now()).with("method", "invite")).await;
-        self.start_web_session(&ca, &user.value).await
+        self.start_web_session(ca, &user.value).await
     }
 
     /// Password and TOTP code login from `address`.
     pub async fn login(&self, user: &str, password: &str, code: &str, address: IpAddr) -> Result<SessionCookie, LoginError> {
-        // Reserved before any hashing; if this future is dropped before it
-        // is settled, the reservation stays as a failure.
+        self.throttled_login(user, "local", address, async |plane: &Self, attempt: &mut Attempt| plane.check_credentials(attempt, user, password, code).await)
+            .await
+    }
+
+    /// One login attempt of `user` from `address` by `method`: reserved
+    /// with the throttle before `check` hashes anything (if this future is
+    /// dropped before it is settled, the reservation stays as a failure),
+    /// settled with its outcome, recorded, and a web session on success.
+    pub(crate) async fn throttled_login(
+        &self,
+        user: &str,
+        method: &str,
+        address: IpAddr,
+        check: impl AsyncFnOnce(&Self, &mut Attempt) -> Result<User, LoginError>,
+    ) -> Result<SessionCookie, LoginError> {
         let mut attempt = self.throttle().begin(user, address, Instant::now())?;
-        let result = self.check_credentials(&mut attempt, user, password, code).await;
+        let result = check(self, &mut attempt).await;
         let outcome = match &result {
             Ok(_) => Outcome::Succeeded,
             Err(LoginError::Rejected) => Outcome::Failed,
@@ -173,18 +194,22 @@ impl ControlPlane {
         // Refusals the throttle or a busy service answered checked nothing:
         // a flood of them would be a flood of events, so they are only logged.
         if outcome != Outcome::NotChecked {
-            let event = AuditEvent::new(EventType::UserLogin, outcome == Outcome::Succeeded, user, self.clock.now())
-                .with("method", "local")
-                .with("remote_addr", address.to_string());
-            let event = match &result {
-                Err(error) => event.with("error", error.to_string()),
-                Ok(_) => event,
-            };
-            self.emit(event).await;
+            self.record_login(user, method, address, result.as_ref().err()).await;
         }
         let user = result?;
         let ca = self.cert_authority().await.map_err(LoginError::Certificate)?;
         self.start_web_session(&ca, &user).await
+    }
+
+    /// The `user.login` event of a checked login by `method` from `address`.
+    pub(crate) async fn record_login(&self, user: &str, method: &str, address: IpAddr, error: Option<&LoginError>) {
+        let event =
+            AuditEvent::new(EventType::UserLogin, error.is_none(), user, self.clock.now()).with("method", method).with("remote_addr", address.to_string());
+        let event = match error {
+            Some(error) => event.with("error", error.to_string()),
+            None => event,
+        };
+        self.emit(event).await;
     }
 
     /// The throttle, for a moment: the guard must never live across an await.
@@ -194,22 +219,11 @@ impl ControlPlane {
 
     /// The user, with the code's step remembered, if the credentials are right.
     async fn check_credentials(&self, attempt: &mut Attempt, name: &str, password: &str, code: &str) -> Result<User, LoginError> {
-        let lane = if attempt.from_known_network() { Lane::Known } else { Lane::Anyone };
-        let user = match self.store.user(name).await {
-            Ok(user) => user,
-            Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
-                // Hash anyway, so an unknown name takes as long as a wrong password.
-                let _ = self.hashing.hash(lane, "not a real password, only for timing").await?;
-                return Err(LoginError::Rejected);
-            }
-            Err(e) => return Err(unavailable(e)),
-        };
+        let user = self.check_password(attempt, name, password).await?;
         let Some(mut credentials) = user.value.credentials.clone() else { return Err(LoginError::Rejected) };
-        if !self.hashing.verify(lane, &credentials.password, password).await? {
-            return Err(LoginError::Rejected);
-        }
-        self.throttle().password_verified(attempt, Instant::now())?;
-        credentials.totp.verify(code, unix_seconds(self.clock.now())).map_err(|_| LoginError::Rejected)?;
+        // A user with security keys only logs in with one (`webauthn/`).
+        let Some(totp) = credentials.totp.as_mut() else { return Err(LoginError::Rejected) };
+        totp.verify(code, unix_seconds(self.clock.now())).map_err(|_| LoginError::Rejected)?;
         // Remember the step used, so the same code cannot log in twice; of two
         // logins racing with one code, the compare-and-swap lets one through.
         let mut updated = user.value.clone();
@@ -221,9 +235,30 @@ impl ControlPlane {
         }
     }
 
+    /// The user, as stored, if `password` is theirs; the attempt then holds
+    /// the user's second-factor slot. An unknown name costs a hash too.
+    pub(crate) async fn check_password(&self, attempt: &mut Attempt, name: &str, password: &str) -> Result<crate::store::Versioned<User>, LoginError> {
+        let lane = if attempt.from_known_network() { Lane::Known } else { Lane::Anyone };
+        let user = match self.store.user(name).await {
+            Ok(user) => user,
+            Err(StoreError::NotFound { .. } | StoreError::InvalidName { .. }) => {
+                // Hash anyway, so an unknown name takes as long as a wrong password.
+                let _ = self.hashing.hash(lane, "not a real password, only for timing").await?;
+                return Err(LoginError::Rejected);
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let Some(credentials) = user.value.credentials.as_ref() else { return Err(LoginError::Rejected) };
+        if !self.hashing.verify(lane, &credentials.password, password).await? {
+            return Err(LoginError::Rejected);
+        }
+        self.throttle().password_verified(attempt, Instant::now())?;
+        Ok(user)
+    }
+
     /// A web session for `user` with a user certificate of the user's
     /// current roles and traits, valid exactly as long as the session.
-    async fn start_web_session(&self, ca: &CertAuthority, user: &User) -> Result<SessionCookie, LoginError> {
+    pub(crate) async fn start_web_session(&self, ca: &CertAuthority, user: &User) -> Result<SessionCookie, LoginError> {
         let secret = BearerSecret::generate().map_err(|e| unavailable(StoreError::Backend(oriel_backend::BackendError::Unavailable(Box::new(e)))))?;
         let now = self.clock.now();
         // The id names this web session in its certificate; it is not the

@@ -51,11 +51,11 @@ async fn invite_enrollment_then_password_and_code_logins() {
     let current = code(&page.totp_secret, &clock);
     let session = plane.login("alice", PASSWORD, &current, ADDR).await.unwrap();
     let replay = plane.login("alice", PASSWORD, &current, ADDR).await.unwrap_err();
-    assert_eq!(replay.to_string(), "wrong user name, password or code", "a replayed code");
+    assert_eq!(replay.to_string(), "wrong user name, password or second factor", "a replayed code");
     clock.advance(Duration::from_secs(30));
     let next = code(&page.totp_secret, &clock);
-    assert_eq!(plane.login("alice", "wrong password!!", &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or code");
-    assert_eq!(plane.login("nobody", PASSWORD, &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or code");
+    assert_eq!(plane.login("alice", "wrong password!!", &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or second factor");
+    assert_eq!(plane.login("nobody", PASSWORD, &next, ADDR).await.unwrap_err().to_string(), "wrong user name, password or second factor");
 
     plane.logout(&session.secret).await.unwrap();
     assert!(plane.session_user(&session.secret).await.is_none(), "logged out");

@@ -171,7 +171,7 @@ async fn a_duplicate_without_force_writes_nothing_and_force_keeps_credentials() 
     create(&plane, &everything(), false).await.unwrap();
     let read = plane.store().user("alice").await.unwrap();
     let mut enrolled = read.value.clone();
-    enrolled.credentials = Some(Credentials { password: PasswordHashString::new("a long enough password").unwrap(), totp: TotpDevice::generate().unwrap() });
+    enrolled.credentials = Some(Credentials::with_totp(PasswordHashString::new("a long enough password").unwrap(), TotpDevice::generate().unwrap()));
     plane.store().swap_user(&enrolled, read.revision).await.unwrap();
 
     let file = "kind: role\nversion: v7\nmetadata: {name: ops}\n---\nkind: user\nmetadata: {name: alice}\nspec: {roles: [ops]}\n";

@@ -45,7 +45,7 @@ async fn users_round_trip_and_concurrent_changes_conflict() {
     assert!(id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()), "the store gives a user a random id: {id:?}");
     assert_eq!(read.value, User { id: id.clone(), ..alice() });
     let mut enrolled = read.value.clone();
-    enrolled.credentials = Some(Credentials { password: PasswordHashString::new("a long enough password").unwrap(), totp: TotpDevice::generate().unwrap() });
+    enrolled.credentials = Some(Credentials::with_totp(PasswordHashString::new("a long enough password").unwrap(), TotpDevice::generate().unwrap()));
     // An update keeps the stored id, whatever it says.
     let swapped = store.swap_user(&User { id: "forged".into(), ..enrolled.clone() }, read.revision).await.unwrap();
     assert_eq!(store.user("alice").await.unwrap().value.id, id);

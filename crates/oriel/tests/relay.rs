@@ -95,7 +95,7 @@ async fn logins_the_roles_do_not_allow_are_refused_with_the_reason() {
     assert!(oriel.web.http("GET", "/api/me", Some("forged"), None).await.starts_with("HTTP/1.1 401"));
     let wrong = serde_json::json!({ "user": "admin", "password": "wrong password here", "totp_code": "123456" });
     let response = oriel.web.http("POST", "/api/login", None, Some(wrong)).await;
-    assert!(response.starts_with("HTTP/1.1 401") && response.contains("wrong user name, password or code"), "{response}");
+    assert!(response.starts_with("HTTP/1.1 401") && response.contains("wrong user name, password or second factor"), "{response}");
     let cookie = oriel.web.enroll(&oriel.invite).await;
     assert!(oriel.web.http("GET", "/api/me", Some(&cookie), None).await.contains("\"user\":\"admin\""));
     let (desktop, _login) = oriel.desktop(&cookie).await;

@@ -43,6 +43,10 @@ pub enum EventType {
     UserUpdate,
     /// A user was removed.
     UserDelete,
+    /// A user registered a second-factor device (a security key, a passkey).
+    MfaAdd,
+    /// A user removed a second-factor device.
+    MfaDelete,
     /// A role was made or replaced.
     RoleCreated,
     /// A role was removed.
@@ -59,7 +63,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, for listings and for parsing.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::LinuxSessionStart,
         Self::LinuxSessionEnd,
         Self::ClipboardSend,
@@ -72,6 +76,8 @@ impl EventType {
         Self::UserCreate,
         Self::UserUpdate,
         Self::UserDelete,
+        Self::MfaAdd,
+        Self::MfaDelete,
         Self::RoleCreated,
         Self::RoleDeleted,
         Self::LockCreated,
@@ -95,6 +101,8 @@ impl EventType {
             Self::UserCreate => "user.create",
             Self::UserUpdate => "user.update",
             Self::UserDelete => "user.delete",
+            Self::MfaAdd => "mfa.add",
+            Self::MfaDelete => "mfa.delete",
             Self::RoleCreated => "role.created",
             Self::RoleDeleted => "role.deleted",
             Self::LockCreated => "lock.created",
@@ -130,6 +138,8 @@ impl EventType {
             (Self::UserCreate, _) => "T1002I",
             (Self::UserUpdate, _) => "T1003I",
             (Self::UserDelete, _) => "T1004I",
+            (Self::MfaAdd, _) => "T1006I",
+            (Self::MfaDelete, _) => "T1007I",
             (Self::RoleCreated, _) => "T9000I",
             (Self::RoleDeleted, _) => "T9001I",
             (Self::LockCreated, _) => "TLK00I",

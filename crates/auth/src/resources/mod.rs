@@ -10,4 +10,5 @@ pub mod invite;
 pub mod join_token;
 pub mod lock;
 pub mod user;
+pub mod webauthn_device;
 pub mod yaml;

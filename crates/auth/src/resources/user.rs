@@ -1,6 +1,7 @@
 //! Users: who may log in, with which roles and traits.
 
 use crate::password::PasswordHashString;
+use crate::resources::webauthn_device::WebauthnDevice;
 use crate::second_factor::TotpDevice;
 
 /// Longest user name, in bytes.
@@ -56,12 +57,33 @@ impl std::fmt::Display for UserName {
 pub use oriel_rbac::Traits;
 
 /// How a user proves who they are; absent until the invite is accepted.
+/// There is always a second factor: a TOTP authenticator, WebAuthn
+/// devices, or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// argon2id hash.
     pub password: PasswordHashString,
-    /// The enrolled authenticator.
-    pub totp: TotpDevice,
+    /// The TOTP authenticator, if one is enrolled.
+    pub totp: Option<TotpDevice>,
+    /// Security keys and passkeys.
+    pub webauthn: Vec<WebauthnDevice>,
+}
+
+impl Credentials {
+    /// A password and a TOTP authenticator, as an invite enrols them.
+    pub fn with_totp(password: PasswordHashString, totp: TotpDevice) -> Self {
+        Self { password, totp: Some(totp), webauthn: Vec::new() }
+    }
+
+    /// A password and one WebAuthn device, as an invite enrols them.
+    pub fn with_webauthn(password: PasswordHashString, device: WebauthnDevice) -> Self {
+        Self { password, totp: None, webauthn: vec![device] }
+    }
+
+    /// How many second factors there are (a TOTP authenticator counts one).
+    pub fn second_factors(&self) -> usize {
+        usize::from(self.totp.is_some()) + self.webauthn.len()
+    }
 }
 
 /// A user as stored.

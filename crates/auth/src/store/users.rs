@@ -1,13 +1,16 @@
 //! Users in storage.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oriel_backend::Revision;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, Versioned, Write};
+use crate::audit::millis;
 use crate::password::PasswordHashString;
 use crate::resources::user::{Credentials, Traits, User, UserName};
+use crate::resources::webauthn_device::WebauthnDevice;
 use crate::second_factor::TotpDevice;
 
 const KIND: &str = "user";
@@ -28,8 +31,51 @@ struct UserRecord {
 #[derive(Serialize, Deserialize)]
 struct CredentialsRecord {
     password_hash: String,
-    totp_secret_hex: String,
+    /// Absent for a user with WebAuthn devices only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totp_secret_hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     totp_last_step: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    webauthn: Vec<WebauthnDeviceRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WebauthnDeviceRecord {
+    id: String,
+    name: String,
+    added_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_ms: Option<u64>,
+    credential: String,
+}
+
+impl From<&WebauthnDevice> for WebauthnDeviceRecord {
+    fn from(device: &WebauthnDevice) -> Self {
+        Self {
+            id: device.id.clone(),
+            name: device.name.clone(),
+            added_ms: millis(device.added),
+            last_used_ms: device.last_used.map(millis),
+            credential: device.credential.clone(),
+        }
+    }
+}
+
+impl From<WebauthnDeviceRecord> for WebauthnDevice {
+    fn from(record: WebauthnDeviceRecord) -> Self {
+        Self {
+            id: record.id,
+            name: record.name,
+            added: at_millis(record.added_ms),
+            last_used: record.last_used_ms.map(at_millis),
+            credential: record.credential,
+        }
+    }
+}
+
+fn at_millis(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 impl From<&User> for UserRecord {
@@ -40,8 +86,9 @@ impl From<&User> for UserRecord {
             traits: user.traits.as_map().clone(),
             credentials: user.credentials.as_ref().map(|c| CredentialsRecord {
                 password_hash: c.password.as_str().to_owned(),
-                totp_secret_hex: hex::encode(c.totp.secret()),
-                totp_last_step: c.totp.last_step(),
+                totp_secret_hex: c.totp.as_ref().map(|t| hex::encode(t.secret())),
+                totp_last_step: c.totp.as_ref().and_then(TotpDevice::last_step),
+                webauthn: c.webauthn.iter().map(WebauthnDeviceRecord::from).collect(),
             }),
             id: user.id.clone(),
         }
@@ -54,10 +101,21 @@ impl UserRecord {
         let traits = self.traits.into_iter().fold(Traits::new(), |traits, (k, v)| traits.with(k, v));
         let credentials = match self.credentials {
             None => None,
-            Some(c) => Some(Credentials {
-                password: PasswordHashString::from_stored(c.password_hash).map_err(|e| e.to_string())?,
-                totp: TotpDevice::from_parts(hex::decode(c.totp_secret_hex).map_err(|e| e.to_string())?, c.totp_last_step),
-            }),
+            Some(c) => {
+                let totp = match c.totp_secret_hex {
+                    Some(secret) => Some(TotpDevice::from_parts(hex::decode(secret).map_err(|e| e.to_string())?, c.totp_last_step)),
+                    None => None,
+                };
+                let credentials = Credentials {
+                    password: PasswordHashString::from_stored(c.password_hash).map_err(|e| e.to_string())?,
+                    totp,
+                    webauthn: c.webauthn.into_iter().map(WebauthnDevice::from).collect(),
+                };
+                if credentials.second_factors() == 0 {
+                    return Err("the credentials have no second factor".into());
+                }
+                Some(credentials)
+            }
         };
         Ok(User { name, roles: self.roles, traits, credentials, id: self.id })
     }
