@@ -25,7 +25,7 @@ pub fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     (status, Json(json!({ "error": message.to_string() }))).into_response()
 }
 
-fn login_error(e: LoginError) -> Response {
+pub(crate) fn login_error(e: LoginError) -> Response {
     let (status, retry_after) = match &e {
         LoginError::Rejected => (StatusCode::UNAUTHORIZED, None),
         LoginError::Throttled(t) => (StatusCode::TOO_MANY_REQUESTS, Some(t.retry_after)),
@@ -46,7 +46,7 @@ fn login_error(e: LoginError) -> Response {
     response
 }
 
-fn with_cookie(cookie: &SessionCookie) -> Response {
+pub(crate) fn with_cookie(cookie: &SessionCookie) -> Response {
     let max_age = cookie.expires.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs());
     let value = format!("{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}", cookie.secret);
     let mut response = Json(json!({ "user": cookie.user })).into_response();

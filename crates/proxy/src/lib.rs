@@ -23,6 +23,7 @@ mod recordings_api;
 mod relay;
 pub mod tls;
 mod web;
+mod webauthn_api;
 
 pub use api::COOKIE;
 pub use connections::ConnectionLimits;

@@ -20,7 +20,7 @@ use tracing::Instrument as _;
 use crate::connections::{ConnectionLimits, CountingAcceptor, OpenConnections};
 use crate::origin::OriginPolicy;
 use crate::proxy_recording::ProxyRecording;
-use crate::{api, relay};
+use crate::{api, relay, webauthn_api};
 
 /// A byte stream to a desktop service carrying TDPB.
 pub type DesktopStream = Pin<Box<dyn DuplexStream>>;
@@ -79,7 +79,7 @@ pub(crate) struct AppState {
     pub(crate) plane: oriel_auth::control_plane::ControlPlane,
     pub(crate) cluster: String,
     dialer: Arc<dyn DesktopDialer>,
-    origins: Arc<OriginPolicy>,
+    pub(crate) origins: Arc<OriginPolicy>,
     recording_spool: oriel_recorder::RecordingSpool,
 }
 
@@ -107,6 +107,15 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
         .route("/api/invite/{secret}", get(api::enrollment).post(api::accept_invite))
+        .route("/api/invite/{secret}/webauthn/begin", post(webauthn_api::begin_invite))
+        .route("/api/invite/{secret}/webauthn", post(webauthn_api::finish_invite))
+        .route("/api/login/webauthn/begin", post(webauthn_api::begin_login))
+        .route("/api/login/webauthn", post(webauthn_api::finish_login))
+        .route("/api/login/passwordless/begin", post(webauthn_api::begin_passwordless))
+        .route("/api/login/passwordless", post(webauthn_api::finish_passwordless))
+        .route("/api/me/devices", get(webauthn_api::devices).post(webauthn_api::finish_device))
+        .route("/api/me/devices/begin", post(webauthn_api::begin_device))
+        .route("/api/me/devices/{id}", axum::routing::delete(webauthn_api::remove_device))
         .route("/api/desktops", get(api::desktops))
         .route("/api/audit/events", get(crate::audit_api::events))
         .route("/api/recordings", get(crate::recordings_api::list))
