@@ -46,12 +46,25 @@ pub enum LoginError {
     /// The enrollment code is wrong.
     #[error(transparent)]
     Code(#[from] SecondFactorError),
+    /// The cluster's `cluster_auth_preference` does not take this second
+    /// factor (`second_factor: otp` or `webauthn`).
+    #[error("this cluster's logins need {0}")]
+    MethodNotAllowed(&'static str),
     /// Storage failed; the client may retry.
     #[error("the login service is unavailable, try again")]
     Unavailable(#[source] StoreError),
     /// The user certificate could not be issued; the client may retry.
     #[error("the login service cannot issue a certificate, try again")]
     Certificate(#[source] CaError),
+}
+
+/// A kind of second factor, as `cluster_auth_preference` allows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Factor {
+    /// A TOTP code.
+    Totp,
+    /// A security key or passkey.
+    Webauthn,
 }
 
 /// What the invite page shows.
@@ -128,6 +141,7 @@ impl ControlPlane {
     /// Sets the invited user's password and TOTP device (proved by a code),
     /// uses up the invite, and logs the user in.
     pub async fn accept_invite(&self, invite_secret: &str, password: &str, code: &str) -> Result<SessionCookie, LoginError> {
+        self.require_second_factor(Factor::Totp).await?;
         let hash = bearer::hash(invite_secret);
         let invite = match self.store.invite(&hash).await {
             Ok(invite) => invite.value,
@@ -168,6 +182,7 @@ impl ControlPlane {
 
     /// Password and TOTP code login from `address`.
     pub async fn login(&self, user: &str, password: &str, code: &str, address: IpAddr) -> Result<SessionCookie, LoginError> {
+        self.require_second_factor(Factor::Totp).await?;
         self.throttled_login(user, "local", address, async |plane: &Self, attempt: &mut Attempt| plane.check_credentials(attempt, user, password, code).await)
             .await
     }
@@ -199,6 +214,16 @@ impl ControlPlane {
         let user = result?;
         let ca = self.cert_authority().await.map_err(LoginError::Certificate)?;
         self.start_web_session(&ca, &user).await
+    }
+
+    /// Refuses `factor` when the cluster's `second_factor` rules it out.
+    pub(crate) async fn require_second_factor(&self, factor: Factor) -> Result<(), LoginError> {
+        let preference = self.store.auth_preference().await.map_err(unavailable)?;
+        match factor {
+            Factor::Totp if !preference.second_factor.allows_totp() => Err(LoginError::MethodNotAllowed("a security key or passkey")),
+            Factor::Webauthn if !preference.second_factor.allows_webauthn() => Err(LoginError::MethodNotAllowed("a TOTP code")),
+            _ => Ok(()),
+        }
     }
 
     /// The `user.login` event of a checked login by `method` from `address`.

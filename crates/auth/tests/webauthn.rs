@@ -150,6 +150,27 @@ async fn answers_from_another_origin_or_challenge_or_after_expiry_are_refused() 
 }
 
 #[tokio::test]
+async fn the_clusters_second_factor_decides_which_logins_are_taken() {
+    use oriel_auth::resources::auth_preference::SecondFactor;
+    let (plane, _clock, _dir) = plane().await;
+    let mut key = SoftPasskey::new(true);
+    alice_with_key(&plane, &mut key).await;
+    let only = |second_factor| AuthPreference { second_factor, ..AuthPreference::default() };
+
+    plane.store().put_auth_preference(&only(SecondFactor::Otp)).await.unwrap();
+    let refused = plane.begin_webauthn_login("alice", party(ORIGIN)).await.unwrap_err();
+    assert_eq!(refused.to_string(), "this cluster's logins need a TOTP code");
+    assert!(plane.begin_passwordless_login(party(ORIGIN)).await.is_err());
+
+    plane.store().put_auth_preference(&only(SecondFactor::Webauthn)).await.unwrap();
+    let totp = plane.login("alice", PASSWORD, "123456", ADDR).await.unwrap_err();
+    assert_eq!(totp.to_string(), "this cluster's logins need a security key or passkey");
+    let (ceremony, options) = plane.begin_webauthn_login("alice", party(ORIGIN)).await.unwrap();
+    let answer = assert_with(&mut key, ORIGIN, options);
+    plane.finish_webauthn_login("alice", PASSWORD, &ceremony, &answer, ADDR).await.unwrap();
+}
+
+#[tokio::test]
 async fn begin_tells_nobody_who_has_keys() {
     let (plane, _clock, _dir) = plane().await;
     let mut key = SoftPasskey::new(true);

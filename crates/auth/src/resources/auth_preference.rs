@@ -6,9 +6,9 @@
 //! apply until it is set.
 //!
 //! Only what this version can enforce is accepted: a preference that names
-//! a login method Oriel does not have (`type: oidc`, `second_factor:
-//! webauthn`) is refused when it is written, never stored and ignored. A
-//! second factor is never off: `off` is refused, as Teleport now does.
+//! a login method Oriel does not have (`type: oidc`) is refused when it is
+//! written, never stored and ignored. A second factor is never off: `off`
+//! is refused, as Teleport now does.
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,9 +24,11 @@ pub enum AuthType {
 /// `spec.second_factor`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SecondFactor {
-    /// `otp`: a TOTP code.
+    /// `otp`: a TOTP code only.
     Otp,
-    /// `on`: any second factor the user has (today: TOTP).
+    /// `webauthn`: a security key or passkey only.
+    Webauthn,
+    /// `on`: any second factor the user has.
     #[default]
     On,
     /// `optional`: the second factor the user has, if any. Every Oriel user
@@ -39,9 +41,22 @@ impl SecondFactor {
     pub fn as_str(self) -> &'static str {
         match self {
             SecondFactor::Otp => "otp",
+            SecondFactor::Webauthn => "webauthn",
             SecondFactor::On => "on",
             SecondFactor::Optional => "optional",
         }
+    }
+}
+
+impl SecondFactor {
+    /// Whether a TOTP code may be the second factor.
+    pub fn allows_totp(self) -> bool {
+        self != SecondFactor::Webauthn
+    }
+
+    /// Whether a security key or passkey may be the second factor.
+    pub fn allows_webauthn(self) -> bool {
+        self != SecondFactor::Otp
     }
 }
 
@@ -64,11 +79,10 @@ impl FromStr for SecondFactor {
             "otp" => Ok(SecondFactor::Otp),
             "on" => Ok(SecondFactor::On),
             "optional" => Ok(SecondFactor::Optional),
+            "webauthn" => Ok(SecondFactor::Webauthn),
             "off" => Err(UnsupportedPreference("second_factor off is refused: every login needs a second factor".into())),
-            "webauthn" | "u2f" => {
-                Err(UnsupportedPreference(format!("second_factor {s} needs security keys, which this version of Oriel does not have yet; use otp or on")))
-            }
-            other => Err(UnsupportedPreference(format!("unknown second_factor {other:?}; one of otp, on, optional"))),
+            "u2f" => Err(UnsupportedPreference("second_factor u2f is WebAuthn's predecessor; use webauthn".into())),
+            other => Err(UnsupportedPreference(format!("unknown second_factor {other:?}; one of otp, webauthn, on, optional"))),
         }
     }
 }
@@ -158,7 +172,8 @@ mod tests {
             ("on", Some(SecondFactor::On)),
             ("optional", Some(SecondFactor::Optional)),
             ("off", None),
-            ("webauthn", None),
+            ("webauthn", Some(SecondFactor::Webauthn)),
+            ("u2f", None),
             ("ON", None),
         ] {
             assert_eq!(raw.parse::<SecondFactor>().ok(), taken, "{raw}");

@@ -11,6 +11,7 @@ use webauthn_rs::prelude::{CreationChallengeResponse, Passkey, RegisterPublicKey
 use super::{Ceremony, RelyingParty, WebauthnError, refused};
 use crate::audit::{AuditEvent, EventType};
 use crate::control_plane::ControlPlane;
+use crate::login::Factor;
 use crate::resources::user::{Credentials, User};
 use crate::resources::webauthn_device::{WebauthnDevice, device_name};
 use crate::store::StoreError;
@@ -45,6 +46,7 @@ impl ControlPlane {
     /// Begins adding a device for `user` at `party`: the options for the
     /// browser's `navigator.credentials.create`, and the ceremony's id.
     pub async fn begin_device_registration(&self, user: &str, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+        self.require_second_factor(Factor::Webauthn).await?;
         let user = self.store.user(user).await?.value;
         let credentials = user.credentials.as_ref().ok_or(WebauthnError::NoDevices)?;
         let (options, state) = self.registration_options(&user, &passkeys(credentials), &party).await?;

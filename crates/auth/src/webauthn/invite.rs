@@ -9,7 +9,7 @@ use super::{Ceremony, RelyingParty, WebauthnError, refused};
 use crate::bearer;
 use crate::control_plane::ControlPlane;
 use crate::hashing::Lane;
-use crate::login::{LoginError, SessionCookie};
+use crate::login::{Factor, LoginError, SessionCookie};
 use crate::resources::invite::Invite;
 use crate::resources::user::Credentials;
 use crate::resources::webauthn_device::device_name;
@@ -18,6 +18,7 @@ use crate::store::StoreError;
 impl ControlPlane {
     /// Begins enrolling a device for the user invited by `invite_secret`.
     pub async fn begin_invite_registration(&self, invite_secret: &str, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+        self.require_second_factor(Factor::Webauthn).await?;
         let invite_hash = bearer::hash(invite_secret);
         let invite = self.live_invite(&invite_hash).await?;
         let user = self.store.user(&invite.user).await.map_err(|_| LoginError::BadInvite)?.value;
@@ -39,6 +40,7 @@ impl ControlPlane {
         name: &str,
         answer: &serde_json::Value,
     ) -> Result<SessionCookie, WebauthnError> {
+        self.require_second_factor(Factor::Webauthn).await?;
         let name = device_name(name).map_err(WebauthnError::BadName)?;
         let invite_hash = bearer::hash(invite_secret);
         let Some(Ceremony::Enrol { invite_hash: began_for, party, state }) = self.take_ceremony(ceremony) else { return Err(WebauthnError::UnknownChallenge) };

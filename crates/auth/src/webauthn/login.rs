@@ -20,7 +20,7 @@ use webauthn_rs::prelude::{AuthenticationResult, DiscoverableKey, PublicKeyCrede
 use super::devices::{passkeys, user_handle};
 use super::{Ceremony, RelyingParty, WebauthnError};
 use crate::control_plane::ControlPlane;
-use crate::login::{LoginError, SessionCookie};
+use crate::login::{Factor, LoginError, SessionCookie};
 use crate::resources::user::User;
 use crate::throttle::Attempt;
 
@@ -37,6 +37,7 @@ static DECOY_KEY: LazyLock<[u8; 32]> = LazyLock::new(|| {
 impl ControlPlane {
     /// Begins a password and security key login of `user` at `party`.
     pub async fn begin_webauthn_login(&self, user: &str, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+        self.require_second_factor(Factor::Webauthn).await?;
         let keys = match self.store.user(user).await {
             Ok(stored) => stored.value.credentials.as_ref().map(passkeys).unwrap_or_default(),
             Err(crate::store::StoreError::NotFound { .. } | crate::store::StoreError::InvalidName { .. }) => Vec::new(),
@@ -66,6 +67,7 @@ impl ControlPlane {
         answer: &serde_json::Value,
         address: IpAddr,
     ) -> Result<SessionCookie, LoginError> {
+        self.require_second_factor(Factor::Webauthn).await?;
         // Taken first: an answer is good for one try, right or wrong.
         let ceremony = self.take_ceremony(ceremony);
         self.throttled_login(user, "webauthn", address, async |plane: &Self, attempt: &mut Attempt| {
@@ -92,6 +94,7 @@ impl ControlPlane {
 
     /// Begins a passwordless login at `party`.
     pub async fn begin_passwordless_login(&self, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+        self.require_second_factor(Factor::Webauthn).await?;
         if !self.store.auth_preference().await?.allow_passwordless {
             return Err(WebauthnError::PasswordlessOff);
         }
@@ -108,6 +111,7 @@ impl ControlPlane {
     /// Finishes a passwordless login from `address` with the `answer` to
     /// `ceremony`: the passkey names its user.
     pub async fn finish_passwordless_login(&self, ceremony: &str, answer: &serde_json::Value, address: IpAddr) -> Result<SessionCookie, WebauthnError> {
+        self.require_second_factor(Factor::Webauthn).await?;
         if !self.store.auth_preference().await?.allow_passwordless {
             return Err(WebauthnError::PasswordlessOff);
         }
