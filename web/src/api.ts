@@ -4,6 +4,7 @@ import { searchParams, type EventQuery } from './audit-filter';
 import type { RecordingIndex } from './recording-format';
 import { searchParams as recordingSearchParams, type RecordingQuery } from './recording-filter';
 import { loginAddress, type DesktopKind } from './route';
+import { creationOptions, requestOptions, WebauthnFormatError, type AssertionAnswer, type RegistrationAnswer } from './webauthn';
 
 /** A refused or failed request; `message` is the server's, fit to show as is. */
 export class ApiError extends Error {
@@ -36,6 +37,27 @@ export interface Invite {
   totpUrl: string;
   /** The same secret in base32, for typing in by hand. */
   totpSecret: string;
+}
+
+/** A security key or passkey ceremony the server began: its id, and the options for the browser. */
+export interface Ceremony<Options> {
+  id: string;
+  publicKey: Options;
+}
+
+/** A security key or passkey of the logged-in user. */
+export interface Device {
+  id: string;
+  name: string;
+  added: Date;
+  /** Null until it has answered a login. */
+  lastUsed: Date | null;
+}
+
+export interface Devices {
+  devices: Device[];
+  /** Whether the user also has a TOTP authenticator. */
+  totp: boolean;
 }
 
 export interface Desktop {
@@ -124,6 +146,28 @@ export async function logIn(user: string, password: string, totpCode: string): P
   return text(asObject(body)['user']);
 }
 
+/** Begins a password and security key login of `user`; 429 while logins of this user are throttled. */
+export async function beginKeyLogin(user: string): Promise<Ceremony<PublicKeyCredentialRequestOptions>> {
+  return loginCeremony(await request('POST', '/api/login/webauthn/begin', { user }, 'refused'));
+}
+
+/** The password and the key's answer, one attempt: 401 when either is wrong, with one sentence for both. */
+export async function finishKeyLogin(user: string, password: string, ceremony: string, answer: AssertionAnswer): Promise<string> {
+  const body = await request('POST', '/api/login/webauthn', { user, password, ceremony, answer }, 'refused');
+  return text(asObject(body)['user']);
+}
+
+/** Begins a login with a passkey alone; 403 where the cluster turns passwordless logins off. */
+export async function beginPasswordless(): Promise<Ceremony<PublicKeyCredentialRequestOptions>> {
+  return loginCeremony(await request('POST', '/api/login/passwordless/begin', {}, 'refused'));
+}
+
+/** The passkey names its user; 401 when its answer is refused. */
+export async function finishPasswordless(ceremony: string, answer: AssertionAnswer): Promise<string> {
+  const body = await request('POST', '/api/login/passwordless', { ceremony, answer }, 'refused');
+  return text(asObject(body)['user']);
+}
+
 export async function logOut(): Promise<void> {
   await request('POST', '/api/logout', undefined, 'refused');
 }
@@ -148,6 +192,41 @@ export async function readInvite(secret: string): Promise<Invite> {
 /** Sets the password and enrolls TOTP; the server logs the user in. */
 export async function acceptInvite(secret: string, password: string, totpCode: string): Promise<void> {
   await request('POST', invitePath(secret), { password, totp_code: totpCode }, 'refused');
+}
+
+/** Begins registering a security key or passkey instead of TOTP at the invite. */
+export async function beginInviteKey(secret: string): Promise<Ceremony<PublicKeyCredentialCreationOptions>> {
+  return registrationCeremony(await request('POST', `${invitePath(secret)}/webauthn/begin`, {}, 'refused'));
+}
+
+/** Sets the password and keeps the key as `name`; the server logs the user in. */
+export async function acceptInviteWithKey(secret: string, password: string, ceremony: string, name: string, answer: RegistrationAnswer): Promise<void> {
+  await request('POST', `${invitePath(secret)}/webauthn`, { password, ceremony, name, answer }, 'refused');
+}
+
+/** The logged-in user's security keys and passkeys, and whether they have TOTP too. */
+export async function listDevices(): Promise<Devices> {
+  const body = asObject(await request('GET', '/api/me/devices'));
+  const devices = Array.isArray(body['devices']) ? body['devices'].map(device) : unexpected();
+  return { devices, totp: flag(body['totp']) };
+}
+
+export async function beginAddDevice(): Promise<Ceremony<PublicKeyCredentialCreationOptions>> {
+  return registrationCeremony(await request('POST', '/api/me/devices/begin', {}));
+}
+
+/**
+ * Keeps the new key as `name`. The server answers a refused answer with 401,
+ * as it does an ended session, so a 401 is the caller's to tell apart (`me()`).
+ */
+export async function addDevice(ceremony: string, name: string, answer: RegistrationAnswer): Promise<Device> {
+  const body = asObject(await request('POST', '/api/me/devices', { ceremony, name, answer }, 'refused'));
+  return device({ ...body, last_used: null });
+}
+
+/** 409 when it is the user's last second factor. */
+export async function removeDevice(id: string): Promise<void> {
+  await request('DELETE', `/api/me/devices/${encodeURIComponent(id)}`);
 }
 
 export async function listDesktops(): Promise<DesktopList> {
@@ -258,7 +337,7 @@ function invitePath(secret: string): string {
  * settles, so the page does not flash an error while it leaves.
  */
 async function request(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
   onUnauthorized: Unauthorized = 'log in',
@@ -295,6 +374,36 @@ function retryAfter(response: Response): number | null {
   const header = response.headers.get('Retry-After');
   const seconds = header === null ? NaN : Number(header);
   return Number.isInteger(seconds) && seconds >= 0 ? seconds : null;
+}
+
+function loginCeremony(value: unknown): Ceremony<PublicKeyCredentialRequestOptions> {
+  const body = asObject(value);
+  return { id: text(body['ceremony']), publicKey: webauthnOptions(() => requestOptions(body['options'])) };
+}
+
+function registrationCeremony(value: unknown): Ceremony<PublicKeyCredentialCreationOptions> {
+  const body = asObject(value);
+  return { id: text(body['ceremony']), publicKey: webauthnOptions(() => creationOptions(body['options'])) };
+}
+
+function webauthnOptions<Options>(parse: () => Options): Options {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof WebauthnFormatError)) throw error;
+    throw new ApiError(502, `the server sent security key options this page cannot use: ${error.message}`);
+  }
+}
+
+function device(value: unknown): Device {
+  const body = asObject(value);
+  const lastUsed = optionalText(body['last_used']);
+  return {
+    id: text(body['id']),
+    name: text(body['name']),
+    added: instant(body['added']),
+    lastUsed: lastUsed === null ? null : instant(lastUsed),
+  };
 }
 
 function desktop(value: unknown): Desktop {

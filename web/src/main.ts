@@ -25,6 +25,8 @@ async function show(route: Route, app: HTMLElement): Promise<void> {
       return (await import('./pages/recordings')).showRecordings(app);
     case 'player':
       return (await import('./pages/player')).showPlayer(app, route.recording);
+    case 'account':
+      return (await import('./pages/account')).showAccount(app);
     case 'session':
       return (await import('./pages/session')).showSession(app, route.target, route.xsession);
     case 'unknown':

@@ -2,11 +2,12 @@
 //
 // The server serves this app at `/` and at every /web/* path:
 //   /web/login?redirect=PATH         log in, then go to PATH (same-origin app paths only)
-//   /web/invite/:secret              first login: set a password, enroll TOTP
+//   /web/invite/:secret              first login: set a password, enroll TOTP or a security key
 //   /web                             the desktops this user may reach
 //   /web/audit                       the audit log, for users whose roles may read it
 //   /web/recordings                  session recordings this user may watch
 //   /web/recordings/:id              one recording's player (the id is the session's UUID)
+//   /web/account                     the user's security keys and passkeys
 //   /web/cluster/:cluster/linux_desktops/:name/:login[/:xsession]
 //                                    a desktop session (windows_desktops likewise)
 // The session cookie authenticates both the API and the desktop websocket.
@@ -30,12 +31,14 @@ export type Route =
   | { page: 'audit' }
   | { page: 'recordings' }
   | { page: 'player'; recording: string }
+  | { page: 'account' }
   | { page: 'session'; target: DesktopTarget; xsession: string | null }
   | { page: 'unknown' };
 
 export const DESKTOPS_PATH = '/web';
 export const LOGIN_PATH = '/web/login';
 export const RECORDINGS_PATH = '/web/recordings';
+export const ACCOUNT_PATH = '/web/account';
 
 /** A session id, which names its recording; anything else could only be a 404. */
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -61,6 +64,7 @@ export function readRoute(address: Address): Route {
   }
   if (first === 'audit' && rest.length === 1) return { page: 'audit' };
   if (first === 'recordings' && rest.length === 1) return { page: 'recordings' };
+  if (first === 'account' && rest.length === 1) return { page: 'account' };
   if (first === 'recordings' && second !== undefined && SESSION_ID.test(second) && rest.length === 2) {
     return { page: 'player', recording: second };
   }

@@ -60,8 +60,15 @@ test('a recording address whose id is not a session id is unknown', () => {
   }
 });
 
+test('the account page, and a login that comes back to it', () => {
+  assert.deepEqual(at('/web/account'), { page: 'account' });
+  assert.deepEqual(at('/web/account/'), { page: 'account' });
+  assert.equal(safeRedirect('/web/account', origin), '/web/account');
+  assert.equal(loginAddress({ pathname: '/web/account', search: '', origin }), '/web/login?redirect=%2Fweb%2Faccount');
+});
+
 test('addresses that name no page are unknown', () => {
-  for (const path of ['/web/audit/x', '/web/audits', '/audit', '/web/%E0%A4%A', '/web/login/x']) {
+  for (const path of ['/web/audit/x', '/web/audits', '/audit', '/web/%E0%A4%A', '/web/login/x', '/web/account/devices', '/account']) {
     assert.deepEqual(at(path), { page: 'unknown' }, path);
   }
 });

@@ -1,10 +1,14 @@
-// The invite page, a user's first login: enroll the authenticator (QR code
-// or the key by hand), choose a password, and prove the app works with a
-// code. The server logs the user in when it accepts all three.
-import { ApiError, acceptInvite, readInvite } from '../api';
+// The invite page, a user's first login: a second factor (an authenticator
+// app by QR code or the key by hand, or else a security key or passkey), a
+// password, and proof that the factor works: a code from the app, or the
+// key's answer. The server logs the user in when it accepts them together.
+import { ApiError, acceptInvite, acceptInviteWithKey, beginInviteKey, readInvite } from '../api';
+import { deviceName } from '../device-name';
 import { busy, find, mount, say } from '../dom';
 import { DESKTOPS_PATH } from '../route';
+import { registerKey, SecurityKeyError } from '../security-key';
 import { totpCode } from '../totp-code';
+import { waitForKey } from '../ui/key-wait';
 import { qrCodeSvg } from '../ui/qr';
 
 /** The server's rule too; checked here so the user hears it before sending. */
@@ -17,6 +21,8 @@ export async function showInvite(app: HTMLElement, secret: string): Promise<void
   const password = find(page, '#invite-password', HTMLInputElement);
   const confirm = find(page, '#invite-password-confirm', HTMLInputElement);
   const code = find(page, '#invite-code', HTMLInputElement);
+  const keyName = find(page, '#invite-key-name', HTMLInputElement);
+  const keyWait = find(page, '#invite-key-wait', HTMLElement);
   const error = find(page, '#invite-error', HTMLElement);
   const loading = find(page, '.invite-loading', HTMLElement);
 
@@ -40,19 +46,39 @@ export async function showInvite(app: HTMLElement, secret: string): Promise<void
   find(page, '#invite-qr-box', HTMLElement).append(qr);
   form.hidden = false;
 
-  const fail = (message: string, field: HTMLInputElement): void => {
+  /** Which second factor the user enrols. */
+  let withKey = false;
+  const choose = (key: boolean): void => {
+    withKey = key;
+    say(error, null);
+    for (const part of form.querySelectorAll<HTMLElement>('.invite-app')) part.hidden = key;
+    for (const part of form.querySelectorAll<HTMLElement>('.invite-key')) part.hidden = !key;
+    (key ? keyName : code).focus();
+  };
+  find(page, '#invite-use-key', HTMLButtonElement).addEventListener('click', () => choose(true));
+  find(page, '#invite-use-app', HTMLButtonElement).addEventListener('click', () => choose(false));
+
+  const fail = (message: string, field: HTMLInputElement | null): void => {
     say(error, message);
+    if (field === null) return;
     field.setAttribute('aria-invalid', 'true');
     field.focus();
   };
 
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    for (const field of [password, confirm, code]) field.removeAttribute('aria-invalid');
-    if (password.value.length < MIN_PASSWORD_LENGTH) {
-      return fail(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`, password);
+  /** The server's refusal, shown at the field it names. */
+  const refused = (reason: ApiError): void => {
+    if (reason.status === 404) {
+      // Used or expired meanwhile: nothing on this page can succeed now.
+      form.hidden = true;
+      say(error, reason.message);
+      return;
     }
-    if (confirm.value !== password.value) return fail('the two passwords differ', confirm);
+    const field = /password/i.test(reason.message) ? password : withKey ? (/name/i.test(reason.message) ? keyName : null) : code;
+    if (field === code) code.value = '';
+    fail(reason.message, field);
+  };
+
+  const acceptWithCode = (): void => {
     const digits = totpCode(code.value);
     if (digits === null) return fail('enter the 6 digits your authenticator app shows', code);
     say(error, null);
@@ -65,17 +91,45 @@ export async function showInvite(app: HTMLElement, secret: string): Promise<void
       (reason: unknown) => {
         busy(form, false);
         if (!(reason instanceof ApiError)) throw reason;
-        if (reason.status === 404) {
-          // Used or expired meanwhile: nothing on this page can succeed now.
-          form.hidden = true;
-          say(error, reason.message);
-          return;
-        }
-        const field = /password/i.test(reason.message) ? password : code;
-        if (field === code) code.value = '';
-        fail(reason.message, field);
+        refused(reason);
       },
     );
+  };
+
+  const acceptWithKey = async (): Promise<void> => {
+    const named = deviceName(keyName.value);
+    if ('error' in named) return fail(named.error, keyName);
+    say(error, null);
+    busy(form, true);
+    try {
+      const ceremony = await beginInviteKey(secret);
+      const wait = waitForKey(keyWait);
+      let answer;
+      try {
+        answer = await registerKey(ceremony.publicKey, wait.signal);
+      } finally {
+        wait.end();
+      }
+      await acceptInviteWithKey(secret, password.value, ceremony.id, named.name, answer);
+    } catch (reason) {
+      busy(form, false);
+      if (reason instanceof SecurityKeyError) return fail(reason.message, null);
+      if (!(reason instanceof ApiError)) throw reason;
+      return refused(reason);
+    }
+    password.value = confirm.value = '';
+    location.assign(DESKTOPS_PATH);
+  };
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    for (const field of [password, confirm, code, keyName]) field.removeAttribute('aria-invalid');
+    if (password.value.length < MIN_PASSWORD_LENGTH) {
+      return fail(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`, password);
+    }
+    if (confirm.value !== password.value) return fail('the two passwords differ', confirm);
+    if (withKey) void acceptWithKey();
+    else acceptWithCode();
   });
 
   password.focus();

@@ -1,9 +1,17 @@
-// The login page: user name and password, then the authenticator code. The
-// three go to the server together, in one request after the second step; the
-// password stays in its form field, in memory, and nowhere else.
-import { ApiError, logIn } from '../api';
+// The login page: user name and password, then a second factor: the
+// authenticator code, or a security key. The password and the code (or the
+// key's answer) go to the server together, in one request; the password
+// stays in its form field, in memory, and nowhere else. A passkey signs in
+// on its own, where the cluster allows it.
+import { ApiError, beginKeyLogin, beginPasswordless, finishKeyLogin, finishPasswordless, logIn } from '../api';
 import { busy, find, mount, say } from '../dom';
+import { SecurityKeyError, signWithKey } from '../security-key';
 import { totpCode } from '../totp-code';
+import { waitForKey } from '../ui/key-wait';
+import type { AssertionAnswer } from '../webauthn';
+
+/** Asks the browser for a key's answer to a challenge, showing the wait meanwhile. */
+type AskKey = (publicKey: PublicKeyCredentialRequestOptions) => Promise<AssertionAnswer>;
 
 export function showLogin(app: HTMLElement, redirect: string): void {
   document.title = 'Log in · Oriel';
@@ -14,8 +22,12 @@ export function showLogin(app: HTMLElement, redirect: string): void {
   const password = find(page, '#login-password', HTMLInputElement);
   const code = find(page, '#login-code', HTMLInputElement);
   const codeSubmit = find(page, '#login-code-submit', HTMLButtonElement);
+  const keySubmit = find(page, '#login-key', HTMLButtonElement);
+  const passkey = find(page, '.login-passkey', HTMLElement);
+  const passkeySubmit = find(page, '#login-passkey', HTMLButtonElement);
+  const keyWait = find(page, '#login-key-wait', HTMLElement);
   const error = find(page, '#login-error', HTMLElement);
-  /** While the server refuses logins (429), the code step cannot be sent. */
+  /** While the server refuses logins (429), neither a code nor a key answer can be sent. */
   let waitUntil = 0;
 
   const fail = (message: string, field: HTMLInputElement | null): void => {
@@ -23,13 +35,31 @@ export function showLogin(app: HTMLElement, redirect: string): void {
     field?.focus();
   };
 
+  /** The server's refusal; a 429 holds the buttons that would send another attempt. */
+  const refused = (reason: ApiError, field: HTMLInputElement | null): void => {
+    fail(reason.message, field);
+    if (reason.status !== 429) return;
+    const seconds = reason.retryAfter ?? secondsIn(reason.message) ?? 0;
+    waitUntil = Date.now() + seconds * 1000;
+    const held = [codeSubmit, keySubmit];
+    for (const button of held) button.disabled = true;
+    setTimeout(() => held.forEach((button) => (button.disabled = false)), seconds * 1000);
+  };
+
+  const haveCredentials = (): boolean => {
+    if (user.value.trim() === '') fail('enter your user name', user);
+    else if (password.value === '') fail('enter your password', password);
+    else return true;
+    return false;
+  };
+
   credentials.addEventListener('submit', (event) => {
     event.preventDefault();
-    if (user.value.trim() === '') return fail('enter your user name', user);
-    if (password.value === '') return fail('enter your password', password);
+    if (!haveCredentials()) return;
     say(error, null);
     find(page, '.login-who', HTMLElement).textContent = user.value.trim();
     credentials.hidden = true;
+    passkey.hidden = true;
     secondFactor.hidden = false;
     code.value = '';
     code.focus();
@@ -39,6 +69,7 @@ export function showLogin(app: HTMLElement, redirect: string): void {
     say(error, null);
     secondFactor.hidden = true;
     credentials.hidden = false;
+    passkey.hidden = false;
     password.focus();
   });
 
@@ -58,15 +89,51 @@ export function showLogin(app: HTMLElement, redirect: string): void {
         busy(secondFactor, false);
         code.value = '';
         if (!(reason instanceof ApiError)) throw reason;
-        fail(reason.message, code);
-        if (reason.status === 429) {
-          const seconds = reason.retryAfter ?? secondsIn(reason.message) ?? 0;
-          waitUntil = Date.now() + seconds * 1000;
-          codeSubmit.disabled = true;
-          setTimeout(() => (codeSubmit.disabled = false), seconds * 1000);
-        }
+        refused(reason, code);
       },
     );
+  });
+
+  /** One login with a key: `attempt` begins the ceremony, asks the key and finishes it. */
+  const logInWithKey = async (attempt: (ask: AskKey) => Promise<void>, field: HTMLInputElement | null): Promise<void> => {
+    say(error, null);
+    busy(credentials, true);
+    passkeySubmit.disabled = true;
+    const ask: AskKey = async (publicKey) => {
+      const wait = waitForKey(keyWait);
+      try {
+        return await signWithKey(publicKey, wait.signal);
+      } finally {
+        wait.end();
+      }
+    };
+    try {
+      await attempt(ask);
+    } catch (reason) {
+      busy(credentials, false);
+      passkeySubmit.disabled = false;
+      if (reason instanceof SecurityKeyError) return fail(reason.message, null);
+      if (!(reason instanceof ApiError)) throw reason;
+      return refused(reason, field);
+    }
+    password.value = '';
+    location.assign(redirect);
+  };
+
+  keySubmit.addEventListener('click', () => {
+    if (!haveCredentials() || Date.now() < waitUntil) return;
+    const name = user.value.trim();
+    void logInWithKey(async (ask) => {
+      const ceremony = await beginKeyLogin(name);
+      await finishKeyLogin(name, password.value, ceremony.id, await ask(ceremony.publicKey));
+    }, password);
+  });
+
+  passkeySubmit.addEventListener('click', () => {
+    void logInWithKey(async (ask) => {
+      const ceremony = await beginPasswordless();
+      await finishPasswordless(ceremony.id, await ask(ceremony.publicKey));
+    }, null);
   });
 
   user.focus();

@@ -1,6 +1,7 @@
-// The top bar of the list pages: who and which cluster, and the links to
-// the pages this user's roles open (.topbar-nav a[data-nav]). The server
-// still decides each page; the links only spare a refusal.
+// The top bar of the list pages: who and which cluster, the links to the
+// pages this user's roles open (.topbar-nav a[data-nav]), and the Account
+// link beside Log out. The server still decides each page; the links only
+// spare a refusal.
 import type { Me } from '../api';
 import { find } from '../dom';
 
@@ -15,6 +16,6 @@ export function fillTopbar(page: HTMLElement, who: Me): void {
     link.hidden = !(allowed[link.dataset['nav'] ?? ''] ?? false) && link.getAttribute('aria-current') !== 'page';
     offered ||= !link.hidden;
   }
-  // Desktops alone is no choice.
-  nav.hidden = !offered;
+  // Desktops alone is no choice, on the desktop list; elsewhere (the Account page) it is the way back.
+  nav.hidden = !offered && nav.querySelector('[aria-current="page"]') !== null;
 }
