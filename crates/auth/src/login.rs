@@ -46,6 +46,10 @@ pub enum LoginError {
     /// The enrollment code is wrong.
     #[error(transparent)]
     Code(#[from] SecondFactorError),
+    /// The security key challenge answered is unknown, used or expired:
+    /// nothing was checked, so it says so (it reveals nothing).
+    #[error("this security key challenge is unknown, used or expired; start again")]
+    StaleChallenge,
     /// The cluster's `cluster_auth_preference` does not take this second
     /// factor (`second_factor: otp` or `webauthn`).
     #[error("this cluster's logins need {0}")]

@@ -32,6 +32,18 @@ pub enum PasswordError {
     Hashing(String),
 }
 
+/// Whether `password` may be set: long enough, not absurdly long. Cheap,
+/// so a form can be refused before anything slower (a hash, a key touch).
+pub fn check_rules(password: &str) -> Result<(), PasswordError> {
+    if password.chars().count() < MIN_LEN {
+        return Err(PasswordError::TooShort);
+    }
+    if password.len() > MAX_LEN {
+        return Err(PasswordError::TooLong);
+    }
+    Ok(())
+}
+
 /// The largest argon2 memory a stored hash may ask for: 16 times the
 /// default. A hash needing more is refused rather than allocated.
 const MAX_MEMORY_BLOCKS: usize = 16 * Params::DEFAULT_M_COST as usize;
@@ -78,12 +90,7 @@ impl PasswordHashString {
 
     /// As [`Self::new`], working in `memory`.
     pub fn new_in(password: &str, memory: &mut HashMemory) -> Result<Self, PasswordError> {
-        if password.chars().count() < MIN_LEN {
-            return Err(PasswordError::TooShort);
-        }
-        if password.len() > MAX_LEN {
-            return Err(PasswordError::TooLong);
-        }
+        check_rules(password)?;
         let hashing = |e: &dyn std::fmt::Display| PasswordError::Hashing(e.to_string());
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt).map_err(|e| hashing(&e))?;

@@ -61,6 +61,18 @@ fn webauthn_error(e: WebauthnError) -> Response {
     error(status, e)
 }
 
+/// A refused registration is a bad request, not a lost login: 401 would
+/// send the page to the login form.
+fn registration_error(e: WebauthnError) -> Response {
+    match e {
+        WebauthnError::Refused(reason) => {
+            tracing::info!(%reason, "a security key's registration was refused");
+            error(StatusCode::BAD_REQUEST, format!("the security key could not be registered: {reason}"))
+        }
+        other => webauthn_error(other),
+    }
+}
+
 fn ceremony(begun: Result<(String, serde_json::Value), WebauthnError>) -> Response {
     match begun {
         Ok((ceremony, options)) => Json(json!({ "ceremony": ceremony, "options": options })).into_response(),
@@ -73,9 +85,14 @@ pub struct BeginLogin {
     user: String,
 }
 
-pub async fn begin_login(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<BeginLogin>) -> Response {
+pub async fn begin_login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<BeginLogin>,
+) -> Response {
     match relying_party(&state, &headers).await {
-        Ok(party) => ceremony(state.plane.begin_webauthn_login(&body.user, party).await),
+        Ok(party) => ceremony(state.plane.begin_webauthn_login(&body.user, party, peer.ip()).await),
         Err(response) => response,
     }
 }
@@ -101,9 +118,9 @@ pub async fn finish_login(State(state): State<AppState>, ConnectInfo(peer): Conn
     }
 }
 
-pub async fn begin_passwordless(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn begin_passwordless(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
     match relying_party(&state, &headers).await {
-        Ok(party) => ceremony(state.plane.begin_passwordless_login(party).await),
+        Ok(party) => ceremony(state.plane.begin_passwordless_login(party, peer.ip()).await),
         Err(response) => response,
     }
 }
@@ -124,9 +141,14 @@ pub async fn finish_passwordless(State(state): State<AppState>, ConnectInfo(peer
     }
 }
 
-pub async fn begin_invite(State(state): State<AppState>, Path(secret): Path<String>, headers: HeaderMap) -> Response {
+pub async fn begin_invite(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match relying_party(&state, &headers).await {
-        Ok(party) => ceremony(state.plane.begin_invite_registration(&secret, party).await),
+        Ok(party) => ceremony(state.plane.begin_invite_registration(&secret, party, peer.ip()).await),
         Err(response) => response,
     }
 }
@@ -146,7 +168,7 @@ pub async fn finish_invite(State(state): State<AppState>, Path(secret): Path<Str
             with_cookie(&cookie)
         }
         Err(WebauthnError::Login(oriel_auth::login::LoginError::Password(e))) => error(StatusCode::BAD_REQUEST, e),
-        Err(e) => webauthn_error(e),
+        Err(e) => registration_error(e),
     }
 }
 
@@ -174,13 +196,13 @@ pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
 }
 
-pub async fn begin_device(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn begin_device(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
     let user = match authenticated(&state, &headers).await {
         Ok(logged_in) => logged_in.user,
         Err(response) => return response,
     };
     match relying_party(&state, &headers).await {
-        Ok(party) => ceremony(state.plane.begin_device_registration(user.name.as_str(), party).await),
+        Ok(party) => ceremony(state.plane.begin_device_registration(user.name.as_str(), party, peer.ip()).await),
         Err(response) => response,
     }
 }
@@ -199,7 +221,7 @@ pub async fn finish_device(State(state): State<AppState>, headers: HeaderMap, Js
     };
     match state.plane.finish_device_registration(user.name.as_str(), &body.ceremony, &body.name, &body.answer).await {
         Ok(device) => Json(json!({ "id": device.id, "name": device.name, "added": oriel_auth::audit::rfc3339(device.added) })).into_response(),
-        Err(e) => webauthn_error(e),
+        Err(e) => registration_error(e),
     }
 }
 

@@ -3,6 +3,7 @@
 //! login share is here too: the user handle, the passkeys a user holds,
 //! and a device made from a verified registration.
 
+use std::net::IpAddr;
 use std::time::SystemTime;
 
 use sha2::Digest as _;
@@ -43,14 +44,15 @@ impl ControlPlane {
         Ok((credentials.webauthn.iter().map(DeviceSummary::from).collect(), credentials.totp.is_some()))
     }
 
-    /// Begins adding a device for `user` at `party`: the options for the
-    /// browser's `navigator.credentials.create`, and the ceremony's id.
-    pub async fn begin_device_registration(&self, user: &str, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+    /// Begins adding a device for `user` at `party`, asked from `address`:
+    /// the options for the browser's `navigator.credentials.create`, and
+    /// the ceremony's id.
+    pub async fn begin_device_registration(&self, user: &str, party: RelyingParty, address: IpAddr) -> Result<(String, serde_json::Value), WebauthnError> {
         self.require_second_factor(Factor::Webauthn).await?;
         let user = self.store.user(user).await?.value;
         let credentials = user.credentials.as_ref().ok_or(WebauthnError::NoDevices)?;
         let (options, state) = self.registration_options(&user, &passkeys(credentials), &party).await?;
-        let id = self.open_ceremony(Ceremony::Register { user: user.name.as_str().to_owned(), party, state })?;
+        let id = self.open_ceremony(Ceremony::Register { user: user.name.as_str().to_owned(), party, state }, address)?;
         Ok((id, options))
     }
 

@@ -2,6 +2,8 @@
 //! authenticator: begin with the invite link, finish with the password
 //! and the authenticator's answer, which uses the invite up and logs in.
 
+use std::net::IpAddr;
+
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::devices::new_device;
@@ -16,8 +18,14 @@ use crate::resources::webauthn_device::device_name;
 use crate::store::StoreError;
 
 impl ControlPlane {
-    /// Begins enrolling a device for the user invited by `invite_secret`.
-    pub async fn begin_invite_registration(&self, invite_secret: &str, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+    /// Begins enrolling a device for the user invited by `invite_secret`,
+    /// asked from `address`.
+    pub async fn begin_invite_registration(
+        &self,
+        invite_secret: &str,
+        party: RelyingParty,
+        address: IpAddr,
+    ) -> Result<(String, serde_json::Value), WebauthnError> {
         self.require_second_factor(Factor::Webauthn).await?;
         let invite_hash = bearer::hash(invite_secret);
         let invite = self.live_invite(&invite_hash).await?;
@@ -26,7 +34,7 @@ impl ControlPlane {
             return Err(LoginError::BadInvite.into());
         }
         let (options, state) = self.registration_options(&user, &[], &party).await?;
-        let id = self.open_ceremony(Ceremony::Enrol { invite_hash, party, state })?;
+        let id = self.open_ceremony(Ceremony::Enrol { invite_hash, party, state }, address)?;
         Ok((id, options))
     }
 
@@ -41,6 +49,9 @@ impl ControlPlane {
         answer: &serde_json::Value,
     ) -> Result<SessionCookie, WebauthnError> {
         self.require_second_factor(Factor::Webauthn).await?;
+        // Refused before the ceremony is used up: a short password must not
+        // cost the person another key touch.
+        crate::password::check_rules(password).map_err(LoginError::from)?;
         let name = device_name(name).map_err(WebauthnError::BadName)?;
         let invite_hash = bearer::hash(invite_secret);
         let Some(Ceremony::Enrol { invite_hash: began_for, party, state }) = self.take_ceremony(ceremony) else { return Err(WebauthnError::UnknownChallenge) };

@@ -35,8 +35,9 @@ static DECOY_KEY: LazyLock<[u8; 32]> = LazyLock::new(|| {
 });
 
 impl ControlPlane {
-    /// Begins a password and security key login of `user` at `party`.
-    pub async fn begin_webauthn_login(&self, user: &str, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+    /// Begins a password and security key login of `user` at `party`,
+    /// asked from `address`.
+    pub async fn begin_webauthn_login(&self, user: &str, party: RelyingParty, address: IpAddr) -> Result<(String, serde_json::Value), WebauthnError> {
         self.require_second_factor(Factor::Webauthn).await?;
         let keys = match self.store.user(user).await {
             Ok(stored) => stored.value.credentials.as_ref().map(passkeys).unwrap_or_default(),
@@ -53,7 +54,7 @@ impl ControlPlane {
             let (options, state) = webauthn.start_passkey_authentication(&keys).map_err(super::refused)?;
             (serde_json::to_value(options).map_err(|e| WebauthnError::Refused(e.to_string()))?, Some(state))
         };
-        let id = self.open_ceremony(Ceremony::Login { user: user.to_owned(), party, state })?;
+        let id = self.open_ceremony(Ceremony::Login { user: user.to_owned(), party, state }, address)?;
         Ok((id, options))
     }
 
@@ -68,11 +69,12 @@ impl ControlPlane {
         address: IpAddr,
     ) -> Result<SessionCookie, LoginError> {
         self.require_second_factor(Factor::Webauthn).await?;
-        // Taken first: an answer is good for one try, right or wrong.
-        let ceremony = self.take_ceremony(ceremony);
+        // Taken first: an answer is good for one try, right or wrong. None
+        // open: nothing to check, and no attempt counted.
+        let Some(ceremony) = self.take_ceremony(ceremony) else { return Err(LoginError::StaleChallenge) };
         self.throttled_login(user, "webauthn", address, async |plane: &Self, attempt: &mut Attempt| {
             let stored = plane.check_password(attempt, user, password).await?;
-            let Some(Ceremony::Login { user: began_for, party, state: Some(state) }) = ceremony else { return Err(LoginError::Rejected) };
+            let Ceremony::Login { user: began_for, party, state: Some(state) } = ceremony else { return Err(LoginError::Rejected) };
             if began_for != user {
                 return Err(LoginError::Rejected);
             }
@@ -92,8 +94,8 @@ impl ControlPlane {
         .await
     }
 
-    /// Begins a passwordless login at `party`.
-    pub async fn begin_passwordless_login(&self, party: RelyingParty) -> Result<(String, serde_json::Value), WebauthnError> {
+    /// Begins a passwordless login at `party`, asked from `address`.
+    pub async fn begin_passwordless_login(&self, party: RelyingParty, address: IpAddr) -> Result<(String, serde_json::Value), WebauthnError> {
         self.require_second_factor(Factor::Webauthn).await?;
         if !self.store.auth_preference().await?.allow_passwordless {
             return Err(WebauthnError::PasswordlessOff);
@@ -104,7 +106,7 @@ impl ControlPlane {
         if let Some(object) = options.as_object_mut() {
             object.remove("mediation");
         }
-        let id = self.open_ceremony(Ceremony::Passwordless { party, state })?;
+        let id = self.open_ceremony(Ceremony::Passwordless { party, state }, address)?;
         Ok((id, options))
     }
 

@@ -21,7 +21,7 @@ mod invite;
 mod login;
 mod relying_party;
 
-pub use ceremonies::{CEREMONY_TTL, MAX_CEREMONIES};
+pub use ceremonies::{CEREMONY_TTL, MAX_CEREMONIES, MAX_CEREMONIES_PER_NETWORK};
 pub(crate) use ceremonies::{Ceremonies, Ceremony};
 pub use devices::DeviceSummary;
 pub use relying_party::RelyingParty;
@@ -74,10 +74,10 @@ impl From<StoreError> for WebauthnError {
 }
 
 impl ControlPlane {
-    /// Keeps `ceremony` for its answer; its id.
-    pub(crate) fn open_ceremony(&self, ceremony: Ceremony) -> Result<String, WebauthnError> {
+    /// Keeps `ceremony`, begun from `address`, for its answer; its id.
+    pub(crate) fn open_ceremony(&self, ceremony: Ceremony, address: std::net::IpAddr) -> Result<String, WebauthnError> {
         let now = self.clock.now();
-        self.ceremonies.lock().unwrap_or_else(|p| p.into_inner()).open(ceremony, now)
+        self.ceremonies.lock().unwrap_or_else(|p| p.into_inner()).open(ceremony, address, now)
     }
 
     /// The ceremony `id`, if open; it answers once.

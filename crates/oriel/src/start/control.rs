@@ -156,6 +156,10 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
          Reverse tunnel at {tunnel_listen} (desktop services join with `orielctl tokens add --type=linux_desktop`).\n\
          Oriel is ready at https://{listen}/web (the certificate is self-signed).\n"
     );
+    // Browsers refuse an IP address as a WebAuthn relying party.
+    if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+        announcement.push_str(&format!("Security keys and passkeys need a host name: on this host, open https://localhost:{}/web instead.\n", listen.port()));
+    }
     if let Some(link) = invite {
         let created = if login.created_at_first_session { ", made on this host at the first session" } else { "" };
         announcement.push_str(&format!(
