@@ -67,6 +67,7 @@ pub async fn run(count: usize, flood: usize) -> anyhow::Result<String> {
         }
     }
     row(&mut out, "two users at once", count / 2 * 2, started.elapsed());
+    out += &crate::key_logins::run(count).await?;
     let _ = writeln!(out, "\nargon2id is the cost by design (about 19 MiB and 2 passes per check); the two-at-once row shows what the second core adds.");
     if flood > 0 {
         under_flood(&mut out, &plane, &clock, &secrets[0], count, flood).await?;
@@ -171,7 +172,7 @@ fn vm_kib(key: &str) -> u64 {
     status.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(':')).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
 }
 
-fn row(out: &mut String, name: &str, count: usize, elapsed: Duration) {
+pub(crate) fn row(out: &mut String, name: &str, count: usize, elapsed: Duration) {
     let secs = elapsed.as_secs_f64();
     let _ = writeln!(out, "| {name} | {count} | {secs:.2} | {:.1} | {:.1} |", count as f64 / secs, secs * 1000.0 / count as f64);
 }

@@ -11,6 +11,7 @@ mod desktop;
 mod events;
 mod heartbeats;
 mod idle_sessions;
+mod key_logins;
 mod keys;
 mod latency;
 mod logins;
