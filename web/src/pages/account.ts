@@ -6,7 +6,7 @@ import { deviceName, suggestedName } from '../device-name';
 import { busy, find, mount, say } from '../dom';
 import { registerKey, SecurityKeyError } from '../security-key';
 import { deviceRow } from '../ui/device-row';
-import { waitForKey } from '../ui/key-wait';
+import { whileWaitingForKey } from '../ui/key-wait';
 import { offerLogout } from '../ui/logout';
 import { fillTopbar } from '../ui/topbar';
 
@@ -86,13 +86,7 @@ export async function showAccount(app: HTMLElement): Promise<void> {
     void (async () => {
       try {
         const ceremony = await beginAddDevice();
-        const wait = waitForKey(keyWait);
-        let answer;
-        try {
-          answer = await registerKey(ceremony.publicKey, wait.signal);
-        } finally {
-          wait.end();
-        }
+        const answer = await whileWaitingForKey(keyWait, (signal) => registerKey(ceremony.publicKey, signal));
         const added = await addDevice(ceremony.id, named.name, answer);
         nameTyped = false;
         await reload();

@@ -8,7 +8,7 @@ import { busy, find, mount, say } from '../dom';
 import { DESKTOPS_PATH } from '../route';
 import { registerKey, SecurityKeyError } from '../security-key';
 import { totpCode } from '../totp-code';
-import { waitForKey } from '../ui/key-wait';
+import { whileWaitingForKey } from '../ui/key-wait';
 import { qrCodeSvg } from '../ui/qr';
 
 /** The server's rule too; checked here so the user hears it before sending. */
@@ -103,13 +103,7 @@ export async function showInvite(app: HTMLElement, secret: string): Promise<void
     busy(form, true);
     try {
       const ceremony = await beginInviteKey(secret);
-      const wait = waitForKey(keyWait);
-      let answer;
-      try {
-        answer = await registerKey(ceremony.publicKey, wait.signal);
-      } finally {
-        wait.end();
-      }
+      const answer = await whileWaitingForKey(keyWait, (signal) => registerKey(ceremony.publicKey, signal));
       await acceptInviteWithKey(secret, password.value, ceremony.id, named.name, answer);
     } catch (reason) {
       busy(form, false);

@@ -7,7 +7,7 @@ import { ApiError, beginKeyLogin, beginPasswordless, finishKeyLogin, finishPassw
 import { busy, find, mount, say } from '../dom';
 import { SecurityKeyError, signWithKey } from '../security-key';
 import { totpCode } from '../totp-code';
-import { waitForKey } from '../ui/key-wait';
+import { whileWaitingForKey } from '../ui/key-wait';
 import type { AssertionAnswer } from '../webauthn';
 
 /** Asks the browser for a key's answer to a challenge, showing the wait meanwhile. */
@@ -99,14 +99,7 @@ export function showLogin(app: HTMLElement, redirect: string): void {
     say(error, null);
     busy(credentials, true);
     passkeySubmit.disabled = true;
-    const ask: AskKey = async (publicKey) => {
-      const wait = waitForKey(keyWait);
-      try {
-        return await signWithKey(publicKey, wait.signal);
-      } finally {
-        wait.end();
-      }
-    };
+    const ask: AskKey = (publicKey) => whileWaitingForKey(keyWait, (signal) => signWithKey(publicKey, signal));
     try {
       await attempt(ask);
     } catch (reason) {

@@ -12,7 +12,7 @@ export interface KeyWait {
   end(): void;
 }
 
-export function waitForKey(box: HTMLElement): KeyWait {
+function waitForKey(box: HTMLElement): KeyWait {
   const controller = new AbortController();
   const cancel = find(box, 'button', HTMLButtonElement);
   const withdraw = (): void => controller.abort();
@@ -26,4 +26,14 @@ export function waitForKey(box: HTMLElement): KeyWait {
       box.hidden = true;
     },
   };
+}
+
+/** Runs `ask` with the wait shown in `box`, and hides it however `ask` ends. */
+export async function whileWaitingForKey<T>(box: HTMLElement, ask: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const wait = waitForKey(box);
+  try {
+    return await ask(wait.signal);
+  } finally {
+    wait.end();
+  }
 }
