@@ -137,6 +137,18 @@ export interface ClipboardData {
   data: Uint8Array;
 }
 
+/**
+ * A per-session MFA check, only between the browser and the proxy, before
+ * the desktop is dialled. The proxy's challenge holds the options for
+ * navigator.credentials.get; the browser's one answer holds the key's
+ * assertion (webauthn.ts's shapes, as JSON), or is empty to cancel.
+ */
+export interface Mfa {
+  /** "webauthn": the only kind. */
+  type: string;
+  json: string;
+}
+
 export interface LatencyStats {
   clientMs: number;
   serverMs: number;
@@ -165,7 +177,8 @@ export type ClientMessage =
   | { sharedDirectoryAnnounce: { directoryId: number; name: string } }
   | { sharedDirectoryResponse: SharedDirectoryResponse }
   | { sharedDirectoryRemove: { directoryId: number } }
-  | { frameAck: { frameId: number } };
+  | { frameAck: { frameId: number } }
+  | { mfa: Mfa };
 
 /** A message the client acts on; everything else is skipped. */
 export type ServerMessage =
@@ -177,7 +190,8 @@ export type ServerMessage =
   | { kind: 'clipboardData'; value: ClipboardData }
   | { kind: 'latencyStats'; value: LatencyStats }
   | { kind: 'sharedDirectoryAcknowledge'; value: { directoryId: number; errorCode: number } }
-  | { kind: 'sharedDirectoryRequest'; value: SharedDirectoryRequest };
+  | { kind: 'sharedDirectoryRequest'; value: SharedDirectoryRequest }
+  | { kind: 'mfa'; value: Mfa };
 
 const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'serverHello',
@@ -189,6 +203,7 @@ const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'latencyStats',
   'sharedDirectoryAcknowledge',
   'sharedDirectoryRequest',
+  'mfa',
 ]);
 
 /**

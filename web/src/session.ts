@@ -1,5 +1,6 @@
 // One desktop session over one websocket:
 //
+//   connecting --Mfa challenge, the key answers--> connecting (the proxy dials now)
 //   connecting --ServerHello, one xsession or a named one--> connected
 //   connecting --ServerHello, several xsessions--> selecting --pick--> connected
 //   any state --socket closed, ERROR alert, decode or protocol error--> closed
@@ -20,13 +21,17 @@ import {
   encodeFrame,
   type ClientMessage,
   type LatencyStats,
+  type Mfa,
   type ScreenSpec,
   type ServerHello,
   type ServerMessage,
   type SharedDirectoryRequest,
 } from './protocol';
 import type { Screen } from './screen';
+import { signWithKey } from './security-key';
+import { answerChallenge } from './session-mfa';
 import { SharedDirectory } from './shared-directory';
+import type { AssertionAnswer } from './webauthn';
 
 /** Also #status[data-state], which tests wait on. */
 export type SessionState = 'connecting' | 'selecting' | 'connected' | 'closed';
@@ -35,12 +40,19 @@ export type SessionState = 'connecting' | 'selecting' | 'connected' | 'closed';
 const CLIENT_ERROR_CLOSE = 4000;
 /** After an ERROR alert the server closes the socket; if it does not, the client does. */
 const SERVER_CLOSE_GRACE_MS = 5000;
+/** The title when the per-session MFA check did not pass. */
+const KEY_CHECK_FAILED = 'Security key check failed';
 
 /** What the session shows; main.ts backs it with the DOM. */
 export interface SessionView {
   state(state: SessionState, text: string): void;
   /** Asks the user to choose; returns a function that withdraws the question. */
   pickXSession(names: readonly string[], pick: (name: string) => void): () => void;
+  /**
+   * The desktop asks for the user's security key before the session: shows
+   * so, with Cancel (which aborts `signal`), while `ask` runs.
+   */
+  waitForKey(ask: (signal: AbortSignal) => Promise<AssertionAnswer>): Promise<AssertionAnswer>;
   toast(severity: 'info' | 'warning', message: string): void;
   /** The session is over for a reason the user must read. */
   ended(title: string, message: string): void;
@@ -84,6 +96,10 @@ export class Session {
   /** The screen last asked of the server; a resize is sent only when the wanted one differs. */
   #requested: ScreenSpec;
   #withdrawPicker: (() => void) | null = null;
+  /** The proxy asked for the per-session MFA check (once at most, before ServerHello). */
+  #challenged = false;
+  /** Withdraws the browser's request for the key while it is open. */
+  #keyRequest: AbortController | null = null;
   /** Set once the user has been told why the session ended; the close that follows says nothing new. */
   #explained = false;
   /** ServerHello.clipboardEnabled: the user's roles let the clipboard cross. */
@@ -171,11 +187,14 @@ export class Session {
       case 'cursorImage':
         this.#screen.setCursor(cursorStyle(message.value));
         break;
+      case 'mfa':
+        this.#checkKey(message.value);
+        break;
       case 'alert': {
         const { severity, message: text } = message.value;
         if (severity === AlertSeverity.ERROR) {
           // The server closes the socket next; input stops now.
-          this.#fail(this.#state === 'connecting' ? refusalTitle(text) : 'The session ended', text, false);
+          this.#fail(this.#state === 'connecting' ? refusalTitle(text, this.#challenged) : 'The session ended', text, false);
         } else {
           this.#view.toast(severity === AlertSeverity.WARNING ? 'warning' : 'info', text);
         }
@@ -207,6 +226,44 @@ export class Session {
         this.#answer(message.value);
         break;
     }
+  }
+
+  /**
+   * The per-session MFA check: the key's answer, or the empty one that
+   * cancels (the proxy then says so, starts nothing and closes; the session
+   * has ended by then, so that alert is not shown over the reason here).
+   */
+  #checkKey(challenge: Mfa): void {
+    if (this.#state !== 'connecting') {
+      this.#fail('Protocol error', 'an MFA challenge arrived after ServerHello');
+      return;
+    }
+    if (this.#challenged) {
+      this.#fail('Protocol error', 'a second MFA challenge arrived');
+      return;
+    }
+    this.#challenged = true;
+    this.#view.state('connecting', 'Waiting for your security key…');
+    const request = new AbortController();
+    this.#keyRequest = request;
+    const sign = (publicKey: PublicKeyCredentialRequestOptions): Promise<AssertionAnswer> =>
+      this.#view.waitForKey((cancel) => signWithKey(publicKey, AbortSignal.any([cancel, request.signal])));
+    answerChallenge(challenge, sign).then(
+      ({ answer, failure }) => {
+        this.#keyRequest = null;
+        // Ended meanwhile (an alert, a drop, the page left): the request was withdrawn.
+        if (this.#state === 'closed') return;
+        this.#send({ mfa: answer });
+        if (failure === null) this.#view.state('connecting', 'Connecting…');
+        else this.#fail(KEY_CHECK_FAILED, failure, false);
+      },
+      (error: unknown) => {
+        this.#keyRequest = null;
+        // A bug, not the key: closing the socket is enough for the proxy to start nothing.
+        console.error('oriel: the security key check failed', error);
+        this.#fail(KEY_CHECK_FAILED, error instanceof Error ? error.message : String(error));
+      },
+    );
   }
 
   #serverHello(hello: ServerHello): void {
@@ -327,6 +384,8 @@ export class Session {
     this.#state = 'closed';
     this.#withdrawPicker?.();
     this.#withdrawPicker = null;
+    this.#keyRequest?.abort();
+    this.#keyRequest = null;
     this.#input.dispose();
     this.#clipboard?.dispose();
     this.#clipboard = null;
@@ -337,9 +396,16 @@ export class Session {
   }
 }
 
-/** The title for an ERROR alert before ServerHello: the desktop was never reached, or the user may not reach it. */
-function refusalTitle(message: string): string {
-  return /^access denied\b/i.test(message) ? 'Access denied' : 'Cannot connect to the desktop';
+/**
+ * The title for an ERROR alert before ServerHello: the desktop was never
+ * reached, or the user may not reach it, or not without a key's answer
+ * (`challenged`: the proxy asked for one, so this is its refusal).
+ */
+function refusalTitle(message: string, challenged: boolean): string {
+  if (/^access denied\b/i.test(message)) return 'Access denied';
+  // The proxy's own words; the message says why and, without a key, where to add one.
+  if (/^per-session MFA \(required by\b/.test(message)) return challenged ? KEY_CHECK_FAILED : 'A security key check is required';
+  return 'Cannot connect to the desktop';
 }
 
 function describeClose(code: number): string {

@@ -259,11 +259,23 @@ impl ControlPlane {
 
     /// Would `user` be allowed `login` on the desktop, and why.
     pub async fn access_check(&self, user: &str, kind: DesktopKind, desktop: &str, login: &str) -> Result<AccessReport, ControlError> {
+        self.access_check_with(user, kind, desktop, login, SessionMfa::NotVerified).await
+    }
+
+    /// [`Self::access_check`], for a session whose per-session MFA is `mfa`.
+    pub(crate) async fn access_check_with(
+        &self,
+        user: &str,
+        kind: DesktopKind,
+        desktop: &str,
+        login: &str,
+        mfa: SessionMfa,
+    ) -> Result<AccessReport, ControlError> {
         let user = self.store.user(user).await?.value;
         let desktop = self.store.desktop(kind, desktop).await?;
         let roles = self.roles_of(&user).await?;
         let policy = self.cluster_policy().await?;
-        let decision = RoleSet::new(&roles, &user.traits).check(&desktop.to_rbac(), login, &policy, SessionMfa::NotVerified);
+        let decision = RoleSet::new(&roles, &user.traits).check(&desktop.to_rbac(), login, &policy, mfa);
         let subject =
             SessionSubject { user: user.name.as_str(), roles: &user.roles, login, server_id: &desktop.name, desktop_kind: kind, desktop: &desktop.name };
         let locks = self.store.locks().await?;
@@ -360,6 +372,7 @@ fn ignore_missing(result: Result<(), StoreError>) -> Result<(), StoreError> {
 }
 
 pub use crate::grant::{GrantMismatch, GrantParts, GrantedSession, SessionGrant, SessionTarget};
+pub use crate::session_mfa::SessionPhase;
 
 /// Why a session may not start or go on; `Display` is shown to the user.
 #[derive(Debug, thiserror::Error)]
@@ -395,7 +408,7 @@ impl ControlPlane {
     /// unless a role allows. The desktop service writes the session's
     /// start event, allowed or not.
     pub async fn authorize_session(&self, user: &VerifiedUser, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
-        self.decide_session(user, kind, desktop, login).await
+        self.decide(user, SessionTarget { kind, desktop, login }, SessionPhase::Start).await
     }
 
     /// Decides whether the holder of a user certificate may open a session
@@ -406,9 +419,12 @@ impl ControlPlane {
         self.authorize_session(&verified, kind, desktop, login).await
     }
 
-    async fn decide_session(&self, user: &VerifiedUser, kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
+    /// The decision for `target`, at the start of a session or while it runs.
+    pub(crate) async fn decide(&self, user: &VerifiedUser, target: SessionTarget<'_>, phase: SessionPhase) -> Result<SessionGrant, AccessDenied> {
+        let SessionTarget { kind, desktop, login } = target;
         self.check_identity(user).await?;
-        let report = match self.access_check(user.user(), kind, desktop, login).await {
+        let mfa = crate::session_mfa::mfa_of(user.identity(), &target, phase, self.clock.now())?;
+        let report = match self.access_check_with(user.user(), kind, desktop, login, mfa).await {
             Ok(report) => report,
             Err(ControlError::Store(StoreError::NotFound { kind, name })) => {
                 return Err(AccessDenied::Unknown(format!("{kind} {name:?} not found")));
@@ -484,7 +500,7 @@ impl ControlPlane {
     /// process, or asked over the cluster API).
     pub async fn reauthorize_certificate(&self, cert_der: &[u8], kind: DesktopKind, desktop: &str, login: &str) -> Result<SessionGrant, AccessDenied> {
         let verified = self.verify_user_cert(cert_der).await?;
-        self.decide_session(&verified, kind, desktop, login).await
+        self.decide(&verified, SessionTarget { kind, desktop, login }, SessionPhase::Running).await
     }
 
     /// The lock, if any, that now applies to a granted session: a session

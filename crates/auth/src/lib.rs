@@ -24,6 +24,7 @@ pub mod recordings;
 pub mod resources;
 pub mod revocation;
 pub mod second_factor;
+pub mod session_mfa;
 pub mod storage;
 pub mod store;
 pub mod throttle;

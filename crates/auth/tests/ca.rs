@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use oriel_auth::ca::{CaKind, CertAuthority, CertError, HostIdentity, HostRole, IDENTITY_OID, UserIdentity};
+use oriel_auth::ca::{CaKind, CertAuthority, CertError, HostIdentity, HostRole, IDENTITY_OID, SessionMfaScope, UserIdentity};
 use oriel_auth::store::Store;
 use oriel_backend::{Options, SqliteBackend};
 
@@ -39,6 +39,7 @@ fn alice() -> UserIdentity {
         // web session it came from.
         user_id: Some("9f86d081884c7d659a2feaa0c55ad015".into()),
         web_session: Some("2c26b46b68ffc68ff99b453c1d304134".into()),
+        session_mfa: None,
     }
 }
 
@@ -67,6 +68,22 @@ async fn a_user_certificate_carries_the_user_roles_and_traits() {
 
     let other = ca.issue_user(&alice(), HOUR, t0()).unwrap();
     assert_ne!(other.key_pem, cert.key_pem, "every certificate has its own key");
+}
+
+#[tokio::test]
+async fn a_per_session_mfa_certificate_carries_its_desktop_login_and_start_window() {
+    let (ca, _dir) = cluster().await;
+    let scoped = UserIdentity {
+        session_mfa: Some(SessionMfaScope {
+            kind: oriel_rbac::DesktopKind::Linux,
+            desktop: "dev-box".into(),
+            login: "alice".into(),
+            start_by: t0() + Duration::from_secs(60),
+        }),
+        ..alice()
+    };
+    let cert = ca.issue_user(&scoped, 12 * HOUR, t0()).unwrap();
+    assert_eq!(ca.verify_user(&cert.cert_der, t0()).unwrap().identity(), &scoped);
 }
 
 #[tokio::test]

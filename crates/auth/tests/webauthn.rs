@@ -4,7 +4,6 @@
 //! the Account page, password + key logins, removal, and the refusals
 //! (replayed, foreign, forged answers, unknown challenges).
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,15 +13,14 @@ use oriel_auth::login::LoginError;
 use oriel_auth::resources::auth_preference::AuthPreference;
 use oriel_auth::second_factor::TotpDevice;
 use oriel_auth::store::{EventQuery, Store};
-use oriel_auth::webauthn::{CEREMONY_TTL, RelyingParty, WebauthnError};
+use oriel_auth::webauthn::{CEREMONY_TTL, WebauthnError};
 use oriel_backend::{Clock, FakeClock, Options, SqliteBackend};
 use webauthn_authenticator_rs::WebauthnAuthenticator as _;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
-const ADDR: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-const PASSWORD: &str = "correct horse battery staple";
-const ORIGIN: &str = "https://desktops.example.com:3080";
+mod keys;
+use keys::{ADDR, ORIGIN, PASSWORD, assert_with, enrol, forged, party, register};
+use webauthn_rs::prelude::{RequestChallengeResponse, Url};
 
 async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -32,31 +30,11 @@ async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
     (plane, clock, dir)
 }
 
-fn party(origin: &str) -> RelyingParty {
-    RelyingParty::for_origin(&AuthPreference::default(), origin).unwrap()
-}
-
-/// A key's answer to registration `options`, as the browser passes it on.
-fn register(key: &mut SoftPasskey, origin: &str, options: serde_json::Value) -> serde_json::Value {
-    let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
-    serde_json::to_value(key.do_registration(Url::parse(origin).unwrap(), options).unwrap()).unwrap()
-}
-
-/// A key's answer to login `options`.
-fn assert_with(key: &mut SoftPasskey, origin: &str, options: serde_json::Value) -> serde_json::Value {
-    let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
-    serde_json::to_value(key.do_authentication(Url::parse(origin).unwrap(), options).unwrap()).unwrap()
-}
-
 /// alice, invited and enrolled with `key` instead of TOTP.
 async fn alice_with_key(plane: &ControlPlane, key: &mut SoftPasskey) {
-    let link = plane.add_user(&UserSpec { name: "alice".into(), ..Default::default() }).await.unwrap();
-    let (ceremony, options) = plane.begin_invite_registration(&link.secret, party(ORIGIN), ADDR).await.unwrap();
-    let answer = register(key, ORIGIN, options);
-    let cookie = plane.accept_invite_with_device(&link.secret, PASSWORD, &ceremony, "YubiKey", &answer).await.unwrap();
-    assert_eq!(plane.session_user(&cookie.secret).await.unwrap().user.name.as_str(), "alice");
+    let (invite, _) = enrol(plane, key, &UserSpec { name: "alice".into(), ..Default::default() }).await;
     // The invite is used up, whatever is tried with it next.
-    let again = plane.begin_invite_registration(&link.secret, party(ORIGIN), ADDR).await.unwrap_err();
+    let again = plane.begin_invite_registration(&invite, party(ORIGIN), ADDR).await.unwrap_err();
     assert_eq!(again.to_string(), "this invite link is invalid, used or expired");
 }
 
@@ -116,12 +94,7 @@ async fn answers_from_another_origin_or_challenge_or_after_expiry_are_refused() 
 
     // A forged answer: a good one with its signature changed.
     let (ceremony, options) = plane.begin_webauthn_login("alice", party(ORIGIN), ADDR).await.unwrap();
-    let mut answer = assert_with(&mut key, ORIGIN, options);
-    let signature = answer["response"]["signature"].as_str().unwrap().to_owned();
-    // Another first character: other signature bytes, still base64url.
-    let (first, rest) = signature.split_at(1);
-    let flipped = format!("{}{rest}", if first == "A" { "B" } else { "A" });
-    answer["response"]["signature"] = flipped.into();
+    let answer = forged(assert_with(&mut key, ORIGIN, options));
     let forged = plane.finish_webauthn_login("alice", PASSWORD, &ceremony, &answer, ADDR).await.unwrap_err();
     assert!(matches!(forged, LoginError::Rejected), "{forged}");
 

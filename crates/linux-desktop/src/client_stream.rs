@@ -117,6 +117,7 @@ pub(crate) fn name(payload: &Payload) -> &'static str {
         Payload::CursorImage(_) => "CursorImage",
         Payload::KeyboardText(_) => "KeyboardText",
         Payload::ClipboardData(_) => "ClipboardData",
+        Payload::Mfa(_) => "Mfa",
         Payload::SharedDirectoryAnnounce(_) => "SharedDirectoryAnnounce",
         Payload::SharedDirectoryAcknowledge(_) => "SharedDirectoryAcknowledge",
         Payload::SharedDirectoryRequest(_) => "SharedDirectoryRequest",

@@ -357,7 +357,8 @@ impl LinuxDesktopService {
         let desktop_name = self.config.desktop_name.as_str();
         let grant = plane.grant(&request.certificate, desktop_name, &request.login).await?;
         audit.verified(grant.user());
-        tracing::info!(user = %grant.user(), login = %request.login, sid = %audit.sid, "session authorized");
+        audit.with_mfa(grant.options().session_mfa);
+        tracing::info!(user = %grant.user(), login = %request.login, sid = %audit.sid, with_mfa = grant.options().session_mfa, "session authorized");
         let _slot = self.admit(grant.user())?;
         // The login must be a real account this service may become (or be
         // created, when the roles allow it) before anything starts.

@@ -28,6 +28,8 @@ pub(crate) struct SessionAudit {
     started: Option<SystemTime>,
     /// Whether it is recorded.
     recorded: bool,
+    /// Whether it started after a per-session MFA check.
+    with_mfa: bool,
 }
 
 impl SessionAudit {
@@ -39,7 +41,7 @@ impl SessionAudit {
             Some(sid) => sid.to_string(),
             None => oriel_auth::audit::new_session_id(),
         };
-        Self { sid, desktop: desktop.to_owned(), login: login.to_owned(), user: claimed, user_verified: false, started: None, recorded: false }
+        Self { sid, desktop: desktop.to_owned(), login: login.to_owned(), user: claimed, user_verified: false, started: None, recorded: false, with_mfa: false }
     }
 
     /// The certificate was verified: it is `user`'s.
@@ -51,6 +53,11 @@ impl SessionAudit {
     /// Whether the session is recorded.
     pub fn recorded(&mut self, recorded: bool) {
         self.recorded = recorded;
+    }
+
+    /// Whether the session started after a per-session MFA check.
+    pub fn with_mfa(&mut self, with_mfa: bool) {
+        self.with_mfa = with_mfa;
     }
 
     /// Whether the session got as far as its process.
@@ -69,7 +76,7 @@ impl SessionAudit {
     pub fn started(&mut self) -> AuditEvent {
         let now = SystemTime::now();
         self.started = Some(now);
-        self.event(EventType::LinuxSessionStart, true, now).with("proto", "tdpb")
+        self.event(EventType::LinuxSessionStart, true, now).with("proto", "tdpb").with("with_mfa", self.with_mfa)
     }
 
     /// The session was refused before it started, for `error`.
@@ -128,6 +135,7 @@ impl SessionAudit {
             .event(EventType::LinuxSessionEnd, true, now)
             .with("participants", vec![self.user.clone()])
             .with("recorded", self.recorded)
+            .with("with_mfa", self.with_mfa)
             .with("session_start", rfc3339(self.started.unwrap_or(now)))
             .with("session_stop", rfc3339(now));
         if !reason.is_empty() {

@@ -21,6 +21,7 @@ pub mod origin;
 mod proxy_recording;
 mod recordings_api;
 mod relay;
+mod session_mfa;
 pub mod tls;
 mod web;
 mod webauthn_api;

@@ -40,8 +40,9 @@ enum End {
 }
 
 /// Relays one session until either side ends it, recording it into
-/// `recording` when there is one.
-pub(crate) async fn relay(socket: WebSocket, desktop: DesktopStream, recording: Option<ProxyRecording>) {
+/// `recording` when there is one. `held` is what the browser sent before
+/// the desktop was dialled (during a per-session MFA check): it goes first.
+pub(crate) async fn relay(socket: WebSocket, desktop: DesktopStream, recording: Option<ProxyRecording>, held: Vec<Vec<u8>>) {
     let (mut browser_tx, mut browser_rx) = socket.split();
     let (mut desktop_rx, mut desktop_tx) = tokio::io::split(desktop);
     let mut from_desktop = FrameReader::new(Limits::FROM_SERVER.max_frame_len);
@@ -57,91 +58,101 @@ pub(crate) async fn relay(socket: WebSocket, desktop: DesktopStream, recording: 
     let mut started = false;
     tracing::info!("session relay started");
 
-    let end = 'relay: loop {
-        tokio::select! {
-            message = browser_rx.next() => {
-                let bytes = match message {
-                    None | Some(Ok(Message::Close(_))) => break End::BrowserLeft,
-                    Some(Err(error)) => break End::Transport(error.to_string()),
-                    Some(Ok(Message::Binary(bytes))) => bytes,
-                    Some(Ok(Message::Text(_))) => break End::BadBrowserFrame("text message; TDPB frames are binary".into()),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                };
-                if let Err(error) = frame_body(&bytes, Limits::FROM_CLIENT.max_frame_len) {
-                    break End::BadBrowserFrame(error.to_string());
-                }
-                if peek_kind(&bytes) == Some(PayloadKind::Ping) {
-                    if let Ok(Some(Payload::Ping(ping))) = decode_frame(&bytes, Limits::FROM_CLIENT)
-                        && browser_probe.seen(&ping.id, Instant::now()) == PingSeen::Question
-                        && browser_tx.send(binary(Payload::Ping(ping))).await.is_err()
-                    {
-                        break End::BrowserLeft;
-                    }
-                    continue;
-                }
-                if let Some(recording) = &recording {
-                    recording.record(&bytes, Source::Browser);
-                    recording.flush().await;
-                }
-                if let Err(error) = desktop_tx.write_all(&bytes).await {
-                    break End::Transport(format!("desktop stream: {error}"));
-                }
+    let end = 'session: {
+        for frame in held {
+            if let Some(recording) = &recording {
+                recording.record(&frame, Source::Browser);
             }
-            read = desktop_rx.read(&mut buf) => {
-                let n = match read {
-                    Ok(0) => break End::DesktopClosed,
-                    Ok(n) => n,
-                    Err(error) => break End::Transport(format!("desktop stream: {error}")),
-                };
-                from_desktop.push(&buf[..n]);
-                loop {
-                    let frame = match from_desktop.next_frame() {
-                        Ok(Some(frame)) => frame,
-                        Ok(None) => break,
-                        Err(error) => break 'relay End::BadDesktopFrame(error.to_string()),
+            if let Err(error) = desktop_tx.write_all(&frame).await {
+                break 'session End::Transport(format!("desktop stream: {error}"));
+            }
+        }
+        'relay: loop {
+            tokio::select! {
+                message = browser_rx.next() => {
+                    let bytes = match message {
+                        None | Some(Ok(Message::Close(_))) => break End::BrowserLeft,
+                        Some(Err(error)) => break End::Transport(error.to_string()),
+                        Some(Ok(Message::Binary(bytes))) => bytes,
+                        Some(Ok(Message::Text(_))) => break End::BadBrowserFrame("text message; TDPB frames are binary".into()),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     };
-                    if peek_kind(frame) == Some(PayloadKind::Ping) {
-                        if let Ok(Some(Payload::Ping(ping))) = decode_frame(frame, Limits::FROM_SERVER)
-                            && desktop_probe.seen(&ping.id, Instant::now()) == PingSeen::Question
+                    if let Err(error) = frame_body(&bytes, Limits::FROM_CLIENT.max_frame_len) {
+                        break End::BadBrowserFrame(error.to_string());
+                    }
+                    if peek_kind(&bytes) == Some(PayloadKind::Ping) {
+                        if let Ok(Some(Payload::Ping(ping))) = decode_frame(&bytes, Limits::FROM_CLIENT)
+                            && browser_probe.seen(&ping.id, Instant::now()) == PingSeen::Question
+                            && browser_tx.send(binary(Payload::Ping(ping))).await.is_err()
                         {
-                            pending_desktop_answers.push(encode_frame(Payload::Ping(ping)));
+                            break End::BrowserLeft;
                         }
                         continue;
                     }
                     if let Some(recording) = &recording {
-                        started |= peek_kind(frame) == Some(PayloadKind::ServerHello);
-                        recording.record(frame, Source::Desktop);
+                        recording.record(&bytes, Source::Browser);
+                        recording.flush().await;
                     }
-                    if let Err(error) = browser_tx.send(Message::Binary(frame.to_vec().into())).await {
-                        break 'relay End::Transport(error.to_string());
-                    }
-                }
-                if let Some(recording) = &recording {
-                    recording.flush().await;
-                }
-                for answer in pending_desktop_answers.drain(..) {
-                    if let Err(error) = desktop_tx.write_all(&answer).await {
-                        break 'relay End::Transport(format!("desktop stream: {error}"));
+                    if let Err(error) = desktop_tx.write_all(&bytes).await {
+                        break End::Transport(format!("desktop stream: {error}"));
                     }
                 }
-            }
-            reason = recording_failed(recording.as_ref()) => break End::RecordingFailed(reason),
-            _ = ticker.tick() => {
-                let now = Instant::now();
-                let stats = pb::LatencyStats {
-                    client_ms: browser_probe.last_ms().unwrap_or(0),
-                    server_ms: desktop_probe.last_ms().unwrap_or(0),
-                };
-                if stats.client_ms > 0 || stats.server_ms > 0 {
-                    let _ = browser_tx.send(binary(Payload::LatencyStats(stats))).await;
+                read = desktop_rx.read(&mut buf) => {
+                    let n = match read {
+                        Ok(0) => break End::DesktopClosed,
+                        Ok(n) => n,
+                        Err(error) => break End::Transport(format!("desktop stream: {error}")),
+                    };
+                    from_desktop.push(&buf[..n]);
+                    loop {
+                        let frame = match from_desktop.next_frame() {
+                            Ok(Some(frame)) => frame,
+                            Ok(None) => break,
+                            Err(error) => break 'relay End::BadDesktopFrame(error.to_string()),
+                        };
+                        if peek_kind(frame) == Some(PayloadKind::Ping) {
+                            if let Ok(Some(Payload::Ping(ping))) = decode_frame(frame, Limits::FROM_SERVER)
+                                && desktop_probe.seen(&ping.id, Instant::now()) == PingSeen::Question
+                            {
+                                pending_desktop_answers.push(encode_frame(Payload::Ping(ping)));
+                            }
+                            continue;
+                        }
+                        if let Some(recording) = &recording {
+                            started |= peek_kind(frame) == Some(PayloadKind::ServerHello);
+                            recording.record(frame, Source::Desktop);
+                        }
+                        if let Err(error) = browser_tx.send(Message::Binary(frame.to_vec().into())).await {
+                            break 'relay End::Transport(error.to_string());
+                        }
+                    }
+                    if let Some(recording) = &recording {
+                        recording.flush().await;
+                    }
+                    for answer in pending_desktop_answers.drain(..) {
+                        if let Err(error) = desktop_tx.write_all(&answer).await {
+                            break 'relay End::Transport(format!("desktop stream: {error}"));
+                        }
+                    }
                 }
-                let ping = Payload::Ping(pb::Ping { id: browser_probe.ping(now).to_vec() });
-                if browser_tx.send(binary(ping)).await.is_err() {
-                    break End::BrowserLeft;
-                }
-                let ping = encode_frame(Payload::Ping(pb::Ping { id: desktop_probe.ping(now).to_vec() }));
-                if let Err(error) = desktop_tx.write_all(&ping).await {
-                    break End::Transport(format!("desktop stream: {error}"));
+                reason = recording_failed(recording.as_ref()) => break End::RecordingFailed(reason),
+                _ = ticker.tick() => {
+                    let now = Instant::now();
+                    let stats = pb::LatencyStats {
+                        client_ms: browser_probe.last_ms().unwrap_or(0),
+                        server_ms: desktop_probe.last_ms().unwrap_or(0),
+                    };
+                    if stats.client_ms > 0 || stats.server_ms > 0 {
+                        let _ = browser_tx.send(binary(Payload::LatencyStats(stats))).await;
+                    }
+                    let ping = Payload::Ping(pb::Ping { id: browser_probe.ping(now).to_vec() });
+                    if browser_tx.send(binary(ping)).await.is_err() {
+                        break End::BrowserLeft;
+                    }
+                    let ping = encode_frame(Payload::Ping(pb::Ping { id: desktop_probe.ping(now).to_vec() }));
+                    if let Err(error) = desktop_tx.write_all(&ping).await {
+                        break End::Transport(format!("desktop stream: {error}"));
+                    }
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Routes: the web client's files, and the websocket that carries a desktop session.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -20,7 +21,7 @@ use tracing::Instrument as _;
 use crate::connections::{ConnectionLimits, CountingAcceptor, OpenConnections};
 use crate::origin::OriginPolicy;
 use crate::proxy_recording::ProxyRecording;
-use crate::{api, relay, webauthn_api};
+use crate::{api, relay, session_mfa, webauthn_api};
 
 /// A byte stream to a desktop service carrying TDPB.
 pub type DesktopStream = Pin<Box<dyn DuplexStream>>;
@@ -138,7 +139,13 @@ struct SocketQuery {
     login: String,
 }
 
-async fn desktop_socket(State(state): State<AppState>, Query(query): Query<SocketQuery>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+async fn desktop_socket(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<SocketQuery>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     // First: a page of another site must learn nothing, not even whether
     // the cookie it made the browser send is valid.
     if let Err(refused) = state.origins.check(&headers) {
@@ -157,7 +164,10 @@ async fn desktop_socket(State(state): State<AppState>, Query(query): Query<Socke
         tracing::info!(user = %logged_in.user.name.as_str(), "websocket refused: the web session has no certificate");
         return api::error(axum::http::StatusCode::UNAUTHORIZED, "your session has no certificate; log in again");
     };
-    let request = DesktopRequest {
+    // The origin passed the policy above: it is the relying party of a
+    // per-session MFA check.
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default().to_owned();
+    let mut request = DesktopRequest {
         user: logged_in.user.name.to_string(),
         certificate: certificate.cert_der,
         kind: query.kind,
@@ -166,9 +176,20 @@ async fn desktop_socket(State(state): State<AppState>, Query(query): Query<Socke
         session_id: oriel_auth::audit::new_session_id(),
     };
     let span = tracing::info_span!("session", sid = %request.session_id);
-    upgrade.max_message_size(MAX_WS_MESSAGE).on_upgrade(move |socket| {
+    upgrade.max_message_size(MAX_WS_MESSAGE).on_upgrade(move |mut socket| {
         async move {
             tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, "desktop session requested");
+            let checked = match session_mfa::check(&mut socket, &state, &request, &origin, peer.ip()).await {
+                Ok(checked) => checked,
+                Err(session_mfa::Refusal::BrowserLeft) => return tracing::info!("browser left before the session started"),
+                Err(session_mfa::Refusal::Refused(reason)) => {
+                    tracing::info!(%reason, "session refused");
+                    return relay::refuse(socket, &reason).await;
+                }
+            };
+            if let Some(certificate) = checked.certificate {
+                request.certificate = certificate;
+            }
             let recording = match ProxyRecording::start(&state.plane, &state.recording_spool, &request).await {
                 Ok(recording) => recording,
                 Err(cannot) => {
@@ -177,7 +198,7 @@ async fn desktop_socket(State(state): State<AppState>, Query(query): Query<Socke
                 }
             };
             match state.dialer.dial(request).await {
-                Ok(desktop) => relay::relay(socket, desktop, recording).await,
+                Ok(desktop) => relay::relay(socket, desktop, recording, checked.held).await,
                 Err(error) => {
                     tracing::error!(%error, "cannot reach the desktop service");
                     if let Some(recording) = recording {

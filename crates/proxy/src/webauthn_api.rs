@@ -50,7 +50,7 @@ fn webauthn_error(e: WebauthnError) -> Response {
             StatusCode::UNAUTHORIZED
         }
         WebauthnError::Origin(_) | WebauthnError::PasswordlessOff => StatusCode::FORBIDDEN,
-        WebauthnError::NoDevices | WebauthnError::LastFactor => StatusCode::CONFLICT,
+        WebauthnError::NoDevices | WebauthnError::NoDevicesForSession | WebauthnError::LastFactor => StatusCode::CONFLICT,
         WebauthnError::NoSuchDevice => StatusCode::NOT_FOUND,
         WebauthnError::Busy => {
             let mut response = error(StatusCode::TOO_MANY_REQUESTS, &e);

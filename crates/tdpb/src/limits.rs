@@ -22,6 +22,11 @@ pub const MAX_SCALE_PERCENT: u32 = 1000;
 /// Longest text to type in one `KeyboardText`, in bytes of UTF-8: what an
 /// input method commits at once. Large text goes through the clipboard.
 pub const MAX_KEYBOARD_TEXT_LEN: usize = 1024;
+/// Longest per-session MFA challenge or answer (JSON), in bytes: an
+/// assertion with a large user handle and extensions stays far below.
+pub const MAX_MFA_JSON_LEN: usize = 64 << 10;
+/// Longest MFA type name, in bytes.
+pub const MAX_MFA_TYPE_LEN: usize = 32;
 /// Largest clipboard text, in bytes of UTF-8 (Teleport's 1 MiB).
 pub const MAX_CLIPBOARD_LEN: usize = 1 << 20;
 
@@ -241,6 +246,17 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
                 )
             },
         ),
+        Payload::Mfa(mfa) => {
+            ensure(mfa.r#type.len() <= MAX_MFA_TYPE_LEN, "Mfa.type", || {
+                format!("{} bytes, at most {MAX_MFA_TYPE_LEN}", mfa.r#type.len())
+            })?;
+            ensure(mfa.json.len() <= MAX_MFA_JSON_LEN, "Mfa.json", || {
+                format!(
+                    "{} bytes, at most {MAX_MFA_JSON_LEN} (64 KiB)",
+                    mfa.json.len()
+                )
+            })
+        }
         Payload::KeyboardText(text) => ensure(
             text.text.len() <= MAX_KEYBOARD_TEXT_LEN,
             "KeyboardText.text",

@@ -15,6 +15,8 @@ pub enum PayloadKind {
     Alert,
     /// `ServerHello` (2): the desktop service took the session.
     ServerHello,
+    /// `Mfa` (14): the proxy's per-session MFA exchange.
+    Mfa,
     /// Any other field number.
     Other(u32),
 }
@@ -37,6 +39,7 @@ pub fn peek_kind(frame: &[u8]) -> Option<PayloadKind> {
                 100 => PayloadKind::FrameRect,
                 11 => PayloadKind::Alert,
                 2 => PayloadKind::ServerHello,
+                14 => PayloadKind::Mfa,
                 other => PayloadKind::Other(other),
             });
         }

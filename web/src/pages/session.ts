@@ -7,6 +7,7 @@ import { Screen } from '../screen';
 import { Session, type SessionView } from '../session';
 import { Alerts } from '../ui/alerts';
 import { ClipboardPanel } from '../ui/clipboard-panel';
+import { whileWaitingForKey } from '../ui/key-wait';
 import { offerLogout } from '../ui/logout';
 import { showXSessionPicker } from '../ui/picker';
 import { ShareDirectoryButton } from '../ui/share-directory';
@@ -29,10 +30,12 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
   let session: Session | null = null;
   const clipboard = new ClipboardPanel(page, () => screen.canvas.focus({ preventScroll: true }));
   const directories = new ShareDirectoryButton(page, (message) => alerts.toast('warning', message));
+  const keyWait = find(page, '#session-key-wait', HTMLElement);
 
   const view: SessionView = {
     state: (state, text) => status.show(state, text),
     pickXSession: (names, pick) => showXSessionPicker(page, names, pick),
+    waitForKey: (ask) => whileWaitingForKey(keyWait, ask),
     toast: (severity, message) => alerts.toast(severity, message),
     ended: (title, message) => {
       alerts.ended(title, message);

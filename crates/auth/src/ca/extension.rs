@@ -5,7 +5,8 @@
 //! holding compact JSON, e.g.
 //! `{"v":1,"kind":"user","roles":["access"],"traits":{"linux_logins":["alice"]},"user_id":"…","web_session":"…"}`
 //! (`user_id` and `web_session` are absent from certificates made before
-//! they existed; version 1 reads both shapes).
+//! they existed; version 1 reads both shapes). A certificate issued after a
+//! per-session MFA check adds `session_mfa` (see `SessionMfaScope`).
 //! JSON rather than an ASN.1 schema because roles and traits are a map of
 //! lists that only Oriel reads, JSON is already this crate's storage
 //! format, and a versioned JSON object grows without a new OID. Wrapping it
@@ -48,9 +49,21 @@ pub(crate) enum Claims {
         /// The web session it was issued with.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         web_session: Option<String>,
+        /// The session a per-session MFA check allows it to start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_mfa: Option<MfaClaim>,
     },
     /// A host certificate.
     Host { role: HostRole },
+}
+
+/// `session_mfa` in the extension: `{"kind":"linux","desktop":…,"login":…,"start_by":<unix seconds>}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MfaClaim {
+    pub kind: String,
+    pub desktop: String,
+    pub login: String,
+    pub start_by: u64,
 }
 
 impl Claims {

@@ -28,6 +28,25 @@ pub struct UserIdentity {
     /// from a login: it speaks for the user only while that session lasts
     /// (logout, a password reset or the user's removal ends it).
     pub web_session: Option<String>,
+    /// Set in a certificate issued after a per-session MFA check: the one
+    /// desktop session it may start, and until when.
+    pub session_mfa: Option<SessionMfaScope>,
+}
+
+/// What a per-session MFA certificate is good for: starting a session as
+/// `login` on one desktop before `start_by` (a minute after the check).
+/// The session it starts then lasts as long as the login it came from
+/// (the certificate's validity), like any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionMfaScope {
+    /// The desktop's kind.
+    pub kind: oriel_rbac::DesktopKind,
+    /// The desktop's name.
+    pub desktop: String,
+    /// The login.
+    pub login: String,
+    /// The session must start before this.
+    pub start_by: SystemTime,
 }
 
 impl From<&crate::resources::user::User> for UserIdentity {
@@ -38,6 +57,7 @@ impl From<&crate::resources::user::User> for UserIdentity {
             traits: user.traits.as_map().clone(),
             user_id: Some(user.id.clone()).filter(|id| !id.is_empty()),
             web_session: None,
+            session_mfa: None,
         }
     }
 }

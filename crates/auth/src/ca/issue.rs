@@ -23,6 +23,12 @@ impl CertAuthority {
             traits: identity.traits.clone(),
             user_id: identity.user_id.clone(),
             web_session: identity.web_session.clone(),
+            session_mfa: identity.session_mfa.as_ref().map(|scope| extension::MfaClaim {
+                kind: scope.kind.as_str().to_owned(),
+                desktop: scope.desktop.clone(),
+                login: scope.login.clone(),
+                start_by: scope.start_by.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs(),
+            }),
         };
         let params = leaf(&identity.user, &claims, ttl, now, vec![ExtendedKeyUsagePurpose::ClientAuth])?;
         sign(&self.user, params)

@@ -56,7 +56,7 @@ pub fn desktop_server_name(host_id: &str) -> String {
     format!("{host_id}.desktop.oriel.cluster.local")
 }
 pub use extension::IDENTITY_OID;
-pub use identity::{HostIdentity, HostRole, UserIdentity, VerifiedUser};
+pub use identity::{HostIdentity, HostRole, SessionMfaScope, UserIdentity, VerifiedUser};
 pub use verify::{CertError, not_after, unverified_name, verify_host_with_root, verify_user_with_root};
 
 /// Which of the cluster's two CAs.

@@ -10,7 +10,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::authority::Authority;
 use super::extension::{self, Claims};
-use super::identity::{HostIdentity, UserIdentity, VerifiedUser};
+use super::identity::{HostIdentity, SessionMfaScope, UserIdentity, VerifiedUser};
 use super::{CaKind, CertAuthority, rfc3339};
 
 /// Why a presented certificate is refused. `Display` is shown to the person
@@ -109,12 +109,24 @@ pub fn verify_user_with_root(user_ca_der: &[u8], cert_der: &[u8], now: SystemTim
 
 /// The proof for a certificate `verify` accepted as a user's.
 fn verified_user(cert: &X509Certificate<'_>, claims: Claims, der: &[u8]) -> Result<VerifiedUser, CertError> {
-    let Claims::User { roles, traits, user_id, web_session } = claims else { unreachable!("verify checks the kind") };
+    let Claims::User { roles, traits, user_id, web_session, session_mfa } = claims else { unreachable!("verify checks the kind") };
     if !client_auth(cert)? {
         return Err(CertError::Usage("client authentication"));
     }
+    let session_mfa = match session_mfa {
+        None => None,
+        Some(claim) => Some(SessionMfaScope {
+            kind: oriel_rbac::DesktopKind::ALL
+                .into_iter()
+                .find(|kind| kind.as_str() == claim.kind)
+                .ok_or_else(|| CertError::Malformed(format!("session_mfa names the desktop kind {:?}", claim.kind)))?,
+            desktop: claim.desktop,
+            login: claim.login,
+            start_by: UNIX_EPOCH + Duration::from_secs(claim.start_by),
+        }),
+    };
     let expires = from_timestamp(cert.validity().not_after.timestamp());
-    Ok(VerifiedUser::new(UserIdentity { user: common_name(cert)?, roles, traits, user_id, web_session }, expires, der))
+    Ok(VerifiedUser::new(UserIdentity { user: common_name(cert)?, roles, traits, user_id, web_session, session_mfa }, expires, der))
 }
 
 fn verify_with_root<'c>(kind: CaKind, ca_der: &[u8], cert_der: &'c [u8], now: SystemTime) -> Result<(X509Certificate<'c>, Claims), CertError> {

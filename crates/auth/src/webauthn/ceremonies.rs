@@ -32,6 +32,8 @@ pub(crate) enum Ceremony {
     /// without devices (or no such user): a decoy challenge, so the answer
     /// to "begin" does not tell who has keys; it never verifies.
     Login { user: String, party: RelyingParty, state: Option<PasskeyAuthentication> },
+    /// A logged-in `user`'s per-session MFA check.
+    SessionMfa { user: String, party: RelyingParty, state: PasskeyAuthentication },
     /// A passwordless login: whoever's passkey answers.
     Passwordless { party: RelyingParty, state: DiscoverableAuthentication },
 }

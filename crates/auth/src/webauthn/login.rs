@@ -147,7 +147,7 @@ impl ControlPlane {
 
     /// Notes that `user`'s device answered `verified`: its sign counter and
     /// when it was last used. The user as stored after.
-    async fn used_device(&self, user: &User, verified: &AuthenticationResult) -> Result<User, LoginError> {
+    pub(super) async fn used_device(&self, user: &User, verified: &AuthenticationResult) -> Result<User, LoginError> {
         let now = self.clock.now();
         let changed = self
             .change_credentials(user.name.as_str(), |credentials| {

@@ -11,6 +11,8 @@
 //! - `login.rs`: password plus a device, one throttled attempt like a TOTP
 //!   login; and, where the cluster allows it, passwordless with a
 //!   discoverable passkey.
+//! - `session_mfa.rs`: a logged-in user's key answers before a desktop
+//!   session that requires per-session MFA.
 //!
 //! A ceremony lives in this auth service's memory for [`CEREMONY_TTL`]
 //! and answers once: a replayed, expired or foreign answer finds nothing.
@@ -20,11 +22,13 @@ mod devices;
 mod invite;
 mod login;
 mod relying_party;
+mod session_mfa;
 
 pub use ceremonies::{CEREMONY_TTL, MAX_CEREMONIES, MAX_CEREMONIES_PER_NETWORK};
 pub(crate) use ceremonies::{Ceremonies, Ceremony};
 pub use devices::DeviceSummary;
 pub use relying_party::RelyingParty;
+pub use session_mfa::MfaVerified;
 
 use crate::control_plane::ControlPlane;
 use crate::login::LoginError;
@@ -50,6 +54,12 @@ pub enum WebauthnError {
     /// The user has no device to answer with.
     #[error("you have no security key or passkey; log in with your code, then add one on the Account page")]
     NoDevices,
+    /// A desktop session needs a fresh answer from a key the user does
+    /// not have.
+    #[error(
+        "this desktop asks for your security key or passkey before each session, and you have none: add one on your Account page (/web/account), then connect again"
+    )]
+    NoDevicesForSession,
     /// Removing it would leave the user without a second factor.
     #[error("the last second factor cannot be removed; add another first")]
     LastFactor,

@@ -1,0 +1,286 @@
+// The session's state machine (src/session.ts) around per-session MFA,
+// through its public face: a fake websocket carries real TDPB frames, a
+// fake view records what the person is shown, and a fake authenticator
+// stands behind navigator.credentials. The session's screen, input and
+// decoder worker get the least that lets them be built.
+import { test, beforeEach, afterEach, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'rolldown';
+
+const src = join(import.meta.dirname, '../src');
+assert.ok(existsSync(join(src, 'generated/tdpb.js')), 'src/generated/tdpb.js is missing: run `npm run proto` first');
+// Bundled together, so the codec is one module for the session and for the test.
+const dir = mkdtempSync(join(tmpdir(), 'oriel-web-test-'));
+const { output } = await build({
+  input: { session: join(src, 'session.ts'), protocol: join(src, 'protocol.ts'), tdpb: join(src, 'generated/tdpb.js') },
+  write: false,
+  logLevel: 'silent',
+});
+for (const chunk of output) writeFileSync(join(dir, chunk.fileName), chunk.type === 'chunk' ? chunk.code : chunk.source);
+const { Session } = await import(pathToFileURL(join(dir, 'session.js')));
+const { encodeFrame, AlertSeverity } = await import(pathToFileURL(join(dir, 'protocol.js')));
+const { oriel } = await import(pathToFileURL(join(dir, 'tdpb.js')));
+rmSync(dir, { recursive: true });
+
+const NO_KEY =
+  'per-session MFA (required by role "mfa"): this desktop asks for your security key or passkey before each session, and you have none: add one on your Account page (/web/account), then connect again';
+const CANCELLED = 'per-session MFA was cancelled; nothing was started';
+const CHALLENGE = { type: 'webauthn', json: JSON.stringify({ publicKey: { challenge: 'AQID', rpId: 'localhost', allowCredentials: [{ type: 'public-key', id: 'BAUG' }] } }) };
+const HELLO = { width: 800, height: 600, xsessions: [{ name: 'Idle' }], protocolVersion: 1, codec: 2 };
+
+/** The socket the session opened: what it sent, decoded, and how it was closed. */
+class FakeSocket {
+  static OPEN = 1;
+  static last = null;
+  readyState = 0;
+  sent = [];
+  closed = null;
+
+  constructor(url) {
+    this.url = url;
+    FakeSocket.last = this;
+  }
+
+  send(frame) {
+    const envelope = oriel.tdpb.v1.Envelope.decode(frame.subarray(4));
+    this.sent.push({ [envelope.payload]: envelope[envelope.payload] });
+  }
+
+  close(code, reason) {
+    this.closed ??= { code, reason };
+    this.readyState = 3;
+  }
+
+  open() {
+    this.readyState = FakeSocket.OPEN;
+    this.onopen();
+  }
+
+  /** The server sends `message` (an Envelope's payload as an object). */
+  receive(message) {
+    const frame = encodeFrame(message);
+    this.onmessage({ data: frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) });
+  }
+
+  mfaSent() {
+    return this.sent.filter((message) => 'mfa' in message).map(({ mfa }) => ({ type: mfa.type, json: mfa.json }));
+  }
+}
+
+/** The authenticator behind navigator.credentials.get: answers, or waits for the page to withdraw. */
+let key;
+const keys = {
+  answers: { asked: 0, get: async () => (keys.answers.asked++, assertion()) },
+  absent: {
+    asked: 0,
+    get: ({ signal }) =>
+      new Promise((_, fail) => {
+        keys.absent.asked++;
+        signal.addEventListener('abort', () => fail(new DOMException('withdrawn', 'AbortError')));
+      }),
+  },
+};
+
+class PublicKeyCredential {}
+class AuthenticatorAssertionResponse {}
+function assertion() {
+  const credential = new PublicKeyCredential();
+  const response = new AuthenticatorAssertionResponse();
+  Object.assign(response, { authenticatorData: new Uint8Array([1]).buffer, clientDataJSON: new Uint8Array([0x7b, 0x7d]).buffer, signature: new Uint8Array([2]).buffer, userHandle: null });
+  Object.assign(credential, { id: 'BAUG', rawId: new Uint8Array([4, 5, 6]).buffer, type: 'public-key', response, getClientExtensionResults: () => ({}) });
+  return credential;
+}
+
+// Input hangs all its listeners on one AbortSignal, which Node (not a browser) warns about.
+EventEmitter.defaultMaxListeners = 50;
+Object.assign(globalThis, {
+  WebSocket: FakeSocket,
+  Worker: class {
+    postMessage() {}
+    terminate() {}
+  },
+  window: Object.assign(new EventTarget(), { devicePixelRatio: 1 }),
+  document: Object.assign(new EventTarget(), { visibilityState: 'visible' }),
+  cancelAnimationFrame: () => {},
+  PublicKeyCredential,
+  AuthenticatorAssertionResponse,
+});
+Object.defineProperty(globalThis, 'navigator', { value: { credentials: { get: (options) => key.get(options) } }, configurable: true });
+
+/** What the person sees: status texts, the key prompt, the reason the session ended. */
+function fakeView() {
+  const view = {
+    states: [],
+    endings: [],
+    prompt: null,
+    prompts: 0,
+    state: (state, text) => view.states.push([state, text]),
+    pickXSession: () => () => {},
+    waitForKey: async (ask) => {
+      const cancel = new AbortController();
+      view.prompt = { cancel: () => cancel.abort() };
+      view.prompts++;
+      try {
+        return await ask(cancel.signal);
+      } finally {
+        view.prompt = null;
+      }
+    },
+    toast: () => {},
+    ended: (title, message) => view.endings.push([title, message]),
+    disconnected: () => {},
+    latency: () => {},
+    framePainted: () => {},
+    clipboard: {},
+    directories: { start: () => {}, stop: () => {} },
+  };
+  return view;
+}
+
+function fakeScreen() {
+  const canvas = Object.assign(new EventTarget(), { focus: () => {} });
+  return { canvas, setSize: () => {}, setCursor: () => {}, paint: () => true, onResize: () => {}, latest: () => null };
+}
+
+/** A session whose socket is open and whose ClientHello went out. */
+function start() {
+  const view = fakeView();
+  const session = new Session(
+    { url: 'wss://localhost/api/desktop/ws', xsession: null, screen: fakeScreen(), view, keyboard: { name: 'us', klid: 0x409 } },
+    { width: 800, height: 600, scale: 100 },
+  );
+  const socket = FakeSocket.last;
+  socket.open();
+  assert.deepEqual(Object.keys(socket.sent[0]), ['clientHello']);
+  return { session, socket, view };
+}
+
+/** Lets the key's promise chain run. */
+const settle = () => new Promise((done) => setImmediate(done));
+const lastState = (view) => view.states.at(-1)[0];
+
+beforeEach(() => {
+  // The grace before the client closes after an ERROR alert: not waited for here.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  keys.answers.asked = 0;
+  keys.absent.asked = 0;
+});
+afterEach(() => mock.timers.reset());
+
+test('the proxy asks for the key: the prompt shows, the answer goes back, the session goes on', async () => {
+  key = keys.answers;
+  const { socket, view } = start();
+  socket.receive({ mfa: CHALLENGE });
+  assert.equal(view.prompts, 1);
+  assert.deepEqual(view.states.at(-1), ['connecting', 'Waiting for your security key…']);
+  await settle();
+  assert.equal(view.prompt, null, 'the prompt is gone');
+  const [answer, ...more] = socket.mfaSent();
+  assert.equal(more.length, 0, 'one answer');
+  assert.equal(answer.type, 'webauthn');
+  assert.deepEqual(JSON.parse(answer.json), {
+    id: 'BAUG',
+    rawId: 'BAUG',
+    type: 'public-key',
+    response: { authenticatorData: 'AQ', clientDataJSON: 'e30', signature: 'Ag', userHandle: null },
+    extensions: {},
+  });
+  socket.receive({ serverHello: HELLO });
+  assert.equal(lastState(view), 'connected');
+  assert.deepEqual(view.endings, []);
+});
+
+test('Cancel: the empty answer goes back and the session ends with the reason; the proxy’s alert after it is not shown', async () => {
+  key = keys.absent;
+  const { socket, view } = start();
+  socket.receive({ mfa: CHALLENGE });
+  await settle();
+  assert.equal(keys.absent.asked, 1, 'the browser was asked');
+  view.prompt.cancel();
+  await settle();
+  assert.equal(view.prompt, null);
+  assert.deepEqual(socket.mfaSent(), [{ type: 'webauthn', json: '' }]);
+  assert.deepEqual(view.endings, [['Security key check failed', 'the security key did not answer']]);
+  assert.equal(lastState(view), 'closed');
+  assert.equal(socket.closed, null, 'the proxy closes, after its alert');
+  socket.receive({ alert: { message: CANCELLED, severity: AlertSeverity.ERROR } });
+  assert.equal(view.endings.length, 1, 'the alert after the end is not shown');
+});
+
+test('no key at all: the proxy’s alert says where to add one, under its own title', () => {
+  const { socket, view } = start();
+  socket.receive({ alert: { message: NO_KEY, severity: AlertSeverity.ERROR } });
+  assert.deepEqual(view.endings, [['A security key check is required', NO_KEY]]);
+  assert.equal(view.prompts, 0);
+  assert.deepEqual(socket.mfaSent(), []);
+});
+
+test('an answer the proxy refuses ends the session as a failed check', async () => {
+  key = keys.answers;
+  const { socket, view } = start();
+  socket.receive({ mfa: CHALLENGE });
+  await settle();
+  const refused = 'per-session MFA (required by role "mfa"): the security key\'s answer was refused';
+  socket.receive({ alert: { message: refused, severity: AlertSeverity.ERROR } });
+  assert.deepEqual(view.endings, [['Security key check failed', refused]]);
+  // Other refusals keep their titles.
+  const denied = start();
+  denied.socket.receive({ alert: { message: 'access denied: no role allows login "nobody"', severity: AlertSeverity.ERROR } });
+  assert.deepEqual(denied.view.endings.map(([title]) => title), ['Access denied']);
+});
+
+test('the session ending while the prompt shows withdraws the request and sends nothing', async () => {
+  key = keys.absent;
+  const { socket, view } = start();
+  socket.receive({ mfa: CHALLENGE });
+  await settle();
+  const late = 'per-session MFA (required by role "mfa"): no answer from your security key within two minutes';
+  socket.receive({ alert: { message: late, severity: AlertSeverity.ERROR } });
+  await settle();
+  assert.equal(view.prompt, null, 'the prompt is gone');
+  assert.deepEqual(socket.mfaSent(), [], 'no answer after the end');
+  assert.deepEqual(view.endings, [['Security key check failed', late]]);
+
+  const left = start();
+  left.socket.receive({ mfa: CHALLENGE });
+  await settle();
+  left.session.close();
+  await settle();
+  assert.equal(left.view.prompt, null);
+  assert.deepEqual(left.socket.mfaSent(), []);
+  assert.deepEqual(left.view.endings, []);
+});
+
+test('a challenge after ServerHello, or a second one, is a protocol error', async () => {
+  key = keys.answers;
+  const after = start();
+  after.socket.receive({ serverHello: HELLO });
+  after.socket.receive({ mfa: CHALLENGE });
+  assert.deepEqual(after.view.endings, [['Protocol error', 'an MFA challenge arrived after ServerHello']]);
+  assert.equal(after.view.prompts, 0);
+  assert.equal(after.socket.closed.code, 4000);
+
+  key = keys.absent;
+  const twice = start();
+  twice.socket.receive({ mfa: CHALLENGE });
+  twice.socket.receive({ mfa: CHALLENGE });
+  await settle();
+  assert.deepEqual(twice.view.endings, [['Protocol error', 'a second MFA challenge arrived']]);
+  assert.equal(twice.view.prompt, null, 'the first prompt is withdrawn');
+  assert.deepEqual(twice.socket.mfaSent(), []);
+});
+
+test('a challenge this page cannot use is cancelled without asking the key', async () => {
+  key = keys.answers;
+  const { socket, view } = start();
+  socket.receive({ mfa: { type: 'webauthn', json: '{"publicKey":{}}' } });
+  await settle();
+  assert.equal(keys.answers.asked, 0);
+  assert.deepEqual(socket.mfaSent(), [{ type: 'webauthn', json: '' }]);
+  assert.deepEqual(view.endings, [['Security key check failed', 'the server sent security key options this page cannot use: publicKey.challenge is not a string']]);
+});
