@@ -54,10 +54,26 @@ fn frame_ack_uses_a_two_byte_key() {
 fn unknown_payload_is_skipped() {
     let frame = [
         0x00, 0x00, 0x00, 0x04, // envelope length 4
-        0x72, 0x02, // field 14 (MFA in Teleport's numbering, not in this version), 2 bytes
+        0x1a, 0x02, // field 3 (Teleport's PNGFrame, not in this version), 2 bytes
         0x0a, 0x00, // its field 1, empty
     ];
     assert_eq!(decode(&frame).unwrap(), None);
+}
+
+#[test]
+fn mfa() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x10, // envelope length 16
+        0x72, 0x0e, // field 14 (mfa), 14 bytes
+        0x0a, 0x08, b'w', b'e', b'b', b'a', b'u', b't', b'h', b'n', // type "webauthn"
+        0x12, 0x02, b'{', b'}', // json "{}"
+    ];
+    let message = Payload::Mfa(pb::Mfa {
+        r#type: "webauthn".into(),
+        json: "{}".into(),
+    });
+    assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
 }
 
 #[test]
