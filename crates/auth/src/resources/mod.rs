@@ -9,6 +9,8 @@ pub mod desktop_service;
 pub mod invite;
 pub mod join_token;
 pub mod lock;
+pub mod oidc_connector;
+pub mod sso_mapping;
 pub mod user;
 pub mod webauthn_device;
 pub mod yaml;
