@@ -4,6 +4,7 @@ import { searchParams, type EventQuery } from './audit-filter';
 import type { RecordingIndex } from './recording-format';
 import { searchParams as recordingSearchParams, type RecordingQuery } from './recording-filter';
 import { loginAddress, type DesktopKind } from './route';
+import { ssoConnectors, type SsoConnector } from './sso';
 import { creationOptions, requestOptions, WebauthnFormatError, type AssertionAnswer, type RegistrationAnswer } from './webauthn';
 
 /** A refused or failed request; `message` is the server's, fit to show as is. */
@@ -166,6 +167,11 @@ export async function beginPasswordless(): Promise<Ceremony<PublicKeyCredentialR
 export async function finishPasswordless(ceremony: string, answer: AssertionAnswer): Promise<string> {
   const body = await request('POST', '/api/login/passwordless', { ceremony, answer }, 'refused');
   return text(asObject(body)['user']);
+}
+
+/** The identity providers the login page offers (no login needed); none when the cluster has no connector. */
+export async function listSsoConnectors(): Promise<SsoConnector[]> {
+  return ssoConnectors(await request('GET', '/api/sso/connectors', undefined, 'refused'));
 }
 
 export async function logOut(): Promise<void> {

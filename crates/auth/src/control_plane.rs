@@ -123,6 +123,8 @@ pub struct ControlPlane {
     pub(crate) recordings: Option<crate::recordings::RecordingStorage>,
     /// WebAuthn ceremonies waiting for their answer (`webauthn/`).
     pub(crate) ceremonies: Arc<std::sync::Mutex<crate::webauthn::Ceremonies>>,
+    /// Single sign-on logins waiting for the browser (`sso/`).
+    pub(crate) sso_logins: Arc<std::sync::Mutex<crate::sso::PendingLogins>>,
 }
 
 impl ControlPlane {
@@ -139,6 +141,7 @@ impl ControlPlane {
             actor: Arc::from(""),
             recordings: None,
             ceremonies: Arc::default(),
+            sso_logins: Arc::default(),
         }
     }
 
@@ -211,7 +214,7 @@ impl ControlPlane {
     }
 
     /// Ends every web session of `user`.
-    async fn end_web_sessions(&self, user: &str) -> Result<(), ControlError> {
+    pub(crate) async fn end_web_sessions(&self, user: &str) -> Result<(), ControlError> {
         for session in self.store.web_sessions_of(user).await? {
             ignore_missing(self.store.delete_web_session(&session.secret_hash).await)?;
         }
@@ -242,6 +245,13 @@ impl ControlPlane {
     pub async fn remove_role(&self, name: &str) -> Result<(), ControlError> {
         self.store.delete_role(name).await?;
         self.emit(self.event(EventType::RoleDeleted, true).with("name", name)).await;
+        Ok(())
+    }
+
+    /// Removes an OIDC connector.
+    pub async fn remove_oidc_connector(&self, name: &str) -> Result<(), ControlError> {
+        self.store.delete_oidc_connector(name).await?;
+        self.emit(self.event(EventType::OidcDeleted, true).with("name", name)).await;
         Ok(())
     }
 
@@ -359,7 +369,7 @@ impl ControlPlane {
         if !spec.windows_logins.is_empty() {
             traits.insert(oriel_rbac::WINDOWS_LOGINS, spec.windows_logins.iter().cloned());
         }
-        Ok(User { name, roles: spec.roles.clone(), traits, credentials: None, id: String::new() })
+        Ok(User { name, roles: spec.roles.clone(), traits, credentials: None, id: String::new(), sso: None })
     }
 }
 

@@ -72,6 +72,7 @@ impl ControlPlane {
             Resource::Lock(lock) => (found(store.lock(&lock.name).await)?, lock.expires),
             Resource::Token(token) => (found(store.token(&token.secret_hash).await)?, token.expires),
             Resource::Desktop(desktop) => (found(store.desktop(desktop.kind, &desktop.name).await)?, desktop.expires),
+            Resource::OidcConnector(connector) => (found(store.oidc_connector(&connector.name).await)?, None),
             Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) | Resource::AuthPreference(_) => (false, None),
         };
         if existed && !force {
@@ -113,6 +114,10 @@ impl ControlPlane {
                 self.emit(crate::control_plane::token_created(self.event(EventType::JoinTokenCreate, true), &token)).await;
             }
             Resource::Desktop(desktop) => store.create_desktop(desktop, force).await?,
+            Resource::OidcConnector(connector) => {
+                store.put_oidc_connector(connector, force).await?;
+                self.emit(self.event(EventType::OidcCreated, true).with("name", connector.name.as_str())).await;
+            }
             Resource::SessionRecordingConfig(config) => store.put_session_recording_config(config).await?,
             Resource::ClusterNetworkingConfig(config) => store.put_cluster_networking_config(config).await?,
             Resource::AuthPreference(preference) => store.put_auth_preference(preference).await?,

@@ -12,7 +12,7 @@ use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::resources::user::Credentials;
 use oriel_auth::resources::yaml::{Resource, ToDocument, parse_resources, to_yaml};
 use oriel_auth::second_factor::TotpDevice;
-use oriel_auth::store::{DesktopRecord, StoreError};
+use oriel_auth::store::{DesktopRecord, EventQuery, StoreError};
 use oriel_backend::{FakeClock, Options, SqliteBackend};
 use oriel_rbac::{DesktopKind, RecordingMode};
 
@@ -204,6 +204,57 @@ async fn unknown_roles_and_past_expiry_are_refused_before_any_write() {
     let err = create(&plane, "kind: lock\nmetadata: {name: old}\nspec:\n  target: {user: bob}\n  expires: 2020-01-01T00:00:00Z\n", false).await.unwrap_err();
     assert_eq!(err.to_string(), "document 1: it expires at 2020-01-01T00:00:00Z, which has passed");
     assert!(plane.store().locks().await.unwrap().is_empty());
+}
+
+fn oidc(secret: &str) -> String {
+    format!(
+        "kind: oidc
+version: v3
+metadata: {{name: corp}}
+spec:
+  issuer_url: https://idp.example.com
+  client_id: oriel
+  client_secret: {secret}
+  redirect_url: https://oriel.example.com/api/sso/oidc/callback
+  claims_to_roles: [{{claim: groups, value: admins, roles: [dev]}}]
+"
+    )
+}
+
+#[tokio::test]
+async fn an_oidc_connector_is_created_with_the_rest_replaced_with_force_and_audited() {
+    let (plane, _clock, _dir) = plane().await;
+    let plane = plane.acting_as("admin@ops");
+    // All or nothing: a user naming a missing role stops the connector too.
+    let file = format!("{}---\nkind: user\nmetadata: {{name: bob}}\nspec: {{roles: [admin]}}\n", oidc("first-secret"));
+    let err = create(&plane, &file, false).await.unwrap_err();
+    assert_eq!(err.to_string(), "document 2: role \"admin\" not found (create it first with `orielctl create -f ROLE.yaml`)");
+    assert!(plane.store().oidc_connectors().await.unwrap().is_empty(), "nothing written");
+
+    let created = create(&plane, &oidc("first-secret"), false).await.unwrap();
+    assert_eq!((created[0].kind, created[0].name.as_str(), created[0].replaced, created[0].singleton), ("oidc", "corp", false, false));
+    assert_eq!(plane.store().oidc_connector("corp").await.unwrap().client_secret, "first-secret");
+
+    let err = create(&plane, &oidc("second-secret"), false).await.unwrap_err();
+    assert_eq!(err.to_string(), "document 1: oidc \"corp\" already exists (use --force to overwrite)");
+    assert_eq!(plane.store().oidc_connector("corp").await.unwrap().client_secret, "first-secret");
+    assert!(create(&plane, &oidc("second-secret"), true).await.unwrap()[0].replaced);
+    assert_eq!(plane.store().oidc_connector("corp").await.unwrap().client_secret, "second-secret");
+
+    // Written back, it loads only once the real secret replaces the placeholder.
+    let written = to_yaml(&[plane.store().oidc_connector("corp").await.unwrap().to_document()]);
+    assert!(!written.contains("second-secret"), "{written}");
+    let refused = parse_resources("get.yaml", &written).unwrap_err().to_string();
+    assert!(refused.ends_with("spec.client_secret: the placeholder `get` prints is not a secret; write the real one"), "{refused}");
+
+    plane.remove_oidc_connector("corp").await.unwrap();
+    assert!(matches!(plane.remove_oidc_connector("corp").await, Err(ControlError::Store(StoreError::NotFound { .. }))));
+    let query = EventQuery { user: Some("admin@ops".into()), oldest_first: true, ..Default::default() };
+    let events = plane.events(&query).await.unwrap().unwrap().events;
+    let seen: Vec<_> = events.iter().map(|e| (e.event.name(), e.code(), e.text("name").unwrap_or_default())).collect();
+    assert_eq!(seen, [("oidc.created", "T8100I", "corp"), ("oidc.created", "T8100I", "corp"), ("oidc.deleted", "T8101I", "corp")]);
+    let json = serde_json::to_string(&events.iter().map(|e| e.to_json()).collect::<Vec<_>>()).unwrap();
+    assert!(!json.contains("first-secret") && !json.contains("second-secret"), "no secret in events: {json}");
 }
 
 #[tokio::test]

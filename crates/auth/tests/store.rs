@@ -1,4 +1,8 @@
-//! The control plane's resources through the real SQLite backend.
+//! The control plane's resources through the real SQLite backend; OIDC
+//! connectors on the test PostgreSQL server too (`ORIEL_TEST_POSTGRES_URL`;
+//! ORIEL_SKIP_POSTGRES=1 skips that half on purpose).
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,6 +11,8 @@ use std::time::{Duration, SystemTime};
 use oriel_auth::password::PasswordHashString;
 use oriel_auth::resources::join_token::{JoinRole, JoinToken};
 use oriel_auth::resources::lock::{Lock, LockTarget};
+use oriel_auth::resources::oidc_connector::OidcConnector;
+use oriel_auth::resources::sso_mapping::ClaimMapping;
 use oriel_auth::resources::user::{Credentials, Traits, User, UserName};
 use oriel_auth::second_factor::TotpDevice;
 use oriel_auth::store::{DesktopRecord, Store, StoreError};
@@ -30,6 +36,7 @@ fn alice() -> User {
         traits: Traits::new().with("linux_logins", ["alice", "dev"]),
         credentials: None,
         id: String::new(),
+        sso: None,
     }
 }
 
@@ -121,4 +128,66 @@ async fn locks_and_one_time_tokens() {
     store.use_token(&read.value, read.revision).await.unwrap();
     assert!(matches!(store.use_token(&read.value, read.revision).await, Err(StoreError::Conflict { .. })), "used once only");
     assert!(store.token(&token.secret_hash).await.unwrap().value.used);
+}
+
+fn connector(name: &str, secret: &str) -> OidcConnector {
+    OidcConnector {
+        name: name.into(),
+        display: (name == "corp").then(|| "Corp SSO".into()),
+        issuer_url: "https://idp.example.com".into(),
+        client_id: "oriel".into(),
+        client_secret: secret.into(),
+        redirect_url: "https://oriel.example.com/api/sso/oidc/callback".into(),
+        scope: vec!["email".into(), "groups".into()],
+        username_claim: "email".into(),
+        claims_to_roles: vec![ClaimMapping { claim: "groups".into(), value: "^env-(.*)$".into(), roles: vec!["$1-access".into()] }],
+    }
+}
+
+/// The four calls the login and orielctl use, on any backend.
+async fn oidc_connectors_are_kept_with_their_secret(store: Store) {
+    assert!(store.oidc_connectors().await.unwrap().is_empty());
+    let err = store.oidc_connector("corp").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    assert_eq!(err.to_string(), "oidc \"corp\" not found");
+
+    // Listed by name whatever the order they were made in.
+    for name in ["zeta", "corp", "alpha"] {
+        store.put_oidc_connector(&connector(name, "s3cret"), false).await.unwrap();
+    }
+    let names: Vec<String> = store.oidc_connectors().await.unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["alpha", "corp", "zeta"]);
+    assert_eq!(store.oidc_connector("corp").await.unwrap(), connector("corp", "s3cret"), "every field, the secret too, survives storage");
+
+    let err = store.put_oidc_connector(&connector("corp", "other"), false).await.unwrap_err();
+    assert_eq!(err.to_string(), "oidc \"corp\" already exists (use --force to overwrite)");
+    assert_eq!(store.oidc_connector("corp").await.unwrap().client_secret, "s3cret", "unchanged without force");
+    store.put_oidc_connector(&connector("corp", "rotated"), true).await.unwrap();
+    assert_eq!(store.oidc_connector("corp").await.unwrap().client_secret, "rotated");
+
+    store.delete_oidc_connector("corp").await.unwrap();
+    assert!(matches!(store.oidc_connector("corp").await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.delete_oidc_connector("corp").await, Err(StoreError::NotFound { .. })));
+    assert_eq!(store.oidc_connectors().await.unwrap().len(), 2);
+
+    for bad in ["", "a/b", ".."] {
+        let err = store.put_oidc_connector(&connector(bad, "s3cret"), true).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidName { .. }), "{bad:?}: {err}");
+        assert!(matches!(store.oidc_connector(bad).await, Err(StoreError::InvalidName { .. })), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn oidc_connectors_on_sqlite() {
+    let (store, _clock, _dir) = store().await;
+    oidc_connectors_are_kept_with_their_secret(store).await;
+}
+
+#[tokio::test]
+async fn oidc_connectors_on_postgres() {
+    let Some((backend, database)) = support::postgres_backend("store_oidc", Options::default()).await else { return };
+    let backend = Arc::new(backend);
+    oidc_connectors_are_kept_with_their_secret(Store::new(backend.clone())).await;
+    oriel_backend::Backend::close(&*backend).await.unwrap();
+    database.drop_database().await;
 }

@@ -41,8 +41,8 @@ pub enum Command {
     #[command(subcommand)]
     Users(UsersCommand),
     /// Create resources from a YAML file: roles, users, locks, tokens,
-    /// desktops and cluster settings, documents separated by `---`. Every
-    /// document is checked before anything is written.
+    /// desktops, OIDC connectors and cluster settings, documents separated
+    /// by `---`. Every document is checked before anything is written.
     Create {
         /// The file (`-` for standard input).
         #[arg(short, long)]
@@ -53,8 +53,9 @@ pub enum Command {
         force: bool,
     },
     /// Show resources: `get roles`, `get role/NAME`, `get linux_desktop/UUID`,
-    /// `get desktop_services`, `get session_recording_config`. With
-    /// `--format yaml` the output loads again with `create -f`.
+    /// `get desktop_services`, `get oidc`, `get session_recording_config`.
+    /// With `--format yaml` the output loads again with `create -f` (an
+    /// OIDC connector once its client secret replaces the placeholder).
     Get {
         /// KIND or KIND/NAME.
         resource: String,

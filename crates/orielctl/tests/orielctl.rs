@@ -386,7 +386,7 @@ fn a_bad_document_names_its_place_and_nothing_is_written() {
         ),
         (
             "kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: gadget\nmetadata:\n  name: g\n",
-            "bad.yaml:6:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config",
+            "bad.yaml:6:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, oidc, session_recording_config, cluster_networking_config",
         ),
         (
             "kind: role\nversion: v7\nmetadata:\n  name: ok\n---\nkind: lock\nversion: v2\nmetadata:\n  name: l\nspec:\n  target:\n    node_label: x\n",
@@ -426,6 +426,87 @@ fn force_replaces_and_its_absence_writes_nothing() {
     assert!(ok(d, &["get", "lock/l1"]).contains("second"));
     ok(d, &["rm", "lock/l2"]);
     assert!(fails(d, &["get", "lock/l2"], 2).contains("lock \"l2\" not found"));
+}
+
+const OIDC_SECRET: &str = "oidc-client-secret-7f3a";
+
+fn oidc_connector(name: &str, secret: &str) -> String {
+    format!(
+        "kind: oidc
+version: v3
+metadata:
+  name: {name}
+spec:
+  display: Corp SSO
+  issuer_url: https://idp.example.com
+  client_id: oriel-web
+  client_secret: {secret}
+  redirect_url: https://oriel.example.com/api/sso/oidc/callback
+  scope: [email, groups]
+  prompt: select_account
+  claims_to_roles:
+    - {{claim: groups, value: admins, roles: [access, editor]}}
+    - {{claim: groups, value: '^env-(.*)$', roles: ['$1-access']}}
+"
+    )
+}
+
+#[test]
+fn oidc_connectors_are_created_listed_without_their_secret_and_removed() {
+    let dir = data_dir();
+    let d = dir.path();
+    let file = write(d, "corp.yaml", &oidc_connector("corp", OIDC_SECRET));
+    assert!(ok(d, &["create", "-f", &file]).contains("oidc \"corp\" has been created."));
+    ok(d, &["create", "-f", &write(d, "backup.yaml", &oidc_connector("backup", "another-secret"))]);
+
+    let table = ok(d, &["get", "oidc"]);
+    for column in ["Name", "Display", "Issuer", "Client ID", "Redirect URL", "Mappings"] {
+        assert!(table.contains(column), "{column} in {table}");
+    }
+    let corp = table.lines().find(|l| l.starts_with("corp")).unwrap_or_else(|| panic!("{table}"));
+    for cell in ["Corp SSO", "https://idp.example.com", "oriel-web", "https://oriel.example.com/api/sso/oidc/callback", "2"] {
+        assert!(corp.contains(cell), "{cell} in {corp}");
+    }
+    assert!(table.find("backup").unwrap() < table.find("corp").unwrap(), "listed by name: {table}");
+
+    // The secret is in no form of `get`; the YAML holds a placeholder
+    // that `create -f` refuses.
+    let yaml = ok(d, &["get", "oidc/corp", "--format", "yaml"]);
+    let json = ok(d, &["get", "oidc", "--format", "json"]);
+    for shown in [&table, &yaml, &json, &ok(d, &["get", "oidc/corp"])] {
+        assert!(!shown.contains(OIDC_SECRET) && !shown.contains("another-secret"), "{shown}");
+    }
+    assert!(yaml.contains("client_secret: \"********\"") && yaml.contains("value: ^env-(.*)$"), "{yaml}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!((json[1]["metadata"]["name"].as_str(), json[1]["spec"]["client_secret"].as_str()), (Some("corp"), Some("********")));
+    let again = write(d, "again.yaml", &yaml);
+    let refused = fails(d, &["create", "-f", &again, "--force"], 2);
+    assert!(
+        refused.contains("again.yaml:10:18: document 1: spec.client_secret: the placeholder `get` prints is not a secret; write the real one"),
+        "{refused}"
+    );
+
+    // Without --force an existing connector stays; with it, it is replaced.
+    let rotated = write(d, "rotated.yaml", &yaml.replace("\"********\"", "rotated-secret"));
+    assert!(fails(d, &["create", "-f", &rotated], 2).contains("oidc \"corp\" already exists (use --force to overwrite)"));
+    assert!(ok(d, &["create", "-f", &rotated, "--force"]).contains("oidc \"corp\" has been replaced."));
+    assert_eq!(ok(d, &["get", "oidc/corp", "--format", "yaml"]), yaml, "all but the secret round trips unchanged");
+
+    // A connector Oriel cannot honour is refused with its place.
+    let acr = write(d, "acr.yaml", &oidc_connector("strict", "s").replace("  prompt: select_account\n", "  acr_values: phr\n"));
+    let refused = fails(d, &["create", "-f", &acr], 2);
+    assert!(refused.contains("acr.yaml:12:3: document 1: spec.acr_values: Oriel does not check the acr claim"), "{refused}");
+
+    assert!(ok(d, &["rm", "oidc/corp"]).contains("oidc \"corp\" has been deleted."));
+    assert!(fails(d, &["get", "oidc/corp"], 2).contains("oidc \"corp\" not found"));
+    assert!(fails(d, &["rm", "oidc/corp"], 2).contains("oidc \"corp\" not found"));
+    assert!(fails(d, &["rm", "oidc"], 2).contains("name the resource to remove: oidc/NAME"));
+    let left = ok(d, &["get", "oidc"]);
+    assert!(left.contains("backup") && !left.contains("corp\n"), "{left}");
+    let events = ok(d, &["events", "ls", "--format", "json"]);
+    for (event, code) in [("oidc.created", "T8100I"), ("oidc.deleted", "T8101I")] {
+        assert!(events.contains(&format!("\"event\":\"{event}\"")) && events.contains(code), "{event} in {events}");
+    }
 }
 
 #[test]

@@ -48,21 +48,31 @@ pub(crate) fn login_error(e: LoginError) -> Response {
 }
 
 pub(crate) fn with_cookie(cookie: &SessionCookie) -> Response {
+    let mut response = Json(json!({ "user": cookie.user })).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, set_session_cookie(cookie));
+    response
+}
+
+/// The `Set-Cookie` value of a new web session.
+pub(crate) fn set_session_cookie(cookie: &SessionCookie) -> HeaderValue {
     let max_age = cookie.expires.duration_since(std::time::SystemTime::now()).map_or(0, |d| d.as_secs());
     let value = format!("{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={max_age}", cookie.secret);
-    let mut response = Json(json!({ "user": cookie.user })).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&value).expect("hex cookie"));
-    response
+    HeaderValue::from_str(&value).expect("hex cookie")
 }
 
 /// The session cookie's value, if the request carries one.
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
+        .find_map(|pair| pair.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
         .map(str::to_owned)
 }
 

@@ -22,6 +22,7 @@ mod proxy_recording;
 mod recordings_api;
 mod relay;
 mod session_mfa;
+mod sso_api;
 pub mod tls;
 mod web;
 mod webauthn_api;

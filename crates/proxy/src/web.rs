@@ -21,7 +21,7 @@ use tracing::Instrument as _;
 use crate::connections::{ConnectionLimits, CountingAcceptor, OpenConnections};
 use crate::origin::OriginPolicy;
 use crate::proxy_recording::ProxyRecording;
-use crate::{api, relay, session_mfa, webauthn_api};
+use crate::{api, relay, session_mfa, sso_api, webauthn_api};
 
 /// A byte stream to a desktop service carrying TDPB.
 pub type DesktopStream = Pin<Box<dyn DuplexStream>>;
@@ -117,6 +117,9 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
         .route("/api/me/devices", get(webauthn_api::devices).post(webauthn_api::finish_device))
         .route("/api/me/devices/begin", post(webauthn_api::begin_device))
         .route("/api/me/devices/{id}", axum::routing::delete(webauthn_api::remove_device))
+        .route("/api/sso/connectors", get(sso_api::connectors))
+        .route("/api/sso/oidc/callback", get(sso_api::callback))
+        .route("/api/sso/oidc/{name}/login", get(sso_api::begin))
         .route("/api/desktops", get(api::desktops))
         .route("/api/audit/events", get(crate::audit_api::events))
         .route("/api/recordings", get(crate::recordings_api::list))

@@ -2,12 +2,15 @@
 // authenticator code, or a security key. The password and the code (or the
 // key's answer) go to the server together, in one request; the password
 // stays in its form field, in memory, and nowhere else. A passkey signs in
-// on its own, where the cluster allows it.
-import { ApiError, beginKeyLogin, beginPasswordless, finishKeyLogin, finishPasswordless, logIn } from '../api';
+// on its own, where the cluster allows it; so does an identity provider
+// (single sign-on), when the server offers one.
+import { ApiError, beginKeyLogin, beginPasswordless, finishKeyLogin, finishPasswordless, listSsoConnectors, logIn } from '../api';
 import { busy, find, mount, say } from '../dom';
 import { SecurityKeyError, signWithKey } from '../security-key';
+import { ssoOutcome } from '../sso';
 import { totpCode } from '../totp-code';
 import { whileWaitingForKey } from '../ui/key-wait';
+import { showSsoLinks } from '../ui/sso-links';
 import type { AssertionAnswer } from '../webauthn';
 
 /** Asks the browser for a key's answer to a challenge, showing the wait meanwhile. */
@@ -27,6 +30,9 @@ export function showLogin(app: HTMLElement, redirect: string): void {
   const passkeySubmit = find(page, '#login-passkey', HTMLButtonElement);
   const keyWait = find(page, '#login-key-wait', HTMLElement);
   const error = find(page, '#login-error', HTMLElement);
+  const sso = find(page, '#login-sso', HTMLElement);
+  /** Whether the server offers an identity provider, shown beside the password form. */
+  let ssoOffered = false;
   /** While the server refuses logins (429), neither a code nor a key answer can be sent. */
   let waitUntil = 0;
 
@@ -60,6 +66,7 @@ export function showLogin(app: HTMLElement, redirect: string): void {
     find(page, '.login-who', HTMLElement).textContent = user.value.trim();
     credentials.hidden = true;
     passkey.hidden = true;
+    sso.hidden = true;
     secondFactor.hidden = false;
     code.value = '';
     code.focus();
@@ -70,6 +77,7 @@ export function showLogin(app: HTMLElement, redirect: string): void {
     secondFactor.hidden = true;
     credentials.hidden = false;
     passkey.hidden = false;
+    sso.hidden = !ssoOffered;
     password.focus();
   });
 
@@ -128,6 +136,24 @@ export function showLogin(app: HTMLElement, redirect: string): void {
       await finishPasswordless(ceremony.id, await ask(ceremony.publicKey));
     }, null);
   });
+
+  // A sign-in through an identity provider that failed comes back here with
+  // its reason in the address; shown once, a reload does not show it again.
+  const outcome = ssoOutcome(location);
+  if (outcome.error !== null) {
+    say(error, outcome.error);
+    history.replaceState(history.state, '', outcome.address);
+  }
+
+  // Without the list (an older server, or it is down) the page offers the other ways in.
+  listSsoConnectors().then(
+    (connectors) => {
+      showSsoLinks(find(sso, '.login-sso-links', HTMLElement), connectors);
+      ssoOffered = connectors.length > 0;
+      sso.hidden = !ssoOffered || !secondFactor.hidden;
+    },
+    (reason: unknown) => console.warn('oriel: no single sign-on offers', reason),
+  );
 
   user.focus();
 }

@@ -1,11 +1,14 @@
 //! `create -f`, `get` and `rm` for every resource kind, as `tctl` has them.
-//! `get` lists documents whose YAML `create -f` reads back.
+//! `get` lists documents whose YAML `create -f` reads back, except an OIDC
+//! connector's client secret, which is never shown: `create -f` refuses
+//! the placeholder written in its place.
 
 use std::time::SystemTime;
 
 use oriel_auth::control_plane::ControlPlane;
 use oriel_auth::resources::desktop_service::{self, DesktopService};
 use oriel_auth::resources::lock::Lock;
+use oriel_auth::resources::oidc_connector::OidcConnector;
 use oriel_auth::resources::yaml::{ToDocument, parse_resources, rfc3339};
 use oriel_auth::store::{DesktopRecord, StoreError};
 use oriel_rbac::document::Node;
@@ -26,13 +29,14 @@ enum Kind {
     DesktopService(Option<DesktopKind>),
     Lock,
     Token,
+    Oidc,
     SessionRecordingConfig,
     ClusterNetworkingConfig,
     AuthPreference,
 }
 
 const KINDS: &str = "role, user, linux_desktop, windows_desktop, desktop, linux_desktop_service, windows_desktop_service, \
-                     desktop_service, lock, token, session_recording_config, cluster_networking_config or \
+                     desktop_service, lock, token, oidc, session_recording_config, cluster_networking_config or \
                      cluster_auth_preference";
 
 impl Kind {
@@ -47,6 +51,7 @@ impl Kind {
             Kind::DesktopService(None) => "desktop_service",
             Kind::Lock => "lock",
             Kind::Token => "token",
+            Kind::Oidc => "oidc",
             Kind::SessionRecordingConfig => "session_recording_config",
             Kind::ClusterNetworkingConfig => "cluster_networking_config",
             Kind::AuthPreference => "cluster_auth_preference",
@@ -75,6 +80,7 @@ fn split_resource(resource: &str) -> Result<(Kind, Option<&str>), Failure> {
         "desktop_service" | "desktop_services" => Kind::DesktopService(None),
         "lock" | "locks" => Kind::Lock,
         "token" | "tokens" => Kind::Token,
+        "oidc" => Kind::Oidc,
         "decision" | "decisions" => {
             return Err(Failure::invalid("access decisions are audit events now: list them with `orielctl events ls --type linux.desktop.session.start`"));
         }
@@ -184,6 +190,14 @@ pub(super) async fn get(plane: &ControlPlane, resource: &str) -> Result<Outcome,
                 .collect();
             Outcome::documents(&["Hash", "Type", "Expires", "Use"], rows, &documents(&tokens))
         }
+        Kind::Oidc => {
+            let connectors = match name {
+                Some(name) => vec![store.oidc_connector(name).await?],
+                None => store.oidc_connectors().await?,
+            };
+            // The documents hold a placeholder for the client secret.
+            Outcome::documents(&["Name", "Display", "Issuer", "Client ID", "Redirect URL", "Mappings"], oidc_rows(&connectors), &documents(&connectors))
+        }
         Kind::SessionRecordingConfig => {
             let config = store.session_recording_config().await?;
             let rows = vec![vec![config.mode.as_str().to_owned(), recording_meaning(config.mode).to_owned()]];
@@ -249,6 +263,7 @@ pub(super) async fn remove(plane: &ControlPlane, resource: &str) -> Result<Outco
             }
         }
         Kind::Lock => plane.unlock(name).await?,
+        Kind::Oidc => plane.remove_oidc_connector(name).await?,
         Kind::Token => {
             let token = super::tokens::find(plane, name).await?;
             store.delete_token(&token.secret_hash).await?;
@@ -298,6 +313,16 @@ fn service_rows(services: &[DesktopService]) -> Vec<Vec<String>> {
     services
         .iter()
         .map(|s| vec![s.kind.as_str().to_owned(), s.name.clone(), s.hostname.clone(), s.addr.clone(), s.version.clone(), expires(s.expires)])
+        .collect()
+}
+
+fn oidc_rows(connectors: &[OidcConnector]) -> Vec<Vec<String>> {
+    connectors
+        .iter()
+        .map(|c| {
+            let display = c.display_name().to_owned();
+            vec![c.name.clone(), display, c.issuer_url.clone(), c.client_id.clone(), c.redirect_url.clone(), c.claims_to_roles.len().to_string()]
+        })
         .collect()
 }
 

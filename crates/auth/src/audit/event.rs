@@ -55,6 +55,10 @@ pub enum EventType {
     LockCreated,
     /// A lock was removed.
     LockDeleted,
+    /// An OIDC connector was made or replaced.
+    OidcCreated,
+    /// An OIDC connector was removed.
+    OidcDeleted,
     /// A join token was made.
     JoinTokenCreate,
     /// A host joined the cluster with a token, or failed to.
@@ -63,7 +67,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, for listings and for parsing.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 22] = [
         Self::LinuxSessionStart,
         Self::LinuxSessionEnd,
         Self::ClipboardSend,
@@ -82,6 +86,8 @@ impl EventType {
         Self::RoleDeleted,
         Self::LockCreated,
         Self::LockDeleted,
+        Self::OidcCreated,
+        Self::OidcDeleted,
         Self::JoinTokenCreate,
         Self::InstanceJoin,
     ];
@@ -107,6 +113,8 @@ impl EventType {
             Self::RoleDeleted => "role.deleted",
             Self::LockCreated => "lock.created",
             Self::LockDeleted => "lock.deleted",
+            Self::OidcCreated => "oidc.created",
+            Self::OidcDeleted => "oidc.deleted",
             Self::JoinTokenCreate => "join_token.create",
             Self::InstanceJoin => "instance.join",
         }
@@ -144,6 +152,8 @@ impl EventType {
             (Self::RoleDeleted, _) => "T9001I",
             (Self::LockCreated, _) => "TLK00I",
             (Self::LockDeleted, _) => "TLK01I",
+            (Self::OidcCreated, _) => "T8100I",
+            (Self::OidcDeleted, _) => "T8101I",
             (Self::JoinTokenCreate, _) => "TJT00I",
             (Self::InstanceJoin, true) => "TJ001I",
             (Self::InstanceJoin, false) => "TJ001E",

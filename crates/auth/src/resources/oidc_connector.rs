@@ -98,6 +98,27 @@ pub fn check_issuer_url(issuer_url: &str) -> Result<(), IssuerError> {
     }
 }
 
+/// Why a redirect URL is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RedirectUrlError(String);
+
+/// Checks `redirect_url`: an absolute `https` URL, or `http` on a loopback
+/// address only, as for the issuer; no fragment (OAuth 2.0 forbids one in
+/// a redirection endpoint).
+pub fn check_redirect_url(redirect_url: &str) -> Result<(), RedirectUrlError> {
+    let url = url::Url::parse(redirect_url).map_err(|e| RedirectUrlError(format!("{redirect_url:?} is not a URL: {e}")))?;
+    if url.fragment().is_some() {
+        return Err(RedirectUrlError(format!("{redirect_url:?} has a fragment; a redirect URL has none")));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
+        "http" => Err(RedirectUrlError(format!("{redirect_url:?} is plain http; the provider sends people back over https (http only on a loopback address)"))),
+        other => Err(RedirectUrlError(format!("{redirect_url:?} has the scheme {other:?}; expected https"))),
+    }
+}
+
 fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => name == "localhost",
@@ -123,6 +144,24 @@ mod tests {
             ("https://idp.example.com/?a=b", "query or fragment"),
         ] {
             let error = check_issuer_url(bad).unwrap_err().to_string();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn redirect_urls_are_https_or_loopback_http_without_a_fragment() {
+        for good in
+            ["https://oriel.example.com/api/sso/oidc/callback", "https://oriel.example.com:3080/cb?x=1", "http://127.0.0.1:3080/cb", "http://localhost/cb"]
+        {
+            assert!(check_redirect_url(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            ("http://oriel.example.com/cb", "plain http"),
+            ("oriel.example.com/cb", "not a URL"),
+            ("javascript:alert(1)", "scheme \"javascript\""),
+            ("https://oriel.example.com/cb#top", "fragment"),
+        ] {
+            let error = check_redirect_url(bad).unwrap_err().to_string();
             assert!(error.contains(why), "{bad}: {error}");
         }
     }

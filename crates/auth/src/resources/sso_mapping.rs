@@ -36,8 +36,17 @@ impl ClaimMapping {
             let glob: Vec<String> = self.value.split('*').map(regex::escape).collect();
             format!("^{}$", glob.join(".*"))
         };
-        Regex::new(&source).map_err(|e| MappingError(format!("{:?} is not a valid regular expression: {e}", self.value)))
+        Regex::new(&source).map_err(|e| MappingError(format!("{:?} is not a valid regular expression: {}", self.value, one_line(&e))))
     }
+}
+
+/// The regex crate's syntax errors draw a caret under the pattern over
+/// several lines; an error message here is one line: the last one, which
+/// says what is wrong.
+fn one_line(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default();
+    last.trim().trim_start_matches("error: ").to_owned()
 }
 
 /// The roles `mappings` give for `claims` (each claim's values), in the
@@ -96,6 +105,7 @@ mod tests {
         let empty = [mapping("groups", "^(x)?y$", &["$1"])];
         assert!(roles_for(&empty, &claims(&["y"])).is_empty(), "an empty expansion is skipped");
         let bad = mapping("groups", "^(unclosed$", &["r"]);
-        assert!(bad.pattern().unwrap_err().to_string().contains("not a valid regular expression"));
+        let error = bad.pattern().unwrap_err().to_string();
+        assert_eq!(error, "\"^(unclosed$\" is not a valid regular expression: unclosed group");
     }
 }

@@ -102,6 +102,20 @@ pub struct User {
     /// the same name cannot use the old one's. Empty until the store
     /// creates the user (and for users stored before ids existed).
     pub id: String,
+    /// Set for a user an identity provider logs in (single sign-on): made
+    /// and refreshed at each login, never with a password.
+    pub sso: Option<SsoOrigin>,
+}
+
+/// Where a single sign-on user comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoOrigin {
+    /// The connector's kind, `oidc`.
+    pub kind: String,
+    /// The connector's name.
+    pub connector: String,
+    /// The provider's id for the person (the ID token's `sub`).
+    pub subject: String,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! | `/linux_desktop_services/<host id>`, `/windows_desktop_services/<host id>` | desktop service (expires) |
 //! | `/cluster_configuration/session_recording_config`, `/cluster_configuration/cluster_networking_config` | cluster settings (absent: defaults) |
 //! | `/locks/<name>` | lock (may expire) |
+//! | `/connectors/oidc/<name>` | OIDC connector, client secret included (`oidc_connectors.rs`) |
 //! | `/tokens/<sha256>` | join token (expires) |
 //! | `/invites/<sha256>` | invite (expires) |
 //! | `/web_sessions/<sha256>` | a logged-in browser and its user certificate and key (expires) |
@@ -27,6 +28,7 @@ mod events;
 mod host_certificates;
 mod invites;
 mod locks;
+mod oidc_connectors;
 mod recordings;
 mod revocations;
 mod roles;

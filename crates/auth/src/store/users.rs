@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{Store, StoreError, Versioned, Write};
 use crate::audit::millis;
 use crate::password::PasswordHashString;
-use crate::resources::user::{Credentials, Traits, User, UserName};
+use crate::resources::user::{Credentials, SsoOrigin, Traits, User, UserName};
 use crate::resources::webauthn_device::WebauthnDevice;
 use crate::second_factor::TotpDevice;
 
@@ -26,6 +26,16 @@ struct UserRecord {
     /// Absent in records from before ids existed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     id: String,
+    /// Only for single sign-on users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sso: Option<SsoRecord>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SsoRecord {
+    kind: String,
+    connector: String,
+    subject: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -91,6 +101,7 @@ impl From<&User> for UserRecord {
                 webauthn: c.webauthn.iter().map(WebauthnDeviceRecord::from).collect(),
             }),
             id: user.id.clone(),
+            sso: user.sso.as_ref().map(|sso| SsoRecord { kind: sso.kind.clone(), connector: sso.connector.clone(), subject: sso.subject.clone() }),
         }
     }
 }
@@ -117,7 +128,8 @@ impl UserRecord {
                 Some(credentials)
             }
         };
-        Ok(User { name, roles: self.roles, traits, credentials, id: self.id })
+        let sso = self.sso.map(|sso| SsoOrigin { kind: sso.kind, connector: sso.connector, subject: sso.subject });
+        Ok(User { name, roles: self.roles, traits, credentials, id: self.id, sso })
     }
 }
 

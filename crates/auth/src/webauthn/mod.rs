@@ -87,7 +87,7 @@ impl ControlPlane {
     /// Keeps `ceremony`, begun from `address`, for its answer; its id.
     pub(crate) fn open_ceremony(&self, ceremony: Ceremony, address: std::net::IpAddr) -> Result<String, WebauthnError> {
         let now = self.clock.now();
-        self.ceremonies.lock().unwrap_or_else(|p| p.into_inner()).open(ceremony, address, now)
+        Ok(self.ceremonies.lock().unwrap_or_else(|p| p.into_inner()).open(ceremony, address, now)?)
     }
 
     /// The ceremony `id`, if open; it answers once.

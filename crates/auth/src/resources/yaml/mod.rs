@@ -9,13 +9,16 @@
 //!
 //! Fields Oriel does not use are accepted and not kept, as with roles, except
 //! where ignoring one would do more than the author meant (a lock target
-//! Oriel cannot match, a join method it does not check).
+//! Oriel cannot match, a join method it does not check, an OIDC login
+//! condition it does not enforce). Secrets are never written: a token as
+//! its hash, an OIDC connector's client secret as a placeholder.
 
 mod auth_preference;
 mod cluster;
 mod desktop;
 mod desktop_service;
 mod lock;
+mod oidc;
 pub mod rfc3339;
 mod token;
 mod user;
@@ -27,6 +30,7 @@ use std::time::SystemTime;
 use oriel_rbac::document::{At, Issue, Node, Value};
 use oriel_rbac::{ParseError, Position, Role};
 
+pub use oidc::CLIENT_SECRET_PLACEHOLDER;
 pub use token::TokenSpec;
 
 use rfc3339::TimeField;
@@ -34,12 +38,23 @@ use rfc3339::TimeField;
 use crate::resources::auth_preference::AuthPreference;
 use crate::resources::cluster_settings::{ClusterNetworkingConfig, SessionRecordingConfig};
 use crate::resources::lock::Lock;
+use crate::resources::oidc_connector::OidcConnector;
 use crate::resources::user::User;
 use crate::store::DesktopRecord;
 
 /// The kinds `create -f` accepts, in the order errors list them.
-pub const CREATABLE_KINDS: [&str; 9] =
-    ["role", "user", "lock", "token", "linux_desktop", "windows_desktop", "session_recording_config", "cluster_networking_config", "cluster_auth_preference"];
+pub const CREATABLE_KINDS: [&str; 10] = [
+    "role",
+    "user",
+    "lock",
+    "token",
+    "linux_desktop",
+    "windows_desktop",
+    "oidc",
+    "session_recording_config",
+    "cluster_networking_config",
+    "cluster_auth_preference",
+];
 
 /// A document that cannot be loaded. `Display`:
 /// `SOURCE[:LINE:COLUMN]: [document N: ][FIELD.PATH: ]MESSAGE`.
@@ -96,6 +111,8 @@ pub enum Resource {
     ClusterNetworkingConfig(ClusterNetworkingConfig),
     /// `kind: cluster_auth_preference`.
     AuthPreference(AuthPreference),
+    /// `kind: oidc`, with its client secret.
+    OidcConnector(OidcConnector),
 }
 
 impl Resource {
@@ -110,6 +127,7 @@ impl Resource {
             Resource::SessionRecordingConfig(_) => "session_recording_config",
             Resource::ClusterNetworkingConfig(_) => "cluster_networking_config",
             Resource::AuthPreference(_) => "cluster_auth_preference",
+            Resource::OidcConnector(_) => "oidc",
         }
     }
 
@@ -122,6 +140,7 @@ impl Resource {
             Resource::Lock(l) => l.name.clone(),
             Resource::Token(t) => t.short_hash().to_owned(),
             Resource::Desktop(d) => d.name.clone(),
+            Resource::OidcConnector(c) => c.name.clone(),
             Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) | Resource::AuthPreference(_) => self.kind().to_owned(),
         }
     }
@@ -132,7 +151,8 @@ impl Resource {
         matches!(self, Resource::SessionRecordingConfig(_) | Resource::ClusterNetworkingConfig(_) | Resource::AuthPreference(_))
     }
 
-    /// The resource as a document, the shape `parse_resources` reads.
+    /// The resource as a document, the shape `parse_resources` reads (an
+    /// OIDC connector's with the secret's placeholder, which it refuses).
     pub fn to_document(&self) -> Node {
         match self {
             Resource::Role(r) => r.to_document(),
@@ -143,6 +163,7 @@ impl Resource {
             Resource::SessionRecordingConfig(c) => c.to_document(),
             Resource::ClusterNetworkingConfig(c) => c.to_document(),
             Resource::AuthPreference(p) => p.to_document(),
+            Resource::OidcConnector(c) => c.to_document(),
         }
     }
 
@@ -227,6 +248,7 @@ fn parse_document(source_name: &str, node: &Node) -> Result<Resource, Issue> {
         "token" => Resource::Token(token::parse(&root)?),
         "linux_desktop" => Resource::Desktop(desktop::parse(&root, oriel_rbac::DesktopKind::Linux)?),
         "windows_desktop" => Resource::Desktop(desktop::parse(&root, oriel_rbac::DesktopKind::Windows)?),
+        "oidc" => Resource::OidcConnector(oidc::parse(&root)?),
         "session_recording_config" => Resource::SessionRecordingConfig(cluster::parse_recording(&root)?),
         "cluster_networking_config" => Resource::ClusterNetworkingConfig(cluster::parse_networking(&root)?),
         "cluster_auth_preference" => Resource::AuthPreference(auth_preference::parse(&root)?),

@@ -46,6 +46,7 @@ status: {is_locked: false}
                 traits: crate::resources::user::Traits::new().with("logins", ["alice", "root"]).with("windows_logins", ["Administrator"]),
                 credentials: None,
                 id: String::new(),
+                sso: None,
             }),
         ),
         (
@@ -239,12 +240,203 @@ fn an_auth_preference_oriel_cannot_enforce_is_refused_where_it_is_written() {
     }
 }
 
+/// Teleport's own OIDC connector, with fields Oriel does not keep.
+const TELEPORT_OIDC: &str = "kind: oidc
+version: v3
+metadata:
+  name: corp
+  revision: 3f2a
+spec:
+  display: Corp SSO
+  issuer_url: https://idp.example.com
+  client_id: oriel
+  client_secret: s3cret-from-the-idp
+  redirect_url: [https://oriel.example.com/api/sso/oidc/callback]
+  provider: okta
+  prompt: select_account
+  pkce_mode: enabled
+  acr_values: ''
+  scope: [email, groups]
+  claims_to_roles:
+    - {claim: groups, value: admins, roles: [access, editor]}
+    - claim: groups
+      value: '^env-(.*)$'
+      roles: ['$1-access']
+  google_admin_email: admin@example.com
+";
+
+fn corp() -> crate::resources::oidc_connector::OidcConnector {
+    use crate::resources::sso_mapping::ClaimMapping;
+    let mapping = |claim: &str, value: &str, roles: &[&str]| ClaimMapping {
+        claim: claim.into(),
+        value: value.into(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    crate::resources::oidc_connector::OidcConnector {
+        name: "corp".into(),
+        display: Some("Corp SSO".into()),
+        issuer_url: "https://idp.example.com".into(),
+        client_id: "oriel".into(),
+        client_secret: "s3cret-from-the-idp".into(),
+        redirect_url: "https://oriel.example.com/api/sso/oidc/callback".into(),
+        scope: vec!["email".into(), "groups".into()],
+        username_claim: "email".into(),
+        claims_to_roles: vec![mapping("groups", "admins", &["access", "editor"]), mapping("groups", "^env-(.*)$", &["$1-access"])],
+    }
+}
+
+#[test]
+fn an_oidc_connector_loads_from_teleports_shape_and_is_written_without_its_secret() {
+    let expected = corp();
+    assert_eq!(one(TELEPORT_OIDC), Resource::OidcConnector(expected.clone()));
+    let written = to_yaml(&[Resource::OidcConnector(expected.clone()).to_document()]);
+    assert_eq!(
+        written,
+        "---\nkind: oidc\nversion: v3\nmetadata:\n  name: corp\nspec:\n  display: Corp SSO\n  issuer_url: \"https://idp.example.com\"\n  client_id: oriel\n  \
+         client_secret: \"********\"\n  redirect_url: \"https://oriel.example.com/api/sso/oidc/callback\"\n  scope:\n    - email\n    - groups\n  \
+         username_claim: email\n  claims_to_roles:\n    - claim: groups\n      value: admins\n      roles:\n        - access\n        - editor\n    \
+         - claim: groups\n      value: ^env-(.*)$\n      roles:\n        - $1-access\n"
+    );
+    assert!(!written.contains(&expected.client_secret), "{written}");
+    assert!(!format!("{:?}", Resource::OidcConnector(expected.clone())).contains(&expected.client_secret), "debug output leaves the secret out");
+    // What `get` wrote loads again once the real secret replaces the placeholder.
+    let refused = error(&written);
+    assert_eq!(refused, "t.yaml:10:18: document 1: spec.client_secret: the placeholder `get` prints is not a secret; write the real one");
+    let restored = written.replace(&format!("\"{CLIENT_SECRET_PLACEHOLDER}\""), &expected.client_secret);
+    assert_eq!(one(&restored), Resource::OidcConnector(expected), "{restored}");
+    // The least a connector needs; username_claim defaults to Teleport's.
+    let least = "kind: oidc\nmetadata: {name: min}\nspec:\n  issuer_url: http://127.0.0.1:9080\n  client_id: c\n  client_secret: s\n  \
+                 redirect_url: http://localhost:3080/cb\n  claims_to_roles: [{claim: email, value: '*', roles: [access]}]\n";
+    let Resource::OidcConnector(least) = one(least) else { panic!() };
+    assert_eq!((least.display, least.scope.len(), least.username_claim.as_str()), (None, 0, "email"));
+}
+
+#[test]
+fn an_oidc_connector_oriel_cannot_honour_is_refused_where_it_is_written() {
+    let good = |field: &str| match field {
+        "issuer_url" => "issuer_url: https://idp.example.com",
+        "client_id" => "client_id: oriel",
+        "client_secret" => "client_secret: s3cret",
+        "redirect_url" => "redirect_url: https://oriel.example.com/cb",
+        _ => "claims_to_roles: [{claim: groups, value: admins, roles: [access]}]",
+    };
+    let fields = ["issuer_url", "client_id", "client_secret", "redirect_url", "claims_to_roles"];
+    // Each case replaces one field (lines 5 to 9) or adds line 10.
+    let with = |field: &str, line: &str| {
+        let mut spec: Vec<&str> = fields.iter().map(|f| if *f == field { line } else { good(f) }).collect();
+        if !fields.contains(&field) {
+            spec.push(line);
+        }
+        format!("kind: oidc\nversion: v3\nmetadata: {{name: corp}}\nspec:\n  {}\n", spec.join("\n  "))
+    };
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "issuer_url",
+            "issuer_url: http://idp.example.com",
+            "5:15: document 1: spec.issuer_url: \"http://idp.example.com\" is plain http; an identity provider is reached over https (http only on a loopback address)",
+        ),
+        ("issuer_url", "issuer_url: [https://idp.example.com]", "5:15: document 1: spec.issuer_url: expected a string, found a list"),
+        ("issuer_url", "issuer: https://idp.example.com", "5:3: document 1: spec.issuer_url: is required"),
+        ("client_id", "client_id: ''", "6:14: document 1: spec.client_id: a client_id cannot be empty"),
+        ("client_secret", "client_secret: ''", "7:18: document 1: spec.client_secret: a client_secret cannot be empty"),
+        (
+            "client_secret",
+            "client_secret: '********'",
+            "7:18: document 1: spec.client_secret: the placeholder `get` prints is not a secret; write the real one",
+        ),
+        ("client_secret", "client_secret: 12345", "7:18: document 1: spec.client_secret: expected a string, found an integer"),
+        (
+            "redirect_url",
+            "redirect_url: http://oriel.example.com/cb",
+            "8:17: document 1: spec.redirect_url: \"http://oriel.example.com/cb\" is plain http; the provider sends people back over https (http only on a loopback address)",
+        ),
+        (
+            "redirect_url",
+            "redirect_url: /api/sso/oidc/callback",
+            "8:17: document 1: spec.redirect_url: \"/api/sso/oidc/callback\" is not a URL: relative URL without a base",
+        ),
+        (
+            "redirect_url",
+            "redirect_url: [https://a.example.com/cb, https://b.example.com/cb]",
+            "8:17: document 1: spec.redirect_url: Oriel takes one redirect_url, found 2",
+        ),
+        (
+            "redirect_url",
+            "redirect_url: ['https://a.example.com/cb#x']",
+            "8:18: document 1: spec.redirect_url[0]: \"https://a.example.com/cb#x\" has a fragment; a redirect URL has none",
+        ),
+        ("claims_to_roles", "claims_to_roles: []", "9:20: document 1: spec.claims_to_roles: a connector needs at least one mapping: {claim, value, roles}"),
+        ("claims_to_roles", "claims_to_roles: {claim: groups}", "9:20: document 1: spec.claims_to_roles: expected a list of mappings, found a mapping"),
+        (
+            "claims_to_roles",
+            "claims_to_roles: [{claim: g, value: a, roles: [r]}, {value: admins, roles: [access]}]",
+            "9:55: document 1: spec.claims_to_roles[1].claim: is required",
+        ),
+        (
+            "claims_to_roles",
+            "claims_to_roles: [{claim: g, value: a, roles: [r]}, {claim: g, value: '^(admins$', roles: [access]}]",
+            "9:73: document 1: spec.claims_to_roles[1].value: \"^(admins$\" is not a valid regular expression: unclosed group",
+        ),
+        (
+            "claims_to_roles",
+            "claims_to_roles: [{claim: g, value: '', roles: [r]}]",
+            "9:39: document 1: spec.claims_to_roles[0].value: a value cannot be empty (`*` matches any)",
+        ),
+        (
+            "claims_to_roles",
+            "claims_to_roles: [{claim: g, value: a, roles: []}]",
+            "9:49: document 1: spec.claims_to_roles[0].roles: a mapping needs at least one role",
+        ),
+        ("claims_to_roles", "claims_to_roles: [{claim: g, value: a}]", "9:21: document 1: spec.claims_to_roles[0].roles: is required"),
+        (
+            "claims_to_roles",
+            "claims_to_roles: [{claim: g, value: a, roles: [r, '']}]",
+            "9:53: document 1: spec.claims_to_roles[0].roles[1]: a role name cannot be empty",
+        ),
+        (
+            "claims_to_roles",
+            "claims_to_roles: [{claim: g, value: a, role_template: {kind: role}}]",
+            "9:42: document 1: spec.claims_to_roles[0].role_template: Oriel makes no roles from a template; create the role and name it in roles",
+        ),
+        ("claims_to_roles", "claims_to_roles: [admins]", "9:21: document 1: spec.claims_to_roles[0]: expected a mapping, found a string"),
+        (
+            "acr_values",
+            "acr_values: 'phr'",
+            "10:3: document 1: spec.acr_values: Oriel does not check the acr claim of a login, so acr_values would not be enforced; remove it",
+        ),
+        (
+            "max_age",
+            "max_age: 1h",
+            "10:3: document 1: spec.max_age: Oriel does not check the auth_time claim of a login, so max_age would not be enforced; remove it",
+        ),
+        ("scope", "scope: [email, 'groups profile']", "10:18: document 1: spec.scope[1]: a scope is one word, found \"groups profile\""),
+        ("scope", "scope: email", "10:10: document 1: spec.scope: expected a list of strings, found a string"),
+        ("display", "display: [Corp]", "10:12: document 1: spec.display: expected a string, found a list"),
+    ];
+    let mismatches: Vec<String> = cases
+        .iter()
+        .map(|(field, line, expected)| (with(field, line), format!("t.yaml:{expected}")))
+        .filter(|(text, expected)| error(text) != *expected)
+        .map(|(text, expected)| format!("{text}\n  got:      {}\n  expected: {expected}", error(&text)))
+        .collect();
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    // A name is a storage name, as for every kind; a connector needs a spec.
+    let bad_name = error(&with("x", "x: 1").replace("name: corp", "name: a/b"));
+    assert!(bad_name.starts_with("t.yaml:3:18: document 1: metadata.name: invalid name \"a/b\""), "{bad_name}");
+    assert_eq!(error("kind: oidc\nmetadata: {name: corp}\n"), "t.yaml:1:1: document 1: spec: is required");
+    // No refusal repeats the secret.
+    for secret in ["client_secret: [hunter2-secret]", "client_secret: {hunter2-secret: 1}"] {
+        let refused = error(&with("client_secret", secret));
+        assert!(refused.starts_with("t.yaml:7:18: document 1: spec.client_secret: expected a string") && !refused.contains("hunter2"), "{refused}");
+    }
+}
+
 #[test]
 fn errors_name_the_document_line_and_field() {
     let cases: &[(&str, &str)] = &[
         (
             "kind: role\nversion: v7\nmetadata: {name: a}\n---\nkind: gadget\n",
-            "t.yaml:5:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, session_recording_config, cluster_networking_config, cluster_auth_preference",
+            "t.yaml:5:7: document 2: kind: unsupported kind \"gadget\"; orielctl create accepts role, user, lock, token, linux_desktop, windows_desktop, oidc, session_recording_config, cluster_networking_config, cluster_auth_preference",
         ),
         ("metadata: {name: a}\n", "t.yaml:1:1: document 1: kind: is required"),
         ("- kind: user\n", "t.yaml:1:1: document 1: expected a resource (a mapping with kind, metadata and spec), found a list"),

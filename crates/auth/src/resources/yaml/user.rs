@@ -11,7 +11,7 @@ use crate::resources::user::{Traits, User, UserName};
 pub(super) fn parse(root: &At<'_>) -> Result<User, Issue> {
     let name_at = root.required("metadata")?.required("name")?;
     let name = UserName::parse(name_at.string()?).map_err(|e| name_at.issue(e.to_string()))?;
-    let mut user = User { name, roles: Vec::new(), traits: Traits::new(), credentials: None, id: String::new() };
+    let mut user = User { name, roles: Vec::new(), traits: Traits::new(), credentials: None, id: String::new(), sso: None };
     let Some(spec) = root.field("spec")? else { return Ok(user) };
     if let Some(roles) = spec.field("roles")? {
         for at in roles.items("a list of strings")? {
