@@ -162,9 +162,20 @@ async fn a_login_through_the_provider_makes_the_user_from_its_claims() {
     assert_eq!(plane.store().user("alice@example.test").await.unwrap().value.id, user.id);
     assert!(plane.session_user(&session.secret).await.is_some(), "the same roles and traits: the first session stays");
 
+    // The mapping changes: the next login brings other roles, and the web
+    // sessions made with the old ones end.
+    let mut remapped = connector(&provider.issuer);
+    remapped.claims_to_roles.push(ClaimMapping { claim: "groups".into(), value: "^env-(.*)$".into(), roles: vec!["$1-access".into()] });
+    plane.store().put_oidc_connector(&remapped, true).await.unwrap();
+    let begun = plane.begin_oidc_login("testidp", ADDR).await.unwrap();
+    let back = at_provider(&begun.url, "alice").await;
+    let newer = plane.finish_oidc_login(&back.state, &back.code, Some(&begun.binding), ADDR).await.unwrap();
+    assert_eq!(plane.session_user(&newer.secret).await.unwrap().user.roles, ["sso-access", "dev-access"]);
+    assert!(plane.session_user(&session.secret).await.is_none(), "the session with the old roles ended");
+
     let logins = plane.events(&EventQuery::default()).await.unwrap().unwrap().events;
     let oidc: Vec<_> = logins.iter().filter(|e| e.event == EventType::UserLogin && e.fields.get("method").and_then(|m| m.as_str()) == Some("oidc")).collect();
-    assert_eq!(oidc.len(), 3, "two logins and the replay: {oidc:?}");
+    assert_eq!(oidc.len(), 4, "three logins and the replay: {oidc:?}");
     assert!(oidc.iter().filter(|e| e.success).all(|e| e.user == "alice@example.test"));
 }
 
