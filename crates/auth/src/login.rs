@@ -54,6 +54,9 @@ pub enum LoginError {
     /// factor (`second_factor: otp` or `webauthn`).
     #[error("this cluster's logins need {0}")]
     MethodNotAllowed(&'static str),
+    /// `cluster_auth_preference.allow_local_auth: false`.
+    #[error("logins with a password are turned off in this cluster; sign in with single sign-on")]
+    LocalLoginsOff,
     /// Storage failed; the client may retry.
     #[error("the login service is unavailable, try again")]
     Unavailable(#[source] StoreError),
@@ -223,6 +226,11 @@ impl ControlPlane {
     /// Refuses `factor` when the cluster's `second_factor` rules it out.
     pub(crate) async fn require_second_factor(&self, factor: Factor) -> Result<(), LoginError> {
         let preference = self.store.auth_preference().await.map_err(unavailable)?;
+        // Every caller is a path of Oriel's own users (logins, invites,
+        // their keys): with local logins off, none is open.
+        if !preference.allow_local_auth {
+            return Err(LoginError::LocalLoginsOff);
+        }
         match factor {
             Factor::Totp if !preference.second_factor.allows_totp() => Err(LoginError::MethodNotAllowed("a security key or passkey")),
             Factor::Webauthn if !preference.second_factor.allows_webauthn() => Err(LoginError::MethodNotAllowed("a TOTP code")),

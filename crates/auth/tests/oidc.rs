@@ -242,3 +242,26 @@ async fn wrong_state_another_browser_another_login_and_an_expired_code_log_nobod
     assert!(matches!(expired, SsoError::Refused(_)), "{expired}");
     assert!(plane.store().user("alice@example.test").await.is_err(), "nobody was logged in");
 }
+
+#[tokio::test]
+async fn the_cluster_can_make_single_sign_on_the_only_way_in() {
+    let provider = provider(60);
+    let (plane, _dir) = plane(&provider.issuer).await;
+    let mut other = connector(&provider.issuer);
+    other.name = "another".into();
+    plane.store().put_oidc_connector(&other, false).await.unwrap();
+    let names = |connectors: Vec<oriel_auth::sso::SsoConnector>| connectors.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    assert_eq!(names(plane.sso_connectors().await.unwrap()), ["another", "testidp"]);
+
+    let yaml = "kind: cluster_auth_preference\nspec:\n  type: oidc\n  connector_name: testidp\n  allow_local_auth: false\n";
+    let resources = oriel_auth::resources::yaml::parse_resources("cap.yaml", yaml).unwrap();
+    let oriel_auth::resources::yaml::Resource::AuthPreference(preference) = &resources[0].resource else { panic!("{resources:?}") };
+    plane.store().put_auth_preference(preference).await.unwrap();
+    assert_eq!(names(plane.sso_connectors().await.unwrap()), ["testidp", "another"], "the cluster's connector first");
+    let local = plane.login("anyone", "a password", "123456", ADDR).await.unwrap_err();
+    assert_eq!(local.to_string(), "logins with a password are turned off in this cluster; sign in with single sign-on");
+    // Single sign-on still logs people in.
+    let begun = plane.begin_oidc_login("testidp", ADDR).await.unwrap();
+    let back = at_provider(&begun.url, "alice").await;
+    plane.finish_oidc_login(&back.state, &back.code, Some(&begun.binding), ADDR).await.unwrap();
+}

@@ -5,7 +5,6 @@
 //! (webauthn-authenticator-rs) answers; its signing is timed apart, so the
 //! server's share is what the row shows.
 
-use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -21,8 +20,9 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 const PASSWORD: &str = "benchmark password";
 const ORIGIN: &str = "https://desktops.example.com";
 
-/// `count` password + key logins one after another; a table row.
-pub async fn run(count: usize) -> anyhow::Result<String> {
+/// `count` password + key logins one after another: a table row into
+/// `rows`, and the note that goes under the table.
+pub async fn run(rows: &mut String, count: usize) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let clock = Arc::new(FakeClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000)));
     let backend = SqliteBackend::open(dir.path().join("oriel.db"), Options { clock: clock.clone(), ..Options::default() }).await?;
@@ -48,8 +48,6 @@ pub async fn run(count: usize) -> anyhow::Result<String> {
         server += (asked - started) + answered.elapsed();
         signing += answered - asked;
     }
-    let mut out = String::new();
-    super::logins::row(&mut out, "password + security key, one after another (server's share)", count, server);
-    let _ = writeln!(out, "\nThe software key's signing took {:.1} ms per login besides, on the client's side.", signing.as_secs_f64() * 1000.0 / count as f64);
-    Ok(out)
+    super::logins::row(rows, "password + security key, one after another (server's share)", count, server);
+    Ok(format!("\nThe software key's signing took {:.1} ms per login besides, on the client's side.\n", signing.as_secs_f64() * 1000.0 / count as f64))
 }

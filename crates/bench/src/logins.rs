@@ -67,7 +67,10 @@ pub async fn run(count: usize, flood: usize) -> anyhow::Result<String> {
         }
     }
     row(&mut out, "two users at once", count / 2 * 2, started.elapsed());
-    out += &crate::key_logins::run(count).await?;
+    let key_note = crate::key_logins::run(&mut out, count).await?;
+    let sso_note = crate::sso_logins::run(&mut out, &plane, count).await?;
+    out += &key_note;
+    out += &sso_note;
     let _ = writeln!(out, "\nargon2id is the cost by design (about 19 MiB and 2 passes per check); the two-at-once row shows what the second core adds.");
     if flood > 0 {
         under_flood(&mut out, &plane, &clock, &secrets[0], count, flood).await?;

@@ -22,6 +22,7 @@ mod report;
 mod scenarios;
 mod shared_dir;
 mod side;
+mod sso_logins;
 mod xclients;
 
 use clap::{Parser, Subcommand};
@@ -54,7 +55,8 @@ enum Command {
         #[arg(long)]
         no_proxy: bool,
     },
-    /// Password + TOTP logins per second through the control plane.
+    /// Logins per second through the control plane: password + TOTP, password +
+    /// security key, and OIDC single sign-on against a real provider (node) on loopback.
     Logins {
         #[arg(long, default_value_t = 40)]
         count: usize,

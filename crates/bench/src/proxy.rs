@@ -3,7 +3,6 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -72,15 +71,7 @@ impl Oriel {
             .arg(&xsessions)
             .stdout(Stdio::piped())
             .stderr(log);
-        // SAFETY: prctl is async-signal-safe.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        crate::xclients::dies_with_bench(&mut command);
         let mut child = command.spawn().with_context(|| format!("cannot start {}", binary.display()))?;
         let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines().map_while(Result::ok);
         let ready = lines.find_map(|l| l.strip_prefix("Oriel is ready at https://").map(str::to_owned));

@@ -122,15 +122,7 @@ impl Clients {
     pub fn spawn(&mut self, display: &Display, program: &str, args: &[&str]) -> anyhow::Result<()> {
         let mut command = display.command(program, args);
         command.stdout(Stdio::null()).process_group(0);
-        // SAFETY: prctl is async-signal-safe.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        dies_with_bench(&mut command);
         let child = command.spawn().with_context(|| format!("cannot start {program}"))?;
         self.children.push(child);
         Ok(())
@@ -165,6 +157,20 @@ impl Clients {
 impl Drop for Clients {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The child `command` starts gets SIGTERM if the bench dies first
+/// (parent-death signal), so no child outlives a killed bench.
+pub fn dies_with_bench(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
 

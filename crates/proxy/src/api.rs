@@ -32,7 +32,7 @@ pub(crate) fn login_error(e: LoginError) -> Response {
         LoginError::Busy(b) => (StatusCode::TOO_MANY_REQUESTS, Some(b.retry_after)),
         LoginError::BadInvite => (StatusCode::NOT_FOUND, None),
         LoginError::Password(_) | LoginError::Code(_) | LoginError::StaleChallenge => (StatusCode::BAD_REQUEST, None),
-        LoginError::MethodNotAllowed(_) => (StatusCode::FORBIDDEN, None),
+        LoginError::MethodNotAllowed(_) | LoginError::LocalLoginsOff => (StatusCode::FORBIDDEN, None),
         LoginError::Unavailable(_) | LoginError::Certificate(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
     };
     if status == StatusCode::SERVICE_UNAVAILABLE {

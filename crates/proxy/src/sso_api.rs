@@ -1,7 +1,8 @@
 //! Single sign-on through OIDC connectors (`oriel_auth::sso`):
 //!
-//! - `GET /api/sso/connectors`: `{connectors: [{kind, name, display}]}`,
-//!   for the login page's buttons;
+//! - `GET /api/sso/connectors`: `{connectors: [{kind, name, display}],
+//!   local}`, for the login page's buttons (`local`: password logins are
+//!   open);
 //! - `GET /api/sso/oidc/{name}/login`: 303 to the identity provider, with
 //!   the login's binding secret in the `__Host-oriel_sso` cookie;
 //! - `GET /api/sso/oidc/callback?state&code` (the connector's
@@ -29,12 +30,14 @@ use crate::web::AppState;
 /// The binding cookie of a login in progress.
 const SSO_COOKIE: &str = "__Host-oriel_sso";
 
-/// The connectors, for the login page.
+/// The connectors, for the login page (the cluster's default first), and
+/// whether password logins are open (`local`).
 pub(crate) async fn connectors(State(state): State<AppState>) -> Response {
-    match state.plane.sso_connectors().await {
-        Ok(connectors) => {
+    let listed = async { Ok::<_, SsoError>((state.plane.sso_connectors().await?, state.plane.store().auth_preference().await?.allow_local_auth)) };
+    match listed.await {
+        Ok((connectors, local)) => {
             let list: Vec<_> = connectors.iter().map(|c| json!({ "kind": c.kind, "name": c.name, "display": c.display })).collect();
-            Json(json!({ "connectors": list })).into_response()
+            Json(json!({ "connectors": list, "local": local })).into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot list the single sign-on connectors");

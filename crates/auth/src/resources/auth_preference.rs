@@ -5,10 +5,14 @@
 //! whole cluster (`require_session_mfa`). One per cluster; its defaults
 //! apply until it is set.
 //!
+//! `type: oidc` makes single sign-on the cluster's way in: the login page
+//! offers `connector_name` first, and `allow_local_auth: false` turns
+//! password logins (and invites) off, as Teleport's do.
+//!
 //! Only what this version can enforce is accepted: a preference that names
-//! a login method Oriel does not have (`type: oidc`) is refused when it is
-//! written, never stored and ignored. A second factor is never off: `off`
-//! is refused, as Teleport now does.
+//! a login method Oriel does not have (`github`, `saml`) is refused when it
+//! is written, never stored and ignored. A second factor is never off:
+//! `off` is refused, as Teleport now does.
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +23,8 @@ pub enum AuthType {
     /// `local`: Oriel's own users, password and second factor.
     #[default]
     Local,
+    /// `oidc`: people log in through an OIDC connector.
+    Oidc,
 }
 
 /// `spec.second_factor`.
@@ -92,6 +98,7 @@ impl AuthType {
     pub fn as_str(self) -> &'static str {
         match self {
             AuthType::Local => "local",
+            AuthType::Oidc => "oidc",
         }
     }
 }
@@ -102,10 +109,11 @@ impl FromStr for AuthType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "local" => Ok(AuthType::Local),
-            "oidc" | "github" | "saml" => {
-                Err(UnsupportedPreference(format!("type {s} needs single sign-on connectors, which this version of Oriel does not have yet; use local")))
+            "oidc" => Ok(AuthType::Oidc),
+            "github" | "saml" => {
+                Err(UnsupportedPreference(format!("type {s} needs {s} connectors, which this version of Oriel does not have; use local or oidc")))
             }
-            other => Err(UnsupportedPreference(format!("unknown type {other:?}; local"))),
+            other => Err(UnsupportedPreference(format!("unknown type {other:?}; local or oidc"))),
         }
     }
 }
@@ -125,11 +133,25 @@ pub struct AuthPreference {
     /// `spec.require_session_mfa` (default false): every desktop session
     /// needs a fresh second factor, whatever the roles say.
     pub require_session_mfa: bool,
+    /// `spec.connector_name`: with `type: oidc`, the connector the login
+    /// page offers first.
+    pub connector_name: Option<String>,
+    /// `spec.allow_local_auth` (default true): whether Oriel's own users may
+    /// log in with a password. Off only with `type: oidc`.
+    pub allow_local_auth: bool,
 }
 
 impl Default for AuthPreference {
     fn default() -> Self {
-        Self { auth_type: AuthType::Local, second_factor: SecondFactor::On, webauthn_rp_id: None, allow_passwordless: true, require_session_mfa: false }
+        Self {
+            auth_type: AuthType::Local,
+            second_factor: SecondFactor::On,
+            webauthn_rp_id: None,
+            allow_passwordless: true,
+            require_session_mfa: false,
+            connector_name: None,
+            allow_local_auth: true,
+        }
     }
 }
 
@@ -180,7 +202,8 @@ mod tests {
         }
         assert!("off".parse::<SecondFactor>().unwrap_err().to_string().contains("every login needs a second factor"));
         assert_eq!("local".parse::<AuthType>(), Ok(AuthType::Local));
-        assert!("oidc".parse::<AuthType>().unwrap_err().to_string().contains("use local"));
+        assert_eq!("oidc".parse::<AuthType>(), Ok(AuthType::Oidc));
+        assert!("saml".parse::<AuthType>().unwrap_err().to_string().contains("use local or oidc"));
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::audit::{AuditEvent, EventType};
 use crate::bearer::BearerSecret;
 use crate::control_plane::ControlPlane;
 use crate::login::{LoginError, SessionCookie};
+use crate::resources::auth_preference::AuthType;
 use crate::resources::oidc_connector::OidcConnector;
 use crate::waiting::Waiting;
 
@@ -103,10 +104,24 @@ pub struct SsoConnector {
 }
 
 impl ControlPlane {
-    /// The connectors people may log in through.
+    /// The connectors people may log in through; with `type: oidc`, the
+    /// preference's `connector_name` first.
     pub async fn sso_connectors(&self) -> Result<Vec<SsoConnector>, SsoError> {
-        let connectors = self.store.oidc_connectors().await?;
-        Ok(connectors.iter().map(|c| SsoConnector { kind: "oidc", name: c.name.clone(), display: c.display_name().to_owned() }).collect())
+        let preference = self.store.auth_preference().await?;
+        let mut connectors: Vec<SsoConnector> = self
+            .store
+            .oidc_connectors()
+            .await?
+            .iter()
+            .map(|c| SsoConnector { kind: "oidc", name: c.name.clone(), display: c.display_name().to_owned() })
+            .collect();
+        if preference.auth_type == AuthType::Oidc
+            && let Some(default) = &preference.connector_name
+        {
+            // Stable: the others keep their order.
+            connectors.sort_by_key(|c| c.name != *default);
+        }
+        Ok(connectors)
     }
 
     /// Begins a login through the connector `name`, asked from `address`.

@@ -33,6 +33,14 @@ struct AuthPreferenceJson {
     webauthn_rp_id: Option<String>,
     allow_passwordless: bool,
     require_session_mfa: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    connector_name: Option<String>,
+    #[serde(default = "yes")]
+    allow_local_auth: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Store {
@@ -72,6 +80,8 @@ impl Store {
             webauthn_rp_id: json.webauthn_rp_id,
             allow_passwordless: json.allow_passwordless,
             require_session_mfa: json.require_session_mfa,
+            connector_name: json.connector_name,
+            allow_local_auth: json.allow_local_auth,
         })
     }
 
@@ -83,6 +93,8 @@ impl Store {
             webauthn_rp_id: preference.webauthn_rp_id.clone(),
             allow_passwordless: preference.allow_passwordless,
             require_session_mfa: preference.require_session_mfa,
+            connector_name: preference.connector_name.clone(),
+            allow_local_auth: preference.allow_local_auth,
         };
         self.write_json(AUTHENTICATION, FOLDER, AUTHENTICATION, &json, None, Write::Put).await.map(drop)
     }

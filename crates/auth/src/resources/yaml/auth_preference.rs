@@ -1,7 +1,7 @@
 //! `kind: cluster_auth_preference`: a singleton, so `metadata.name` may be
 //! absent and is not checked, as in Teleport. Teleport's other fields
-//! (`connector_name`, `device_trust`, `locking_mode`, …) are accepted and
-//! not kept; a value Oriel cannot enforce is refused where it is written.
+//! (`device_trust`, `locking_mode`, …) are accepted and not kept; a value
+//! Oriel cannot enforce is refused where it is written.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +38,15 @@ pub(super) fn parse(root: &At<'_>) -> Result<AuthPreference, Issue> {
     if let Some(at) = spec.field("require_session_mfa")? {
         preference.require_session_mfa = at.flag()?;
     }
+    if let Some(at) = spec.field("connector_name")? {
+        preference.connector_name = Some(at.string()?.to_owned()).filter(|name| !name.is_empty());
+    }
+    if let Some(at) = spec.field("allow_local_auth")? {
+        preference.allow_local_auth = at.flag()?;
+        if !preference.allow_local_auth && preference.auth_type == AuthType::Local {
+            return Err(at.issue("local logins cannot be turned off while type is local: set type: oidc and a connector first".to_owned()));
+        }
+    }
     Ok(preference)
 }
 
@@ -49,6 +58,10 @@ impl ToDocument for AuthPreference {
         }
         spec.push(("allow_passwordless", Node::bool(self.allow_passwordless)));
         spec.push(("require_session_mfa", Node::bool(self.require_session_mfa)));
+        if let Some(name) = &self.connector_name {
+            spec.push(("connector_name", Node::str(name)));
+        }
+        spec.push(("allow_local_auth", Node::bool(self.allow_local_auth)));
         document("cluster_auth_preference", "v2", "cluster-auth-preference", &BTreeMap::new(), None, spec)
     }
 }

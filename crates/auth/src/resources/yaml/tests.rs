@@ -230,7 +230,8 @@ fn an_auth_preference_oriel_cannot_enforce_is_refused_where_it_is_written() {
     for (spec, error) in [
         ("second_factor: off", "t.yaml:3:18: document 1: spec.second_factor: second_factor off is refused: every login needs a second factor"),
         ("second_factor: u2f", "t.yaml:3:18: document 1: spec.second_factor: second_factor u2f is WebAuthn's predecessor; use webauthn"),
-        ("type: oidc", "t.yaml:3:9: document 1: spec.type: type oidc needs single sign-on connectors"),
+        ("type: saml", "t.yaml:3:9: document 1: spec.type: type saml needs saml connectors"),
+        ("allow_local_auth: false", "t.yaml:3:21: document 1: spec.allow_local_auth: local logins cannot be turned off while type is local"),
         ("webauthn: {rp_id: 'https://example.com'}", "t.yaml:3:21: document 1: spec.webauthn.rp_id: webauthn.rp_id \"https://example.com\" is not a host name"),
         ("require_session_mfa: maybe", "t.yaml:3:24: document 1: spec.require_session_mfa: expected true or false, found \"maybe\""),
     ] {
