@@ -174,3 +174,24 @@ test('a callback whose state was changed on the way is refused', async () => {
   assert.equal((await me(page)).status, 401, 'not logged in');
   await page.context().close();
 });
+
+test('with password logins turned off the login page offers single sign-on alone, and the server refuses a password', async () => {
+  create(
+    'cap.yaml',
+    `kind: cluster_auth_preference\nspec:\n  type: oidc\n  connector_name: ${CONNECTOR}\n  allow_local_auth: false\n`,
+  );
+  const page = await freshPage();
+  await page.goto(`${oriel.url}/web/login`);
+  await page.locator(`a.sso-login[data-connector="${CONNECTOR}"]`).waitFor({ timeout: PATIENCE_MS });
+  await page.locator('#login-credentials').waitFor({ state: 'hidden', timeout: PATIENCE_MS });
+  const refused = await page.evaluate(async () => {
+    const response = await fetch('/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'admin', password: 'whatever it is', totp_code: '123456' }),
+    });
+    return { status: response.status, error: (await response.json()).error };
+  });
+  assert.deepEqual(refused, { status: 403, error: 'logins with a password are turned off in this cluster; sign in with single sign-on' });
+  await page.context().close();
+});

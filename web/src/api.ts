@@ -4,7 +4,7 @@ import { searchParams, type EventQuery } from './audit-filter';
 import type { RecordingIndex } from './recording-format';
 import { searchParams as recordingSearchParams, type RecordingQuery } from './recording-filter';
 import { loginAddress, type DesktopKind } from './route';
-import { ssoConnectors, type SsoConnector } from './sso';
+import { localLoginsOpen, ssoConnectors, type SsoConnector } from './sso';
 import { creationOptions, requestOptions, WebauthnFormatError, type AssertionAnswer, type RegistrationAnswer } from './webauthn';
 
 /** A refused or failed request; `message` is the server's, fit to show as is. */
@@ -170,8 +170,16 @@ export async function finishPasswordless(ceremony: string, answer: AssertionAnsw
 }
 
 /** The identity providers the login page offers (no login needed); none when the cluster has no connector. */
-export async function listSsoConnectors(): Promise<SsoConnector[]> {
-  return ssoConnectors(await request('GET', '/api/sso/connectors', undefined, 'refused'));
+/** The ways in the login page offers besides its own form, and whether that form is open. */
+export interface SignInOffer {
+  connectors: SsoConnector[];
+  /** False when the cluster turned password logins off. */
+  local: boolean;
+}
+
+export async function listSsoConnectors(): Promise<SignInOffer> {
+  const body = await request('GET', '/api/sso/connectors', undefined, 'refused');
+  return { connectors: ssoConnectors(body), local: localLoginsOpen(body) };
 }
 
 export async function logOut(): Promise<void> {

@@ -35,6 +35,15 @@ export function ssoConnectors(body: unknown): SsoConnector[] {
   return connectors;
 }
 
+/**
+ * Whether `GET /api/sso/connectors`'s answer leaves password logins open:
+ * only an explicit `local: false` (the cluster's `allow_local_auth: false`)
+ * closes them, so an older server's answer keeps the form.
+ */
+export function localLoginsOpen(body: unknown): boolean {
+  return !(isRecord(body) && body['local'] === false);
+}
+
 /** Where a sign-in with `connector` begins: the server redirects the browser to the provider. */
 export function ssoLoginPath(connector: SsoConnector): string {
   return `/api/sso/${connector.kind}/${encodeURIComponent(connector.name)}/login`;

@@ -13,7 +13,7 @@ const { code, errors } = transformSync(source, readFileSync(source, 'utf8'), { l
 assert.deepEqual(errors, []);
 const dir = mkdtempSync(join(tmpdir(), 'oriel-web-test-'));
 writeFileSync(join(dir, 'sso.mjs'), code);
-const { ssoConnectors, ssoLoginPath, ssoOutcome } = await import(pathToFileURL(join(dir, 'sso.mjs')));
+const { localLoginsOpen, ssoConnectors, ssoLoginPath, ssoOutcome } = await import(pathToFileURL(join(dir, 'sso.mjs')));
 rmSync(dir, { recursive: true });
 
 test("the server's connectors, in its order", () => {
@@ -70,4 +70,12 @@ test('without sso_error the address stays as it is', () => {
     error: null,
     address: '/web/login?redirect=%2Fweb%2Faudit',
   });
+});
+
+test('password logins close only on an explicit local: false', () => {
+  assert.equal(localLoginsOpen({ connectors: [], local: false }), false);
+  assert.equal(localLoginsOpen({ connectors: [], local: true }), true);
+  assert.equal(localLoginsOpen({ connectors: [] }), true, "an older server's answer keeps the form");
+  assert.equal(localLoginsOpen(null), true);
+  assert.equal(localLoginsOpen({ local: 'no' }), true, 'only the boolean counts');
 });

@@ -147,10 +147,15 @@ export function showLogin(app: HTMLElement, redirect: string): void {
 
   // Without the list (an older server, or it is down) the page offers the other ways in.
   listSsoConnectors().then(
-    (connectors) => {
+    ({ connectors, local }) => {
       showSsoLinks(find(sso, '.login-sso-links', HTMLElement), connectors);
       ssoOffered = connectors.length > 0;
       sso.hidden = !ssoOffered || !secondFactor.hidden;
+      // Password logins turned off: single sign-on is the only way in.
+      if (!local && ssoOffered) {
+        credentials.hidden = true;
+        passkey.hidden = true;
+      }
     },
     (reason: unknown) => console.warn('oriel: no single sign-on offers', reason),
   );
