@@ -141,15 +141,20 @@ impl Logins {
         let (browser_requests, browser_at_provider) = self.provider_share(true);
         row(rows, "OIDC single sign-on, one after another (whole login: begin, the browser at the provider, finish)", count, self.whole_sum);
         row(rows, "  of which Oriel's calls (begin + finish, waiting on their requests to the provider)", count, self.oriel_calls);
-        row(rows, "  of which Oriel's share (those calls minus the provider's time on their requests)", count, self.oriel_calls.saturating_sub(oriel_at_provider));
+        row(
+            rows,
+            "  of which Oriel's share (those calls minus the provider's time on their requests)",
+            count,
+            self.oriel_calls.saturating_sub(oriel_at_provider),
+        );
         let ms = |d: Duration| d.as_secs_f64() * 1000.0 / count as f64;
         let mut note = String::new();
         let _ = writeln!(
             note,
             "\nOIDC, per login (one untimed login first): the whole login took {:.1} ms p50, {:.1} ms at most. \
              Oriel's calls made {} requests to the provider ({}), on which the provider spent {:.1} ms (timed inside node, \
-             from the parsed request to the response handed to the socket); the share row is the calls without them, so it still \
-             holds the loopback connections and Oriel's HTTP client. The bench process used {:.1} ms of CPU in those calls. \
+             from the parsed request to its `res.end()` returning); the share row is the calls without that, so it still holds \
+             the loopback connections, Oriel's HTTP client and node's reading of the requests. The bench process used {:.1} ms of CPU in those calls. \
              The browser's {} requests ({}) took {:.1} ms, {:.1} ms of it in the provider.",
             self.whole.median(),
             self.whole.max(),

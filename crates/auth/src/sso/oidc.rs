@@ -255,14 +255,22 @@ fn claims_map(claims: &IdTokenClaims<OtherClaims, CoreGenderClaim>) -> BTreeMap<
     map
 }
 
-/// The HTTP client for a provider: no redirects followed (the discovery
+/// The HTTP client for providers: no redirects followed (the discovery
 /// and token endpoints answer directly; a redirect could point anywhere).
+/// One for the process: building one reads the system's root certificates,
+/// which cost about half a login's time when done per request
+/// (BENCHMARKS.md).
 fn http_client() -> Result<openidconnect::reqwest::Client, SsoError> {
-    openidconnect::reqwest::Client::builder()
+    static CLIENT: std::sync::OnceLock<openidconnect::reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = openidconnect::reqwest::Client::builder()
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(10))
         .build()
-        .map_err(|e| SsoError::Provider { connector: String::new(), detail: e.to_string() })
+        .map_err(|e| SsoError::Provider { connector: String::new(), detail: e.to_string() })?;
+    Ok(CLIENT.get_or_init(|| client).clone())
 }
 
 /// The connector's provider, discovered, as a client.
