@@ -3,7 +3,8 @@
 //! pages off: it logs in the account named by `login_hint`), over real
 //! SQLite: the user made from the claims, its roles and traits, and the
 //! refusals: no role mapped, an unverified email, a wrong or replayed state, another browser's
-//! callback, a code used twice or expired, a local user's name.
+//! callback, a tampered nonce, a code used twice or expired, a local user's
+//! name.
 
 use std::collections::BTreeMap;
 use std::io::BufRead as _;
@@ -211,7 +212,7 @@ async fn claims_mapping_no_role_and_local_names_are_refused_and_make_no_user() {
 }
 
 #[tokio::test]
-async fn wrong_state_another_browser_another_login_and_an_expired_code_log_nobody_in() {
+async fn wrong_state_another_browser_another_login_a_tampered_nonce_and_an_expired_code_log_nobody_in() {
     let provider = provider(1);
     let (plane, _dir) = plane(&provider.issuer).await;
 
@@ -233,6 +234,22 @@ async fn wrong_state_another_browser_another_login_and_an_expired_code_log_nobod
     let second_back = at_provider(&second.url, "alice").await;
     let crossed = plane.finish_oidc_login(&second_back.state, &first_back.code, Some(&second.binding), ADDR).await.unwrap_err();
     assert!(matches!(crossed, SsoError::Refused(_)), "{crossed}");
+
+    // A nonce changed on the way to the provider: the provider signs the
+    // changed one into the ID token, which then is not this login's.
+    let begun = plane.begin_oidc_login("testidp", ADDR).await.unwrap();
+    let mut tampered = reqwest::Url::parse(&begun.url).unwrap();
+    let query: Vec<(String, String)> = tampered
+        .query_pairs()
+        .map(|(name, value)| {
+            let value = if name == "nonce" { format!("{value}x") } else { value.into_owned() };
+            (name.into_owned(), value)
+        })
+        .collect();
+    tampered.query_pairs_mut().clear().extend_pairs(query);
+    let back = at_provider(tampered.as_str(), "alice").await;
+    let nonce = plane.finish_oidc_login(&back.state, &back.code, Some(&begun.binding), ADDR).await.unwrap_err();
+    assert!(nonce.to_string().contains("nonce"), "{nonce}");
 
     // A code past its lifetime (one second here).
     let begun = plane.begin_oidc_login("testidp", ADDR).await.unwrap();
