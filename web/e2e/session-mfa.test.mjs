@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
+import { VirtualKeys, atLocalhost } from './virtual-keys.mjs';
 import { startOriel, acceptInvite, PATIENCE_MS } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
@@ -35,6 +36,8 @@ let browser;
 let context;
 let page;
 let cdp;
+/** The page's virtual security keys. */
+let keys;
 /** The URL of this oriel at localhost. */
 let base;
 let desktopName;
@@ -63,7 +66,8 @@ before(async () => {
   page = report.watch(await context.newPage());
   cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
-  key = await addAuthenticator('internal');
+  keys = new VirtualKeys(cdp);
+  key = await keys.add('internal');
 });
 
 after(async () => {
@@ -72,23 +76,8 @@ after(async () => {
   await oriel?.stop();
 });
 
-function atLocalhost(url) {
-  const address = new URL(url);
-  address.hostname = 'localhost';
-  return address.href.replace(/\/$/, '');
-}
 
-/** A virtual authenticator that answers at once, verifying its user; its id. */
-async function addAuthenticator(transport) {
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  });
-  return authenticatorId;
-}
 
-async function credentialsOf(authenticatorId) {
-  return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
-}
 
 /** The admin's roles, and `extra` ones. */
 function setAdminRoles(extra) {
@@ -142,7 +131,7 @@ test('the admin accepts the invite with a security key', async () => {
   const row = page.locator('[data-desktop]').first();
   await row.waitFor({ timeout: PATIENCE_MS });
   desktopName = await row.getAttribute('data-desktop');
-  assert.equal((await credentialsOf(key)).length, 1, 'the key holds a credential');
+  assert.equal((await keys.credentials(key)).length, 1, 'the key holds a credential');
 
   const admin = JSON.parse(oriel.orielctl(['users', 'ls', '--format', 'json'])).find((user) => user.name === 'admin');
   adminRoles = admin.roles;
@@ -166,7 +155,7 @@ test('without require_session_mfa: no prompt, and the session starts as before',
 
 test('with require_session_mfa: the prompt shows, the key answers, the session starts with MFA on record', async () => {
   setAdminRoles(['mfa']);
-  const [before] = await credentialsOf(key);
+  const [before] = await keys.credentials(key);
   const known = new Set(sessionStarts().map((e) => e.sid));
   await connect();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: PATIENCE_MS });
@@ -175,7 +164,7 @@ test('with require_session_mfa: the prompt shows, the key answers, the session s
   assert.match(prompts[0], new RegExp(`^${PROMPT}.*Cancel$`));
   assert.equal(await page.locator('#session-key-wait').isVisible(), false, 'and is gone');
   assert.equal(await page.locator('.alert.overlay').count(), 0, 'nothing went wrong');
-  const [after] = await credentialsOf(key);
+  const [after] = await keys.credentials(key);
   assert.ok(after.signCount > before.signCount, 'the key signed');
 
   const started = await newSessionStart(known);
@@ -187,7 +176,7 @@ test('with require_session_mfa: the prompt shows, the key answers, the session s
 
 test('without the key: Cancel, or a key with no credential of Oriel’s, ends the attempt and starts nothing', async () => {
   const known = new Set(sessionStarts().map((e) => e.sid));
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: key });
+  await keys.remove(key);
 
   // No authenticator at all: the browser waits for one; the person gives up.
   await connect();
@@ -201,13 +190,13 @@ test('without the key: Cancel, or a key with no credential of Oriel’s, ends th
   assert.equal(await page.locator('.alert.overlay').count(), 1, 'one reason, not the proxy’s alert over it');
 
   // Another key, which holds no credential of Oriel's: the browser refuses at once.
-  const otherKey = await addAuthenticator('usb');
+  const otherKey = await keys.add('usb');
   await connect();
   assert.deepEqual(await endedWith(), { title: KEY_CHECK_FAILED, message: DID_NOT_ANSWER });
   assert.equal((await promptsShown()).length, 1, 'the prompt showed');
   assert.equal(await prompt.isVisible(), false);
-  assert.deepEqual(await credentialsOf(otherKey), [], 'nothing was made on it');
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: otherKey });
+  assert.deepEqual(await keys.credentials(otherKey), [], 'nothing was made on it');
+  await keys.remove(otherKey);
 
   // Nothing was dialled: the desktop has no session start of these attempts, refused or not.
   assert.deepEqual(sessionStarts().filter((e) => !known.has(e.sid)), []);

@@ -12,6 +12,7 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
+import { VirtualKeys, atLocalhost } from './virtual-keys.mjs';
 import { startOriel, auditEvent, PATIENCE_MS } from './oriel.mjs';
 
 const PASSWORD = 'a long enough password';
@@ -22,6 +23,8 @@ let oriel;
 let browser;
 let page;
 let cdp;
+/** The page's virtual security keys. */
+let keys;
 /** The URL of this oriel at localhost. */
 let base;
 /** The virtual authenticator enrolled at the invite: a platform authenticator that keeps passkeys. */
@@ -37,7 +40,8 @@ before(async () => {
   page = report.watch(await context.newPage());
   cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
-  firstKey = await addAuthenticator('internal');
+  keys = new VirtualKeys(cdp);
+  firstKey = await keys.add('internal');
 });
 
 after(async () => {
@@ -46,23 +50,8 @@ after(async () => {
   await oriel?.stop();
 });
 
-function atLocalhost(url) {
-  const address = new URL(url);
-  address.hostname = 'localhost';
-  return address.href.replace(/\/$/, '');
-}
 
-/** A virtual authenticator that answers at once, verifying its user; its id. */
-async function addAuthenticator(transport) {
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  });
-  return authenticatorId;
-}
 
-async function credentialsOf(authenticatorId) {
-  return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
-}
 
 /** The status of /api/me from the page: 200 with a session, 401 without. */
 function session() {
@@ -105,7 +94,7 @@ test('the invite is accepted with a security key instead of TOTP, and the user i
   await desktopsShown();
   assert.equal(await session(), 200);
 
-  const [credential, ...others] = await credentialsOf(firstKey);
+  const [credential, ...others] = await keys.credentials(firstKey);
   assert.equal(others.length, 0, 'one credential made');
   assert.equal(credential.rpId, 'localhost');
   assert.equal(credential.isResidentCredential, true, 'a passkey: the key keeps it, so it can log in without a name');
@@ -113,18 +102,18 @@ test('the invite is accepted with a security key instead of TOTP, and the user i
 
 test('a login with the password and the security key', async () => {
   await logOut();
-  const [before] = await credentialsOf(firstKey);
+  const [before] = await keys.credentials(firstKey);
   await signInWithKey(PASSWORD);
   await desktopsShown();
   assert.equal(await session(), 200);
-  const [after] = await credentialsOf(firstKey);
+  const [after] = await keys.credentials(firstKey);
   assert.ok(after.signCount > before.signCount, 'the key signed');
   await auditEvent(oriel, 'the security key login', (e) => e.event === 'user.login' && e.user === 'admin' && e.method === 'webauthn' && e.success);
 });
 
 test('a passwordless login with the passkey the key keeps', async () => {
   await logOut();
-  const [credential] = await credentialsOf(firstKey);
+  const [credential] = await keys.credentials(firstKey);
   assert.equal(credential.isResidentCredential, true);
   await page.goto(`${base}/web/login`);
   await page.click('#login-passkey');
@@ -158,7 +147,7 @@ test('the Account page: the last key stays, a second one is added and removed', 
 
   // A second key. The first, which holds a credential the server excludes,
   // waits for a touch that does not come, so the second one answers.
-  const secondKey = await addAuthenticator('usb');
+  const secondKey = await keys.add('usb');
   await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: firstKey, enabled: false });
   assert.equal(await page.inputValue('#account-key-name'), 'Security key', 'a name the user does not have yet');
   await page.fill('#account-key-name', 'Second key');
@@ -166,8 +155,8 @@ test('the Account page: the last key stays, a second one is added and removed', 
   await page.locator('#account-status:has-text("Added Second key.")').waitFor({ timeout: PATIENCE_MS });
   await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: firstKey, enabled: true });
   assert.equal(await rows.count(), 2);
-  assert.equal((await credentialsOf(secondKey)).length, 1, 'the second key made the credential');
-  assert.equal((await credentialsOf(firstKey)).length, 1, 'the first made none');
+  assert.equal((await keys.credentials(secondKey)).length, 1, 'the second key made the credential');
+  assert.equal((await keys.credentials(firstKey)).length, 1, 'the first made none');
   assert.equal(await page.locator('#account-error').isVisible(), false, 'the refusal is gone');
   const added = await auditEvent(oriel, 'the second key added', (e) => e.event === 'mfa.add' && e.mfa_device_name === 'Second key');
 
@@ -177,7 +166,7 @@ test('the Account page: the last key stays, a second one is added and removed', 
   assert.equal(await rows.first().locator('th').textContent(), 'Virtual key');
   const removed = await auditEvent(oriel, 'the second key removed', (e) => e.event === 'mfa.delete' && e.mfa_device_name === 'Second key');
   assert.equal(removed.mfa_device_uuid, added.mfa_device_uuid);
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: secondKey });
+  await keys.remove(secondKey);
 });
 
 test('the right key with a wrong password: the server refuses, and there is no session', async () => {
@@ -190,7 +179,7 @@ test('the right key with a wrong password: the server refuses, and there is no s
 });
 
 test('without the key: the page says the security key did not answer', async () => {
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: firstKey });
+  await keys.remove(firstKey);
 
   // No authenticator at all: the browser waits for one; the person gives up.
   await signInWithKey(PASSWORD);
@@ -201,14 +190,14 @@ test('without the key: the page says the security key did not answer', async () 
   assert.equal(await session(), 401);
 
   // Another key, which holds no credential of Oriel's: the browser refuses at once.
-  const otherKey = await addAuthenticator('usb');
+  const otherKey = await keys.add('usb');
   await signInWithKey(PASSWORD);
   assert.equal(await loginError(), DID_NOT_ANSWER);
   await page.goto(`${base}/web/login`);
   await page.click('#login-passkey');
   assert.equal(await loginError(), DID_NOT_ANSWER, 'no passkey either');
   assert.equal(await session(), 401);
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: otherKey });
+  await keys.remove(otherKey);
 });
 
 test('at an IP address the page says security keys need a host name', async () => {

@@ -86,16 +86,11 @@ pub struct IssuerError(String);
 /// address only (a provider on this host, as in tests); no query or
 /// fragment (the discovery document is found below it).
 pub fn check_issuer_url(issuer_url: &str) -> Result<(), IssuerError> {
-    let url = url::Url::parse(issuer_url).map_err(|e| IssuerError(format!("{issuer_url:?} is not a URL: {e}")))?;
+    let url = secure_url(issuer_url, "an identity provider is reached over https").map_err(IssuerError)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(IssuerError(format!("{issuer_url:?} has a query or fragment; an issuer URL has neither")));
     }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&url) => Ok(()),
-        "http" => Err(IssuerError(format!("{issuer_url:?} is plain http; an identity provider is reached over https (http only on a loopback address)"))),
-        other => Err(IssuerError(format!("{issuer_url:?} has the scheme {other:?}; expected https"))),
-    }
+    Ok(())
 }
 
 /// Why a redirect URL is refused.
@@ -107,15 +102,23 @@ pub struct RedirectUrlError(String);
 /// address only, as for the issuer; no fragment (OAuth 2.0 forbids one in
 /// a redirection endpoint).
 pub fn check_redirect_url(redirect_url: &str) -> Result<(), RedirectUrlError> {
-    let url = url::Url::parse(redirect_url).map_err(|e| RedirectUrlError(format!("{redirect_url:?} is not a URL: {e}")))?;
+    let url = secure_url(redirect_url, "the provider sends people back over https").map_err(RedirectUrlError)?;
     if url.fragment().is_some() {
         return Err(RedirectUrlError(format!("{redirect_url:?} has a fragment; a redirect URL has none")));
     }
+    Ok(())
+}
+
+/// `text` as an absolute URL that is `https`, or `http` on a loopback
+/// address only (a provider or proxy on this host, as in tests); `why`
+/// ends the refusal of plain http.
+fn secure_url(text: &str, why: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&url) => Ok(()),
-        "http" => Err(RedirectUrlError(format!("{redirect_url:?} is plain http; the provider sends people back over https (http only on a loopback address)"))),
-        other => Err(RedirectUrlError(format!("{redirect_url:?} has the scheme {other:?}; expected https"))),
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(format!("{text:?} is plain http; {why} (http only on a loopback address)")),
+        other => Err(format!("{text:?} has the scheme {other:?}; expected https")),
     }
 }
 
