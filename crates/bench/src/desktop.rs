@@ -168,6 +168,7 @@ impl Desktop {
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
             recordings: oriel_recorder::RecordingSpool::open(&dir.path().join("recording-spool"), Arc::new(plane.clone()))?,
+            disconnect_grace: std::time::Duration::ZERO,
         });
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }
@@ -190,7 +191,7 @@ impl Desktop {
     /// A new session over an in-process pipe straight into the service.
     pub fn pipe(&self, service_runtime: &Runtime) -> (DuplexStream, JoinHandle<Result<SessionEnd, SessionError>>) {
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
-        let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into(), session_id: None };
+        let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into(), session_id: None, resume: false };
         let service = self.service.clone();
         (client_end, service_runtime.spawn(async move { service.serve(service_end, request).await }))
     }

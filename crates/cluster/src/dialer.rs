@@ -68,6 +68,9 @@ impl ClusterDialer {
         call.metadata_mut().insert(LOGIN_METADATA, login);
         let session_id = request.session_id.parse().map_err(|_| Error::new(ErrorKind::InvalidInput, format!("invalid session id {:?}", request.session_id)))?;
         call.metadata_mut().insert(SESSION_ID_METADATA, session_id);
+        if request.resume {
+            call.metadata_mut().insert(crate::RESUME_METADATA, MetadataValue::from_static("1"));
+        }
         let response = DesktopAgentClient::new(channel).session(call).await.map_err(|status| {
             Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not take the session: {}", request.desktop, status.message()))
         })?;

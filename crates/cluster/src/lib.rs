@@ -40,3 +40,6 @@ pub const CERTIFICATE_METADATA: &str = "oriel-certificate-bin";
 pub const LOGIN_METADATA: &str = "oriel-login";
 /// The metadata key carrying the id the proxy chose for a desktop session.
 pub const SESSION_ID_METADATA: &str = "oriel-session-id";
+/// Metadata of a `Session` call that resumes the running session
+/// `oriel-session-id` names (`1`) instead of starting one.
+pub const RESUME_METADATA: &str = "oriel-resume";

@@ -96,32 +96,3 @@ pub(crate) fn alert(message: &str, severity: AlertSeverity) -> Vec<u8> {
     message.truncate(oriel_tdpb::limits::MAX_ALERT_LEN);
     encode_frame(Payload::Alert(pb::Alert { message, severity: severity as i32 }))
 }
-
-/// A message's name for logs and errors.
-pub(crate) fn name(payload: &Payload) -> &'static str {
-    match payload {
-        Payload::ClientHello(_) => "ClientHello",
-        Payload::ServerHello(_) => "ServerHello",
-        Payload::SyncKeys(_) => "SyncKeys",
-        Payload::MouseMove(_) => "MouseMove",
-        Payload::MouseButton(_) => "MouseButton",
-        Payload::KeyboardButton(_) => "KeyboardButton",
-        Payload::ClientScreenSpec(_) => "ClientScreenSpec",
-        Payload::Alert(_) => "Alert",
-        Payload::MouseWheel(_) => "MouseWheel",
-        Payload::LatencyStats(_) => "LatencyStats",
-        Payload::Ping(_) => "Ping",
-        Payload::SessionSelection(_) => "SessionSelection",
-        Payload::FrameRect(_) => "FrameRect",
-        Payload::FrameAck(_) => "FrameAck",
-        Payload::CursorImage(_) => "CursorImage",
-        Payload::KeyboardText(_) => "KeyboardText",
-        Payload::ClipboardData(_) => "ClipboardData",
-        Payload::Mfa(_) => "Mfa",
-        Payload::SharedDirectoryAnnounce(_) => "SharedDirectoryAnnounce",
-        Payload::SharedDirectoryAcknowledge(_) => "SharedDirectoryAcknowledge",
-        Payload::SharedDirectoryRequest(_) => "SharedDirectoryRequest",
-        Payload::SharedDirectoryResponse(_) => "SharedDirectoryResponse",
-        Payload::SharedDirectoryRemove(_) => "SharedDirectoryRemove",
-    }
-}

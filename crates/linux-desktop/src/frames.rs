@@ -28,6 +28,11 @@ pub enum Command {
     Ack(u32),
     /// The client's screen changed size.
     Resize(ScreenSize),
+    /// A viewer attached: the cursor and a keyframe now, frames in flight
+    /// forgotten, capture running again if it was paused.
+    Refresh,
+    /// Nobody watches: capture nothing until the next `Refresh`.
+    Pause,
 }
 
 enum Signal {
@@ -165,10 +170,11 @@ impl LoopState {
     fn run(mut self, signals: mpsc::Receiver<Signal>) -> Result<(), X11Error> {
         let mut dirty = true;
         let mut keyframe_due = true;
+        let mut paused = false;
         let mut last_keyframe = Instant::now();
         self.send_cursor()?;
         loop {
-            let wait = if dirty {
+            let wait = if dirty && !paused {
                 let now = Instant::now();
                 match self.pacer.readiness(now) {
                     Readiness::Now => {
@@ -203,6 +209,15 @@ impl LoopState {
                 Signal::Damage => dirty = true,
                 Signal::Cursor => self.send_cursor()?,
                 Signal::Command(Command::Ack(id)) => self.pacer.acked(id),
+                Signal::Command(Command::Pause) => paused = true,
+                Signal::Command(Command::Refresh) => {
+                    paused = false;
+                    dirty = true;
+                    keyframe_due = true;
+                    self.pacer.forget_in_flight();
+                    self.cursor_serial = None;
+                    self.send_cursor()?;
+                }
                 Signal::Command(Command::Resize(size)) => {
                     if self.screen.current() != Some(size) {
                         self.screen.resize(&self.conn, size)?;
@@ -255,6 +270,7 @@ impl LoopState {
                 // recording indexes keyframes by it.
                 reset_context: encoded.reset_context || (keyframe && i == 0),
                 end_of_frame: i == last,
+                keyframe: keyframe && i == 0,
             }));
             self.stats.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
             if self.out.blocking_send(frame).is_err() {

@@ -79,6 +79,12 @@ impl Pacer {
         }
     }
 
+    /// Forgets every frame in flight: the viewer they went to is gone, and
+    /// the next one starts from a keyframe.
+    pub fn forget_in_flight(&mut self) {
+        self.in_flight.clear();
+    }
+
     /// Frames sent and not acknowledged.
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
@@ -128,6 +134,17 @@ mod tests {
         let second = p.sent(t0 + Duration::from_millis(20));
         p.acked(second);
         assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn forgetting_frames_in_flight_lets_the_next_go_at_once() {
+        let (mut p, t0) = pacer();
+        p.sent(t0);
+        p.sent(t0 + Duration::from_millis(20));
+        let later = t0 + Duration::from_millis(100);
+        assert!(matches!(p.readiness(later), Readiness::At(_)));
+        p.forget_in_flight();
+        assert_eq!(p.readiness(later), Readiness::Now);
     }
 
     #[test]

@@ -48,7 +48,12 @@ impl ProxyRecording {
             return Ok(None);
         }
         let meta = Meta {
-            session_id: request.session_id.clone(),
+            // A resumed session's connection is a recording of its own:
+            // the proxy sees connections, not sessions.
+            session_id: match request.resume {
+                true => oriel_auth::audit::new_session_id(),
+                false => request.session_id.clone(),
+            },
             user: grant.user().to_owned(),
             login: request.login.clone(),
             desktop: request.desktop.clone(),

@@ -49,8 +49,10 @@ pub struct DesktopRequest {
     pub login: String,
     /// The session's id, chosen here (`oriel_auth::audit::new_session_id`)
     /// so the proxy's log, its recording and the desktop service's events
-    /// name the same session.
+    /// name the same session; for a resume, the session's.
     pub session_id: String,
+    /// Attach to the running session `session_id` instead of starting one.
+    pub resume: bool,
 }
 
 /// Opens desktop sessions: in-process, or over the network.
@@ -140,6 +142,8 @@ struct SocketQuery {
     kind: String,
     desktop: String,
     login: String,
+    /// A running session to resume, by id.
+    resume: Option<String>,
 }
 
 async fn desktop_socket(
@@ -170,18 +174,27 @@ async fn desktop_socket(
     // The origin passed the policy above: it is the relying party of a
     // per-session MFA check.
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default().to_owned();
+    // A session id is a UUID; anything else names no session.
+    let resume = match query.resume {
+        Some(id) => match uuid::Uuid::try_parse(&id) {
+            Ok(id) => Some(id.hyphenated().to_string()),
+            Err(_) => return api::error(axum::http::StatusCode::BAD_REQUEST, format!("{id:?} is not a session id")),
+        },
+        None => None,
+    };
     let mut request = DesktopRequest {
         user: logged_in.user.name.to_string(),
         certificate: certificate.cert_der,
         kind: query.kind,
         desktop: query.desktop,
         login: query.login,
-        session_id: oriel_auth::audit::new_session_id(),
+        resume: resume.is_some(),
+        session_id: resume.unwrap_or_else(oriel_auth::audit::new_session_id),
     };
     let span = tracing::info_span!("session", sid = %request.session_id);
     upgrade.max_message_size(MAX_WS_MESSAGE).on_upgrade(move |mut socket| {
         async move {
-            tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, "desktop session requested");
+            tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, resume = request.resume, "desktop session requested");
             let checked = match session_mfa::check(&mut socket, &state, &request, &origin, peer.ip()).await {
                 Ok(checked) => checked,
                 Err(session_mfa::Refusal::BrowserLeft) => return tracing::info!("browser left before the session started"),

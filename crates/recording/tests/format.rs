@@ -30,6 +30,7 @@ fn rect(frame_id: u32, x: u32, y: u32, reset: bool, end: bool) -> Vec<u8> {
         data: vec![frame_id as u8; 100],
         reset_context: reset,
         end_of_frame: end,
+        keyframe: reset,
     }))
 }
 

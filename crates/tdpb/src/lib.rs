@@ -12,6 +12,7 @@
 mod framing;
 pub mod limits;
 mod message;
+mod name;
 mod peek;
 
 /// Types generated from `proto/tdpb.proto`.

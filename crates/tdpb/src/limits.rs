@@ -217,6 +217,8 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
                 "ServerHello.xsessions",
                 || format!("{} entries, at most {MAX_XSESSIONS}", hello.xsessions.len()),
             )?;
+            name(&hello.session_id, "ServerHello.session_id")?;
+            name(&hello.resumed_xsession, "ServerHello.resumed_xsession")?;
             hello
                 .xsessions
                 .iter()
@@ -304,6 +306,7 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         | Payload::KeyboardButton(_)
         | Payload::MouseWheel(_)
         | Payload::LatencyStats(_)
-        | Payload::FrameAck(_) => Ok(()),
+        | Payload::FrameAck(_)
+        | Payload::EndSession(_) => Ok(()),
     }
 }

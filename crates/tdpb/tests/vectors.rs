@@ -126,6 +126,7 @@ fn frame_rect_round_trip() {
         data: vec![1, 2, 3],
         reset_context: true,
         end_of_frame: true,
+        keyframe: true,
     });
     let frame = encode_frame(message.clone());
     assert_eq!(frame[0], 0, "lengths stay below 2^24");

@@ -14,7 +14,7 @@ use oriel_tdpb::pb::{self, AlertSeverity};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
-use crate::client_stream::{ClientReader, alert, log_xsession_output, name, send};
+use crate::client_stream::{ClientReader, alert, log_xsession_output, send};
 use crate::frames::{Command, FrameLoop};
 use crate::handshake::{self, Agreement};
 use crate::keyboard::LayoutChoice;
@@ -171,6 +171,21 @@ impl Desktop {
         }
     }
 
+    /// What the daemon says about the browsers watching.
+    pub(super) fn command(&mut self, command: super::pb::command::Command, frames: &FrameLoop) {
+        match command {
+            super::pb::command::Command::Refresh(_) => {
+                frames.send(Command::Refresh);
+            }
+            super::pb::command::Command::Detached(_) => {
+                frames.send(Command::Pause);
+                if let Some(shared) = &mut self.shared {
+                    shared.remove_all();
+                }
+            }
+        }
+    }
+
     /// Text the browser copied becomes the desktop's clipboard, if the
     /// roles allow it; otherwise it goes nowhere and the user is told.
     async fn paste(&self, data: Vec<u8>, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
@@ -230,7 +245,7 @@ impl Desktop {
                 }
             }
             Payload::Ping(ping) => send(out, Payload::Ping(ping)).await?,
-            other => tracing::debug!(message = name(&other), "ignored message from the client"),
+            other => tracing::debug!(message = other.name(), "ignored message from the client"),
         }
         Ok(())
     }
@@ -286,5 +301,8 @@ pub(super) fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboa
         hidpi_supported: true,
         protocol_version: agreement.version,
         codec: agreement.codec as i32,
+        // The daemon names the session and answers resumes.
+        session_id: String::new(),
+        resumed_xsession: String::new(),
     }
 }

@@ -123,6 +123,12 @@ impl SessionProcess {
         }
     }
 
+    /// Tells the process about its viewers.
+    pub async fn command(&mut self, command: pb::command::Command) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.control.write_all(&wire::encode(&pb::Command { command: Some(command) })).await
+    }
+
     /// Waits for the process to exit.
     pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
         self.child.wait().await

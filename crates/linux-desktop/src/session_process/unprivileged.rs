@@ -84,7 +84,9 @@ async fn serve(parts: Parts, account: Arc<Account>) -> u8 {
     let session = Session { launch: &launch, account, session_dir, pam_env, mounter: Arc::new(RootMounter { channel: Mutex::new(root) }) };
     let result = session.run(&mut client, &out, &mut control).await;
     let ended = match &result {
-        Ok(SessionEnd::ClientLeft) => pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: String::new(), alerted: false },
+        Ok(SessionEnd::ClientLeft | SessionEnd::Detached | SessionEnd::NotResumed(_)) => {
+            pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: String::new(), alerted: false }
+        }
         Ok(SessionEnd::DesktopExited(status)) => {
             let message = format!("the desktop session ended ({status})");
             let alerted = out.send(alert(&message, AlertSeverity::Error)).await.is_ok();
@@ -132,7 +134,7 @@ impl Session<'_> {
                     // The proxy measures latency from the first moment on.
                     Some(Payload::Ping(ping)) => send(out, Payload::Ping(ping)).await?,
                     Some(other) => {
-                        return Err(SessionError::Protocol(format!("expected ClientHello, got {}", crate::client_stream::name(&other))));
+                        return Err(SessionError::Protocol(format!("expected ClientHello, got {}", other.name())));
                     }
                 }
             }
@@ -188,8 +190,17 @@ impl Session<'_> {
         let started = pb::Started { xsession: chosen.name.clone(), pid: desktop.xsession.id().unwrap_or_default() };
         control.write_all(&wire::encode(&pb::Event { event: Some(pb::event::Event::Started(started)) })).await?;
         tracing::info!(xsession = %chosen.name, "desktop session started");
+        let mut commands = wire::MessageReader::default();
+        let mut control_open = true;
         loop {
             tokio::select! {
+                command = next_command(control, &mut commands), if control_open => match command {
+                    Ok(Some(pb::Command { command: Some(command) })) => desktop.command(command, &frame_loop),
+                    Ok(Some(_)) => {}
+                    // The daemon is gone or garbled its stream: the data
+                    // stream's end (which follows) ends the session.
+                    Ok(None) | Err(_) => control_open = false,
+                },
                 payload = client.next() => match payload? {
                     None => return Ok(SessionEnd::ClientLeft),
                     Some(payload) => desktop.handle(payload, &frame_loop, out).await?,
@@ -206,6 +217,23 @@ impl Session<'_> {
                 }),
             }
         }
+    }
+}
+
+/// The daemon's next command on the control stream; `None` when it closed
+/// it. Cancel-safe: bytes already read stay in `reader`.
+async fn next_command(control: &mut tokio::net::UnixStream, reader: &mut wire::MessageReader) -> Result<Option<pb::Command>, wire::WireError> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    loop {
+        if let Some(command) = reader.next_message::<pb::Command>()? {
+            return Ok(Some(command));
+        }
+        let n = control.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        reader.push(&buf[..n]);
     }
 }
 

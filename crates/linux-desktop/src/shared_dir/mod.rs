@@ -159,6 +159,14 @@ impl SharedDirectories {
         }
     }
 
+    /// Removes every shared directory: the browser that answered for them
+    /// is gone (a resumed session's browser shares its own again).
+    pub fn remove_all(&mut self) {
+        for (_, mounted) in std::mem::take(&mut self.mounts) {
+            drop(tokio::task::spawn_blocking(move || drop(mounted)));
+        }
+    }
+
     /// Where directory `id` shows on the desktop.
     pub fn mount_point(&self, id: u32) -> Option<&Path> {
         self.mounts.get(&id).map(Mounted::path)

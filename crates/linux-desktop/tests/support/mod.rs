@@ -80,6 +80,13 @@ impl TestService {
         Self::serving(dir, xsession_dirs, filter)
     }
 
+    /// As [`TestService::new`], keeping sessions whose browser left for `grace`.
+    pub fn with_grace(sessions: &[(&str, &str)], grace: Duration) -> Self {
+        let mut service = Self::new(sessions);
+        service.service = LinuxDesktopService::new(DesktopConfig { disconnect_grace: grace, ..service.service.config().clone() });
+        service
+    }
+
     /// As [`TestService::new`], under `limits`.
     pub fn with_limits(sessions: &[(&str, &str)], limits: SessionLimits) -> Self {
         let mut service = Self::new(sessions);
@@ -100,6 +107,7 @@ impl TestService {
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
             recordings: RecordingSpool::open(&dir.path().join("recording-spool"), std::sync::Arc::new(plane.clone())).unwrap(),
+            disconnect_grace: std::time::Duration::ZERO,
         });
         Self { service, plane, ca, dir }
     }
@@ -142,9 +150,18 @@ impl TestService {
     /// Opens a session presenting `certificate`: the service serves the far
     /// end of a pipe.
     pub fn connect_with(&self, certificate: Vec<u8>, login: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
+        self.connect_request(SessionRequest { certificate, login: login.into(), session_id: None, resume: false })
+    }
+
+    /// Resumes session `sid` as `user` on `login`, with a fresh certificate.
+    pub fn resume_as(&self, user: &str, login: &str, sid: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
+        self.connect_request(SessionRequest { certificate: self.user_certificate(user), login: login.into(), session_id: Some(sid.into()), resume: true })
+    }
+
+    /// Serves `request` on the far end of a pipe.
+    pub fn connect_request(&self, request: SessionRequest) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
         let service = self.service.clone();
-        let request = SessionRequest { certificate, login: login.into(), session_id: None };
         let task = tokio::spawn(async move { service.serve(service_end, request).await });
         (Client::new(client_end), task)
     }

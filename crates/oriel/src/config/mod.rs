@@ -112,7 +112,13 @@ pub struct LinuxDesktopService {
     pub limits: oriel_linux_desktop::SessionLimits,
     /// Open connections to `listen_addr`, per client address and in total.
     pub connection_limits: oriel_proxy::ConnectionLimits,
+    /// How long a session whose browser left waits to be resumed.
+    pub disconnect_grace: Duration,
 }
+
+/// The longest `disconnect_grace`: a session nobody watches holds a host's
+/// memory, so it cannot wait for ever.
+const MAX_DISCONNECT_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 /// A dynamic label.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +172,7 @@ impl Default for Config {
                 commands: Vec::new(),
                 limits: oriel_linux_desktop::SessionLimits::default(),
                 connection_limits: oriel_proxy::ConnectionLimits::SERVICES,
+                disconnect_grace: oriel_linux_desktop::session::DEFAULT_DISCONNECT_GRACE,
             },
         }
     }
@@ -395,7 +402,9 @@ fn connection_limits(at: &At, node: &Node, defaults: ConnectionLimits) -> Result
 fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, ParseError> {
     let mut service = Config::default().linux_desktop_service;
     service.enabled = false;
-    for entry in mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands", "limits", "connection_limits"])? {
+    for entry in
+        mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands", "limits", "connection_limits", "disconnect_grace"])?
+    {
         let at = at.key(entry);
         let value = &entry.value;
         match entry.key.as_str() {
@@ -422,6 +431,17 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
             "commands" => service.commands = label_commands(&at, value)?,
             "limits" => service.limits = session_limits(&at, value)?,
             "connection_limits" => service.connection_limits = connection_limits(&at, value, ConnectionLimits::SERVICES)?,
+            "disconnect_grace" => {
+                let text = string(&at, value)?;
+                let grace = match text.as_str() {
+                    "0" => Duration::ZERO,
+                    text => oriel_rbac::IdleTimeout::parse(text).map_err(|e| at.error(e))?.duration(),
+                };
+                if grace > MAX_DISCONNECT_GRACE {
+                    return Err(at.error("at most 24h: a session nobody watches holds the host's memory"));
+                }
+                service.disconnect_grace = grace;
+            }
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }

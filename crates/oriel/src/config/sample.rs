@@ -93,6 +93,10 @@ linux_desktop_service:
     max_sessions_per_user: 10
     max_shared_directories: 16
     max_screen: 7680x4320
+  # How long a session whose browser went away (a dropped network, a
+  # closed tab, a proxy restart) keeps running to be resumed; 0 ends it
+  # at once. The idle timeout and the login's expiry still end it.
+  disconnect_grace: 10m0s
   # Open connections to listen_addr (proxies dialling in), as above.
   connection_limits:
     max_per_address: 256

@@ -1,0 +1,81 @@
+//! The sessions this service runs, by id: where a resume finds the one it
+//! names, and what a user may resume.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+
+use super::live::Attach;
+
+/// A running session, as its owner sees it when choosing what to resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningSession {
+    /// The session's id.
+    pub session_id: String,
+    /// The xsession it runs (empty while it starts).
+    pub xsession: String,
+    /// When it started.
+    pub started: SystemTime,
+    /// Whether a browser is attached now.
+    pub attached: bool,
+}
+
+struct Entry {
+    owner: String,
+    login: String,
+    running: RunningSession,
+    attach: mpsc::Sender<Attach>,
+}
+
+/// The table; cloning it shares it.
+#[derive(Clone, Default)]
+pub(super) struct LiveSessions {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+impl std::fmt::Debug for LiveSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveSessions").field("len", &self.lock().len()).finish()
+    }
+}
+
+impl LiveSessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers session `sid` of `owner` as `login`.
+    pub(super) fn insert(&self, sid: &str, owner: &str, login: &str, attach: mpsc::Sender<Attach>) {
+        let running = RunningSession { session_id: sid.to_owned(), xsession: String::new(), started: SystemTime::now(), attached: true };
+        self.lock().insert(sid.to_owned(), Entry { owner: owner.to_owned(), login: login.to_owned(), running, attach });
+    }
+
+    /// Forgets session `sid`: it ended.
+    pub(super) fn remove(&self, sid: &str) {
+        self.lock().remove(sid);
+    }
+
+    /// Notes what session `sid` runs and whether someone watches.
+    pub(super) fn update(&self, sid: &str, xsession: Option<&str>, attached: bool) {
+        if let Some(entry) = self.lock().get_mut(sid) {
+            if let Some(xsession) = xsession {
+                entry.running.xsession = xsession.to_owned();
+            }
+            entry.running.attached = attached;
+        }
+    }
+
+    /// Where to attach to session `sid`, if it is `owner`'s as `login`.
+    pub(super) fn find(&self, sid: &str, owner: &str, login: &str) -> Option<mpsc::Sender<Attach>> {
+        self.lock().get(sid).filter(|e| e.owner == owner && e.login == login).map(|e| e.attach.clone())
+    }
+
+    /// `owner`'s sessions as `login`, oldest first.
+    pub(super) fn of(&self, owner: &str, login: &str) -> Vec<RunningSession> {
+        let mut list: Vec<RunningSession> = self.lock().values().filter(|e| e.owner == owner && e.login == login).map(|e| e.running.clone()).collect();
+        list.sort_by_key(|s| s.started);
+        list
+    }
+}

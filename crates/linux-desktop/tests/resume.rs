@@ -1,0 +1,155 @@
+//! Sessions that outlive their connection: a browser that goes away leaves
+//! the session running for the grace period, its owner resumes it (with a
+//! keyframe, in the same X session), and nothing is left once the grace
+//! has passed. Real Xvfb, real session processes, a real control plane.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use oriel_auth::audit::EventType;
+use oriel_linux_desktop::{SessionEnd, SessionError};
+use oriel_tdpb::Payload;
+use oriel_tdpb::pb::{self, Codec};
+use support::{PATIENCE, TestService, XClient};
+use x11rb::connection::Connection;
+use x11rb::protocol::Event;
+use x11rb::protocol::xproto::{self, ConnectionExt as _};
+use x11rb::wrapper::ConnectionExt as _;
+
+const GRACE: Duration = Duration::from_secs(600);
+
+/// A green override-redirect window that takes key presses.
+fn green_window(x: &XClient) -> xproto::Window {
+    let screen = &x.conn.setup().roots[0];
+    let window = x.conn.generate_id().unwrap();
+    let aux = xproto::CreateWindowAux::new().background_pixel(0x00ff00).override_redirect(1).event_mask(xproto::EventMask::KEY_PRESS);
+    x.conn.create_window(screen.root_depth, window, screen.root, 40, 30, 60, 50, 0, xproto::WindowClass::INPUT_OUTPUT, screen.root_visual, &aux).unwrap();
+    x.conn.map_window(window).unwrap();
+    x.conn.set_input_focus(xproto::InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME).unwrap();
+    x.conn.sync().unwrap();
+    window
+}
+
+fn wait_key_press(x: &XClient) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        assert!(Instant::now() < deadline, "no key press reached the X session");
+        match x.conn.poll_for_event().unwrap() {
+            Some(Event::KeyPress(_)) => return,
+            Some(_) => {}
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+async fn wait_gone(path: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while std::path::Path::new(path).exists() {
+        assert!(Instant::now() < deadline, "{path} outlived its session");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn socket_of(x: &XClient) -> String {
+    format!("/tmp/.X11-unix/X{}", x.display.trim_start_matches(':'))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_whose_browser_left_is_resumed_with_a_keyframe_then_ended_by_its_owner() {
+    let service = TestService::with_grace(&[("Probe", "exec sleep 3600")], GRACE);
+    let (mut client, task) = service.connect();
+    let hello = client.hello(320, 240, Codec::QoizStream).await;
+    let sid = hello.session_id.clone();
+    assert!(!sid.is_empty(), "the hello names the session");
+    assert_eq!(hello.resumed_xsession, "", "a new session is not a resume");
+    let x = service.x_client("Probe").await;
+    green_window(&x);
+    client.until("the green window", |c| c.pixel(40, 30) == [0, 255, 0, 255]).await;
+
+    // The connection drops: the session waits, the X server runs on.
+    drop(client);
+    assert_eq!(tokio::time::timeout(PATIENCE, task).await.unwrap().unwrap().unwrap(), SessionEnd::Detached);
+    assert!(x.conn.get_input_focus().unwrap().reply().is_ok(), "the X session runs on");
+    let running = service.service.running_sessions("tester", "tester");
+    assert_eq!(running.len(), 1);
+    assert_eq!((running[0].session_id.as_str(), running[0].xsession.as_str(), running[0].attached), (sid.as_str(), "Probe", false));
+
+    // The owner comes back (a new login's certificate), at another size.
+    let (mut again, task) = service.resume_as("tester", "tester", &sid);
+    let hello = again.hello(400, 300, Codec::QoizStream).await;
+    assert_eq!((hello.session_id.as_str(), hello.resumed_xsession.as_str()), (sid.as_str(), "Probe"));
+    assert_eq!((hello.width, hello.height), (400, 300));
+    again.until("the same window, in a keyframe", |c| c.keyframes >= 1 && c.pixel(40, 30) == [0, 255, 0, 255]).await;
+    assert!(!again.cursors.is_empty(), "the cursor comes again");
+    let root = x.conn.setup().roots[0].root;
+    let geometry = x.conn.get_geometry(root).unwrap().reply().unwrap();
+    assert_eq!((geometry.width, geometry.height), (400, 300), "the screen follows the resumed browser");
+
+    // Input reaches the same X session.
+    again.send(Payload::KeyboardButton(pb::KeyboardButton { key_code: 0x1e, pressed: true })).await;
+    again.send(Payload::KeyboardButton(pb::KeyboardButton { key_code: 0x1e, pressed: false })).await;
+    wait_key_press(&x);
+
+    // The owner ends it: everything goes at once, grace or not.
+    let socket = socket_of(&x);
+    again.send(Payload::EndSession(pb::EndSession {})).await;
+    while again.next().await.is_some() {}
+    assert_eq!(task.await.unwrap().unwrap(), SessionEnd::ClientLeft);
+    wait_gone(&socket).await;
+    assert!(service.service.running_sessions("tester", "tester").is_empty());
+    let starts = support::events_of(&service, EventType::LinuxSessionStart, 1).await;
+    let ends = support::events_of(&service, EventType::LinuxSessionEnd, 1).await;
+    assert_eq!((starts.len(), ends.len()), (1, 1), "one session, however many connections");
+    assert_eq!(ends[0].sid.as_deref(), Some(sid.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_left_once_the_grace_period_passed_and_the_session_cannot_be_resumed() {
+    let service = TestService::with_grace(&[("Probe", "exec sleep 3600")], Duration::from_secs(2));
+    let (mut client, task) = service.connect();
+    let sid = client.hello(320, 240, Codec::Qoiz).await.session_id;
+    let x = service.x_client("Probe").await;
+    let socket = socket_of(&x);
+    drop(client);
+    assert_eq!(task.await.unwrap().unwrap(), SessionEnd::Detached);
+    // Nobody comes back: the display, the xsession and its processes go.
+    wait_gone(&socket).await;
+    let end = support::events_of(&service, EventType::LinuxSessionEnd, 1).await.pop().unwrap();
+    assert_eq!(end.text("reason"), Some("nobody resumed the session within 2s"));
+    let (mut late, task) = service.resume_as("tester", "tester", &sid);
+    while late.next().await.is_some() {}
+    assert!(late.alerts.last().unwrap().message.starts_with(&format!("there is no session {sid} of yours on this desktop to resume")));
+    assert!(matches!(task.await.unwrap(), Err(SessionError::NoSuchSession(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_elses_session_an_unknown_id_and_a_locked_user_are_refused() {
+    use oriel_auth::resources::lock::LockTarget;
+    let service = TestService::with_grace(&[("Probe", "exec sleep 3600")], GRACE);
+    service.add_user("mallory", "mallory", &support::role("mallory-role", "")).await;
+    let (mut client, task) = service.connect();
+    let sid = client.hello(320, 240, Codec::Qoiz).await.session_id;
+    let _x = service.x_client("Probe").await;
+    drop(client);
+    assert_eq!(task.await.unwrap().unwrap(), SessionEnd::Detached);
+
+    // Another user, even on the owner's login name, finds nothing to resume.
+    for (user, login, id) in [("mallory", "mallory", sid.as_str()), ("tester", "tester", "0190f0a0-0000-7000-8000-000000000000")] {
+        let (mut stranger, task) = service.resume_as(user, login, id);
+        while stranger.next().await.is_some() {}
+        let message = &stranger.alerts.last().unwrap().message;
+        assert!(message.starts_with(&format!("there is no session {id} of yours")), "{user}: {message}");
+        assert!(matches!(task.await.unwrap(), Err(SessionError::NoSuchSession(_))));
+    }
+
+    // A lock on the owner ends the waiting session, and refuses the resume.
+    let target = LockTarget { user: Some("tester".into()), ..Default::default() };
+    service.plane.lock(target, None, Some("incident 9".into())).await.unwrap();
+    let (mut locked, task) = service.resume_as("tester", "tester", &sid);
+    while locked.next().await.is_some() {}
+    assert_eq!(locked.alerts.last().unwrap().message, "access denied: locked (incident 9)");
+    assert!(matches!(task.await.unwrap(), Err(SessionError::Denied(_))));
+    let end = support::events_of(&service, EventType::LinuxSessionEnd, 1).await.pop().unwrap();
+    assert_eq!(end.text("reason"), Some("the session was locked by an administrator: incident 9"));
+}
