@@ -13,8 +13,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::connect::{CONNECTION_WINDOW, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, STREAM_WINDOW};
-use crate::proto::Chunk;
 use crate::proto::desktop_agent_server::{DesktopAgent, DesktopAgentServer};
+use crate::proto::{Chunk, RunningSession, RunningSessionList, RunningSessionsQuery};
 use crate::{CERTIFICATE_METADATA, LOGIN_METADATA, SESSION_ID_METADATA};
 
 /// Serves desktop sessions of one [`LinuxDesktopService`].
@@ -51,6 +51,23 @@ type ChunkStream = ReceiverStream<Result<Chunk, Status>>;
 #[tonic::async_trait]
 impl DesktopAgent for Agent {
     type SessionStream = ChunkStream;
+
+    async fn running_sessions(&self, request: Request<RunningSessionsQuery>) -> Result<Response<RunningSessionList>, Status> {
+        let certificate = request
+            .metadata()
+            .get_bin(CERTIFICATE_METADATA)
+            .and_then(|value| value.to_bytes().ok())
+            .ok_or_else(|| Status::invalid_argument("listing sessions needs the user's certificate"))?
+            .to_vec();
+        let login = request.into_inner().login;
+        let sessions = self.service.sessions_of(&certificate, &login).await.map_err(|error| Status::permission_denied(error.to_string()))?;
+        let millis = |at: std::time::SystemTime| at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let sessions = sessions
+            .into_iter()
+            .map(|s| RunningSession { session_id: s.session_id, xsession: s.xsession, started_ms: millis(s.started), attached: s.attached })
+            .collect();
+        Ok(Response::new(RunningSessionList { sessions }))
+    }
 
     async fn session(&self, request: Request<Streaming<Chunk>>) -> Result<Response<ChunkStream>, Status> {
         let certificate = request

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use oriel_auth::ca::HostRole;
 use oriel_auth::control_plane::ControlPlane;
-use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream};
+use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream, RunningSession};
 use oriel_rbac::DesktopKind;
 use rustls::ClientConfig;
 use tokio::sync::mpsc;
@@ -35,23 +35,20 @@ impl ClusterDialer {
         Self { tunnels, plane, direct, host_ca_pem }
     }
 
-    async fn open(&self, request: DesktopRequest) -> std::io::Result<DesktopStream> {
+    /// A gRPC channel to `desktop`'s service: its tunnel, else a dial.
+    async fn channel(&self, desktop: &str) -> std::io::Result<tonic::transport::Channel> {
         use std::io::{Error, ErrorKind};
-        if request.kind != "linux" {
-            return Err(Error::new(ErrorKind::NotFound, format!("no {} desktops in this cluster", request.kind)));
-        }
-        let channel = match self.tunnels.channel(&request.desktop) {
+        Ok(match self.tunnels.channel(desktop) {
             Some(channel) => channel,
             None => {
-                let record =
-                    self.plane.store().desktop(DesktopKind::Linux, &request.desktop).await.map_err(|e| Error::new(ErrorKind::NotFound, e.to_string()))?;
-                let name = oriel_auth::ca::desktop_server_name(&request.desktop);
+                let record = self.plane.store().desktop(DesktopKind::Linux, desktop).await.map_err(|e| Error::new(ErrorKind::NotFound, e.to_string()))?;
+                let name = oriel_auth::ca::desktop_server_name(desktop);
                 let tls = crate::connect::dial_tls(&record.addr, self.direct.clone(), &name, &self.host_ca_pem, HostRole::LinuxDesktop).await.map_err(|e| {
                     Error::new(
                         ErrorKind::ConnectionRefused,
                         format!(
                             "desktop {:?} has no tunnel to this proxy, and dialling it at {} failed: {}",
-                            request.desktop,
+                            desktop,
                             record.addr,
                             crate::join::error_chain(e.as_ref())
                         ),
@@ -59,7 +56,40 @@ impl ClusterDialer {
                 })?;
                 crate::connect::channel_over(tls).await.map_err(|e| Error::other(e.to_string()))?
             }
-        };
+        })
+    }
+
+    async fn running(&self, request: DesktopRequest) -> std::io::Result<Vec<RunningSession>> {
+        use std::io::{Error, ErrorKind};
+        if request.kind != "linux" {
+            return Ok(Vec::new());
+        }
+        let channel = self.channel(&request.desktop).await?;
+        let mut call = tonic::Request::new(crate::proto::RunningSessionsQuery { login: request.login.clone() });
+        let certificate: BinaryMetadataValue = MetadataValue::from_bytes(&request.certificate);
+        call.metadata_mut().insert_bin(CERTIFICATE_METADATA, certificate);
+        let list = DesktopAgentClient::new(channel).running_sessions(call).await.map_err(|status| {
+            Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not list its sessions: {}", request.desktop, status.message()))
+        })?;
+        Ok(list
+            .into_inner()
+            .sessions
+            .into_iter()
+            .map(|s| RunningSession {
+                session_id: s.session_id,
+                xsession: s.xsession,
+                started: std::time::UNIX_EPOCH + std::time::Duration::from_millis(s.started_ms),
+                attached: s.attached,
+            })
+            .collect())
+    }
+
+    async fn open(&self, request: DesktopRequest) -> std::io::Result<DesktopStream> {
+        use std::io::{Error, ErrorKind};
+        if request.kind != "linux" {
+            return Err(Error::new(ErrorKind::NotFound, format!("no {} desktops in this cluster", request.kind)));
+        }
+        let channel = self.channel(&request.desktop).await?;
         let (outgoing, receiver) = mpsc::channel(16);
         let mut call = tonic::Request::new(ReceiverStream::new(receiver));
         let certificate: BinaryMetadataValue = MetadataValue::from_bytes(&request.certificate);
@@ -79,6 +109,10 @@ impl ClusterDialer {
 }
 
 impl DesktopDialer for ClusterDialer {
+    fn running_sessions(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<RunningSession>>> + Send + '_>> {
+        Box::pin(self.running(request))
+    }
+
     fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>> {
         Box::pin(self.open(request))
     }

@@ -234,6 +234,11 @@ impl RemoteAuth {
 }
 
 impl SessionAuthority for RemoteAuth {
+    fn verify_user<'a>(&'a self, certificate: &'a [u8]) -> BoxFuture<'a, Result<String, AccessDenied>> {
+        // Checked here, against the user CA this host joined with.
+        Box::pin(async move { Ok(oriel_auth::ca::verify_user_with_root(&self.user_ca, certificate, std::time::SystemTime::now())?.user().to_owned()) })
+    }
+
     fn authorize<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
         Box::pin(async move {
             let query = proto::SessionQuery { certificate: certificate.to_vec(), login: login.to_owned() };

@@ -133,6 +133,11 @@ pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync
     /// fail: what cannot be written is logged.
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()>;
 
+    /// The user `certificate` (DER) speaks for, if this cluster's user CA
+    /// signed it and it is valid now: who may see their running sessions.
+    /// Nothing is decided: resuming one is authorized as a start is.
+    fn verify_user<'a>(&'a self, certificate: &'a [u8]) -> BoxFuture<'a, Result<String, AccessDenied>>;
+
     /// [`SessionAuthority::authorize`], then the check that the grant is
     /// for this Linux desktop, `desktop`, and this `login`: a grant for
     /// anything else is refused.
@@ -149,6 +154,10 @@ pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync
 }
 
 impl SessionAuthority for ControlPlane {
+    fn verify_user<'a>(&'a self, certificate: &'a [u8]) -> BoxFuture<'a, Result<String, AccessDenied>> {
+        Box::pin(async move { Ok(self.verify_user_cert(certificate).await?.user().to_owned()) })
+    }
+
     fn authorize<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
         Box::pin(self.authorize_certificate(certificate, DesktopKind::Linux, desktop, login))
     }

@@ -153,3 +153,26 @@ async fn someone_elses_session_an_unknown_id_and_a_locked_user_are_refused() {
     let end = support::events_of(&service, EventType::LinuxSessionEnd, 1).await.pop().unwrap();
     assert_eq!(end.text("reason"), Some("the session was locked by an administrator: incident 9"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_a_session_open_elsewhere_moves_it_here() {
+    let service = TestService::with_grace(&[("Probe", "exec sleep 3600")], GRACE);
+    let (mut first, first_task) = service.connect();
+    let sid = first.hello(320, 240, Codec::Qoiz).await.session_id;
+    let x = service.x_client("Probe").await;
+    green_window(&x);
+    first.until("the green window", |c| c.pixel(40, 30) == [0, 255, 0, 255]).await;
+    let listed = service.service.sessions_of(&service.user_certificate("tester"), "tester").await.unwrap();
+    assert_eq!((listed.len(), listed[0].attached), (1, true));
+    assert!(service.service.sessions_of(&service.user_certificate("tester"), "root").await.unwrap().is_empty(), "another login's list is empty");
+
+    let (mut second, _second_task) = service.resume_as("tester", "tester", &sid);
+    second.hello(320, 240, Codec::Qoiz).await;
+    second.until("the green window, here", |c| c.pixel(40, 30) == [0, 255, 0, 255]).await;
+    // The first window is told where the session went, and its connection ends.
+    while first.next().await.is_some() {}
+    assert_eq!(first.alerts.last().unwrap().message, "the session was resumed in another window, and shows there now");
+    assert_eq!(first_task.await.unwrap().unwrap(), SessionEnd::Detached);
+    second.send(Payload::KeyboardButton(pb::KeyboardButton { key_code: 0x1e, pressed: true })).await;
+    wait_key_press(&x);
+}

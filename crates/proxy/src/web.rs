@@ -55,10 +55,28 @@ pub struct DesktopRequest {
     pub resume: bool,
 }
 
+/// A running session as its owner sees it in the list of sessions to resume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningSession {
+    /// Its id, to resume it with.
+    pub session_id: String,
+    /// The xsession it runs.
+    pub xsession: String,
+    /// When it started.
+    pub started: std::time::SystemTime,
+    /// Whether a browser is attached now.
+    pub attached: bool,
+}
+
 /// Opens desktop sessions: in-process, or over the network.
 pub trait DesktopDialer: Send + Sync + 'static {
     /// A new stream to the desktop service that serves `request.desktop`.
     fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>>;
+
+    /// The running sessions, as `request.login`, of the user
+    /// `request.certificate` names, on `request.desktop`: the desktop
+    /// service verifies the certificate. `session_id` and `resume` are unused.
+    fn running_sessions(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<RunningSession>>> + Send + '_>>;
 }
 
 /// Settings of the proxy.
@@ -81,7 +99,7 @@ pub struct ProxyConfig {
 pub(crate) struct AppState {
     pub(crate) plane: oriel_auth::control_plane::ControlPlane,
     pub(crate) cluster: String,
-    dialer: Arc<dyn DesktopDialer>,
+    pub(crate) dialer: Arc<dyn DesktopDialer>,
     pub(crate) origins: Arc<OriginPolicy>,
     recording_spool: oriel_recorder::RecordingSpool,
 }
@@ -123,6 +141,7 @@ pub fn router(config: ProxyConfig, plane: oriel_auth::control_plane::ControlPlan
         .route("/api/sso/oidc/callback", get(sso_api::callback))
         .route("/api/sso/oidc/{name}/login", get(sso_api::begin))
         .route("/api/desktops", get(api::desktops))
+        .route("/api/desktops/{kind}/{name}/sessions", get(crate::running_sessions::list))
         .route("/api/audit/events", get(crate::audit_api::events))
         .route("/api/recordings", get(crate::recordings_api::list))
         .route("/api/recordings/{id}", get(crate::recordings_api::describe))

@@ -33,6 +33,8 @@ const END_WAIT: Duration = Duration::from_secs(5);
 /// Frames (or runs of frames) queued for one viewer, at most; past it the
 /// viewer skips to the next keyframe.
 pub(super) const VIEWER_QUEUE: usize = 64;
+/// What the window an owner resumed the session from is told.
+const MOVED: &str = "the session was resumed in another window, and shows there now";
 /// How long a viewer that does not pace the session may take to accept
 /// a message that cannot be skipped.
 const SLOW_VIEWER: Duration = Duration::from_secs(10);
@@ -268,6 +270,22 @@ impl LiveSession {
         };
         let reader = tokio::spawn(pump_viewer(id, reader, running.inputs.clone()));
         running.viewers.insert(id, Viewer { out, mode, reader, done: Some(done), waiting_keyframe });
+        if waiting_keyframe && mode == ViewerMode::Owner {
+            // The owner resumed elsewhere (another tab, another computer):
+            // the session moves there, and the window it left says so.
+            let moved: Vec<ViewerId> =
+                running.viewers.iter().filter(|(other, v)| **other != id && v.mode == ViewerMode::Owner).map(|(other, _)| *other).collect();
+            for other in moved {
+                if let Some(mut viewer) = running.viewers.remove(&other) {
+                    let _ = viewer.out.try_send(error_alert(MOVED));
+                    viewer.reader.abort();
+                    if let Some(done) = viewer.done.take() {
+                        let _ = done.send(Ok(SessionEnd::Detached));
+                    }
+                }
+                self.life.detach(std::time::Instant::now(), other);
+            }
+        }
         self.service.live.update(&sid, None, true);
         running.update_split();
         if waiting_keyframe && self.process.command(pb::command::Command::Refresh(pb::Refresh {})).await.is_err() {

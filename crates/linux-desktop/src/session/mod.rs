@@ -117,6 +117,13 @@ impl LinuxDesktopService {
         self.live.of(user, login)
     }
 
+    /// The running sessions, as `login`, of the user `certificate` names
+    /// (verified, as for a session): what that user may offer to resume.
+    pub async fn sessions_of(&self, certificate: &[u8], login: &str) -> Result<Vec<RunningSession>, SessionError> {
+        let user = self.config.authority.verify_user(certificate).await?;
+        Ok(self.live.of(&user, login))
+    }
+
     /// Serves one browser connection on `stream` until it ends: a new
     /// session, or a resume of a running one (`SessionRequest::resume`).
     /// Errors are reported to the client as an ERROR alert before the

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use oriel_cluster::dialer::ClusterDialer;
 use oriel_linux_desktop::{LinuxDesktopService, SessionRequest};
-use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream};
+use oriel_proxy::{DesktopDialer, DesktopRequest, DesktopStream, RunningSession};
 
 /// The desktop service in this process, by its desktop's name.
 pub struct InProcess {
@@ -22,6 +22,21 @@ pub struct Dialers {
 }
 
 impl DesktopDialer for Dialers {
+    fn running_sessions(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<RunningSession>>> + Send + '_>> {
+        Box::pin(async move {
+            match &self.local {
+                Some(local) if request.kind == "linux" && request.desktop == local.name => {
+                    let sessions = local.service.sessions_of(&request.certificate, &request.login).await.map_err(std::io::Error::other)?;
+                    Ok(sessions
+                        .into_iter()
+                        .map(|s| RunningSession { session_id: s.session_id, xsession: s.xsession, started: s.started, attached: s.attached })
+                        .collect())
+                }
+                _ => self.cluster.running_sessions(request).await,
+            }
+        })
+    }
+
     fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>> {
         Box::pin(async move {
             match &self.local {
