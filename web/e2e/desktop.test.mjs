@@ -89,9 +89,21 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
     return `${info.match(/Width: (\d+)/)[1]}x${info.match(/Height: (\d+)/)[1]}`;
   };
   const canvasSize = () => page.evaluate(() => `${document.querySelector('#screen').width}x${document.querySelector('#screen').height}`);
-  assert.equal(rootSize(), '900x600', 'the first screen fits the first window');
+  // The toolbar sits above the remote screen, never over it: the screen gets the window under it.
+  const room = () => page.evaluate(() => {
+    const viewport = document.querySelector('#viewport');
+    return `${viewport.clientWidth}x${viewport.clientHeight}`;
+  });
+  const [toolbarBottom, screenTop] = await page.evaluate(() => [
+    document.querySelector('.session-toolbar').getBoundingClientRect().bottom,
+    document.querySelector('#screen').getBoundingClientRect().top,
+  ]);
+  assert.ok(toolbarBottom > 0 && screenTop >= toolbarBottom, `the screen's top row (at ${screenTop}) under the toolbar (to ${toolbarBottom})`);
+  assert.equal(rootSize(), await room(), 'the first screen fits the first window, under the toolbar');
+  assert.equal(rootSize(), `900x${600 - toolbarBottom}`);
   await page.setViewportSize({ width: 700, height: 500 });
-  await eventually('the X screen to follow the window', async () => rootSize() === '700x500' && (await canvasSize()) === '700x500');
+  await eventually('the X screen to follow the window', async () =>
+    rootSize() === `700x${500 - toolbarBottom}` && (await canvasSize()) === rootSize() && (await room()) === rootSize());
 });
 
 test('a lock set with orielctl ends the live session with its message', async () => {
@@ -146,15 +158,18 @@ test('log in with password and code on a HiDPI screen; the desktop has device re
     await hidpi.locator('[data-xsession="Idle"]').click();
     await hidpi.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
     const display = await xDisplay(oriel, 'Idle');
+    // The window is 600x400 CSS pixels; the toolbar takes the top of it.
+    const toolbarHeight = await hidpi.evaluate(() => document.querySelector('.session-toolbar').getBoundingClientRect().height);
     const info = x(display, 'xwininfo', ['-root']).toString();
-    assert.equal(`${info.match(/Width: (\d+)/)[1]}x${info.match(/Height: (\d+)/)[1]}`, '1200x800');
+    assert.equal(`${info.match(/Width: (\d+)/)[1]}x${info.match(/Height: (\d+)/)[1]}`, `1200x${2 * (400 - toolbarHeight)}`);
     const canvas = await hidpi.evaluate(() => {
       const c = document.querySelector('#screen');
       const box = c.getBoundingClientRect();
       return `${c.width}x${c.height} in ${box.width}x${box.height}`;
     });
-    assert.equal(canvas, '1200x800 in 600x400', 'one canvas pixel per device pixel');
-    await hidpi.mouse.move(100, 50);
+    assert.equal(canvas, `1200x${2 * (400 - toolbarHeight)} in 600x${400 - toolbarHeight}`, 'one canvas pixel per device pixel');
+    // 100, 50 CSS pixels into the canvas.
+    await hidpi.mouse.move(100, toolbarHeight + 50);
     await eventually('the X pointer at twice the CSS position', () =>
       x(display, 'xdotool', ['getmouselocation']).toString().startsWith('x:200 y:100 '));
     // At devicePixelRatio 2 the cursor image is declared 2x, so it is drawn

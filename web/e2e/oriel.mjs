@@ -17,17 +17,22 @@ export const PATIENCE_MS = 30_000;
  * Starts `oriel start` on a free loopback port with the given xsessions,
  * each `{ name, command }`. Every session first records its DISPLAY and
  * XAUTHORITY in `<dir>/<name>.env` so the test can look at its screen.
+ * `disconnectGrace` is linux_desktop_service.disconnect_grace: 0 unless a
+ * test resumes sessions, so a page that leaves ends its session as it
+ * always did and the next page starts a new one.
  */
-export async function startOriel(sessions) {
+export async function startOriel(sessions, { disconnectGrace = '0' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-'));
   // Sessions run as the desktop login, not as the test: they write their
   // display and the probes' output here.
   chmodSync(dir, 0o1777);
   try {
     const xsessions = writeXsessions(dir, sessions);
+    const config = join(dir, 'oriel.yaml');
+    writeFileSync(config, `version: v1\nauth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  disconnect_grace: ${disconnectGrace}\n`);
     // The first start prints where Oriel is and the admin's invite link.
     const oriel = await startDaemon(
-      ['start', '--listen', '127.0.0.1:0', '--auth-listen', '127.0.0.1:0', '--tunnel-listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--web-dir', join(ROOT, 'web/dist'), '--xsessions-dir', xsessions],
+      ['start', '--config', config, '--listen', '127.0.0.1:0', '--auth-listen', '127.0.0.1:0', '--tunnel-listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--web-dir', join(ROOT, 'web/dist'), '--xsessions-dir', xsessions],
       { url: READY, invite: INVITE },
     );
     return {
@@ -54,7 +59,7 @@ export async function startOriel(sessions) {
  * startOriel's fields, `desktop` (the remote desktop's name) and `login`
  * (the admin's desktop login). The desktop's static labels are `labels`.
  */
-export async function startDeployment(sessions, { labels = { env: 'remote' } } = {}) {
+export async function startDeployment(sessions, { labels = { env: 'remote' }, disconnectGrace = '0' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-cluster-'));
   chmodSync(dir, 0o1777);
   const daemons = [];
@@ -88,7 +93,7 @@ export async function startDeployment(sessions, { labels = { env: 'remote' } } =
       desktopConfig,
       `version: v1\ndata_dir: ${join(dir, 'b')}\nauth_server: ${control.printed.auth}\n` +
         `proxy_server: ${control.printed.tunnel}\njoin_token: ${token}\nca_pin: ${pin}\n` +
-        `linux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n  public_addr: ${UNREACHABLE}\n  labels:\n` +
+        `linux_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n  public_addr: ${UNREACHABLE}\n  disconnect_grace: ${disconnectGrace}\n  labels:\n` +
         Object.entries(labels).map(([key, value]) => `    ${key}: ${value}\n`).join(''),
     );
     // Beats every second rather than 15, so the desktop is listed soon after its tunnel is up.

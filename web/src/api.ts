@@ -76,6 +76,15 @@ export interface DesktopList {
   desktops: Desktop[];
 }
 
+/** A session of the user's that runs on a desktop: it can be resumed. */
+export interface RunningSessionView {
+  sessionId: string;
+  xsession: string;
+  started: Date;
+  /** A browser window shows it now; resuming moves it here. */
+  attached: boolean;
+}
+
 /** One audit event, in Teleport's shape. */
 export interface AuditEventView {
   /** Unique. */
@@ -247,6 +256,23 @@ export async function listDesktops(): Promise<DesktopList> {
   const body = asObject(await request('GET', '/api/desktops'));
   const desktops = Array.isArray(body['desktops']) ? body['desktops'].map(desktop) : unexpected();
   return { cluster: text(body['cluster']), desktops };
+}
+
+/** The user's sessions running on `desktop` as `login`, oldest first. */
+export async function listRunningSessions(kind: DesktopKind, desktop: string, login: string): Promise<RunningSessionView[]> {
+  const query = new URLSearchParams({ login });
+  const path = `/api/desktops/${encodeURIComponent(kind)}/${encodeURIComponent(desktop)}/sessions?${query.toString()}`;
+  const body = asObject(await request('GET', path));
+  if (!Array.isArray(body['sessions'])) return unexpected();
+  return body['sessions'].map((value: unknown) => {
+    const session = asObject(value);
+    return {
+      sessionId: text(session['session_id']),
+      xsession: text(session['xsession']),
+      started: instant(session['started']),
+      attached: session['attached'] === true,
+    };
+  });
 }
 
 /** One page of the audit log; a 403 (roles without the rules) and a 400 (a bad filter) carry the server's sentence. */

@@ -60,6 +60,10 @@ export interface ServerHello {
   codec: number;
   /** The roles allow directory sharing and the desktop can mount it. */
   directorySharingEnabled: boolean;
+  /** The session's id: a dropped connection resumes it with this. */
+  sessionId: string;
+  /** Set when this connection resumed a running session: its xsession (no picker then). */
+  resumedXsession: string;
 }
 
 /** A uint64 as protobufjs decodes it. */
@@ -113,6 +117,8 @@ export interface FrameRect {
   data: Uint8Array;
   resetContext: boolean;
   endOfFrame: boolean;
+  /** This rectangle starts a keyframe: the frame repaints the whole screen. */
+  keyframe: boolean;
 }
 
 export interface CursorImage {
@@ -178,7 +184,9 @@ export type ClientMessage =
   | { sharedDirectoryResponse: SharedDirectoryResponse }
   | { sharedDirectoryRemove: { directoryId: number } }
   | { frameAck: { frameId: number } }
-  | { mfa: Mfa };
+  | { mfa: Mfa }
+  /** End the session now, rather than leave it to be resumed. */
+  | { endSession: Record<string, never> };
 
 /** A message the client acts on; everything else is skipped. */
 export type ServerMessage =

@@ -83,8 +83,10 @@ export function readRoute(address: Address): Route {
   return { page: 'unknown' };
 }
 
-export function sessionPath(target: DesktopTarget): string {
+/** A desktop session's page; with `xsession`, the one it runs, so a bookmark opens it directly. */
+export function sessionPath(target: DesktopTarget, xsession: string | null = null): string {
   const segments = ['web', 'cluster', target.cluster, `${target.kind}_desktops`, target.name, target.login];
+  if (xsession !== null && xsession !== '') segments.push(xsession);
   return '/' + segments.map(encodeURIComponent).join('/');
 }
 
@@ -92,9 +94,11 @@ export function recordingPath(id: string): string {
   return `${RECORDINGS_PATH}/${encodeURIComponent(id)}`;
 }
 
-export function socketUrl(address: Pick<Location, 'protocol' | 'host'>, target: DesktopTarget): string {
+/** The desktop websocket; with `resume`, it attaches to that running session instead of starting one. */
+export function socketUrl(address: Pick<Location, 'protocol' | 'host'>, target: DesktopTarget, resume: string | null = null): string {
   const scheme = address.protocol === 'https:' ? 'wss:' : 'ws:';
   const query = new URLSearchParams({ kind: target.kind, desktop: target.name, login: target.login });
+  if (resume !== null) query.set('resume', resume);
   return `${scheme}//${address.host}/api/desktop/ws?${query.toString()}`;
 }
 

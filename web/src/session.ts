@@ -3,8 +3,13 @@
 //   connecting --Mfa challenge, the key answers--> connecting (the proxy dials now)
 //   connecting --ServerHello, one xsession or a named one--> connected
 //   connecting --ServerHello, several xsessions--> selecting --pick--> connected
+//   connecting --ServerHello naming a resumed xsession--> connected
 //   any state --socket closed, ERROR alert, decode or protocol error--> closed
 //
+// A socket that closes without the server saying why (no ERROR alert) is a
+// drop: once the session has an id (or this connection resumes one), the
+// view hears `dropped` and resumes it over a new socket; the desktop
+// service keeps it for its grace period. Only `end` ends it for good.
 // Input is forwarded only while connected; frames are decoded in a worker
 // and acknowledged once painted, which is the server's back-pressure signal.
 import { ClipboardSync, type ClipboardView } from './clipboard';
@@ -33,11 +38,21 @@ import { answerChallenge } from './session-mfa';
 import { SharedDirectory } from './shared-directory';
 import type { AssertionAnswer } from './webauthn';
 
-/** Also #status[data-state], which tests wait on. */
-export type SessionState = 'connecting' | 'selecting' | 'connected' | 'closed';
+/** Also #status[data-state], which tests wait on; `reconnecting` is the page's, between sockets. */
+export type SessionState = 'connecting' | 'selecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** The session the desktop runs, once connected. */
+export interface RunningSession {
+  /** Its id, to resume it with. */
+  sessionId: string;
+  /** The xsession it runs (the page's address follows it). */
+  xsession: string;
+}
 
 /** Close code for errors on the client's side (4000-4999 is for applications). */
 const CLIENT_ERROR_CLOSE = 4000;
+/** The proxy's close code for a desktop it cannot reach now (RFC 6455's "try again later"). */
+const TRY_AGAIN_CLOSE = 1013;
 /** After an ERROR alert the server closes the socket; if it does not, the client does. */
 const SERVER_CLOSE_GRACE_MS = 5000;
 /** The title when the per-session MFA check did not pass. */
@@ -58,6 +73,10 @@ export interface SessionView {
   ended(title: string, message: string): void;
   /** The connection dropped without the session saying why: offer to reconnect. */
   disconnected(reason: string): void;
+  /** The connection dropped and the session can be resumed: resume it. */
+  dropped(reason: string, sessionId: string): void;
+  /** The desktop session runs and is shown. */
+  started(session: RunningSession): void;
   latency(stats: LatencyStats): void;
   /** The clipboard panel and its button, used only while the session shares the clipboard. */
   readonly clipboard: ClipboardView;
@@ -82,6 +101,8 @@ export interface SessionOptions {
   view: SessionView;
   /** The desktop's keyboard layout (see keyboard-layout.ts). */
   keyboard: KeyboardLayout;
+  /** The running session this socket resumes (`url` names it too), if any. */
+  resume: string | null;
 }
 
 export class Session {
@@ -112,6 +133,12 @@ export class Session {
   #nextDirectoryId = 1;
   /** Requests are answered one after another, in the order they came. */
   #answering: Promise<void> = Promise.resolve();
+  /** The session's id: known from ServerHello, or the one this socket resumes. */
+  #sessionId: string | null;
+  /** A drop can be resumed: this socket resumes, or its xsession runs (before, the service ends it). */
+  #resumable: boolean;
+  /** A resume's refusal, held until the close says whether trying again may help. */
+  #heldRefusal: string | null = null;
 
   constructor(options: SessionOptions, spec: ScreenSpec) {
     this.#screen = options.screen;
@@ -119,7 +146,9 @@ export class Session {
     this.#xsessionHint = options.xsession;
     this.#keyboard = options.keyboard;
     this.#requested = spec;
-    this.#view.state('connecting', 'Connecting…');
+    this.#sessionId = options.resume;
+    this.#resumable = options.resume !== null;
+    this.#view.state('connecting', options.resume === null ? 'Connecting…' : 'Resuming the session…');
 
     this.#decoder = new FrameDecoder({
       rect: (rect) => this.#paint(rect),
@@ -135,11 +164,23 @@ export class Session {
     this.#socket.onclose = (event) => this.#closed(event);
   }
 
-  /** Ends the session from this side (page teardown, reconnect). */
+  /** Leaves the session from this side (page teardown, reconnect): it stays resumable. */
   close(): void {
     this.#explained = true;
     this.#teardown();
     this.#socket.close(1000, 'client closed');
+  }
+
+  /** Ends the session for good: the desktop service stops it now. */
+  end(): void {
+    this.#send({ endSession: {} });
+    this.close();
+  }
+
+  /** Presses keys the browser would keep for itself (Ctrl+Alt+Del…), in order. */
+  sendKeys(presses: readonly { keyCode: number; pressed: boolean }[]): void {
+    if (this.#state !== 'connected') return;
+    for (const keyboardButton of presses) this.#send({ keyboardButton });
   }
 
   #hello(spec: ScreenSpec): void {
@@ -192,7 +233,11 @@ export class Session {
         break;
       case 'alert': {
         const { severity, message: text } = message.value;
-        if (severity === AlertSeverity.ERROR) {
+        if (severity === AlertSeverity.ERROR && this.#state === 'connecting' && this.#resumable) {
+          // A resume refused: the close that follows says whether to try again.
+          this.#heldRefusal = text;
+          setTimeout(() => this.#socket.close(1000, 'session refused'), SERVER_CLOSE_GRACE_MS);
+        } else if (severity === AlertSeverity.ERROR) {
           // The server closes the socket next; input stops now.
           this.#fail(this.#state === 'connecting' ? refusalTitle(text, this.#challenged) : 'The session ended', text, false);
         } else {
@@ -275,12 +320,16 @@ export class Session {
     this.#screen.setSize(hello.width, hello.height);
     this.#clipboardEnabled = hello.clipboardEnabled;
     this.#directorySharing = hello.directorySharingEnabled;
+    if (hello.sessionId !== '') this.#sessionId = hello.sessionId;
     const names = hello.xsessions.map((xsession) => xsession.name);
-    if (names.length === 0) {
+    if (hello.resumedXsession !== '') {
+      // A running session: no choice to make, and a keyframe follows.
+      this.#connected(hello.resumedXsession);
+    } else if (names.length === 0) {
       this.#fail('No desktop session', 'this desktop offers no session to start');
     } else if (names.length === 1) {
       // The server starts the only session without waiting for a choice.
-      this.#connected();
+      this.#connected(names[0] ?? '');
     } else if (this.#xsessionHint !== null && names.includes(this.#xsessionHint)) {
       this.#select(this.#xsessionHint);
     } else {
@@ -293,12 +342,14 @@ export class Session {
   #select(xsession: string): void {
     this.#withdrawPicker = null;
     this.#send({ sessionSelection: { xsession } });
-    this.#connected();
+    this.#connected(xsession);
   }
 
-  #connected(): void {
+  #connected(xsession: string): void {
     this.#state = 'connected';
+    this.#resumable = true;
     this.#view.state('connected', 'Connected');
+    if (this.#sessionId !== null) this.#view.started({ sessionId: this.#sessionId, xsession });
     this.#input.enable();
     // Only now: before the desktop runs, the server drops what the client sends.
     if (this.#clipboardEnabled) {
@@ -374,7 +425,18 @@ export class Session {
     const explained = this.#explained;
     this.#teardown();
     if (explained) return;
-    const reason = event.reason || describeClose(event.code);
+    const refusal = this.#heldRefusal;
+    if (refusal !== null && !(event.code === TRY_AGAIN_CLOSE && this.#sessionId !== null)) {
+      const title = refusalTitle(refusal, this.#challenged);
+      this.#view.ended(title, refusal);
+      this.#view.state('closed', title);
+      return;
+    }
+    const reason = refusal ?? (event.reason || describeClose(event.code));
+    if (this.#resumable && this.#sessionId !== null) {
+      this.#view.dropped(reason, this.#sessionId);
+      return;
+    }
     this.#view.state('closed', `Disconnected: ${reason}`);
     this.#view.disconnected(reason);
   }

@@ -117,6 +117,9 @@ function fakeView() {
   const view = {
     states: [],
     endings: [],
+    disconnects: [],
+    drops: [],
+    running: [],
     prompt: null,
     prompts: 0,
     state: (state, text) => view.states.push([state, text]),
@@ -133,7 +136,9 @@ function fakeView() {
     },
     toast: () => {},
     ended: (title, message) => view.endings.push([title, message]),
-    disconnected: () => {},
+    disconnected: (reason) => view.disconnects.push(reason),
+    dropped: (reason, sessionId) => view.drops.push([reason, sessionId]),
+    started: (running) => view.running.push(running),
     latency: () => {},
     framePainted: () => {},
     clipboard: {},
@@ -147,11 +152,11 @@ function fakeScreen() {
   return { canvas, setSize: () => {}, setCursor: () => {}, paint: () => true, onResize: () => {}, latest: () => null };
 }
 
-/** A session whose socket is open and whose ClientHello went out. */
-function start() {
+/** A session whose socket is open and whose ClientHello went out; `resume` names a running session to resume. */
+function start(resume = null) {
   const view = fakeView();
   const session = new Session(
-    { url: 'wss://localhost/api/desktop/ws', xsession: null, screen: fakeScreen(), view, keyboard: { name: 'us', klid: 0x409 } },
+    { url: 'wss://localhost/api/desktop/ws', xsession: null, screen: fakeScreen(), view, keyboard: { name: 'us', klid: 0x409 }, resume },
     { width: 800, height: 600, scale: 100 },
   );
   const socket = FakeSocket.last;
@@ -283,4 +288,66 @@ test('a challenge this page cannot use is cancelled without asking the key', asy
   assert.equal(keys.answers.asked, 0);
   assert.deepEqual(socket.mfaSent(), [{ type: 'webauthn', json: '' }]);
   assert.deepEqual(view.endings, [['Security key check failed', 'the server sent security key options this page cannot use: publicKey.challenge is not a string']]);
+});
+
+const SID = '0190f0a0-1234-7000-8000-00000000abcd';
+
+test('a connection that drops once the xsession runs is resumable; one that drops before is not', () => {
+  const { socket, view } = start();
+  socket.receive({ serverHello: { ...HELLO, sessionId: SID } });
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'Idle' }]);
+  socket.onclose({ code: 1006, reason: '' });
+  assert.deepEqual(view.drops, [['the connection was lost', SID]]);
+  assert.deepEqual(view.disconnects, []);
+
+  const picking = start();
+  picking.socket.receive({ serverHello: { ...HELLO, sessionId: SID, xsessions: [{ name: 'A' }, { name: 'B' }] } });
+  assert.equal(lastState(picking.view), 'selecting');
+  picking.socket.onclose({ code: 1006, reason: '' });
+  assert.deepEqual(picking.view.drops, [], 'nothing ran yet: the service ended it');
+  assert.deepEqual(picking.view.disconnects, ['the connection was lost']);
+});
+
+test('a resumed session shows at once, without a picker, and a drop while resuming tries again', () => {
+  const { socket, view } = start(SID);
+  assert.deepEqual(view.states[0], ['connecting', 'Resuming the session…']);
+  socket.receive({ serverHello: { ...HELLO, xsessions: [{ name: 'A' }, { name: 'B' }], sessionId: SID, resumedXsession: 'B' } });
+  assert.equal(lastState(view), 'connected');
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'B' }]);
+  assert.equal(socket.sent.some((message) => 'sessionSelection' in message), false, 'nothing to choose');
+
+  // The proxy is down: the socket closes before any answer, and the page tries again.
+  const again = start(SID);
+  again.socket.onclose({ code: 1006, reason: '' });
+  assert.deepEqual(again.view.drops, [['the connection was lost', SID]]);
+});
+
+test('ending the session says so to the desktop; keys a browser keeps go as presses', () => {
+  const { session, socket } = start();
+  socket.receive({ serverHello: { ...HELLO, sessionId: SID } });
+  session.sendKeys([
+    { keyCode: 0x1d, pressed: true },
+    { keyCode: 0x1d, pressed: false },
+  ]);
+  session.end();
+  const sent = socket.sent.filter((message) => 'keyboardButton' in message || 'endSession' in message);
+  assert.deepEqual(sent.map((message) => Object.keys(message)[0]), ['keyboardButton', 'keyboardButton', 'endSession']);
+  assert.equal(socket.closed.code, 1000);
+});
+
+test('a resume the proxy cannot pass on yet is tried again; one the desktop refuses ends with its reason', () => {
+  const unreachable = start(SID);
+  unreachable.socket.receive({ alert: { message: 'the desktop service is unreachable: no tunnel', severity: AlertSeverity.ERROR } });
+  assert.deepEqual(unreachable.view.endings, [], 'not yet: the close decides');
+  unreachable.socket.onclose({ code: 1013, reason: 'desktop unavailable' });
+  assert.deepEqual(unreachable.view.drops, [['the desktop service is unreachable: no tunnel', SID]]);
+  assert.deepEqual(unreachable.view.endings, []);
+
+  const gone = start(SID);
+  const why = `there is no session ${SID} of yours on this desktop to resume: it ended, or it never existed; start a new one`;
+  gone.socket.receive({ alert: { message: why, severity: AlertSeverity.ERROR } });
+  gone.socket.onclose({ code: 1000, reason: '' });
+  assert.deepEqual(gone.view.endings, [['Cannot connect to the desktop', why]]);
+  assert.deepEqual(gone.view.drops, []);
+  assert.equal(lastState(gone.view), 'closed');
 });

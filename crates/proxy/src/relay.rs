@@ -189,6 +189,14 @@ pub(crate) async fn relay(socket: WebSocket, desktop: DesktopStream, recording: 
 /// Tells the browser why no session could start, then closes.
 pub async fn refuse(mut socket: WebSocket, message: &str) {
     let _ = socket.send(alert(message)).await;
+    let _ = socket.send(close(close_code::POLICY, "session refused")).await;
+}
+
+/// Tells the browser the desktop cannot be reached now (its tunnel is not
+/// back yet, say): close code 1013, "try again later", so a page that is
+/// resuming a session tries again rather than giving up.
+pub async fn unreachable(mut socket: WebSocket, message: &str) {
+    let _ = socket.send(alert(message)).await;
     let _ = socket.send(close(close_code::AGAIN, "desktop unavailable")).await;
 }
 

@@ -239,7 +239,7 @@ async fn desktop_socket(
                     if let Some(recording) = recording {
                         recording.finish(false).await;
                     }
-                    relay::refuse(socket, &format!("the desktop service is unreachable: {error}")).await;
+                    relay::unreachable(socket, &format!("the desktop service is unreachable: {error}")).await;
                 }
             }
         }

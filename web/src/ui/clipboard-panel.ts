@@ -1,8 +1,8 @@
 // The clipboard panel: the text last copied on the desktop, and a box to
 // send text to the desktop's clipboard by hand. It is how text crosses when
 // the browser does not let the page use the clipboard, and a place to look
-// before pasting. The Clipboard button in the status bar opens it; both stay
-// hidden unless the session shares the clipboard.
+// before pasting. The Clipboard button in the session toolbar opens it; both
+// stay hidden unless the session shares the clipboard.
 import type { ClipboardView } from '../clipboard';
 import { find, say } from '../dom';
 
@@ -13,6 +13,8 @@ export class ClipboardPanel implements ClipboardView {
   readonly #error: HTMLElement;
   readonly #status: HTMLElement;
   readonly #done: () => void;
+  /** The button's title as index.html has it; a refusal replaces it until the next session. */
+  readonly #title: string;
   #send: ((text: string) => string | null) | null = null;
 
   /** `done` gives the focus back to the desktop. */
@@ -23,6 +25,7 @@ export class ClipboardPanel implements ClipboardView {
     this.#error = find(page, '#clipboard-error', HTMLElement);
     this.#status = find(page, '#clipboard-status', HTMLElement);
     this.#done = done;
+    this.#title = this.#toggle.title;
     this.#toggle.addEventListener('click', () => (this.#panel.hidden ? this.#open() : this.#close()));
     find(page, '#clipboard-close', HTMLButtonElement).addEventListener('click', () => this.#close());
     find(page, '#clipboard-send', HTMLButtonElement).addEventListener('click', () => this.#sendText());
@@ -35,7 +38,7 @@ export class ClipboardPanel implements ClipboardView {
   start(send: (text: string) => string | null): void {
     this.#send = send;
     delete this.#toggle.dataset['refused'];
-    this.#toggle.removeAttribute('title');
+    this.#toggle.title = this.#title;
     this.#toggle.hidden = false;
   }
 

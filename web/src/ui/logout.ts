@@ -1,4 +1,4 @@
-// The Log out button (#logout), on the desktop list and in a session's status bar.
+// The Log out button (#logout), on the desktop list and in a session's toolbar.
 import { logOut } from '../api';
 import { LOGIN_PATH } from '../route';
 

@@ -1,4 +1,4 @@
-// The Share directory button in the status bar: it opens the browser's
+// The Share directory button in the session toolbar: it opens the browser's
 // directory picker and shares what the person picks. It shows only while
 // the session can share (ServerHello.directory_sharing_enabled) and the
 // browser has a directory picker (Chromium).

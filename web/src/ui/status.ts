@@ -1,5 +1,7 @@
-// The small status bar: connection state, latency, and Reconnect after a drop.
-// #status[data-state] is what tests wait on.
+// The connection's state at the left of the session toolbar: a dot and a
+// line of text, the latency while connected, and Reconnect after a drop.
+// #status[data-state] is what tests wait on; the stylesheet colours the
+// dot from it (reconnecting is amber).
 import type { LatencyStats } from '../protocol';
 import type { SessionState } from '../session';
 
@@ -8,10 +10,13 @@ export class StatusBar {
   readonly #text: HTMLElement;
   readonly #latency: HTMLElement;
   readonly #reconnect: HTMLButtonElement;
+  readonly #changed: (state: SessionState) => void;
   #onReconnect: (() => void) | null = null;
 
-  constructor(root: HTMLElement) {
+  /** `changed` hears each state shown, e.g. for the toolbar to offer only what the state allows. */
+  constructor(root: HTMLElement, changed: (state: SessionState) => void = () => {}) {
     this.#root = root;
+    this.#changed = changed;
     this.#text = part(root, '.status-text');
     this.#latency = part(root, '.status-latency');
     this.#reconnect = part(root, '.status-reconnect') as HTMLButtonElement;
@@ -21,8 +26,11 @@ export class StatusBar {
   show(state: SessionState, text: string): void {
     this.#root.dataset['state'] = state;
     this.#text.textContent = text;
+    // A narrow toolbar cuts a long reason short; the whole of it is a hover away.
+    this.#text.title = text;
     if (state !== 'connected') this.latency(null);
     if (state !== 'closed') this.offerReconnect(null);
+    this.#changed(state);
   }
 
   latency(stats: LatencyStats | null): void {

@@ -228,3 +228,21 @@ fn session_limits_default_when_absent_are_read_when_given_and_checked() {
     let bad_screen = error("linux_desktop_service:\n  limits:\n    max_screen: 9000x100\n");
     assert!(bad_screen.contains("linux_desktop_service.limits.max_screen") && bad_screen.contains("WIDTHxHEIGHT"), "{bad_screen}");
 }
+
+#[test]
+fn the_disconnect_grace_defaults_to_ten_minutes_takes_zero_and_has_a_ceiling() {
+    let config = Config::parse("sample", SAMPLE).unwrap();
+    assert_eq!(config.linux_desktop_service.disconnect_grace, Duration::from_secs(600));
+    assert_eq!(Config::default().linux_desktop_service.disconnect_grace, Duration::from_secs(600));
+    let read = |value: &str| {
+        let text = format!("auth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  disconnect_grace: {value}\n");
+        Config::parse("oriel.yaml", &text).map(|c| c.linux_desktop_service.disconnect_grace)
+    };
+    assert_eq!(read("0").unwrap(), Duration::ZERO);
+    assert_eq!(read("90s").unwrap(), Duration::from_secs(90));
+    assert_eq!(read("1h30m").unwrap(), Duration::from_secs(5400));
+    let long = error("linux_desktop_service:\n  disconnect_grace: 25h\n");
+    assert!(long.contains("linux_desktop_service.disconnect_grace") && long.contains("at most 24h"), "{long}");
+    let bad = error("linux_desktop_service:\n  disconnect_grace: soon\n");
+    assert!(bad.contains("linux_desktop_service.disconnect_grace"), "{bad}");
+}
