@@ -42,8 +42,8 @@ const FILE_WORK = [
   `printf "${FILE_TEXT}" > "$d/notes.txt"`,
   'cat "$d/notes.txt" > "$d/read-back.txt"',
 ].join('; ');
-/** The only messages a recording keeps (docs/recording.md): ServerHello, Alert, FrameRect, CursorImage, ClientScreenSpec, MouseMove, MouseButton. */
-const RECORDED_FIELDS = [2, 11, 100, 102, 10, 7, 8];
+/** The only messages a recording keeps (docs/recording.md): ServerHello, Alert, FrameRect, CursorImage, SessionParticipants, ClientScreenSpec, MouseMove, MouseButton. */
+const RECORDED_FIELDS = [2, 11, 100, 102, 105, 10, 7, 8];
 // The root's colours, in the order the session shows them, as canvas pixels.
 const COLOURS = [
   ['#aa3333', '170,51,51,255'],

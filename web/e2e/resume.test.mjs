@@ -96,6 +96,12 @@ test('work in an xterm; the network drops; the page reconnects by itself to the 
   await canvasMatchesRoot(page, display, { x: 0, y: 0, width: 600, height: 220 });
   await typeIntoProbe(page, 'after the drop');
   await eventually('both lines, from one xterm', () => typedText() === 'before the drop!\nafter the drop!\n');
+
+  // A reload comes straight back to the same session, without asking.
+  await page.reload();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('#resume-picker').count(), 0, 'no choice to make');
+  await canvasMatchesRoot(page, display, { x: 0, y: 0, width: 600, height: 220 });
 });
 
 test('the auth service and proxy restart mid-session: the page comes back through them to the same session', async () => {

@@ -28,7 +28,7 @@ async function show(route: Route, app: HTMLElement): Promise<void> {
     case 'account':
       return (await import('./pages/account')).showAccount(app);
     case 'session':
-      return (await import('./pages/session')).showSession(app, route.target, route.xsession);
+      return (await import('./pages/session')).showSession(app, route.target, route.xsession, route.join);
     case 'unknown':
       return (await import('./pages/unknown')).showUnknown(app);
   }

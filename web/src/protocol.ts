@@ -33,6 +33,10 @@ export const SharedDirectoryErrorCode = { NONE: 0, FAILED: 1, DOES_NOT_EXIST: 2,
 /** FileSystemObject.file_type. */
 export const FileType = { FILE: 0, DIRECTORY: 1 } as const;
 
+/** How a connection takes part in a session (ServerHello, SessionParticipants); UNSPECIFIED withdraws an invitation. */
+export const ParticipantMode = { UNSPECIFIED: 0, OWNER: 1, PEER: 2, OBSERVER: 3 } as const;
+export type ParticipantMode = (typeof ParticipantMode)[keyof typeof ParticipantMode];
+
 export interface ScreenSpec {
   width: number;
   height: number;
@@ -62,8 +66,28 @@ export interface ServerHello {
   directorySharingEnabled: boolean;
   /** The session's id: a dropped connection resumes it with this. */
   sessionId: string;
-  /** Set when this connection resumed a running session: its xsession (no picker then). */
+  /** Set when this connection resumed a running session, or joined one: its xsession (no picker then). */
   resumedXsession: string;
+  /** ParticipantMode; 0 from a server older than session sharing (the owner, then). */
+  participantMode: number;
+}
+
+/** One connection in a session, as SessionParticipants lists it. */
+export interface Participant {
+  /** The connection's number in the session (RemoveParticipant names it). */
+  viewer: number;
+  /** The Oriel user. */
+  user: string;
+  /** ParticipantMode. */
+  mode: number;
+  /** The connection that received the message. */
+  you: boolean;
+}
+
+/** Who is in a session, and whom its owner invited. */
+export interface SessionParticipants {
+  participants: Participant[];
+  invited: { user: string; mode: number }[];
 }
 
 /** A uint64 as protobufjs decodes it. */
@@ -186,7 +210,11 @@ export type ClientMessage =
   | { frameAck: { frameId: number } }
   | { mfa: Mfa }
   /** End the session now, rather than leave it to be resumed. */
-  | { endSession: Record<string, never> };
+  | { endSession: Record<string, never> }
+  /** The owner lets `user` join as `mode` (PEER or OBSERVER); UNSPECIFIED withdraws the invitation. */
+  | { inviteParticipant: { user: string; mode: ParticipantMode } }
+  /** The owner sends a participant away. */
+  | { removeParticipant: { viewer: number } };
 
 /** A message the client acts on; everything else is skipped. */
 export type ServerMessage =
@@ -199,7 +227,10 @@ export type ServerMessage =
   | { kind: 'latencyStats'; value: LatencyStats }
   | { kind: 'sharedDirectoryAcknowledge'; value: { directoryId: number; errorCode: number } }
   | { kind: 'sharedDirectoryRequest'; value: SharedDirectoryRequest }
-  | { kind: 'mfa'; value: Mfa };
+  | { kind: 'mfa'; value: Mfa }
+  | { kind: 'sessionParticipants'; value: SessionParticipants }
+  /** To a participant who joined: the owner's screen changed size. */
+  | { kind: 'clientScreenSpec'; value: ScreenSpec };
 
 const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'serverHello',
@@ -212,6 +243,8 @@ const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'sharedDirectoryAcknowledge',
   'sharedDirectoryRequest',
   'mfa',
+  'sessionParticipants',
+  'clientScreenSpec',
 ]);
 
 /**
@@ -310,4 +343,5 @@ function checkEnums(): void {
   expect('AlertSeverity', AlertSeverity, 'ALERT_SEVERITY_');
   expect('SharedDirectoryErrorCode', SharedDirectoryErrorCode, 'SHARED_DIRECTORY_ERROR_CODE_');
   expect('FileType', FileType, 'FILE_TYPE_');
+  expect('ParticipantMode', ParticipantMode, 'PARTICIPANT_MODE_');
 }

@@ -10,6 +10,9 @@
 //   /web/account                     the user's security keys and passkeys
 //   /web/cluster/:cluster/linux_desktops/:name/:login[/:xsession]
 //                                    a desktop session (windows_desktops likewise)
+//   …same path…?join=:session&mode=observer|peer
+//                                    joins another user's session, as invited
+//                                    (`:login` is the login the owner's session runs as)
 // The session cookie authenticates both the API and the desktop websocket.
 
 export type DesktopKind = 'linux' | 'windows';
@@ -22,6 +25,15 @@ export interface DesktopTarget {
   login: string;
 }
 
+/** How an invited user takes part in another's session: watching, or working in it too. */
+export type JoinMode = 'observer' | 'peer';
+
+/** Another user's session to join, as a join link names it. */
+export interface Join {
+  sessionId: string;
+  mode: JoinMode;
+}
+
 export type Route =
   /** `/`: the desktops when logged in, else the login page. */
   | { page: 'home' }
@@ -32,7 +44,7 @@ export type Route =
   | { page: 'recordings' }
   | { page: 'player'; recording: string }
   | { page: 'account' }
-  | { page: 'session'; target: DesktopTarget; xsession: string | null }
+  | { page: 'session'; target: DesktopTarget; xsession: string | null; join: Join | null }
   | { page: 'unknown' };
 
 export const DESKTOPS_PATH = '/web';
@@ -78,9 +90,20 @@ export function readRoute(address: Address): Route {
     login !== undefined &&
     rest.length <= 6
   ) {
-    return { page: 'session', target: { cluster: second, kind, name, login }, xsession: xsession ?? null };
+    const target = { cluster: second, kind, name, login };
+    return { page: 'session', target, xsession: xsession ?? null, join: readJoin(address.search) };
   }
   return { page: 'unknown' };
+}
+
+/** A join link's `?join=<session id>&mode=observer|peer`; anything else joins nothing. */
+function readJoin(search: string): Join | null {
+  const query = new URLSearchParams(search);
+  const sessionId = query.get('join');
+  const mode = query.get('mode');
+  if (sessionId === null || !SESSION_ID.test(sessionId)) return null;
+  if (mode !== 'observer' && mode !== 'peer') return null;
+  return { sessionId, mode };
 }
 
 /** A desktop session's page; with `xsession`, the one it runs, so a bookmark opens it directly. */
@@ -94,11 +117,34 @@ export function recordingPath(id: string): string {
   return `${RECORDINGS_PATH}/${encodeURIComponent(id)}`;
 }
 
-/** The desktop websocket; with `resume`, it attaches to that running session instead of starting one. */
-export function socketUrl(address: Pick<Location, 'protocol' | 'host'>, target: DesktopTarget, resume: string | null = null): string {
+/**
+ * The link an invited user opens to join the session `sessionId` as `mode`:
+ * the session's own page, with the join in its query. A path: the page
+ * makes it absolute with its origin.
+ */
+export function joinLink(target: DesktopTarget, xsession: string | null, sessionId: string, mode: JoinMode): string {
+  return `${sessionPath(target, xsession)}?${new URLSearchParams({ join: sessionId, mode }).toString()}`;
+}
+
+/**
+ * The desktop websocket; with `resume`, it attaches to that running session
+ * of the user's instead of starting one; with `join`, to another user's
+ * session, as invited (`target.login` is the login that session runs as).
+ * One or the other, never both.
+ */
+export function socketUrl(
+  address: Pick<Location, 'protocol' | 'host'>,
+  target: DesktopTarget,
+  resume: string | null = null,
+  join: Join | null = null,
+): string {
   const scheme = address.protocol === 'https:' ? 'wss:' : 'ws:';
   const query = new URLSearchParams({ kind: target.kind, desktop: target.name, login: target.login });
   if (resume !== null) query.set('resume', resume);
+  if (join !== null) {
+    query.set('join', join.sessionId);
+    query.set('mode', join.mode);
+  }
   return `${scheme}//${address.host}/api/desktop/ws?${query.toString()}`;
 }
 

@@ -3,20 +3,36 @@
 //   connecting --Mfa challenge, the key answers--> connecting (the proxy dials now)
 //   connecting --ServerHello, one xsession or a named one--> connected
 //   connecting --ServerHello, several xsessions--> selecting --pick--> connected
-//   connecting --ServerHello naming a resumed xsession--> connected
+//   connecting --ServerHello naming a resumed (or joined) xsession--> connected
 //   any state --socket closed, ERROR alert, decode or protocol error--> closed
 //
 // A socket that closes without the server saying why (no ERROR alert) is a
 // drop: once the session has an id (or this connection resumes one), the
-// view hears `dropped` and resumes it over a new socket; the desktop
-// service keeps it for its grace period. Only `end` ends it for good.
+// view hears `dropped` and resumes it (or joins it again) over a new
+// socket; the desktop service keeps it for its grace period. Only `end`
+// ends it for good.
 // Input is forwarded only while connected; frames are decoded in a worker
 // and acknowledged once painted, which is the server's back-pressure signal.
+//
+// A session may be shared: its owner invites users, who join it
+// (`join=<session id>`) as peers (input too) or observers (no input at
+// all, nor clipboard or shared directories). A joined connection that
+// drops comes back by joining again; it never resumes or ends the session,
+// and the owner's screen size is the one it shows.
 import { ClipboardSync, type ClipboardView } from './clipboard';
 import { cursorStyle } from './cursor';
 import { FrameDecoder, type DecodedRect } from './decoder';
 import { Input } from './input';
 import type { KeyboardLayout } from './keyboard-layout';
+import {
+  helloParticipation,
+  inviteMode,
+  ownerName,
+  participationNote,
+  readParticipants,
+  type Participants,
+  type Participation,
+} from './participants';
 import {
   AlertSeverity,
   Codec,
@@ -32,6 +48,7 @@ import {
   type ServerMessage,
   type SharedDirectoryRequest,
 } from './protocol';
+import type { Join, JoinMode } from './route';
 import type { Screen } from './screen';
 import { signWithKey } from './security-key';
 import { answerChallenge } from './session-mfa';
@@ -47,6 +64,8 @@ export interface RunningSession {
   sessionId: string;
   /** The xsession it runs (the page's address follows it). */
   xsession: string;
+  /** Whose connection this is: the owner's, or an invited user's. */
+  participation: Participation;
 }
 
 /** Close code for errors on the client's side (4000-4999 is for applications). */
@@ -77,6 +96,8 @@ export interface SessionView {
   dropped(reason: string, sessionId: string): void;
   /** The desktop session runs and is shown. */
   started(session: RunningSession): void;
+  /** Who is in the session and whom its owner invited, while connected: at first, then on each change. */
+  participants(list: Participants): void;
   latency(stats: LatencyStats): void;
   /** The clipboard panel and its button, used only while the session shares the clipboard. */
   readonly clipboard: ClipboardView;
@@ -103,6 +124,17 @@ export interface SessionOptions {
   keyboard: KeyboardLayout;
   /** The running session this socket resumes (`url` names it too), if any. */
   resume: string | null;
+  /** Another user's session this socket joins (`url` names it too), if any. */
+  join: SessionJoin | null;
+}
+
+/** Another user's session to join. */
+export interface SessionJoin extends Join {
+  /**
+   * This page was in the session and its connection dropped: as a resume's,
+   * a refusal the proxy says may pass is tried again.
+   */
+  again: boolean;
 }
 
 export class Session {
@@ -139,6 +171,12 @@ export class Session {
   #resumable: boolean;
   /** A resume's refusal, held until the close says whether trying again may help. */
   #heldRefusal: string | null = null;
+  /** This socket joins another user's session. */
+  readonly #joining: boolean;
+  /** As the join asked until ServerHello says (an owner's connection unless joining). */
+  #participation: Participation;
+  /** The server's latest list, kept until connected. */
+  #participants: Participants | null = null;
 
   constructor(options: SessionOptions, spec: ScreenSpec) {
     this.#screen = options.screen;
@@ -146,9 +184,11 @@ export class Session {
     this.#xsessionHint = options.xsession;
     this.#keyboard = options.keyboard;
     this.#requested = spec;
-    this.#sessionId = options.resume;
-    this.#resumable = options.resume !== null;
-    this.#view.state('connecting', options.resume === null ? 'Connecting…' : 'Resuming the session…');
+    this.#sessionId = options.resume ?? options.join?.sessionId ?? null;
+    this.#resumable = options.resume !== null || options.join?.again === true;
+    this.#joining = options.join !== null;
+    this.#participation = options.join?.mode ?? 'owner';
+    this.#view.state('connecting', connectingText(options));
 
     this.#decoder = new FrameDecoder({
       rect: (rect) => this.#paint(rect),
@@ -171,16 +211,28 @@ export class Session {
     this.#socket.close(1000, 'client closed');
   }
 
-  /** Ends the session for good: the desktop service stops it now. */
+  /** Ends the session for good: the desktop service stops it now. Only its owner may; anyone else just leaves. */
   end(): void {
-    this.#send({ endSession: {} });
+    if (this.#participation === 'owner') this.#send({ endSession: {} });
     this.close();
   }
 
-  /** Presses keys the browser would keep for itself (Ctrl+Alt+Del…), in order. */
+  /** Presses keys the browser would keep for itself (Ctrl+Alt+Del…), in order; an observer sends none. */
   sendKeys(presses: readonly { keyCode: number; pressed: boolean }[]): void {
-    if (this.#state !== 'connected') return;
+    if (this.#state !== 'connected' || this.#participation === 'observer') return;
     for (const keyboardButton of presses) this.#send({ keyboardButton });
+  }
+
+  /** The owner lets `user` join the session as `mode`; null withdraws the invitation. */
+  invite(user: string, mode: JoinMode | null): void {
+    if (this.#state !== 'connected' || this.#participation !== 'owner') return;
+    this.#send({ inviteParticipant: { user, mode: inviteMode(mode) } });
+  }
+
+  /** The owner sends the participant `viewer` away (their invitation goes with them). */
+  remove(viewer: number): void {
+    if (this.#state !== 'connected' || this.#participation !== 'owner') return;
+    this.#send({ removeParticipant: { viewer } });
   }
 
   #hello(spec: ScreenSpec): void {
@@ -239,7 +291,8 @@ export class Session {
           setTimeout(() => this.#socket.close(1000, 'session refused'), SERVER_CLOSE_GRACE_MS);
         } else if (severity === AlertSeverity.ERROR) {
           // The server closes the socket next; input stops now.
-          this.#fail(this.#state === 'connecting' ? refusalTitle(text, this.#challenged) : 'The session ended', text, false);
+          const title = this.#state === 'connecting' ? refusalTitle(text, this.#challenged, this.#joining) : endedTitle(text);
+          this.#fail(title, text, false);
         } else {
           this.#view.toast(severity === AlertSeverity.WARNING ? 'warning' : 'info', text);
         }
@@ -270,7 +323,31 @@ export class Session {
       case 'sharedDirectoryRequest':
         this.#answer(message.value);
         break;
+      case 'sessionParticipants':
+        this.#participantsChanged(readParticipants(message.value));
+        break;
+      case 'clientScreenSpec':
+        // The owner's screen changed size; a keyframe of the new size follows.
+        // Only a participant's screen follows another's.
+        if (this.#state === 'connected' && this.#participation !== 'owner') {
+          this.#screen.setSize(message.value.width, message.value.height);
+        }
+        break;
     }
+  }
+
+  #participantsChanged(list: Participants): void {
+    const before = ownerName(this.#participants);
+    this.#participants = list;
+    if (this.#state !== 'connected') return;
+    this.#view.participants(list);
+    // The status line names the owner once the list does.
+    if (ownerName(list) !== before) this.#view.state('connected', this.#note());
+  }
+
+  /** The status line while connected. */
+  #note(): string {
+    return participationNote(this.#participation, ownerName(this.#participants));
   }
 
   /**
@@ -320,10 +397,11 @@ export class Session {
     this.#screen.setSize(hello.width, hello.height);
     this.#clipboardEnabled = hello.clipboardEnabled;
     this.#directorySharing = hello.directorySharingEnabled;
+    this.#participation = helloParticipation(hello.participantMode);
     if (hello.sessionId !== '') this.#sessionId = hello.sessionId;
     const names = hello.xsessions.map((xsession) => xsession.name);
     if (hello.resumedXsession !== '') {
-      // A running session: no choice to make, and a keyframe follows.
+      // A running session (resumed, or joined): no choice to make, and a keyframe follows.
       this.#connected(hello.resumedXsession);
     } else if (names.length === 0) {
       this.#fail('No desktop session', 'this desktop offers no session to start');
@@ -348,15 +426,20 @@ export class Session {
   #connected(xsession: string): void {
     this.#state = 'connected';
     this.#resumable = true;
-    this.#view.state('connected', 'Connected');
-    if (this.#sessionId !== null) this.#view.started({ sessionId: this.#sessionId, xsession });
-    this.#input.enable();
+    const participation = this.#participation;
+    this.#view.state('connected', this.#note());
+    if (this.#sessionId !== null) this.#view.started({ sessionId: this.#sessionId, xsession, participation });
+    if (this.#participants !== null) this.#view.participants(this.#participants);
+    // An observer only watches: no input, no clipboard, no directories,
+    // whatever the server would allow (it drops them too).
+    const watching = participation === 'observer';
+    if (!watching) this.#input.enable();
     // Only now: before the desktop runs, the server drops what the client sends.
-    if (this.#clipboardEnabled) {
+    if (this.#clipboardEnabled && !watching) {
       const warn = (text: string): void => this.#view.toast('warning', text);
       this.#clipboard = new ClipboardSync(this.#screen.canvas, (message) => this.#send(message), this.#view.clipboard, warn);
     }
-    if (this.#directorySharing) this.#view.directories.start((handle) => this.#share(handle));
+    if (this.#directorySharing && !watching) this.#view.directories.start((handle) => this.#share(handle));
     this.#screen.canvas.focus({ preventScroll: true });
     // The window may have changed while the handshake ran.
     const wanted = this.#screen.latest();
@@ -380,8 +463,9 @@ export class Session {
     });
   }
 
+  /** The owner's window sets the desktop's size; a participant's shows what the owner's does. */
   #resize(wanted: ScreenSpec): void {
-    if (this.#state !== 'connected') return;
+    if (this.#state !== 'connected' || this.#participation !== 'owner') return;
     const requested = this.#requested;
     if (wanted.width === requested.width && wanted.height === requested.height && wanted.scale === requested.scale) {
       return;
@@ -427,7 +511,7 @@ export class Session {
     if (explained) return;
     const refusal = this.#heldRefusal;
     if (refusal !== null && !(event.code === TRY_AGAIN_CLOSE && this.#sessionId !== null)) {
-      const title = refusalTitle(refusal, this.#challenged);
+      const title = refusalTitle(refusal, this.#challenged, this.#joining);
       this.#view.ended(title, refusal);
       this.#view.state('closed', title);
       return;
@@ -458,16 +542,30 @@ export class Session {
   }
 }
 
+/** What the status line says while the socket opens. */
+function connectingText({ resume, join }: SessionOptions): string {
+  if (join !== null) return join.again ? 'Joining the session again…' : 'Joining the session…';
+  return resume === null ? 'Connecting…' : 'Resuming the session…';
+}
+
 /**
  * The title for an ERROR alert before ServerHello: the desktop was never
- * reached, or the user may not reach it, or not without a key's answer
- * (`challenged`: the proxy asked for one, so this is its refusal).
+ * reached, or the user may not reach it (or join the session: `joining`),
+ * or not without a key's answer (`challenged`: the proxy asked for one, so
+ * this is its refusal).
  */
-function refusalTitle(message: string, challenged: boolean): string {
+function refusalTitle(message: string, challenged: boolean, joining: boolean): string {
   if (/^access denied\b/i.test(message)) return 'Access denied';
   // The proxy's own words; the message says why and, without a key, where to add one.
   if (/^per-session MFA \(required by\b/.test(message)) return challenged ? KEY_CHECK_FAILED : 'A security key check is required';
-  return 'Cannot connect to the desktop';
+  return joining ? 'Cannot join the session' : 'Cannot connect to the desktop';
+}
+
+/** The title for an ERROR alert once connected. */
+function endedTitle(message: string): string {
+  // The desktop service's words to a participant the owner sent away.
+  if (/\bremoved you from the session\b/.test(message)) return 'Removed from the session';
+  return 'The session ended';
 }
 
 function describeClose(code: number): string {

@@ -1,5 +1,6 @@
-// What an address means (src/route.ts): the pages, and where a login may send
-// the browser back to.
+// What an address means (src/route.ts): the pages, where a login may send
+// the browser back to, and the addresses of a desktop session (the page, a
+// join link, the websocket).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ const { code, errors } = transformSync(source, readFileSync(source, 'utf8'), { l
 assert.deepEqual(errors, []);
 const dir = mkdtempSync(join(tmpdir(), 'oriel-web-test-'));
 writeFileSync(join(dir, 'route.mjs'), code);
-const { readRoute, safeRedirect, loginAddress, recordingPath } = await import(pathToFileURL(join(dir, 'route.mjs')));
+const { readRoute, safeRedirect, loginAddress, recordingPath, sessionPath, joinLink, socketUrl } = await import(pathToFileURL(join(dir, 'route.mjs')));
 rmSync(dir, { recursive: true });
 
 const origin = 'https://oriel.example';
@@ -31,6 +32,7 @@ test('each address names its page', () => {
     page: 'session',
     target: { cluster: 'main', kind: 'linux', name: 'web-1', login: 'ubuntu' },
     xsession: null,
+    join: null,
   });
 });
 
@@ -80,4 +82,64 @@ test('a login comes back to the audit log, and never leaves the origin', () => {
   for (const wanted of ['//evil.example', '/\\evil.example', 'https://evil.example/web', '/web/login', '/api/me']) {
     assert.equal(safeRedirect(wanted, origin), null, wanted);
   }
+});
+
+const SID = '0190f0a0-1234-7000-8000-00000000abcd';
+const TARGET = { cluster: 'main', kind: 'linux', name: 'web-1', login: 'ubuntu' };
+
+test('a join link names the session to join and how; the page is the session’s own', () => {
+  assert.deepEqual(at('/web/cluster/main/linux_desktops/web-1/ubuntu/Xfce%20Session', `?join=${SID}&mode=peer`), {
+    page: 'session',
+    target: TARGET,
+    xsession: 'Xfce Session',
+    join: { sessionId: SID, mode: 'peer' },
+  });
+  assert.deepEqual(at('/web/cluster/main/windows_desktops/w/Administrator', `?mode=observer&join=${SID.toUpperCase()}`).join, {
+    sessionId: SID.toUpperCase(),
+    mode: 'observer',
+  });
+});
+
+test('a join whose session id or mode is not one joins nothing', () => {
+  for (const search of [
+    '',
+    `?join=${SID}`,
+    `?mode=peer`,
+    `?join=${SID}&mode=owner`,
+    `?join=${SID}&mode=PEER`,
+    `?join=${SID}&mode=`,
+    `?join=${SID}x&mode=peer`,
+    `?join=${SID.replaceAll('-', '')}&mode=peer`,
+    `?join=%20${SID}&mode=observer`,
+    `?resume=${SID}&mode=peer`,
+  ]) {
+    const route = at('/web/cluster/main/linux_desktops/web-1/ubuntu', search);
+    assert.equal(route.page, 'session', search);
+    assert.equal(route.join, null, search);
+  }
+});
+
+test('join links: the session’s path with the join, read back as the same join', () => {
+  const link = joinLink(TARGET, 'Xfce Session', SID, 'observer');
+  assert.equal(link, `/web/cluster/main/linux_desktops/web-1/ubuntu/Xfce%20Session?join=${SID}&mode=observer`);
+  assert.ok(link.startsWith(sessionPath(TARGET, 'Xfce Session')));
+  assert.equal(joinLink(TARGET, null, SID, 'peer'), `/web/cluster/main/linux_desktops/web-1/ubuntu?join=${SID}&mode=peer`);
+  const url = new URL(link, origin);
+  assert.deepEqual(at(url.pathname, url.search), { page: 'session', target: TARGET, xsession: 'Xfce Session', join: { sessionId: SID, mode: 'observer' } });
+  assert.equal(safeRedirect(link, origin), link, 'a login comes back to the join link');
+  assert.equal(
+    loginAddress({ pathname: url.pathname, search: url.search, origin }),
+    `/web/login?${new URLSearchParams({ redirect: link }).toString()}`,
+  );
+});
+
+test('the websocket starts, resumes, or joins as the owner’s login', () => {
+  const https = { protocol: 'https:', host: 'oriel.example' };
+  assert.equal(socketUrl(https, TARGET), 'wss://oriel.example/api/desktop/ws?kind=linux&desktop=web-1&login=ubuntu');
+  assert.equal(socketUrl({ protocol: 'http:', host: 'localhost:3080' }, TARGET, SID), `ws://localhost:3080/api/desktop/ws?kind=linux&desktop=web-1&login=ubuntu&resume=${SID}`);
+  assert.equal(
+    socketUrl(https, TARGET, null, { sessionId: SID, mode: 'peer' }),
+    `wss://oriel.example/api/desktop/ws?kind=linux&desktop=web-1&login=ubuntu&join=${SID}&mode=peer`,
+  );
+  assert.equal(socketUrl(https, TARGET, null, { sessionId: SID, mode: 'observer' }).endsWith(`&join=${SID}&mode=observer`), true);
 });

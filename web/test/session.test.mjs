@@ -1,5 +1,5 @@
 // The session's state machine (src/session.ts) around per-session MFA,
-// through its public face: a fake websocket carries real TDPB frames, a
+// resuming and session sharing, through its public face: a fake websocket carries real TDPB frames, a
 // fake view records what the person is shown, and a fake authenticator
 // stands behind navigator.credentials. The session's screen, input and
 // decoder worker get the least that lets them be built.
@@ -23,7 +23,7 @@ const { output } = await build({
 });
 for (const chunk of output) writeFileSync(join(dir, chunk.fileName), chunk.type === 'chunk' ? chunk.code : chunk.source);
 const { Session } = await import(pathToFileURL(join(dir, 'session.js')));
-const { encodeFrame, AlertSeverity } = await import(pathToFileURL(join(dir, 'protocol.js')));
+const { encodeFrame, AlertSeverity, ParticipantMode } = await import(pathToFileURL(join(dir, 'protocol.js')));
 const { oriel } = await import(pathToFileURL(join(dir, 'tdpb.js')));
 rmSync(dir, { recursive: true });
 
@@ -120,6 +120,7 @@ function fakeView() {
     disconnects: [],
     drops: [],
     running: [],
+    lists: [],
     prompt: null,
     prompts: 0,
     state: (state, text) => view.states.push([state, text]),
@@ -139,6 +140,7 @@ function fakeView() {
     disconnected: (reason) => view.disconnects.push(reason),
     dropped: (reason, sessionId) => view.drops.push([reason, sessionId]),
     started: (running) => view.running.push(running),
+    participants: (list) => view.lists.push(list),
     latency: () => {},
     framePainted: () => {},
     clipboard: {},
@@ -147,22 +149,38 @@ function fakeView() {
   return view;
 }
 
+/** The canvas, and the sizes it was given; `resized` plays the window changing size. */
 function fakeScreen() {
   const canvas = Object.assign(new EventTarget(), { focus: () => {} });
-  return { canvas, setSize: () => {}, setCursor: () => {}, paint: () => true, onResize: () => {}, latest: () => null };
+  const screen = {
+    canvas,
+    sizes: [],
+    listener: null,
+    setSize: (width, height) => screen.sizes.push([width, height]),
+    setCursor: () => {},
+    paint: () => true,
+    onResize: (listener) => (screen.listener = listener),
+    latest: () => null,
+    resized: (spec) => screen.listener?.(spec),
+  };
+  return screen;
 }
 
-/** A session whose socket is open and whose ClientHello went out; `resume` names a running session to resume. */
-function start(resume = null) {
+/**
+ * A session whose socket is open and whose ClientHello went out; `resume`
+ * names a running session to resume, `join` another user's session to join.
+ */
+function start(resume = null, join = null) {
   const view = fakeView();
+  const screen = fakeScreen();
   const session = new Session(
-    { url: 'wss://localhost/api/desktop/ws', xsession: null, screen: fakeScreen(), view, keyboard: { name: 'us', klid: 0x409 }, resume },
+    { url: 'wss://localhost/api/desktop/ws', xsession: null, screen, view, keyboard: { name: 'us', klid: 0x409 }, resume, join },
     { width: 800, height: 600, scale: 100 },
   );
   const socket = FakeSocket.last;
   socket.open();
   assert.deepEqual(Object.keys(socket.sent[0]), ['clientHello']);
-  return { session, socket, view };
+  return { session, socket, view, screen };
 }
 
 /** Lets the key's promise chain run. */
@@ -295,7 +313,7 @@ const SID = '0190f0a0-1234-7000-8000-00000000abcd';
 test('a connection that drops once the xsession runs is resumable; one that drops before is not', () => {
   const { socket, view } = start();
   socket.receive({ serverHello: { ...HELLO, sessionId: SID } });
-  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'Idle' }]);
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'Idle', participation: 'owner' }]);
   socket.onclose({ code: 1006, reason: '' });
   assert.deepEqual(view.drops, [['the connection was lost', SID]]);
   assert.deepEqual(view.disconnects, []);
@@ -313,7 +331,7 @@ test('a resumed session shows at once, without a picker, and a drop while resumi
   assert.deepEqual(view.states[0], ['connecting', 'Resuming the session…']);
   socket.receive({ serverHello: { ...HELLO, xsessions: [{ name: 'A' }, { name: 'B' }], sessionId: SID, resumedXsession: 'B' } });
   assert.equal(lastState(view), 'connected');
-  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'B' }]);
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'B', participation: 'owner' }]);
   assert.equal(socket.sent.some((message) => 'sessionSelection' in message), false, 'nothing to choose');
 
   // The proxy is down: the socket closes before any answer, and the page tries again.
@@ -350,4 +368,184 @@ test('a resume the proxy cannot pass on yet is tried again; one the desktop refu
   assert.deepEqual(gone.view.endings, [['Cannot connect to the desktop', why]]);
   assert.deepEqual(gone.view.drops, []);
   assert.equal(lastState(gone.view), 'closed');
+});
+
+// Session sharing: the owner invites, a user joins as a peer or an observer.
+
+/** A joiner's ServerHello: the owner's session runs, so no choice to make. */
+const JOINED = { ...HELLO, xsessions: [{ name: 'A' }, { name: 'B' }], sessionId: SID, resumedXsession: 'B' };
+const ALICE_AND_BOB = {
+  participants: [
+    { viewer: 1, user: 'alice', mode: ParticipantMode.OWNER },
+    { viewer: 2, user: 'bob', mode: ParticipantMode.OBSERVER, you: true },
+  ],
+  invited: [
+    { user: 'bob', mode: ParticipantMode.OBSERVER },
+    { user: 'carol', mode: ParticipantMode.PEER },
+    { user: 'nobody', mode: ParticipantMode.UNSPECIFIED },
+  ],
+};
+
+/** A joiner's session, connected as `mode`. */
+function joined(mode, again = false) {
+  const started = start(null, { sessionId: SID, mode, again });
+  const participantMode = mode === 'peer' ? ParticipantMode.PEER : ParticipantMode.OBSERVER;
+  started.socket.receive({ serverHello: { ...JOINED, participantMode } });
+  return started;
+}
+
+/** Plays a key press on the canvas, as the browser would deliver it. */
+function pressKey(canvas, code) {
+  const event = Object.assign(new Event('keydown', { cancelable: true }), { code, key: 'a', keyCode: 65, isComposing: false, getModifierState: () => false });
+  canvas.dispatchEvent(event);
+}
+
+/** The kinds of what the client sent after its ClientHello. */
+const sentKinds = (socket) => socket.sent.slice(1).map((message) => Object.keys(message)[0]);
+/** What an InviteParticipant or RemoveParticipant said, as plain data. */
+const sharingSent = (socket) =>
+  socket.sent.flatMap((message) =>
+    'inviteParticipant' in message ? [{ invite: { user: message.inviteParticipant.user, mode: message.inviteParticipant.mode } }]
+    : 'removeParticipant' in message ? [{ remove: message.removeParticipant.viewer }]
+    : [],
+  );
+
+test('an observer joins without a picker and sends no input: no keys, no clipboard, no directories, no End', () => {
+  const { session, socket, view, screen } = start(null, { sessionId: SID, mode: 'observer', again: false });
+  assert.deepEqual(view.states[0], ['connecting', 'Joining the session…']);
+  socket.receive({ serverHello: { ...JOINED, participantMode: ParticipantMode.OBSERVER, clipboardEnabled: true, directorySharingEnabled: true } });
+  assert.equal(lastState(view), 'connected');
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'B', participation: 'observer' }]);
+  assert.deepEqual(view.states.at(-1), ['connected', 'Watching a shared session']);
+
+  pressKey(screen.canvas, 'KeyA');
+  session.sendKeys([
+    { keyCode: 0x1d, pressed: true },
+    { keyCode: 0x1d, pressed: false },
+  ]);
+  screen.resized({ width: 640, height: 480, scale: 100 });
+  session.end();
+  assert.deepEqual(sentKinds(socket), [], 'nothing: no selection, keys, sync, resize or EndSession');
+  assert.equal(socket.closed.code, 1000, 'it leaves');
+});
+
+test('a peer joins and types; it neither resizes the owner’s screen nor ends the session', () => {
+  const { session, socket, view, screen } = joined('peer');
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'B', participation: 'peer' }]);
+  assert.deepEqual(view.states.at(-1), ['connected', 'Working in a shared session']);
+  pressKey(screen.canvas, 'KeyA');
+  session.sendKeys([{ keyCode: 0x1d, pressed: true }]);
+  screen.resized({ width: 640, height: 480, scale: 100 });
+  assert.deepEqual(sentKinds(socket), ['syncKeys', 'keyboardButton', 'keyboardButton']);
+  session.end();
+  assert.deepEqual(sentKinds(socket).slice(3), ['keyboardButton'], 'only the release of the key still down, no EndSession');
+});
+
+test('the owner’s screen changes size: a participant’s follows, once connected; the owner’s own does not', () => {
+  const early = start(null, { sessionId: SID, mode: 'peer', again: false });
+  early.socket.receive({ clientScreenSpec: { width: 1024, height: 768, scale: 100 } });
+  assert.deepEqual(early.screen.sizes, [], 'not before ServerHello');
+
+  const { socket, screen } = joined('observer');
+  assert.deepEqual(screen.sizes, [[800, 600]], 'ServerHello’s size');
+  socket.receive({ clientScreenSpec: { width: 1024, height: 768, scale: 100 } });
+  assert.deepEqual(screen.sizes, [[800, 600], [1024, 768]]);
+
+  const owner = start();
+  owner.socket.receive({ serverHello: { ...HELLO, sessionId: SID, participantMode: ParticipantMode.OWNER } });
+  owner.socket.receive({ clientScreenSpec: { width: 1024, height: 768, scale: 100 } });
+  assert.deepEqual(owner.screen.sizes, [[800, 600]]);
+  owner.screen.resized({ width: 640, height: 480, scale: 100 });
+  assert.deepEqual(sentKinds(owner.socket), ['clientScreenSpec'], 'the owner’s window sets the size');
+});
+
+test('who is in the session reaches the view while connected, and the status names the owner', () => {
+  const { socket, view } = start(null, { sessionId: SID, mode: 'observer', again: false });
+  socket.receive({ sessionParticipants: ALICE_AND_BOB });
+  assert.deepEqual(view.lists, [], 'held until connected');
+  socket.receive({ serverHello: { ...JOINED, participantMode: ParticipantMode.OBSERVER } });
+  const people = {
+    participants: [
+      { viewer: 1, user: 'alice', mode: 'owner', you: false },
+      { viewer: 2, user: 'bob', mode: 'observer', you: true },
+    ],
+    invited: [
+      { user: 'bob', mode: 'observer' },
+      { user: 'carol', mode: 'peer' },
+    ],
+  };
+  assert.deepEqual(view.lists, [people]);
+  assert.deepEqual(view.states.at(-1), ['connected', "Watching alice's session"]);
+
+  socket.receive({ sessionParticipants: { ...ALICE_AND_BOB, invited: [] } });
+  assert.deepEqual(view.lists.at(-1), { ...people, invited: [] });
+  assert.equal(view.states.filter(([state]) => state === 'connected').length, 1, 'the same owner: the status is not said again');
+
+  const peer = joined('peer');
+  peer.socket.receive({ sessionParticipants: ALICE_AND_BOB });
+  assert.deepEqual(peer.view.states.at(-1), ['connected', 'Working with alice']);
+});
+
+test('the owner invites, withdraws and removes; nobody else can, nor before the session runs', () => {
+  const { session, socket, view } = start();
+  session.invite('early', 'peer');
+  socket.receive({ serverHello: { ...HELLO, sessionId: SID, participantMode: ParticipantMode.OWNER } });
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'Idle', participation: 'owner' }]);
+  assert.deepEqual(view.states.at(-1), ['connected', 'Connected']);
+  session.invite('bob', 'observer');
+  session.invite('carol', 'peer');
+  session.invite('bob', null);
+  session.remove(2);
+  assert.deepEqual(sharingSent(socket), [
+    { invite: { user: 'bob', mode: ParticipantMode.OBSERVER } },
+    { invite: { user: 'carol', mode: ParticipantMode.PEER } },
+    { invite: { user: 'bob', mode: ParticipantMode.UNSPECIFIED } },
+    { remove: 2 },
+  ]);
+
+  for (const mode of ['peer', 'observer']) {
+    const participant = joined(mode);
+    participant.session.invite('mallory', 'peer');
+    participant.session.remove(1);
+    assert.deepEqual(sharingSent(participant.socket), [], mode);
+  }
+});
+
+test('a server from before session sharing says no mode: the connection is the owner’s', () => {
+  const { session, socket, view } = start();
+  socket.receive({ serverHello: { ...HELLO, sessionId: SID } });
+  assert.deepEqual(view.running, [{ sessionId: SID, xsession: 'Idle', participation: 'owner' }]);
+  session.invite('bob', 'peer');
+  assert.deepEqual(sharingSent(socket), [{ invite: { user: 'bob', mode: ParticipantMode.PEER } }]);
+});
+
+test('a refused join ends with the reason; a joined connection that drops joins again', () => {
+  const refused = start(null, { sessionId: SID, mode: 'peer', again: false });
+  const why = `you are not invited to session ${SID}`;
+  refused.socket.receive({ alert: { message: why, severity: AlertSeverity.ERROR } });
+  assert.deepEqual(refused.view.endings, [['Cannot join the session', why]]);
+  refused.socket.onclose({ code: 1000, reason: '' });
+  assert.deepEqual(refused.view.drops, []);
+
+  const { socket, view } = joined('observer');
+  socket.onclose({ code: 1006, reason: '' });
+  assert.deepEqual(view.drops, [['the connection was lost', SID]], 'the page joins again');
+
+  // Joining again while the proxy cannot reach the desktop: tried again, as a resume is.
+  const again = start(null, { sessionId: SID, mode: 'observer', again: true });
+  assert.deepEqual(again.view.states[0], ['connecting', 'Joining the session again…']);
+  again.socket.receive({ alert: { message: 'the desktop service is unreachable: no tunnel', severity: AlertSeverity.ERROR } });
+  again.socket.onclose({ code: 1013, reason: 'desktop unavailable' });
+  assert.deepEqual(again.view.drops, [['the desktop service is unreachable: no tunnel', SID]]);
+  assert.deepEqual(again.view.endings, []);
+});
+
+test('removed by the owner: the session ends for this participant, with no drop to come back from', () => {
+  const { socket, view } = joined('peer');
+  const why = "the session's owner removed you from the session";
+  socket.receive({ alert: { message: why, severity: AlertSeverity.ERROR } });
+  assert.deepEqual(view.endings, [['Removed from the session', why]]);
+  socket.onclose({ code: 1000, reason: '' });
+  assert.deepEqual(view.drops, []);
+  assert.deepEqual(view.disconnects, []);
 });

@@ -462,7 +462,7 @@ impl ControlPlane {
     /// That the certificate still speaks for a user: the user it names
     /// exists and is the same user (the same id, not one made again under
     /// the name), and the web session it was issued with, if any, is live.
-    async fn check_identity(&self, user: &VerifiedUser) -> Result<(), AccessDenied> {
+    pub(crate) async fn check_identity(&self, user: &VerifiedUser) -> Result<(), AccessDenied> {
         let identity = user.identity();
         let stored = match self.store.user(&identity.user).await {
             Ok(stored) => stored.value,

@@ -18,6 +18,7 @@ pub mod data_dir;
 pub mod grant;
 pub mod hashing;
 pub mod join;
+pub mod join_grant;
 pub mod login;
 pub mod password;
 pub mod recordings;

@@ -191,7 +191,7 @@ impl Desktop {
     /// A new session over an in-process pipe straight into the service.
     pub fn pipe(&self, service_runtime: &Runtime) -> (DuplexStream, JoinHandle<Result<SessionEnd, SessionError>>) {
         let (client_end, service_end) = tokio::io::duplex(1 << 20);
-        let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into(), session_id: None, resume: false };
+        let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into(), session_id: None, resume: false, join: None };
         let service = self.service.clone();
         (client_end, service_runtime.spawn(async move { service.serve(service_end, request).await }))
     }

@@ -107,6 +107,7 @@ async fn dial(proxy: &Side, dialer: ClusterDialer, desktop: &Desktop) -> anyhow:
         login: desktop.user().into(),
         session_id: oriel_auth::audit::new_session_id(),
         resume: false,
+        join: None,
     };
     let started = Instant::now();
     let stream = proxy.spawn(async move { dialer.dial(request).await }).await??;

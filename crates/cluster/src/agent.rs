@@ -84,13 +84,18 @@ impl DesktopAgent for Agent {
             .to_owned();
         let session_id = request.metadata().get(SESSION_ID_METADATA).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let resume = request.metadata().get(crate::RESUME_METADATA).is_some_and(|value| value == "1");
+        let join = match request.metadata().get(crate::JOIN_METADATA).map(|value| value.to_str().ok().and_then(oriel_rbac::JoinMode::parse)) {
+            None => None,
+            Some(Some(mode)) => Some(mode),
+            Some(None) => return Err(Status::invalid_argument("oriel-join is observer or peer")),
+        };
         let (outgoing, receiver) = mpsc::channel(16);
         let stream = crate::bridge::bridge(request.into_inner(), outgoing, Ok);
         let service = self.service.clone();
         // The service verifies the certificate and decides; refusals reach
         // the browser as an ERROR alert on the stream.
         tokio::spawn(async move {
-            match service.serve(stream, SessionRequest { certificate, login, session_id, resume }).await {
+            match service.serve(stream, SessionRequest { certificate, login, session_id, resume, join }).await {
                 Ok(end) => tracing::info!(?end, "desktop session ended"),
                 Err(error) => tracing::warn!(%error, "desktop session failed"),
             }

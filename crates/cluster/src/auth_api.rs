@@ -260,6 +260,14 @@ impl Auth for AuthApi {
         }
     }
 
+    async fn authorize_join(&self, request: Request<proto::JoinQuery>) -> Result<Response<proto::JoinAnswer>, Status> {
+        let host = self.caller(&request).await?;
+        let query = request.into_inner();
+        let mode = oriel_rbac::JoinMode::parse(&query.mode).ok_or_else(|| Status::invalid_argument(format!("{:?} is not a join mode", query.mode)))?;
+        let grant = self.plane.authorize_join(&query.certificate, DesktopKind::Linux, &host.host_id, &query.owner_roles, mode).await.map_err(denied_status)?;
+        Ok(Response::new(proto::JoinAnswer { user: grant.user().to_owned(), mode: grant.mode().as_str().to_owned() }))
+    }
+
     async fn reauthorize(&self, request: Request<proto::SessionQuery>) -> Result<Response<proto::Grant>, Status> {
         let host = self.caller(&request).await?;
         let query = request.into_inner();

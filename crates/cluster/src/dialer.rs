@@ -101,6 +101,9 @@ impl ClusterDialer {
         if request.resume {
             call.metadata_mut().insert(crate::RESUME_METADATA, MetadataValue::from_static("1"));
         }
+        if let Some(mode) = request.join {
+            call.metadata_mut().insert(crate::JOIN_METADATA, MetadataValue::from_static(mode.as_str()));
+        }
         let response = DesktopAgentClient::new(channel).session(call).await.map_err(|status| {
             Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not take the session: {}", request.desktop, status.message()))
         })?;

@@ -43,3 +43,6 @@ pub const SESSION_ID_METADATA: &str = "oriel-session-id";
 /// Metadata of a `Session` call that resumes the running session
 /// `oriel-session-id` names (`1`) instead of starting one.
 pub const RESUME_METADATA: &str = "oriel-resume";
+/// Metadata of a `Session` call that joins the running session
+/// `oriel-session-id` names as a participant: `observer` or `peer`.
+pub const JOIN_METADATA: &str = "oriel-join";

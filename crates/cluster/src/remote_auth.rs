@@ -11,8 +11,10 @@ use std::time::Duration;
 use oriel_auth::audit::AuditEvent;
 use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
 use oriel_auth::control_plane::{AccessDenied, SessionGrant, SessionTarget};
+use oriel_auth::join_grant::JoinGrant;
 use oriel_linux_desktop::authority::{AccessChanges, AuthorityError, BoxFuture, Locked, Revoked, SessionAuthority};
 use oriel_rbac::DesktopKind;
+use oriel_rbac::JoinMode;
 use oriel_recorder::{DeliveryError, RecordingDestination, RecordingStream};
 use tonic::transport::Channel;
 
@@ -234,6 +236,29 @@ impl RemoteAuth {
 }
 
 impl SessionAuthority for RemoteAuth {
+    fn authorize_join<'a>(
+        &'a self,
+        certificate: &'a [u8],
+        _desktop: &'a str,
+        owner_roles: &'a [String],
+        mode: JoinMode,
+    ) -> BoxFuture<'a, Result<JoinGrant, AccessDenied>> {
+        Box::pin(async move {
+            let query = proto::JoinQuery { certificate: certificate.to_vec(), owner_roles: owner_roles.to_vec(), mode: mode.as_str().to_owned() };
+            // The auth service decides; the desktop is the caller's own.
+            let answer = match self.client().authorize_join(Self::request(query)).await {
+                Ok(answer) => answer.into_inner(),
+                Err(status) if status.code() == tonic::Code::PermissionDenied => return Err(crate::auth_api::denial_of(&status)),
+                Err(status) => return Err(AccessDenied::Unavailable(self.error(&status).to_string())),
+            };
+            let granted =
+                JoinMode::parse(&answer.mode).ok_or_else(|| AccessDenied::Unavailable(format!("the auth service answered the join mode {:?}", answer.mode)))?;
+            // This service checks the certificate itself, against the user CA it joined with.
+            let verified = oriel_auth::ca::verify_user_with_root(&self.user_ca, certificate, std::time::SystemTime::now())?;
+            Ok(JoinGrant::decided_remotely(&answer.user, granted, verified, mode)?)
+        })
+    }
+
     fn verify_user<'a>(&'a self, certificate: &'a [u8]) -> BoxFuture<'a, Result<String, AccessDenied>> {
         // Checked here, against the user CA this host joined with.
         Box::pin(async move { Ok(oriel_auth::ca::verify_user_with_root(&self.user_ca, certificate, std::time::SystemTime::now())?.user().to_owned()) })

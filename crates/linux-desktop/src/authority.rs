@@ -6,7 +6,8 @@
 pub use oriel_auth::access_feed::AccessChanges;
 use oriel_auth::audit::AuditEvent;
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantMismatch, SessionGrant, SessionTarget};
-use oriel_rbac::DesktopKind;
+use oriel_auth::join_grant::JoinGrant;
+use oriel_rbac::{DesktopKind, JoinMode};
 use oriel_recorder::{DeliveryError, RecordingDestination};
 use tokio::sync::watch;
 
@@ -133,6 +134,18 @@ pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync
     /// fail: what cannot be written is logged.
     fn record_events(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, ()>;
 
+    /// Verifies `certificate` and decides whether its user may join, as
+    /// `mode`, a session on the desktop `desktop` whose owner holds
+    /// `owner_roles` (`join_sessions`, locks). Asked when a participant
+    /// joins and again while it stays.
+    fn authorize_join<'a>(
+        &'a self,
+        certificate: &'a [u8],
+        desktop: &'a str,
+        owner_roles: &'a [String],
+        mode: JoinMode,
+    ) -> BoxFuture<'a, Result<JoinGrant, AccessDenied>>;
+
     /// The user `certificate` (DER) speaks for, if this cluster's user CA
     /// signed it and it is valid now: who may see their running sessions.
     /// Nothing is decided: resuming one is authorized as a start is.
@@ -154,6 +167,16 @@ pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync
 }
 
 impl SessionAuthority for ControlPlane {
+    fn authorize_join<'a>(
+        &'a self,
+        certificate: &'a [u8],
+        desktop: &'a str,
+        owner_roles: &'a [String],
+        mode: JoinMode,
+    ) -> BoxFuture<'a, Result<JoinGrant, AccessDenied>> {
+        Box::pin(ControlPlane::authorize_join(self, certificate, DesktopKind::Linux, desktop, owner_roles, mode))
+    }
+
     fn verify_user<'a>(&'a self, certificate: &'a [u8]) -> BoxFuture<'a, Result<String, AccessDenied>> {
         Box::pin(async move { Ok(self.verify_user_cert(certificate).await?.user().to_owned()) })
     }

@@ -30,6 +30,8 @@ pub(crate) struct SessionAudit {
     recorded: bool,
     /// Whether it started after a per-session MFA check.
     with_mfa: bool,
+    /// Everyone who took part: the owner first, then who joined, once each.
+    participants: Vec<String>,
 }
 
 impl SessionAudit {
@@ -41,7 +43,17 @@ impl SessionAudit {
             Some(sid) => sid.to_string(),
             None => oriel_auth::audit::new_session_id(),
         };
-        Self { sid, desktop: desktop.to_owned(), login: login.to_owned(), user: claimed, user_verified: false, started: None, recorded: false, with_mfa: false }
+        Self {
+            sid,
+            desktop: desktop.to_owned(),
+            login: login.to_owned(),
+            user: claimed,
+            user_verified: false,
+            started: None,
+            recorded: false,
+            with_mfa: false,
+            participants: Vec::new(),
+        }
     }
 
     /// The certificate was verified: it is `user`'s.
@@ -66,7 +78,12 @@ impl SessionAudit {
     }
 
     fn event(&self, event: EventType, success: bool, at: SystemTime) -> AuditEvent {
-        AuditEvent::new(event, success, self.user.as_str(), at)
+        self.event_as(self.user.as_str(), event, success, at)
+    }
+
+    /// An event of this session whose acting user is `user` (a participant's own).
+    fn event_as(&self, user: &str, event: EventType, success: bool, at: SystemTime) -> AuditEvent {
+        AuditEvent::new(event, success, user, at)
             .in_session(self.sid.as_str())
             .with("desktop_name", self.desktop.as_str())
             .with("linux_user", self.login.as_str())
@@ -128,12 +145,43 @@ impl SessionAudit {
         }
     }
 
+    /// The owner, then everyone who joined, once each.
+    fn participant_names(&self) -> Vec<String> {
+        let mut names = vec![self.user.clone()];
+        for name in &self.participants {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
+    /// `user` joined the session as `mode` (`observer`, `peer`), or was
+    /// refused (`refused`: why).
+    pub fn joined(&mut self, user: &str, mode: &str, refused: Option<&str>) -> AuditEvent {
+        let event =
+            self.event_as(user, EventType::SessionJoin, refused.is_none(), SystemTime::now()).with("owner", self.user.as_str()).with("participant_mode", mode);
+        match refused {
+            None => {
+                self.participants.push(user.to_owned());
+                event
+            }
+            Some(reason) => event.with("reason", reason),
+        }
+    }
+
+    /// `user` left the session, or was sent away for `reason`.
+    pub fn left(&self, user: &str, reason: &str) -> AuditEvent {
+        let event = self.event_as(user, EventType::SessionLeave, true, SystemTime::now()).with("owner", self.user.as_str());
+        if reason.is_empty() { event } else { event.with("reason", reason) }
+    }
+
     /// The session ended now, for `reason` (empty when the client left).
     pub fn ended(&self, reason: &str) -> AuditEvent {
         let now = SystemTime::now();
         let mut event = self
             .event(EventType::LinuxSessionEnd, true, now)
-            .with("participants", vec![self.user.clone()])
+            .with("participants", self.participant_names())
             .with("recorded", self.recorded)
             .with("with_mfa", self.with_mfa)
             .with("session_start", rfc3339(self.started.unwrap_or(now)))

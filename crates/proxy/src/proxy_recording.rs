@@ -50,7 +50,7 @@ impl ProxyRecording {
         let meta = Meta {
             // A resumed session's connection is a recording of its own:
             // the proxy sees connections, not sessions.
-            session_id: match request.resume {
+            session_id: match request.resume || request.join.is_some() {
                 true => oriel_auth::audit::new_session_id(),
                 false => request.session_id.clone(),
             },

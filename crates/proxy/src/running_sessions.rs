@@ -38,6 +38,7 @@ pub(crate) async fn list(
         login: query.login,
         session_id: String::new(),
         resume: false,
+        join: None,
     };
     match state.dialer.running_sessions(request).await {
         Ok(sessions) => {

@@ -53,6 +53,8 @@ pub struct DesktopRequest {
     pub session_id: String,
     /// Attach to the running session `session_id` instead of starting one.
     pub resume: bool,
+    /// Join someone else's running session `session_id` as a participant.
+    pub join: Option<oriel_rbac::JoinMode>,
 }
 
 /// A running session as its owner sees it in the list of sessions to resume.
@@ -163,6 +165,10 @@ struct SocketQuery {
     login: String,
     /// A running session to resume, by id.
     resume: Option<String>,
+    /// Someone else's running session to join, by id, with `mode`.
+    join: Option<String>,
+    /// `observer` or `peer`, with `join`.
+    mode: Option<String>,
 }
 
 async fn desktop_socket(
@@ -194,12 +200,19 @@ async fn desktop_socket(
     // per-session MFA check.
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or_default().to_owned();
     // A session id is a UUID; anything else names no session.
-    let resume = match query.resume {
-        Some(id) => match uuid::Uuid::try_parse(&id) {
-            Ok(id) => Some(id.hyphenated().to_string()),
-            Err(_) => return api::error(axum::http::StatusCode::BAD_REQUEST, format!("{id:?} is not a session id")),
-        },
+    let not_a_session = |id: &str| api::error(axum::http::StatusCode::BAD_REQUEST, format!("{id:?} is not a session id"));
+    let resume = match query.resume.as_deref().map(session_id) {
         None => None,
+        Some(Some(id)) => Some(id),
+        Some(None) => return not_a_session(query.resume.as_deref().unwrap_or_default()),
+    };
+    let join = match (query.join.as_deref(), query.mode.as_deref()) {
+        (None, _) => None,
+        (Some(id), Some(mode @ ("observer" | "peer"))) => match session_id(id) {
+            Some(id) => Some((id, oriel_rbac::JoinMode::parse(mode).expect("matched above"))),
+            None => return not_a_session(id),
+        },
+        (Some(_), _) => return api::error(axum::http::StatusCode::BAD_REQUEST, "join a session with mode=observer or mode=peer"),
     };
     let mut request = DesktopRequest {
         user: logged_in.user.name.to_string(),
@@ -207,13 +220,14 @@ async fn desktop_socket(
         kind: query.kind,
         desktop: query.desktop,
         login: query.login,
-        resume: resume.is_some(),
-        session_id: resume.unwrap_or_else(oriel_auth::audit::new_session_id),
+        resume: resume.is_some() && join.is_none(),
+        join: join.as_ref().map(|(_, mode)| *mode),
+        session_id: join.map(|(id, _)| id).or(resume).unwrap_or_else(oriel_auth::audit::new_session_id),
     };
     let span = tracing::info_span!("session", sid = %request.session_id);
     upgrade.max_message_size(MAX_WS_MESSAGE).on_upgrade(move |mut socket| {
         async move {
-            tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, resume = request.resume, "desktop session requested");
+            tracing::info!(user = %request.user, desktop = %request.desktop, login = %request.login, resume = request.resume, join = ?request.join, "desktop session requested");
             let checked = match session_mfa::check(&mut socket, &state, &request, &origin, peer.ip()).await {
                 Ok(checked) => checked,
                 Err(session_mfa::Refusal::BrowserLeft) => return tracing::info!("browser left before the session started"),
@@ -245,6 +259,11 @@ async fn desktop_socket(
         }
         .instrument(span)
     })
+}
+
+/// A session id as the desktop service names sessions (a hyphenated UUID).
+fn session_id(id: &str) -> Option<String> {
+    uuid::Uuid::try_parse(id).ok().map(|id| id.hyphenated().to_string())
 }
 
 /// Serves `router` over TLS on `listener` until `shutdown` completes, then

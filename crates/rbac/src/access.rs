@@ -36,6 +36,8 @@ pub struct RoleSet {
     pub(crate) desktop_groups: Vec<Vec<String>>,
     /// Each role's resource rules (indexed like `roles`), for `check_rule`.
     pub(crate) rules: Vec<crate::rules::RoleRules>,
+    /// Each role's `allow.join_sessions` (indexed like `roles`), for `check_join`.
+    pub(crate) join_sessions: Vec<Vec<crate::join_sessions::JoinPolicy>>,
     pub(crate) listing: [crate::listing::KindIndex; 2],
 }
 
@@ -98,6 +100,10 @@ impl RoleSet {
                 deny: r.deny.rules.clone(),
             })
             .collect();
+        let join_sessions = roles
+            .iter()
+            .map(|r| r.allow.join_sessions.clone())
+            .collect();
         let listing =
             DesktopKind::ALL.map(|kind| crate::listing::KindIndex::build(&compiled, kind));
         RoleSet {
@@ -105,6 +111,7 @@ impl RoleSet {
             options,
             desktop_groups,
             rules,
+            join_sessions,
             listing,
         }
     }

@@ -48,6 +48,7 @@ mod access;
 mod desktop;
 mod duration;
 mod error;
+mod join_sessions;
 mod labels;
 mod listing;
 mod node;
@@ -64,6 +65,7 @@ pub use access::{
 };
 pub use desktop::{Desktop, DesktopKind};
 pub use error::{ParseError, Position};
+pub use join_sessions::{DESKTOP_SESSIONS, JoinDecision, JoinMode, JoinPolicy};
 pub use labels::{LabelSelector, SelectorError, WILDCARD};
 pub use listing::VisibleDesktop;
 pub use options::{

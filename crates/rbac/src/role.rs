@@ -297,6 +297,9 @@ pub struct RoleConditions {
     /// `rules`: verbs on control-plane resources (`event`, `role`…), in
     /// the order written; see [`RoleSet::check_rule`](crate::RoleSet::check_rule).
     pub rules: Vec<Rule>,
+    /// `join_sessions`: whose running sessions its holder may join, and
+    /// how (allow only).
+    pub join_sessions: Vec<crate::join_sessions::JoinPolicy>,
 }
 
 impl RoleConditions {
@@ -453,6 +456,13 @@ fn conditions(at: &At<'_>, side: Side) -> Result<RoleConditions, Issue> {
         }
         if key == "rules" {
             out.rules = rules_from_node(&v)?;
+            continue;
+        }
+        if key == "join_sessions" {
+            if side == Side::Deny {
+                return Err(v.issue("join_sessions only has a meaning under allow"));
+            }
+            out.join_sessions = crate::join_sessions::join_sessions_from_node(&v)?;
             continue;
         }
         for kind in DesktopKind::ALL {

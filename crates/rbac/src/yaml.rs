@@ -203,6 +203,10 @@ fn conditions_node(c: &RoleConditions) -> Node {
         let rules = c.rules.iter().map(Rule::to_node).collect();
         out.push(("rules", Node::new(Value::Seq(rules))));
     }
+    if !c.join_sessions.is_empty() {
+        let policies = c.join_sessions.iter().map(|p| p.to_node()).collect();
+        out.push(("join_sessions", Node::new(Value::Seq(policies))));
+    }
     Node::map(out)
 }
 

@@ -12,12 +12,17 @@ const CLIENT_SCREEN_SPEC: u32 = 10;
 const ALERT: u32 = 11;
 const FRAME_RECT: u32 = 100;
 const CURSOR_IMAGE: u32 = 102;
+const SESSION_PARTICIPANTS: u32 = 105;
 
 /// Whether a message with payload field `field`, going from `source`, is
 /// recorded.
 pub fn recorded(field: u32, source: Source) -> bool {
     match source {
-        Source::Desktop => matches!(field, SERVER_HELLO | ALERT | FRAME_RECT | CURSOR_IMAGE),
+        // Who was in the session, and when, is part of what happened.
+        Source::Desktop => matches!(
+            field,
+            SERVER_HELLO | ALERT | FRAME_RECT | CURSOR_IMAGE | SESSION_PARTICIPANTS
+        ),
         Source::Browser => matches!(field, MOUSE_MOVE | MOUSE_BUTTON | CLIENT_SCREEN_SPEC),
     }
 }

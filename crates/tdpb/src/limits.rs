@@ -9,6 +9,8 @@ pub const MAX_SCREEN_SIDE: u32 = 8192;
 pub const MAX_NAME_LEN: usize = 256;
 /// Most xsessions a ServerHello may list.
 pub const MAX_XSESSIONS: usize = 256;
+/// Most participants (and invitations) a SessionParticipants may list.
+pub const MAX_PARTICIPANTS: usize = 64;
 /// Most codecs a ClientHello may list.
 pub const MAX_CODECS: usize = 16;
 /// Longest alert message, in bytes.
@@ -307,6 +309,28 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         | Payload::MouseWheel(_)
         | Payload::LatencyStats(_)
         | Payload::FrameAck(_)
-        | Payload::EndSession(_) => Ok(()),
+        | Payload::EndSession(_)
+        | Payload::RemoveParticipant(_) => Ok(()),
+        Payload::InviteParticipant(invite) => name(&invite.user, "InviteParticipant.user"),
+        Payload::SessionParticipants(list) => {
+            ensure(
+                list.participants.len() <= MAX_PARTICIPANTS
+                    && list.invited.len() <= MAX_PARTICIPANTS,
+                "SessionParticipants",
+                || {
+                    format!(
+                        "{} participants and {} invitations, at most {MAX_PARTICIPANTS} each",
+                        list.participants.len(),
+                        list.invited.len()
+                    )
+                },
+            )?;
+            list.participants
+                .iter()
+                .try_for_each(|p| name(&p.user, "Participant.user"))?;
+            list.invited
+                .iter()
+                .try_for_each(|i| name(&i.user, "Invitation.user"))
+        }
     }
 }

@@ -4,18 +4,26 @@
 // (with backoff, `reconnect.ts`), a reloaded tab resumes the session it
 // showed (its id is kept in sessionStorage), and a new tab offers the
 // user's running sessions next to a new one.
+//
+// A join link (`?join=<session id>&mode=…`) opens another user's session
+// instead: the page joins it, joins it again after a drop (the address
+// keeps the join, so a reload does too), and never resumes or ends it nor
+// remembers it as this tab's own. A refused join, a removal or the end of
+// the session is final: the page shows why and tries no more.
 import { listRunningSessions, me } from '../api';
 import { find, mount } from '../dom';
 import { comboPresses } from '../key-combos';
 import { sessionLayout } from '../keyboard-layout';
+import type { Participation } from '../participants';
 import { Reconnect } from '../reconnect';
-import { sessionPath, socketUrl, type DesktopTarget } from '../route';
+import { joinLink, sessionPath, socketUrl, type DesktopTarget, type Join, type JoinMode } from '../route';
 import { Screen } from '../screen';
-import { Session, type SessionView } from '../session';
+import { Session, type RunningSession, type SessionView } from '../session';
 import { Alerts } from '../ui/alerts';
 import { ClipboardPanel } from '../ui/clipboard-panel';
 import { whileWaitingForKey } from '../ui/key-wait';
 import { offerLogout } from '../ui/logout';
+import { ParticipantsPanel, type Sharing } from '../ui/participants-panel';
 import { showXSessionPicker } from '../ui/picker';
 import { showResumeChoice } from '../ui/resume-picker';
 import { ShareDirectoryButton } from '../ui/share-directory';
@@ -28,10 +36,17 @@ declare global {
   }
 }
 
+/** Whether this page was loaded by a reload (F5, the browser's button). */
+function reloaded(): boolean {
+  const [navigation] = performance.getEntriesByType('navigation') as PerformanceNavigationTiming[];
+  return navigation?.type === 'reload';
+}
+
 /** The desktop service's words for a session that is no longer there to resume. */
 const GONE = /^there is no session \S+ of yours on this desktop to resume/;
 
-export function showSession(app: HTMLElement, target: DesktopTarget, xsession: string | null): void {
+/** `join`: the page's address is a join link to another user's session. */
+export function showSession(app: HTMLElement, target: DesktopTarget, xsession: string | null, join: Join | null): void {
   document.title = `${target.login}@${target.name} · Oriel`;
   window.__oriel = { framesPainted: 0 };
   const page = mount(app, 'session-page');
@@ -42,6 +57,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
   let session: Session | null = null;
   const clipboard = new ClipboardPanel(page, () => screen.canvas.focus({ preventScroll: true }));
   const directories = new ShareDirectoryButton(page, (message) => alerts.toast('warning', message));
+  const people = new ParticipantsPanel(page, () => screen.canvas.focus({ preventScroll: true }));
   const keyWait = find(page, '#session-key-wait', HTMLElement);
   // This tab's session, so a reload resumes it.
   const remembered = `oriel-session:${sessionPath(target)}`;
@@ -50,13 +66,42 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
   let retryNow: (() => void) | null = null;
   /** This socket resumes the session this tab remembered (a reload), which may have ended since. */
   let resumingRemembered = false;
+  /** Another user's session this page joins; null once the server made the session this user's own. */
+  let joining = join;
+  /** The session shown, once it runs. */
+  let current: RunningSession | null = null;
+  /** How this page takes part, as the server last said. */
+  let participation: Participation = joining?.mode ?? 'owner';
+
+  /** The link a user invited as `mode` opens, as a whole address. */
+  const link = (mode: JoinMode): string | null =>
+    current === null ? null : new URL(joinLink(target, current.xsession, current.sessionId, mode), location.origin).href;
+  /** The owner's side of the participants panel. */
+  const sharing: Sharing = {
+    invite: (user, mode) => {
+      if (session === null) return null;
+      session.invite(user, mode);
+      return link(mode);
+    },
+    withdraw: (user) => session?.invite(user, null),
+    remove: (viewer) => session?.remove(viewer),
+    link,
+  };
 
   const view: SessionView = {
-    state: (state, text) => status.show(state, text),
+    state: (state, text) => {
+      status.show(state, text);
+      if (state !== 'connected') people.stop();
+    },
     pickXSession: (names, pick) => showXSessionPicker(page, names, pick),
     waitForKey: (ask) => whileWaitingForKey(keyWait, ask),
     toast: (severity, message) => alerts.toast(severity, message),
     ended: (title, message) => {
+      if (joining !== null) {
+        // Refused, removed, or the owner ended it: joining again would not help.
+        alerts.ended(title, message);
+        return;
+      }
       // Ended for good (or refused): there is nothing of it to resume.
       sessionStorage.removeItem(remembered);
       if (resumingRemembered && GONE.test(message)) {
@@ -94,12 +139,27 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
       };
       retry = setTimeout(retryNow, wait);
     },
-    started: ({ sessionId, xsession: running }) => {
+    started: (started) => {
       reconnect.reset();
+      current = started;
+      participation = started.participation;
+      toolbar.setParticipation(participation);
+      people.start(participation, sharing);
+      // A server from before session sharing ignores the join and starts a session of this user's own.
+      if (participation === 'owner') joining = null;
+      if (joining !== null) {
+        // The address stays a join link (naming the xsession): a reload joins again.
+        history.replaceState(null, '', joinLink(target, started.xsession, joining.sessionId, joining.mode));
+        return;
+      }
       resumingRemembered = false;
-      sessionStorage.setItem(remembered, sessionId);
+      sessionStorage.setItem(remembered, started.sessionId);
       // The address names the xsession, so a bookmark opens it directly.
-      history.replaceState(null, '', sessionPath(target, running));
+      history.replaceState(null, '', sessionPath(target, started.xsession));
+    },
+    participants: (list) => {
+      toolbar.setParticipants(list.participants.length);
+      people.show(list);
     },
     latency: (stats) => status.latency(stats),
     framePainted: () => window.__oriel.framesPainted++,
@@ -107,7 +167,10 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
     directories,
   };
 
-  /** Opens a socket: a new session, or a resume of `resume`. */
+  /**
+   * Opens a socket: a new session, or a resume of `resume`. A join page
+   * joins instead; with `resume` (the drop's session), it joins again.
+   */
   async function connect(resume: string | null): Promise<void> {
     session?.close();
     alerts.clear();
@@ -115,12 +178,22 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
     const spec = screen.latest() ?? (await screen.wanted());
     const keyboard = await sessionLayout();
     toolbar.setKeyboardLayout(keyboard.name);
-    session = new Session({ url: socketUrl(location, target, resume), xsession, screen, view, keyboard, resume }, spec);
+    const options = { xsession, screen, view, keyboard };
+    session =
+      joining === null
+        ? new Session({ ...options, url: socketUrl(location, target, resume), resume, join: null }, spec)
+        : new Session(
+            { ...options, url: socketUrl(location, target, null, joining), resume: null, join: { ...joining, again: resume !== null } },
+            spec,
+          );
   }
 
   /** Resumes this tab's session, else offers the user's running ones, else starts one. */
   async function start(): Promise<void> {
-    const mine = sessionStorage.getItem(remembered);
+    if (joining !== null) return connect(null);
+    // Only a reload goes straight back: coming here from the desktop list
+    // (or a link) is a choice, offered below when there is one to make.
+    const mine = reloaded() ? sessionStorage.getItem(remembered) : null;
     if (mine !== null) {
       resumingRemembered = true;
       return connect(mine);
@@ -132,13 +205,23 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
       // Nothing to resume is no reason to keep the user from a new session.
       console.warn('oriel: running sessions not listed', error);
     }
-    if (running.length === 0) return connect(null);
+    // Only a session nobody watches calls for the choice: one open in
+    // another window stays there unless the person moves it (listed too).
+    if (!running.some((session) => !session.attached)) return connect(null);
     status.show('selecting', 'Resume a session, or start a new one');
     showResumeChoice(page, running, (sessionId) => void connect(sessionId));
   }
 
   toolbar.onKeys((combo) => session?.sendKeys(comboPresses(combo)));
   toolbar.onEndSession(() => {
+    people.stop();
+    if (participation !== 'owner') {
+      // Another user's session goes on without this page.
+      session?.close();
+      status.show('closed', 'You left the session');
+      status.offerReconnect(() => void start());
+      return;
+    }
     sessionStorage.removeItem(remembered);
     session?.end();
     status.show('closed', 'Session ended');
@@ -147,7 +230,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
   // Back online: try at once rather than at the end of the wait.
   window.addEventListener('online', () => retryNow?.());
   offerLogout(find(page, '#logout', HTMLButtonElement), () => {
-    sessionStorage.removeItem(remembered);
+    if (joining === null) sessionStorage.removeItem(remembered);
     session?.close();
   });
   // Leaving the page leaves the session running, to be resumed.

@@ -4,13 +4,16 @@
 //
 // It owns the connection status (#status, a StatusBar: `toolbar.status`),
 // the Keys menu (keys the browser keeps for itself), Full screen with
-// keyboard lock, End session (with an inline confirmation), the
-// participants count and the keyboard layout's name. The Clipboard, Share
-// directory and Log out buttons sit in it too but keep their own classes
-// (ClipboardPanel, ShareDirectoryButton, offerLogout).
+// keyboard lock, End session (with an inline confirmation; Leave, without
+// one, for a user who joined another's session), the participants count
+// and the keyboard layout's name. The Clipboard, Share directory and Log
+// out buttons sit in it too but keep their own classes (ClipboardPanel,
+// ShareDirectoryButton, offerLogout), and the participants button opens
+// the ParticipantsPanel.
 import { find } from '../dom';
 import { keyComboNamed, type KeyCombo } from '../key-combos';
 import { LAYOUTS } from '../keyboard-layout';
+import type { Participation } from '../participants';
 import type { SessionState } from '../session';
 import { StatusBar } from './status';
 
@@ -45,10 +48,15 @@ export class Toolbar {
   readonly #participants: HTMLButtonElement;
   readonly #participantsCount: HTMLElement;
   readonly #layout: HTMLElement;
+  /** End session's words as index.html has them; a participant's button says Leave instead. */
+  readonly #endText: string;
+  readonly #endTitle: string;
   readonly #listeners = new AbortController();
   #onKeys: ((combo: KeyCombo) => void) | null = null;
   #onEndSession: (() => void) | null = null;
   #keyboardLocked = false;
+  #participation: Participation = 'owner';
+  #state: SessionState = 'connecting';
 
   /** `page` is the session page's root (the `.session` element of `<template id=session-page>`). */
   constructor(page: HTMLElement) {
@@ -65,6 +73,8 @@ export class Toolbar {
     this.#participants = find(page, '#participants', HTMLButtonElement);
     this.#participantsCount = find(page, '.participants-count', HTMLElement);
     this.#layout = find(page, '#keyboard-layout-name', HTMLElement);
+    this.#endText = this.#end.textContent ?? '';
+    this.#endTitle = this.#end.title;
     this.status = new StatusBar(find(page, '#status', HTMLElement), (state) => this.#stateChanged(state));
 
     const signal = this.#listeners.signal;
@@ -80,12 +90,27 @@ export class Toolbar {
     this.#onKeys = handler;
   }
 
-  /** `handler` runs once the person confirmed End session; the page ends the session now. */
+  /**
+   * `handler` runs once the person confirmed End session, or pressed Leave
+   * in another's session; the page ends the session now, or leaves it.
+   */
   onEndSession(handler: () => void): void {
     this.#onEndSession = handler;
   }
 
-  /** Shows how many people are in the session; null hides the button. */
+  /**
+   * How this page takes part in the session: an invited user leaves rather
+   * than ends it, and an observer has no keys to send.
+   */
+  setParticipation(participation: Participation): void {
+    this.#participation = participation;
+    const owner = participation === 'owner';
+    this.#end.textContent = owner ? this.#endText : 'Leave';
+    this.#end.title = owner ? this.#endTitle : 'Leave the session: it goes on for its owner and the others in it';
+    this.#stateChanged(this.#state);
+  }
+
+  /** Shows how many people are in the session (only while connected); null hides the button. */
   setParticipants(count: number | null): void {
     this.#participants.hidden = count === null;
     if (count === null) return;
@@ -111,14 +136,19 @@ export class Toolbar {
     if (document.fullscreenElement === this.#page) void document.exitFullscreen().catch(() => {});
   }
 
-  /** Keys and End session need a connection to send on. */
+  /** Keys and End session need a connection to send on; an observer sends no keys. */
   #stateChanged(state: SessionState): void {
+    this.#state = state;
     const connected = state === 'connected';
-    this.#keysButton.disabled = !connected;
+    this.#keysButton.disabled = !connected || this.#participation === 'observer';
     this.#end.disabled = !connected;
     if (!connected) {
       this.#closeMenu(null);
       this.#closeConfirmation(false);
+      // The server lists the people again once connected.
+      this.setParticipants(null);
+    } else if (this.#keysButton.disabled) {
+      this.#closeMenu(null);
     }
   }
 
@@ -277,6 +307,11 @@ export class Toolbar {
       'click',
       () => {
         this.#closeMenu(null);
+        // Leaving takes nothing from anyone: a reload joins again.
+        if (this.#participation !== 'owner') {
+          this.#onEndSession?.();
+          return;
+        }
         this.#end.hidden = true;
         this.#endConfirmation.hidden = false;
         // No is the safe answer for a second Enter.

@@ -63,11 +63,15 @@ pub enum EventType {
     JoinTokenCreate,
     /// A host joined the cluster with a token, or failed to.
     InstanceJoin,
+    /// Someone joined another user's desktop session, or was refused.
+    SessionJoin,
+    /// A participant left another user's desktop session, or was removed.
+    SessionLeave,
 }
 
 impl EventType {
     /// Every type, for listings and for parsing.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 24] = [
         Self::LinuxSessionStart,
         Self::LinuxSessionEnd,
         Self::ClipboardSend,
@@ -90,6 +94,8 @@ impl EventType {
         Self::OidcDeleted,
         Self::JoinTokenCreate,
         Self::InstanceJoin,
+        Self::SessionJoin,
+        Self::SessionLeave,
     ];
 
     /// The event's name, e.g. `linux.desktop.session.start`.
@@ -117,6 +123,8 @@ impl EventType {
             Self::OidcDeleted => "oidc.deleted",
             Self::JoinTokenCreate => "join_token.create",
             Self::InstanceJoin => "instance.join",
+            Self::SessionJoin => "session.join",
+            Self::SessionLeave => "session.leave",
         }
     }
 
@@ -157,6 +165,10 @@ impl EventType {
             (Self::JoinTokenCreate, _) => "TJT00I",
             (Self::InstanceJoin, true) => "TJ001I",
             (Self::InstanceJoin, false) => "TJ001E",
+            // Teleport's session.join and session.leave.
+            (Self::SessionJoin, true) => "T2001I",
+            (Self::SessionJoin, false) => "T2001W",
+            (Self::SessionLeave, _) => "T2003I",
         }
     }
 
@@ -173,6 +185,8 @@ impl EventType {
                 | Self::DirectoryRead
                 | Self::DirectoryWrite
                 | Self::ClientDisconnect
+                | Self::SessionJoin
+                | Self::SessionLeave
         )
     }
 }

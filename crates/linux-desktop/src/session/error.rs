@@ -94,6 +94,20 @@ pub enum SessionError {
     /// The resumed session runs in a codec this client cannot decode.
     #[error("this browser cannot show session {0}: it cannot decode the session's frames")]
     ResumeCodec(String),
+    /// A participant tried to join without the owner's invitation.
+    #[error("{owner} has not invited you to this session as {mode}; ask them to invite you")]
+    NotInvited {
+        /// The session's owner.
+        owner: String,
+        /// The mode asked for.
+        mode: &'static str,
+    },
+    /// A resume or a join named a session that is not running here.
+    #[error("there is no session {0} on this desktop to join: it ended, or it never existed")]
+    NoSessionToJoin(String),
+    /// The owner sent this participant away.
+    #[error("the session's owner removed you from the session")]
+    Removed,
     /// A cap on sessions is reached.
     #[error("{0}")]
     TooManySessions(String),

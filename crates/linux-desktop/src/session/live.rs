@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use oriel_auth::control_plane::SessionGrant;
+use oriel_auth::join_grant::JoinGrant;
 use oriel_recorder::SessionRecorder;
 use oriel_tdpb::pb::{self as tdpb};
 use oriel_tdpb::{Payload, PayloadKind, encode_frame};
@@ -19,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::life::{LifeEnd, SessionLife, ViewerId, ViewerMode};
+use super::participants::{self, Audience, Invitations, kind};
 use super::pumps::{ProcessOutput, ViewerInput, error_alert, pump_process, pump_to_process, pump_viewer, record_browser};
 use super::recheck::{RECHECK_POLL, Recheck};
 use super::{LinuxDesktopService, SessionEnd, SessionError, Slot};
@@ -38,22 +40,28 @@ const MOVED: &str = "the session was resumed in another window, and shows there 
 /// How long a viewer that does not pace the session may take to accept
 /// a message that cannot be skipped.
 const SLOW_VIEWER: Duration = Duration::from_secs(10);
-/// `FrameAck` (101) and `EndSession` (104) in `proto/tdpb.proto`.
-const FRAME_ACK: u32 = 101;
-const END_SESSION: u32 = 104;
+/// What a participant the owner sent away is told.
+const REMOVED: &str = "the session's owner removed you from the session";
 
 /// A boxed reader of a viewer's browser stream.
 pub(super) type ViewerStream = ClientReader<Box<dyn AsyncRead + Unpin + Send>>;
 
-/// A browser connection joining the session.
+/// How a connection comes into the session.
+pub(super) enum Admission {
+    /// It starts the session: its hello goes to the process.
+    Start,
+    /// The owner, back: the session goes on under the grant made for this
+    /// connection, at its screen's size.
+    Resume(tdpb::ClientHello, SessionGrant),
+    /// A participant the roles let join; the owner must have invited them.
+    Join(tdpb::ClientHello, JoinGrant),
+}
+
+/// A browser connection coming into the session.
 pub(super) struct Attach {
     pub(super) reader: ViewerStream,
     pub(super) out: mpsc::Sender<Vec<u8>>,
-    pub(super) mode: ViewerMode,
-    /// For a resume: its hello, and the grant made for it now (the session
-    /// goes on under it). None for the viewer that starts the session,
-    /// whose hello goes to the process.
-    pub(super) resume: Option<(tdpb::ClientHello, SessionGrant)>,
+    pub(super) admission: Admission,
     /// How the connection ends, for whoever serves it.
     pub(super) done: oneshot::Sender<Result<SessionEnd, SessionError>>,
 }
@@ -61,6 +69,10 @@ pub(super) struct Attach {
 struct Viewer {
     out: mpsc::Sender<Vec<u8>>,
     mode: ViewerMode,
+    /// The Oriel user.
+    user: String,
+    /// A participant's grant, decided again while it stays.
+    join: Option<JoinGrant>,
     reader: JoinHandle<()>,
     done: Option<oneshot::Sender<Result<SessionEnd, SessionError>>>,
     /// Gets no rectangle before the next keyframe.
@@ -88,8 +100,8 @@ enum Output {
     Rect,
     /// A run of frames of any kind.
     Batch,
-    /// A single frame that is no rectangle.
-    Other,
+    /// A single frame that is no rectangle, for this audience.
+    Other(Audience),
 }
 
 struct Running {
@@ -106,6 +118,10 @@ struct Running {
     inputs: mpsc::Sender<ViewerInput>,
     /// The connection of the last viewer, when its leaving ended the session.
     last_left: Option<oneshot::Sender<Result<SessionEnd, SessionError>>>,
+    /// Whom the owner invited.
+    invited: Invitations,
+    /// The screen's size, as the owner last asked for it.
+    screen: tdpb::ClientScreenSpec,
 }
 
 impl Running {
@@ -122,7 +138,7 @@ impl Running {
     /// or one waits for a keyframe: only then does the fan-out need to
     /// tell rectangles apart.
     fn update_split(&self) {
-        let split = self.viewers.len() > 1 || self.viewers.values().any(|v| v.waiting_keyframe);
+        let split = self.viewers.len() > 1 || self.viewers.values().any(|v| v.waiting_keyframe || v.mode != ViewerMode::Owner);
         self.split.store(split, Ordering::Release);
     }
 }
@@ -142,8 +158,18 @@ impl LiveSession {
         let (output_tx, mut outputs) = mpsc::channel(16);
         let mut from_process = tokio::spawn(pump_process(process_read, output_tx, noting.clone(), self.recorder.clone(), split.clone()));
         let (inputs, mut input_rx) = mpsc::channel(64);
-        let mut running =
-            Running { viewers: HashMap::new(), hello: None, xsession: None, to_process, held: Default::default(), split, inputs, last_left: None };
+        let mut running = Running {
+            viewers: HashMap::new(),
+            hello: None,
+            xsession: None,
+            to_process,
+            held: Default::default(),
+            split,
+            inputs,
+            last_left: None,
+            invited: Invitations::default(),
+            screen: tdpb::ClientScreenSpec { width: 0, height: 0, scale: 100 },
+        };
 
         let process_queue = running.to_process.clone();
         let mut changes = plane.access_changes();
@@ -199,14 +225,17 @@ impl LiveSession {
                         feed_open = false;
                     } else if let Some(end) = access.check(&*plane, &self.grant).await {
                         break Err(end);
+                    } else {
+                        self.recheck_participants(&mut running).await;
                     }
                 }
                 _ = recheck.tick() => {
                     let live = feed_open && changes.borrow().live;
-                    if access.due(live)
-                        && let Some(end) = access.check(&*plane, &self.grant).await
-                    {
-                        break Err(end);
+                    if access.due(live) {
+                        if let Some(end) = access.check(&*plane, &self.grant).await {
+                            break Err(end);
+                        }
+                        self.recheck_participants(&mut running).await;
                     }
                 }
                 event = self.process.next_event(), if control_open => match event {
@@ -235,31 +264,51 @@ impl LiveSession {
 
     /// Takes a viewer in; `Some` when the session must end.
     async fn attach(&mut self, attach: Attach, running: &mut Running) -> Option<Result<SessionEnd, SessionError>> {
-        let Attach { reader, out, mode, resume, done } = attach;
+        let Attach { reader, out, admission, done } = attach;
         let sid = self.audit.sid.clone();
-        let waiting_keyframe = resume.is_some();
-        if let Some((hello, grant)) = resume {
-            let answer = match (&running.hello, &running.xsession) {
-                (Some(started), Some(xsession)) if self.life.is_running() => self.resumed_hello(&hello, started, xsession),
-                _ => Err(SessionError::StillStarting(sid.clone())),
-            };
-            let answer = match answer {
-                Ok(answer) => answer,
-                Err(error) => {
-                    let _ = out.send(error_alert(&error.to_string())).await;
-                    let _ = done.send(Err(error));
-                    return None;
+        let (mode, user, join, waiting_keyframe) = match admission {
+            Admission::Start => (ViewerMode::Owner, self.grant.user().to_owned(), None, false),
+            Admission::Resume(hello, grant) => {
+                let answer = match self.running_hello(&hello, running, ViewerMode::Owner) {
+                    Ok(answer) => answer,
+                    Err(error) => return refuse(out, done, error).await,
+                };
+                // The session goes on under the grant made for this connection:
+                // its certificate (a new login's, perhaps) is what is checked now.
+                self.life.renew(grant.certificate_expires().map(instant_of));
+                self.grant = grant;
+                running.screen = tdpb::ClientScreenSpec { width: answer.width, height: answer.height, scale: hello.screen_spec.map_or(100, |s| s.scale) };
+                let _ = out.send(encode_frame(Payload::ServerHello(answer))).await;
+                running.send_to_process(encode_frame(Payload::ClientScreenSpec(running.screen)));
+                tracing::info!(sid = %sid, "session resumed");
+                (ViewerMode::Owner, self.grant.user().to_owned(), None, true)
+            }
+            Admission::Join(hello, grant) => {
+                let mode = participants::viewer_mode(grant.mode());
+                let user = grant.user().to_owned();
+                if !running.invited.admits(&user, mode) {
+                    let error = SessionError::NotInvited { owner: self.grant.user().to_owned(), mode: grant.mode().as_str() };
+                    self.service.record(vec![self.audit.joined(&user, grant.mode().as_str(), Some(&error.to_string()))]);
+                    return refuse(out, done, error).await;
                 }
-            };
-            // The session goes on under the grant made for this connection:
-            // its certificate (a new login's, perhaps) is what is checked now.
-            self.life.renew(grant.certificate_expires().map(instant_of));
-            self.grant = grant;
-            let spec = tdpb::ClientScreenSpec { width: answer.width, height: answer.height, scale: hello.screen_spec.map_or(100, |s| s.scale) };
-            let _ = out.send(encode_frame(Payload::ServerHello(answer))).await;
-            running.send_to_process(encode_frame(Payload::ClientScreenSpec(spec)));
-            tracing::info!(sid = %sid, "session resumed");
-        }
+                // The owner's access is decided again now: a lock that just
+                // appeared lets nobody in, and ends the session.
+                if let Ok(Some(revoked)) = self.service.config.authority.still_allowed(&self.grant).await {
+                    let error = super::recheck::revoked_error(revoked);
+                    let _ = out.send(error_alert(&error.to_string())).await;
+                    let _ = done.send(Err(SessionError::Revoked(error.to_string())));
+                    return Some(Err(error));
+                }
+                let answer = match self.running_hello(&hello, running, mode) {
+                    Ok(answer) => answer,
+                    Err(error) => return refuse(out, done, error).await,
+                };
+                let _ = out.send(encode_frame(Payload::ServerHello(answer))).await;
+                self.service.record(vec![self.audit.joined(&user, grant.mode().as_str(), None)]);
+                tracing::info!(sid = %sid, participant = %user, mode = %grant.mode(), "joined the session");
+                (mode, user, Some(grant), true)
+            }
+        };
         let id = match self.life.attach(mode) {
             Ok(id) => id,
             Err(refused) => {
@@ -269,29 +318,100 @@ impl LiveSession {
             }
         };
         let reader = tokio::spawn(pump_viewer(id, reader, running.inputs.clone()));
-        running.viewers.insert(id, Viewer { out, mode, reader, done: Some(done), waiting_keyframe });
+        running.viewers.insert(id, Viewer { out, mode, user, join, reader, done: Some(done), waiting_keyframe });
         if waiting_keyframe && mode == ViewerMode::Owner {
             // The owner resumed elsewhere (another tab, another computer):
             // the session moves there, and the window it left says so.
             let moved: Vec<ViewerId> =
                 running.viewers.iter().filter(|(other, v)| **other != id && v.mode == ViewerMode::Owner).map(|(other, _)| *other).collect();
             for other in moved {
-                if let Some(mut viewer) = running.viewers.remove(&other) {
-                    let _ = viewer.out.try_send(error_alert(MOVED));
-                    viewer.reader.abort();
-                    if let Some(done) = viewer.done.take() {
-                        let _ = done.send(Ok(SessionEnd::Detached));
-                    }
-                }
+                send_away(running, other, MOVED, Ok(SessionEnd::Detached));
                 self.life.detach(std::time::Instant::now(), other);
             }
         }
         self.service.live.update(&sid, None, true);
         running.update_split();
+        // The first connection hears the list after its ServerHello, which the process sends.
+        if waiting_keyframe {
+            self.show_participants(running).await;
+        }
         if waiting_keyframe && self.process.command(pb::command::Command::Refresh(pb::Refresh {})).await.is_err() {
             return Some(Err(SessionError::ProcessDied("its control stream closed".into())));
         }
         None
+    }
+
+    /// The ServerHello for a connection into the running session: the
+    /// session's, naming the xsession that runs, at the size the owner's
+    /// browser asks for (a participant gets the owner's).
+    fn running_hello(&self, hello: &tdpb::ClientHello, running: &Running, mode: ViewerMode) -> Result<tdpb::ServerHello, SessionError> {
+        let (Some(started), Some(xsession)) = (&running.hello, &running.xsession) else {
+            return Err(SessionError::StillStarting(self.audit.sid.clone()));
+        };
+        if !self.life.is_running() {
+            return Err(SessionError::StillStarting(self.audit.sid.clone()));
+        }
+        let mut answer = self.resumed_hello(hello, started, xsession)?;
+        if mode != ViewerMode::Owner {
+            answer.width = running.screen.width;
+            answer.height = running.screen.height;
+            // What the owner's roles share is the owner's: a participant may
+            // paste only as a peer, and shares no directories.
+            answer.clipboard_enabled &= mode.may_send_input();
+            answer.directory_sharing_enabled = false;
+            answer.directory_remove_supported = false;
+        }
+        answer.participant_mode = participants::participant_mode(mode) as i32;
+        Ok(answer)
+    }
+
+    /// Shows everyone who is there and whom the owner invited, and keeps
+    /// it in the recording.
+    async fn show_participants(&self, running: &Running) {
+        let mut list: Vec<(ViewerId, String, ViewerMode)> = running.viewers.iter().map(|(id, v)| (*id, v.user.clone(), v.mode)).collect();
+        list.sort_by_key(|(id, _, mode)| (*mode, *id));
+        for (id, viewer) in &running.viewers {
+            let frame = encode_frame(Payload::SessionParticipants(participants::participants_for(*id, &list, &running.invited)));
+            let _ = viewer.out.try_send(frame);
+        }
+        if let Some(recorder) = &self.recorder {
+            let frame = encode_frame(Payload::SessionParticipants(participants::participants_for(0, &list, &running.invited)));
+            recorder.record(&frame, oriel_recording::Source::Desktop);
+            recorder.flush().await;
+        }
+    }
+
+    /// Decides again whether each participant may stay; those who may not
+    /// (a lock, a role taken away, an expired login) are sent away.
+    async fn recheck_participants(&mut self, running: &mut Running) {
+        let owner_roles = self.grant.roles().to_vec();
+        let desktop = self.service.config.desktop_name.clone();
+        let mut gone = Vec::new();
+        for (id, viewer) in &running.viewers {
+            let Some(grant) = &viewer.join else { continue };
+            if grant.certificate_expires() <= std::time::SystemTime::now() {
+                gone.push((*id, "your login expired; log in again to go on".to_owned()));
+                continue;
+            }
+            match self.service.config.authority.authorize_join(grant.certificate(), &desktop, &owner_roles, grant.mode()).await {
+                Ok(_) => {}
+                // A check that cannot be made now keeps them, as it keeps the owner.
+                Err(oriel_auth::control_plane::AccessDenied::Unavailable(_)) => {}
+                Err(denied) => gone.push((*id, format!("you can no longer take part in this session: {denied}"))),
+            }
+        }
+        if gone.is_empty() {
+            return;
+        }
+        for (id, reason) in gone {
+            if let Some(user) = running.viewers.get(&id).map(|v| v.user.clone()) {
+                self.service.record(vec![self.audit.left(&user, &reason)]);
+            }
+            send_away(running, id, &reason, Err(SessionError::Revoked(reason.clone())));
+            self.life.detach(std::time::Instant::now(), id);
+        }
+        running.update_split();
+        self.show_participants(running).await;
     }
 
     /// The ServerHello for a viewer that resumes: the session's, at the
@@ -323,12 +443,7 @@ impl LiveSession {
             // ends the session, as before sessions had viewers.
             Err(error) if mode == ViewerMode::Owner => return Some(Err(error)),
             Err(error) => {
-                if let Some(mut gone) = running.viewers.remove(&viewer) {
-                    let _ = gone.out.try_send(error_alert(&error.to_string()));
-                    if let Some(done) = gone.done.take() {
-                        let _ = done.send(Err(error));
-                    }
-                }
+                send_away(running, viewer, &error.to_string(), Err(error));
                 return self.left(viewer, running).await;
             }
         };
@@ -341,8 +456,14 @@ impl LiveSession {
                 }
                 return None;
             }
-            Some(PayloadKind::Other(END_SESSION)) => return self.life.end_requested(viewer).map(|end| life_end(end, self.grant.options())),
-            Some(PayloadKind::Other(FRAME_ACK)) => {
+            Some(PayloadKind::Other(kind::END_SESSION)) => return self.life.end_requested(viewer).map(|end| life_end(end, self.grant.options())),
+            Some(PayloadKind::Other(kind::INVITE_PARTICIPANT | kind::REMOVE_PARTICIPANT)) => {
+                if mode == ViewerMode::Owner {
+                    self.owner_says(&frame, running).await;
+                }
+                return None;
+            }
+            Some(PayloadKind::Other(kind::FRAME_ACK)) => {
                 // Only the pacing viewer's acknowledgements pace the frames.
                 let waiting = running.viewers.get(&viewer).is_none_or(|v| v.waiting_keyframe);
                 if self.life.pacing_viewer() != Some(viewer) || waiting {
@@ -351,8 +472,12 @@ impl LiveSession {
             }
             // Input counts against the idle timeout only from those who may send it.
             _ if crate::idle::is_activity_frame(&frame) && !self.life.input(now, viewer) => return None,
-            _ if !mode.may_send_input() => return None,
+            Some(kind) if !participants::may_send(mode, super::pumps::field_number(kind)) => return None,
+            None => return None,
             _ => {}
+        }
+        if oriel_tdpb::peek_kind(&frame) == Some(PayloadKind::Other(kind::CLIENT_SCREEN_SPEC)) {
+            self.screen_changed(&frame, running);
         }
         noting.note(&frame, true).await;
         record_browser(self.recorder.as_ref(), &frame).await;
@@ -360,9 +485,53 @@ impl LiveSession {
         None
     }
 
+    /// The owner invites or removes a participant.
+    async fn owner_says(&mut self, frame: &[u8], running: &mut Running) {
+        let owner = running.viewers.values().find(|v| v.mode == ViewerMode::Owner).map(|v| v.out.clone());
+        match oriel_tdpb::decode_frame(frame, oriel_tdpb::Limits::FROM_CLIENT) {
+            Ok(Some(Payload::InviteParticipant(invite))) => {
+                if let Err(error) = running.invited.apply(&invite.user, invite.mode()) {
+                    if let Some(owner) = owner {
+                        let _ = owner.try_send(crate::client_stream::alert(&error.to_string(), tdpb::AlertSeverity::Warning));
+                    }
+                    return;
+                }
+                tracing::info!(participant = %invite.user, mode = ?invite.mode(), "the owner changed an invitation");
+            }
+            Ok(Some(Payload::RemoveParticipant(remove))) => {
+                let id = ViewerId::from(remove.viewer);
+                let Some(user) = running.viewers.get(&id).filter(|v| v.mode != ViewerMode::Owner).map(|v| v.user.clone()) else { return };
+                running.invited.withdraw(&user);
+                self.service.record(vec![self.audit.left(&user, REMOVED)]);
+                send_away(running, id, REMOVED, Err(SessionError::Removed));
+                self.life.detach(std::time::Instant::now(), id);
+                running.update_split();
+            }
+            // Malformed: the owner's own browser is wrong; nothing to do for it here.
+            _ => return,
+        }
+        self.show_participants(running).await;
+    }
+
+    /// The owner's screen changed size: participants are told, so their
+    /// canvas takes the keyframe of the new size that follows.
+    fn screen_changed(&self, frame: &[u8], running: &mut Running) {
+        let Ok(Some(Payload::ClientScreenSpec(spec))) = oriel_tdpb::decode_frame(frame, oriel_tdpb::Limits::FROM_CLIENT) else { return };
+        let max = self.service.config.limits.max_screen;
+        let fitted = crate::x11::screen::ScreenSize::fit(spec.width, spec.height, spec.scale).within(MaxScreen::new(max.width.into(), max.height.into()));
+        running.screen = tdpb::ClientScreenSpec { width: fitted.width.into(), height: fitted.height.into(), scale: fitted.scale };
+        let told = encode_frame(Payload::ClientScreenSpec(running.screen));
+        for viewer in running.viewers.values().filter(|v| v.mode != ViewerMode::Owner) {
+            let _ = viewer.out.try_send(told.clone());
+        }
+    }
+
     /// A viewer left; `Some` when that ends the session.
     async fn left(&mut self, viewer: ViewerId, running: &mut Running) -> Option<Result<SessionEnd, SessionError>> {
         let gone = running.viewers.remove(&viewer);
+        if let Some(Viewer { join: Some(_), user, .. }) = &gone {
+            self.service.record(vec![self.audit.left(user, "")]);
+        }
         if let Some(end) = self.life.detach(std::time::Instant::now(), viewer) {
             // The last one left and nothing waits for it: its connection ends with the session.
             running.last_left = gone.and_then(|v| v.done);
@@ -373,6 +542,9 @@ impl LiveSession {
             let _ = done.send(Ok(SessionEnd::Detached));
         }
         running.update_split();
+        if !self.life.is_detached() {
+            self.show_participants(running).await;
+        }
         if self.life.is_detached() {
             tracing::info!(sid = %self.audit.sid, grace = ?self.service.config.disconnect_grace, "the browser left; the session waits to be resumed");
             self.service.live.update(&self.audit.sid, None, false);
@@ -391,16 +563,18 @@ impl LiveSession {
     /// within `SLOW_VIEWER`, or it is sent away. `Some` when the session
     /// must end.
     async fn output(&mut self, output: ProcessOutput, running: &mut Running) -> Option<Result<SessionEnd, SessionError>> {
+        let hello = matches!(output, ProcessOutput::Hello(_));
         let (bytes, kind) = match output {
             ProcessOutput::Hello(hello) => {
-                let answer = tdpb::ServerHello { session_id: self.audit.sid.clone(), ..hello.clone() };
+                let answer = tdpb::ServerHello { session_id: self.audit.sid.clone(), participant_mode: tdpb::ParticipantMode::Owner as i32, ..hello.clone() };
+                running.screen = tdpb::ClientScreenSpec { width: hello.width, height: hello.height, scale: 100 };
                 running.hello = Some(hello);
-                (encode_frame(Payload::ServerHello(answer)), Output::Other)
+                (encode_frame(Payload::ServerHello(answer)), Output::Other(Audience::All))
             }
             ProcessOutput::Frames(bytes) => (bytes, Output::Batch),
             ProcessOutput::Frame { bytes, keyframe: true, .. } => (bytes, Output::Keyframe),
             ProcessOutput::Frame { bytes, rect: true, .. } => (bytes, Output::Rect),
-            ProcessOutput::Frame { bytes, .. } => (bytes, Output::Other),
+            ProcessOutput::Frame { bytes, kind, .. } => (bytes, Output::Other(Audience::of(kind))),
         };
         let pacing = self.life.pacing_viewer();
         let mut fell_behind = false;
@@ -411,8 +585,13 @@ impl LiveSession {
                     Output::Keyframe => viewer.waiting_keyframe = false,
                     // A run of frames from before it began waiting.
                     Output::Rect | Output::Batch => continue,
-                    Output::Other => {}
+                    Output::Other(_) => {}
                 }
+            }
+            if let Output::Other(audience) = kind
+                && !audience.includes(viewer.mode)
+            {
+                continue;
             }
             if Some(*id) == pacing {
                 // Closed: its reader reports the end.
@@ -439,6 +618,9 @@ impl LiveSession {
             }
         }
         running.update_split();
+        if hello {
+            self.show_participants(running).await;
+        }
         if fell_behind {
             let _ = self.process.command(pb::command::Command::Refresh(pb::Refresh {})).await;
         }
@@ -507,6 +689,28 @@ impl LiveSession {
         }
         events.push(audit.ended(&text));
         service.record(events);
+    }
+}
+
+/// Refuses a connection before it is a viewer.
+async fn refuse(
+    out: mpsc::Sender<Vec<u8>>,
+    done: oneshot::Sender<Result<SessionEnd, SessionError>>,
+    error: SessionError,
+) -> Option<Result<SessionEnd, SessionError>> {
+    let _ = out.send(error_alert(&error.to_string())).await;
+    let _ = done.send(Err(error));
+    None
+}
+
+/// Sends a viewer away with `message` (an ERROR alert), ending its connection with `result`.
+fn send_away(running: &mut Running, id: ViewerId, message: &str, result: Result<SessionEnd, SessionError>) {
+    if let Some(mut viewer) = running.viewers.remove(&id) {
+        let _ = viewer.out.try_send(error_alert(message));
+        viewer.reader.abort();
+        if let Some(done) = viewer.done.take() {
+            let _ = done.send(result);
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 mod error;
 mod life;
 mod live;
+mod participants;
 mod pumps;
 mod recheck;
 mod registry;
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oriel_auth::audit::AuditEvent;
-use oriel_rbac::RecordingMode;
+use oriel_rbac::{JoinMode, RecordingMode};
 use oriel_recorder::SessionRecorder;
 use oriel_tdpb::pb::AlertSeverity;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -40,7 +41,7 @@ use crate::login::{self, SessionMark};
 use crate::session_audit::SessionAudit;
 use crate::session_process::{Displays, SessionProcess, pb};
 use crate::xsession::{self, XSession};
-use live::{Attach, LiveSession, VIEWER_QUEUE, ViewerStream};
+use live::{Admission, Attach, LiveSession, VIEWER_QUEUE, ViewerStream};
 use registry::LiveSessions;
 
 /// How often a recorded session's screen is sent whole (while it changes):
@@ -137,9 +138,10 @@ impl LinuxDesktopService {
         let (out, out_rx) = mpsc::channel::<Vec<u8>>(VIEWER_QUEUE);
         let writer = tokio::spawn(write_frames(write, out_rx));
         let client: ViewerStream = ClientReader::new(Box::new(read));
-        let served = match request.resume {
-            true => self.resume(client, out.clone(), &request).await,
-            false => {
+        let served = match (request.resume, request.join) {
+            (_, Some(mode)) => self.join(client, out.clone(), &request, mode).await,
+            (true, None) => self.resume(client, out.clone(), &request).await,
+            (false, None) => {
                 let audit = SessionAudit::new(&self.config.desktop_name, &request.login, &request.certificate, request.session_id.as_deref());
                 self.start(client, out.clone(), &request, audit).await
             }
@@ -191,13 +193,13 @@ impl LinuxDesktopService {
         match self.prepare(request, &mut audit).await {
             Ok((live, data)) => {
                 let (attach, attaches) = mpsc::channel(4);
-                self.live.insert(&live.audit.sid, live.grant.user(), &request.login, attach.clone());
+                self.live.insert(&live.audit.sid, live.grant.user(), live.grant.roles(), &request.login, attach.clone());
                 let (done, ended) = oneshot::channel();
-                let first = Attach { reader: client, out, mode: ViewerMode::Owner, resume: None, done };
+                let first = Attach { reader: client, out, admission: Admission::Start, done };
                 // The channel has room: nothing else has its sender yet.
                 let _ = attach.try_send(first);
                 tokio::spawn(live.run(data, attaches).instrument(tracing::Span::current()));
-                Served::Attached(ended.await.unwrap_or(Err(SessionError::Internal("the session task ended without a word".into()))))
+                ended.await.map_or(Served::Refused(SessionError::Internal("the session ended before it took this connection".into())), Served::Attached)
             }
             Err(error) => {
                 let event = match audit.has_started() {
@@ -279,6 +281,36 @@ impl LinuxDesktopService {
         Ok((LiveSession { service: self.clone(), grant, audit: audit.clone(), recorder, process, display: x_display, slot, life }, data))
     }
 
+    /// Attaches `client` as a participant to someone else's running session
+    /// the request names: the joiner's roles must allow it
+    /// (`join_sessions`), and the owner must have invited them.
+    async fn join(&self, mut client: ViewerStream, out: mpsc::Sender<Vec<u8>>, request: &SessionRequest, mode: JoinMode) -> Served {
+        let sid = request.session_id.clone().unwrap_or_default();
+        let Some((owner, owner_roles, attach)) = self.live.find_any(&sid) else {
+            return Served::Refused(SessionError::NoSessionToJoin(sid));
+        };
+        let grant = match self.config.authority.authorize_join(&request.certificate, &self.config.desktop_name, &owner_roles, mode).await {
+            Ok(grant) => grant,
+            Err(denied) => return Served::Refused(denied.into()),
+        };
+        if grant.user() == owner {
+            return Served::Refused(SessionError::Protocol("this is your own session: resume it from your desktops instead of joining it".into()));
+        }
+        let hello = match resume::read_hello(&mut client, &out).await {
+            Ok(Some(hello)) => hello,
+            Ok(None) => return Served::Refused(SessionError::Transport(std::io::ErrorKind::UnexpectedEof.into())),
+            Err(error) => return Served::Refused(error),
+        };
+        tracing::info!(participant = %grant.user(), %owner, %sid, %mode, "joining the session");
+        let (done, ended) = oneshot::channel();
+        let viewer = Attach { reader: client, out, admission: Admission::Join(hello, grant), done };
+        if attach.send(viewer).await.is_err() {
+            return Served::Refused(SessionError::NoSessionToJoin(sid));
+        }
+        // A session that ended with this connection still in its queue never answered it.
+        ended.await.map_or(Served::Refused(SessionError::NoSessionToJoin(sid)), Served::Attached)
+    }
+
     /// Attaches `client` to the running session the request names, after
     /// deciding again whether the user may have it (roles, locks, and a
     /// fresh per-session MFA where that applies).
@@ -301,11 +333,12 @@ impl LinuxDesktopService {
         };
         tracing::info!(user = %grant.user(), login = %request.login, %sid, "resuming the session");
         let (done, ended) = oneshot::channel();
-        let viewer = Attach { reader: client, out, mode: ViewerMode::Owner, resume: Some((hello, grant)), done };
+        let viewer = Attach { reader: client, out, admission: Admission::Resume(hello, grant), done };
         if attach.send(viewer).await.is_err() {
             return Served::Refused(SessionError::NoSuchSession(sid));
         }
-        Served::Attached(ended.await.unwrap_or(Err(SessionError::NoSuchSession(sid))))
+        // A session that ended with this connection still in its queue never answered it.
+        ended.await.map_or(Served::Refused(SessionError::NoSuchSession(sid)), Served::Attached)
     }
 
     /// Starts recording the session `audit` describes; failing to means the

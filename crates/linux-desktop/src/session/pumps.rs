@@ -32,6 +32,8 @@ pub(super) enum ProcessOutput {
         rect: bool,
         /// A `FrameRect` that starts a keyframe.
         keyframe: bool,
+        /// Its envelope field number (`proto/tdpb.proto`).
+        kind: u32,
     },
 }
 
@@ -83,9 +85,9 @@ pub(super) async fn pump_process(
                         },
                         Some(PayloadKind::FrameRect) => {
                             let keyframe = matches!(oriel_tdpb::decode_frame(frame, Limits::FROM_SERVER), Ok(Some(Payload::FrameRect(rect))) if rect.keyframe);
-                            ProcessOutput::Frame { bytes: frame.to_vec(), rect: true, keyframe }
+                            ProcessOutput::Frame { bytes: frame.to_vec(), rect: true, keyframe, kind: FRAME_RECT }
                         }
-                        _ => ProcessOutput::Frame { bytes: frame.to_vec(), rect: false, keyframe: false },
+                        kind => ProcessOutput::Frame { bytes: frame.to_vec(), rect: false, keyframe: false, kind: kind.map_or(0, field_number) },
                     };
                     if to_session.send(output).await.is_err() {
                         return Ok(());
@@ -103,6 +105,21 @@ pub(super) async fn pump_process(
         if !one_by_one && to_session.send(ProcessOutput::Frames(batch)).await.is_err() {
             return Ok(());
         }
+    }
+}
+
+/// `FrameRect`'s envelope field number.
+const FRAME_RECT: u32 = 100;
+
+/// The envelope field number of a peeked kind.
+pub(super) fn field_number(kind: PayloadKind) -> u32 {
+    match kind {
+        PayloadKind::Ping => 20,
+        PayloadKind::FrameRect => FRAME_RECT,
+        PayloadKind::Alert => 11,
+        PayloadKind::ServerHello => 2,
+        PayloadKind::Mfa => 14,
+        PayloadKind::Other(field) => field,
     }
 }
 

@@ -57,8 +57,7 @@ impl Recheck {
                 self.failing_since = None;
                 None
             }
-            Ok(Some(Revoked::Locked { message })) => Some(SessionError::Locked(message)),
-            Ok(Some(Revoked::Access { reason })) => Some(SessionError::Revoked(reason)),
+            Ok(Some(revoked)) => Some(revoked_error(revoked)),
             Err(error) => {
                 let since = *self.failing_since.get_or_insert(self.last);
                 // An answer that asking again cannot change (this host
@@ -72,5 +71,13 @@ impl Recheck {
                 None
             }
         }
+    }
+}
+
+/// Why a running session ends, from what re-authorizing it found.
+pub(super) fn revoked_error(revoked: Revoked) -> SessionError {
+    match revoked {
+        Revoked::Locked { message } => SessionError::Locked(message),
+        Revoked::Access { reason } => SessionError::Revoked(reason),
     }
 }

@@ -24,6 +24,9 @@ pub struct RunningSession {
 
 struct Entry {
     owner: String,
+    /// The owner's roles when the session started: whose sessions a
+    /// participant's `join_sessions` may join.
+    owner_roles: Vec<String>,
     login: String,
     running: RunningSession,
     attach: mpsc::Sender<Attach>,
@@ -47,9 +50,9 @@ impl LiveSessions {
     }
 
     /// Registers session `sid` of `owner` as `login`.
-    pub(super) fn insert(&self, sid: &str, owner: &str, login: &str, attach: mpsc::Sender<Attach>) {
+    pub(super) fn insert(&self, sid: &str, owner: &str, owner_roles: &[String], login: &str, attach: mpsc::Sender<Attach>) {
         let running = RunningSession { session_id: sid.to_owned(), xsession: String::new(), started: SystemTime::now(), attached: true };
-        self.lock().insert(sid.to_owned(), Entry { owner: owner.to_owned(), login: login.to_owned(), running, attach });
+        self.lock().insert(sid.to_owned(), Entry { owner: owner.to_owned(), owner_roles: owner_roles.to_vec(), login: login.to_owned(), running, attach });
     }
 
     /// Forgets session `sid`: it ended.
@@ -70,6 +73,11 @@ impl LiveSessions {
     /// Where to attach to session `sid`, if it is `owner`'s as `login`.
     pub(super) fn find(&self, sid: &str, owner: &str, login: &str) -> Option<mpsc::Sender<Attach>> {
         self.lock().get(sid).filter(|e| e.owner == owner && e.login == login).map(|e| e.attach.clone())
+    }
+
+    /// Session `sid`, whoever's: its owner, the owner's roles, and where to attach.
+    pub(super) fn find_any(&self, sid: &str) -> Option<(String, Vec<String>, mpsc::Sender<Attach>)> {
+        self.lock().get(sid).map(|e| (e.owner.clone(), e.owner_roles.clone(), e.attach.clone()))
     }
 
     /// `owner`'s sessions as `login`, oldest first.

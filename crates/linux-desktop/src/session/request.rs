@@ -28,6 +28,9 @@ pub struct SessionRequest {
     /// Attach to the running session `session_id` names instead of
     /// starting one: the user's own, on the same login.
     pub resume: bool,
+    /// Join the running session `session_id` names as a participant, in
+    /// this mode (someone else's, who invited this user).
+    pub join: Option<oriel_rbac::JoinMode>,
 }
 
 /// Caps on what sessions may take of a host.

@@ -304,5 +304,6 @@ pub(super) fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboa
         // The daemon names the session and answers resumes.
         session_id: String::new(),
         resumed_xsession: String::new(),
+        participant_mode: pb::ParticipantMode::Owner as i32,
     }
 }

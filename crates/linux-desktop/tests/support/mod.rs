@@ -150,12 +150,29 @@ impl TestService {
     /// Opens a session presenting `certificate`: the service serves the far
     /// end of a pipe.
     pub fn connect_with(&self, certificate: Vec<u8>, login: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
-        self.connect_request(SessionRequest { certificate, login: login.into(), session_id: None, resume: false })
+        self.connect_request(SessionRequest { certificate, login: login.into(), session_id: None, resume: false, join: None })
     }
 
     /// Resumes session `sid` as `user` on `login`, with a fresh certificate.
     pub fn resume_as(&self, user: &str, login: &str, sid: &str) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
-        self.connect_request(SessionRequest { certificate: self.user_certificate(user), login: login.into(), session_id: Some(sid.into()), resume: true })
+        self.connect_request(SessionRequest {
+            certificate: self.user_certificate(user),
+            login: login.into(),
+            session_id: Some(sid.into()),
+            resume: true,
+            join: None,
+        })
+    }
+
+    /// Joins session `sid` as `user`, a participant in `mode`, with a fresh certificate.
+    pub fn join_as(&self, user: &str, sid: &str, mode: oriel_rbac::JoinMode) -> (Client, tokio::task::JoinHandle<Result<SessionEnd, SessionError>>) {
+        self.connect_request(SessionRequest {
+            certificate: self.user_certificate(user),
+            login: "tester".into(),
+            session_id: Some(sid.into()),
+            resume: false,
+            join: Some(mode),
+        })
     }
 
     /// Serves `request` on the far end of a pipe.
@@ -269,6 +286,8 @@ pub struct Client {
     pub alerts: Vec<pb::Alert>,
     pub cursors: Vec<pb::CursorImage>,
     pub pings: Vec<pb::Ping>,
+    /// Every participants list received, oldest first.
+    pub participants: Vec<pb::SessionParticipants>,
     pub last_frame: Option<u32>,
     pub keyframes: u32,
 }
@@ -285,6 +304,7 @@ impl Client {
             alerts: Vec::new(),
             cursors: Vec::new(),
             pings: Vec::new(),
+            participants: Vec::new(),
             last_frame: None,
             keyframes: 0,
         }
@@ -292,6 +312,18 @@ impl Client {
 
     pub async fn send(&mut self, payload: Payload) {
         self.stream.write_all(&encode_frame(payload)).await.unwrap();
+    }
+
+    /// Says hello as a browser does on connecting, whether or not the
+    /// service still listens (it may refuse before it reads it).
+    pub async fn say_hello(&mut self, width: u32, height: u32) {
+        let hello = Payload::ClientHello(pb::ClientHello {
+            screen_spec: Some(pb::ClientScreenSpec { width, height, scale: 100 }),
+            protocol_version: 1,
+            codecs: vec![Codec::QoizStream as i32, Codec::Qoiz as i32],
+            ..Default::default()
+        });
+        let _ = self.stream.write_all(&encode_frame(hello)).await;
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
@@ -365,6 +397,7 @@ impl Client {
             Payload::Alert(alert) => self.alerts.push(alert.clone()),
             Payload::CursorImage(cursor) => self.cursors.push(cursor.clone()),
             Payload::Ping(ping) => self.pings.push(ping.clone()),
+            Payload::SessionParticipants(list) => self.participants.push(list.clone()),
             _ => {}
         }
     }

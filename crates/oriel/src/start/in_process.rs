@@ -52,7 +52,13 @@ impl InProcess {
     fn open(&self, request: DesktopRequest) -> DesktopStream {
         let (proxy_end, service_end) = tokio::io::duplex(1 << 20);
         let service = self.service.clone();
-        let session = SessionRequest { certificate: request.certificate, login: request.login, session_id: Some(request.session_id), resume: request.resume };
+        let session = SessionRequest {
+            certificate: request.certificate,
+            login: request.login,
+            session_id: Some(request.session_id),
+            resume: request.resume,
+            join: request.join,
+        };
         tokio::spawn(async move {
             match service.serve(service_end, session).await {
                 Ok(end) => tracing::info!(?end, "desktop session ended"),
