@@ -24,6 +24,10 @@ use crate::xclients::{self, Display};
 const DESKTOP_NAME: &str = "bench-desktop";
 /// The Oriel user, and the login it opens sessions as.
 const USER: &str = "bench";
+/// A second user, who joins `bench`'s sessions (`viewers`).
+pub const HELPER: &str = "bench-helper";
+/// Lets `bench-helper` join `bench`'s desktop sessions.
+const HELPER_ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench-helper\nspec:\n  allow:\n    join_sessions:\n      - name: watch bench\n        roles: [bench]\n        kinds: [desktop]\n        modes: [observer, peer]\n";
 /// A role that lets `bench` log in as `bench` on every Linux desktop.
 const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench\nspec:\n  options:\n    create_desktop_user: true\n  allow:\n    \
                     linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
@@ -36,6 +40,9 @@ async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
     plane.create_roles(&oriel_rbac::parse_roles("bench.yaml", ROLE)?, false).await?;
     let user = UserSpec { name: USER.into(), roles: vec![USER.into()], linux_logins: vec![USER.into()], ..Default::default() };
     plane.add_user(&user).await?;
+    plane.create_roles(&oriel_rbac::parse_roles("bench-helper.yaml", HELPER_ROLE)?, false).await?;
+    let helper = UserSpec { name: HELPER.into(), roles: vec![HELPER.into()], ..Default::default() };
+    plane.add_user(&helper).await?;
     let desktop = DesktopRecord {
         kind: oriel_rbac::DesktopKind::Linux,
         name: DESKTOP_NAME.into(),
@@ -133,7 +140,12 @@ impl Desktop {
     /// Sets up the control plane and the service on `service_runtime`,
     /// offering the bench's openbox-and-xterm xsession.
     pub async fn start(service_runtime: &Runtime) -> anyhow::Result<Self> {
-        Self::offering(service_runtime, None).await
+        Self::offering(service_runtime, None, Duration::ZERO).await
+    }
+
+    /// As [`Desktop::start`], keeping a session whose browser left for `grace`.
+    pub async fn with_grace(service_runtime: &Runtime, grace: Duration) -> anyhow::Result<Self> {
+        Self::offering(service_runtime, None, grace).await
     }
 
     /// As [`Desktop::start`], offering the installed xsessions in
@@ -143,10 +155,14 @@ impl Desktop {
         xsession_dirs: Vec<PathBuf>,
         filter: oriel_linux_desktop::xsession::XsessionFilter,
     ) -> anyhow::Result<Self> {
-        Self::offering(service_runtime, Some((xsession_dirs, filter))).await
+        Self::offering(service_runtime, Some((xsession_dirs, filter)), Duration::ZERO).await
     }
 
-    async fn offering(service_runtime: &Runtime, installed: Option<(Vec<PathBuf>, oriel_linux_desktop::xsession::XsessionFilter)>) -> anyhow::Result<Self> {
+    async fn offering(
+        service_runtime: &Runtime,
+        installed: Option<(Vec<PathBuf>, oriel_linux_desktop::xsession::XsessionFilter)>,
+        grace: Duration,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
         // Sessions run as the `bench` login (created by the service), which
         // must reach the session directories below and write its display
@@ -168,7 +184,7 @@ impl Desktop {
             session_program: oriel_linux_desktop::SessionProgram::built_beside_this_executable(),
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
             recordings: oriel_recorder::RecordingSpool::open(&dir.path().join("recording-spool"), Arc::new(plane.clone()))?,
-            disconnect_grace: std::time::Duration::ZERO,
+            disconnect_grace: grace,
         });
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }
@@ -190,10 +206,22 @@ impl Desktop {
 
     /// A new session over an in-process pipe straight into the service.
     pub fn pipe(&self, service_runtime: &Runtime) -> (DuplexStream, JoinHandle<Result<SessionEnd, SessionError>>) {
-        let (client_end, service_end) = tokio::io::duplex(1 << 20);
         let request = SessionRequest { certificate: self.certificate.clone(), login: USER.into(), session_id: None, resume: false, join: None };
+        self.serve(service_runtime, request)
+    }
+
+    /// `request` served over an in-process pipe (a resume, a join).
+    pub fn serve(&self, service_runtime: &Runtime, request: SessionRequest) -> (DuplexStream, JoinHandle<Result<SessionEnd, SessionError>>) {
+        let (client_end, service_end) = tokio::io::duplex(1 << 20);
         let service = self.service.clone();
         (client_end, service_runtime.spawn(async move { service.serve(service_end, request).await }))
+    }
+
+    /// A user certificate for `user` from the plane's CA.
+    pub async fn certificate_of(&self, service_runtime: &Runtime, user: &str) -> anyhow::Result<Vec<u8>> {
+        let plane = self.plane.clone();
+        let user = user.to_owned();
+        Ok(service_runtime.spawn(async move { plane.issue_user_certificate(&user, Duration::from_secs(3600)).await }).await??.cert_der)
     }
 }
 
@@ -208,6 +236,8 @@ pub enum SessionTask {
 /// One session of the service, seen from the browser's side.
 pub struct Session {
     pub browser: Browser,
+    /// The session's id, as its ServerHello named it.
+    pub session_id: String,
     pub display: Display,
     pub xvfb_pid: i32,
     /// The session's xterm, by X window id.
@@ -233,12 +263,12 @@ impl Session {
         // The display file of the desktop's previous session, if any, is stale.
         let _ = std::fs::remove_file(desktop.dir.path().join("display"));
         let mut browser = Browser::new(transport);
-        browser.hello(width, height, codec).await?;
+        let session_id = browser.hello(width, height, codec).await?.session_id;
         let display = wait_display(desktop.dir.path(), &mut browser).await?;
         let xvfb_pid = cpu::find_descendant("Xvfb").context("cannot find the session's Xvfb process")?;
         let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
         browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
-        Ok(Self { browser, display, xvfb_pid, terminal, task, _desktop: desktop.clone() })
+        Ok(Self { browser, session_id, display, xvfb_pid, terminal, task, _desktop: desktop.clone() })
     }
 
     /// Ends the session as a closing browser tab would, and waits until the

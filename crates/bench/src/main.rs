@@ -23,6 +23,7 @@ mod scenarios;
 mod shared_dir;
 mod side;
 mod sso_logins;
+mod viewers;
 mod xclients;
 
 use clap::{Parser, Subcommand};
@@ -118,6 +119,15 @@ enum Command {
         #[arg(long, default_value_t = 30.0)]
         seconds: f64,
     },
+    /// Resume time after a dropped connection; frames and CPU with 1, 2 and 5 viewers on one session.
+    Viewers {
+        /// Resumes timed.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// Length of each shared scenario.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// capture-encode, scenarios, latency and logins with the default settings
     /// (not relay or heartbeats, which take about 3 more minutes).
     All,
@@ -163,6 +173,7 @@ fn main() -> anyhow::Result<()> {
             Command::SharedDir { mib } => driver.block_on(interruptible(shared_dir::run(mib))),
             Command::Events { count } => driver.block_on(interruptible(events::run(count))),
             Command::Recording { seconds } => driver.block_on(interruptible(recording::run(&service, seconds))),
+            Command::Viewers { rounds, seconds } => driver.block_on(interruptible(viewers::run(&service, rounds, seconds))),
             Command::IdleSessions { first, step, max, settle_seconds, seconds } => {
                 let settings = idle_sessions::Settings {
                     first: first.max(1),

@@ -170,6 +170,16 @@ impl SessionAudit {
         }
     }
 
+    /// A join refused before it reached the session (the roles, a lock, the
+    /// certificate), made from the joiner's certificate: its user is the
+    /// name the certificate claims.
+    pub fn join_refused(&self, owner: &str, mode: &str, reason: &str) -> AuditEvent {
+        self.event_as(self.user.as_str(), EventType::SessionJoin, false, SystemTime::now())
+            .with("owner", owner)
+            .with("participant_mode", mode)
+            .with("reason", reason)
+    }
+
     /// `user` left the session, or was sent away for `reason`.
     pub fn left(&self, user: &str, reason: &str) -> AuditEvent {
         let event = self.event_as(user, EventType::SessionLeave, true, SystemTime::now()).with("owner", self.user.as_str());

@@ -128,13 +128,16 @@ async fn an_invited_observer_watches_a_peer_types_and_the_owner_removes_them() {
     owner.send(Payload::EndSession(pb::EndSession {})).await;
     while owner.next().await.is_some() {}
     while bob.next().await.is_some() {}
+    assert_eq!(bob.alerts.last().unwrap().message, "the session ended: its owner ended it");
     assert_eq!(owner_task.await.unwrap().unwrap(), SessionEnd::ClientLeft);
     assert!(bob_task.await.unwrap().is_err(), "the observer's connection ends with the session");
     let end = support::events_of(&service, EventType::LinuxSessionEnd, 1).await.pop().unwrap();
     assert_eq!(end.fields["participants"], serde_json::json!(["tester", "bob"]));
-    let joins = support::events_of(&service, EventType::SessionJoin, 4).await;
+    let joins = support::events_of(&service, EventType::SessionJoin, 5).await;
     let outcomes: Vec<(&str, bool)> = joins.iter().map(|e| (e.user.as_str(), e.success)).collect();
-    assert!(outcomes.contains(&("bob", true)) && outcomes.contains(&("bob", false)), "{outcomes:?}");
+    assert!(outcomes.contains(&("bob", true)) && outcomes.contains(&("bob", false)) && outcomes.contains(&("mallory", false)), "{outcomes:?}");
+    let leaves = support::events_of(&service, EventType::SessionLeave, 2).await;
+    assert!(leaves.iter().any(|e| e.text("reason") == Some("the session's owner removed you from the session")), "the removal is on record");
     assert!(joins.iter().all(|e| e.sid.as_deref() == Some(sid.as_str())));
 }
 

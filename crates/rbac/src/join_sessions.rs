@@ -8,8 +8,9 @@
 //! - `moderator` is kept so Teleport's roles load unchanged, but Oriel has
 //!   no moderated sessions, so it grants nothing.
 //!
-//! As for every grant, deny wins: a role with a `deny` lock or no policy
-//! grants nothing; several policies combine (any one that matches grants).
+//! Several policies combine: any one of the joiner's roles that matches
+//! grants. There is no deny side (Teleport has none): a lock on the joiner
+//! is what takes it away, and the owner's invitation is needed as well.
 
 use std::fmt;
 

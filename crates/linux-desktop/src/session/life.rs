@@ -1,7 +1,8 @@
 //! A session's life, sans-IO: who is attached, whether it still starts,
-//! runs, or waits for its owner to come back, and when it must end (no
-//! viewer for the grace period, the idle timeout, the certificate's
-//! expiry). Fed viewers, input and the current time; answers when to wake
+//! runs, or waits for its owner to come back, and when it must end (its
+//! owner away for the grace period, the idle timeout, the certificate's
+//! expiry). Participants who joined do not hold the session: it is the
+//! owner's, and waits for the owner alone. Fed viewers, input and the current time; answers when to wake
 //! and why to end, so every timer is tested on a virtual clock.
 
 use std::collections::BTreeMap;
@@ -101,7 +102,9 @@ impl SessionLife {
         let id = self.next_id;
         self.next_id += 1;
         self.viewers.insert(id, mode);
-        self.detached_at = None;
+        if mode == ViewerMode::Owner {
+            self.detached_at = None;
+        }
         Ok(id)
     }
 
@@ -119,7 +122,7 @@ impl SessionLife {
 
     /// A viewer left. `Some` when that ends the session.
     pub fn detach(&mut self, now: Instant, id: ViewerId) -> Option<LifeEnd> {
-        if self.viewers.remove(&id).is_none() || !self.viewers.is_empty() || self.phase == Phase::Ended {
+        if self.viewers.remove(&id).is_none() || self.owner_attached() || self.phase == Phase::Ended || self.detached_at.is_some() {
             return None;
         }
         if self.phase == Phase::Starting || self.config.grace.is_zero() {
@@ -200,6 +203,11 @@ impl SessionLife {
     /// Whether nobody is attached.
     pub fn is_detached(&self) -> bool {
         self.viewers.is_empty()
+    }
+
+    /// Whether the owner is attached (in some window).
+    pub fn owner_attached(&self) -> bool {
+        self.viewers.values().any(|mode| *mode == ViewerMode::Owner)
     }
 }
 
@@ -304,8 +312,21 @@ mod tests {
         assert_eq!(life.pacing_viewer(), Some(peer));
         life.detach(t0, peer);
         assert_eq!(life.pacing_viewer(), Some(observer));
-        // Someone still watches: no grace runs.
+        // Participants do not hold the owner's session: the grace runs.
+        assert_eq!(life.deadline(), Some(t0 + 10 * MINUTE));
+        assert!(!life.is_detached(), "someone still watches");
+        // Another participant coming stops nothing; the owner coming back does.
+        life.attach(ViewerMode::Observer).unwrap();
+        assert_eq!(life.deadline(), Some(t0 + 10 * MINUTE));
+        life.attach(ViewerMode::Owner).unwrap();
         assert_eq!(life.deadline(), None);
+    }
+
+    #[test]
+    fn without_grace_the_owner_leaving_ends_it_for_the_participants_too() {
+        let (mut life, t0, owner) = running(Duration::ZERO);
+        life.attach(ViewerMode::Peer).unwrap();
+        assert_eq!(life.detach(t0, owner), Some(LifeEnd::ClientLeft));
     }
 
     #[test]

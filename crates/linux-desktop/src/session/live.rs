@@ -242,7 +242,7 @@ impl LiveSession {
                     Ok(Some(pb::Event { event: Some(pb::event::Event::Started(started)) })) => {
                         tracing::info!(xsession = %started.xsession, pid = started.pid, "desktop session started");
                         self.life.started();
-                        self.service.live.update(&sid, Some(&started.xsession), !self.life.is_detached());
+                        self.service.live.update(&sid, Some(&started.xsession), self.life.owner_attached());
                         running.xsession = Some(started.xsession);
                     }
                     Ok(Some(pb::Event { event: Some(pb::event::Event::Ended(end)) })) => ended = Some(end),
@@ -276,6 +276,7 @@ impl LiveSession {
                 // The session goes on under the grant made for this connection:
                 // its certificate (a new login's, perhaps) is what is checked now.
                 self.life.renew(grant.certificate_expires().map(instant_of));
+                self.service.live.owner_roles(&sid, grant.roles());
                 self.grant = grant;
                 running.screen = tdpb::ClientScreenSpec { width: answer.width, height: answer.height, scale: hello.screen_spec.map_or(100, |s| s.scale) };
                 let _ = out.send(encode_frame(Payload::ServerHello(answer))).await;
@@ -309,6 +310,10 @@ impl LiveSession {
                 (mode, user, Some(grant), true)
             }
         };
+        if running.viewers.len() >= oriel_tdpb::limits::MAX_PARTICIPANTS {
+            let error = SessionError::TooManySessions(format!("this session has {} people in it, the most it may", running.viewers.len()));
+            return refuse(out, done, error).await;
+        }
         let id = match self.life.attach(mode) {
             Ok(id) => id,
             Err(refused) => {
@@ -329,7 +334,7 @@ impl LiveSession {
                 self.life.detach(std::time::Instant::now(), other);
             }
         }
-        self.service.live.update(&sid, None, true);
+        self.service.live.update(&sid, None, self.life.owner_attached());
         running.update_split();
         // The first connection hears the list after its ServerHello, which the process sends.
         if waiting_keyframe {
@@ -443,6 +448,9 @@ impl LiveSession {
             // ends the session, as before sessions had viewers.
             Err(error) if mode == ViewerMode::Owner => return Some(Err(error)),
             Err(error) => {
+                if let Some(user) = running.viewers.get(&viewer).map(|v| v.user.clone()) {
+                    self.service.record(vec![self.audit.left(&user, &error.to_string())]);
+                }
                 send_away(running, viewer, &error.to_string(), Err(error));
                 return self.left(viewer, running).await;
             }
@@ -528,6 +536,7 @@ impl LiveSession {
 
     /// A viewer left; `Some` when that ends the session.
     async fn left(&mut self, viewer: ViewerId, running: &mut Running) -> Option<Result<SessionEnd, SessionError>> {
+        let was_owner = self.life.mode(viewer) == Some(ViewerMode::Owner);
         let gone = running.viewers.remove(&viewer);
         if let Some(Viewer { join: Some(_), user, .. }) = &gone {
             self.service.record(vec![self.audit.left(user, "")]);
@@ -545,12 +554,22 @@ impl LiveSession {
         if !self.life.is_detached() {
             self.show_participants(running).await;
         }
-        if self.life.is_detached() {
-            tracing::info!(sid = %self.audit.sid, grace = ?self.service.config.disconnect_grace, "the browser left; the session waits to be resumed");
+        if was_owner && !self.life.owner_attached() {
+            tracing::info!(sid = %self.audit.sid, grace = ?self.service.config.disconnect_grace, "the owner's browser left; the session waits to be resumed");
             self.service.live.update(&self.audit.sid, None, false);
-            if self.process.command(pb::command::Command::Detached(pb::Detached {})).await.is_err() {
-                return Some(Err(SessionError::ProcessDied("its control stream closed".into())));
+            // The owner's shared directories go with the browser that answered
+            // for them; participants who stay get the screen again from a keyframe.
+            let mut commands = vec![pb::command::Command::Detached(pb::Detached {})];
+            if !self.life.is_detached() {
+                commands.push(pb::command::Command::Refresh(pb::Refresh {}));
             }
+            for command in commands {
+                if self.process.command(command).await.is_err() {
+                    return Some(Err(SessionError::ProcessDied("its control stream closed".into())));
+                }
+            }
+        } else if self.life.is_detached() && self.process.command(pb::command::Command::Detached(pb::Detached {})).await.is_err() {
+            return Some(Err(SessionError::ProcessDied("its control stream closed".into())));
         }
         None
     }
@@ -608,6 +627,7 @@ impl LiveSession {
         for id in too_slow {
             if let Some(mut viewer) = running.viewers.remove(&id) {
                 tracing::info!(viewer = id, "a viewer too slow to follow the session was sent away");
+                self.service.record(vec![self.audit.left(&viewer.user, "too slow to follow the session")]);
                 viewer.reader.abort();
                 if let Some(done) = viewer.done.take() {
                     let _ = done.send(Err(SessionError::Timeout("viewer to take the session's messages")));
@@ -659,9 +679,21 @@ impl LiveSession {
         }
         let mut viewers: Vec<(ViewerId, Viewer)> = running.viewers.into_iter().collect();
         viewers.sort_by_key(|(id, v)| (v.mode, *id));
+        let mut events = Vec::new();
         for (_, mut viewer) in viewers {
-            if let Some(message) = &message {
-                let _ = viewer.out.send(error_alert(message)).await;
+            match (&message, viewer.mode) {
+                (Some(message), _) => {
+                    let _ = viewer.out.send(error_alert(message)).await;
+                }
+                // The owner knows why; a participant is told, or its page would try to join again.
+                (None, ViewerMode::Peer | ViewerMode::Observer) => {
+                    let why = if text.is_empty() { "its owner ended it".to_owned() } else { text.clone() };
+                    let _ = viewer.out.send(error_alert(&format!("the session ended: {why}"))).await;
+                }
+                (None, ViewerMode::Owner) => {}
+            }
+            if viewer.join.is_some() {
+                events.push(audit.left(&viewer.user, "the session ended"));
             }
             viewer.reader.abort();
             if let Some(done) = viewer.done.take() {
@@ -683,7 +715,6 @@ impl LiveSession {
             let _ = process.wait().await;
             drop(display);
         });
-        let mut events = Vec::new();
         if disconnect {
             events.push(audit.disconnected(&text));
         }

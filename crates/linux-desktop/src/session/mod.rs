@@ -291,7 +291,11 @@ impl LinuxDesktopService {
         };
         let grant = match self.config.authority.authorize_join(&request.certificate, &self.config.desktop_name, &owner_roles, mode).await {
             Ok(grant) => grant,
-            Err(denied) => return Served::Refused(denied.into()),
+            Err(denied) => {
+                let audit = SessionAudit::new(&self.config.desktop_name, &request.login, &request.certificate, Some(&sid));
+                self.record(vec![audit.join_refused(&owner, mode.as_str(), &denied.to_string())]);
+                return Served::Refused(denied.into());
+            }
         };
         if grant.user() == owner {
             return Served::Refused(SessionError::Protocol("this is your own session: resume it from your desktops instead of joining it".into()));

@@ -17,6 +17,7 @@ pub(super) mod kind {
     pub const CLIENT_SCREEN_SPEC: u32 = 10;
     pub const CLIPBOARD_DATA: u32 = 13;
     pub const SHARED_DIRECTORY_ANNOUNCE: u32 = 15;
+    pub const SHARED_DIRECTORY_ACKNOWLEDGE: u32 = 16;
     pub const SHARED_DIRECTORY_REQUEST: u32 = 17;
     pub const SHARED_DIRECTORY_RESPONSE: u32 = 18;
     pub const SHARED_DIRECTORY_REMOVE: u32 = 21;
@@ -44,7 +45,7 @@ impl Audience {
     pub(super) fn of(kind: u32) -> Self {
         match kind {
             kind::CLIPBOARD_DATA => Self::Senders,
-            kind::SHARED_DIRECTORY_REQUEST => Self::Owner,
+            kind::SHARED_DIRECTORY_REQUEST | kind::SHARED_DIRECTORY_ACKNOWLEDGE => Self::Owner,
             _ => Self::All,
         }
     }

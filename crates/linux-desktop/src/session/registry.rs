@@ -18,7 +18,7 @@ pub struct RunningSession {
     pub xsession: String,
     /// When it started.
     pub started: SystemTime,
-    /// Whether a browser is attached now.
+    /// Whether the owner's browser is attached now.
     pub attached: bool,
 }
 
@@ -73,6 +73,14 @@ impl LiveSessions {
     /// Where to attach to session `sid`, if it is `owner`'s as `login`.
     pub(super) fn find(&self, sid: &str, owner: &str, login: &str) -> Option<mpsc::Sender<Attach>> {
         self.lock().get(sid).filter(|e| e.owner == owner && e.login == login).map(|e| e.attach.clone())
+    }
+
+    /// The owner of session `sid` came back with these roles: a
+    /// participant's `join_sessions` is decided against them from now on.
+    pub(super) fn owner_roles(&self, sid: &str, roles: &[String]) {
+        if let Some(entry) = self.lock().get_mut(sid) {
+            entry.owner_roles = roles.to_vec();
+        }
     }
 
     /// Session `sid`, whoever's: its owner, the owner's roles, and where to attach.
