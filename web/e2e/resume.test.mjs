@@ -131,6 +131,9 @@ test('the tab closes; logged in again in a new browser, the person resumes the s
   await resume.waitFor({ timeout: 30_000 });
   assert.equal(await resume.count(), 1, 'one session to resume');
   assert.match(await resume.textContent(), /^Resume Typing probe, started /);
+  // With a small picture of the screen as it was left: the probe's blue root in its corner.
+  const corner = await resume.locator('canvas.resume-thumbnail').evaluate((canvas) => Array.from(canvas.getContext('2d').getImageData(1, 1, 1, 1).data).join());
+  assert.equal(corner, '51,102,204,255');
   assert.equal(await page.locator('#resume-picker #new-session').isVisible(), true, 'a new session is offered too');
   await resume.click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });

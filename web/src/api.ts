@@ -83,6 +83,8 @@ export interface RunningSessionView {
   started: Date;
   /** A browser window shows it now; resuming moves it here. */
   attached: boolean;
+  /** Its screen when its owner's window left, small (at most 160 pixels a side). */
+  thumbnail: { width: number; height: number; rgba: Uint8ClampedArray<ArrayBuffer> } | null;
 }
 
 /** One audit event, in Teleport's shape. */
@@ -271,8 +273,28 @@ export async function listRunningSessions(kind: DesktopKind, desktop: string, lo
       xsession: text(session['xsession']),
       started: instant(session['started']),
       attached: session['attached'] === true,
+      thumbnail: thumbnail(session['thumbnail']),
     };
   });
+}
+
+/** A running session's thumbnail: RGBA, base64 in the JSON; null when absent or not the size it says. */
+function thumbnail(value: unknown): RunningSessionView['thumbnail'] {
+  if (value === null || value === undefined) return null;
+  const body = asObject(value);
+  const width = body['width'];
+  const height = body['height'];
+  if (typeof width !== 'number' || typeof height !== 'number' || typeof body['rgba'] !== 'string') return null;
+  let bytes: string;
+  try {
+    bytes = atob(body['rgba']);
+  } catch {
+    return null;
+  }
+  if (bytes.length !== width * height * 4 || width < 1 || height < 1) return null;
+  const rgba = new Uint8ClampedArray(bytes.length);
+  for (let i = 0; i < bytes.length; i++) rgba[i] = bytes.charCodeAt(i);
+  return { width, height, rgba };
 }
 
 /** One page of the audit log; a 403 (roles without the rules) and a 400 (a bad filter) carry the server's sentence. */

@@ -64,7 +64,18 @@ impl DesktopAgent for Agent {
         let millis = |at: std::time::SystemTime| at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         let sessions = sessions
             .into_iter()
-            .map(|s| RunningSession { session_id: s.session_id, xsession: s.xsession, started_ms: millis(s.started), attached: s.attached })
+            .map(|s| {
+                let (thumbnail_width, thumbnail_height, thumbnail_rgba) = s.thumbnail.map_or((0, 0, Vec::new()), |t| (t.width, t.height, t.rgba));
+                RunningSession {
+                    session_id: s.session_id,
+                    xsession: s.xsession,
+                    started_ms: millis(s.started),
+                    attached: s.attached,
+                    thumbnail_width,
+                    thumbnail_height,
+                    thumbnail_rgba,
+                }
+            })
             .collect();
         Ok(Response::new(RunningSessionList { sessions }))
     }

@@ -80,6 +80,9 @@ impl ClusterDialer {
                 xsession: s.xsession,
                 started: std::time::UNIX_EPOCH + std::time::Duration::from_millis(s.started_ms),
                 attached: s.attached,
+                // Checked as the desktop service checks what its session process sends.
+                thumbnail: Some((s.thumbnail_width, s.thumbnail_height, s.thumbnail_rgba))
+                    .filter(|(width, height, rgba)| oriel_linux_desktop::thumbnail::valid(*width, *height, rgba.len())),
             })
             .collect())
     }

@@ -16,6 +16,7 @@ use x11rb::protocol::Event;
 
 use crate::encoder::RectEncoder;
 use crate::pacing::{Pacer, PacingConfig, Readiness};
+use crate::thumbnail::Thumbnail;
 use crate::x11::X11Error;
 use crate::x11::capture::Capture;
 use crate::x11::cursor;
@@ -31,7 +32,8 @@ pub enum Command {
     /// A viewer attached: the cursor and a keyframe now, frames in flight
     /// forgotten, capture running again if it was paused.
     Refresh,
-    /// Nobody watches: capture nothing until the next `Refresh`.
+    /// Nobody watches: capture nothing until the next `Refresh`, after a
+    /// thumbnail of the screen as the viewers last had it.
     Pause,
 }
 
@@ -100,6 +102,7 @@ impl FrameLoop {
         encoder: RectEncoder,
         config: FrameConfig,
         out: tokio::sync::mpsc::Sender<Vec<u8>>,
+        thumbnails: Option<tokio::sync::mpsc::Sender<Thumbnail>>,
     ) -> std::io::Result<(Self, tokio::sync::oneshot::Receiver<FrameLoopEnd>)> {
         let (ended_tx, ended) = tokio::sync::oneshot::channel();
         let (signals, rx) = mpsc::channel();
@@ -107,7 +110,8 @@ impl FrameLoop {
         let events = signals.clone();
         let event_conn = conn.clone();
         std::thread::Builder::new().name("x11-events".into()).spawn(move || forward_events(&event_conn, &events))?;
-        let state = LoopState { conn, screen, capture, encoder, pacer: Pacer::new(config.pacing), config, out, stats: stats.clone(), cursor_serial: None };
+        let state =
+            LoopState { conn, screen, capture, encoder, pacer: Pacer::new(config.pacing), config, out, thumbnails, stats: stats.clone(), cursor_serial: None };
         std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
             let end = match state.run(rx) {
                 Ok(()) => FrameLoopEnd::Stopped,
@@ -162,6 +166,7 @@ struct LoopState {
     pacer: Pacer,
     config: FrameConfig,
     out: tokio::sync::mpsc::Sender<Vec<u8>>,
+    thumbnails: Option<tokio::sync::mpsc::Sender<Thumbnail>>,
     stats: Arc<FrameStats>,
     cursor_serial: Option<u32>,
 }
@@ -209,7 +214,15 @@ impl LoopState {
                 Signal::Damage => dirty = true,
                 Signal::Cursor => self.send_cursor()?,
                 Signal::Command(Command::Ack(id)) => self.pacer.acked(id),
-                Signal::Command(Command::Pause) => paused = true,
+                Signal::Command(Command::Pause) => {
+                    paused = true;
+                    let shadow = self.capture.shadow();
+                    if let (Some(thumbnails), Some(thumbnail)) =
+                        (&self.thumbnails, crate::thumbnail::thumbnail(&shadow.pixels, shadow.stride(), shadow.width, shadow.height))
+                    {
+                        let _ = thumbnails.try_send(thumbnail);
+                    }
+                }
                 Signal::Command(Command::Refresh) => {
                     paused = false;
                     dirty = true;

@@ -28,6 +28,7 @@ pub mod session;
 mod session_audit;
 pub mod session_process;
 pub mod shared_dir;
+pub mod thumbnail;
 pub mod x11;
 pub mod xauthority;
 pub mod xsession;

@@ -74,6 +74,18 @@ async fn a_session_whose_browser_left_is_resumed_with_a_keyframe_then_ended_by_i
     let running = service.service.running_sessions("tester", "tester");
     assert_eq!(running.len(), 1);
     assert_eq!((running[0].session_id.as_str(), running[0].xsession.as_str(), running[0].attached), (sid.as_str(), "Probe", false));
+    // A small picture of the screen as it was left, for the list to resume from.
+    let deadline = Instant::now() + PATIENCE;
+    let thumbnail = loop {
+        if let Some(thumbnail) = service.service.running_sessions("tester", "tester")[0].thumbnail.clone() {
+            break thumbnail;
+        }
+        assert!(Instant::now() < deadline, "no thumbnail of the session");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!((thumbnail.width, thumbnail.height), (160, 120), "320x240, halved");
+    let at = |x: usize, y: usize| &thumbnail.rgba[(y * 160 + x) * 4..(y * 160 + x) * 4 + 4];
+    assert_eq!(at(30, 25), [0, 255, 0, 255], "the green window, at half its place");
 
     // The owner comes back (a new login's certificate), at another size.
     let (mut again, task) = service.resume_as("tester", "tester", &sid);
@@ -82,9 +94,18 @@ async fn a_session_whose_browser_left_is_resumed_with_a_keyframe_then_ended_by_i
     assert_eq!((hello.width, hello.height), (400, 300));
     again.until("the same window, in a keyframe", |c| c.keyframes >= 1 && c.pixel(40, 30) == [0, 255, 0, 255]).await;
     assert!(!again.cursors.is_empty(), "the cursor comes again");
+    // The screen follows the resumed browser (its size and the keyframe
+    // travel apart, so the resize may come just after the first picture).
     let root = x.conn.setup().roots[0].root;
-    let geometry = x.conn.get_geometry(root).unwrap().reply().unwrap();
-    assert_eq!((geometry.width, geometry.height), (400, 300), "the screen follows the resumed browser");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let geometry = x.conn.get_geometry(root).unwrap().reply().unwrap();
+        if (geometry.width, geometry.height) == (400, 300) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the screen stayed {}x{}", geometry.width, geometry.height);
+        again.read_for(Duration::from_millis(50)).await;
+    }
 
     // Input reaches the same X session.
     again.send(Payload::KeyboardButton(pb::KeyboardButton { key_code: 0x1e, pressed: true })).await;

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde_json::json;
 
 use crate::api::{self, authenticated};
@@ -50,6 +51,11 @@ pub(crate) async fn list(
                         "xsession": s.xsession,
                         "started": oriel_auth::audit::rfc3339(s.started),
                         "attached": s.attached,
+                        "thumbnail": s.thumbnail.as_ref().map(|(width, height, rgba)| json!({
+                            "width": width,
+                            "height": height,
+                            "rgba": base64::engine::general_purpose::STANDARD.encode(rgba),
+                        })),
                     })
                 })
                 .collect();

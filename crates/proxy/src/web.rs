@@ -66,8 +66,11 @@ pub struct RunningSession {
     pub xsession: String,
     /// When it started.
     pub started: std::time::SystemTime,
-    /// Whether a browser is attached now.
+    /// Whether the owner's browser is attached now.
     pub attached: bool,
+    /// A small picture of its screen when its owner left: width, height
+    /// and straight RGBA pixels.
+    pub thumbnail: Option<(u32, u32, Vec<u8>)>,
 }
 
 /// Opens desktop sessions: in-process, or over the network.

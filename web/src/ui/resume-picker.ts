@@ -24,11 +24,23 @@ export function showResumeChoice(parent: HTMLElement, sessions: readonly Running
     button.className = 'resume-session';
     button.dataset['sessionId'] = session.sessionId;
     const name = session.xsession === '' ? 'desktop session' : session.xsession;
-    button.textContent = `Resume ${name}, started ${session.started.toLocaleString()}`;
+    const label = document.createElement('span');
+    label.textContent = `Resume ${name}, started ${session.started.toLocaleString()}`;
     if (session.attached) {
       button.title = 'It shows in another window now: resuming moves it here';
-      button.textContent += ' (open elsewhere)';
+      label.textContent += ' (open elsewhere)';
     }
+    const picture = session.thumbnail;
+    if (picture !== null) {
+      const canvas = document.createElement('canvas');
+      canvas.className = 'resume-thumbnail';
+      canvas.width = picture.width;
+      canvas.height = picture.height;
+      canvas.setAttribute('aria-hidden', 'true');
+      canvas.getContext('2d')?.putImageData(new ImageData(picture.rgba, picture.width, picture.height), 0, 0);
+      button.append(canvas);
+    }
+    button.append(label);
     button.addEventListener('click', () => pick(session.sessionId));
     list.append(button);
   }

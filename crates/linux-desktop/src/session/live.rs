@@ -246,6 +246,13 @@ impl LiveSession {
                         running.xsession = Some(started.xsession);
                     }
                     Ok(Some(pb::Event { event: Some(pb::event::Event::Ended(end)) })) => ended = Some(end),
+                    Ok(Some(pb::Event { event: Some(pb::event::Event::Thumbnail(picture)) })) => {
+                        let picture = crate::thumbnail::Thumbnail { width: picture.width, height: picture.height, rgba: picture.rgba };
+                        // What the process sends is checked like anything else from it.
+                        if picture.is_valid() {
+                            self.service.live.thumbnail(&sid, picture);
+                        }
+                    }
                     Ok(Some(_)) => {}
                     Ok(None) => control_open = false,
                     Err(error) => {

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 use super::live::Attach;
+use crate::thumbnail::Thumbnail;
 
 /// A running session, as its owner sees it when choosing what to resume.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct RunningSession {
     pub started: SystemTime,
     /// Whether the owner's browser is attached now.
     pub attached: bool,
+    /// The screen when its owner's browser last left, small.
+    pub thumbnail: Option<Thumbnail>,
 }
 
 struct Entry {
@@ -51,7 +54,7 @@ impl LiveSessions {
 
     /// Registers session `sid` of `owner` as `login`.
     pub(super) fn insert(&self, sid: &str, owner: &str, owner_roles: &[String], login: &str, attach: mpsc::Sender<Attach>) {
-        let running = RunningSession { session_id: sid.to_owned(), xsession: String::new(), started: SystemTime::now(), attached: true };
+        let running = RunningSession { session_id: sid.to_owned(), xsession: String::new(), started: SystemTime::now(), attached: true, thumbnail: None };
         self.lock().insert(sid.to_owned(), Entry { owner: owner.to_owned(), owner_roles: owner_roles.to_vec(), login: login.to_owned(), running, attach });
     }
 
@@ -73,6 +76,13 @@ impl LiveSessions {
     /// Where to attach to session `sid`, if it is `owner`'s as `login`.
     pub(super) fn find(&self, sid: &str, owner: &str, login: &str) -> Option<mpsc::Sender<Attach>> {
         self.lock().get(sid).filter(|e| e.owner == owner && e.login == login).map(|e| e.attach.clone())
+    }
+
+    /// The screen of session `sid` when its owner left.
+    pub(super) fn thumbnail(&self, sid: &str, thumbnail: Thumbnail) {
+        if let Some(entry) = self.lock().get_mut(sid) {
+            entry.running.thumbnail = Some(thumbnail);
+        }
     }
 
     /// The owner of session `sid` came back with these roles: a

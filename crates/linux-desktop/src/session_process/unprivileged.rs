@@ -172,6 +172,7 @@ impl Session<'_> {
         let mark = SessionMark::from_value(launch.mark.clone(), self.account.uid);
         let mut desktop = Desktop::start(prepared, &chosen, self.account.clone(), self.pam_env.clone(), mark, max_screen)?;
         let encoder = RectEncoder::new(agreement.codec).map_err(SessionError::Encoder)?.ok_or(HelloError::NoCodec)?;
+        let (thumbnails, mut thumbnail) = mpsc::channel(1);
         let (frame_loop, mut loop_ended) = FrameLoop::spawn(
             desktop.conn.clone(),
             desktop.screen.take().ok_or_else(|| SessionError::Internal("the screen was not set up".into()))?,
@@ -179,6 +180,7 @@ impl Session<'_> {
             encoder,
             frame_config(launch.pacing.unwrap_or_default()),
             out.clone(),
+            Some(thumbnails),
         )?;
         // Only when the roles allow it does the session touch the desktop's X selections.
         if launch.clipboard {
@@ -194,6 +196,10 @@ impl Session<'_> {
         let mut control_open = true;
         loop {
             tokio::select! {
+                Some(thumbnail) = thumbnail.recv() => {
+                    let thumbnail = pb::Thumbnail { width: thumbnail.width, height: thumbnail.height, rgba: thumbnail.rgba };
+                    control.write_all(&wire::encode(&pb::Event { event: Some(pb::event::Event::Thumbnail(thumbnail)) })).await?;
+                }
                 command = next_command(control, &mut commands), if control_open => match command {
                     Ok(Some(pb::Command { command: Some(command) })) => desktop.command(command, &frame_loop),
                     Ok(Some(_)) => {}

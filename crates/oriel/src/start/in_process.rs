@@ -29,7 +29,13 @@ impl DesktopDialer for Dialers {
                     let sessions = local.service.sessions_of(&request.certificate, &request.login).await.map_err(std::io::Error::other)?;
                     Ok(sessions
                         .into_iter()
-                        .map(|s| RunningSession { session_id: s.session_id, xsession: s.xsession, started: s.started, attached: s.attached })
+                        .map(|s| RunningSession {
+                            session_id: s.session_id,
+                            xsession: s.xsession,
+                            started: s.started,
+                            attached: s.attached,
+                            thumbnail: s.thumbnail.map(|t| (t.width, t.height, t.rgba)),
+                        })
                         .collect())
                 }
                 _ => self.cluster.running_sessions(request).await,
