@@ -13,35 +13,9 @@ use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self, Codec};
 use support::{PATIENCE, TestService, XClient};
 use x11rb::connection::Connection;
-use x11rb::protocol::Event;
-use x11rb::protocol::xproto::{self, ConnectionExt as _};
-use x11rb::wrapper::ConnectionExt as _;
+use x11rb::protocol::xproto::ConnectionExt as _;
 
 const GRACE: Duration = Duration::from_secs(600);
-
-/// A green override-redirect window that takes key presses.
-fn green_window(x: &XClient) -> xproto::Window {
-    let screen = &x.conn.setup().roots[0];
-    let window = x.conn.generate_id().unwrap();
-    let aux = xproto::CreateWindowAux::new().background_pixel(0x00ff00).override_redirect(1).event_mask(xproto::EventMask::KEY_PRESS);
-    x.conn.create_window(screen.root_depth, window, screen.root, 40, 30, 60, 50, 0, xproto::WindowClass::INPUT_OUTPUT, screen.root_visual, &aux).unwrap();
-    x.conn.map_window(window).unwrap();
-    x.conn.set_input_focus(xproto::InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME).unwrap();
-    x.conn.sync().unwrap();
-    window
-}
-
-fn wait_key_press(x: &XClient) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        assert!(Instant::now() < deadline, "no key press reached the X session");
-        match x.conn.poll_for_event().unwrap() {
-            Some(Event::KeyPress(_)) => return,
-            Some(_) => {}
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-}
 
 async fn wait_gone(path: &str) {
     let deadline = Instant::now() + PATIENCE;
@@ -64,7 +38,7 @@ async fn a_session_whose_browser_left_is_resumed_with_a_keyframe_then_ended_by_i
     assert!(!sid.is_empty(), "the hello names the session");
     assert_eq!(hello.resumed_xsession, "", "a new session is not a resume");
     let x = service.x_client("Probe").await;
-    green_window(&x);
+    x.focused_green_window();
     client.until("the green window", |c| c.pixel(40, 30) == [0, 255, 0, 255]).await;
 
     // The connection drops: the session waits, the X server runs on.
@@ -110,7 +84,7 @@ async fn a_session_whose_browser_left_is_resumed_with_a_keyframe_then_ended_by_i
     // Input reaches the same X session.
     again.send(Payload::KeyboardButton(pb::KeyboardButton { key_code: 0x1e, pressed: true })).await;
     again.send(Payload::KeyboardButton(pb::KeyboardButton { key_code: 0x1e, pressed: false })).await;
-    wait_key_press(&x);
+    x.next_key_press();
 
     // The owner ends it: everything goes at once, grace or not.
     let socket = socket_of(&x);
@@ -181,7 +155,7 @@ async fn resuming_a_session_open_elsewhere_moves_it_here() {
     let (mut first, first_task) = service.connect();
     let sid = first.hello(320, 240, Codec::Qoiz).await.session_id;
     let x = service.x_client("Probe").await;
-    green_window(&x);
+    x.focused_green_window();
     first.until("the green window", |c| c.pixel(40, 30) == [0, 255, 0, 255]).await;
     let listed = service.service.sessions_of(&service.user_certificate("tester"), "tester").await.unwrap();
     assert_eq!((listed.len(), listed[0].attached), (1, true));
@@ -195,5 +169,5 @@ async fn resuming_a_session_open_elsewhere_moves_it_here() {
     assert_eq!(first.alerts.last().unwrap().message, "the session was resumed in another window, and shows there now");
     assert_eq!(first_task.await.unwrap().unwrap(), SessionEnd::Detached);
     second.send(Payload::KeyboardButton(pb::KeyboardButton { key_code: 0x1e, pressed: true })).await;
-    wait_key_press(&x);
+    x.next_key_press();
 }

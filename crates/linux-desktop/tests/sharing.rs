@@ -7,48 +7,20 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oriel_auth::audit::EventType;
 use oriel_linux_desktop::{SessionEnd, SessionError};
 use oriel_rbac::JoinMode;
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self, Codec, ParticipantMode};
-use support::{Client, PATIENCE, TestService, XClient};
-use x11rb::connection::Connection;
-use x11rb::protocol::Event;
-use x11rb::protocol::xproto::{self, ConnectionExt as _};
-use x11rb::wrapper::ConnectionExt as _;
+use support::{Client, TestService};
 
 const GRACE: Duration = Duration::from_secs(600);
 /// Lets its holder join `tester`'s desktop sessions, to watch or to help.
 const HELPDESK: &str = "kind: role\nversion: v7\nmetadata:\n  name: helpdesk\nspec:\n  allow:\n    join_sessions:\n      - name: help testers\n        roles: [tester]\n        kinds: [desktop]\n        modes: [observer, peer]\n";
 /// Grants nothing to join with.
 const NOBODY: &str = "kind: role\nversion: v7\nmetadata:\n  name: nobody\nspec:\n  allow:\n    linux_desktop_labels:\n      'nothing': 'here'\n";
-
-/// A focused window that takes key presses.
-fn key_window(x: &XClient) {
-    let screen = &x.conn.setup().roots[0];
-    let window = x.conn.generate_id().unwrap();
-    let aux = xproto::CreateWindowAux::new().background_pixel(0x00ff00).override_redirect(1).event_mask(xproto::EventMask::KEY_PRESS);
-    x.conn.create_window(screen.root_depth, window, screen.root, 40, 30, 60, 50, 0, xproto::WindowClass::INPUT_OUTPUT, screen.root_visual, &aux).unwrap();
-    x.conn.map_window(window).unwrap();
-    x.conn.set_input_focus(xproto::InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME).unwrap();
-    x.conn.sync().unwrap();
-}
-
-/// The keycode of the next key press on the X side.
-fn next_key_press(x: &XClient) -> u8 {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        assert!(Instant::now() < deadline, "no key press reached the X session");
-        match x.conn.poll_for_event().unwrap() {
-            Some(Event::KeyPress(press)) => return press.detail,
-            Some(_) => {}
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-}
 
 async fn press(client: &mut Client, scancode: u32) {
     for pressed in [true, false] {
@@ -76,7 +48,7 @@ async fn an_invited_observer_watches_a_peer_types_and_the_owner_removes_them() {
     let (mut owner, owner_task) = service.connect();
     let sid = owner.hello(320, 240, Codec::QoizStream).await.session_id;
     let x = service.x_client("Probe").await;
-    key_window(&x);
+    x.focused_green_window();
     owner.until("the green window", |c| c.pixel(40, 30) == [0, 255, 0, 255]).await;
 
     // Without join_sessions, or without the owner's invitation: refused, and why.
@@ -105,7 +77,7 @@ async fn an_invited_observer_watches_a_peer_types_and_the_owner_removes_them() {
     assert!(refused(as_peer).await.contains("has not invited you to this session as peer"));
     press(&mut bob, 0x1e).await; // a
     press(&mut owner, 0x30).await; // b
-    assert_eq!(next_key_press(&x), 56, "the first key to arrive is the owner's b: the observer's a never did");
+    assert_eq!(x.next_key_press(), 56, "the first key to arrive is the owner's b: the observer's a never did");
     // Bob sees what changes, though the owner's session paces the frames.
     owner.send(Payload::MouseMove(pb::MouseMove { x: 5, y: 5 })).await;
 
@@ -114,7 +86,7 @@ async fn an_invited_observer_watches_a_peer_types_and_the_owner_removes_them() {
     let (mut peer, peer_task) = service.join_as("bob", &sid, JoinMode::Peer);
     assert_eq!(peer.hello(320, 240, Codec::QoizStream).await.participant_mode, ParticipantMode::Peer as i32);
     press(&mut peer, 0x2e).await; // c
-    assert_eq!(next_key_press(&x), 54, "the peer's c");
+    assert_eq!(x.next_key_press(), 54, "the peer's c");
 
     // The owner removes the peer: told why, gone from the list, not invited any more.
     owner.until("three in the list", |c| c.participants.last().is_some_and(|l| l.participants.len() == 3)).await;

@@ -62,6 +62,8 @@ async fn in_the_proxy_modes_the_proxy_records_and_the_desktop_service_does_not()
         // The ping's answer: the desktop service had both before it.
         socket.send(browser(Payload::Ping(pb::Ping { id: vec![7; 16] }))).await.unwrap();
         until(&mut socket, "the ping's answer", |p| matches!(p, Payload::Ping(ping) if ping.id == [7; 16])).await;
+        // Ended, not left to be resumed: its end event follows at once.
+        socket.send(browser(Payload::EndSession(pb::EndSession {}))).await.unwrap();
         socket.close(None).await.unwrap();
 
         let listed = recordings(&store, done + 1).await;

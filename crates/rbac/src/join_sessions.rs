@@ -166,8 +166,8 @@ fn policy(at: &At<'_>) -> Result<JoinPolicy, Issue> {
     for (key, v) in at.entries()? {
         match key {
             "name" => out.name = v.string()?.to_owned(),
-            "roles" => out.roles = names(&v, "a role name")?,
-            "kinds" => out.kinds = names(&v, "a kind")?,
+            "roles" => out.roles = crate::rules::list(&v, "a role name")?,
+            "kinds" => out.kinds = crate::rules::list(&v, "a kind")?,
             "modes" => {
                 for item in v.items("a list of modes")? {
                     let name = item.string()?;
@@ -181,18 +181,6 @@ fn policy(at: &At<'_>) -> Result<JoinPolicy, Issue> {
             }
             _ => return Err(v.key_issue("unknown field, expected name, roles, kinds or modes")),
         }
-    }
-    Ok(out)
-}
-
-fn names(at: &At<'_>, item: &str) -> Result<Vec<String>, Issue> {
-    let mut out = Vec::new();
-    for item_at in at.items("a list of strings")? {
-        let s = item_at.string()?;
-        if s.trim().is_empty() {
-            return Err(item_at.issue(format!("{item} cannot be empty")));
-        }
-        out.push(s.to_owned());
     }
     Ok(out)
 }

@@ -357,8 +357,8 @@ fn rule(at: &At<'_>) -> Result<Rule, Issue> {
     Ok(out)
 }
 
-/// A list of non-blank strings, such as `actions`.
-fn list(at: &At<'_>, item: &str) -> Result<Vec<String>, Issue> {
+/// A list of non-blank strings, such as `actions` (and `join_sessions`' names).
+pub(crate) fn list(at: &At<'_>, item: &str) -> Result<Vec<String>, Issue> {
     let mut out = Vec::new();
     for item_at in at.items("a list of strings")? {
         let s = item_at.string()?;

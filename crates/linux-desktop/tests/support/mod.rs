@@ -272,6 +272,37 @@ impl XClient {
         let conn = RustConnection::connect_to_stream_with_auth_info(stream, 0, b"MIT-MAGIC-COOKIE-1".to_vec(), cookie).unwrap();
         Self { conn, display: display.to_owned() }
     }
+
+    /// Maps a green override-redirect window at (40, 30), 60x50, that takes
+    /// key presses and has the keyboard focus.
+    pub fn focused_green_window(&self) {
+        use x11rb::connection::Connection as _;
+        use x11rb::protocol::xproto::{self, ConnectionExt as _};
+        use x11rb::wrapper::ConnectionExt as _;
+        let screen = &self.conn.setup().roots[0];
+        let window = self.conn.generate_id().unwrap();
+        let aux = xproto::CreateWindowAux::new().background_pixel(0x00ff00).override_redirect(1).event_mask(xproto::EventMask::KEY_PRESS);
+        self.conn
+            .create_window(screen.root_depth, window, screen.root, 40, 30, 60, 50, 0, xproto::WindowClass::INPUT_OUTPUT, screen.root_visual, &aux)
+            .unwrap();
+        self.conn.map_window(window).unwrap();
+        self.conn.set_input_focus(xproto::InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME).unwrap();
+        self.conn.sync().unwrap();
+    }
+
+    /// The keycode of the next key press this client sees.
+    pub fn next_key_press(&self) -> u8 {
+        use x11rb::connection::Connection as _;
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            assert!(Instant::now() < deadline, "no key press reached the X session");
+            match self.conn.poll_for_event().unwrap() {
+                Some(x11rb::protocol::Event::KeyPress(press)) => return press.detail,
+                Some(_) => {}
+                None => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
 }
 
 /// The browser's side of a session, minus the browser.
