@@ -26,7 +26,7 @@ if (!samples) {
 const { instance } = await WebAssembly.instantiate(readFileSync(wasmPath), {});
 const q = instance.exports;
 const exportsWanted = ['memory', 'qoiz_alloc', 'qoiz_free', 'qoiz_decoder_new', 'qoiz_decoder_free',
-  'qoiz_decode', 'qoiz_output_ptr', 'qoiz_error_ptr', 'qoiz_error_len'];
+  'qoiz_decode', 'qoiz_decode_frame', 'qoiz_output_ptr', 'qoiz_output_len', 'qoiz_error_ptr', 'qoiz_error_len'];
 const missing = exportsWanted.filter((name) => !(name in q));
 if (missing.length) throw new Error(`missing exports: ${missing.join(', ')}`);
 
@@ -45,7 +45,11 @@ for (const rect of JSON.parse(readFileSync(join(samples, 'manifest.json'), 'utf8
   const ptr = q.qoiz_alloc(data.length);
   new Uint8Array(q.memory.buffer, ptr, data.length).set(data);
   const started = performance.now();
-  const status = q.qoiz_decode(handle, rect.codec, rect.reset, ptr, data.length, rect.width, rect.height);
+  // CODEC_QOIZ_SESSION (3): a whole frame's operations, not one rectangle.
+  const frame = rect.codec === 3;
+  const status = frame
+    ? q.qoiz_decode_frame(handle, rect.reset, ptr, data.length)
+    : q.qoiz_decode(handle, rect.codec, rect.reset, ptr, data.length, rect.width, rect.height);
   const ms = (performance.now() - started).toFixed(2);
   q.qoiz_free(ptr, data.length);
   const error = new TextDecoder().decode(
@@ -55,9 +59,11 @@ for (const rect of JSON.parse(readFileSync(join(samples, 'manifest.json'), 'utf8
     ok = status < 0 && error.length > 0;
     console.log(`${rect.file}: refused as expected (${status}: ${error})`);
   } else {
-    const rgba = new Uint8Array(q.memory.buffer, q.qoiz_output_ptr(handle), rect.width * rect.height * 4);
-    ok = status === 0 && fnv1a(rgba) === rect.fnv;
-    console.log(`${rect.file}: codec ${rect.codec} ${rect.width}x${rect.height} ${data.length} B ` +
+    const len = frame ? q.qoiz_output_len(handle) : rect.width * rect.height * 4;
+    const output = new Uint8Array(q.memory.buffer, q.qoiz_output_ptr(handle), len);
+    ok = status === 0 && fnv1a(output) === rect.fnv;
+    const what = frame ? `frame of ${len} B ops` : `${rect.width}x${rect.height}`;
+    console.log(`${rect.file}: codec ${rect.codec} ${what} ${data.length} B ` +
       `status ${status} ${ms} ms ${ok ? 'ok' : `MISMATCH ${error}`}`);
   }
   if (ok) passed++; else failed++;

@@ -15,18 +15,56 @@ export interface DecodeRequest {
   length: number;
 }
 
+/** What every answer to a DecodeRequest says: the frame, and whether the rect ends it. */
+interface Piece {
+  frameId: number;
+  endOfFrame: boolean;
+}
+
+/** A rect of CODEC_QOIZ or CODEC_QOIZ_STREAM, decoded. */
+export interface DecodedRect extends Piece {
+  kind: 'rect';
+  /** It started a keyframe or a new stream. */
+  resetContext: boolean;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** width*height*4 bytes of RGBA; transferred. */
+  rgba: ArrayBuffer;
+}
+
+/** A CODEC_QOIZ_SESSION frame (or part of one), decoded. */
+export interface DecodedOps extends Piece {
+  kind: 'ops';
+  resetContext: boolean;
+  /** The operations, as frame-ops.ts reads them (the worker has checked they do); transferred. */
+  ops: ArrayBuffer;
+}
+
+/** A rect that did not decode: the stream is broken until a keyframe, and the rects until then are skipped. */
+export interface CorruptPiece extends Piece {
+  kind: 'corrupt';
+  /** It was a keyframe's: the keyframe came, and failed too. */
+  resetContext: boolean;
+  message: string;
+}
+
+/** A rect not decoded since one was corrupt, before any keyframe. */
+export interface SkippedPiece extends Piece {
+  kind: 'skipped';
+}
+
+/**
+ * Worker -> main: what became of one FrameRect. Every request gets exactly
+ * one, in order (until the decoder fails for good), so the frame a rect
+ * ends is known to have ended, decoded or not.
+ */
+export type DecodedPiece = DecodedRect | DecodedOps | CorruptPiece | SkippedPiece;
+
 /** Worker -> main. */
 export type DecodeResult =
   | { kind: 'ready' }
-  | {
-      kind: 'rect';
-      frameId: number;
-      x: number;
-      y: number;
-      width: number;
-      height: number;
-      endOfFrame: boolean;
-      /** width*height*4 bytes of RGBA; transferred. */
-      rgba: ArrayBuffer;
-    }
+  | DecodedPiece
+  /** The decoder gave up for good. */
   | { kind: 'error'; message: string };

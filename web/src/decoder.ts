@@ -1,19 +1,12 @@
 // The session's side of decoder.worker.ts.
-import type { DecodeRequest, DecodeResult } from './decoder-messages';
+import type { DecodedPiece, DecodeRequest, DecodeResult } from './decoder-messages';
 import type { FrameRect } from './protocol';
 
-export interface DecodedRect {
-  frameId: number;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  endOfFrame: boolean;
-  rgba: ArrayBuffer;
-}
+export type { DecodedPiece } from './decoder-messages';
 
 export interface DecoderEvents {
-  rect(rect: DecodedRect): void;
+  /** One rect's outcome, in the order the rects were queued: decoded, corrupt or skipped. */
+  piece(piece: DecodedPiece): void;
   /** The decoder gave up; nothing more will be decoded. */
   error(message: string): void;
 }
@@ -27,8 +20,8 @@ export class FrameDecoder {
     this.#worker.onmessage = (event: MessageEvent<DecodeResult>) => {
       if (this.#closed) return;
       const result = event.data;
-      if (result.kind === 'rect') events.rect(result);
-      else if (result.kind === 'error') events.error(result.message);
+      if (result.kind === 'error') events.error(result.message);
+      else if (result.kind !== 'ready') events.piece(result);
     };
     this.#worker.onerror = (event) => {
       if (!this.#closed) events.error(`frame decoder failed: ${event.message || 'worker error'}`);

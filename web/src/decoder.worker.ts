@@ -1,10 +1,21 @@
 // Decodes FrameRects off the main thread. One decoder for the whole session,
-// since CODEC_QOIZ_STREAM keeps zstd state from one rectangle to the next;
-// rectangles are therefore decoded strictly in arrival order.
-import type { DecodeRequest, DecodeResult } from './decoder-messages';
+// since CODEC_QOIZ_STREAM and CODEC_QOIZ_SESSION keep zstd state from one
+// rectangle to the next; rectangles are therefore decoded strictly in
+// arrival order.
+//
+// A rect that does not decode leaves that state unknown: it is reported
+// corrupt, and every rect after it is skipped (and reported so, for the
+// frame acks) until one with resetContext starts the stream again, which
+// the session asks the server for. Only when keyframes themselves keep
+// failing, or the module cannot load or traps, does decoding stop for good.
+import { Codec } from './codec';
+import type { DecodedOps, DecodedRect, DecodeRequest, DecodeResult } from './decoder-messages';
+import { parseFrameOps } from './frame-ops';
 import { QoizDecoder } from './qoiz';
 
 const WASM_URL = '/qoiz.wasm';
+/** Keyframes failing this many times in a row is no passing glitch: the decoder gives up. */
+const MAX_FAILED_KEYFRAMES = 3;
 
 // The project's lib is "dom"; this is the slice of the worker scope we use.
 interface WorkerScope {
@@ -16,6 +27,10 @@ const scope = globalThis as unknown as WorkerScope;
 let decoder: QoizDecoder | null = null;
 let failed = false;
 const queue: DecodeRequest[] = [];
+/** A rect failed to decode: the ones after it are skipped until a keyframe. */
+let skipping = false;
+/** Keyframes that failed to decode since the last one that did. */
+let failedKeyframes = 0;
 
 scope.onmessage = (event) => {
   if (failed) return;
@@ -34,20 +49,53 @@ QoizDecoder.load(WASM_URL).then(
 
 function drain(decoder: QoizDecoder): void {
   for (let request = queue.shift(); request !== undefined && !failed; request = queue.shift()) {
-    const { frameId, x, y, width, height, codec, resetContext, endOfFrame } = request;
-    let rgba: ArrayBuffer;
-    try {
-      const data = new Uint8Array(request.buffer, request.offset, request.length);
-      rgba = decoder.decode(codec, resetContext, data, width, height);
-    } catch (error) {
-      fail(`cannot decode frame ${frameId} (${width}x${height} at ${x},${y}): ${message(error)}`);
-      return;
+    const { frameId, resetContext, endOfFrame } = request;
+    if (skipping && !resetContext) {
+      scope.postMessage({ kind: 'skipped', frameId, endOfFrame });
+      continue;
     }
-    scope.postMessage({ kind: 'rect', frameId, x, y, width, height, endOfFrame, rgba }, [rgba]);
+    let piece: DecodedRect | DecodedOps;
+    try {
+      piece = decode(decoder, request);
+    } catch (error) {
+      const text = `cannot decode frame ${frameId} (${describe(request)}): ${message(error)}`;
+      // A trap leaves the module's memory as it was mid-call: nothing more can be trusted to it.
+      if (error instanceof WebAssembly.RuntimeError) return fail(text);
+      if (resetContext && ++failedKeyframes >= MAX_FAILED_KEYFRAMES) {
+        return fail(`${text} (${failedKeyframes} keyframes in a row did not decode)`);
+      }
+      skipping = true;
+      scope.postMessage({ kind: 'corrupt', frameId, endOfFrame, resetContext, message: text });
+      continue;
+    }
+    if (resetContext) {
+      skipping = false;
+      failedKeyframes = 0;
+    }
+    scope.postMessage(piece, [piece.kind === 'ops' ? piece.ops : piece.rgba]);
   }
 }
 
-/** After a failure the stream state is unknown: decode nothing more rather than paint garbage. */
+/** Decodes one rect; throws when it does not decode, or decodes to operations out of shape. */
+function decode(decoder: QoizDecoder, request: DecodeRequest): DecodedRect | DecodedOps {
+  const { frameId, x, y, width, height, codec, resetContext, endOfFrame } = request;
+  const data = new Uint8Array(request.buffer, request.offset, request.length);
+  if (codec === Codec.QOIZ_SESSION) {
+    const ops = decoder.decodeFrame(resetContext, data);
+    // Checked here, where a bad list is one more corrupt rect, rather than where it is painted.
+    parseFrameOps(ops);
+    return { kind: 'ops', frameId, endOfFrame, resetContext, ops };
+  }
+  const rgba = decoder.decode(codec, resetContext, data, width, height);
+  return { kind: 'rect', frameId, endOfFrame, resetContext, x, y, width, height, rgba };
+}
+
+/** A session frame's rect has no region of its own. */
+function describe({ codec, x, y, width, height }: DecodeRequest): string {
+  return codec === Codec.QOIZ_SESSION ? 'session stream' : `${width}x${height} at ${x},${y}`;
+}
+
+/** Gives up for good: nothing more is decoded, nor answered but with this error. */
 function fail(text: string): void {
   failed = true;
   queue.length = 0;

@@ -2,13 +2,23 @@
 // each frame painted whole. A live session's Screen and the recording player
 // both paint through it, and so does the player's export to a video; how
 // large the canvas shows on the page is theirs.
-import type { DecodedRect } from './decoder';
+import type { DecodedOps, DecodedPiece, DecodedRect } from './decoder-messages';
+import { parseFrameOps } from './frame-ops';
+
+/**
+ * What a piece did to its frame: `pending`, the frame goes on; `painted`, it
+ * ended and shows; `dropped`, it ended with a piece that did not decode, so
+ * none of it shows. A frame that ended is acknowledged either way.
+ */
+export type FrameOutcome = 'pending' | 'painted' | 'dropped';
 
 export class Picture {
   readonly canvas: HTMLCanvasElement;
   readonly #context: CanvasRenderingContext2D;
-  /** Rects of the frame being received, painted together when it ends so no frame shows half-drawn. */
-  #pending: DecodedRect[] = [];
+  /** Decoded pieces of the frame being received, painted together when it ends so no frame shows half-drawn. */
+  #pending: (DecodedRect | DecodedOps)[] = [];
+  /** A piece of the frame being received did not decode: the frame is dropped when it ends. */
+  #dropping = false;
 
   constructor(canvas: HTMLCanvasElement) {
     this.canvas = canvas;
@@ -19,25 +29,59 @@ export class Picture {
 
   /** Resizes the canvas, which clears it; a keyframe of the new size follows. */
   setSize(width: number, height: number): void {
-    this.#pending = [];
+    this.#forget();
     this.canvas.width = width;
     this.canvas.height = height;
   }
 
-  /** Takes a decoded rect; returns true when it completed a frame and the frame was painted. */
-  paint(rect: DecodedRect): boolean {
-    this.#pending.push(rect);
-    if (!rect.endOfFrame) return false;
-    for (const { x, y, width, height, rgba } of this.#pending) {
-      this.#context.putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), x, y);
+  /** Takes a decoder's piece; paints its frame once the piece ends it, unless a piece of it did not decode. */
+  paint(piece: DecodedPiece): FrameOutcome {
+    if (piece.kind === 'corrupt' || piece.kind === 'skipped') {
+      // Half a frame over a picture it was not meant for is worse than the last whole one.
+      this.#pending = [];
+      this.#dropping = true;
+    } else if (!this.#dropping) {
+      this.#pending.push(piece);
     }
-    this.#pending = [];
-    return true;
+    if (!piece.endOfFrame) return 'pending';
+    const pieces = this.#pending;
+    const dropped = this.#dropping;
+    this.#forget();
+    if (dropped) return 'dropped';
+    for (const decoded of pieces) {
+      if (decoded.kind === 'rect') this.#put(decoded.rgba, decoded.x, decoded.y, decoded.width, decoded.height);
+      else this.#apply(decoded.ops);
+    }
+    return 'painted';
   }
 
   clear(): void {
-    this.#pending = [];
+    this.#forget();
     this.#context.fillStyle = '#000';
     this.#context.fillRect(0, 0, this.canvas.width, this.canvas.height);
+  }
+
+  /** A session frame's operations, in order: a copy reads what the operations before it left. */
+  #apply(ops: ArrayBuffer): void {
+    for (const op of parseFrameOps(ops)) {
+      const { x, y, width, height } = op;
+      if (op.kind === 'paint') {
+        this.#put(op.rgba, x, y, width, height);
+      } else {
+        // The canvas drawn onto itself is read whole before it is written, so an overlapping region (a scroll) copies right.
+        this.#context.drawImage(this.canvas, op.srcX, op.srcY, width, height, x, y, width, height);
+      }
+    }
+  }
+
+  #put(rgba: ArrayBuffer | Uint8ClampedArray<ArrayBuffer>, x: number, y: number, width: number, height: number): void {
+    const pixels = rgba instanceof ArrayBuffer ? new Uint8ClampedArray(rgba) : rgba;
+    this.#context.putImageData(new ImageData(pixels, width, height), x, y);
+  }
+
+  /** The frame being received is gone (the canvas changed, or the frame ended). */
+  #forget(): void {
+    this.#pending = [];
+    this.#dropping = false;
   }
 }

@@ -2,7 +2,10 @@
 // (`npm run proto`, run before every build and type check), the file the
 // Rust crates compile too, so the two can never disagree. It is static code:
 // nothing is compiled at run time, so the page's CSP can forbid eval.
+import { Codec } from './codec';
 import { oriel } from './generated/tdpb.js';
+
+export { Codec } from './codec';
 
 /** Bytes in a frame's big-endian length prefix. */
 const HEADER_LEN = 4;
@@ -16,9 +19,6 @@ export const MAX_CLIPBOARD_BYTES = 1 << 20;
 export const ProtocolVersion = 1;
 /** The most text one KeyboardText carries: 1024 bytes of UTF-8. */
 export const MAX_KEYBOARD_TEXT_BYTES = 1024;
-
-export const Codec = { QOIZ: 1, QOIZ_STREAM: 2 } as const;
-export type Codec = (typeof Codec)[keyof typeof Codec];
 
 export const MouseButtonType = { LEFT: 1, MIDDLE: 2, RIGHT: 3, BACK: 4, FORWARD: 5 } as const;
 export type MouseButtonType = (typeof MouseButtonType)[keyof typeof MouseButtonType];
@@ -208,6 +208,8 @@ export type ClientMessage =
   | { sharedDirectoryResponse: SharedDirectoryResponse }
   | { sharedDirectoryRemove: { directoryId: number } }
   | { frameAck: { frameId: number } }
+  /** A frame did not decode: the client skips frames until a keyframe, which this asks for. */
+  | { keyframeRequest: Record<string, never> }
   | { mfa: Mfa }
   /** End the session now, rather than leave it to be resumed. */
   | { endSession: Record<string, never> }

@@ -1,5 +1,6 @@
 // The QOIZ frame decoder, compiled from crates/qoiz-wasm to a plain C ABI
-// (no wasm-bindgen). One QoizDecoder holds the zstd stream state of a session.
+// (no wasm-bindgen). One QoizDecoder holds the zstd stream state of a session:
+// CODEC_QOIZ_STREAM's history, or CODEC_QOIZ_SESSION's stream.
 
 interface QoizExports {
   memory: WebAssembly.Memory;
@@ -16,7 +17,9 @@ interface QoizExports {
     width: number,
     height: number,
   ): number;
+  qoiz_decode_frame(handle: number, resetContext: number, dataPtr: number, dataLen: number): number;
   qoiz_output_ptr(handle: number): number;
+  qoiz_output_len(handle: number): number;
   qoiz_error_ptr(handle: number): number;
   qoiz_error_len(handle: number): number;
 }
@@ -27,7 +30,9 @@ const REQUIRED_EXPORTS = [
   'qoiz_decoder_new',
   'qoiz_decoder_free',
   'qoiz_decode',
+  'qoiz_decode_frame',
   'qoiz_output_ptr',
+  'qoiz_output_len',
   'qoiz_error_ptr',
   'qoiz_error_len',
 ] as const;
@@ -55,6 +60,28 @@ export class QoizDecoder {
 
   /** Decodes one rectangle into a fresh RGBA buffer of width*height*4 bytes. */
   decode(codec: number, resetContext: boolean, data: Uint8Array, width: number, height: number): ArrayBuffer {
+    const handle = this.#handle;
+    this.#call(data, (ptr, len) => this.#wasm.qoiz_decode(handle, codec, resetContext ? 1 : 0, ptr, len, width, height));
+    return this.#output(width * height * 4);
+  }
+
+  /**
+   * Decodes a CODEC_QOIZ_SESSION FrameRect (a frame, or a part of one) into
+   * a fresh buffer of its operations (frame-ops.ts); resetContext starts a new stream.
+   */
+  decodeFrame(resetContext: boolean, data: Uint8Array): ArrayBuffer {
+    const handle = this.#handle;
+    this.#call(data, (ptr, len) => this.#wasm.qoiz_decode_frame(handle, resetContext ? 1 : 0, ptr, len));
+    return this.#output(this.#wasm.qoiz_output_len(handle));
+  }
+
+  free(): void {
+    if (this.#handle !== 0) this.#wasm.qoiz_decoder_free(this.#handle);
+    this.#handle = 0;
+  }
+
+  /** Copies `data` into the module's memory for `decode`, and throws the decoder's message if its status is an error. */
+  #call(data: Uint8Array, decode: (ptr: number, len: number) => number): void {
     const wasm = this.#wasm;
     // qoiz_alloc(0) may legally return a dangling pointer; always ask for a byte.
     const capacity = Math.max(data.length, 1);
@@ -64,19 +91,18 @@ export class QoizDecoder {
     try {
       // memory.buffer is re-read after every call: any call may grow memory.
       new Uint8Array(wasm.memory.buffer, ptr, data.length).set(data);
-      status = wasm.qoiz_decode(this.#handle, codec, resetContext ? 1 : 0, ptr, data.length, width, height);
+      status = decode(ptr, data.length);
     } finally {
       wasm.qoiz_free(ptr, capacity);
     }
     if (status < 0) throw new Error(this.#lastError() || `decode failed with status ${status}`);
-    const out = wasm.qoiz_output_ptr(this.#handle);
-    const len = width * height * 4;
-    return wasm.memory.buffer.slice(out, out + len);
   }
 
-  free(): void {
-    if (this.#handle !== 0) this.#wasm.qoiz_decoder_free(this.#handle);
-    this.#handle = 0;
+  /** The last successful decode's output, `len` bytes, copied out of the module's memory. */
+  #output(len: number): ArrayBuffer {
+    const wasm = this.#wasm;
+    const out = wasm.qoiz_output_ptr(this.#handle);
+    return wasm.memory.buffer.slice(out, out + len);
   }
 
   #lastError(): string {

@@ -43,9 +43,13 @@ export class RecordedScreen {
     this.#decoding = 0;
     this.#sized = false;
     this.#decoder = new FrameDecoder({
-      rect: (rect) => {
+      piece: (piece) => {
         this.#decoding--;
-        this.picture.paint(rect);
+        // A recording cannot ask for a keyframe: a frame in it that does not
+        // decode ends the replay, as a damaged file does (the rects skipped
+        // after it only drop their frames, on a picture no longer shown).
+        if (piece.kind === 'corrupt') return this.#events.failed(piece.message);
+        this.picture.paint(piece);
         this.#waits.wake();
       },
       error: (message) => this.#events.failed(message),
@@ -61,7 +65,7 @@ export class RecordedScreen {
     this.#sized = true;
   }
 
-  /** Hands the rect of the record at `offset` to the decoder; it is painted when decoded. */
+  /** Hands the rect of the record at `offset` to the decoder; it is painted when decoded (its frame, when whole). */
   async draw(rect: FrameRect, offset: number, signal: AbortSignal): Promise<void> {
     if (!this.#sized) throw new RecordingFormatError(`the record at offset ${offset} is a frame before any screen size`);
     if (this.#decoding >= MAX_DECODING) await this.#waits.until(signal, () => (this.#decoding < MAX_DECODING / 2 ? 0 : Infinity));

@@ -1,7 +1,7 @@
 // The desktop's picture: a canvas whose pixels are the device's pixels, so a
 // HiDPI screen shows the remote desktop 1:1 and sharp.
-import type { DecodedRect } from './decoder';
-import { Picture } from './picture';
+import type { DecodedPiece } from './decoder';
+import { Picture, type FrameOutcome } from './picture';
 import type { ScreenSpec } from './protocol';
 
 /** TDPB's bounds on a screen side (Xvfb starts at 8192x8192). */
@@ -63,9 +63,9 @@ export class Screen {
     this.canvas.style.height = `${height / ratio}px`;
   }
 
-  /** Takes a decoded rect; returns true when it completed a frame and the frame was painted. */
-  paint(rect: DecodedRect): boolean {
-    return this.#picture.paint(rect);
+  /** Takes a decoder's piece; says whether it ended its frame, and whether that frame shows. */
+  paint(piece: DecodedPiece): FrameOutcome {
+    return this.#picture.paint(piece);
   }
 
   clear(): void {

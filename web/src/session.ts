@@ -4,7 +4,7 @@
 //   connecting --ServerHello, one xsession or a named one--> connected
 //   connecting --ServerHello, several xsessions--> selecting --pick--> connected
 //   connecting --ServerHello naming a resumed (or joined) xsession--> connected
-//   any state --socket closed, ERROR alert, decode or protocol error--> closed
+//   any state --socket closed, ERROR alert, the decoder giving up, protocol error--> closed
 //
 // A socket that closes without the server saying why (no ERROR alert) is a
 // drop: once the session has an id (or this connection resumes one), the
@@ -13,6 +13,9 @@
 // ends it for good.
 // Input is forwarded only while connected; frames are decoded in a worker
 // and acknowledged once painted, which is the server's back-pressure signal.
+// A frame that does not decode is not the session's end: the worker skips
+// frames until a keyframe, which the session asks for, and each frame is
+// still acknowledged when it ends, painted or not.
 //
 // A session may be shared: its owner invites users, who join it
 // (`join=<session id>`) as peers (input too) or observers (no input at
@@ -21,7 +24,7 @@
 // and the owner's screen size is the one it shows.
 import { ClipboardSync, type ClipboardView } from './clipboard';
 import { cursorStyle } from './cursor';
-import { FrameDecoder, type DecodedRect } from './decoder';
+import { FrameDecoder, type DecodedPiece } from './decoder';
 import { Input } from './input';
 import type { KeyboardLayout } from './keyboard-layout';
 import {
@@ -177,6 +180,8 @@ export class Session {
   #participation: Participation;
   /** The server's latest list, kept until connected. */
   #participants: Participants | null = null;
+  /** A KeyframeRequest went out and no keyframe has come back from the decoder since: another would only repeat it. */
+  #keyframeRequested = false;
 
   constructor(options: SessionOptions, spec: ScreenSpec) {
     this.#screen = options.screen;
@@ -191,7 +196,7 @@ export class Session {
     this.#view.state('connecting', connectingText(options));
 
     this.#decoder = new FrameDecoder({
-      rect: (rect) => this.#paint(rect),
+      piece: (piece) => this.#paint(piece),
       error: (message) => this.#fail('Cannot show the desktop', message),
     });
     this.#input = new Input(this.#screen.canvas, (message) => this.#send(message));
@@ -242,7 +247,7 @@ export class Session {
         screenSpec: spec,
         keyboardLayout: this.#keyboard.klid,
         protocolVersion: ProtocolVersion,
-        codecs: [Codec.QOIZ_STREAM, Codec.QOIZ],
+        codecs: [Codec.QOIZ_SESSION, Codec.QOIZ_STREAM, Codec.QOIZ],
         keyboardLayoutName: this.#keyboard.name,
       },
     });
@@ -475,10 +480,24 @@ export class Session {
     this.#send({ clientScreenSpec: wanted });
   }
 
-  #paint(rect: DecodedRect): void {
-    if (this.#state === 'closed' || !this.#screen.paint(rect)) return;
-    this.#view.framePainted();
-    this.#send({ frameAck: { frameId: rect.frameId } });
+  #paint(piece: DecodedPiece): void {
+    if (this.#state === 'closed') return;
+    // A keyframe's rect back from the decoder, decoded or not, answers the request for one.
+    if (piece.kind !== 'skipped' && piece.resetContext) this.#keyframeRequested = false;
+    if (piece.kind === 'corrupt') this.#askForKeyframe(piece.message);
+    const frame = this.#screen.paint(piece);
+    if (frame === 'pending') return;
+    if (frame === 'painted') this.#view.framePainted();
+    // A dropped frame is acknowledged too: the server paces itself by acks, and the keyframe comes after it.
+    this.#send({ frameAck: { frameId: piece.frameId } });
+  }
+
+  /** A rect did not decode, so the worker skips to the next keyframe: asks for one, unless it is already asked for. */
+  #askForKeyframe(message: string): void {
+    console.warn(`oriel: a frame did not decode, skipping to a keyframe: ${message}`);
+    if (this.#keyframeRequested) return;
+    this.#keyframeRequested = true;
+    this.#send({ keyframeRequest: {} });
   }
 
   #send(message: ClientMessage): void {

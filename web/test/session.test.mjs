@@ -2,7 +2,8 @@
 // resuming and session sharing, through its public face: a fake websocket carries real TDPB frames, a
 // fake view records what the person is shown, and a fake authenticator
 // stands behind navigator.credentials. The session's screen, input and
-// decoder worker get the least that lets them be built.
+// decoder worker get the least that lets them be built; the worker answers
+// when a test plays its part, and frames go to a real Picture.
 import { test, beforeEach, afterEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -17,13 +18,14 @@ assert.ok(existsSync(join(src, 'generated/tdpb.js')), 'src/generated/tdpb.js is 
 // Bundled together, so the codec is one module for the session and for the test.
 const dir = mkdtempSync(join(tmpdir(), 'oriel-web-test-'));
 const { output } = await build({
-  input: { session: join(src, 'session.ts'), protocol: join(src, 'protocol.ts'), tdpb: join(src, 'generated/tdpb.js') },
+  input: { session: join(src, 'session.ts'), protocol: join(src, 'protocol.ts'), tdpb: join(src, 'generated/tdpb.js'), picture: join(src, 'picture.ts') },
   write: false,
   logLevel: 'silent',
 });
 for (const chunk of output) writeFileSync(join(dir, chunk.fileName), chunk.type === 'chunk' ? chunk.code : chunk.source);
 const { Session } = await import(pathToFileURL(join(dir, 'session.js')));
-const { encodeFrame, AlertSeverity, ParticipantMode } = await import(pathToFileURL(join(dir, 'protocol.js')));
+const { encodeFrame, AlertSeverity, ParticipantMode, Codec } = await import(pathToFileURL(join(dir, 'protocol.js')));
+const { Picture } = await import(pathToFileURL(join(dir, 'picture.js')));
 const { oriel } = await import(pathToFileURL(join(dir, 'tdpb.js')));
 rmSync(dir, { recursive: true });
 
@@ -72,6 +74,23 @@ class FakeSocket {
   }
 }
 
+/** The decoder worker: takes rects, and answers only when a test plays its part. */
+class FakeWorker {
+  static last = null;
+
+  constructor() {
+    FakeWorker.last = this;
+  }
+
+  postMessage() {}
+  terminate() {}
+
+  /** The worker says what became of a rect (decoder-messages.ts's DecodedPiece). */
+  answer(piece) {
+    this.onmessage({ data: piece });
+  }
+}
+
 /** The authenticator behind navigator.credentials.get: answers, or waits for the page to withdraw. */
 let key;
 const keys = {
@@ -100,10 +119,7 @@ function assertion() {
 EventEmitter.defaultMaxListeners = 50;
 Object.assign(globalThis, {
   WebSocket: FakeSocket,
-  Worker: class {
-    postMessage() {}
-    terminate() {}
-  },
+  Worker: FakeWorker,
   window: Object.assign(new EventTarget(), { devicePixelRatio: 1 }),
   document: Object.assign(new EventTarget(), { visibilityState: 'visible' }),
   cancelAnimationFrame: () => {},
@@ -149,16 +165,22 @@ function fakeView() {
   return view;
 }
 
-/** The canvas, and the sizes it was given; `resized` plays the window changing size. */
+/**
+ * The canvas, and the sizes it was given; `resized` plays the window
+ * changing size. Pieces of frames go to a real Picture, on a canvas that
+ * draws nothing.
+ */
 function fakeScreen() {
   const canvas = Object.assign(new EventTarget(), { focus: () => {} });
+  const context = { putImageData: () => {}, drawImage: () => {}, fillRect: () => {} };
+  const picture = new Picture({ getContext: () => context });
   const screen = {
     canvas,
     sizes: [],
     listener: null,
     setSize: (width, height) => screen.sizes.push([width, height]),
     setCursor: () => {},
-    paint: () => true,
+    paint: (piece) => picture.paint(piece),
     onResize: (listener) => (screen.listener = listener),
     latest: () => null,
     resized: (spec) => screen.listener?.(spec),
@@ -548,4 +570,68 @@ test('removed by the owner: the session ends for this participant, with no drop 
   socket.onclose({ code: 1000, reason: '' });
   assert.deepEqual(view.drops, []);
   assert.deepEqual(view.disconnects, []);
+});
+
+// Frames that do not decode.
+
+/** What the worker answers for a CODEC_QOIZ_SESSION rect: an empty frame, or a part of one. */
+const decoded = (frameId, { endOfFrame = true, resetContext = false } = {}) => ({ kind: 'ops', frameId, endOfFrame, resetContext, ops: new ArrayBuffer(0) });
+const corrupt = (frameId, { endOfFrame = true, resetContext = false } = {}) => ({ kind: 'corrupt', frameId, endOfFrame, resetContext, message: `frame ${frameId}: bad zstd` });
+const skipped = (frameId, endOfFrame = true) => ({ kind: 'skipped', frameId, endOfFrame });
+/** KeyframeRequests and acks, in the order they went out. */
+const frameTraffic = (socket) =>
+  socket.sent.flatMap((message) => ('keyframeRequest' in message ? ['keyframe?'] : 'frameAck' in message ? [message.frameAck.frameId] : []));
+
+test('ClientHello offers the session stream first, then the older codecs', () => {
+  const { socket } = start();
+  assert.deepEqual(socket.sent[0].clientHello.codecs, [Codec.QOIZ_SESSION, Codec.QOIZ_STREAM, Codec.QOIZ]);
+});
+
+test('a frame that does not decode asks once for a keyframe; every frame is acknowledged, painted or not', (t) => {
+  const warn = t.mock.method(console, 'warn', () => {});
+  let painted = 0;
+  const { socket, view } = start();
+  view.framePainted = () => painted++;
+  socket.receive({ serverHello: HELLO });
+  const worker = FakeWorker.last;
+
+  worker.answer(decoded(1));
+  assert.equal(painted, 1);
+  // Frame 2 breaks in its first part; its second is skipped, and so is frame 3.
+  worker.answer(corrupt(2, { endOfFrame: false }));
+  worker.answer(skipped(2));
+  worker.answer(skipped(3));
+  assert.deepEqual(frameTraffic(socket), [1, 'keyframe?', 2, 3]);
+  assert.equal(painted, 1, 'the dropped frames are not painted');
+  assert.equal(warn.mock.callCount(), 1);
+  assert.match(warn.mock.calls[0].arguments[0], /frame 2: bad zstd/);
+
+  // The keyframe asked for decodes: it is painted, and a later failure asks again.
+  worker.answer(decoded(4, { resetContext: true }));
+  worker.answer(decoded(5));
+  assert.equal(painted, 3);
+  worker.answer(corrupt(6));
+  assert.deepEqual(frameTraffic(socket), [1, 'keyframe?', 2, 3, 4, 5, 'keyframe?', 6]);
+  assert.equal(lastState(view), 'connected', 'the session goes on');
+  assert.deepEqual(view.endings, []);
+});
+
+test('a keyframe that does not decode either is asked for again', (t) => {
+  t.mock.method(console, 'warn', () => {});
+  const { socket } = start();
+  socket.receive({ serverHello: HELLO });
+  const worker = FakeWorker.last;
+  worker.answer(corrupt(1));
+  worker.answer(skipped(2));
+  worker.answer(corrupt(3, { resetContext: true }));
+  worker.answer(decoded(4, { resetContext: true }));
+  assert.deepEqual(frameTraffic(socket), ['keyframe?', 1, 2, 'keyframe?', 3, 4]);
+});
+
+test('the decoder giving up ends the session', () => {
+  const { socket, view } = start();
+  socket.receive({ serverHello: HELLO });
+  FakeWorker.last.onmessage({ data: { kind: 'error', message: 'cannot decode frame 9: 3 keyframes in a row did not decode' } });
+  assert.deepEqual(view.endings, [['Cannot show the desktop', 'cannot decode frame 9: 3 keyframes in a row did not decode']]);
+  assert.equal(socket.closed.code, 4000);
 });

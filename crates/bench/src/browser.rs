@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use futures_util::{SinkExt as _, StreamExt as _};
 use oriel_proxy::DesktopStream;
-use oriel_qoiz::{Codec as QoizCodec, Decoder};
+use oriel_qoiz::Canvas;
 use oriel_tdpb::pb::{self, AlertSeverity, Codec};
 use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -85,8 +85,8 @@ pub struct Counters {
 pub struct Browser {
     transport: Transport,
     frames: FrameReader,
-    decoder: Decoder,
-    rgba: Vec<u8>,
+    /// The screen as the browser paints it.
+    canvas: Canvas,
     buf: Box<[u8]>,
     outgoing: Vec<Vec<u8>>,
     /// Acks not sent yet, with when they are due (see `ack_delay`).
@@ -106,8 +106,7 @@ impl Browser {
         Self {
             transport,
             frames: FrameReader::new(Limits::FROM_SERVER.max_frame_len),
-            decoder: Decoder::new(),
-            rgba: Vec::new(),
+            canvas: Canvas::new(),
             buf: vec![0; 256 * 1024].into(),
             outgoing: Vec::new(),
             acks: VecDeque::new(),
@@ -225,9 +224,10 @@ impl Browser {
         });
         match payload {
             Payload::FrameRect(rect) => {
-                let codec = QoizCodec::try_from(rect.codec as u32)?;
                 let started = Instant::now();
-                self.decoder.decode(codec, rect.reset_context, &rect.data, rect.width, rect.height, &mut self.rgba).context("a rectangle did not decode")?;
+                self.canvas
+                    .paint(rect.codec as u32, rect.reset_context, &rect.data, rect.x, rect.y, rect.width, rect.height)
+                    .context("a frame message did not decode")?;
                 self.counters.decode += started.elapsed();
                 self.counters.rects += 1;
                 self.counters.screen_messages += 1;
@@ -247,6 +247,7 @@ impl Browser {
                 self.outgoing.push(encode_frame(Payload::Ping(ping.clone())));
             }
             Payload::CursorImage(_) => self.counters.screen_messages += 1,
+            Payload::ServerHello(hello) => self.canvas.resize(hello.width, hello.height),
             _ => {}
         }
         Ok(())

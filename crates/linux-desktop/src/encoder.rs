@@ -1,22 +1,24 @@
-//! The frame codec the session negotiated, behind one interface.
+//! The frame codec the session negotiated, behind one interface: a frame's
+//! changed rectangles in, the FrameRect messages that carry it out.
 
-use oriel_qoiz::{BgrxView, EncodeError, FrameEncoder, StreamEncoder};
-use oriel_tdpb::pb::Codec;
+use oriel_qoiz::{BgrxView, EncodeError, FrameEncoder, SessionEncoder, StreamEncoder};
+use oriel_tdpb::pb::{self, Codec};
 
-/// Encodes rectangles with the codec the client and server agreed on.
+use crate::x11::capture::{Rect, Shadow};
+
+/// Past this many bytes of operations a session stream frame is sent in
+/// parts, each far below the decoders' limit (`MAX_MESSAGE_BODY`, 16 MiB)
+/// and the 16 MiB TDPB frame limit.
+const SESSION_PART_BYTES: usize = 4 << 20;
+
+/// Encodes frames with the codec the client and server agreed on.
 pub enum RectEncoder {
     /// An independent zstd frame per rectangle.
     Frames(FrameEncoder),
     /// zstd with the session's recent rectangles as history.
     Stream(StreamEncoder),
-}
-
-/// One encoded rectangle.
-pub struct EncodedRect {
-    /// The FrameRect payload.
-    pub data: Vec<u8>,
-    /// The decoder must drop its history before this rectangle.
-    pub reset_context: bool,
+    /// One zstd stream for the session, a frame's rectangles in one message.
+    Session(SessionEncoder),
 }
 
 impl RectEncoder {
@@ -25,6 +27,7 @@ impl RectEncoder {
         Ok(match codec {
             Codec::Qoiz => Some(Self::Frames(FrameEncoder::new()?)),
             Codec::QoizStream => Some(Self::Stream(StreamEncoder::new()?)),
+            Codec::QoizSession => Some(Self::Session(SessionEncoder::new()?)),
             Codec::Unspecified => None,
         })
     }
@@ -34,26 +37,89 @@ impl RectEncoder {
         match self {
             Self::Frames(_) => Codec::Qoiz,
             Self::Stream(_) => Codec::QoizStream,
+            Self::Session(_) => Codec::QoizSession,
         }
     }
 
-    /// Encodes one rectangle.
-    pub fn encode(&mut self, view: BgrxView<'_>) -> Result<EncodedRect, EncodeError> {
-        let mut data = Vec::new();
-        let reset_context = match self {
-            Self::Frames(encoder) => {
-                encoder.encode(&view, &mut data)?;
-                false
-            }
-            Self::Stream(encoder) => encoder.encode(&view, &mut data)?,
-        };
-        Ok(EncodedRect { data, reset_context })
-    }
-
-    /// Makes the next rectangle a keyframe; a no-op for independent frames.
+    /// Makes the next frame start afresh (a keyframe); a no-op for
+    /// independent frames.
     pub fn reset(&mut self) {
-        if let Self::Stream(encoder) = self {
-            encoder.reset();
+        match self {
+            Self::Frames(_) => {}
+            Self::Stream(encoder) => encoder.reset(),
+            Self::Session(encoder) => encoder.reset(),
         }
     }
+
+    /// Encodes the `rects` of `shadow` that changed as frame `frame_id`: the
+    /// messages to send, in order, the last one ending the frame. A
+    /// keyframe's first message says so (`keyframe`) with every codec: a
+    /// recording indexes keyframes by it, and a viewer that joins starts
+    /// there.
+    pub fn encode_frame(&mut self, frame_id: u32, rects: &[Rect], shadow: &Shadow, keyframe: bool) -> Result<Vec<pb::FrameRect>, EncodeError> {
+        if keyframe {
+            self.reset();
+        }
+        let stride = shadow.stride();
+        let view = |rect: &Rect| {
+            let start = rect.y as usize * stride + rect.x as usize * 4;
+            BgrxView { pixels: &shadow.pixels[start..], stride, width: rect.width, height: rect.height }
+        };
+        let codec = self.codec() as i32;
+        let mut messages = Vec::new();
+        match self {
+            Self::Session(encoder) => {
+                for (i, rect) in rects.iter().enumerate() {
+                    encoder.paint(rect.x, rect.y, &view(rect))?;
+                    if encoder.pending() >= SESSION_PART_BYTES && i + 1 < rects.len() {
+                        messages.push(session_message(encoder, frame_id, false)?);
+                    }
+                }
+                messages.push(session_message(encoder, frame_id, true)?);
+            }
+            Self::Frames(_) | Self::Stream(_) => {
+                for rect in rects {
+                    let mut data = Vec::new();
+                    let reset_context = match self {
+                        Self::Frames(encoder) => {
+                            encoder.encode(&view(rect), &mut data)?;
+                            false
+                        }
+                        Self::Stream(encoder) => encoder.encode(&view(rect), &mut data)?,
+                        Self::Session(_) => unreachable!("handled above"),
+                    };
+                    messages.push(pb::FrameRect {
+                        frame_id,
+                        x: rect.x,
+                        y: rect.y,
+                        width: rect.width,
+                        height: rect.height,
+                        codec,
+                        data,
+                        reset_context,
+                        end_of_frame: false,
+                        keyframe: false,
+                    });
+                }
+                if let Some(last) = messages.last_mut() {
+                    last.end_of_frame = true;
+                }
+            }
+        }
+        if let Some(first) = messages.first_mut().filter(|_| keyframe) {
+            // The independent codec's decoder ignores reset_context; a
+            // recording and a joining viewer look for it with either codec.
+            first.reset_context = true;
+            first.keyframe = true;
+        }
+        Ok(messages)
+    }
+}
+
+/// The operations waiting in `encoder` as one message of frame `frame_id`.
+/// Its position and size stay 0: the operations carry their own.
+fn session_message(encoder: &mut SessionEncoder, frame_id: u32, end_of_frame: bool) -> Result<pb::FrameRect, EncodeError> {
+    let mut data = Vec::new();
+    let reset_context = encoder.finish(&mut data)?;
+    Ok(pb::FrameRect { frame_id, codec: Codec::QoizSession as i32, data, reset_context, end_of_frame, ..Default::default() })
 }

@@ -8,8 +8,6 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::x11::X11Connection;
-use oriel_qoiz::BgrxView;
-use oriel_tdpb::pb;
 use oriel_tdpb::{Payload, encode_frame};
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
@@ -35,7 +33,15 @@ pub enum Command {
     /// Nobody watches: capture nothing until the next `Refresh`, after a
     /// thumbnail of the screen as the viewers last had it.
     Pause,
+    /// A viewer could not decode a frame (`KeyframeRequest`): a keyframe
+    /// soon, but at most one a [`KEYFRAME_REQUEST_GAP`], whatever a client
+    /// asks.
+    Keyframe,
 }
+
+/// Least time between a keyframe and one a viewer asked for: a keyframe
+/// costs a full-screen encode, and the request comes from the network.
+pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_secs(1);
 
 enum Signal {
     Command(Command),
@@ -177,8 +183,14 @@ impl LoopState {
         let mut keyframe_due = true;
         let mut paused = false;
         let mut last_keyframe = Instant::now();
+        let mut keyframe_requested = false;
         self.send_cursor()?;
         loop {
+            if keyframe_requested && last_keyframe.elapsed() >= KEYFRAME_REQUEST_GAP {
+                keyframe_requested = false;
+                keyframe_due = true;
+                dirty = true;
+            }
             let wait = if dirty && !paused {
                 let now = Instant::now();
                 match self.pacer.readiness(now) {
@@ -196,6 +208,8 @@ impl LoopState {
                     }
                     Readiness::At(at) => Some(at.saturating_duration_since(now)),
                 }
+            } else if keyframe_requested && !paused {
+                Some((last_keyframe + KEYFRAME_REQUEST_GAP).saturating_duration_since(Instant::now()))
             } else {
                 None
             };
@@ -214,6 +228,7 @@ impl LoopState {
                 Signal::Damage => dirty = true,
                 Signal::Cursor => self.send_cursor()?,
                 Signal::Command(Command::Ack(id)) => self.pacer.acked(id),
+                Signal::Command(Command::Keyframe) => keyframe_requested = true,
                 Signal::Command(Command::Pause) => {
                     paused = true;
                     let shadow = self.capture.shadow();
@@ -252,39 +267,17 @@ impl LoopState {
         if rects.is_empty() {
             return Ok(true);
         }
-        if keyframe {
-            self.encoder.reset();
-        }
         let frame_id = self.pacer.sent(Instant::now());
-        let shadow = self.capture.shadow();
-        let stride = shadow.stride();
-        let last = rects.len() - 1;
-        for (i, rect) in rects.iter().enumerate() {
-            let start = rect.y as usize * stride + rect.x as usize * 4;
-            let view = BgrxView { pixels: &shadow.pixels[start..], stride, width: rect.width, height: rect.height };
-            let encoded = match self.encoder.encode(view) {
-                Ok(encoded) => encoded,
-                Err(error) => {
-                    // Our own pixels failed to encode: a bug, not the client's fault.
-                    tracing::error!(%error, ?rect, "frame rectangle did not encode");
-                    return Ok(false);
-                }
-            };
-            let frame = encode_frame(Payload::FrameRect(pb::FrameRect {
-                frame_id,
-                x: rect.x,
-                y: rect.y,
-                width: rect.width,
-                height: rect.height,
-                codec: self.encoder.codec() as i32,
-                data: encoded.data,
-                // A keyframe's first rectangle says so with either codec:
-                // the independent codec's decoder ignores the flag, and a
-                // recording indexes keyframes by it.
-                reset_context: encoded.reset_context || (keyframe && i == 0),
-                end_of_frame: i == last,
-                keyframe: keyframe && i == 0,
-            }));
+        let messages = match self.encoder.encode_frame(frame_id, &rects, self.capture.shadow(), keyframe) {
+            Ok(messages) => messages,
+            Err(error) => {
+                // Our own pixels failed to encode: a bug, not the client's fault.
+                tracing::error!(%error, rects = rects.len(), "frame did not encode");
+                return Ok(false);
+            }
+        };
+        for message in messages {
+            let frame = encode_frame(Payload::FrameRect(message));
             self.stats.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
             if self.out.blocking_send(frame).is_err() {
                 return Ok(false);

@@ -8,7 +8,7 @@ use crate::x11::screen::ScreenSize;
 use crate::xsession::XSession;
 
 /// Codecs this server sends, best first (see docs/codec.md for why).
-pub const SERVER_CODECS: [Codec; 2] = [Codec::QoizStream, Codec::Qoiz];
+pub const SERVER_CODECS: [Codec; 3] = [Codec::QoizSession, Codec::QoizStream, Codec::Qoiz];
 
 /// What the two sides agreed on.
 #[derive(Debug, Clone, PartialEq, Eq)]

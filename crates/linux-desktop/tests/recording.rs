@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use oriel_auth::audit::EventType;
 use oriel_auth::store::{RecordingQuery, RecordingRecord};
-use oriel_qoiz::{Codec as QoizCodec, Decoder};
+use oriel_qoiz::Canvas;
 use oriel_recording::{Meta, RecordingWriter, Scanned, Scanner, Source, parse_record};
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self, Codec};
@@ -72,39 +72,28 @@ fn scan(file: &[u8]) -> Scanned {
 /// Paints the recording's frames from `offset` on (after the `context`
 /// records), as a player does without waiting: the picture at the end.
 fn replay(file: &[u8], context: &[u64], offset: u64, end: u64) -> (u32, u32, Vec<u8>) {
-    let (mut width, mut height, mut canvas) = (0u32, 0u32, Vec::new());
-    let mut decoder = Decoder::new();
-    let offsets = context.iter().copied().map(|at| (at, true)).chain(std::iter::successors(Some((offset, false)), |_| None));
+    let mut canvas = Canvas::new();
     let mut apply = |at: u64| -> u64 {
         let (record, len) = parse_record(&file[at as usize..], at).unwrap().unwrap();
         match pb::Envelope::decode(record.envelope).unwrap().payload.unwrap() {
-            Payload::ServerHello(hello) => (width, height) = (hello.width, hello.height),
-            Payload::ClientScreenSpec(spec) => (width, height) = (spec.width, spec.height),
+            Payload::ServerHello(hello) => canvas.resize(hello.width, hello.height),
+            Payload::ClientScreenSpec(spec) => canvas.resize(spec.width, spec.height),
             Payload::FrameRect(rect) => {
-                if canvas.len() != (width * height * 4) as usize {
-                    canvas = vec![0; (width * height * 4) as usize];
-                }
-                let mut rgba = Vec::new();
-                let codec = QoizCodec::try_from(rect.codec as u32).unwrap();
-                decoder.decode(codec, rect.reset_context, &rect.data, rect.width, rect.height, &mut rgba).unwrap();
-                for row in 0..rect.height {
-                    let src = (row * rect.width * 4) as usize;
-                    let dst = (((rect.y + row) * width + rect.x) * 4) as usize;
-                    canvas[dst..dst + (rect.width * 4) as usize].copy_from_slice(&rgba[src..src + (rect.width * 4) as usize]);
-                }
+                canvas.paint(rect.codec as u32, rect.reset_context, &rect.data, rect.x, rect.y, rect.width, rect.height).unwrap();
             }
             _ => {}
         }
         at + len as u64
     };
-    for (at, _) in offsets.clone().filter(|(_, context)| *context) {
+    for &at in context {
         apply(at);
     }
     let mut at = offset;
     while at < end {
         at = apply(at);
     }
-    (width, height, canvas)
+    let (width, height) = canvas.size();
+    (width, height, canvas.rgba().to_vec())
 }
 
 fn pixel(canvas: &(u32, u32, Vec<u8>), x: u32, y: u32) -> [u8; 4] {

@@ -9,7 +9,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use oriel_qoiz::{BgrxView, Codec, Decoder, FrameEncoder, StreamEncoder, decode_qoi};
+use oriel_qoiz::{
+    BgrxView, Codec, Decoder, FrameEncoder, SessionDecoder, SessionEncoder, StreamEncoder,
+    decode_qoi,
+};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -118,6 +121,64 @@ fn main() -> Result<(), Error> {
         native.decode(Codec::QoizStream, reset, &data, w, h, &mut rgba)?;
         manifest.push(Codec::QoizStream, reset, &data, w, h, Some(&rgba))?;
     }
+
+    // The same shots through the session stream: each a frame of two paints
+    // (top and bottom half) and a copy, a keyframe in the middle, then a
+    // message cut short (refused; it closes the stream) and a keyframe that
+    // opens it again. The expected hash is of the operations buffer.
+    let mut session = SessionEncoder::new()?;
+    let mut native_session = SessionDecoder::new();
+    let mut rest = &records[..];
+    let mut shot = 0;
+    let mut message = Vec::new();
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let (qoi, tail) = tail.split_at(u32::from_le_bytes(*len) as usize);
+        rest = tail;
+        shot += 1;
+        if shot % 4 != 0 {
+            continue;
+        }
+        if shot == 12 {
+            session.reset();
+        }
+        let (pixels, w, h) = bgrx(qoi)?;
+        let half = h / 2;
+        for (y, rows) in [(0, half), (half, h - half)] {
+            let start = y as usize * w as usize * 4;
+            session.paint(
+                0,
+                y,
+                &BgrxView::new(&pixels[start..], w as usize * 4, w, rows)?,
+            )?;
+        }
+        session.copy(0, 0, w, 16, 0, 16)?;
+        let reset = session.finish(&mut message)?;
+        let ops = native_session.decode(reset, &message)?;
+        manifest.push(
+            Codec::QoizSession,
+            reset,
+            &message,
+            0,
+            0,
+            Some(ops.as_bytes()),
+        )?;
+    }
+    let cut = &message[..message.len() / 2];
+    manifest.push(Codec::QoizSession, false, cut, 0, 0, None)?;
+    manifest.push(Codec::QoizSession, false, &message, 0, 0, None)?;
+    session.reset();
+    let (pixels, w, h) = bgrx(&std::fs::read(fixtures.join("terminal_1280x720.qoi"))?)?;
+    session.paint(0, 0, &BgrxView::new(&pixels, w as usize * 4, w, h)?)?;
+    let reset = session.finish(&mut message)?;
+    let ops = native_session.decode(reset, &message)?;
+    manifest.push(
+        Codec::QoizSession,
+        reset,
+        &message,
+        0,
+        0,
+        Some(ops.as_bytes()),
+    )?;
 
     // Refusals: garbage, and the last stream rectangle replayed with a size
     // the stream cannot match (which also closes the stream).

@@ -11,7 +11,12 @@
 //! qoiz_decoder_new() -> handle           one per session
 //! qoiz_decoder_free(handle)
 //! qoiz_decode(handle, codec, reset_context, data_ptr, data_len, width, height) -> status
-//! qoiz_output_ptr(handle) -> ptr         RGBA, width * height * 4 bytes, last success
+//! qoiz_decode_frame(handle, reset_context, data_ptr, data_len) -> status
+//!                                        one CODEC_QOIZ_SESSION message
+//! qoiz_output_ptr(handle) -> ptr         last success: RGBA of qoiz_decode
+//!                                        (width * height * 4 bytes), or the
+//!                                        operations of qoiz_decode_frame
+//! qoiz_output_len(handle) -> len         bytes at qoiz_output_ptr
 //! qoiz_error_ptr(handle) -> ptr          UTF-8 message of the last error
 //! qoiz_error_len(handle) -> len
 //! ```
@@ -21,10 +26,15 @@
 //! (anything wrong with the data; the message says what). `codec` is the
 //! number of the `Codec` enum in `proto/tdpb.proto`; `reset_context` is 0
 //! or 1.
+//!
+//! The operations of a session stream message are little-endian u32
+//! fields, back to back: a paint is `0, x, y, width, height` and then
+//! `width * height * 4` RGBA bytes; a copy is `1, x, y, width, height,
+//! src_x, src_y` (`oriel_qoiz::FrameOps`). Apply them in order.
 
 #![warn(missing_docs)]
 
-use oriel_qoiz::{Codec, DecodeError, Decoder};
+use oriel_qoiz::{Codec, DecodeError, Decoder, SessionDecoder};
 
 /// Decoded.
 pub const OK: i32 = 0;
@@ -38,6 +48,10 @@ pub const ERR_DATA: i32 = -3;
 /// What a handle points to: a session's decoder, its output and last error.
 pub struct Session {
     decoder: Decoder,
+    stream: SessionDecoder,
+    /// Whether the last success was a session stream message (its output
+    /// lives in `stream`) or a rectangle (in `rgba`).
+    output_is_frame: bool,
     rgba: Vec<u8>,
     error: String,
 }
@@ -70,6 +84,8 @@ pub unsafe extern "C" fn qoiz_free(ptr: *mut u8, len: u32) {
 pub extern "C" fn qoiz_decoder_new() -> *mut Session {
     Box::into_raw(Box::new(Session {
         decoder: Decoder::new(),
+        stream: SessionDecoder::new(),
+        output_is_frame: false,
         rgba: Vec::new(),
         error: String::new(),
     }))
@@ -128,6 +144,41 @@ pub unsafe extern "C" fn qoiz_decode(
     ) {
         Ok(()) => {
             session.error.clear();
+            session.output_is_frame = false;
+            OK
+        }
+        Err(e) => session.fail(ERR_DATA, message(&e)),
+    }
+}
+
+/// Decodes one `CODEC_QOIZ_SESSION` message into its operations; see the
+/// crate documentation for the layout and the status codes.
+///
+/// # Safety
+/// As [`qoiz_decode`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qoiz_decode_frame(
+    handle: *mut Session,
+    reset_context: u32,
+    data_ptr: *const u8,
+    data_len: u32,
+) -> i32 {
+    // SAFETY: the caller guarantees the handle is null or live and unaliased.
+    let Some(session) = (unsafe { handle.as_mut() }) else {
+        return ERR_ARGUMENT;
+    };
+    let data: &[u8] = if data_len == 0 {
+        &[]
+    } else if data_ptr.is_null() {
+        return session.fail(ERR_ARGUMENT, "data pointer is null".into());
+    } else {
+        // SAFETY: the caller guarantees data_len readable bytes at data_ptr.
+        unsafe { std::slice::from_raw_parts(data_ptr, data_len as usize) }
+    };
+    match session.stream.decode(reset_context != 0, data) {
+        Ok(_) => {
+            session.error.clear();
+            session.output_is_frame = true;
             OK
         }
         Err(e) => session.fail(ERR_DATA, message(&e)),
@@ -142,7 +193,17 @@ pub unsafe extern "C" fn qoiz_decode(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn qoiz_output_ptr(handle: *const Session) -> *const u8 {
     // SAFETY: the caller guarantees the handle is null or live.
-    unsafe { handle.as_ref() }.map_or(std::ptr::null(), |s| s.rgba.as_ptr())
+    unsafe { handle.as_ref() }.map_or(std::ptr::null(), |s| s.output().as_ptr())
+}
+
+/// Length in bytes of the output at [`qoiz_output_ptr`]; 0 for a null handle.
+///
+/// # Safety
+/// `handle` must be null or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn qoiz_output_len(handle: *const Session) -> u32 {
+    // SAFETY: the caller guarantees the handle is null or live.
+    unsafe { handle.as_ref() }.map_or(0, |s| s.output().len() as u32)
 }
 
 /// The UTF-8 message of the last error (empty after a success).
@@ -166,6 +227,14 @@ pub unsafe extern "C" fn qoiz_error_len(handle: *const Session) -> u32 {
 }
 
 impl Session {
+    fn output(&self) -> &[u8] {
+        if self.output_is_frame {
+            self.stream.last_ops().as_bytes()
+        } else {
+            &self.rgba
+        }
+    }
+
     fn fail(&mut self, status: i32, error: String) -> i32 {
         self.error = error;
         status

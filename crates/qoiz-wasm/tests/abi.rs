@@ -1,6 +1,6 @@
 //! The exports called natively, the way the worker calls them.
 
-use oriel_qoiz::{BgrxView, FrameEncoder};
+use oriel_qoiz::{BgrxView, FrameEncoder, OP_KIND_COPY, OP_KIND_PAINT};
 use oriel_qoiz_wasm::*;
 
 fn error(handle: *mut Session) -> String {
@@ -55,4 +55,50 @@ fn decode_through_the_exports() {
         qoiz_decoder_free(std::ptr::null_mut());
     }
     assert!(qoiz_alloc(0).is_null());
+}
+
+#[test]
+fn a_session_stream_message_through_the_exports() {
+    let pixels: Vec<u8> = (0..6 * 4 * 4).map(|i| (i * 5) as u8).collect();
+    let mut encoder = oriel_qoiz::SessionEncoder::new().unwrap();
+    encoder
+        .paint(2, 3, &BgrxView::new(&pixels, 24, 6, 4).unwrap())
+        .unwrap();
+    encoder.copy(0, 0, 2, 2, 4, 4).unwrap();
+    let mut data = Vec::new();
+    assert!(encoder.finish(&mut data).unwrap());
+
+    let handle = qoiz_decoder_new();
+    // SAFETY: data outlives the calls; the handle is live until freed below.
+    unsafe {
+        assert_eq!(
+            qoiz_decode_frame(handle, 0, data.as_ptr(), data.len() as u32),
+            ERR_DATA
+        );
+        assert!(error(handle).contains("no stream is open"));
+        assert_eq!(
+            qoiz_decode_frame(handle, 1, data.as_ptr(), data.len() as u32),
+            OK
+        );
+        let len = qoiz_output_len(handle) as usize;
+        assert_eq!(len, 20 + 6 * 4 * 4 + 28);
+        let ops = std::slice::from_raw_parts(qoiz_output_ptr(handle), len);
+        let field = |i: usize| u32::from_le_bytes(ops[i * 4..i * 4 + 4].try_into().unwrap());
+        assert_eq!(
+            [field(0), field(1), field(2), field(3), field(4)],
+            [OP_KIND_PAINT, 2, 3, 6, 4]
+        );
+        assert_eq!(&ops[20..24], &[pixels[2], pixels[1], pixels[0], 255]);
+        let copy = &ops[20 + 96..];
+        let field = |i: usize| u32::from_le_bytes(copy[i * 4..i * 4 + 4].try_into().unwrap());
+        assert_eq!(
+            (0..7).map(field).collect::<Vec<_>>(),
+            [OP_KIND_COPY, 0, 0, 2, 2, 4, 4]
+        );
+        assert_eq!(
+            qoiz_decode_frame(handle, 1, std::ptr::null(), 3),
+            ERR_ARGUMENT
+        );
+        qoiz_decoder_free(handle);
+    }
 }

@@ -9,10 +9,15 @@
 //! cargo run -p oriel-qoiz --example fuzz_seeds -- crates/qoiz/testdata/fuzz_regression
 //! ```
 
-use oriel_qoiz::{BgrxView, FrameEncoder, StreamEncoder};
+use oriel_qoiz::{BgrxView, FrameEncoder, SessionEncoder, StreamEncoder};
 
-fn record(out: &mut Vec<u8>, stream: bool, reset: bool, w: u32, h: u32, data: &[u8]) {
-    out.push(u8::from(stream) | u8::from(reset) << 1);
+/// Flag bits of a record: see `oriel_qoiz::fuzzing`.
+const STREAM: u8 = 1;
+const RESET: u8 = 2;
+const SESSION: u8 = 4;
+
+fn record(out: &mut Vec<u8>, flags: u8, w: u32, h: u32, data: &[u8]) {
+    out.push(flags);
     out.push((w - 1) as u8);
     out.push((h - 1) as u8);
     out.extend_from_slice(&(data.len() as u16).to_le_bytes());
@@ -43,14 +48,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let view = BgrxView::new(&pixels, w as usize * 4, w, h)?;
         let mut session = Vec::new();
         frames.encode(&view, &mut data)?;
-        record(&mut session, false, false, w, h, &data);
+        record(&mut session, 0, w, h, &data);
         let mut stream = StreamEncoder::new()?;
         for i in 0..3 {
             if i == 2 {
                 stream.reset();
             }
             let reset = stream.encode(&view, &mut data)?;
-            record(&mut session, true, reset, w, h, &data);
+            record(
+                &mut session,
+                STREAM | if reset { RESET } else { 0 },
+                w,
+                h,
+                &data,
+            );
+        }
+        // The session stream: a paint and a copy, a paint, then a new stream.
+        let mut encoder = SessionEncoder::new()?;
+        for i in 0..3 {
+            if i == 2 {
+                encoder.reset();
+            }
+            encoder.paint(i, i, &view)?;
+            if i == 0 {
+                encoder.copy(0, 0, w, h, 1, 1)?;
+            }
+            let reset = encoder.finish(&mut data)?;
+            record(
+                &mut session,
+                SESSION | if reset { RESET } else { 0 },
+                1,
+                1,
+                &data,
+            );
         }
         std::fs::write(
             format!("{dir}/seed_{n}_truncated"),

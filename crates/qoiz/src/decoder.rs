@@ -59,6 +59,7 @@ impl Decoder {
         check_size(width, height)?;
         let limit = max_qoi_len(width, height);
         match codec {
+            Codec::QoizSession => return Err(DecodeError::NotARectangle),
             Codec::Qoiz => inflate(&mut self.frames, data, limit, width, height, &mut self.qoi)?,
             Codec::QoizStream => {
                 if reset_context {

@@ -38,6 +38,18 @@ pub enum EncodeError {
     /// The zstd library failed; the encoder must be reset before reuse.
     #[error("zstd compression failed: {0}")]
     Zstd(&'static str),
+    /// A session stream operation would leave the largest screen.
+    #[error("{width}x{height} at ({x}, {y}) leaves the largest screen")]
+    OffScreen {
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
 }
 
 /// Why a rectangle could not be decoded. Every variant means the data came
@@ -134,4 +146,91 @@ pub enum DecodeError {
     /// open (first rectangle, or the stream broke on an earlier error).
     #[error("stream rectangle without reset_context and no stream is open")]
     NoStream,
+    /// A rectangle does not lie on the [`Canvas`](crate::Canvas).
+    #[error("{width}x{height} at ({x}, {y}) leaves the {canvas_width}x{canvas_height} screen")]
+    OffCanvas {
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// The canvas's width.
+        canvas_width: u32,
+        /// The canvas's height.
+        canvas_height: u32,
+    },
+    /// A `CODEC_QOIZ_SESSION` message was given to the rectangle decoder;
+    /// [`SessionDecoder`](crate::SessionDecoder) decodes those.
+    #[error("a session stream message is not a rectangle of its own")]
+    NotARectangle,
+    /// A session stream message inflates past
+    /// [`MAX_MESSAGE_BODY`](crate::MAX_MESSAGE_BODY).
+    #[error("the frame inflates past {limit} bytes")]
+    BodyTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A session stream message paints more than
+    /// [`MAX_MESSAGE_AREA`](crate::MAX_MESSAGE_AREA) pixels.
+    #[error("the frame paints more than {limit} pixels")]
+    AreaTooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The message's body is not as long as it says: cut short, or
+    /// corrupted.
+    #[error("the frame says it holds {declared} bytes but {found} came out")]
+    BodyLength {
+        /// The length the body starts with.
+        declared: u32,
+        /// What was inflated after it.
+        found: usize,
+    },
+    /// A frame operation ends before its fields do.
+    #[error("the frame operation at byte {offset} is truncated")]
+    OpTruncated {
+        /// Where the field starts in the frame body.
+        offset: usize,
+    },
+    /// A field is not a LEB128 u32 of at most 5 bytes.
+    #[error("the number at byte {offset} of the frame is not a valid u32")]
+    BadVarint {
+        /// Where it starts in the frame body.
+        offset: usize,
+    },
+    /// An operation tag this decoder does not know.
+    #[error("unknown frame operation {tag} at byte {offset}")]
+    BadOp {
+        /// Where the operation starts.
+        offset: usize,
+        /// Its tag.
+        tag: u8,
+    },
+    /// A region is empty or leaves the largest screen.
+    #[error(
+        "the frame operation at byte {offset} covers {width}x{height} at ({x}, {y}), off the screen"
+    )]
+    OpOutside {
+        /// Where the operation starts.
+        offset: usize,
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// A paint's QOI ops do not decode.
+    #[error("the paint at byte {offset} of the frame does not decode: {reason}")]
+    BadPaint {
+        /// Where the operation starts.
+        offset: usize,
+        /// What is wrong with its pixels.
+        reason: Box<DecodeError>,
+    },
 }

@@ -20,18 +20,27 @@
 //! See `docs/codec.md` for the measurements behind the defaults.
 #![warn(missing_docs)]
 
+mod canvas;
 mod decoder;
 #[cfg(feature = "encode")]
 mod encoder;
 mod error;
 mod history;
 mod qoi;
+mod session;
 mod view;
 
+pub use canvas::Canvas;
 pub use decoder::Decoder;
 pub use error::{DecodeError, EncodeError, ViewError};
 pub use history::STREAM_HISTORY_MAX;
 pub use qoi::{END_MARKER, HEADER_LEN, MAGIC, decode_qoi, encode_qoi, max_qoi_len};
+#[cfg(feature = "encode")]
+pub use session::{DEFAULT_SESSION_LEVEL, SESSION_WINDOW_LOG, SessionEncoder, encode_paint};
+pub use session::{
+    FrameOp, FrameOps, MAX_MESSAGE_AREA, MAX_MESSAGE_BODY, MAX_WINDOW_LOG, OP_KIND_COPY,
+    OP_KIND_PAINT, SessionDecoder,
+};
 pub use view::BgrxView;
 
 #[doc(hidden)]
@@ -54,6 +63,9 @@ pub enum Codec {
     /// QOI in one zstd frame per rectangle whose dictionary is the session's
     /// earlier QOI bytes (`CODEC_QOIZ_STREAM`); see `StreamEncoder`.
     QoizStream = 2,
+    /// One zstd stream for the session, a frame's operations per message
+    /// (`CODEC_QOIZ_SESSION`); see [`SessionEncoder`] and [`SessionDecoder`].
+    QoizSession = 3,
 }
 
 impl TryFrom<u32> for Codec {
@@ -63,6 +75,7 @@ impl TryFrom<u32> for Codec {
         match value {
             1 => Ok(Codec::Qoiz),
             2 => Ok(Codec::QoizStream),
+            3 => Ok(Codec::QoizSession),
             other => Err(DecodeError::UnknownCodec(other)),
         }
     }

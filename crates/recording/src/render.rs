@@ -2,7 +2,7 @@
 //! of RGBA pixels, as the browser paints them. For exports; the web player
 //! does the same with the browser's canvas.
 
-use oriel_qoiz::{Codec, Decoder};
+use oriel_qoiz::{Canvas, DecodeError};
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::Envelope;
 use prost::Message;
@@ -38,11 +38,7 @@ pub enum RenderError {
 /// The screen as the recording paints it.
 #[derive(Default)]
 pub struct Screen {
-    width: u32,
-    height: u32,
-    rgba: Vec<u8>,
-    decoder: Decoder,
-    rect: Vec<u8>,
+    canvas: Canvas,
 }
 
 impl Screen {
@@ -53,12 +49,12 @@ impl Screen {
 
     /// Width and height now (0 before the first size).
     pub fn size(&self) -> (u32, u32) {
-        (self.width, self.height)
+        self.canvas.size()
     }
 
     /// The pixels, RGBA, row after row.
     pub fn rgba(&self) -> &[u8] {
-        &self.rgba
+        self.canvas.rgba()
     }
 
     /// Applies the record at `offset`: a new size (the picture starts
@@ -72,48 +68,31 @@ impl Screen {
             Some(Payload::ServerHello(hello)) => self.resize(offset, hello.width, hello.height),
             Some(Payload::ClientScreenSpec(spec)) => self.resize(offset, spec.width, spec.height),
             Some(Payload::FrameRect(rect)) => {
-                if self.width == 0 {
+                let (width, height) = self.canvas.size();
+                if width == 0 {
                     return Err(RenderError::NoScreen { offset });
                 }
-                let fits = rect
-                    .x
-                    .checked_add(rect.width)
-                    .is_some_and(|right| right <= self.width)
-                    && rect
-                        .y
-                        .checked_add(rect.height)
-                        .is_some_and(|bottom| bottom <= self.height);
-                if !fits {
-                    return Err(RenderError::OutsideScreen {
-                        offset,
-                        width: self.width,
-                        height: self.height,
-                    });
-                }
-                let codec =
-                    Codec::try_from(rect.codec as u32).map_err(|e| RenderError::Undecodable {
-                        offset,
-                        reason: e.to_string(),
-                    })?;
-                self.decoder
-                    .decode(
-                        codec,
+                self.canvas
+                    .paint(
+                        rect.codec as u32,
                         rect.reset_context,
                         &rect.data,
+                        rect.x,
+                        rect.y,
                         rect.width,
                         rect.height,
-                        &mut self.rect,
                     )
-                    .map_err(|e| RenderError::Undecodable {
-                        offset,
-                        reason: e.to_string(),
-                    })?;
-                let row = rect.width as usize * 4;
-                for y in 0..rect.height as usize {
-                    let to = ((rect.y as usize + y) * self.width as usize + rect.x as usize) * 4;
-                    self.rgba[to..to + row].copy_from_slice(&self.rect[y * row..(y + 1) * row]);
-                }
-                Ok(())
+                    .map_err(|e| match e {
+                        DecodeError::OffCanvas { .. } => RenderError::OutsideScreen {
+                            offset,
+                            width,
+                            height,
+                        },
+                        e => RenderError::Undecodable {
+                            offset,
+                            reason: e.to_string(),
+                        },
+                    })
             }
             // The cursor, the mouse and alerts are not part of the picture.
             _ => Ok(()),
@@ -128,14 +107,7 @@ impl Screen {
                 height,
             });
         }
-        if (width, height) != (self.width, self.height) {
-            (self.width, self.height) = (width, height);
-            self.rgba.clear();
-            self.rgba.resize(width as usize * height as usize * 4, 0);
-            for alpha in self.rgba.iter_mut().skip(3).step_by(4) {
-                *alpha = 255;
-            }
-        }
+        self.canvas.resize(width, height);
         Ok(())
     }
 }

@@ -269,6 +269,14 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         Payload::Ping(ping) => ensure(ping.id.len() <= MAX_PING_ID_LEN, "Ping.id", || {
             format!("{} bytes, at most {MAX_PING_ID_LEN}", ping.id.len())
         }),
+        Payload::FrameRect(rect) if rect.codec == pb::Codec::QoizSession as i32 => {
+            // A whole frame's operations, each placed by the codec itself.
+            ensure(
+                rect.x == 0 && rect.y == 0 && rect.width == 0 && rect.height == 0,
+                "FrameRect",
+                || "a CODEC_QOIZ_SESSION message has no position or size of its own".into(),
+            )
+        }
         Payload::FrameRect(rect) => {
             side(rect.width, "FrameRect.width")?;
             side(rect.height, "FrameRect.height")?;
@@ -310,6 +318,7 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         | Payload::LatencyStats(_)
         | Payload::FrameAck(_)
         | Payload::EndSession(_)
+        | Payload::KeyframeRequest(_)
         | Payload::RemoveParticipant(_) => Ok(()),
         Payload::InviteParticipant(invite) => name(&invite.user, "InviteParticipant.user"),
         Payload::SessionParticipants(list) => {

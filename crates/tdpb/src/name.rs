@@ -23,6 +23,7 @@ impl Payload {
             Payload::CursorImage(_) => "CursorImage",
             Payload::KeyboardText(_) => "KeyboardText",
             Payload::EndSession(_) => "EndSession",
+            Payload::KeyframeRequest(_) => "KeyframeRequest",
             Payload::SessionParticipants(_) => "SessionParticipants",
             Payload::RemoveParticipant(_) => "RemoveParticipant",
             Payload::InviteParticipant(_) => "InviteParticipant",

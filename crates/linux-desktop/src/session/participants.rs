@@ -26,6 +26,7 @@ pub(super) mod kind {
     pub const END_SESSION: u32 = 104;
     pub const REMOVE_PARTICIPANT: u32 = 106;
     pub const INVITE_PARTICIPANT: u32 = 107;
+    pub const KEYFRAME_REQUEST: u32 = 108;
 }
 
 /// Who of the viewers gets a message the process sent.
@@ -75,6 +76,8 @@ pub(super) fn may_send(mode: ViewerMode, kind: u32) -> bool {
         kind::CLIPBOARD_DATA => mode.may_send_input(),
         // Acknowledgements are the pacing viewer's business, decided apart.
         kind::FRAME_ACK => true,
+        // Every viewer decodes, so every viewer may find its picture broken.
+        kind::KEYFRAME_REQUEST => true,
         _ => mode.may_send_input(),
     }
 }

@@ -230,6 +230,9 @@ impl Desktop {
             Payload::FrameAck(ack) => {
                 frames.send(Command::Ack(ack.frame_id));
             }
+            Payload::KeyframeRequest(_) => {
+                frames.send(Command::Keyframe);
+            }
             Payload::ClientScreenSpec(spec) => {
                 frames.send(Command::Resize(ScreenSize::fit(spec.width, spec.height, spec.scale).within(self.max_screen)));
             }

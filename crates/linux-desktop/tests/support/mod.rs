@@ -12,7 +12,7 @@ use oriel_auth::ca::{CertAuthority, UserIdentity};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::store::{DesktopRecord, Store};
 use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, SessionEnd, SessionError, SessionLimits, SessionRequest};
-use oriel_qoiz::{Codec as QoizCodec, Decoder};
+use oriel_qoiz::Canvas;
 use oriel_recorder::RecordingSpool;
 use oriel_tdpb::pb::{self, Codec};
 use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
@@ -309,9 +309,8 @@ impl XClient {
 pub struct Client {
     stream: DuplexStream,
     frames: FrameReader,
-    decoder: Decoder,
-    /// The remote screen as painted so far, RGBA.
-    pub canvas: Vec<u8>,
+    /// The remote screen as painted so far.
+    picture: Canvas,
     pub width: u32,
     pub height: u32,
     pub alerts: Vec<pb::Alert>,
@@ -328,8 +327,7 @@ impl Client {
         Self {
             stream,
             frames: FrameReader::new(Limits::FROM_SERVER.max_frame_len),
-            decoder: Decoder::new(),
-            canvas: Vec::new(),
+            picture: Canvas::new(),
             width: 0,
             height: 0,
             alerts: Vec::new(),
@@ -351,7 +349,7 @@ impl Client {
         let hello = Payload::ClientHello(pb::ClientHello {
             screen_spec: Some(pb::ClientScreenSpec { width, height, scale: 100 }),
             protocol_version: 1,
-            codecs: vec![Codec::QoizStream as i32, Codec::Qoiz as i32],
+            codecs: vec![Codec::QoizSession as i32, Codec::QoizStream as i32, Codec::Qoiz as i32],
             ..Default::default()
         });
         let _ = self.stream.write_all(&encode_frame(hello)).await;
@@ -381,7 +379,7 @@ impl Client {
     pub fn resize_canvas(&mut self, width: u32, height: u32) {
         self.width = width;
         self.height = height;
-        self.canvas = vec![0; (width * height * 4) as usize];
+        self.picture.resize(width, height);
     }
 
     /// The next message; frames are painted and acknowledged on the way.
@@ -405,17 +403,9 @@ impl Client {
     async fn absorb(&mut self, payload: &Payload) {
         match payload {
             Payload::FrameRect(rect) => {
-                let codec = QoizCodec::try_from(rect.codec as u32).unwrap();
-                let mut rgba = Vec::new();
-                self.decoder.decode(codec, rect.reset_context, &rect.data, rect.width, rect.height, &mut rgba).unwrap();
+                self.picture.paint(rect.codec as u32, rect.reset_context, &rect.data, rect.x, rect.y, rect.width, rect.height).unwrap();
                 if rect.reset_context {
                     self.keyframes += 1;
-                }
-                for row in 0..rect.height {
-                    let src = (row * rect.width * 4) as usize;
-                    let dst = (((rect.y + row) * self.width + rect.x) * 4) as usize;
-                    let len = (rect.width * 4) as usize;
-                    self.canvas[dst..dst + len].copy_from_slice(&rgba[src..src + len]);
                 }
                 if rect.end_of_frame {
                     self.last_frame = Some(rect.frame_id);
@@ -436,7 +426,7 @@ impl Client {
     /// RGBA of one canvas pixel.
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = ((y * self.width + x) * 4) as usize;
-        self.canvas[i..i + 4].try_into().unwrap()
+        self.picture.rgba()[i..i + 4].try_into().unwrap()
     }
 
     /// Reads (painting and acknowledging) whatever arrives for `time`,

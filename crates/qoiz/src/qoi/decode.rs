@@ -29,6 +29,24 @@ pub fn decode_qoi(
     }
     let body = check_header(data, width, height)?;
 
+    let pos = decode_qoi_ops(body, out_rgba)?;
+    match &body[pos..] {
+        rest if rest == END_MARKER => Ok(()),
+        rest if rest.len() < END_MARKER.len() && END_MARKER.starts_with(rest) => {
+            Err(DecodeError::QoiTruncated)
+        }
+        rest if rest.starts_with(&END_MARKER) => Err(DecodeError::QoiTrailingBytes {
+            extra: rest.len() - END_MARKER.len(),
+        }),
+        _ => Err(DecodeError::QoiBadEndMarker),
+    }
+}
+
+/// Decodes QOI ops (no header) from the start of `body` until `out_rgba` is
+/// full, and returns how many bytes of `body` they took. Every pixel is
+/// written opaque. Nothing is allocated.
+pub(crate) fn decode_qoi_ops(body: &[u8], out_rgba: &mut [u8]) -> Result<usize, DecodeError> {
+    let expected = out_rgba.len();
     let mut index = [[0u8; 4]; 64];
     let mut px: Rgba = START_PIXEL;
     let mut pos = 0;
@@ -90,16 +108,7 @@ pub fn decode_qoi(
         written = end;
     }
 
-    match &body[pos..] {
-        rest if rest == END_MARKER => Ok(()),
-        rest if rest.len() < END_MARKER.len() && END_MARKER.starts_with(rest) => {
-            Err(DecodeError::QoiTruncated)
-        }
-        rest if rest.starts_with(&END_MARKER) => Err(DecodeError::QoiTrailingBytes {
-            extra: rest.len() - END_MARKER.len(),
-        }),
-        _ => Err(DecodeError::QoiBadEndMarker),
-    }
+    Ok(pos)
 }
 
 /// Checks the header against the size the caller expects and returns the

@@ -21,10 +21,28 @@ pub fn encode_qoi(view: &BgrxView<'_>, out: &mut Vec<u8>) -> Result<(), ViewErro
     out.push(3); // channels
     out.push(0); // colorspace: sRGB with linear alpha
 
+    push_ops(view, out);
+    out.extend_from_slice(&END_MARKER);
+    Ok(())
+}
+
+/// Appends the QOI ops of `view` to `out`: no header, no end marker. The
+/// session codec frames them itself, and reads exactly `width * height`
+/// pixels back.
+#[cfg(feature = "encode")]
+pub(crate) fn encode_qoi_ops(view: &BgrxView<'_>, out: &mut Vec<u8>) -> Result<(), ViewError> {
+    view.validate()?;
+    out.reserve(view.width as usize * view.height as usize * 4);
+    push_ops(view, out);
+    Ok(())
+}
+
+/// The op stream of a validated view, `out` already reserved.
+fn push_ops(view: &BgrxView<'_>, out: &mut Vec<u8>) {
     let mut index = [[0u8; 4]; 64];
     let mut prev = START_PIXEL;
     let mut run: u8 = 0;
-    for y in 0..height {
+    for y in 0..view.height as usize {
         for bgrx in view.row(y).chunks_exact(4) {
             let px: Rgba = [bgrx[2], bgrx[1], bgrx[0], 255];
             if px == prev {
@@ -52,8 +70,6 @@ pub fn encode_qoi(view: &BgrxView<'_>, out: &mut Vec<u8>) -> Result<(), ViewErro
     if run > 0 {
         out.push(OP_RUN | (run - 1));
     }
-    out.extend_from_slice(&END_MARKER);
-    Ok(())
 }
 
 /// Writes the shortest of DIFF, LUMA and RGB that turns `prev` into `px`

@@ -9,7 +9,10 @@ mod decode;
 mod encode;
 
 pub use decode::decode_qoi;
+pub(crate) use decode::decode_qoi_ops;
 pub use encode::encode_qoi;
+#[cfg(feature = "encode")]
+pub(crate) use encode::encode_qoi_ops;
 
 /// `"qoif"`, the first four bytes of every QOI image.
 pub const MAGIC: [u8; 4] = *b"qoif";
