@@ -4,7 +4,7 @@
 use oriel_qoiz::{BgrxView, EncodeError, FrameEncoder, SessionEncoder, StreamEncoder};
 use oriel_tdpb::pb::{self, Codec};
 
-use crate::x11::capture::{Rect, Shadow};
+use crate::x11::capture::{Changes, Rect, Shadow};
 
 /// Past this many bytes of operations a session stream frame is sent in
 /// parts, each far below the decoders' limit (`MAX_MESSAGE_BODY`, 16 MiB)
@@ -51,12 +51,14 @@ impl RectEncoder {
         }
     }
 
-    /// Encodes the `rects` of `shadow` that changed as frame `frame_id`: the
-    /// messages to send, in order, the last one ending the frame. A
+    /// Encodes what changed in `shadow` as frame `frame_id`: the messages
+    /// to send, in order, the last one ending the frame. Moves come only
+    /// from a capture that looked for them, which it does for the session
+    /// codec alone. A
     /// keyframe's first message says so (`keyframe`) with every codec: a
     /// recording indexes keyframes by it, and a viewer that joins starts
     /// there.
-    pub fn encode_frame(&mut self, frame_id: u32, rects: &[Rect], shadow: &Shadow, keyframe: bool) -> Result<Vec<pb::FrameRect>, EncodeError> {
+    pub fn encode_frame(&mut self, frame_id: u32, changes: &Changes, shadow: &Shadow, keyframe: bool) -> Result<Vec<pb::FrameRect>, EncodeError> {
         if keyframe {
             self.reset();
         }
@@ -69,6 +71,11 @@ impl RectEncoder {
         let mut messages = Vec::new();
         match self {
             Self::Session(encoder) => {
+                for step in &changes.moves {
+                    let to = step.to;
+                    encoder.copy(to.x, to.y, to.width, to.height, step.src_x, step.src_y)?;
+                }
+                let rects = &changes.rects;
                 for (i, rect) in rects.iter().enumerate() {
                     encoder.paint(rect.x, rect.y, &view(rect))?;
                     if encoder.pending() >= SESSION_PART_BYTES && i + 1 < rects.len() {
@@ -78,7 +85,8 @@ impl RectEncoder {
                 messages.push(session_message(encoder, frame_id, true)?);
             }
             Self::Frames(_) | Self::Stream(_) => {
-                for rect in rects {
+                debug_assert!(changes.moves.is_empty(), "a per-rectangle codec cannot copy regions");
+                for rect in &changes.rects {
                     let mut data = Vec::new();
                     let reset_context = match self {
                         Self::Frames(encoder) => {

@@ -110,6 +110,8 @@ impl FrameLoop {
         out: tokio::sync::mpsc::Sender<Vec<u8>>,
         thumbnails: Option<tokio::sync::mpsc::Sender<Thumbnail>>,
     ) -> std::io::Result<(Self, tokio::sync::oneshot::Receiver<FrameLoopEnd>)> {
+        let mut capture = capture;
+        capture.find_moves(encoder.codec() == oriel_tdpb::pb::Codec::QoizSession);
         let (ended_tx, ended) = tokio::sync::oneshot::channel();
         let (signals, rx) = mpsc::channel();
         let stats = Arc::new(FrameStats::default());
@@ -263,16 +265,16 @@ impl LoopState {
     /// Captures what changed and sends it as one frame. False once the
     /// session stopped listening.
     fn send_frame(&mut self, keyframe: bool) -> Result<bool, X11Error> {
-        let rects = self.capture.changes(&self.conn, keyframe)?;
-        if rects.is_empty() {
+        let changes = self.capture.changes(&self.conn, keyframe)?;
+        if changes.is_empty() {
             return Ok(true);
         }
         let frame_id = self.pacer.sent(Instant::now());
-        let messages = match self.encoder.encode_frame(frame_id, &rects, self.capture.shadow(), keyframe) {
+        let messages = match self.encoder.encode_frame(frame_id, &changes, self.capture.shadow(), keyframe) {
             Ok(messages) => messages,
             Err(error) => {
                 // Our own pixels failed to encode: a bug, not the client's fault.
-                tracing::error!(%error, rects = rects.len(), "frame did not encode");
+                tracing::error!(%error, rects = changes.rects.len(), moves = changes.moves.len(), "frame did not encode");
                 return Ok(false);
             }
         };
@@ -284,7 +286,7 @@ impl LoopState {
             }
         }
         self.stats.frames.fetch_add(1, Ordering::Relaxed);
-        self.stats.rects.fetch_add(rects.len() as u64, Ordering::Relaxed);
+        self.stats.rects.fetch_add(changes.rects.len() as u64, Ordering::Relaxed);
         Ok(true)
     }
 

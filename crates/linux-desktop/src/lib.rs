@@ -24,6 +24,7 @@ pub mod keyboard;
 mod launcher;
 pub mod login;
 pub mod pacing;
+pub mod scroll;
 pub mod session;
 mod session_audit;
 pub mod session_process;

@@ -2,7 +2,7 @@
 //! what a browser's canvas holds, for the places that play a browser
 //! natively (recording exports, tests, benchmarks).
 
-use crate::{Codec, DecodeError, Decoder, SessionDecoder};
+use crate::{Codec, DecodeError, Decoder, FrameOp, SessionDecoder};
 
 /// An RGBA picture and the decoders that paint it.
 #[derive(Default)]
@@ -13,6 +13,7 @@ pub struct Canvas {
     rects: Option<Decoder>,
     stream: SessionDecoder,
     scratch: Vec<u8>,
+    copies: u64,
 }
 
 impl Canvas {
@@ -29,6 +30,12 @@ impl Canvas {
     /// The pixels, RGBA, row after row.
     pub fn rgba(&self) -> &[u8] {
         &self.rgba
+    }
+
+    /// Regions copied so far (session stream copy operations): how a test
+    /// or a benchmark sees that a scroll went as a copy.
+    pub fn copies(&self) -> u64 {
+        self.copies
     }
 
     /// A new size: the picture starts black, as a browser's canvas does
@@ -64,6 +71,7 @@ impl Canvas {
         if codec == Codec::QoizSession {
             let ops = self.stream.decode(reset_context, data)?;
             ops.apply(&mut self.rgba, self.width, self.height);
+            self.copies += ops.iter().filter(|op| matches!(op, FrameOp::Copy { .. })).count() as u64;
             return Ok(());
         }
         let fits = x

@@ -17,6 +17,7 @@ use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto;
 
 use super::X11Error;
+use crate::scroll::{self, Rows};
 
 /// Side of the square tiles compared against the shadow framebuffer.
 pub const TILE: u32 = 64;
@@ -38,6 +39,35 @@ pub struct Rect {
     pub width: u32,
     /// Height, at least 1.
     pub height: u32,
+}
+
+/// A region the client copies from elsewhere on its own screen: what it
+/// showed at (`src_x`, `src_y`) now shows at the rectangle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    /// Where the region goes.
+    pub to: Rect,
+    /// Left edge of where it was.
+    pub src_x: u32,
+    /// Top edge of where it was.
+    pub src_y: u32,
+}
+
+/// What changed since the last capture: regions that moved (applied first,
+/// in order), then rectangles to send as pixels.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Copies the client makes on its screen, in order.
+    pub moves: Vec<Move>,
+    /// Rectangles of the shadow to send, after the moves.
+    pub rects: Vec<Rect>,
+}
+
+impl Changes {
+    /// Nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.moves.is_empty() && self.rects.is_empty()
+    }
 }
 
 /// What the client has on its screen, as 32-bit BGRX pixels.
@@ -66,6 +96,9 @@ pub struct Capture {
     segment: Option<Segment>,
     shadow: Shadow,
     dirty_tiles: Vec<bool>,
+    /// The client can copy regions (the session codec): look for scrolls.
+    moves_wanted: bool,
+    moves: Vec<Move>,
 }
 
 struct Segment {
@@ -87,9 +120,24 @@ impl Capture {
         conn.xfixes_create_region(region, &[])?;
         conn.xfixes_select_cursor_input(root, xfixes::CursorNotifyMask::DISPLAY_CURSOR)?;
         conn.flush()?;
-        let mut capture = Self { root, damage, region, segment: None, shadow: Shadow { width: 0, height: 0, pixels: Vec::new() }, dirty_tiles: Vec::new() };
+        let mut capture = Self {
+            root,
+            damage,
+            region,
+            segment: None,
+            shadow: Shadow { width: 0, height: 0, pixels: Vec::new() },
+            dirty_tiles: Vec::new(),
+            moves_wanted: false,
+            moves: Vec::new(),
+        };
         capture.resize(conn, width, height)?;
         Ok(capture)
+    }
+
+    /// Whether to look for regions that moved, which only a client that
+    /// can copy regions (`CODEC_QOIZ_SESSION`) can take.
+    pub fn find_moves(&mut self, wanted: bool) {
+        self.moves_wanted = wanted;
     }
 
     /// The client's view of the screen after the last [`Capture::changes`].
@@ -112,8 +160,8 @@ impl Capture {
     }
 
     /// Grabs what changed since the last call (everything when `full`), updates
-    /// the shadow and returns the changed area as rectangles in the shadow.
-    pub fn changes(&mut self, conn: &X11Connection, full: bool) -> Result<Vec<Rect>, X11Error> {
+    /// the shadow and returns what the client must do to match it.
+    pub fn changes(&mut self, conn: &X11Connection, full: bool) -> Result<Changes, X11Error> {
         // Take the damage so far and re-arm the NonEmpty notification.
         conn.damage_subtract(self.damage, x11rb::NONE, self.region)?;
         let fetched = conn.xfixes_fetch_region(self.region)?.reply()?;
@@ -128,7 +176,7 @@ impl Capture {
         for area in areas {
             self.grab(conn, align(area, screen), full)?;
         }
-        Ok(self.take_dirty_rects())
+        Ok(Changes { moves: std::mem::take(&mut self.moves), rects: self.take_dirty_rects() })
     }
 
     fn grab(&mut self, conn: &X11Connection, area: Rect, full: bool) -> Result<(), X11Error> {
@@ -147,6 +195,10 @@ impl Capture {
         .reply()?;
         let grabbed = &segment.map[..area.width as usize * area.height as usize * 4];
         let grabbed_stride = area.width as usize * 4;
+        if self.moves_wanted && !full {
+            let new = Rows { pixels: grabbed, stride: grabbed_stride, width: area.width, height: area.height };
+            find_moves(&mut self.shadow, &self.dirty_tiles, area, new, &mut self.moves);
+        }
         let stride = self.shadow.stride();
         let tiles_x = self.shadow.width.div_ceil(TILE);
         for ty in (area.y / TILE)..(area.y + area.height).div_ceil(TILE) {
@@ -172,6 +224,41 @@ impl Capture {
 
     fn take_dirty_rects(&mut self) -> Vec<Rect> {
         dirty_rects(&mut self.dirty_tiles, self.shadow.width, self.shadow.height)
+    }
+}
+
+/// Finds the bands of `area` that scrolled (`new` is its content now),
+/// moves them in the shadow as the client will, and notes the moves. A
+/// band whose source touches a tile already changed in this capture is
+/// left to the pixels: the client does not have that tile's new content
+/// when it copies.
+fn find_moves(shadow: &mut Shadow, dirty_tiles: &[bool], area: Rect, new: Rows<'_>, moves: &mut Vec<Move>) {
+    let stride = shadow.stride();
+    let start = area.y as usize * stride + area.x as usize * 4;
+    let old = Rows { pixels: &shadow.pixels[start..], stride, width: area.width, height: area.height };
+    let mut shifts = scroll::find_shifts(old, new);
+    // Content going down is copied bottom band first, so no band reads rows
+    // another has already overwritten.
+    if shifts.first().is_some_and(|s| s.dy < 0) {
+        shifts.reverse();
+    }
+    let tiles_x = shadow.width.div_ceil(TILE);
+    for shift in shifts {
+        let to = Rect { x: area.x, y: area.y + shift.y, width: area.width, height: shift.height };
+        let src_y = (i64::from(to.y) + i64::from(shift.dy)) as u32;
+        let touches_dirty = (src_y / TILE..(src_y + to.height).div_ceil(TILE))
+            .any(|ty| (to.x / TILE..(to.x + to.width).div_ceil(TILE)).any(|tx| dirty_tiles[(ty * tiles_x + tx) as usize]));
+        if touches_dirty {
+            continue;
+        }
+        let row_bytes = to.width as usize * 4;
+        let rows: Box<dyn Iterator<Item = u32>> = if shift.dy > 0 { Box::new(0..to.height) } else { Box::new((0..to.height).rev()) };
+        for row in rows {
+            let from = (src_y + row) as usize * stride + to.x as usize * 4;
+            let dest = (to.y + row) as usize * stride + to.x as usize * 4;
+            shadow.pixels.copy_within(from..from + row_bytes, dest);
+        }
+        moves.push(Move { to, src_x: to.x, src_y });
     }
 }
 

@@ -423,6 +423,16 @@ impl Client {
         }
     }
 
+    /// Regions the service had this client copy rather than repaint.
+    pub fn copies(&self) -> u64 {
+        self.picture.copies()
+    }
+
+    /// The canvas, RGBA.
+    pub fn canvas(&self) -> &[u8] {
+        self.picture.rgba()
+    }
+
     /// RGBA of one canvas pixel.
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = ((y * self.width + x) * 4) as usize;
