@@ -19,6 +19,8 @@ export class Picture {
   #pending: (DecodedRect | DecodedOps)[] = [];
   /** A piece of the frame being received did not decode: the frame is dropped when it ends. */
   #dropping = false;
+  /** Regions copied on the canvas so far (a scroll sent as a copy, not as pixels). */
+  #copies = 0;
 
   constructor(canvas: HTMLCanvasElement) {
     this.canvas = canvas;
@@ -55,6 +57,11 @@ export class Picture {
     return 'painted';
   }
 
+  /** How many copy operations have been applied: what the end-to-end tests check scrolling by. */
+  get copies(): number {
+    return this.#copies;
+  }
+
   clear(): void {
     this.#forget();
     this.#context.fillStyle = '#000';
@@ -70,6 +77,7 @@ export class Picture {
       } else {
         // The canvas drawn onto itself is read whole before it is written, so an overlapping region (a scroll) copies right.
         this.#context.drawImage(this.canvas, op.srcX, op.srcY, width, height, x, y, width, height);
+        this.#copies++;
       }
     }
   }

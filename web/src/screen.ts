@@ -63,6 +63,11 @@ export class Screen {
     this.canvas.style.height = `${height / ratio}px`;
   }
 
+  /** Regions copied on the canvas so far. */
+  get copies(): number {
+    return this.#picture.copies;
+  }
+
   /** Takes a decoder's piece; says whether it ended its frame, and whether that frame shows. */
   paint(piece: DecodedPiece): FrameOutcome {
     return this.#picture.paint(piece);
