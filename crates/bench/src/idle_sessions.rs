@@ -180,7 +180,7 @@ pub async fn run(service_runtime: &Runtime, settings: Settings) -> anyhow::Resul
 async fn start(service_runtime: &Runtime, desktop: &Desktop, index: usize, stop: watch::Receiver<bool>, frames: Arc<AtomicU64>) -> anyhow::Result<Idle> {
     let (client_end, task) = desktop.pipe(service_runtime);
     let mut browser = Browser::new(Transport::Stream(Box::pin(client_end)));
-    browser.hello(WIDTH, HEIGHT, Codec::QoizStream).await?;
+    browser.hello(WIDTH, HEIGHT, Codec::QoizSession).await?;
     let uid_deadline = Instant::now() + START_PATIENCE;
     let uid = loop {
         // The service creates the login with the first session.

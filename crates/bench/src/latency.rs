@@ -45,7 +45,7 @@ pub async fn run(service_runtime: &Runtime, rounds: usize, with_proxy: bool) -> 
         Table::new(&["path", "keys", "first rect p50 ms", "p90", "p99", "max", "frame decoded p50 ms", "p90", "p99", "max", "keys with no frame", "pings/s"]);
     let mut notes = Vec::new();
 
-    let mut session = Session::start(service_runtime, 1920, 1080, Codec::QoizStream).await?;
+    let mut session = Session::start(service_runtime, 1920, 1080, Codec::QoizSession).await?;
     let direct = async {
         session.focus_terminal().await?;
         measure(&mut session.browser, rounds).await
@@ -100,7 +100,7 @@ pub fn cells_of(l: &Latencies) -> Vec<String> {
 async fn through_proxy(binary: &std::path::Path, rounds: usize) -> anyhow::Result<(Latencies, String)> {
     let oriel = Oriel::start(binary)?;
     let mut browser = Browser::new(Transport::Socket(Box::new(oriel.socket().await?)));
-    browser.hello(1920, 1080, Codec::QoizStream).await?;
+    browser.hello(1920, 1080, Codec::QoizSession).await?;
     let display = desktop::wait_display(oriel.dir.path(), &mut browser).await?;
     let terminal = desktop::wait_window(&mut browser, &display, TERMINAL).await?;
     browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;

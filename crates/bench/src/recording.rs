@@ -40,7 +40,7 @@ pub async fn run(service_runtime: &Runtime, seconds: f64) -> anyhow::Result<Stri
         for scenario in ["idle", "typing", "drag", "seq"] {
             let (client_end, task) = desktop.pipe(service_runtime);
             let mut session =
-                Session::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), 1920, 1080, Codec::QoizStream).await?;
+                Session::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), 1920, 1080, Codec::QoizSession).await?;
             let spool = desktop.dir().join("recording-spool");
             let before = part_size(&spool);
             let outcome = match scenario {

@@ -59,14 +59,14 @@ pub async fn run(service_runtime: &Runtime, proxy: &Side, rounds: usize, seconds
 
     let mut paths = Vec::new();
     let (client_end, task) = desktop.pipe(service_runtime);
-    let session = Session::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), 1920, 1080, Codec::QoizStream).await?;
+    let session = Session::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), 1920, 1080, Codec::QoizSession).await?;
     paths.push(measure("in-process pipe (as `latency`)", None, session, rounds, length).await?);
 
     for (name, dialer) in
         [("reverse tunnel: mTLS + gRPC, loopback TCP", &cluster.tunnel), ("direct dial of listen_addr: mTLS + gRPC, loopback TCP", &cluster.direct)]
     {
         let (stream, dial) = dial(proxy, dialer.clone(), &desktop).await.with_context(|| format!("opening a session by {name}"))?;
-        let session = Session::open(&desktop, Transport::Stream(stream), SessionTask::Agent, 1920, 1080, Codec::QoizStream).await?;
+        let session = Session::open(&desktop, Transport::Stream(stream), SessionTask::Agent, 1920, 1080, Codec::QoizSession).await?;
         paths.push(measure(name, Some(dial), session, rounds, length).await?);
     }
     Ok(render(&paths, &cluster, seconds))

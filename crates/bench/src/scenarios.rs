@@ -51,8 +51,8 @@ pub async fn run(service_runtime: &Runtime, seconds: f64) -> anyhow::Result<Stri
     xclients::require()?;
     let length = Duration::from_secs_f64(seconds);
     let mut outcomes = Vec::new();
-    // The web client's codec, then the same motion with the per-rectangle codec for comparison.
-    let mut session = Session::start(service_runtime, 1920, 1080, Codec::QoizStream).await?;
+    // The web client's codec, then the same motion with the older codecs for comparison.
+    let mut session = Session::start(service_runtime, 1920, 1080, Codec::QoizSession).await?;
     let result = async {
         outcomes.push(idle(&mut session, length).await?);
         outcomes.push(typing(&mut session, length).await?);
@@ -65,20 +65,22 @@ pub async fn run(service_runtime: &Runtime, seconds: f64) -> anyhow::Result<Stri
     let closed = session.close().await;
     result?;
     closed?;
-    let mut session = Session::start(service_runtime, 1920, 1080, Codec::Qoiz).await?;
-    let result = async {
-        let mut o = drag(&mut session, length / 2).await?;
-        o.name = format!("{}, CODEC_QOIZ", o.name);
-        outcomes.push(o);
-        let mut o = seq(&mut session, length / 2, Duration::ZERO).await?;
-        o.name = format!("{}, CODEC_QOIZ", o.name);
-        outcomes.push(o);
-        anyhow::Ok(())
+    for (codec, label) in [(Codec::QoizStream, "CODEC_QOIZ_STREAM"), (Codec::Qoiz, "CODEC_QOIZ")] {
+        let mut session = Session::start(service_runtime, 1920, 1080, codec).await?;
+        let result = async {
+            let mut o = drag(&mut session, length / 2).await?;
+            o.name = format!("{}, {label}", o.name);
+            outcomes.push(o);
+            let mut o = seq(&mut session, length / 2, Duration::ZERO).await?;
+            o.name = format!("{}, {label}", o.name);
+            outcomes.push(o);
+            anyhow::Ok(())
+        }
+        .await;
+        let closed = session.close().await;
+        result?;
+        closed?;
     }
-    .await;
-    let closed = session.close().await;
-    result?;
-    closed?;
     Ok(render(&outcomes, seconds))
 }
 

@@ -28,7 +28,7 @@ pub async fn run(service_runtime: &Runtime, rounds: usize, seconds: f64) -> anyh
     xclients::require()?;
     let desktop = Desktop::with_grace(service_runtime, Duration::from_secs(600)).await?;
     let (pipe, task) = desktop.pipe(service_runtime);
-    let mut session = Session::open(&desktop, Transport::Stream(Box::pin(pipe)), SessionTask::Handle(task), WIDTH, HEIGHT, Codec::QoizStream).await?;
+    let mut session = Session::open(&desktop, Transport::Stream(Box::pin(pipe)), SessionTask::Handle(task), WIDTH, HEIGHT, Codec::QoizSession).await?;
     let resumes = resume_times(service_runtime, &desktop, &mut session, rounds).await?;
     let mut rows = Vec::new();
     for count in [1, 2, 5] {
@@ -55,7 +55,7 @@ async fn resume_times(service_runtime: &Runtime, desktop: &Desktop, session: &mu
         // The old connection goes as the new one comes: a dropped network.
         let (pipe, _task) = desktop.serve(service_runtime, request);
         session.browser = Browser::new(Transport::Stream(Box::pin(pipe)));
-        let hello = session.browser.hello(WIDTH, HEIGHT, Codec::QoizStream).await?;
+        let hello = session.browser.hello(WIDTH, HEIGHT, Codec::QoizSession).await?;
         anyhow::ensure!(!hello.resumed_xsession.is_empty(), "the session was not resumed");
         let mut keyframe = false;
         session
@@ -99,7 +99,7 @@ async fn shared(service_runtime: &Runtime, desktop: &Desktop, session: &mut Sess
         };
         let (pipe, _task) = desktop.serve(service_runtime, request);
         let mut observer = Browser::new(Transport::Stream(Box::pin(pipe)));
-        observer.hello(WIDTH, HEIGHT, Codec::QoizStream).await?;
+        observer.hello(WIDTH, HEIGHT, Codec::QoizSession).await?;
         observer.wait_quiet(Duration::from_millis(300), Duration::from_secs(10)).await?;
         observers.push(observer);
     }
