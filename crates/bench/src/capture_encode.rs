@@ -56,7 +56,7 @@ pub fn run(iterations: usize) -> anyhow::Result<String> {
         std::thread::sleep(PAUSE);
         let measured = i >= WARMUP;
         let started = Instant::now();
-        let rects = capture.changes(&conn, true)?.rects;
+        let rects = capture.changes(&conn, true, &[])?.rects;
         let capture_time = started.elapsed();
         let server_copy = probe.grab(&conn)?;
         let shadow = capture.shadow();

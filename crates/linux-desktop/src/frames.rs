@@ -15,6 +15,7 @@ use x11rb::protocol::Event;
 use crate::encoder::RectEncoder;
 use crate::pacing::{Pacer, PacingConfig, Readiness};
 use crate::thumbnail::Thumbnail;
+use crate::window_moves::{Geometry, WindowMoves};
 use crate::x11::X11Error;
 use crate::x11::capture::Capture;
 use crate::x11::cursor;
@@ -45,6 +46,10 @@ pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_secs(1);
 
 enum Signal {
     Command(Command),
+    /// A top-level window's new geometry.
+    Configured(u32, Geometry),
+    /// A top-level window is gone.
+    Destroyed(u32),
     /// The session is over; X is about to go away.
     Stop,
     Damage,
@@ -117,9 +122,21 @@ impl FrameLoop {
         let stats = Arc::new(FrameStats::default());
         let events = signals.clone();
         let event_conn = conn.clone();
-        std::thread::Builder::new().name("x11-events".into()).spawn(move || forward_events(&event_conn, &events))?;
-        let state =
-            LoopState { conn, screen, capture, encoder, pacer: Pacer::new(config.pacing), config, out, thumbnails, stats: stats.clone(), cursor_serial: None };
+        let root = capture.root();
+        std::thread::Builder::new().name("x11-events".into()).spawn(move || forward_events(&event_conn, root, &events))?;
+        let state = LoopState {
+            conn,
+            screen,
+            capture,
+            encoder,
+            pacer: Pacer::new(config.pacing),
+            config,
+            out,
+            thumbnails,
+            stats: stats.clone(),
+            cursor_serial: None,
+            window_moves: WindowMoves::default(),
+        };
         std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
             let end = match state.run(rx) {
                 Ok(()) => FrameLoopEnd::Stopped,
@@ -145,10 +162,16 @@ impl Drop for FrameLoop {
     }
 }
 
-fn forward_events(conn: &X11Connection, signals: &mpsc::Sender<Signal>) {
+fn forward_events(conn: &X11Connection, root: u32, signals: &mpsc::Sender<Signal>) {
     loop {
         let signal = match conn.wait_for_event() {
             Ok(Event::DamageNotify(_)) => Signal::Damage,
+            Ok(Event::ConfigureNotify(e)) if e.event == root => {
+                let border = 2 * u32::from(e.border_width);
+                let geometry = Geometry { x: e.x.into(), y: e.y.into(), width: u32::from(e.width) + border, height: u32::from(e.height) + border };
+                Signal::Configured(e.window, geometry)
+            }
+            Ok(Event::DestroyNotify(e)) if e.event == root => Signal::Destroyed(e.window),
             Ok(Event::XfixesCursorNotify(_)) => Signal::Cursor,
             Ok(Event::Error(error)) => {
                 tracing::debug!(?error, "X error event");
@@ -177,6 +200,7 @@ struct LoopState {
     thumbnails: Option<tokio::sync::mpsc::Sender<Thumbnail>>,
     stats: Arc<FrameStats>,
     cursor_serial: Option<u32>,
+    window_moves: WindowMoves,
 }
 
 impl LoopState {
@@ -228,6 +252,8 @@ impl LoopState {
             };
             match signal {
                 Signal::Damage => dirty = true,
+                Signal::Configured(window, geometry) => self.window_moves.configured(window, geometry),
+                Signal::Destroyed(window) => self.window_moves.destroyed(window),
                 Signal::Cursor => self.send_cursor()?,
                 Signal::Command(Command::Ack(id)) => self.pacer.acked(id),
                 Signal::Command(Command::Keyframe) => keyframe_requested = true,
@@ -265,7 +291,13 @@ impl LoopState {
     /// Captures what changed and sends it as one frame. False once the
     /// session stopped listening.
     fn send_frame(&mut self, keyframe: bool) -> Result<bool, X11Error> {
-        let changes = self.capture.changes(&self.conn, keyframe)?;
+        let window_moves = if keyframe {
+            self.window_moves.clear();
+            Vec::new()
+        } else {
+            self.window_moves.take()
+        };
+        let changes = self.capture.changes(&self.conn, keyframe, &window_moves)?;
         if changes.is_empty() {
             return Ok(true);
         }

@@ -30,6 +30,7 @@ mod session_audit;
 pub mod session_process;
 pub mod shared_dir;
 pub mod thumbnail;
+pub mod window_moves;
 pub mod x11;
 pub mod xauthority;
 pub mod xsession;

@@ -82,10 +82,11 @@ pub fn find_shifts(old: Rows<'_>, new: Rows<'_>) -> Vec<Shift> {
             let changed = u32::from(new_hashes[y as usize] != old_hashes[y as usize]);
             let (start, count) = run.unwrap_or((y, 0));
             run = Some((start, count + changed));
-        } else if let Some((start, changed)) = run.take() {
-            if y - start >= MIN_RUN && changed >= MIN_VOTES {
-                shifts.push(Shift { y: start, height: y - start, dy });
-            }
+        } else if let Some((start, changed)) = run.take()
+            && y - start >= MIN_RUN
+            && changed >= MIN_VOTES
+        {
+            shifts.push(Shift { y: start, height: y - start, dy });
         }
     }
     shifts

@@ -14,10 +14,11 @@ use x11rb::connection::Connection;
 use x11rb::protocol::damage::{self, ConnectionExt as _};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xfixes::{self, ConnectionExt as _};
-use x11rb::protocol::xproto;
+use x11rb::protocol::xproto::{self, ConnectionExt as _};
 
 use super::X11Error;
 use crate::scroll::{self, Rows};
+use crate::window_moves::WindowMove;
 
 /// Side of the square tiles compared against the shadow framebuffer.
 pub const TILE: u32 = 64;
@@ -99,6 +100,8 @@ pub struct Capture {
     /// The client can copy regions (the session codec): look for scrolls.
     moves_wanted: bool,
     moves: Vec<Move>,
+    /// Rows being moved, reused from one move to the next.
+    scratch: Vec<u8>,
 }
 
 struct Segment {
@@ -119,6 +122,9 @@ impl Capture {
         let region = conn.generate_id()?;
         conn.xfixes_create_region(region, &[])?;
         conn.xfixes_select_cursor_input(root, xfixes::CursorNotifyMask::DISPLAY_CURSOR)?;
+        // Top-level windows' new places (ConfigureNotify), so a window that
+        // moved is copied rather than sent again (`window_moves.rs`).
+        conn.change_window_attributes(root, &xproto::ChangeWindowAttributesAux::new().event_mask(xproto::EventMask::SUBSTRUCTURE_NOTIFY))?;
         conn.flush()?;
         let mut capture = Self {
             root,
@@ -129,6 +135,7 @@ impl Capture {
             dirty_tiles: Vec::new(),
             moves_wanted: false,
             moves: Vec::new(),
+            scratch: Vec::new(),
         };
         capture.resize(conn, width, height)?;
         Ok(capture)
@@ -159,13 +166,28 @@ impl Capture {
         Ok(())
     }
 
+    /// The root window: whose children are the top-level windows.
+    pub fn root(&self) -> xproto::Window {
+        self.root
+    }
+
     /// Grabs what changed since the last call (everything when `full`), updates
     /// the shadow and returns what the client must do to match it.
-    pub fn changes(&mut self, conn: &X11Connection, full: bool) -> Result<Changes, X11Error> {
+    /// `window_moves` are the top-level windows that moved since the last
+    /// call: copied first, in the shadow as at the client.
+    pub fn changes(&mut self, conn: &X11Connection, full: bool, window_moves: &[WindowMove]) -> Result<Changes, X11Error> {
         // Take the damage so far and re-arm the NonEmpty notification.
         conn.damage_subtract(self.damage, x11rb::NONE, self.region)?;
         let fetched = conn.xfixes_fetch_region(self.region)?.reply()?;
         let screen = Rect { x: 0, y: 0, width: self.shadow.width, height: self.shadow.height };
+        let mut copied = Vec::new();
+        if self.moves_wanted && !full {
+            for step in window_moves {
+                if let Some(to) = self.move_window(step) {
+                    copied.push(to);
+                }
+            }
+        }
         let areas: Vec<Rect> = if full {
             vec![screen]
         } else if fetched.rectangles.len() > MAX_GRABS {
@@ -173,10 +195,35 @@ impl Capture {
         } else {
             fetched.rectangles.iter().filter_map(|r| clip(r, screen)).collect()
         };
-        for area in areas {
+        // Where a copy went is compared too, whatever DAMAGE said: the
+        // copy is a guess, and the comparison repaints what it got wrong.
+        for area in areas.into_iter().chain(copied) {
             self.grab(conn, align(area, screen), full)?;
         }
         Ok(Changes { moves: std::mem::take(&mut self.moves), rects: self.take_dirty_rects() })
+    }
+
+    /// Copies a moved window's pixels in the shadow, the part where both its
+    /// old and new places are on the screen, and notes the copy. Returns
+    /// where they went.
+    fn move_window(&mut self, step: &WindowMove) -> Option<Rect> {
+        let (w, h) = (i64::from(self.shadow.width), i64::from(self.shadow.height));
+        let (from, to) = (step.from, step.to);
+        // Clip the destination so that it, and the source the same offset
+        // away, stay on the screen.
+        let (dx, dy) = (i64::from(to.x) - i64::from(from.x), i64::from(to.y) - i64::from(from.y));
+        let x0 = i64::from(to.x).max(0).max(dx);
+        let y0 = i64::from(to.y).max(0).max(dy);
+        let x1 = (i64::from(to.x) + i64::from(to.width)).min(w).min(w + dx);
+        let y1 = (i64::from(to.y) + i64::from(to.height)).min(h).min(h + dy);
+        if x1 <= x0 || y1 <= y0 {
+            return None;
+        }
+        let dest = Rect { x: x0 as u32, y: y0 as u32, width: (x1 - x0) as u32, height: (y1 - y0) as u32 };
+        let (src_x, src_y) = ((x0 - dx) as u32, (y0 - dy) as u32);
+        copy_region(&mut self.shadow, dest, src_x, src_y, &mut self.scratch);
+        self.moves.push(Move { to: dest, src_x, src_y });
+        Some(dest)
     }
 
     fn grab(&mut self, conn: &X11Connection, area: Rect, full: bool) -> Result<(), X11Error> {
@@ -259,6 +306,23 @@ fn find_moves(shadow: &mut Shadow, dirty_tiles: &[bool], area: Rect, new: Rows<'
             shadow.pixels.copy_within(from..from + row_bytes, dest);
         }
         moves.push(Move { to, src_x: to.x, src_y });
+    }
+}
+
+/// Copies the region at (`src_x`, `src_y`) of `dest`'s size to `dest` in
+/// the shadow, as a browser's canvas does: through a copy of the source, so
+/// overlapping places come out right.
+fn copy_region(shadow: &mut Shadow, dest: Rect, src_x: u32, src_y: u32, scratch: &mut Vec<u8>) {
+    let stride = shadow.stride();
+    let row_bytes = dest.width as usize * 4;
+    scratch.clear();
+    for row in 0..dest.height as usize {
+        let from = (src_y as usize + row) * stride + src_x as usize * 4;
+        scratch.extend_from_slice(&shadow.pixels[from..from + row_bytes]);
+    }
+    for row in 0..dest.height as usize {
+        let to = (dest.y as usize + row) * stride + dest.x as usize * 4;
+        shadow.pixels[to..to + row_bytes].copy_from_slice(&scratch[row * row_bytes..][..row_bytes]);
     }
 }
 

@@ -1,7 +1,7 @@
-//! Scrolling as a terminal does it (the X server copies the window's
-//! content up, the client draws the new line): with the session codec the
-//! service sends a copy and the new rows, and the client's canvas equals
-//! the X screen afterwards.
+//! What the browser can copy rather than receive again, with the session
+//! codec: scrolling as a terminal does it (the X server copies the window's
+//! content up, the client draws the new line) and a window moved on the
+//! screen. The client's canvas equals the X screen afterwards.
 
 mod support;
 
@@ -83,6 +83,45 @@ async fn a_scrolled_window_arrives_as_copies_and_the_canvas_equals_the_screen() 
     let expected = screen_rgba(&x, 320, 240);
     client.until("the window scrolled back", |c| c.canvas() == expected.as_slice()).await;
     assert!(client.copies() > before, "scrolling back went as pixels only");
+
+    drop(client);
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_window_arrives_as_a_copy_and_the_canvas_equals_the_screen() {
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let (mut client, task) = service.connect();
+    client.hello(480, 360, Codec::QoizSession).await;
+    let x = service.x_client("Probe").await;
+
+    let screen = &x.conn.setup().roots[0];
+    let window = x.conn.generate_id().unwrap();
+    let aux = xproto::CreateWindowAux::new().background_pixel(0x202020).override_redirect(1);
+    let height = LINE * 10;
+    x.conn
+        .create_window(screen.root_depth, window, screen.root, 10, 10, WIDTH, height, 0, xproto::WindowClass::INPUT_OUTPUT, screen.root_visual, &aux)
+        .unwrap();
+    x.conn.map_window(window).unwrap();
+    let gc = x.conn.generate_id().unwrap();
+    x.conn.create_gc(gc, window, &xproto::CreateGCAux::new().graphics_exposures(0)).unwrap();
+    for line in 0..10u32 {
+        draw_line(&x, window, gc, line, (line as u16 * LINE) as i16);
+    }
+    x.conn.sync().unwrap();
+    let expected = screen_rgba(&x, 480, 360);
+    client.until("the window", |c| c.canvas() == expected.as_slice()).await;
+
+    // Dragged across the screen in steps, as a window manager moves it.
+    let before = client.copies();
+    for step in 1..=10i32 {
+        x.conn.configure_window(window, &xproto::ConfigureWindowAux::new().x(10 + step * 17).y(10 + step * 11)).unwrap();
+        x.conn.sync().unwrap();
+        assert!(client.read_for(Duration::from_millis(40)).await, "the session ended");
+    }
+    let expected = screen_rgba(&x, 480, 360);
+    client.until("the moved window", |c| c.canvas() == expected.as_slice()).await;
+    assert!(client.copies() >= before + 5, "only {} of 10 moves went as copies", client.copies() - before);
 
     drop(client);
     task.await.unwrap().unwrap();
