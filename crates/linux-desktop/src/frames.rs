@@ -84,8 +84,9 @@ pub struct FrameStats {
 pub struct FrameConfig {
     /// Pacing limits.
     pub pacing: PacingConfig,
-    /// A full-screen keyframe (and a fresh zstd context) at least this often
-    /// while the screen changes, so a decoder or a recording can start there.
+    /// A full-screen keyframe (and a fresh zstd context) at most this often
+    /// while the screen changes, once the frames since the last one weigh as
+    /// much as it did, so a decoder or a recording can start there.
     pub keyframe_interval: Duration,
 }
 
@@ -136,6 +137,8 @@ impl FrameLoop {
             stats: stats.clone(),
             cursor_serial: None,
             window_moves: WindowMoves::default(),
+            keyframe_bytes: 0,
+            bytes_since_keyframe: 0,
         };
         std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
             let end = match state.run(rx) {
@@ -201,6 +204,9 @@ struct LoopState {
     stats: Arc<FrameStats>,
     cursor_serial: Option<u32>,
     window_moves: WindowMoves,
+    /// Bytes of the last keyframe, and of the frames sent since it.
+    keyframe_bytes: u64,
+    bytes_since_keyframe: u64,
 }
 
 impl LoopState {
@@ -221,8 +227,9 @@ impl LoopState {
                 let now = Instant::now();
                 match self.pacer.readiness(now) {
                     Readiness::Now => {
-                        let keyframe = keyframe_due || last_keyframe.elapsed() >= self.config.keyframe_interval;
+                        let keyframe = keyframe_due || self.seek_point_due(last_keyframe.elapsed());
                         if keyframe {
+                            tracing::debug!(asked = keyframe_due, "keyframe");
                             last_keyframe = now;
                             keyframe_due = false;
                         }
@@ -288,6 +295,15 @@ impl LoopState {
         }
     }
 
+    /// Whether a periodic keyframe is due, `elapsed` after the last one: once
+    /// the interval has passed and the frames since then weigh at least as
+    /// much as that keyframe. A seek then never replays more than about a
+    /// keyframe's worth of frames, and a quiet session (typing) is not sent
+    /// a whole screen every interval for nothing.
+    fn seek_point_due(&self, elapsed: Duration) -> bool {
+        elapsed >= self.config.keyframe_interval && self.bytes_since_keyframe >= self.keyframe_bytes
+    }
+
     /// Captures what changed and sends it as one frame. False once the
     /// session stopped listening.
     fn send_frame(&mut self, keyframe: bool) -> Result<bool, X11Error> {
@@ -310,9 +326,17 @@ impl LoopState {
                 return Ok(false);
             }
         };
+        if keyframe {
+            (self.keyframe_bytes, self.bytes_since_keyframe) = (0, 0);
+        }
         for message in messages {
             let frame = encode_frame(Payload::FrameRect(message));
             self.stats.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
+            if keyframe {
+                self.keyframe_bytes += frame.len() as u64;
+            } else {
+                self.bytes_since_keyframe += frame.len() as u64;
+            }
             if self.out.blocking_send(frame).is_err() {
                 return Ok(false);
             }

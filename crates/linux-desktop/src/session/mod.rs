@@ -44,8 +44,9 @@ use crate::xsession::{self, XSession};
 use live::{Admission, Attach, LiveSession, VIEWER_QUEUE, ViewerStream};
 use registry::LiveSessions;
 
-/// How often a recorded session's screen is sent whole (while it changes):
-/// a seek in its recording replays at most this much.
+/// How often a recorded session's screen is sent whole while it changes, at
+/// most, once the frames since the last keyframe weigh as much as it did: a
+/// seek in its recording replays about a keyframe's worth of frames.
 pub const RECORDING_KEYFRAME_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How one connection was served.
