@@ -374,12 +374,71 @@ fn sequence() {
     println!();
 }
 
+/// The QOI layer alone, three encoders on the same X-server pixels
+/// (BGRX, 4 bytes a pixel, a stride): ours, IronRDP's `qoicoubeh` (takes
+/// BGRX and a stride as they are) and the `qoi` crate (takes RGB, so the
+/// conversion it needs is timed with it).
+fn qoi_encoders() {
+    println!("### QOI encoders (full screen, BGRX input, one thread)");
+    println!();
+    println!("| fixture | ours ms | MP/s | KB | qoicoubeh ms | MP/s | KB | qoi crate ms (with BGRX to RGB) | MP/s | KB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for name in ["terminal_1920x1080.qoi", "desktop_1280x720.qoi", "terminal_1280x720.qoi"] {
+        let screen = Screen::from_qoi(&std::fs::read(fixture(name)).unwrap());
+        let (w, h) = (screen.width, screen.height);
+        let pixels = f64::from(w) * f64::from(h);
+        let mp = |d: Duration| format!("{:.0}", pixels / d.as_secs_f64() / 1e6);
+        let mut ours = Vec::new();
+        let t_ours = fastest(|| encode_qoi(&screen.view(), &mut ours).unwrap());
+        let coubeh = qoi_coubeh::EncoderBuilder::new(&screen.bgrx, w, h)
+            .stride(w as usize * 4)
+            .raw_channels(qoi_coubeh::RawChannels::Bgrx)
+            .build()
+            .unwrap();
+        let mut coubeh_out = vec![0; coubeh.required_buf_len()];
+        let mut coubeh_len = 0;
+        let t_coubeh = fastest(|| coubeh_len = coubeh.encode_to_buf(&mut coubeh_out).unwrap());
+        let mut rgb = Vec::new();
+        let mut crate_len = 0;
+        let t_crate = fastest(|| {
+            rgb.clear();
+            rgb.extend(screen.bgrx.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0]]));
+            crate_len = qoi::encode_to_vec(&rgb, w, h).unwrap().len();
+        });
+        // All three are QOI: each decodes to the same picture.
+        let mut a = vec![0; w as usize * h as usize * 4];
+        let mut b = a.clone();
+        decode_qoi(&ours, w, h, &mut a).unwrap();
+        decode_qoi(&coubeh_out[..coubeh_len], w, h, &mut b).unwrap();
+        assert_eq!(a, b, "qoicoubeh's output decodes to another picture");
+        let kb = |n: usize| format!("{:.1}", n as f64 / 1024.0);
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            ms(t_ours),
+            mp(t_ours),
+            kb(ours.len()),
+            ms(t_coubeh),
+            mp(t_coubeh),
+            kb(coubeh_len),
+            ms(t_crate),
+            mp(t_crate),
+            kb(crate_len)
+        );
+    }
+    println!();
+}
+
 fn main() {
     // `cargo test --benches` passes --bench too; only run when asked to bench.
     if std::env::args().any(|a| a == "--test") {
         return;
     }
     let started = Instant::now();
+    if std::env::args().any(|a| a == "qoi") {
+        qoi_encoders();
+        return;
+    }
+    qoi_encoders();
     stills();
     sequence();
     println!("(bench ran in {:.0} s)", started.elapsed().as_secs_f64());

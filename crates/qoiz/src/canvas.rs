@@ -71,7 +71,10 @@ impl Canvas {
         if codec == Codec::QoizSession {
             let ops = self.stream.decode(reset_context, data)?;
             ops.apply(&mut self.rgba, self.width, self.height);
-            self.copies += ops.iter().filter(|op| matches!(op, FrameOp::Copy { .. })).count() as u64;
+            self.copies += ops
+                .iter()
+                .filter(|op| matches!(op, FrameOp::Copy { .. }))
+                .count() as u64;
             return Ok(());
         }
         let fits = x
