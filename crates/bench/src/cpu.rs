@@ -129,6 +129,24 @@ pub fn pin(pid: i32, core: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lets `pid` (0: this thread) run on every CPU again.
+pub fn unpin(pid: i32) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // SAFETY: the set is initialised by CPU_ZERO before use.
+    let result = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        for core in 0..cores {
+            libc::CPU_SET(core, &mut set);
+        }
+        libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if result != 0 {
+        bail!("cannot unpin pid {pid}: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Busy time of all CPUs together, from /proc/stat (everything but idle and iowait).
 pub fn machine_busy() -> Duration {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();

@@ -185,6 +185,7 @@ impl Desktop {
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
             recordings: oriel_recorder::RecordingSpool::open(&dir.path().join("recording-spool"), Arc::new(plane.clone()))?,
             disconnect_grace: grace,
+            x_server: Default::default(),
         });
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }

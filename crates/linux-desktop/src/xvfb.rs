@@ -17,8 +17,16 @@ pub const MAX_SIDE: u16 = 8192;
 #[derive(Debug, thiserror::Error)]
 pub enum XvfbError {
     /// The binary is missing or could not be started.
-    #[error("cannot start Xvfb (is the xvfb package installed?): {0}")]
-    Spawn(#[source] std::io::Error),
+    #[error("cannot start {program} (is the {package} package installed?): {source}")]
+    Spawn {
+        /// The X server's program.
+        program: &'static str,
+        /// Its Debian package.
+        package: &'static str,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// Xvfb exited before it reported a display number.
     #[error("Xvfb exited before it was ready: {0}")]
     NotReady(String),
@@ -60,6 +68,63 @@ pub const DISABLED_EXTENSIONS: [&str; 8] = [
     "DPMS",
 ];
 
+/// The program that is a session's virtual X server. Both are Xorg's
+/// servers with the same options, extensions and cookie; they differ in
+/// how they hold the screen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum XServer {
+    /// Xvfb (package xvfb): the framebuffer is allocated whole at the
+    /// largest screen when it starts, and stays resident (RANDR only shrinks
+    /// what shows).
+    #[default]
+    Xvfb,
+    /// TigerVNC's Xvnc (package tigervnc-standalone-server), used only as a
+    /// virtual X server (no VNC port, no VNC socket): the framebuffer is
+    /// allocated at the screen's size and again at each RANDR resize, so a
+    /// session pays for the screen it shows (BENCHMARKS.md, idle-sessions).
+    Xvnc,
+}
+
+impl XServer {
+    /// The name in `oriel.yaml` and in the session process's launch.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Xvfb => "xvfb",
+            Self::Xvnc => "xvnc",
+        }
+    }
+
+    /// The server named `name` (as [`name`](Self::name) gives; "" is Xvfb).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "" | "xvfb" => Some(Self::Xvfb),
+            "xvnc" => Some(Self::Xvnc),
+            _ => None,
+        }
+    }
+
+    fn program(self) -> &'static str {
+        match self {
+            Self::Xvfb => "Xvfb",
+            Self::Xvnc => "Xvnc",
+        }
+    }
+
+    fn package(self) -> &'static str {
+        match self {
+            Self::Xvfb => "xvfb",
+            Self::Xvnc => "tigervnc-standalone-server",
+        }
+    }
+}
+
+/// What Xvnc adds to Xvfb's options: no VNC listener on any port or
+/// socket, no VNC authentication to configure (nothing connects), and
+/// none of its settings open to change by X clients through its
+/// VNC-EXTENSION (which `-extension` cannot switch off: Xvnc registers it
+/// itself; `AllowOverride` empty leaves it nothing to change).
+const XVNC_ONLY: [&str; 5] = ["-rfbport", "-1", "-SecurityTypes", "None", "-AllowOverride="];
+
 /// A running Xvfb, stopped when dropped.
 #[derive(Debug)]
 pub struct Xvfb {
@@ -76,22 +141,33 @@ impl Xvfb {
     /// cookie written to `session_dir/Xauthority`. Blocks until the server
     /// accepts clients. `session_dir` is the caller's: it must be a
     /// directory only the session's login may read.
-    /// Its screen is `max` (RANDR only shrinks it later).
-    pub fn start(session_dir: &Path, display: Option<u32>, max: crate::x11::screen::MaxScreen) -> Result<Self, XvfbError> {
+    /// Xvfb's screen is `max` (RANDR only shrinks it later); Xvnc's is
+    /// `size` (RANDR grows or shrinks it, reallocating).
+    pub fn start(
+        session_dir: &Path,
+        display: Option<u32>,
+        max: crate::x11::screen::MaxScreen,
+        size: crate::x11::screen::ScreenSize,
+        server: XServer,
+    ) -> Result<Self, XvfbError> {
+        let spawn_error = |source: std::io::Error| XvfbError::Spawn { program: server.program(), package: server.package(), source };
         let cookie = Cookie::random().map_err(XvfbError::Files)?;
         let xauthority = session_dir.join("Xauthority");
         cookie.write_xauthority(&xauthority).map_err(XvfbError::Files)?;
 
         // Xvfb writes its display number to this pipe once it accepts clients.
-        let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| XvfbError::Spawn(e.into()))?;
+        let (read_end, write_end) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| spawn_error(e.into()))?;
         let write_fd = write_end.as_raw_fd();
-        let size = format!("{}x{}x24", max.width, max.height);
-        let mut command = Command::new("Xvfb");
+        let mut command = Command::new(server.program());
         if let Some(display) = display {
             command.arg(format!(":{display}"));
         }
+        command.args(["-displayfd", &write_fd.to_string()]);
+        match server {
+            XServer::Xvfb => command.args(["-screen", "0", &format!("{}x{}x24", max.width, max.height)]),
+            XServer::Xvnc => command.args(["-geometry", &format!("{}x{}", size.width, size.height), "-depth", "24"]).args(XVNC_ONLY),
+        };
         command
-            .args(["-displayfd", &write_fd.to_string(), "-screen", "0", &size])
             // No -nolock: the lock file is what keeps two sessions from taking
             // the same display number (without it Xvfb unlinks and reuses a
             // live display's socket).
@@ -114,7 +190,7 @@ impl Xvfb {
                 Ok(())
             });
         }
-        let mut child = crate::launcher::spawn(command).map_err(XvfbError::Spawn)?;
+        let mut child = crate::launcher::spawn(command).map_err(spawn_error)?;
         drop(write_end);
 
         match read_display(read_end) {

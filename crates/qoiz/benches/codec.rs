@@ -381,9 +381,15 @@ fn sequence() {
 fn qoi_encoders() {
     println!("### QOI encoders (full screen, BGRX input, one thread)");
     println!();
-    println!("| fixture | ours ms | MP/s | KB | qoicoubeh ms | MP/s | KB | qoi crate ms (with BGRX to RGB) | MP/s | KB |");
+    println!(
+        "| fixture | ours ms | MP/s | KB | qoicoubeh ms | MP/s | KB | qoi crate ms (with BGRX to RGB) | MP/s | KB |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    for name in ["terminal_1920x1080.qoi", "desktop_1280x720.qoi", "terminal_1280x720.qoi"] {
+    for name in [
+        "terminal_1920x1080.qoi",
+        "desktop_1280x720.qoi",
+        "terminal_1280x720.qoi",
+    ] {
         let screen = Screen::from_qoi(&std::fs::read(fixture(name)).unwrap());
         let (w, h) = (screen.width, screen.height);
         let pixels = f64::from(w) * f64::from(h);

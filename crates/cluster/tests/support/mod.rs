@@ -128,6 +128,7 @@ impl Cluster {
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
             recordings: oriel_recorder::RecordingSpool::open(&self.dir.path().join(format!("recording-spool-{name}")), Arc::new(self.plane.clone())).unwrap(),
             disconnect_grace: std::time::Duration::ZERO,
+            x_server: Default::default(),
         }))
     }
 }

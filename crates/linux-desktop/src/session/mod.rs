@@ -261,6 +261,7 @@ impl LinuxDesktopService {
             max_shared_directories: self.config.limits.max_shared_directories as u32,
             max_screen_width: self.config.limits.max_screen.width.into(),
             max_screen_height: self.config.limits.max_screen.height.into(),
+            x_server: self.config.x_server.name().into(),
         };
         let spawned = SessionProcess::spawn(&self.config.session_program, &launch).await;
         let (process, data) = match spawned {

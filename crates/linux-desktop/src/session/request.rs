@@ -84,6 +84,8 @@ pub struct DesktopConfig {
     /// How long a session runs on with nobody attached, waiting to be
     /// resumed (`disconnect_grace`); zero ends it when its browser leaves.
     pub disconnect_grace: Duration,
+    /// The virtual X server each session runs.
+    pub x_server: crate::xvfb::XServer,
 }
 
 /// The default `disconnect_grace`: a lunch break's Wi-Fi, a laptop lid, a

@@ -27,7 +27,7 @@ use crate::x11::input::Input;
 use crate::x11::screen::{MaxScreen, Screen, ScreenSize};
 use crate::x11::{self, keymap, keysym};
 use crate::xsession::XSession;
-use crate::xvfb::Xvfb;
+use crate::xvfb::{XServer, Xvfb};
 
 /// How long the session picker may stay open.
 const SELECTION_TIMEOUT: Duration = Duration::from_secs(600);
@@ -52,10 +52,11 @@ pub(super) async fn start_display(
     number: u32,
     size: ScreenSize,
     max: MaxScreen,
+    server: XServer,
     keyboard: LayoutChoice,
 ) -> Result<Display, SessionError> {
     tokio::task::spawn_blocking(move || {
-        let xvfb = Xvfb::start(&session_dir, Some(number), max)?;
+        let xvfb = Xvfb::start(&session_dir, Some(number), max, size, server)?;
         let conn = x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
         let mut screen = Screen::default();
         screen.resize(&conn, size)?;

@@ -30,6 +30,7 @@ use crate::session::{SessionEnd, SessionError};
 use crate::shared_dir::{self, Mounter, Owner, Unmounted};
 use crate::x11::screen::MaxScreen;
 use crate::xsession::XSession;
+use crate::xvfb::XServer;
 
 /// How long a client may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -156,7 +157,8 @@ impl Session<'_> {
             return Err(SessionError::NoXSessions);
         }
         let number = launch.display.trim_start_matches(':').parse().map_err(|_| SessionError::Internal(format!("bad display {:?}", launch.display)))?;
-        let prepared = start_display(self.session_dir.clone(), number, agreement.screen, max_screen, agreement.keyboard.clone()).await?;
+        let server = XServer::from_name(&launch.x_server).ok_or_else(|| SessionError::Internal(format!("unknown X server {:?}", launch.x_server)))?;
+        let prepared = start_display(self.session_dir.clone(), number, agreement.screen, max_screen, server, agreement.keyboard.clone()).await?;
         tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
         let directory_sharing = launch.directory_sharing && shared_dir::fuse_available();
         send(out, Payload::ServerHello(server_hello(&agreement, &sessions, launch.clipboard, directory_sharing))).await?;

@@ -87,6 +87,13 @@ impl TestService {
         service
     }
 
+    /// As [`TestService::new`], each session on `server`.
+    pub fn with_x_server(sessions: &[(&str, &str)], server: oriel_linux_desktop::xvfb::XServer) -> Self {
+        let mut service = Self::new(sessions);
+        service.service = LinuxDesktopService::new(DesktopConfig { x_server: server, ..service.service.config().clone() });
+        service
+    }
+
     /// As [`TestService::new`], under `limits`.
     pub fn with_limits(sessions: &[(&str, &str)], limits: SessionLimits) -> Self {
         let mut service = Self::new(sessions);
@@ -108,6 +115,7 @@ impl TestService {
             limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
             recordings: RecordingSpool::open(&dir.path().join("recording-spool"), std::sync::Arc::new(plane.clone())).unwrap(),
             disconnect_grace: std::time::Duration::ZERO,
+            x_server: Default::default(),
         });
         Self { service, plane, ca, dir }
     }

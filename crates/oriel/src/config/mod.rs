@@ -114,6 +114,8 @@ pub struct LinuxDesktopService {
     pub connection_limits: oriel_proxy::ConnectionLimits,
     /// How long a session whose browser left waits to be resumed.
     pub disconnect_grace: Duration,
+    /// `x_server`: each session's virtual X server.
+    pub x_server: oriel_linux_desktop::xvfb::XServer,
 }
 
 /// The longest `disconnect_grace`: a session nobody watches holds a host's
@@ -173,6 +175,7 @@ impl Default for Config {
                 limits: oriel_linux_desktop::SessionLimits::default(),
                 connection_limits: oriel_proxy::ConnectionLimits::SERVICES,
                 disconnect_grace: oriel_linux_desktop::session::DEFAULT_DISCONNECT_GRACE,
+                x_server: oriel_linux_desktop::xvfb::XServer::default(),
             },
         }
     }
@@ -402,9 +405,11 @@ fn connection_limits(at: &At, node: &Node, defaults: ConnectionLimits) -> Result
 fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, ParseError> {
     let mut service = Config::default().linux_desktop_service;
     service.enabled = false;
-    for entry in
-        mapping(at, node, &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands", "limits", "connection_limits", "disconnect_grace"])?
-    {
+    for entry in mapping(
+        at,
+        node,
+        &["enabled", "listen_addr", "public_addr", "xsessions", "labels", "commands", "limits", "connection_limits", "disconnect_grace", "x_server"],
+    )? {
         let at = at.key(entry);
         let value = &entry.value;
         match entry.key.as_str() {
@@ -431,6 +436,12 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
             "commands" => service.commands = label_commands(&at, value)?,
             "limits" => service.limits = session_limits(&at, value)?,
             "connection_limits" => service.connection_limits = connection_limits(&at, value, ConnectionLimits::SERVICES)?,
+            "x_server" => {
+                let text = string(&at, value)?;
+                service.x_server = oriel_linux_desktop::xvfb::XServer::from_name(&text)
+                    .filter(|_| !text.is_empty())
+                    .ok_or_else(|| at.error(format!("{text:?} is neither xvfb nor xvnc")))?;
+            }
             "disconnect_grace" => {
                 let text = string(&at, value)?;
                 let grace = match text.as_str() {

@@ -97,6 +97,12 @@ linux_desktop_service:
   # closed tab, a proxy restart) keeps running to be resumed; 0 ends it
   # at once. The idle timeout and the login's expiry still end it.
   disconnect_grace: 10m0s
+  # Each session's virtual X server: xvfb (holds a framebuffer of
+  # limits.max_screen from the start) or xvnc (TigerVNC's Xvnc as a virtual
+  # X server only, no VNC port: it allocates the screen it shows and
+  # reallocates on a resize, so an idle session holds far less memory;
+  # package tigervnc-standalone-server).
+  x_server: xvfb
   # Open connections to listen_addr (proxies dialling in), as above.
   connection_limits:
     max_per_address: 256

@@ -246,3 +246,13 @@ fn the_disconnect_grace_defaults_to_ten_minutes_takes_zero_and_has_a_ceiling() {
     let bad = error("linux_desktop_service:\n  disconnect_grace: soon\n");
     assert!(bad.contains("linux_desktop_service.disconnect_grace"), "{bad}");
 }
+
+#[test]
+fn the_x_server_is_xvfb_unless_xvnc_is_asked_for() {
+    use oriel_linux_desktop::xvfb::XServer;
+    let config = |text: &str| Config::parse("oriel.yaml", text).unwrap().linux_desktop_service.x_server;
+    assert_eq!(config("auth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n"), XServer::Xvfb);
+    assert_eq!(config("auth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  x_server: xvnc\n"), XServer::Xvnc);
+    let bad = error("linux_desktop_service:\n  x_server: xorg\n");
+    assert!(bad.contains("linux_desktop_service.x_server") && bad.contains("neither xvfb nor xvnc"), "{bad}");
+}

@@ -62,6 +62,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         limits: desktop_config.limits,
         recordings: RecordingSpool::open(&data_dir.join("recording-spool"), Arc::new(auth.clone()))?,
         disconnect_grace: desktop_config.disconnect_grace,
+        x_server: desktop_config.x_server,
     });
     let agent = Agent::new(service);
     let host_ca_pem = credentials.host_ca_pem.clone();

@@ -103,6 +103,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
             limits: desktop_config.limits,
             recordings: RecordingSpool::open(&data_dir.join("recording-spool"), Arc::new(plane.clone()))?,
             disconnect_grace: desktop_config.disconnect_grace,
+            x_server: desktop_config.x_server,
         });
         let labels = crate::labels::Labels::start(desktop_config.labels, desktop_config.commands);
         tokio::spawn(crate::registration::heartbeat(Arc::new(plane.clone()), name.clone(), "in-process".into(), labels, None));
