@@ -97,6 +97,9 @@ pub struct Capture {
     segment: Option<Segment>,
     shadow: Shadow,
     dirty_tiles: Vec<bool>,
+    /// Per dirty tile, the box of what changed in it: a typed key changes a
+    /// glyph, not 64x64 pixels.
+    changed_boxes: Vec<Option<Rect>>,
     /// The client can copy regions (the session codec): look for scrolls.
     moves_wanted: bool,
     moves: Vec<Move>,
@@ -133,6 +136,7 @@ impl Capture {
             segment: None,
             shadow: Shadow { width: 0, height: 0, pixels: Vec::new() },
             dirty_tiles: Vec::new(),
+            changed_boxes: Vec::new(),
             moves_wanted: false,
             moves: Vec::new(),
             scratch: Vec::new(),
@@ -156,6 +160,7 @@ impl Capture {
     pub fn resize(&mut self, conn: &X11Connection, width: u32, height: u32) -> Result<(), X11Error> {
         self.shadow = Shadow { width, height, pixels: vec![0; width as usize * height as usize * 4] };
         self.dirty_tiles = vec![false; (width.div_ceil(TILE) * height.div_ceil(TILE)) as usize];
+        self.changed_boxes = vec![None; self.dirty_tiles.len()];
         let needed = self.shadow.pixels.len();
         if self.segment.as_ref().is_none_or(|s| s.len < needed) {
             if let Some(old) = self.segment.take() {
@@ -257,20 +262,44 @@ impl Capture {
                 let row_bytes = (x1 - x0) as usize * 4;
                 let src_row = |y: u32| (y - area.y) as usize * grabbed_stride + (x0 - area.x) as usize * 4;
                 let dst_row = |y: u32| y as usize * stride + x0 as usize * 4;
-                let changed = full || (y0..y1).any(|y| grabbed[src_row(y)..src_row(y) + row_bytes] != self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes]);
-                if changed {
+                let tile = Rect { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+                let changed = if full {
+                    Some(tile)
+                } else {
+                    changed_box(tile, |y| &grabbed[src_row(y)..src_row(y) + row_bytes], |y| &self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes])
+                };
+                if let Some(changed) = changed {
                     for y in y0..y1 {
                         self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes].copy_from_slice(&grabbed[src_row(y)..src_row(y) + row_bytes]);
                     }
-                    self.dirty_tiles[(ty * tiles_x + tx) as usize] = true;
+                    let at = (ty * tiles_x + tx) as usize;
+                    self.dirty_tiles[at] = true;
+                    self.changed_boxes[at] = Some(self.changed_boxes[at].map_or(changed, |before| union(before, changed)));
                 }
             }
         }
         Ok(())
     }
 
+    /// The dirty tiles as few rectangles, each shrunk to the box of what
+    /// changed inside it.
     fn take_dirty_rects(&mut self) -> Vec<Rect> {
-        dirty_rects(&mut self.dirty_tiles, self.shadow.width, self.shadow.height)
+        let tiles_x = self.shadow.width.div_ceil(TILE);
+        let mut rects = dirty_rects(&mut self.dirty_tiles, self.shadow.width, self.shadow.height);
+        for rect in &mut rects {
+            let mut inside: Option<Rect> = None;
+            for ty in rect.y / TILE..(rect.y + rect.height).div_ceil(TILE) {
+                for tx in rect.x / TILE..(rect.x + rect.width).div_ceil(TILE) {
+                    if let Some(changed) = self.changed_boxes[(ty * tiles_x + tx) as usize].take() {
+                        inside = Some(inside.map_or(changed, |before| union(before, changed)));
+                    }
+                }
+            }
+            if let Some(inside) = inside {
+                *rect = inside;
+            }
+        }
+        rects
     }
 }
 
@@ -324,6 +353,37 @@ fn copy_region(shadow: &mut Shadow, dest: Rect, src_x: u32, src_y: u32, scratch:
         let to = (dest.y as usize + row) * stride + dest.x as usize * 4;
         shadow.pixels[to..to + row_bytes].copy_from_slice(&scratch[row * row_bytes..][..row_bytes]);
     }
+}
+
+/// The box of the pixels of `tile` that differ between `now` and `before`
+/// (each gives a row of the tile by its screen row), or `None`.
+fn changed_box<'a>(tile: Rect, now: impl Fn(u32) -> &'a [u8], before: impl Fn(u32) -> &'a [u8]) -> Option<Rect> {
+    let rows = tile.y..tile.y + tile.height;
+    let top = rows.clone().find(|&y| now(y) != before(y))?;
+    let bottom = rows.rev().find(|&y| now(y) != before(y)).unwrap_or(top);
+    let (mut left, mut right) = (tile.width, 0);
+    for y in top..=bottom {
+        let (a, b) = (now(y), before(y));
+        if a == b {
+            continue;
+        }
+        let differs = |i: &u32| a[*i as usize * 4..*i as usize * 4 + 4] != b[*i as usize * 4..*i as usize * 4 + 4];
+        if let Some(first) = (0..left).find(differs) {
+            left = first;
+        }
+        if let Some(last) = (right..tile.width).rev().find(differs) {
+            right = last;
+        }
+    }
+    let right = right.max(left);
+    Some(Rect { x: tile.x + left, y: top, width: right - left + 1, height: bottom - top + 1 })
+}
+
+/// The smallest rectangle holding both.
+fn union(a: Rect, b: Rect) -> Rect {
+    let (x0, y0) = (a.x.min(b.x), a.y.min(b.y));
+    let (x1, y1) = ((a.x + a.width).max(b.x + b.width), (a.y + a.height).max(b.y + b.height));
+    Rect { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }
 }
 
 /// Turns dirty tiles into few rectangles, clearing them: runs along each
@@ -405,10 +465,27 @@ fn align(r: Rect, screen: Rect) -> Rect {
 
 #[cfg(test)]
 mod tests {
-    use super::{Rect, align, dirty_rects};
+    use super::{Rect, align, changed_box, dirty_rects, union};
 
     fn rect(x: u32, y: u32, width: u32, height: u32) -> Rect {
         Rect { x, y, width, height }
+    }
+
+    #[test]
+    fn a_changed_tile_is_sent_as_the_box_of_what_changed() {
+        // An 8x8 tile at (64, 128); two pixels differ: (66, 130) and (69, 133).
+        let before = vec![0u8; 8 * 8 * 4];
+        let mut now = before.clone();
+        for (x, y) in [(2usize, 2usize), (5, 5)] {
+            now[(y * 8 + x) * 4] = 9;
+        }
+        let tile = Rect { x: 64, y: 128, width: 8, height: 8 };
+        let row = |pixels: &Vec<u8>, y: u32| -> Vec<u8> { pixels[(y as usize - 128) * 32..][..32].to_vec() };
+        let (now_rows, before_rows): (Vec<Vec<u8>>, Vec<Vec<u8>>) = (128..136).map(|y| (row(&now, y), row(&before, y))).unzip();
+        let changed = changed_box(tile, |y| &now_rows[(y - 128) as usize], |y| &before_rows[(y - 128) as usize]);
+        assert_eq!(changed, Some(rect(66, 130, 4, 4)));
+        assert_eq!(changed_box(tile, |y| &before_rows[(y - 128) as usize], |y| &before_rows[(y - 128) as usize]), None);
+        assert_eq!(union(rect(0, 0, 2, 2), rect(5, 1, 1, 4)), rect(0, 0, 6, 5));
     }
 
     #[test]
