@@ -118,17 +118,12 @@ pub unsafe extern "C" fn qoiz_decode(
     width: u32,
     height: u32,
 ) -> i32 {
-    // SAFETY: the caller guarantees the handle is null or live and unaliased.
-    let Some(session) = (unsafe { handle.as_mut() }) else {
+    // SAFETY: the caller guarantees what `call` needs.
+    let Some((session, data)) = (unsafe { call(handle, data_ptr, data_len) }) else {
         return ERR_ARGUMENT;
     };
-    let data: &[u8] = if data_len == 0 {
-        &[]
-    } else if data_ptr.is_null() {
+    let Ok(data) = data else {
         return session.fail(ERR_ARGUMENT, "data pointer is null".into());
-    } else {
-        // SAFETY: the caller guarantees data_len readable bytes at data_ptr.
-        unsafe { std::slice::from_raw_parts(data_ptr, data_len as usize) }
     };
     let codec = match Codec::try_from(codec) {
         Ok(codec) => codec,
@@ -163,17 +158,12 @@ pub unsafe extern "C" fn qoiz_decode_frame(
     data_ptr: *const u8,
     data_len: u32,
 ) -> i32 {
-    // SAFETY: the caller guarantees the handle is null or live and unaliased.
-    let Some(session) = (unsafe { handle.as_mut() }) else {
+    // SAFETY: the caller guarantees what `call` needs.
+    let Some((session, data)) = (unsafe { call(handle, data_ptr, data_len) }) else {
         return ERR_ARGUMENT;
     };
-    let data: &[u8] = if data_len == 0 {
-        &[]
-    } else if data_ptr.is_null() {
+    let Ok(data) = data else {
         return session.fail(ERR_ARGUMENT, "data pointer is null".into());
-    } else {
-        // SAFETY: the caller guarantees data_len readable bytes at data_ptr.
-        unsafe { std::slice::from_raw_parts(data_ptr, data_len as usize) }
     };
     match session.stream.decode(reset_context != 0, data) {
         Ok(_) => {
@@ -224,6 +214,30 @@ pub unsafe extern "C" fn qoiz_error_ptr(handle: *const Session) -> *const u8 {
 pub unsafe extern "C" fn qoiz_error_len(handle: *const Session) -> u32 {
     // SAFETY: the caller guarantees the handle is null or live.
     unsafe { handle.as_ref() }.map_or(0, |s| s.error.len() as u32)
+}
+
+/// The session and the input bytes of a decode call; `None` for a null
+/// handle, an error for a null data pointer with a non-zero length.
+///
+/// # Safety
+/// `handle` must be null or live and unaliased; `data_ptr` must point to
+/// `data_len` readable bytes (it may be null when `data_len` is 0).
+unsafe fn call<'a>(
+    handle: *mut Session,
+    data_ptr: *const u8,
+    data_len: u32,
+) -> Option<(&'a mut Session, Result<&'a [u8], ()>)> {
+    // SAFETY: the caller guarantees the handle is null or live and unaliased.
+    let session = unsafe { handle.as_mut() }?;
+    let data = if data_len == 0 {
+        Ok(&[][..])
+    } else if data_ptr.is_null() {
+        Err(())
+    } else {
+        // SAFETY: the caller guarantees data_len readable bytes at data_ptr.
+        Ok(unsafe { std::slice::from_raw_parts(data_ptr, data_len as usize) })
+    };
+    Some((session, data))
 }
 
 impl Session {
