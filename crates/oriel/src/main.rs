@@ -38,6 +38,11 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ORIEL_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        // By default a log line that cannot be written is reported with
+        // eprintln!, which panics when stderr is a pipe nobody reads any
+        // more (a supervisor that went away): the task logging it dies, and
+        // "shutting down" on SIGTERM then never shut anything down.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     if let Command::Session = cli.command {
