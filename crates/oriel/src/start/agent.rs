@@ -94,11 +94,12 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     tokio::spawn(crate::registration::heartbeat(Arc::new(auth), name.clone(), addr, labels, tunnels));
 
     tracing::info!(host = %name, %listen, auth = %auth_server, ?proxies, data_dir = %data_dir.display(), "linux desktop service started");
+    let shutdown = shutdown_signal();
     announce(&format!(
         "Linux desktop service {name} is ready: auth service {auth_server}, reverse tunnel to {}, listening on {listen}.\n",
         if proxies.is_empty() { "no proxy".to_owned() } else { proxies.join(", ") }
     ));
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("oriel stopped");
     Ok(())
 }

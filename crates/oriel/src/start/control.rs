@@ -169,11 +169,12 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
             link.user, login.name, link.secret
         ));
     }
+    let shutdown = shutdown_signal();
     announce(&announcement);
 
     // The auth service's API failing stops Oriel too, rather than leave it half up.
     let served = tokio::select! {
-        served = oriel_proxy::serve(listener, tls, router, proxy_config.connection_limits, shutdown_signal()) => served,
+        served = oriel_proxy::serve(listener, tls, router, proxy_config.connection_limits, shutdown) => served,
         ended = &mut auth_api => {
             ended.context("the auth service's API task")??;
             bail!("the auth service's API stopped");
