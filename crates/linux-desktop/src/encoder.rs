@@ -76,9 +76,14 @@ impl RectEncoder {
                     encoder.copy(to.x, to.y, to.width, to.height, step.src_x, step.src_y)?;
                 }
                 let rects = &changes.rects;
-                let paints = encode_paints(rects, view)?;
-                for (i, paint) in paints.iter().enumerate() {
-                    encoder.push_encoded(paint);
+                // A small frame (a typed key) is written straight into the
+                // stream; only a large one pays for threads and buffers.
+                let paints = if worth_two_threads(rects) { Some(encode_paints(rects, view)?) } else { None };
+                for (i, rect) in rects.iter().enumerate() {
+                    match &paints {
+                        Some(paints) => encoder.push_encoded(&paints[i]),
+                        None => encoder.paint(rect.x, rect.y, &view(rect))?,
+                    }
                     if encoder.pending() >= SESSION_PART_BYTES && i + 1 < rects.len() {
                         messages.push(session_message(encoder, frame_id, false)?);
                     }
@@ -129,21 +134,26 @@ impl RectEncoder {
 /// thread costs more than it saves on a typed key or a small window.
 const PARALLEL_PIXELS: u64 = 256 * 1024;
 
-/// The paint operations of `rects`, in order. A large frame's are written
-/// on two threads (rectangles are independent; the zstd stream that follows
-/// is not), so a full-screen update takes about half the time on a
-/// machine with two cores.
+fn area(r: &Rect) -> u64 {
+    u64::from(r.width) * u64::from(r.height)
+}
+
+/// Whether `rects` are enough work to write on two threads.
+fn worth_two_threads(rects: &[Rect]) -> bool {
+    rects.len() >= 2 && rects.iter().map(area).sum::<u64>() >= PARALLEL_PIXELS
+}
+
+/// The paint operations of `rects`, in order, written on two threads
+/// (rectangles are independent; the zstd stream that follows is not), so a
+/// full-screen update takes about half the time on a machine with two
+/// cores. Only for frames [`worth_two_threads`].
 fn encode_paints<'a>(rects: &[Rect], view: impl Fn(&Rect) -> BgrxView<'a> + Sync) -> Result<Vec<Vec<u8>>, EncodeError> {
-    let area = |r: &Rect| u64::from(r.width) * u64::from(r.height);
     let total: u64 = rects.iter().map(area).sum();
     let one = |r: &Rect| {
         let mut out = Vec::new();
         oriel_qoiz::encode_paint(r.x, r.y, &view(r), &mut out)?;
         Ok::<_, EncodeError>(out)
     };
-    if total < PARALLEL_PIXELS || rects.len() < 2 {
-        return rects.iter().map(one).collect();
-    }
     // Split where half the pixels are: rectangles are a few rows of the
     // screen each, so halves by count are not halves by work.
     let mut sum = 0;

@@ -144,15 +144,7 @@ impl AllInOne {
     /// As [`AllInOne::start`], after `configure` has seen the command.
     pub fn start_with(configure: impl FnOnce(&mut Command)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
-        command
-            .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .arg("--web-dir")
-            .arg(web_dir(dir.path()))
-            .arg("--xsessions-dir")
-            .arg(probe_xsessions(dir.path()));
+        let mut command = start_command(dir.path());
         configure(&mut command);
         let process = Process::spawn("oriel", &mut command, &dir.path().join("oriel.log"));
         let ready = process.line("its URL", |l| l.starts_with("Oriel is ready at https://"));
@@ -204,6 +196,21 @@ pub fn alive(pid: u32) -> bool {
 }
 
 /// A directory with an `index.html`, for `--web-dir`.
+/// `oriel start` all in one on loopback ports, its data, web files and
+/// xsessions under `dir`.
+pub fn start_command(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oriel"));
+    command
+        .args(["start", "--listen", "127.0.0.1:0", "--auth-listen", "127.0.0.1:0", "--tunnel-listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--web-dir")
+        .arg(web_dir(dir))
+        .arg("--xsessions-dir")
+        .arg(probe_xsessions(dir));
+    command
+}
+
 pub fn web_dir(parent: &Path) -> PathBuf {
     let web = parent.join("web");
     std::fs::create_dir_all(&web).unwrap();
