@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use memmap2::MmapMut;
 use oriel_linux_desktop::encoder::RectEncoder;
+use oriel_linux_desktop::ipc_namespace::PrivateIpc;
 use oriel_linux_desktop::x11::X11Connection;
 use oriel_linux_desktop::x11::capture::{Capture, Rect};
+use oriel_linux_desktop::x11::framebuffer::Framebuffer;
 use oriel_linux_desktop::x11::screen::{Screen, ScreenSize};
 use oriel_linux_desktop::xvfb::Xvfb;
 use oriel_qoiz::{BgrxView, FrameEncoder, STREAM_HISTORY_MAX, StreamEncoder, encode_qoi};
@@ -31,6 +33,10 @@ const PAUSE: Duration = Duration::from_millis(30);
 
 pub fn run(iterations: usize) -> anyhow::Result<String> {
     xclients::require()?;
+    // Xvfb shares its framebuffer only inside a namespace of its own, as
+    // in a session (this thread and what it starts; needs root).
+    let private_ipc = if rustix::process::geteuid().is_root() { Some(PrivateIpc::enter()?) } else { None };
+    let private_ipc = private_ipc.as_ref();
     let runtime_dir = tempfile::Builder::new().prefix("oriel-bench-").tempdir()?;
     let xvfb = Xvfb::start(
         runtime_dir.path(),
@@ -38,10 +44,15 @@ pub fn run(iterations: usize) -> anyhow::Result<String> {
         oriel_linux_desktop::x11::screen::MaxScreen::default(),
         ScreenSize::fit(WIDTH.into(), HEIGHT.into(), 100),
         oriel_linux_desktop::xvfb::XServer::Xvfb,
+        private_ipc,
     )?;
     let conn = oriel_linux_desktop::x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
     Screen::default().resize(&conn, ScreenSize::fit(WIDTH.into(), HEIGHT.into(), 100))?;
-    let mut capture = Capture::new(&conn, WIDTH.into(), HEIGHT.into())?;
+    let framebuffer = xvfb.shared_framebuffer().map(Framebuffer::attach).transpose()?;
+    anyhow::ensure!(framebuffer.is_some() || private_ipc.is_none(), "Xvfb did not share its framebuffer");
+    let mut capture = Capture::new(&conn, WIDTH.into(), HEIGHT.into(), framebuffer)?;
+    // The same capture through GetImage, as with Xvnc.
+    let mut capture_getimage = Capture::new(&conn, WIDTH.into(), HEIGHT.into(), None)?;
     let display = Display { name: xvfb.display_name(), xauthority: xvfb.xauthority().to_owned() };
     let mut scene = Clients::default();
     busy_desktop(&display, &mut scene)?;
@@ -69,6 +80,9 @@ pub fn run(iterations: usize) -> anyhow::Result<String> {
         let started = Instant::now();
         let changes = capture.changes(&conn, true, &[])?;
         let capture_time = started.elapsed();
+        let started = Instant::now();
+        capture_getimage.changes(&conn, true, &[])?;
+        let getimage_time = started.elapsed();
         frame_id += 1;
         let started = Instant::now();
         let key_messages = session_keyframes.encode_frame(frame_id, &changes, capture.shadow(), true)?;
@@ -92,6 +106,7 @@ pub fn run(iterations: usize) -> anyhow::Result<String> {
         }
         rect_count = rects.len();
         t.capture.push(capture_time);
+        t.capture_getimage.push(getimage_time);
         t.server_copy.push(server_copy);
         t.qoi.push(qoi_time);
         t.frame.push(frame_time);
@@ -214,6 +229,7 @@ impl ShmProbe {
 #[derive(Default)]
 struct Timings {
     capture: Samples,
+    capture_getimage: Samples,
     server_copy: Samples,
     qoi: Samples,
     frame: Samples,
@@ -252,7 +268,8 @@ impl Timings {
                 bytes.map_or_else(|| "".into(), |b| kb(b.median())),
             ]);
         };
-        row("capture: `Capture::changes(conn, true)` (MIT-SHM + shadow copy)", &self.capture, None);
+        row("capture: `Capture::changes(conn, true)`, Xvfb's framebuffer read in place (`-shmem`) + shadow copy", &self.capture, None);
+        row("capture through MIT-SHM GetImage + shadow copy (the Xvnc path)", &self.capture_getimage, None);
         row("  of which the X server's ShmGetImage alone (bare, own segment)", &self.server_copy, None);
         row("QOI alone (no zstd), all rects", &self.qoi, Some(&self.qoi_bytes));
         row("encode CODEC_QOIZ (`FrameEncoder`, zstd L1)", &self.frame, Some(&self.frame_bytes));

@@ -7,7 +7,7 @@
 //! is that process, which holds the desktop itself;
 //! [`handshake`], [`pacing`] and [`clipboard`] are pure decisions; [`frames`] is the
 //! capture-and-encode thread; [`x11`] talks to the X server; [`xvfb`] and
-//! [`xsession`] start the processes; [`shared_dir`] shows a directory the browser shares as a FUSE folder.
+//! [`xsession`] start the processes, [`ipc_namespace`] keeps Xvfb's shared framebuffer the session's own; [`shared_dir`] shows a directory the browser shares as a FUSE folder.
 
 #![warn(missing_docs)]
 
@@ -20,6 +20,7 @@ mod frame_audit;
 pub mod frames;
 pub mod handshake;
 mod idle;
+pub mod ipc_namespace;
 pub mod keyboard;
 mod launcher;
 pub mod login;

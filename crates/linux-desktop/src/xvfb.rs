@@ -6,6 +6,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::ipc_namespace::PrivateIpc;
+use crate::x11::framebuffer::SharedFramebuffer;
 use crate::xauthority::Cookie;
 
 /// The largest side X allows. Xvfb cannot grow its screen after start, so
@@ -34,6 +36,10 @@ pub enum XvfbError {
     #[error("cannot prepare the X session files: {0}")]
     Files(#[source] std::io::Error),
 }
+
+/// How long to wait for Xvfb's line naming its shared framebuffer, which
+/// it writes before it reports its display.
+const SHMID_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long Xvfb gets to remove its socket and lock file after SIGTERM.
 const TERM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -133,6 +139,7 @@ pub struct Xvfb {
     xauthority: PathBuf,
     cookie: Cookie,
     session_dir: PathBuf,
+    framebuffer: Option<SharedFramebuffer>,
 }
 
 impl Xvfb {
@@ -143,12 +150,18 @@ impl Xvfb {
     /// directory only the session's login may read.
     /// Xvfb's screen is `max` (RANDR only shrinks it later); Xvnc's is
     /// `size` (RANDR grows or shrinks it, reallocating).
+    ///
+    /// In a `private_ipc` namespace, Xvfb keeps its framebuffer in shared
+    /// memory (`-shmem`) that the capture reads in place
+    /// ([`shared_framebuffer`](Self::shared_framebuffer)). Never without one:
+    /// Xvfb makes the segment readable by every account of its namespace.
     pub fn start(
         session_dir: &Path,
         display: Option<u32>,
         max: crate::x11::screen::MaxScreen,
         size: crate::x11::screen::ScreenSize,
         server: XServer,
+        private_ipc: Option<&PrivateIpc>,
     ) -> Result<Self, XvfbError> {
         let spawn_error = |source: std::io::Error| XvfbError::Spawn { program: server.program(), package: server.package(), source };
         let cookie = Cookie::random().map_err(XvfbError::Files)?;
@@ -180,9 +193,20 @@ impl Xvfb {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        let shared = server == XServer::Xvfb && private_ipc.is_some();
+        if shared {
+            command.arg("-shmem");
+        }
+        let namespace = private_ipc.map(PrivateIpc::id);
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
+                // The shared framebuffer is made with mode 0777: never in a
+                // namespace other than the session's own. (EXDEV, "cross-device",
+                // is the errno closest to "another namespace".)
+                if namespace.is_some_and(|id| !id.is_current()) {
+                    return Err(std::io::Error::from_raw_os_error(libc::EXDEV));
+                }
                 // Xvfb must not outlive Oriel, even if Oriel is killed.
                 rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
                 let fd = std::os::fd::BorrowedFd::borrow_raw(write_fd);
@@ -195,11 +219,20 @@ impl Xvfb {
 
         match read_display(read_end) {
             Ok(display) => {
+                let (shmid_tx, shmid_rx) = std::sync::mpsc::sync_channel(1);
                 // Keep draining Xvfb's messages: a full pipe would stall the server.
                 if let Some(stderr) = child.stderr.take() {
-                    let _ = std::thread::Builder::new().name("xvfb-log".into()).spawn(move || log_lines(stderr, display));
+                    let _ = std::thread::Builder::new().name("xvfb-log".into()).spawn(move || log_lines(stderr, display, shmid_tx));
                 }
-                Ok(Self { child: Some(child), display, xauthority, cookie, session_dir: session_dir.to_owned() })
+                // Xvfb names the segment before it reports the display, so
+                // the line is already in the pipe.
+                let framebuffer =
+                    shared.then(|| shmid_rx.recv_timeout(SHMID_WAIT).ok()).flatten().map(|shmid| SharedFramebuffer { shmid, server_pid: child.id() });
+                if shared && framebuffer.is_none() {
+                    let number = display;
+                    tracing::warn!(x_display = number, "Xvfb did not name its shared framebuffer; capturing with GetImage");
+                }
+                Ok(Self { child: Some(child), display, xauthority, cookie, session_dir: session_dir.to_owned(), framebuffer })
             }
             Err(reason) => {
                 let _ = child.kill();
@@ -243,6 +276,12 @@ impl Xvfb {
     pub fn cookie(&self) -> &Cookie {
         &self.cookie
     }
+
+    /// The framebuffer Xvfb keeps in shared memory, when it was started
+    /// with a private IPC namespace.
+    pub fn shared_framebuffer(&self) -> Option<SharedFramebuffer> {
+        self.framebuffer
+    }
 }
 
 impl Drop for Xvfb {
@@ -270,10 +309,15 @@ impl Drop for Xvfb {
     }
 }
 
-fn log_lines(stderr: std::process::ChildStderr, number: u32) {
+/// Logs Xvfb's messages, handing over the shared framebuffer's id when
+/// Xvfb reports it ("screen 0 shmid N").
+fn log_lines(stderr: std::process::ChildStderr, number: u32, shmid: std::sync::mpsc::SyncSender<i32>) {
     use std::io::BufRead as _;
     for line in std::io::BufReader::new(stderr).lines() {
         let Ok(line) = line else { return };
+        if let Some(id) = line.strip_prefix("screen 0 shmid ").and_then(|id| id.trim().parse().ok()) {
+            let _ = shmid.try_send(id);
+        }
         tracing::debug!(target: "xvfb", display = number, "{line}");
     }
 }

@@ -157,6 +157,43 @@ async fn a_killed_session_process_is_told_to_the_browser_and_leaves_nothing_behi
     }
 }
 
+/// The namespace a process's System V IPC lives in.
+fn ipc_namespace(pid: u32) -> std::path::PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/ns/ipc")).expect("a live process")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screen_is_read_where_xvfb_draws_it_in_memory_no_other_account_can_attach() {
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let (mut client, task) = service.connect();
+    client.hello(320, 240, Codec::Qoiz).await;
+    let x = service.x_client("Probe").await;
+    let xvfb = xvfb_of(&x.display);
+    let unprivileged = parent_of(xvfb);
+    assert!(cmdline(xvfb).iter().any(|a| a == "-shmem"), "Xvfb keeps its framebuffer in shared memory: {:?}", cmdline(xvfb));
+    // Xvfb makes the segment with mode 0777: only a namespace of the
+    // session's own keeps it from every other account of the host.
+    assert_ne!(ipc_namespace(xvfb), ipc_namespace(std::process::id()), "the session has an IPC namespace of its own");
+    assert_eq!(ipc_namespace(xvfb), ipc_namespace(unprivileged), "the capture shares it with Xvfb");
+    let host_segments = std::fs::read_to_string("/proc/sysvipc/shm").unwrap();
+    let creators: Vec<u32> = host_segments.lines().skip(1).filter_map(|l| l.split_whitespace().nth(4)?.parse().ok()).collect();
+    assert!(!creators.contains(&xvfb), "the host's namespace shows no segment of the session's Xvfb");
+    // Inside the session's namespace, the capture has it attached next to Xvfb.
+    let inside = std::process::Command::new("nsenter").arg(format!("--ipc=/proc/{xvfb}/ns/ipc")).args(["cat", "/proc/sysvipc/shm"]).output().unwrap();
+    let inside = String::from_utf8(inside.stdout).unwrap();
+    let framebuffer = inside.lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|f| f.get(4) == Some(&xvfb.to_string().as_str()));
+    let attached: u32 = framebuffer.as_ref().and_then(|f| f.get(6)?.parse().ok()).unwrap_or_else(|| panic!("Xvfb's segment in {inside}"));
+    assert_eq!(attached, 2, "Xvfb and the capture hold the framebuffer: {framebuffer:?}");
+
+    // The picture still follows the screen, read in place.
+    x.focused_green_window();
+    client.until("the green window", |c| c.pixel(40, 30) == [0, 255, 0, 255] && c.pixel(99, 79) == [0, 255, 0, 255]).await;
+    assert_ne!(client.pixel(100, 80), [0, 255, 0, 255], "only the window is green");
+    drop(x);
+    drop(client);
+    let _ = task.await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xvfb_offers_only_the_extensions_a_desktop_needs() {
     let service = TestService::new(&[("Probe", "exec sleep 3600")]);

@@ -17,12 +17,14 @@ use tokio::sync::mpsc;
 use crate::client_stream::{ClientReader, alert, log_xsession_output, send};
 use crate::frames::{Command, FrameLoop};
 use crate::handshake::{self, Agreement};
+use crate::ipc_namespace::PrivateIpc;
 use crate::keyboard::LayoutChoice;
 use crate::login::{self, Account, SessionMark};
 use crate::session::SessionError;
 use crate::shared_dir::{self, Mounter, ShareError, SharedDirectories};
 use crate::x11::capture::Capture;
 use crate::x11::clipboard::Clipboard;
+use crate::x11::framebuffer::Framebuffer;
 use crate::x11::input::Input;
 use crate::x11::screen::{MaxScreen, Screen, ScreenSize};
 use crate::x11::{self, keymap, keysym};
@@ -53,14 +55,18 @@ pub(super) async fn start_display(
     size: ScreenSize,
     max: MaxScreen,
     server: XServer,
+    private_ipc: Option<Arc<PrivateIpc>>,
     keyboard: LayoutChoice,
 ) -> Result<Display, SessionError> {
     tokio::task::spawn_blocking(move || {
-        let xvfb = Xvfb::start(&session_dir, Some(number), max, size, server)?;
+        let xvfb = Xvfb::start(&session_dir, Some(number), max, size, server, private_ipc.as_deref())?;
         let conn = x11::connect(&xvfb.socket_path(), xvfb.cookie())?;
         let mut screen = Screen::default();
         screen.resize(&conn, size)?;
-        let capture = Capture::new(&conn, size.width.into(), size.height.into())?;
+        let framebuffer = xvfb
+            .shared_framebuffer()
+            .and_then(|shared| Framebuffer::attach(shared).inspect_err(|error| tracing::warn!(%error, "capturing with GetImage")).ok());
+        let capture = Capture::new(&conn, size.width.into(), size.height.into(), framebuffer)?;
         // Before the xsession starts, so its clients read the layout's keymap
         // first; while `conn` is open, or the server would reset the keymap.
         let keyboard = keymap::set_up(&xvfb.display_name(), xvfb.xauthority(), keyboard);

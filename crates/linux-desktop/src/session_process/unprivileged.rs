@@ -24,6 +24,7 @@ use crate::client_stream::{ClientReader, alert, send, write_frames};
 use crate::encoder::RectEncoder;
 use crate::frames::{FrameConfig, FrameLoop, FrameLoopEnd};
 use crate::handshake::{self, HelloError, Start};
+use crate::ipc_namespace::PrivateIpc;
 use crate::login::{Account, SessionMark};
 use crate::pacing::PacingConfig;
 use crate::session::{SessionEnd, SessionError};
@@ -56,6 +57,13 @@ pub fn run(parts: Parts) -> u8 {
     let Some(account) = parts.launch.account.as_ref().and_then(|a| Account::try_from(a).ok()) else {
         return exit::FAILED;
     };
+    // While root: a namespace of its own keeps the session's System V IPC,
+    // Xvfb's shared framebuffer among it, out of other accounts' reach.
+    let private_ipc = rustix::process::geteuid()
+        .is_root()
+        .then(|| PrivateIpc::enter().inspect_err(|error| tracing::warn!(%error, "no private IPC namespace: capturing with GetImage")).ok())
+        .flatten()
+        .map(Arc::new);
     if let Err(error) = privileges::become_login(parts.launch.account.as_ref().expect("checked above")) {
         let mut control = parts.control;
         let ended = pb::Ended { reason: pb::ended::Reason::DesktopError.into(), message: format!("cannot become {}: {error}", account.name), alerted: false };
@@ -69,10 +77,10 @@ pub fn run(parts: Parts) -> u8 {
         Ok(runtime) => runtime,
         Err(_) => return exit::FAILED,
     };
-    runtime.block_on(serve(parts, Arc::new(account)))
+    runtime.block_on(serve(parts, Arc::new(account), private_ipc))
 }
 
-async fn serve(parts: Parts, account: Arc<Account>) -> u8 {
+async fn serve(parts: Parts, account: Arc<Account>, private_ipc: Option<Arc<PrivateIpc>>) -> u8 {
     let Parts { data, control, root, launch, session_dir, pam_env } = parts;
     let (Ok(data), Ok(control)) = (tokio_stream(std::os::unix::net::UnixStream::from(data)), tokio_stream(control)) else {
         return exit::FAILED;
@@ -82,7 +90,7 @@ async fn serve(parts: Parts, account: Arc<Account>) -> u8 {
     let (out, out_rx) = mpsc::channel::<Vec<u8>>(16);
     let writer = tokio::spawn(write_frames(write, out_rx));
     let mut client = ClientReader::new(read);
-    let session = Session { launch: &launch, account, session_dir, pam_env, mounter: Arc::new(RootMounter { channel: Mutex::new(root) }) };
+    let session = Session { launch: &launch, account, session_dir, pam_env, private_ipc, mounter: Arc::new(RootMounter { channel: Mutex::new(root) }) };
     let result = session.run(&mut client, &out, &mut control).await;
     let ended = match &result {
         Ok(SessionEnd::ClientLeft | SessionEnd::Detached | SessionEnd::NotResumed(_)) => {
@@ -116,6 +124,8 @@ struct Session<'a> {
     account: Arc<Account>,
     session_dir: PathBuf,
     pam_env: Vec<(OsString, OsString)>,
+    /// The session's own IPC namespace, when it runs as root's child.
+    private_ipc: Option<Arc<PrivateIpc>>,
     mounter: Arc<dyn Mounter>,
 }
 
@@ -158,7 +168,8 @@ impl Session<'_> {
         }
         let number = launch.display.trim_start_matches(':').parse().map_err(|_| SessionError::Internal(format!("bad display {:?}", launch.display)))?;
         let server = XServer::from_name(&launch.x_server).ok_or_else(|| SessionError::Internal(format!("unknown X server {:?}", launch.x_server)))?;
-        let prepared = start_display(self.session_dir.clone(), number, agreement.screen, max_screen, server, agreement.keyboard.clone()).await?;
+        let prepared =
+            start_display(self.session_dir.clone(), number, agreement.screen, max_screen, server, self.private_ipc.clone(), agreement.keyboard.clone()).await?;
         tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
         let directory_sharing = launch.directory_sharing && shared_dir::fuse_available();
         send(out, Payload::ServerHello(server_hello(&agreement, &sessions, launch.clipboard, directory_sharing))).await?;

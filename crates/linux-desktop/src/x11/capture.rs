@@ -1,8 +1,10 @@
 //! Finding and grabbing what changed on screen.
 //!
 //! DAMAGE tells that something was drawn and roughly where; XFIXES hands the
-//! damaged region over as rectangles; MIT-SHM copies those pixels into memory
-//! shared with the X server (four times faster than a core GetImage). DAMAGE
+//! damaged region over as rectangles. Where Xvfb keeps its framebuffer in
+//! shared memory (`framebuffer.rs`), those pixels are read in place;
+//! elsewhere (Xvnc) MIT-SHM's GetImage copies them into memory shared with
+//! the X server (four times faster than a core GetImage). DAMAGE
 //! over-reports, so the grabbed pixels are compared tile by tile with a
 //! shadow copy of what the client already has, and only changed tiles leave.
 
@@ -17,6 +19,7 @@ use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{self, ConnectionExt as _};
 
 use super::X11Error;
+use super::framebuffer::Framebuffer;
 use crate::scroll::{self, Rows};
 use crate::window_moves::WindowMove;
 
@@ -94,6 +97,9 @@ pub struct Capture {
     root: xproto::Window,
     damage: damage::Damage,
     region: xfixes::Region,
+    /// The X server's own framebuffer, read in place when it shares it.
+    framebuffer: Option<Framebuffer>,
+    /// Where GetImage puts pixels, without a shared framebuffer.
     segment: Option<Segment>,
     shadow: Shadow,
     dirty_tiles: Vec<bool>,
@@ -114,8 +120,10 @@ struct Segment {
 }
 
 impl Capture {
-    /// Starts following damage on the root window of a `width`x`height` screen.
-    pub fn new(conn: &X11Connection, width: u32, height: u32) -> Result<Self, X11Error> {
+    /// Starts following damage on the root window of a `width`x`height`
+    /// screen, reading pixels from the server's `framebuffer` when it shares
+    /// one, with GetImage otherwise.
+    pub fn new(conn: &X11Connection, width: u32, height: u32, framebuffer: Option<Framebuffer>) -> Result<Self, X11Error> {
         conn.damage_query_version(1, 1)?.reply()?;
         conn.xfixes_query_version(5, 0)?.reply()?;
         conn.shm_query_version()?.reply()?;
@@ -133,6 +141,7 @@ impl Capture {
             root,
             damage,
             region,
+            framebuffer,
             segment: None,
             shadow: Shadow { width: 0, height: 0, pixels: Vec::new() },
             dirty_tiles: Vec::new(),
@@ -161,6 +170,14 @@ impl Capture {
         self.shadow = Shadow { width, height, pixels: vec![0; width as usize * height as usize * 4] };
         self.dirty_tiles = vec![false; (width.div_ceil(TILE) * height.div_ceil(TILE)) as usize];
         self.changed_boxes = vec![None; self.dirty_tiles.len()];
+        let screen = Rect { x: 0, y: 0, width, height };
+        if self.framebuffer.as_ref().is_some_and(|fb| fb.area(screen).is_none()) {
+            tracing::warn!(width, height, "the screen outgrew the shared framebuffer; capturing with GetImage");
+            self.framebuffer = None;
+        }
+        if self.framebuffer.is_some() {
+            return Ok(());
+        }
         let needed = self.shadow.pixels.len();
         if self.segment.as_ref().is_none_or(|s| s.len < needed) {
             if let Some(old) = self.segment.take() {
@@ -232,21 +249,28 @@ impl Capture {
     }
 
     fn grab(&mut self, conn: &X11Connection, area: Rect, full: bool) -> Result<(), X11Error> {
-        let segment = self.segment.as_ref().expect("segment allocated with the shadow");
-        conn.shm_get_image(
-            self.root,
-            area.x as i16,
-            area.y as i16,
-            area.width as u16,
-            area.height as u16,
-            !0,
-            xproto::ImageFormat::Z_PIXMAP.into(),
-            segment.id,
-            0,
-        )?
-        .reply()?;
-        let grabbed = &segment.map[..area.width as usize * area.height as usize * 4];
-        let grabbed_stride = area.width as usize * 4;
+        let (grabbed, grabbed_stride) = match &self.framebuffer {
+            Some(framebuffer) => {
+                let pixels = framebuffer.area(area).ok_or_else(|| X11Error::SharedMemory(std::io::Error::other("capture outside the framebuffer")))?;
+                (pixels, framebuffer.layout().bytes_per_line)
+            }
+            None => {
+                let segment = self.segment.as_ref().expect("segment allocated with the shadow");
+                conn.shm_get_image(
+                    self.root,
+                    area.x as i16,
+                    area.y as i16,
+                    area.width as u16,
+                    area.height as u16,
+                    !0,
+                    xproto::ImageFormat::Z_PIXMAP.into(),
+                    segment.id,
+                    0,
+                )?
+                .reply()?;
+                (&segment.map[..area.width as usize * area.height as usize * 4], area.width as usize * 4)
+            }
+        };
         if self.moves_wanted && !full {
             let new = Rows { pixels: grabbed, stride: grabbed_stride, width: area.width, height: area.height };
             find_moves(&mut self.shadow, &self.dirty_tiles, area, new, &mut self.moves);

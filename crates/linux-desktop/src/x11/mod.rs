@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod clipboard;
 pub mod cursor;
+pub mod framebuffer;
 pub mod input;
 pub mod keymap;
 pub mod keysym;
