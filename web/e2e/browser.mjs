@@ -20,13 +20,15 @@ export const CHROMIUM_ARGS = [
  * Launches Chromium and opens one context that accepts the test CA's (or a
  * self-signed) certificate. `contextOptions` go to browser.newContext, e.g.
  * { viewport: { width: 800, height: 600 }, deviceScaleFactor: 2 }.
+ * `executablePath` replaces Chromium's, e.g. with a script that starts it
+ * in a network namespace.
  * Close with `await browser.close()`.
  *
  * @param {import('playwright-core').BrowserContextOptions} [contextOptions]
  * @returns {Promise<{ browser: import('playwright-core').Browser, context: import('playwright-core').BrowserContext }>}
  */
-export async function launchChromium(contextOptions = {}) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+export async function launchChromium(contextOptions = {}, { executablePath = CHROMIUM_PATH } = {}) {
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
   try {
     const context = await browser.newContext({ ignoreHTTPSErrors: true, ...contextOptions });
     return { browser, context };

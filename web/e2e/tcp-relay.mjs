@@ -3,8 +3,11 @@
 // below TLS and the websocket, with no help from either end.
 import net from 'node:net';
 
-/** Relays a loopback port to `target` (an https URL); returns its `url` and the controls. */
-export async function startRelay(target) {
+/**
+ * Relays a port on `host` (loopback unless given) to `target` (an https
+ * URL); returns its `url` and the controls.
+ */
+export async function startRelay(target, { host = '127.0.0.1' } = {}) {
   const { hostname, port } = new URL(target);
   const sockets = new Set();
   let holding = false;
@@ -24,13 +27,13 @@ export async function startRelay(target) {
       });
     }
   });
-  await new Promise((ready) => server.listen(0, '127.0.0.1', ready));
+  await new Promise((ready) => server.listen(0, host, ready));
   const cut = () => {
     for (const socket of sockets) socket.destroy();
   };
   return {
     /** The proxy's address through the relay. */
-    url: `https://127.0.0.1:${server.address().port}`,
+    url: `https://${host}:${server.address().port}`,
     /** Cuts every connection and refuses new ones until `release`. */
     hold() {
       holding = true;

@@ -184,6 +184,16 @@ export interface LatencyStats {
   serverMs: number;
 }
 
+/** The desktop's estimate of the link to this browser (docs/protocol.md, "Link estimate"). */
+export interface LinkEstimate {
+  /** Best delivered lately; 0 while not known. */
+  bandwidthKbps: number;
+  /** From a frame leaving to its acknowledgement, smoothed. */
+  delayMs: number;
+  /** Frames wait for the link: the desktop keeps one in flight. */
+  slow: boolean;
+}
+
 export interface SyncKeys {
   scrollLock: boolean;
   numLock: boolean;
@@ -227,6 +237,7 @@ export type ServerMessage =
   | { kind: 'ping'; value: Ping }
   | { kind: 'clipboardData'; value: ClipboardData }
   | { kind: 'latencyStats'; value: LatencyStats }
+  | { kind: 'linkEstimate'; value: LinkEstimate }
   | { kind: 'sharedDirectoryAcknowledge'; value: { directoryId: number; errorCode: number } }
   | { kind: 'sharedDirectoryRequest'; value: SharedDirectoryRequest }
   | { kind: 'mfa'; value: Mfa }
@@ -242,6 +253,7 @@ const SERVER_KINDS: ReadonlySet<string> = new Set<ServerMessage['kind']>([
   'ping',
   'clipboardData',
   'latencyStats',
+  'linkEstimate',
   'sharedDirectoryAcknowledge',
   'sharedDirectoryRequest',
   'mfa',

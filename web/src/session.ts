@@ -45,6 +45,7 @@ import {
   encodeFrame,
   type ClientMessage,
   type LatencyStats,
+  type LinkEstimate,
   type Mfa,
   type ScreenSpec,
   type ServerHello,
@@ -102,6 +103,8 @@ export interface SessionView {
   /** Who is in the session and whom its owner invited, while connected: at first, then on each change. */
   participants(list: Participants): void;
   latency(stats: LatencyStats): void;
+  /** The desktop's estimate of the link, each time it changes. */
+  link(estimate: LinkEstimate): void;
   /** The clipboard panel and its button, used only while the session shares the clipboard. */
   readonly clipboard: ClipboardView;
   /** The Share directory button, offered only while the desktop takes shared directories. */
@@ -308,6 +311,9 @@ export class Session {
         break;
       case 'latencyStats':
         this.#view.latency(message.value);
+        break;
+      case 'linkEstimate':
+        this.#view.link(message.value);
         break;
       case 'clipboardData':
         // The server sends none unless the clipboard is shared.

@@ -64,3 +64,19 @@ test('a recording never plays an Mfa message, and a cut challenge is a protocol 
   assert.throws(() => decodeFrame(arrayBuffer([0x00, 0x00, 0x00, 0x1d, ...CHALLENGE.slice(4, -1)])), ProtocolError);
   assert.throws(() => decodeFrame(arrayBuffer(CHALLENGE.slice(0, -1))), ProtocolError, 'the length prefix says more');
 });
+
+test("the desktop's LinkEstimate decodes from what the service (prost) writes; recordings never hold one", () => {
+  const frame = [
+    0x00, 0x00, 0x00, 0x0b, // frame length: 11 bytes of envelope
+    0xea, 0x06, 0x08, // Envelope field 109 (link_estimate), 8 bytes
+    0x08, 0xe8, 0x07, // bandwidth_kbps = 1000
+    0x10, 0xe0, 0x03, // delay_ms = 480
+    0x18, 0x01, // slow = true
+  ];
+  const message = decodeFrame(arrayBuffer(frame));
+  assert.equal(message.kind, 'linkEstimate');
+  assert.deepEqual([message.value.bandwidthKbps, message.value.delayMs, message.value.slow], [1000, 480, true]);
+  const fast = decodeFrame(arrayBuffer([0x00, 0x00, 0x00, 0x05, 0xea, 0x06, 0x02, 0x10, 0x03]));
+  assert.deepEqual([fast.value.bandwidthKbps, fast.value.delayMs, fast.value.slow], [0, 3, false], 'absent fields read as their defaults');
+  assert.equal(decodeRecordedEnvelope(new Uint8Array(frame.slice(4))), null);
+});

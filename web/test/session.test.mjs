@@ -158,6 +158,7 @@ function fakeView() {
     started: (running) => view.running.push(running),
     participants: (list) => view.lists.push(list),
     latency: () => {},
+    link: () => {},
     framePainted: () => {},
     clipboard: {},
     directories: { start: () => {}, stop: () => {} },

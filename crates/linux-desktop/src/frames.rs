@@ -13,6 +13,7 @@ use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 
 use crate::encoder::RectEncoder;
+use crate::link::{Link, LinkEstimate};
 use crate::pacing::{Pacer, PacingConfig, Readiness};
 use crate::thumbnail::Thumbnail;
 use crate::window_moves::{Geometry, WindowMoves};
@@ -43,6 +44,8 @@ pub enum Command {
 /// Least time between a keyframe and one a viewer asked for: a keyframe
 /// costs a full-screen encode, and the request comes from the network.
 pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_secs(1);
+/// The viewer hears of its link at most this often.
+const LINK_REPORT_GAP: Duration = Duration::from_secs(1);
 
 enum Signal {
     Command(Command),
@@ -139,6 +142,8 @@ impl FrameLoop {
             window_moves: WindowMoves::default(),
             keyframe_bytes: 0,
             bytes_since_keyframe: 0,
+            link: Link::new(),
+            link_told: None,
         };
         std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
             let end = match state.run(rx) {
@@ -207,6 +212,10 @@ struct LoopState {
     /// Bytes of the last keyframe, and of the frames sent since it.
     keyframe_bytes: u64,
     bytes_since_keyframe: u64,
+    /// What the link carries, from the acknowledgements.
+    link: Link,
+    /// What the viewer was last told of it, and when.
+    link_told: Option<(Instant, LinkEstimate)>,
 }
 
 impl LoopState {
@@ -262,7 +271,11 @@ impl LoopState {
                 Signal::Configured(window, geometry) => self.window_moves.configured(window, geometry),
                 Signal::Destroyed(window) => self.window_moves.destroyed(window),
                 Signal::Cursor => self.send_cursor()?,
-                Signal::Command(Command::Ack(id)) => self.pacer.acked(id),
+                Signal::Command(Command::Ack(id)) => {
+                    self.pacer.acked(id);
+                    self.link.acked(id, Instant::now());
+                    self.follow_link();
+                }
                 Signal::Command(Command::Keyframe) => keyframe_requested = true,
                 Signal::Command(Command::Pause) => {
                     paused = true;
@@ -278,6 +291,8 @@ impl LoopState {
                     dirty = true;
                     keyframe_due = true;
                     self.pacer.forget_in_flight();
+                    self.link.forget_in_flight();
+                    self.link_told = None;
                     self.cursor_serial = None;
                     self.send_cursor()?;
                 }
@@ -329,8 +344,10 @@ impl LoopState {
         if keyframe {
             (self.keyframe_bytes, self.bytes_since_keyframe) = (0, 0);
         }
+        let mut frame_bytes = 0;
         for message in messages {
             let frame = encode_frame(Payload::FrameRect(message));
+            frame_bytes += frame.len() as u64;
             self.stats.bytes.fetch_add(frame.len() as u64, Ordering::Relaxed);
             if keyframe {
                 self.keyframe_bytes += frame.len() as u64;
@@ -341,9 +358,29 @@ impl LoopState {
                 return Ok(false);
             }
         }
+        self.link.sent(frame_id, frame_bytes, Instant::now());
         self.stats.frames.fetch_add(1, Ordering::Relaxed);
         self.stats.rects.fetch_add(changes.rects.len() as u64, Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Adapts the pacing to the link as now estimated, and tells the
+    /// viewer when that is news (`link.rs`).
+    fn follow_link(&mut self) {
+        let now = Instant::now();
+        let Some(estimate) = self.link.estimate(now) else {
+            return;
+        };
+        self.pacer.set_link_limit(if estimate.slow { 1 } else { usize::MAX });
+        let due = match &self.link_told {
+            None => true,
+            Some((at, told)) => now.saturating_duration_since(*at) >= LINK_REPORT_GAP && estimate.news_since(told),
+        };
+        if due {
+            self.link_told = Some((now, estimate));
+            // Only news: a full queue drops it rather than hold frames up.
+            let _ = self.out.try_send(encode_frame(Payload::LinkEstimate(estimate.to_message())));
+        }
     }
 
     fn send_cursor(&mut self) -> Result<(), X11Error> {

@@ -23,6 +23,7 @@ mod idle;
 pub mod ipc_namespace;
 pub mod keyboard;
 mod launcher;
+mod link;
 pub mod login;
 pub mod pacing;
 pub mod scroll;

@@ -41,18 +41,31 @@ pub struct Pacer {
     in_flight: VecDeque<(u32, Instant)>,
     last_sent: Option<Instant>,
     next_id: u32,
+    /// What the link allows in flight now (`link.rs`), within the config's.
+    link_limit: usize,
 }
 
 impl Pacer {
     /// A pacer with nothing sent yet.
     pub fn new(config: PacingConfig) -> Self {
-        Self { config, in_flight: VecDeque::new(), last_sent: None, next_id: 1 }
+        Self { config, in_flight: VecDeque::new(), last_sent: None, next_id: 1, link_limit: usize::MAX }
+    }
+
+    /// Frames in flight the link allows (at least one; the config's
+    /// `max_in_flight` still caps it): one on a slow link, where a second
+    /// would only wait in a queue behind the first and be stale when painted.
+    pub fn set_link_limit(&mut self, frames: usize) {
+        self.link_limit = frames.max(1);
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.config.max_in_flight.min(self.link_limit).max(1)
     }
 
     /// When a frame may be sent, given that something changed.
     pub fn readiness(&self, now: Instant) -> Readiness {
         let mut at = self.last_sent.map_or(now, |t| t + self.config.min_interval);
-        if self.in_flight.len() >= self.config.max_in_flight {
+        if self.in_flight.len() >= self.max_in_flight() {
             let oldest = self.in_flight.front().map(|&(_, sent)| sent).unwrap_or(now);
             at = at.max(oldest + self.config.ack_timeout);
         }
@@ -64,7 +77,7 @@ impl Pacer {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.last_sent = Some(now);
-        if self.in_flight.len() >= self.config.max_in_flight {
+        if self.in_flight.len() >= self.max_in_flight() {
             // Sent on ack timeout: the oldest is given up on.
             self.in_flight.pop_front();
         }
@@ -125,6 +138,22 @@ mod tests {
         assert_eq!(p.readiness(later), Readiness::Now);
         p.acked(second);
         assert_eq!(p.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_slow_link_keeps_one_frame_in_flight() {
+        let (mut p, t0) = pacer();
+        p.set_link_limit(1);
+        let first = p.sent(t0);
+        let later = t0 + Duration::from_millis(100);
+        assert_eq!(p.readiness(later), Readiness::At(t0 + Duration::from_secs(3)));
+        p.acked(first);
+        assert_eq!(p.readiness(later), Readiness::Now);
+        p.set_link_limit(0);
+        p.sent(later);
+        assert!(matches!(p.readiness(later + Duration::from_millis(50)), Readiness::At(_)), "never fewer than one");
+        p.set_link_limit(usize::MAX);
+        assert_eq!(p.readiness(later + Duration::from_millis(50)), Readiness::Now, "the config's two again");
     }
 
     #[test]

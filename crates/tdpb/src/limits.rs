@@ -319,6 +319,7 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         | Payload::FrameAck(_)
         | Payload::EndSession(_)
         | Payload::KeyframeRequest(_)
+        | Payload::LinkEstimate(_)
         | Payload::RemoveParticipant(_) => Ok(()),
         Payload::InviteParticipant(invite) => name(&invite.user, "InviteParticipant.user"),
         Payload::SessionParticipants(list) => {

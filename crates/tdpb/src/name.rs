@@ -24,6 +24,7 @@ impl Payload {
             Payload::KeyboardText(_) => "KeyboardText",
             Payload::EndSession(_) => "EndSession",
             Payload::KeyframeRequest(_) => "KeyframeRequest",
+            Payload::LinkEstimate(_) => "LinkEstimate",
             Payload::SessionParticipants(_) => "SessionParticipants",
             Payload::RemoveParticipant(_) => "RemoveParticipant",
             Payload::InviteParticipant(_) => "InviteParticipant",

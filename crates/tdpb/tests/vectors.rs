@@ -51,6 +51,25 @@ fn frame_ack_uses_a_two_byte_key() {
 }
 
 #[test]
+fn link_estimate() {
+    let frame = [
+        0x00, 0x00, 0x00, 0x0b, // envelope length 11
+        0xea, 0x06, // field 109 (link_estimate): key 874 as a varint
+        0x08, // 8 bytes
+        0x08, 0xe8, 0x07, // bandwidth_kbps = 1000
+        0x10, 0xe0, 0x03, // delay_ms = 480
+        0x18, 0x01, // slow = true
+    ];
+    let message = Payload::LinkEstimate(pb::LinkEstimate {
+        bandwidth_kbps: 1000,
+        delay_ms: 480,
+        slow: true,
+    });
+    assert_eq!(decode(&frame).unwrap(), Some(message.clone()));
+    assert_eq!(encode_frame(message), frame);
+}
+
+#[test]
 fn unknown_payload_is_skipped() {
     let frame = [
         0x00, 0x00, 0x00, 0x04, // envelope length 4

@@ -162,6 +162,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
       people.show(list);
     },
     latency: (stats) => status.latency(stats),
+    link: (estimate) => status.link(estimate),
     framePainted: () => {
       window.__oriel.framesPainted++;
       window.__oriel.regionsCopied = screen.copies;

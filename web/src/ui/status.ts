@@ -2,13 +2,15 @@
 // line of text, the latency while connected, and Reconnect after a drop.
 // #status[data-state] is what tests wait on; the stylesheet colours the
 // dot from it (reconnecting is amber).
-import type { LatencyStats } from '../protocol';
+import { linkState } from '../link-state';
+import type { LatencyStats, LinkEstimate } from '../protocol';
 import type { SessionState } from '../session';
 
 export class StatusBar {
   readonly #root: HTMLElement;
   readonly #text: HTMLElement;
   readonly #latency: HTMLElement;
+  readonly #link: HTMLElement;
   readonly #reconnect: HTMLButtonElement;
   readonly #changed: (state: SessionState) => void;
   #onReconnect: (() => void) | null = null;
@@ -19,6 +21,7 @@ export class StatusBar {
     this.#changed = changed;
     this.#text = part(root, '.status-text');
     this.#latency = part(root, '.status-latency');
+    this.#link = part(root, '.status-link');
     this.#reconnect = part(root, '.status-reconnect') as HTMLButtonElement;
     this.#reconnect.addEventListener('click', () => this.#onReconnect?.());
   }
@@ -28,7 +31,10 @@ export class StatusBar {
     this.#text.textContent = text;
     // A narrow toolbar cuts a long reason short; the whole of it is a hover away.
     this.#text.title = text;
-    if (state !== 'connected') this.latency(null);
+    if (state !== 'connected') {
+      this.latency(null);
+      this.link(null);
+    }
     if (state !== 'closed') this.offerReconnect(null);
     this.#changed(state);
   }
@@ -36,6 +42,20 @@ export class StatusBar {
   latency(stats: LatencyStats | null): void {
     this.#latency.textContent =
       stats === null ? '' : `browser–proxy ${stats.clientMs} ms · proxy–desktop ${stats.serverMs} ms`;
+  }
+
+  /** The link's state (null clears it); #status .status-link[data-link] is 'good' or 'slow'. */
+  link(estimate: LinkEstimate | null): void {
+    if (estimate === null) {
+      this.#link.textContent = '';
+      this.#link.title = '';
+      delete this.#link.dataset['link'];
+      return;
+    }
+    const shown = linkState(estimate);
+    this.#link.textContent = shown.text;
+    this.#link.title = shown.title;
+    this.#link.dataset['link'] = shown.state;
   }
 
   /** Shows the Reconnect button (null hides it). */
