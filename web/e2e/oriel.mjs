@@ -280,20 +280,25 @@ export function x(display, command, args) {
   return execFileSync(command, args, { env: { ...process.env, ...display }, maxBuffer: 256 << 20 });
 }
 
-/** The root window's pixels as { width, height, rgba(x, y) } read with xwd. */
+/**
+ * The root window's pixels as { width, height, rgba(x, y) } read with xwd.
+ * Its pixels are 32 bits, or 24 when a window of another visual shows (a
+ * video player's): xwd then composes the screen in 24-bit pixels.
+ */
 export function grabRoot(display) {
   const xwd = x(display, 'xwd', ['-root', '-silent']);
   const field = (i) => xwd.readUInt32BE(i * 4);
   const headerSize = field(0);
   const [width, height, byteOrder, bitsPerPixel, bytesPerLine, ncolors] = [field(4), field(5), field(7), field(11), field(12), field(19)];
-  if (bitsPerPixel !== 32) throw new Error(`xwd gave ${bitsPerPixel} bits per pixel`);
+  if (bitsPerPixel !== 32 && bitsPerPixel !== 24) throw new Error(`xwd gave ${bitsPerPixel} bits per pixel`);
+  const bytes = bitsPerPixel / 8;
   const pixels = headerSize + ncolors * 12;
   return {
     width,
     height,
     rgba(px, py) {
-      const at = pixels + py * bytesPerLine + px * 4;
-      const value = byteOrder === 0 ? xwd.readUInt32LE(at) : xwd.readUInt32BE(at);
+      const at = pixels + py * bytesPerLine + px * bytes;
+      const value = byteOrder === 0 ? xwd.readUIntLE(at, bytes) : xwd.readUIntBE(at, bytes);
       return [(value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff, 255];
     },
   };

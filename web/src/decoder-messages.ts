@@ -42,6 +42,17 @@ export interface DecodedOps extends Piece {
   ops: ArrayBuffer;
 }
 
+/** A CODEC_VP8 frame of a region in motion, decoded by WebCodecs. */
+export interface DecodedVideo extends Piece {
+  kind: 'video';
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** The region's picture; transferred. Null when it cannot be shown yet (no key frame, no WebCodecs): the region keeps what it had. */
+  frame: VideoFrame | null;
+}
+
 /** A rect that did not decode: the stream is broken until a keyframe, and the rects until then are skipped. */
 export interface CorruptPiece extends Piece {
   kind: 'corrupt';
@@ -60,7 +71,7 @@ export interface SkippedPiece extends Piece {
  * one, in order (until the decoder fails for good), so the frame a rect
  * ends is known to have ended, decoded or not.
  */
-export type DecodedPiece = DecodedRect | DecodedOps | CorruptPiece | SkippedPiece;
+export type DecodedPiece = DecodedRect | DecodedOps | DecodedVideo | CorruptPiece | SkippedPiece;
 
 /** Worker -> main. */
 export type DecodeResult =

@@ -8,10 +8,15 @@
 // frame acks) until one with resetContext starts the stream again, which
 // the session asks the server for. Only when keyframes themselves keep
 // failing, or the module cannot load or traps, does decoding stop for good.
+//
+// A region in motion comes as VP8 (CODEC_VP8), which WebCodecs decodes
+// asynchronously: the queue waits for each such frame's picture, so every
+// answer still goes out in arrival order.
 import { Codec } from './codec';
-import type { DecodedOps, DecodedRect, DecodeRequest, DecodeResult } from './decoder-messages';
+import type { DecodedOps, DecodedRect, DecodedVideo, DecodeRequest, DecodeResult } from './decoder-messages';
 import { parseFrameOps } from './frame-ops';
 import { QoizDecoder } from './qoiz';
+import { VideoRegionDecoder } from './video-region';
 
 const WASM_URL = '/qoiz.wasm';
 /** Keyframes failing this many times in a row is no passing glitch: the decoder gives up. */
@@ -31,6 +36,9 @@ const queue: DecodeRequest[] = [];
 let skipping = false;
 /** Keyframes that failed to decode since the last one that did. */
 let failedKeyframes = 0;
+const video = new VideoRegionDecoder();
+/** A video frame is being decoded: the queue waits for it. */
+let awaitingVideo = false;
 
 scope.onmessage = (event) => {
   if (failed) return;
@@ -47,33 +55,71 @@ QoizDecoder.load(WASM_URL).then(
   (error: unknown) => fail(`cannot load the frame decoder ${WASM_URL}: ${message(error)}`),
 );
 
+/** Answers queued rects in order; stops at a video frame, and goes on once it is answered. */
 function drain(decoder: QoizDecoder): void {
+  if (awaitingVideo) return;
   for (let request = queue.shift(); request !== undefined && !failed; request = queue.shift()) {
-    const { frameId, resetContext, endOfFrame } = request;
-    if (skipping && !resetContext) {
-      scope.postMessage({ kind: 'skipped', frameId, endOfFrame });
-      continue;
+    if (request.codec === Codec.VP8 && !skipping) {
+      awaitingVideo = true;
+      void answerVideo(request).finally(() => {
+        awaitingVideo = false;
+        if (!failed) drain(decoder);
+      });
+      return;
     }
-    let piece: DecodedRect | DecodedOps;
-    try {
-      piece = decode(decoder, request);
-    } catch (error) {
-      const text = `cannot decode frame ${frameId} (${describe(request)}): ${message(error)}`;
-      // A trap leaves the module's memory as it was mid-call: nothing more can be trusted to it.
-      if (error instanceof WebAssembly.RuntimeError) return fail(text);
-      if (resetContext && ++failedKeyframes >= MAX_FAILED_KEYFRAMES) {
-        return fail(`${text} (${failedKeyframes} keyframes in a row did not decode)`);
-      }
-      skipping = true;
-      scope.postMessage({ kind: 'corrupt', frameId, endOfFrame, resetContext, message: text });
-      continue;
-    }
-    if (resetContext) {
-      skipping = false;
-      failedKeyframes = 0;
-    }
-    scope.postMessage(piece, [piece.kind === 'ops' ? piece.ops : piece.rgba]);
+    answer(decoder, request);
   }
+}
+
+async function answerVideo(request: DecodeRequest): Promise<void> {
+  const { frameId, endOfFrame } = request;
+  let piece: DecodedVideo;
+  try {
+    piece = await decodeVideo(request);
+  } catch (error) {
+    skipping = true;
+    scope.postMessage({ kind: 'corrupt', frameId, endOfFrame, resetContext: false, message: `cannot decode frame ${frameId} (${describe(request)}): ${message(error)}` });
+    return;
+  }
+  if (!failed) scope.postMessage(piece, piece.frame === null ? [] : [piece.frame]);
+}
+
+function answer(decoder: QoizDecoder, request: DecodeRequest): void {
+  const { frameId, resetContext, endOfFrame } = request;
+  // A video frame while skipping is skipped too: only the lossless stream's keyframe starts over.
+  if (skipping && !(resetContext && request.codec !== Codec.VP8)) {
+    scope.postMessage({ kind: 'skipped', frameId, endOfFrame });
+    return;
+  }
+  let piece: DecodedRect | DecodedOps;
+  try {
+    piece = decode(decoder, request);
+  } catch (error) {
+    const text = `cannot decode frame ${frameId} (${describe(request)}): ${message(error)}`;
+    // A trap leaves the module's memory as it was mid-call: nothing more can be trusted to it.
+    if (error instanceof WebAssembly.RuntimeError) return fail(text);
+    if (resetContext && ++failedKeyframes >= MAX_FAILED_KEYFRAMES) {
+      return fail(`${text} (${failedKeyframes} keyframes in a row did not decode)`);
+    }
+    skipping = true;
+    scope.postMessage({ kind: 'corrupt', frameId, endOfFrame, resetContext, message: text });
+    return;
+  }
+  if (resetContext) {
+    skipping = false;
+    failedKeyframes = 0;
+    // A keyframe repaints the whole screen exactly: any video starts over at a key frame.
+    video.close();
+  }
+  scope.postMessage(piece, [piece.kind === 'ops' ? piece.ops : piece.rgba]);
+}
+
+/** Decodes a region's VP8 frame; its data stays in the request's buffer until WebCodecs has copied it. */
+async function decodeVideo(request: DecodeRequest): Promise<DecodedVideo> {
+  const { frameId, x, y, width, height, resetContext, endOfFrame } = request;
+  const data = new Uint8Array(request.buffer, request.offset, request.length);
+  const frame = await video.decode(data, resetContext, width, height, frameId * 1000);
+  return { kind: 'video', frameId, endOfFrame, x, y, width, height, frame };
 }
 
 /** Decodes one rect; throws when it does not decode, or decodes to operations out of shape. */
@@ -90,7 +136,7 @@ function decode(decoder: QoizDecoder, request: DecodeRequest): DecodedRect | Dec
   return { kind: 'rect', frameId, endOfFrame, resetContext, x, y, width, height, rgba };
 }
 
-/** A session frame's rect has no region of its own. */
+/** A session frame's rect has no region of its own; a video frame's is the region in motion. */
 function describe({ codec, x, y, width, height }: DecodeRequest): string {
   return codec === Codec.QOIZ_SESSION ? 'session stream' : `${width}x${height} at ${x},${y}`;
 }

@@ -2,7 +2,7 @@
 // each frame painted whole. A live session's Screen and the recording player
 // both paint through it, and so does the player's export to a video; how
 // large the canvas shows on the page is theirs.
-import type { DecodedOps, DecodedPiece, DecodedRect } from './decoder-messages';
+import type { DecodedOps, DecodedPiece, DecodedRect, DecodedVideo } from './decoder-messages';
 import { parseFrameOps } from './frame-ops';
 
 /**
@@ -16,11 +16,13 @@ export class Picture {
   readonly canvas: HTMLCanvasElement;
   readonly #context: CanvasRenderingContext2D;
   /** Decoded pieces of the frame being received, painted together when it ends so no frame shows half-drawn. */
-  #pending: (DecodedRect | DecodedOps)[] = [];
+  #pending: (DecodedRect | DecodedOps | DecodedVideo)[] = [];
   /** A piece of the frame being received did not decode: the frame is dropped when it ends. */
   #dropping = false;
   /** Regions copied on the canvas so far (a scroll sent as a copy, not as pixels). */
   #copies = 0;
+  /** Video frames of regions in motion painted so far. */
+  #videoFrames = 0;
 
   constructor(canvas: HTMLCanvasElement) {
     this.canvas = canvas;
@@ -40,18 +42,23 @@ export class Picture {
   paint(piece: DecodedPiece): FrameOutcome {
     if (piece.kind === 'corrupt' || piece.kind === 'skipped') {
       // Half a frame over a picture it was not meant for is worse than the last whole one.
-      this.#pending = [];
+      this.#release();
       this.#dropping = true;
     } else if (!this.#dropping) {
       this.#pending.push(piece);
+    } else if (piece.kind === 'video') {
+      piece.frame?.close();
     }
     if (!piece.endOfFrame) return 'pending';
     const pieces = this.#pending;
     const dropped = this.#dropping;
+    // Taken before they are forgotten: forgetting closes video pictures.
+    this.#pending = [];
     this.#forget();
     if (dropped) return 'dropped';
     for (const decoded of pieces) {
       if (decoded.kind === 'rect') this.#put(decoded.rgba, decoded.x, decoded.y, decoded.width, decoded.height);
+      else if (decoded.kind === 'video') this.#video(decoded);
       else this.#apply(decoded.ops);
     }
     return 'painted';
@@ -60,6 +67,11 @@ export class Picture {
   /** How many copy operations have been applied: what the end-to-end tests check scrolling by. */
   get copies(): number {
     return this.#copies;
+  }
+
+  /** How many video frames have been painted: what the end-to-end tests check regions in motion by. */
+  get videoFrames(): number {
+    return this.#videoFrames;
   }
 
   clear(): void {
@@ -87,9 +99,23 @@ export class Picture {
     this.#context.putImageData(new ImageData(pixels, width, height), x, y);
   }
 
+  /** A region's picture, scaled to nothing: the region is the frame's own size. */
+  #video({ frame, x, y, width, height }: DecodedVideo): void {
+    if (frame === null) return;
+    this.#context.drawImage(frame, x, y, width, height);
+    frame.close();
+    this.#videoFrames++;
+  }
+
   /** The frame being received is gone (the canvas changed, or the frame ended). */
   #forget(): void {
-    this.#pending = [];
+    this.#release();
     this.#dropping = false;
+  }
+
+  /** Lets go of the pending pieces; video pictures hold decoder memory until closed. */
+  #release(): void {
+    for (const piece of this.#pending) if (piece.kind === 'video') piece.frame?.close();
+    this.#pending = [];
   }
 }

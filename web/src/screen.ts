@@ -68,6 +68,11 @@ export class Screen {
     return this.#picture.copies;
   }
 
+  /** Video frames of regions in motion painted so far. */
+  get videoFrames(): number {
+    return this.#picture.videoFrames;
+  }
+
   /** Takes a decoder's piece; says whether it ended its frame, and whether that frame shows. */
   paint(piece: DecodedPiece): FrameOutcome {
     return this.#picture.paint(piece);

@@ -57,6 +57,7 @@ import type { Screen } from './screen';
 import { signWithKey } from './security-key';
 import { answerChallenge } from './session-mfa';
 import { SharedDirectory } from './shared-directory';
+import { decodesVp8 } from './video-support';
 import type { AssertionAnswer } from './webauthn';
 
 /** Also #status[data-state], which tests wait on; `reconnecting` is the page's, between sockets. */
@@ -244,13 +245,15 @@ export class Session {
   }
 
   #hello(spec: ScreenSpec): void {
+    // VP8 for regions in motion only where WebCodecs decodes it; the lossless codecs always.
+    const video = decodesVp8() ? [Codec.VP8] : [];
     this.#send({
       clientHello: {
         username: '',
         screenSpec: spec,
         keyboardLayout: this.#keyboard.klid,
         protocolVersion: ProtocolVersion,
-        codecs: [Codec.QOIZ_SESSION, Codec.QOIZ_STREAM, Codec.QOIZ],
+        codecs: [Codec.QOIZ_SESSION, ...video, Codec.QOIZ_STREAM, Codec.QOIZ],
         keyboardLayoutName: this.#keyboard.name,
       },
     });
@@ -489,7 +492,7 @@ export class Session {
   #paint(piece: DecodedPiece): void {
     if (this.#state === 'closed') return;
     // A keyframe's rect back from the decoder, decoded or not, answers the request for one.
-    if (piece.kind !== 'skipped' && piece.resetContext) this.#keyframeRequested = false;
+    if (piece.kind !== 'skipped' && piece.kind !== 'video' && piece.resetContext) this.#keyframeRequested = false;
     if (piece.kind === 'corrupt') this.#askForKeyframe(piece.message);
     const frame = this.#screen.paint(piece);
     if (frame === 'pending') return;

@@ -83,7 +83,7 @@ spec: {{mode: node-sync}}
 ---
 kind: cluster_networking_config
 version: v2
-spec: {{client_idle_timeout: 30m}}
+spec: {{client_idle_timeout: 30m, desktop_lossy: false}}
 ---
 kind: cluster_auth_preference
 version: v2
@@ -137,6 +137,7 @@ async fn every_kind_is_created_and_written_back_in_a_shape_that_loads_again() {
     let preference = plane.store().auth_preference().await.unwrap();
     assert_eq!((preference.second_factor.as_str(), preference.webauthn_rp_id.as_deref()), ("otp", Some("example.com")));
     assert!(plane.cluster_policy().await.unwrap().require_session_mfa);
+    assert!(plane.cluster_policy().await.unwrap().forbid_lossy, "desktop_lossy: false is stored");
     let invite = created[0].invite.as_ref().expect("a new user is invited");
     assert_eq!(plane.store().invite(&oriel_auth::bearer::hash(&invite.secret)).await.unwrap().value.user, "alice");
     assert!(plane.store().user("alice").await.unwrap().value.credentials.is_none());
@@ -301,6 +302,7 @@ async fn cluster_settings_shape_every_grant() {
     assert!(g.options().record);
     assert_eq!(g.recording_mode(), RecordingMode::Node);
     assert_eq!(g.options().idle_timeout, Some(Duration::from_secs(3600)));
+    assert!(g.options().lossy);
 
     let cases =
         [("off", "30m", false, Some(1800)), ("proxy-sync", "2h", true, Some(3600)), ("node", "0", true, Some(3600)), ("node-sync", "never", true, Some(3600))];
@@ -315,13 +317,19 @@ async fn cluster_settings_shape_every_grant() {
         assert_eq!(g.options().idle_timeout, idle.map(Duration::from_secs), "cluster {timeout}, role 1h: the smallest non-zero wins");
         let policy = plane.cluster_policy().await.unwrap();
         assert_eq!(policy.recording_mode.as_str(), mode);
+        assert!(g.options().lossy, "lossy video stays allowed while the cluster does not say otherwise");
     }
+
+    // The role leaves lossy video on (the default); the cluster alone forbids it.
+    create(&plane, "kind: cluster_networking_config\nspec: {desktop_lossy: false}\n", false).await.unwrap();
+    assert!(!grant().await.options().lossy);
 
     plane.store().reset_session_recording_config().await.unwrap();
     plane.store().reset_cluster_networking_config().await.unwrap();
     plane.store().reset_cluster_networking_config().await.expect("resetting twice is fine");
     assert_eq!(plane.cluster_policy().await.unwrap(), oriel_rbac::ClusterPolicy::default());
     assert!(grant().await.options().record);
+    assert!(grant().await.options().lossy, "reset, the cluster allows lossy video again");
 }
 
 #[tokio::test]

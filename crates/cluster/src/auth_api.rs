@@ -110,6 +110,7 @@ pub fn grant_message(grant: &SessionGrant) -> proto::Grant {
         login: parts.session.login,
         roles: parts.session.roles,
         clipboard: parts.options.clipboard,
+        lossy: parts.options.lossy,
         directory_sharing: parts.options.directory_sharing,
         record: parts.options.record,
         idle_timeout_ms: parts.options.idle_timeout.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
@@ -143,6 +144,7 @@ pub fn grant_parts(message: proto::Grant) -> Result<GrantParts, Status> {
         options: SessionOptions {
             clipboard: message.clipboard,
             directory_sharing: message.directory_sharing,
+            lossy: message.lossy,
             record: message.record,
             idle_timeout: (message.idle_timeout_ms > 0).then(|| Duration::from_millis(message.idle_timeout_ms)),
             session_mfa: message.session_mfa,

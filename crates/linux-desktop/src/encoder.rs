@@ -28,7 +28,8 @@ impl RectEncoder {
             Codec::Qoiz => Some(Self::Frames(FrameEncoder::new()?)),
             Codec::QoizStream => Some(Self::Stream(StreamEncoder::new()?)),
             Codec::QoizSession => Some(Self::Session(SessionEncoder::new()?)),
-            Codec::Unspecified => None,
+            // VP8 only ever goes alongside the session codec, for regions in motion.
+            Codec::Unspecified | Codec::Vp8 => None,
         })
     }
 

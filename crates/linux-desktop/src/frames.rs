@@ -16,9 +16,10 @@ use crate::encoder::RectEncoder;
 use crate::link::{Link, LinkEstimate};
 use crate::pacing::{Pacer, PacingConfig, Readiness};
 use crate::thumbnail::Thumbnail;
+use crate::video_region::VideoRegion;
 use crate::window_moves::{Geometry, WindowMoves};
 use crate::x11::X11Error;
-use crate::x11::capture::Capture;
+use crate::x11::capture::{Capture, Changes, Rect};
 use crate::x11::cursor;
 use crate::x11::screen::{Screen, ScreenSize};
 
@@ -80,6 +81,8 @@ pub struct FrameStats {
     pub rects: AtomicU64,
     /// Encoded bytes sent (TDPB frames, headers included).
     pub bytes: AtomicU64,
+    /// VP8 frames sent, for regions in motion.
+    pub video_frames: AtomicU64,
 }
 
 /// Settings of the frame loop.
@@ -91,11 +94,15 @@ pub struct FrameConfig {
     /// while the screen changes, once the frames since the last one weigh as
     /// much as it did, so a decoder or a recording can start there.
     pub keyframe_interval: Duration,
+    /// A region in motion may go as VP8 video (`video_region.rs`): the
+    /// client decodes VP8 and the session codec, and the roles and the
+    /// cluster allow it (`desktop_lossy`).
+    pub video: bool,
 }
 
 impl Default for FrameConfig {
     fn default() -> Self {
-        Self { pacing: PacingConfig::default(), keyframe_interval: Duration::from_secs(60) }
+        Self { pacing: PacingConfig::default(), keyframe_interval: Duration::from_secs(60), video: false }
     }
 }
 
@@ -127,6 +134,8 @@ impl FrameLoop {
         let events = signals.clone();
         let event_conn = conn.clone();
         let root = capture.root();
+        let shadow = capture.shadow();
+        let video = config.video.then(|| VideoRegion::new(shadow.width, shadow.height));
         std::thread::Builder::new().name("x11-events".into()).spawn(move || forward_events(&event_conn, root, &events))?;
         let state = LoopState {
             conn,
@@ -144,6 +153,8 @@ impl FrameLoop {
             bytes_since_keyframe: 0,
             link: Link::new(),
             link_told: None,
+            video,
+            repaint_pending: false,
         };
         std::thread::Builder::new().name("frame-loop".into()).spawn(move || {
             let end = match state.run(rx) {
@@ -216,6 +227,11 @@ struct LoopState {
     link: Link,
     /// What the viewer was last told of it, and when.
     link_told: Option<(Instant, LinkEstimate)>,
+    /// The region in motion sent as video, when the session may.
+    video: Option<VideoRegion>,
+    /// The last frame left something to repaint exactly (a video region
+    /// that ended): another frame is due though nothing changed.
+    repaint_pending: bool,
 }
 
 impl LoopState {
@@ -245,13 +261,21 @@ impl LoopState {
                         if !self.send_frame(keyframe)? {
                             return Ok(());
                         }
-                        dirty = false;
+                        dirty = std::mem::take(&mut self.repaint_pending);
                         continue;
                     }
                     Readiness::At(at) => Some(at.saturating_duration_since(now)),
                 }
             } else if keyframe_requested && !paused {
                 Some((last_keyframe + KEYFRAME_REQUEST_GAP).saturating_duration_since(Instant::now()))
+            } else if let Some(at) = self.video.as_ref().and_then(VideoRegion::wake_at).filter(|_| !paused) {
+                // A video that stopped changes nothing more: wake to repaint it exactly.
+                let now = Instant::now();
+                if at <= now {
+                    dirty |= self.video_quiet(now);
+                    continue;
+                }
+                Some(at.saturating_duration_since(now))
             } else {
                 None
             };
@@ -300,6 +324,9 @@ impl LoopState {
                     if self.screen.current() != Some(size) {
                         self.screen.resize(&self.conn, size)?;
                         self.capture.resize(&self.conn, size.width.into(), size.height.into())?;
+                        if let Some(video) = &mut self.video {
+                            video.resize(size.width.into(), size.height.into());
+                        }
                         dirty = true;
                         keyframe_due = true;
                     }
@@ -328,19 +355,48 @@ impl LoopState {
         } else {
             self.window_moves.take()
         };
+        if keyframe && let Some(video) = &mut self.video {
+            video.reset();
+            self.capture.find_moves(self.encoder.codec() == oriel_tdpb::pb::Codec::QoizSession);
+        }
         let changes = self.capture.changes(&self.conn, keyframe, &window_moves)?;
-        if changes.is_empty() {
+        let (rects, region_changed) = match &self.video {
+            Some(video) => video.split(changes.rects),
+            None => (changes.rects, false),
+        };
+        let changes = Changes { moves: changes.moves, rects };
+        if changes.is_empty() && !region_changed {
             return Ok(true);
         }
         let frame_id = self.pacer.sent(Instant::now());
-        let messages = match self.encoder.encode_frame(frame_id, &changes, self.capture.shadow(), keyframe) {
-            Ok(messages) => messages,
+        let mut messages = Vec::new();
+        if region_changed && let Some(video) = &mut self.video {
+            match video.encode(frame_id, self.capture.shadow()) {
+                Ok(Some(rect)) => {
+                    self.stats.video_frames.fetch_add(1, Ordering::Relaxed);
+                    messages.push(rect);
+                }
+                Ok(None) => {}
+                // No video after all: the region goes exactly, next frame.
+                Err(region) => {
+                    self.capture.repaint(region);
+                    self.repaint_pending = true;
+                }
+            }
+        }
+        match self.encoder.encode_frame(frame_id, &changes, self.capture.shadow(), keyframe) {
+            Ok(exact) => messages.extend(exact),
             Err(error) => {
                 // Our own pixels failed to encode: a bug, not the client's fault.
                 tracing::error!(%error, rects = changes.rects.len(), moves = changes.moves.len(), "frame did not encode");
                 return Ok(false);
             }
         };
+        if let Some(video) = &mut self.video {
+            let exact_bytes = messages.iter().filter(|m| m.codec != oriel_tdpb::pb::Codec::Vp8 as i32).map(|m| m.data.len()).sum();
+            let repaint = video.after_frame(Instant::now(), &changes.rects, region_changed, exact_bytes);
+            self.follow_video(repaint);
+        }
         if keyframe {
             (self.keyframe_bytes, self.bytes_since_keyframe) = (0, 0);
         }
@@ -364,6 +420,27 @@ impl LoopState {
         Ok(true)
     }
 
+    /// Follows the video region after a frame: one that ended (or was
+    /// replaced) is repainted exactly, and regions are copied (scrolls,
+    /// window moves) only while no region shows lossy pixels a copy could
+    /// carry elsewhere.
+    fn follow_video(&mut self, repaint: Option<Rect>) {
+        if let Some(region) = repaint {
+            self.capture.repaint(region);
+            self.repaint_pending = true;
+        }
+        let copies = self.encoder.codec() == oriel_tdpb::pb::Codec::QoizSession && self.video.as_ref().is_none_or(|v| v.active().is_none());
+        self.capture.find_moves(copies);
+    }
+
+    /// A video region that stopped changing, with no frame to notice: ends
+    /// it. Whether a frame is now due to repaint it.
+    fn video_quiet(&mut self, now: Instant) -> bool {
+        let repaint = self.video.as_mut().and_then(|video| video.after_frame(now, &[], false, 0));
+        self.follow_video(repaint);
+        std::mem::take(&mut self.repaint_pending)
+    }
+
     /// Adapts the pacing to the link as now estimated, and tells the
     /// viewer when that is news (`link.rs`).
     fn follow_link(&mut self) {
@@ -372,6 +449,9 @@ impl LoopState {
             return;
         };
         self.pacer.set_link_limit(if estimate.slow { 1 } else { usize::MAX });
+        if let Some(video) = &mut self.video {
+            video.follow_link(estimate);
+        }
         let due = match &self.link_told {
             None => true,
             Some((at, told)) => now.saturating_duration_since(*at) >= LINK_REPORT_GAP && estimate.news_since(told),

@@ -23,6 +23,9 @@ pub struct Agreement {
     pub username: String,
     /// The keyboard layout to set up, from the client's XKB name or KLID.
     pub keyboard: LayoutChoice,
+    /// The client decodes VP8 next to the session codec: regions in motion
+    /// may go as video, if the roles allow.
+    pub video: bool,
 }
 
 /// Why the hello cannot be accepted; the text goes to the client as an alert.
@@ -55,7 +58,9 @@ pub fn agree(hello: &pb::ClientHello) -> Result<Agreement, HelloError> {
         *offered.iter().find(|c| SERVER_CODECS.contains(c)).ok_or(HelloError::NoCodec)?
     };
     let spec = hello.screen_spec.unwrap_or_default();
+    let video = codec == Codec::QoizSession && offered.contains(&Codec::Vp8);
     Ok(Agreement {
+        video,
         version,
         codec,
         screen: ScreenSize::fit(spec.width, spec.height, spec.scale),
@@ -100,6 +105,15 @@ mod tests {
             protocol_version: version,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn vp8_goes_only_alongside_the_session_codec() {
+        assert!(agree(&hello(&[Codec::QoizSession, Codec::Vp8], 1)).unwrap().video);
+        assert!(!agree(&hello(&[Codec::QoizSession], 1)).unwrap().video);
+        assert!(!agree(&hello(&[Codec::QoizStream, Codec::Vp8], 1)).unwrap().video, "no video with an older codec");
+        assert_eq!(agree(&hello(&[Codec::Vp8, Codec::Qoiz], 1)).unwrap().codec, Codec::Qoiz, "VP8 is never the frame codec");
+        assert_eq!(agree(&hello(&[Codec::Vp8], 1)), Err(HelloError::NoCodec));
     }
 
     #[test]

@@ -248,7 +248,7 @@ async fn a_session_without_input_ends_at_the_client_idle_timeout() {
     use oriel_auth::resources::cluster_settings::ClusterNetworkingConfig;
     let service = TestService::new(&[("Probe", "exec sleep 3600")]);
     let timeout = oriel_rbac::IdleTimeout::parse("1s").unwrap();
-    let config = ClusterNetworkingConfig { client_idle_timeout: Some(timeout) };
+    let config = ClusterNetworkingConfig { client_idle_timeout: Some(timeout), desktop_lossy: None };
     service.plane.store().put_cluster_networking_config(&config).await.unwrap();
     let (mut client, task) = service.connect();
     client.hello(320, 240, Codec::Qoiz).await;

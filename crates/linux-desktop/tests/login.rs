@@ -177,6 +177,7 @@ async fn a_host_user_oriel_created_follows_the_roles_groups_at_each_session_and_
     let options = |create: bool, groups: &[&str]| oriel_rbac::SessionOptions {
         clipboard: false,
         directory_sharing: false,
+        lossy: false,
         record: false,
         idle_timeout: None,
         session_mfa: false,

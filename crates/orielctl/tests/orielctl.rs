@@ -249,6 +249,7 @@ metadata:
   name: cluster-networking-config
 spec:
   client_idle_timeout: 1h30m
+  desktop_lossy: false
 ---
 kind: cluster_auth_preference
 version: v2
@@ -338,22 +339,26 @@ fn cluster_settings_show_defaults_are_set_and_reset() {
     let d = dir.path();
     let recording = ok(d, &["get", "session_recording_config"]);
     assert!(recording.contains("node") && recording.contains("recorded if any of the user's roles records"), "{recording}");
-    assert!(ok(d, &["get", "cluster_networking_config"]).contains("none"));
+    let networking = ok(d, &["get", "cluster_networking_config"]);
+    assert!(networking.contains("none") && networking.contains("allowed"), "{networking}");
     assert!(ok(d, &["get", "cluster_networking_config", "--format", "yaml"]).contains("kind: cluster_networking_config"));
 
     let file = write(
         d,
         "c.yaml",
-        "kind: session_recording_config\nversion: v2\nspec:\n  mode: 'off'\n---\nkind: cluster_networking_config\nversion: v2\nspec:\n  client_idle_timeout: 30m\n",
+        "kind: session_recording_config\nversion: v2\nspec:\n  mode: 'off'\n---\nkind: cluster_networking_config\nversion: v2\nspec:\n  client_idle_timeout: 30m\n  desktop_lossy: false\n",
     );
     ok(d, &["create", "-f", &file]);
     assert!(ok(d, &["get", "session_recording_config"]).contains("not recorded"));
-    assert!(ok(d, &["get", "cluster_networking_config"]).contains("30m"));
+    let networking = ok(d, &["get", "cluster_networking_config"]);
+    assert!(networking.contains("30m") && networking.contains("forbidden"), "{networking}");
+    assert!(ok(d, &["get", "cluster_networking_config", "--format", "yaml"]).contains("desktop_lossy: false"));
 
     assert!(ok(d, &["rm", "session_recording_config"]).contains("session_recording_config has been reset to its defaults"));
     ok(d, &["rm", "cluster_networking_config/cluster-networking-config"]);
     assert!(ok(d, &["get", "session_recording_config", "--format", "yaml"]).contains("mode: node"));
-    assert!(ok(d, &["get", "cluster_networking_config"]).contains("none"));
+    let networking = ok(d, &["get", "cluster_networking_config"]);
+    assert!(networking.contains("none") && networking.contains("allowed"), "{networking}");
 }
 
 #[test]

@@ -10,14 +10,16 @@
 //!   cluster or an allowing role requires it). A role for other desktops
 //!   never creates accounts or adds groups here (Teleport's
 //!   `DesktopGroups`/`HostUsers` match the host's labels the same way);
-//! - from every role, each a restriction: clipboard and directory sharing
-//!   are off if any role turns them off; recording is on if any role turns
-//!   it on (the default), and never when the cluster's mode is `off`; the
-//!   smallest non-zero idle timeout wins, the cluster's included (zero means
-//!   none); `create_desktop_user: false` in any role keeps hosts unchanged.
-//!   This is Teleport's `DesktopClipboard`, `DesktopDirectorySharing` and
-//!   `RecordDesktopSession` over the whole role set, and what its guide's
-//!   `no-sharing` role (options only, no allow rules) relies on.
+//! - from every role, each a restriction: clipboard, directory sharing and
+//!   lossy video are off if any role turns them off, and the cluster's
+//!   `desktop_lossy: false` forbids lossy video; recording is on if any role
+//!   turns it on (the default), and never when the cluster's mode is `off`;
+//!   the smallest non-zero idle timeout wins, the cluster's included (zero
+//!   means none); `create_desktop_user: false` in any role keeps hosts
+//!   unchanged. This is Teleport's `DesktopClipboard`,
+//!   `DesktopDirectorySharing` and `RecordDesktopSession` over the whole
+//!   role set, and what its guide's `no-sharing` role (options only, no
+//!   allow rules) relies on; `desktop_lossy` is Oriel's own and follows them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -102,6 +104,10 @@ pub struct ClusterPolicy {
     pub client_idle_timeout: Option<Duration>,
     /// Whether the cluster requires per-session MFA for every session.
     pub require_session_mfa: bool,
+    /// The cluster forbids lossy video for regions in motion
+    /// (`cluster_networking_config`'s `desktop_lossy: false`). Said as a
+    /// prohibition so that the default, false, leaves it allowed.
+    pub forbid_lossy: bool,
 }
 
 /// The settings of one desktop session, as decided from the user's roles
@@ -112,6 +118,9 @@ pub struct SessionOptions {
     pub clipboard: bool,
     /// Directory sharing allowed.
     pub directory_sharing: bool,
+    /// Lossy video for regions in motion allowed: no role and not the
+    /// cluster forbids it.
+    pub lossy: bool,
     /// The session must be recorded.
     pub record: bool,
     /// Disconnect after this long without input; `None` for never.
@@ -159,6 +168,7 @@ pub(crate) fn combine<'r>(
     let mut out = SessionOptions {
         clipboard: true,
         directory_sharing: true,
+        lossy: !cluster.forbid_lossy,
         record: false,
         idle_timeout: cluster.client_idle_timeout.filter(|d| !d.is_zero()),
         session_mfa: false,
@@ -171,6 +181,7 @@ pub(crate) fn combine<'r>(
         refused_by_any |= o.create_desktop_user() == Some(false);
         out.clipboard &= o.clipboard();
         out.directory_sharing &= o.directory_sharing();
+        out.lossy &= o.lossy();
         out.record |= o.record_desktop();
         if let Some(t) = o.idle_timeout() {
             out.idle_timeout = Some(out.idle_timeout.map_or(t, |cur| cur.min(t)));

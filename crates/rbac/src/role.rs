@@ -119,6 +119,9 @@ pub struct RoleOptions {
     pub desktop_clipboard: Option<bool>,
     /// `desktop_directory_sharing` (default true).
     pub desktop_directory_sharing: Option<bool>,
+    /// `desktop_lossy` (default true): regions of the screen in motion may
+    /// be sent as lossy video (VP8).
+    pub desktop_lossy: Option<bool>,
     /// `record_session.desktop` (default true).
     pub record_session_desktop: Option<bool>,
     /// `record_desktop_session`, the name RFD 33 gave the option. Teleport
@@ -144,6 +147,11 @@ impl RoleOptions {
     /// Whether this role leaves directory sharing on.
     pub fn directory_sharing(&self) -> bool {
         self.desktop_directory_sharing.unwrap_or(true)
+    }
+
+    /// Whether this role leaves lossy video for regions in motion on.
+    pub fn lossy(&self) -> bool {
+        self.desktop_lossy.unwrap_or(true)
     }
 
     /// Whether this role asks for desktop sessions to be recorded.
@@ -408,6 +416,7 @@ fn options(at: &At<'_>) -> Result<RoleOptions, Issue> {
         match key {
             "desktop_clipboard" => out.desktop_clipboard = Some(v.flag()?),
             "desktop_directory_sharing" => out.desktop_directory_sharing = Some(v.flag()?),
+            "desktop_lossy" => out.desktop_lossy = Some(v.flag()?),
             "create_desktop_user" => out.create_desktop_user = Some(v.flag()?),
             "record_desktop_session" => out.record_desktop_session = Some(v.flag()?),
             "record_session" => {

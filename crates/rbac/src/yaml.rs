@@ -146,6 +146,9 @@ fn options_node(o: &RoleOptions) -> Node {
     if let Some(b) = o.desktop_directory_sharing {
         out.push(("desktop_directory_sharing", flag(b)));
     }
+    if let Some(b) = o.desktop_lossy {
+        out.push(("desktop_lossy", flag(b)));
+    }
     if let Some(b) = o.record_session_desktop {
         out.push(("record_session", Node::map(vec![("desktop", flag(b))])));
     }

@@ -58,6 +58,10 @@ fn option_table() {
         client_idle_timeout: Some(Duration::from_secs(600)),
         ..ClusterPolicy::default()
     };
+    let exact = ClusterPolicy {
+        forbid_lossy: true,
+        ..ClusterPolicy::default()
+    };
     type Check = fn(&oriel_rbac::SessionOptions) -> bool;
     #[rustfmt::skip]
     let table: &[(&str, &[&str], &ClusterPolicy, Check)] = &[
@@ -66,6 +70,11 @@ fn option_table() {
         ("clipboard accepts Teleport's words", &["    desktop_clipboard: 'no'\n"], &node, |o| !o.clipboard),
         ("directory sharing defaults on", &[NONE], &node, |o| o.directory_sharing),
         ("directory sharing off if any role turns it off", &["    desktop_directory_sharing: true\n", "    desktop_directory_sharing: false\n"], &node, |o| !o.directory_sharing),
+        ("lossy video defaults on", &[NONE, NONE], &node, |o| o.lossy),
+        ("lossy video off if any role turns it off", &["    desktop_lossy: true\n", "    desktop_lossy: false\n"], &node, |o| !o.lossy),
+        ("a cluster that forbids lossy video overrides roles", &["    desktop_lossy: true\n"], &exact, |o| !o.lossy),
+        ("lossy video forbidden by the cluster, with no role saying", &[NONE], &exact, |o| !o.lossy),
+        ("forbidding lossy video leaves the clipboard alone", &[NONE], &exact, |o| o.clipboard && o.directory_sharing),
         ("recording defaults on", &[NONE], &node, |o| o.record),
         ("recording on if any role turns it on", &["    record_session: {desktop: false}\n", NONE], &node, |o| o.record),
         ("recording off when every role turns it off", &["    record_session: {desktop: false}\n", "    record_session: {desktop: false, default: best_effort}\n"], &node, |o| !o.record),
@@ -194,7 +203,7 @@ fn what_any_role_restricts_applies_everywhere_as_in_teleport() {
         "prod",
         "prod",
         "sudo",
-        "    create_desktop_user: false\n    desktop_clipboard: false\n    desktop_directory_sharing: false\n    client_idle_timeout: 5m\n    record_session: {desktop: true}\n",
+        "    create_desktop_user: false\n    desktop_clipboard: false\n    desktop_directory_sharing: false\n    desktop_lossy: false\n    client_idle_timeout: 5m\n    record_session: {desktop: true}\n",
     );
     let r = roles(&(dev + &prod));
     let on_dev = granted(
@@ -204,7 +213,11 @@ fn what_any_role_restricts_applies_everywhere_as_in_teleport() {
     );
     assert_eq!(on_dev.host_groups, ["video"]);
     assert!(
-        !on_dev.create_host_user && !on_dev.clipboard && !on_dev.directory_sharing && on_dev.record
+        !on_dev.create_host_user
+            && !on_dev.clipboard
+            && !on_dev.directory_sharing
+            && !on_dev.lossy
+            && on_dev.record
     );
     assert_eq!(on_dev.idle_timeout, Some(Duration::from_secs(300)));
 }

@@ -28,6 +28,7 @@ spec:
       desktop: false
     desktop_clipboard: false
     desktop_directory_sharing: true
+    desktop_lossy: false
     create_desktop_user: true
     client_idle_timeout: 15m
     require_session_mfa: hardware_key_touch
@@ -71,8 +72,13 @@ fn teleport_role_loads_unchanged() {
     assert_eq!(role.labels.get("team").map(String::as_str), Some("infra"));
     let o = &role.options;
     assert_eq!(
-        (o.clipboard(), o.directory_sharing(), o.record_desktop()),
-        (false, true, false)
+        (
+            o.clipboard(),
+            o.directory_sharing(),
+            o.lossy(),
+            o.record_desktop()
+        ),
+        (false, true, false, false)
     );
     assert_eq!(o.idle_timeout(), Some(std::time::Duration::from_secs(900)));
     assert!(o.requires_session_mfa());
@@ -227,6 +233,9 @@ fn bad_documents_name_line_column_and_field() {
         ("boolean option of the wrong type",
             base("  options:\n    desktop_clipboard: 1\n"),
             "role.yaml:7:24: spec.options.desktop_clipboard: expected true or false, found an integer"),
+        ("lossy video option of the wrong type",
+            base("  options:\n    desktop_lossy: [false]\n"),
+            "role.yaml:7:20: spec.options.desktop_lossy: expected true or false, found a list"),
         ("boolean option with an unknown word",
             base("  options:\n    desktop_directory_sharing: maybe\n"),
             r#"role.yaml:7:32: spec.options.desktop_directory_sharing: expected true or false, found "maybe""#),
@@ -297,6 +306,7 @@ fn round_trip_through_yaml_and_json() {
         value["spec"]["options"]["require_session_mfa"],
         "hardware_key_touch"
     );
+    assert_eq!(value["spec"]["options"]["desktop_lossy"], false);
     assert_eq!(
         value["spec"]["allow"]["linux_desktop_labels"]["env"][0],
         "^(dev|stage)$"

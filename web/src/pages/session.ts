@@ -32,7 +32,7 @@ import { Toolbar } from '../ui/toolbar';
 declare global {
   interface Window {
     /** Test hook: lets end-to-end tests wait for paint without timing. */
-    __oriel: { framesPainted: number; regionsCopied: number };
+    __oriel: { framesPainted: number; regionsCopied: number; videoFrames: number };
   }
 }
 
@@ -48,7 +48,7 @@ const GONE = /^there is no session \S+ of yours on this desktop to resume/;
 /** `join`: the page's address is a join link to another user's session. */
 export function showSession(app: HTMLElement, target: DesktopTarget, xsession: string | null, join: Join | null): void {
   document.title = `${target.login}@${target.name} · Oriel`;
-  window.__oriel = { framesPainted: 0, regionsCopied: 0 };
+  window.__oriel = { framesPainted: 0, regionsCopied: 0, videoFrames: 0 };
   const page = mount(app, 'session-page');
   const toolbar = new Toolbar(page);
   const status = toolbar.status;
@@ -166,6 +166,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
     framePainted: () => {
       window.__oriel.framesPainted++;
       window.__oriel.regionsCopied = screen.copies;
+      window.__oriel.videoFrames = screen.videoFrames;
     },
     clipboard,
     directories,

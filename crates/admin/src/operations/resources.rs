@@ -209,7 +209,8 @@ pub(super) async fn get(plane: &ControlPlane, resource: &str) -> Result<Outcome,
                 (Some(raw), Some(_)) => raw.as_str().to_owned(),
                 _ => "none".to_owned(),
             };
-            Outcome::documents(&["Client idle timeout"], vec![vec![timeout]], &[config.to_document()])
+            let lossy = if config.desktop_lossy == Some(false) { "forbidden" } else { "allowed" };
+            Outcome::documents(&["Client idle timeout", "Lossy video"], vec![vec![timeout, lossy.to_owned()]], &[config.to_document()])
         }
         Kind::AuthPreference => {
             let preference = store.auth_preference().await?;

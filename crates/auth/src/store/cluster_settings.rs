@@ -22,6 +22,8 @@ struct RecordingJson {
 struct NetworkingJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_idle_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    desktop_lossy: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -61,12 +63,13 @@ impl Store {
     pub async fn cluster_networking_config(&self) -> Result<ClusterNetworkingConfig, StoreError> {
         let Some(json) = self.singleton::<NetworkingJson>(NETWORKING).await? else { return Ok(ClusterNetworkingConfig::default()) };
         let client_idle_timeout = json.client_idle_timeout.as_deref().map(IdleTimeout::parse).transpose().map_err(|e| corrupt(NETWORKING, e))?;
-        Ok(ClusterNetworkingConfig { client_idle_timeout })
+        Ok(ClusterNetworkingConfig { client_idle_timeout, desktop_lossy: json.desktop_lossy })
     }
 
     /// Replaces the networking settings.
     pub async fn put_cluster_networking_config(&self, config: &ClusterNetworkingConfig) -> Result<(), StoreError> {
-        let json = NetworkingJson { client_idle_timeout: config.client_idle_timeout.as_ref().map(|t| t.as_str().to_owned()) };
+        let json =
+            NetworkingJson { client_idle_timeout: config.client_idle_timeout.as_ref().map(|t| t.as_str().to_owned()), desktop_lossy: config.desktop_lossy };
         self.write_json(NETWORKING, FOLDER, NETWORKING, &json, None, Write::Put).await.map(drop)
     }
 

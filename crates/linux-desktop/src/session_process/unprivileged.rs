@@ -170,7 +170,7 @@ impl Session<'_> {
         let server = XServer::from_name(&launch.x_server).ok_or_else(|| SessionError::Internal(format!("unknown X server {:?}", launch.x_server)))?;
         let prepared =
             start_display(self.session_dir.clone(), number, agreement.screen, max_screen, server, self.private_ipc.clone(), agreement.keyboard.clone()).await?;
-        tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, keyboard = %prepared.keyboard.layout, "display started");
+        tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, video = agreement.video && launch.lossy, keyboard = %prepared.keyboard.layout, "display started");
         let directory_sharing = launch.directory_sharing && shared_dir::fuse_available();
         send(out, Payload::ServerHello(server_hello(&agreement, &sessions, launch.clipboard, directory_sharing))).await?;
         if let Some(warning) = &prepared.keyboard.warning {
@@ -191,7 +191,7 @@ impl Session<'_> {
             desktop.screen.take().ok_or_else(|| SessionError::Internal("the screen was not set up".into()))?,
             desktop.capture.take().ok_or_else(|| SessionError::Internal("the capture was not set up".into()))?,
             encoder,
-            frame_config(launch.pacing.unwrap_or_default()),
+            FrameConfig { video: agreement.video && launch.lossy, ..frame_config(launch.pacing.unwrap_or_default()) },
             out.clone(),
             Some(thumbnails),
         )?;
@@ -268,6 +268,7 @@ fn frame_config(pacing: pb::Pacing) -> FrameConfig {
             ack_timeout: or(pacing.ack_timeout_ms, defaults.pacing.ack_timeout, Duration::from_millis),
         },
         keyframe_interval: or(pacing.keyframe_interval_ms, defaults.keyframe_interval, Duration::from_millis),
+        video: false,
     }
 }
 

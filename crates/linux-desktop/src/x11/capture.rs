@@ -188,6 +188,24 @@ impl Capture {
         Ok(())
     }
 
+    /// Sends `area` again with the next changes, whatever the client is
+    /// thought to have there: it showed it lossily (`video_region.rs`).
+    pub fn repaint(&mut self, area: Rect) {
+        let screen = Rect { x: 0, y: 0, width: self.shadow.width, height: self.shadow.height };
+        let Some(area) = clip(&xproto::Rectangle { x: area.x as i16, y: area.y as i16, width: area.width as u16, height: area.height as u16 }, screen) else {
+            return;
+        };
+        let tiles_x = self.shadow.width.div_ceil(TILE);
+        for ty in area.y / TILE..(area.y + area.height).div_ceil(TILE) {
+            for tx in area.x / TILE..(area.x + area.width).div_ceil(TILE) {
+                let tile = Rect { x: tx * TILE, y: ty * TILE, width: TILE.min(screen.width - tx * TILE), height: TILE.min(screen.height - ty * TILE) };
+                let at = (ty * tiles_x + tx) as usize;
+                self.dirty_tiles[at] = true;
+                self.changed_boxes[at] = Some(self.changed_boxes[at].map_or(tile, |before| union(before, tile)));
+            }
+        }
+    }
+
     /// The root window: whose children are the top-level windows.
     pub fn root(&self) -> xproto::Window {
         self.root

@@ -1,7 +1,8 @@
 //! `kind: session_recording_config` and `kind: cluster_networking_config`.
 //! Singletons: `metadata.name` may be absent and is not checked, as in
 //! Teleport. Other Teleport fields (`proxy_checks_host_keys`,
-//! `keep_alive_interval`, `web_idle_timeout`, …) are accepted and not kept.
+//! `keep_alive_interval`, `web_idle_timeout`, …) are accepted and not kept;
+//! `desktop_lossy` is Oriel's own, which Teleport does not have.
 
 use std::collections::BTreeMap;
 
@@ -21,8 +22,12 @@ pub(super) fn parse_recording(root: &At<'_>) -> Result<SessionRecordingConfig, I
 
 pub(super) fn parse_networking(root: &At<'_>) -> Result<ClusterNetworkingConfig, Issue> {
     let mut config = ClusterNetworkingConfig::default();
-    if let Some(at) = root.field("spec")?.map(|spec| spec.field("client_idle_timeout")).transpose()?.flatten() {
+    let Some(spec) = root.field("spec")? else { return Ok(config) };
+    if let Some(at) = spec.field("client_idle_timeout")? {
         config.client_idle_timeout = Some(IdleTimeout::read(&at)?);
+    }
+    if let Some(at) = spec.field("desktop_lossy")? {
+        config.desktop_lossy = Some(at.flag()?);
     }
     Ok(config)
 }
@@ -36,7 +41,10 @@ impl ToDocument for SessionRecordingConfig {
 
 impl ToDocument for ClusterNetworkingConfig {
     fn to_document(&self) -> Node {
-        let spec = self.client_idle_timeout.iter().map(|t| ("client_idle_timeout", Node::str(t.as_str()))).collect();
+        let mut spec: Vec<(&str, Node)> = self.client_idle_timeout.iter().map(|t| ("client_idle_timeout", Node::str(t.as_str()))).collect();
+        if let Some(lossy) = self.desktop_lossy {
+            spec.push(("desktop_lossy", Node::bool(lossy)));
+        }
         document("cluster_networking_config", "v2", "cluster-networking-config", &BTreeMap::new(), None, spec)
     }
 }

@@ -157,7 +157,10 @@ spec:
   keep_alive_count_max: 3
 "
             .into(),
-            Resource::ClusterNetworkingConfig(ClusterNetworkingConfig { client_idle_timeout: Some(oriel_rbac::IdleTimeout::parse("1h30m").unwrap()) }),
+            Resource::ClusterNetworkingConfig(ClusterNetworkingConfig {
+                client_idle_timeout: Some(oriel_rbac::IdleTimeout::parse("1h30m").unwrap()),
+                desktop_lossy: None,
+            }),
         ),
     ]
 }
@@ -210,6 +213,22 @@ fn singletons_need_no_name_and_default_their_fields() {
         let Resource::SessionRecordingConfig(config) = one(&format!("kind: session_recording_config\nspec: {{mode: {mode}}}\n")) else { panic!() };
         assert_eq!(config.mode.as_str(), mode);
     }
+}
+
+#[test]
+fn desktop_lossy_false_round_trips_and_forbids_lossy_video() {
+    let text = "kind: cluster_networking_config\nversion: v2\nspec:\n  client_idle_timeout: 30m\n  desktop_lossy: false\n";
+    let Resource::ClusterNetworkingConfig(config) = one(text) else { panic!() };
+    assert_eq!(config.desktop_lossy, Some(false));
+    let written = to_yaml(&[config.to_document()]);
+    assert!(written.ends_with("spec:\n  client_idle_timeout: 30m\n  desktop_lossy: false\n"), "{written}");
+    assert_eq!(one(&written), Resource::ClusterNetworkingConfig(config.clone()));
+    let policy = crate::resources::cluster_settings::policy(&SessionRecordingConfig::default(), &config, &Default::default());
+    assert!(policy.forbid_lossy);
+    // A Teleport boolean word is read as the flag and written back as one.
+    let Resource::ClusterNetworkingConfig(allowed) = one("kind: cluster_networking_config\nspec: {desktop_lossy: 'yes'}\n") else { panic!() };
+    assert_eq!(allowed.desktop_lossy, Some(true));
+    assert!(to_yaml(&[allowed.to_document()]).contains("desktop_lossy: true\n"));
 }
 
 #[test]
@@ -506,6 +525,14 @@ fn errors_name_the_document_line_and_field() {
         (
             "kind: cluster_networking_config\nspec:\n  client_idle_timeout: 30\n",
             "t.yaml:3:24: document 1: spec.client_idle_timeout: expected a duration such as \"30m\" or \"1h30m\", found an integer",
+        ),
+        (
+            "kind: cluster_networking_config\nspec:\n  desktop_lossy: 0\n",
+            "t.yaml:3:18: document 1: spec.desktop_lossy: expected true or false, found an integer",
+        ),
+        (
+            "kind: cluster_networking_config\nspec:\n  desktop_lossy: sometimes\n",
+            "t.yaml:3:18: document 1: spec.desktop_lossy: expected true or false, found \"sometimes\"",
         ),
         (
             "kind: cluster_networking_config\nspec:\n  client_idle_timeout: 1y\n",
