@@ -143,8 +143,9 @@ impl SessionGrant {
     /// What the roles in force (`now`, the options a new decision for this
     /// session gives) no longer allow of what this running session was
     /// given and cannot give back: the clipboard and directory sharing,
-    /// which its process holds from its start. `None` when nothing was
-    /// withdrawn.
+    /// which its process holds from its start, and lossy video, which it
+    /// agreed with the browser at its start (a reconnection gets exact
+    /// pixels). `None` when nothing was withdrawn.
     pub fn withdrawn_by(&self, now: &SessionOptions) -> Option<String> {
         let mut withdrawn = Vec::new();
         if self.options.clipboard && !now.clipboard {
@@ -152,6 +153,9 @@ impl SessionGrant {
         }
         if self.options.directory_sharing && !now.directory_sharing {
             withdrawn.push("directory sharing");
+        }
+        if self.options.lossy && !now.lossy {
+            withdrawn.push("lossy video");
         }
         (!withdrawn.is_empty()).then(|| format!("the roles no longer allow {} in this session", withdrawn.join(" or ")))
     }

@@ -57,6 +57,19 @@ async fn a_role_edit_that_drops_the_login_ends_the_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_edit_that_forbids_lossy_video_ends_the_session_that_was_allowed_it() {
+    let service = TestService::new(&[("Probe", "exec sleep 3600")]);
+    let (mut client, task) = live_session(&service).await;
+    // The session agreed with its browser on what it may send; a
+    // reconnection under the new role gets every pixel exactly.
+    let edited = role("tester", "    desktop_lossy: false\n");
+    service.plane.create_roles(&oriel_rbac::parse_roles("tester.yaml", &edited).unwrap(), true).await.unwrap();
+    let alert = ended_with(&mut client).await;
+    assert!(alert.ends_with("the roles no longer allow lossy video in this session"), "{alert}");
+    assert!(matches!(task.await.unwrap(), Err(oriel_linux_desktop::SessionError::Revoked(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn taking_the_role_from_the_user_ends_the_session() {
     let service = TestService::new(&[("Probe", "exec sleep 3600")]);
     let (mut client, task) = live_session(&service).await;
