@@ -108,8 +108,6 @@ function answer(decoder: QoizDecoder, request: DecodeRequest): void {
   if (resetContext) {
     skipping = false;
     failedKeyframes = 0;
-    // A keyframe repaints the whole screen exactly: any video starts over at a key frame.
-    video.close();
   }
   scope.postMessage(piece, [piece.kind === 'ops' ? piece.ops : piece.rgba]);
 }

@@ -79,6 +79,9 @@ pub struct Counters {
     /// Most frames decoded but not yet acknowledged at once (only grows
     /// above 1 when acks are delayed).
     pub max_unacked: usize,
+    /// VP8 frames of regions in motion, and their bytes.
+    pub video_frames: u64,
+    pub video_bytes: u64,
 }
 
 /// A TDPB client that decodes and acknowledges like the web client.
@@ -99,6 +102,10 @@ pub struct Browser {
     pub arrived: Instant,
     /// The last few messages, for error messages.
     recent: VecDeque<String>,
+    /// Offer VP8 for regions in motion in the hello, as a browser with WebCodecs does.
+    pub offer_video: bool,
+    /// Decodes VP8 regions as the browser's WebCodecs would (libvpx here).
+    video: Option<oriel_video::Vp8Decoder>,
 }
 
 impl Browser {
@@ -114,6 +121,8 @@ impl Browser {
             counters: Counters::default(),
             arrived: Instant::now(),
             recent: VecDeque::new(),
+            offer_video: false,
+            video: None,
         }
     }
 
@@ -122,7 +131,7 @@ impl Browser {
         self.send(Payload::ClientHello(pb::ClientHello {
             screen_spec: Some(pb::ClientScreenSpec { width, height, scale: 100 }),
             protocol_version: 1,
-            codecs: vec![codec as i32],
+            codecs: if self.offer_video { vec![codec as i32, Codec::Vp8 as i32] } else { vec![codec as i32] },
             ..Default::default()
         }))
         .await?;
@@ -225,9 +234,20 @@ impl Browser {
         match payload {
             Payload::FrameRect(rect) => {
                 let started = Instant::now();
-                self.canvas
-                    .paint(rect.codec as u32, rect.reset_context, &rect.data, rect.x, rect.y, rect.width, rect.height)
-                    .context("a frame message did not decode")?;
+                if rect.codec == Codec::Vp8 as i32 {
+                    if rect.reset_context {
+                        self.video = Some(oriel_video::Vp8Decoder::new()?);
+                    }
+                    if let Some(decoder) = &mut self.video {
+                        decoder.decode(&rect.data).context("a video frame did not decode")?;
+                    }
+                    self.counters.video_frames += 1;
+                    self.counters.video_bytes += rect.data.len() as u64;
+                } else {
+                    self.canvas
+                        .paint(rect.codec as u32, rect.reset_context, &rect.data, rect.x, rect.y, rect.width, rect.height)
+                        .context("a frame message did not decode")?;
+                }
                 self.counters.decode += started.elapsed();
                 self.counters.rects += 1;
                 self.counters.screen_messages += 1;

@@ -257,13 +257,26 @@ impl Session {
         Self::open(&desktop, Transport::Stream(Box::pin(client_end)), SessionTask::Handle(task), width, height, codec).await
     }
 
+    /// As [`Session::start`] with the session codec, the browser offering
+    /// VP8 for regions in motion (a browser with WebCodecs).
+    pub async fn start_offering_video(service_runtime: &Runtime, width: u32, height: u32) -> anyhow::Result<Self> {
+        let desktop = Desktop::start(service_runtime).await?;
+        let (client_end, task) = desktop.pipe(service_runtime);
+        let mut browser = Browser::new(Transport::Stream(Box::pin(client_end)));
+        browser.offer_video = true;
+        Self::open_with(&desktop, browser, SessionTask::Handle(task), width, height, Codec::QoizSession).await
+    }
+
     /// Starts a session of `desktop` over `transport`, whose other end the
     /// service is already serving, and waits as [`Session::start`] does.
     /// One session of a desktop at a time: they share its directory.
     pub async fn open(desktop: &Desktop, transport: Transport, task: SessionTask, width: u32, height: u32, codec: Codec) -> anyhow::Result<Self> {
+        Self::open_with(desktop, Browser::new(transport), task, width, height, codec).await
+    }
+
+    async fn open_with(desktop: &Desktop, mut browser: Browser, task: SessionTask, width: u32, height: u32, codec: Codec) -> anyhow::Result<Self> {
         // The display file of the desktop's previous session, if any, is stale.
         let _ = std::fs::remove_file(desktop.dir.path().join("display"));
-        let mut browser = Browser::new(transport);
         let session_id = browser.hello(width, height, codec).await?.session_id;
         let display = wait_display(desktop.dir.path(), &mut browser).await?;
         let xvfb_pid = cpu::find_descendant("Xvfb").context("cannot find the session's Xvfb process")?;

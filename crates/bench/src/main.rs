@@ -23,6 +23,7 @@ mod scenarios;
 mod shared_dir;
 mod side;
 mod sso_logins;
+mod video;
 mod viewers;
 mod xclients;
 
@@ -119,6 +120,12 @@ enum Command {
         #[arg(long, default_value_t = 30.0)]
         seconds: f64,
     },
+    /// A 1280x720 video playing: bytes and CPU with VP8 for the region in motion, and with exact pixels only.
+    Video {
+        /// Length of each measured run.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// Resume time after a dropped connection; frames and CPU with 1, 2 and 5 viewers on one session.
     Viewers {
         /// Resumes timed.
@@ -161,6 +168,7 @@ fn main() -> anyhow::Result<()> {
                 std::thread::spawn(move || capture_encode::run(iterations)).join().map_err(|_| anyhow::anyhow!("capture-encode panicked"))?
             }
             Command::Scenarios { seconds } => driver.block_on(interruptible(scenarios::run(&service, seconds))),
+            Command::Video { seconds } => driver.block_on(interruptible(video::run(&service, seconds))),
             Command::Latency { rounds, no_proxy } => driver.block_on(interruptible(latency::run(&service, rounds, !no_proxy))),
             Command::Logins { count, flood } => driver.block_on(interruptible(logins::run(count, flood))),
             Command::Relay { rounds, seconds } => {

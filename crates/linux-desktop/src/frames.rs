@@ -272,7 +272,7 @@ impl LoopState {
                 // A video that stopped changes nothing more: wake to repaint it exactly.
                 let now = Instant::now();
                 if at <= now {
-                    dirty |= self.video_quiet(now);
+                    dirty |= self.video.as_ref().is_some_and(VideoRegion::pending) || self.video_quiet(now);
                     continue;
                 }
                 Some(at.saturating_duration_since(now))
@@ -355,25 +355,48 @@ impl LoopState {
         } else {
             self.window_moves.take()
         };
+        // A keyframe keeps a video region as video: a VP8 key frame of it
+        // with everything else exact. Sending a playing video's region
+        // exactly would cost as much as a second of the video or more.
         if keyframe && let Some(video) = &mut self.video {
-            video.reset();
-            self.capture.find_moves(self.encoder.codec() == oriel_tdpb::pb::Codec::QoizSession);
+            video.key_next();
         }
         let changes = self.capture.changes(&self.conn, keyframe, &window_moves)?;
         let (rects, region_changed) = match &self.video {
-            Some(video) => video.split(changes.rects),
+            // A region whose last change waits for its turn goes now too.
+            Some(video) => {
+                let (rects, changed) = video.split(changes.rects);
+                (rects, changed || video.pending())
+            }
             None => (changes.rects, false),
         };
         let changes = Changes { moves: changes.moves, rects };
+        // A region's change within a video frame interval waits (it is
+        // pending, and the loop wakes for it): no frame for it alone.
+        let region_changed = region_changed && self.video.as_mut().is_some_and(|video| keyframe || !video.hold(Instant::now()));
         if changes.is_empty() && !region_changed {
             return Ok(true);
         }
         let frame_id = self.pacer.sent(Instant::now());
-        let mut messages = Vec::new();
+        let mut messages = match self.encoder.encode_frame(frame_id, &changes, self.capture.shadow(), keyframe) {
+            Ok(exact) => exact,
+            Err(error) => {
+                // Our own pixels failed to encode: a bug, not the client's fault.
+                tracing::error!(%error, rects = changes.rects.len(), moves = changes.moves.len(), "frame did not encode");
+                return Ok(false);
+            }
+        };
+        // The region's video frame comes last, ending the frame: a keyframe's
+        // first message stays the one a recording's seek starts at, and the
+        // VP8 key frame after it is within what a seek replays.
         if region_changed && let Some(video) = &mut self.video {
-            match video.encode(frame_id, self.capture.shadow()) {
-                Ok(Some(rect)) => {
+            match video.encode(frame_id, self.capture.shadow(), Instant::now()) {
+                Ok(Some(mut rect)) => {
                     self.stats.video_frames.fetch_add(1, Ordering::Relaxed);
+                    if let Some(last) = messages.last_mut() {
+                        last.end_of_frame = false;
+                    }
+                    rect.end_of_frame = true;
                     messages.push(rect);
                 }
                 Ok(None) => {}
@@ -384,14 +407,6 @@ impl LoopState {
                 }
             }
         }
-        match self.encoder.encode_frame(frame_id, &changes, self.capture.shadow(), keyframe) {
-            Ok(exact) => messages.extend(exact),
-            Err(error) => {
-                // Our own pixels failed to encode: a bug, not the client's fault.
-                tracing::error!(%error, rects = changes.rects.len(), moves = changes.moves.len(), "frame did not encode");
-                return Ok(false);
-            }
-        };
         if let Some(video) = &mut self.video {
             let exact_bytes = messages.iter().filter(|m| m.codec != oriel_tdpb::pb::Codec::Vp8 as i32).map(|m| m.data.len()).sum();
             let repaint = video.after_frame(Instant::now(), &changes.rects, region_changed, exact_bytes);

@@ -3,7 +3,7 @@
 //! is repainted exactly once it stops. Only for a client that decodes VP8,
 //! when the roles and the cluster allow it (`desktop_lossy`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use oriel_tdpb::pb::{self, Codec};
 use oriel_video::{Vp8Encoder, Vp8Settings};
@@ -18,10 +18,17 @@ const SLOW_LINK_COST_FACTOR: f64 = 0.5;
 const SLOW_LINK_SHARE: f64 = 0.6;
 /// The lowest bitrate a stream is given, kbit/s.
 const MIN_BITRATE_KBPS: f64 = 150.0;
+/// Video frames at most 30 a second: a player draws a frame in several
+/// updates, and each need not be a frame of its own.
+const VIDEO_FRAME_INTERVAL: Duration = Duration::from_micros(33_333);
 
 struct Stream {
     region: Rect,
     encoder: Vp8Encoder,
+    started: Instant,
+    last: Option<Instant>,
+    /// The next frame is a key frame (a keyframe of the screen, a new viewer).
+    key_next: bool,
 }
 
 /// The video region of one session's screen.
@@ -29,18 +36,21 @@ pub(crate) struct VideoRegion {
     motion: Motion,
     stream: Option<Stream>,
     link: Option<LinkEstimate>,
+    /// The region changed and was not sent yet: its next frame is due.
+    pending: bool,
 }
 
 impl VideoRegion {
     /// No region yet on a `width`x`height` screen.
     pub(crate) fn new(width: u32, height: u32) -> Self {
-        Self { motion: Motion::new(width, height), stream: None, link: None }
+        Self { motion: Motion::new(width, height), stream: None, link: None, pending: false }
     }
 
     /// The screen changed size: motion starts over.
     pub(crate) fn resize(&mut self, width: u32, height: u32) {
         self.motion = Motion::new(width, height);
         self.stream = None;
+        self.pending = false;
     }
 
     /// A keyframe repaints everything exactly: the region is forgotten, and
@@ -48,6 +58,31 @@ impl VideoRegion {
     pub(crate) fn reset(&mut self) {
         self.motion.reset();
         self.stream = None;
+        self.pending = false;
+    }
+
+    /// The region's next video frame is a key frame, which decodes alone:
+    /// for a keyframe of the screen (a new viewer, a seek point, a decoder
+    /// that failed).
+    pub(crate) fn key_next(&mut self) {
+        if let Some(stream) = &mut self.stream {
+            stream.key_next = true;
+        }
+    }
+
+    /// Whether the region's next video frame must wait, its last being too
+    /// recent: it is then [`pending`](Self::pending).
+    pub(crate) fn hold(&mut self, now: Instant) -> bool {
+        let region = self.active();
+        let hold = self.stream.as_ref().is_some_and(|s| Some(s.region) == region && s.last.is_some_and(|last| now < last + VIDEO_FRAME_INTERVAL));
+        self.pending |= hold;
+        hold
+    }
+
+    /// The region changed since its last video frame, which was too recent
+    /// to send another: a frame is due at [`wake_at`](Self::wake_at).
+    pub(crate) fn pending(&self) -> bool {
+        self.pending && self.active().is_some()
     }
 
     /// The region sent as video now.
@@ -80,16 +115,22 @@ impl VideoRegion {
         (exact, touched)
     }
 
-    /// The region's pixels in `shadow` as a VP8 frame of frame `frame_id`.
-    /// `None` when there is no region, or its encoder failed (the region is
-    /// then dropped and repainted exactly: `Err` gives it back).
-    pub(crate) fn encode(&mut self, frame_id: u32, shadow: &Shadow) -> Result<Option<pb::FrameRect>, Rect> {
+    /// The region's pixels in `shadow` as a VP8 frame of frame `frame_id`,
+    /// at `now`. `None` when there is no region, or the last video frame
+    /// is too recent (the region is then [`pending`](Self::pending)). When
+    /// its encoder fails the region is dropped: `Err` gives it back, to
+    /// repaint exactly.
+    pub(crate) fn encode(&mut self, frame_id: u32, shadow: &Shadow, now: Instant) -> Result<Option<pb::FrameRect>, Rect> {
         let Some(region) = self.active() else {
             return Ok(None);
         };
+        if self.hold(now) {
+            return Ok(None);
+        }
+        self.pending = false;
         if self.stream.as_ref().is_none_or(|s| s.region != region) {
             match Vp8Encoder::new(region.width, region.height, self.settings(region)) {
-                Ok(encoder) => self.stream = Some(Stream { region, encoder }),
+                Ok(encoder) => self.stream = Some(Stream { region, encoder, started: now, last: None, key_next: false }),
                 Err(error) => {
                     tracing::warn!(%error, "no video for a region in motion");
                     self.reset();
@@ -100,7 +141,9 @@ impl VideoRegion {
         let stream = self.stream.as_mut().expect("made above");
         let stride = shadow.stride();
         let start = region.y as usize * stride + region.x as usize * 4;
-        match stream.encoder.encode(&shadow.pixels[start..], stride, false) {
+        stream.last = Some(now);
+        let key = std::mem::take(&mut stream.key_next);
+        match stream.encoder.encode(&shadow.pixels[start..], stride, now.saturating_duration_since(stream.started), key) {
             Ok(frame) => Ok(Some(pb::FrameRect {
                 frame_id,
                 x: region.x,
@@ -110,7 +153,7 @@ impl VideoRegion {
                 codec: Codec::Vp8 as i32,
                 data: frame.data,
                 reset_context: frame.key,
-                end_of_frame: false,
+                end_of_frame: true,
                 keyframe: false,
             })),
             Err(error) => {
@@ -140,10 +183,14 @@ impl VideoRegion {
         }
     }
 
-    /// When the region will have rested long enough to end, if nothing
-    /// else changes before.
+    /// When the loop must look again though nothing changed: the region's
+    /// pending frame is due, or it will have rested long enough to end.
     pub(crate) fn wake_at(&self) -> Option<Instant> {
-        self.motion.quiet_until()
+        let due = self.stream.as_ref().and_then(|s| s.last).filter(|_| self.pending()).map(|last| last + VIDEO_FRAME_INTERVAL);
+        match (due, self.motion.quiet_until()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn settings(&self, region: Rect) -> Vp8Settings {

@@ -24,20 +24,10 @@ impl I420 {
     /// A black picture of `width`x`height`, both even and non-zero.
     pub fn new(width: u32, height: u32) -> Result<Self, VideoError> {
         if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
-            return Err(VideoError::Size {
-                width,
-                height,
-                why: "sides must be even and non-zero",
-            });
+            return Err(VideoError::Size { width, height, why: "sides must be even and non-zero" });
         }
         let luma = width as usize * height as usize;
-        Ok(Self {
-            width,
-            height,
-            y: vec![16; luma],
-            u: vec![128; luma / 4],
-            v: vec![128; luma / 4],
-        })
+        Ok(Self { width, height, y: vec![16; luma], u: vec![128; luma / 4], v: vec![128; luma / 4] })
     }
 
     /// Converts `width`x`height` BGRX pixels (`stride` bytes a row) into
@@ -46,11 +36,7 @@ impl I420 {
     pub fn convert_bgrx(&mut self, pixels: &[u8], stride: usize) -> Result<(), VideoError> {
         let needed = (self.height as usize - 1) * stride + self.width as usize * 4;
         if pixels.len() < needed || stride < self.width as usize * 4 {
-            return Err(VideoError::Size {
-                width: self.width,
-                height: self.height,
-                why: "fewer pixels than the picture",
-            });
+            return Err(VideoError::Size { width: self.width, height: self.height, why: "fewer pixels than the picture" });
         }
         let mut planes = YuvPlanarImageMut {
             y_plane: BufferStoreMut::Borrowed(&mut self.y),
@@ -62,18 +48,7 @@ impl I420 {
             width: self.width,
             height: self.height,
         };
-        yuv::bgra_to_yuv420(
-            &mut planes,
-            &pixels[..needed],
-            stride as u32,
-            YuvRange::Limited,
-            YuvStandardMatrix::Bt601,
-            YuvConversionMode::Balanced,
-        )
-        .map_err(|_| VideoError::Size {
-            width: self.width,
-            height: self.height,
-            why: "the conversion refused the planes",
-        })
+        yuv::bgra_to_yuv420(&mut planes, &pixels[..needed], stride as u32, YuvRange::Limited, YuvStandardMatrix::Bt601, YuvConversionMode::Balanced)
+            .map_err(|_| VideoError::Size { width: self.width, height: self.height, why: "the conversion refused the planes" })
     }
 }
