@@ -69,7 +69,7 @@ pub async fn run(service_runtime: &Runtime, rounds: usize, with_proxy: bool) -> 
         }
     }
     Ok(format!(
-        "## latency\n\nKey press to echo in an idle 1920x1080 xterm (openbox), CODEC_QOIZ_STREAM, loopback; \
+        "## latency\n\nKey press to echo in an idle 1920x1080 xterm (openbox), CODEC_QOIZ_SESSION, loopback; \
          {QUIET:?} of quiet between keys.\n\n{}{}",
         table.render(),
         notes.iter().map(|n| format!("\n{n}\n")).collect::<String>()

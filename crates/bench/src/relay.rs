@@ -252,7 +252,7 @@ fn render(paths: &[Route], cluster: &Cluster, seconds: f64) -> String {
     }
     let dials: Vec<String> = paths.iter().filter_map(|p| p.dial.map(|d| format!("{}: {} ms", p.name, num(d.as_secs_f64() * 1e3, 1)))).collect();
     format!(
-        "## relay\n\nOne 1920x1080 session (openbox, xterm), CODEC_QOIZ_STREAM, reached three ways; the proxy's side on threads of \
+        "## relay\n\nOne 1920x1080 session (openbox, xterm), CODEC_QOIZ_SESSION, reached three ways; the proxy's side on threads of \
          its own, the service's on the service runtime, all in this process. Latency: key press to echo in the idle xterm, as in \
          `latency`. Throughput: ~{seconds} s of each scenario, the client decoding and acknowledging every frame; KB/s are TDPB \
          bytes received; CPU % is of one core (desktop side = the process minus the client thread and the proxy's threads).\n\n{}\n{}\n\

@@ -238,7 +238,7 @@ fn render(outcomes: &[Outcome], seconds: f64) -> String {
         ]);
     }
     format!(
-        "## scenarios\n\n1920x1080, CODEC_QOIZ_STREAM (what the web client asks for) unless marked, ~{seconds} s each (half for the last three); bytes are TDPB bytes received (headers included). \
+        "## scenarios\n\n1920x1080, CODEC_QOIZ_SESSION (what the web client asks for) unless marked, ~{seconds} s each (half for the last three); bytes are TDPB bytes received (headers included). \
          CPU % is of one core: service = this process minus the client thread; frame loop = the service's \
          capture-and-encode thread; Xvfb from /proc (10 ms ticks).\n\n{}",
         table.render()

@@ -154,7 +154,7 @@ fn render(resumes: &Samples, rounds: usize, rows: &[Shared], seconds: f64) -> St
         num(resumes.quantile(0.95), 1)
     );
     out.push_str(&format!(
-        "(b) One session shared: `seq` scrolling a maximised xterm for {seconds} s at {WIDTH}x{HEIGHT}, CODEC_QOIZ_STREAM; the owner and \
+        "(b) One session shared: `seq` scrolling a maximised xterm for {seconds} s at {WIDTH}x{HEIGHT}, CODEC_QOIZ_SESSION; the owner and \
          observers decode and acknowledge on the bench's thread; only the owner's acks pace the frames.\n\n"
     ));
     let mut table =
