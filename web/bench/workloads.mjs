@@ -92,7 +92,9 @@ function typeLine(desk, text) {
 /** The xterm back where it was, unmaximised, focused and clear; the pointer parked. */
 export async function reset(desk) {
   xdo(desk, 'mouseup', '1');
-  xdo(desk, 'keyup', 'shift', 'ctrl');
+  // A typist stopped mid-key leaves that key down, and the next press of it
+  // is lost (the scroll workload's `sh /tmp/...` typed as `sh /mp/...`).
+  xdo(desk, 'keyup', 'shift', 'ctrl', ...'abcdefghijklmnopqrstuvwxyz'.split(''), 'comma', 'period', 'space');
   if (/MAXIMIZED/.test(x(desk.display, 'xprop', ['-id', desk.term, '_NET_WM_STATE']).toString())) {
     await toggleMaximised(desk);
   }
