@@ -14,6 +14,12 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use support::{AllInOne, PATIENCE};
 
+/// The flood and the idle connections run one after the other: on two
+/// cores the flood's password hashing starved the other test's oriel long
+/// enough (over its 10 s TLS handshake timeout) that its idle connections
+/// were closed before they could be counted.
+static ONE_HEAVY_TEST_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The bound on how much the service's peak memory (VmHWM) may grow
 /// through the flood: the argon2 memory of the hashing slots (two per core,
 /// ~19 MiB each, reused), plus 64 MiB for 600 TLS connections and the rest.
@@ -94,6 +100,7 @@ fn login_body(password: &str, code: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_wrong_logins_is_answered_and_the_user_still_logs_in() {
+    let _alone = ONE_HEAVY_TEST_AT_A_TIME.lock().await;
     let oriel = Oriel::start(None);
     let (_, device) = oriel.web.enroll_device(&oriel.invite).await;
     let before = oriel.memory_kib("VmHWM");
@@ -176,6 +183,7 @@ async fn a_page_of_another_site_cannot_open_the_desktop_websocket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_past_the_usual_file_limit_do_not_stop_the_service() {
+    let _alone = ONE_HEAVY_TEST_AT_A_TIME.lock().await;
     // Started under a soft limit of 1024 open files: oriel raises it.
     let oriel = Oriel::start(Some(1024));
     let limits = oriel.proc_line("limits", "Max open files");
