@@ -11,7 +11,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, xDisplay, acceptInvite, canvasMatchesRoot } from './oriel.mjs';
+import { startOriel, eventually, xDisplay, acceptInvite, canvasMatchesRoot, envFile } from './oriel.mjs';
 
 /**
  * Six seconds of FFmpeg's moving test pattern at 30 fps with film grain,
@@ -62,7 +62,7 @@ async function openSession({ withoutWebCodecs = false } = {}) {
     });
   }
   // The xsession writes its display here when it starts: this session's, not the last one's.
-  rmSync(join(oriel.dir, `${PLAYER.name.replace(/[^A-Za-z0-9]/g, '_')}.env`), { force: true });
+  rmSync(envFile(oriel.dir, PLAYER.name), { force: true });
   await page.goto(`${oriel.url}/web`);
   await page.locator('[data-desktop] [data-connect]').first().click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });

@@ -247,7 +247,8 @@ function orielctlOn(dataDir) {
   return (args) => execFileSync(join(ROOT, 'target/release/orielctl'), ['--data-dir', dataDir, ...args]).toString();
 }
 
-function envFile(dir, name) {
+/** Where the xsession `name` of a daemon in `dir` writes its display when it starts. */
+export function envFile(dir, name) {
   return join(dir, `${name.replace(/[^A-Za-z0-9]/g, '_')}.env`);
 }
 

@@ -192,12 +192,11 @@ impl Capture {
     /// thought to have there: it showed it lossily (`video_region.rs`).
     pub fn repaint(&mut self, area: Rect) {
         let screen = Rect { x: 0, y: 0, width: self.shadow.width, height: self.shadow.height };
-        let Some(area) = clip(&xproto::Rectangle { x: area.x as i16, y: area.y as i16, width: area.width as u16, height: area.height as u16 }, screen) else {
-            return;
-        };
+        // The tiles `area` touches, within the screen.
+        let (x1, y1) = ((area.x.saturating_add(area.width)).min(screen.width), (area.y.saturating_add(area.height)).min(screen.height));
         let tiles_x = self.shadow.width.div_ceil(TILE);
-        for ty in area.y / TILE..(area.y + area.height).div_ceil(TILE) {
-            for tx in area.x / TILE..(area.x + area.width).div_ceil(TILE) {
+        for ty in area.y / TILE..y1.div_ceil(TILE) {
+            for tx in area.x / TILE..x1.div_ceil(TILE) {
                 let tile = Rect { x: tx * TILE, y: ty * TILE, width: TILE.min(screen.width - tx * TILE), height: TILE.min(screen.height - ty * TILE) };
                 let at = (ty * tiles_x + tx) as usize;
                 self.dirty_tiles[at] = true;
