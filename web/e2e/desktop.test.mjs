@@ -101,6 +101,9 @@ test('pick a session, type into an xterm, see the X screen, resize', async () =>
   assert.ok(toolbarBottom > 0 && screenTop >= toolbarBottom, `the screen's top row (at ${screenTop}) under the toolbar (to ${toolbarBottom})`);
   assert.equal(rootSize(), await room(), 'the first screen fits the first window, under the toolbar');
   assert.equal(rootSize(), `900x${600 - toolbarBottom}`);
+  // Xvfb holds its largest screen from the start: the browser's monitor (Playwright's
+  // screen is the viewport), not the host's 7680x4320 cap.
+  assert.match(x(display, 'xrandr', ['-q']).toString(), /maximum 900 x 600\b/);
   await page.setViewportSize({ width: 700, height: 500 });
   await eventually('the X screen to follow the window', async () =>
     rootSize() === `700x${500 - toolbarBottom}` && (await canvasSize()) === rootSize() && (await room()) === rootSize());

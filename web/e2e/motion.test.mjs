@@ -2,7 +2,8 @@
 // FFmpeg's test pattern for six seconds, then its last frame) on the
 // desktop. Its region goes as VP8, decoded by the browser's WebCodecs,
 // and once the video stops the canvas equals the X screen pixel for
-// pixel: the region was repainted exactly. A role with
+// pixel: the region was repainted exactly; its recording plays the VP8
+// back and ends on that exact picture. A role with
 // `desktop_lossy: false`, and a browser without WebCodecs, get every
 // pixel exactly from the start.
 import { after, before } from 'node:test';
@@ -78,6 +79,49 @@ test('a playing video goes as VP8, and once it stops the canvas equals the X scr
     await page.close();
   }
 });
+
+test('the recording plays the video back as VP8 and ends on the exact picture', async () => {
+  const recordingIds = async () => {
+    const page = await context.request.get(`${oriel.url}/api/recordings`);
+    assert.equal(page.status(), 200, 'the user may list recordings');
+    return (await page.json()).recordings.map((r) => r.id);
+  };
+  const before = new Set(await recordingIds());
+  const { page, display } = await openSession();
+  let live;
+  try {
+    await eventually('video frames painted', () => page.evaluate(() => window.__oriel.videoFrames > 10));
+    await canvasMatchesRoot(page, display, REGION);
+    live = await canvasRegion(page, REGION);
+  } finally {
+    // Closing the page ends the session: its recording is uploaded.
+    await page.close();
+  }
+  const id = await eventually('the recording to be listed', async () => (await recordingIds()).find((r) => !before.has(r)));
+
+  const player = report.watch(await context.newPage());
+  try {
+    await player.goto(`${oriel.url}/web/recordings/${id}`);
+    await player.selectOption('#player-speed', '16');
+    await player.locator('#player[data-player-state="ended"]').waitFor({ timeout: 60_000 });
+    const videoFrames = Number(await player.locator('#player').getAttribute('data-video-frames'));
+    assert.ok(videoFrames > 10, `VP8 frames painted in playback: ${videoFrames}`);
+    // The exact repaint after the video stopped is recorded too.
+    const played = await canvasRegion(player, REGION);
+    const differing = played.filter((value, i) => i % 4 !== 3 && value !== live[i]).length;
+    assert.equal(differing, 0, 'the played-back picture equals the live one, channel for channel');
+  } finally {
+    await player.close();
+  }
+});
+
+/** The RGBA bytes of `region` of the page's #screen canvas. */
+function canvasRegion(page, { x, y, width, height }) {
+  return page.evaluate(
+    ({ x, y, width, height }) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(x, y, width, height).data),
+    { x, y, width, height },
+  );
+}
 
 test('a role with desktop_lossy: false gets every pixel exactly', async () => {
   const role = join(oriel.dir, 'exact.yaml');

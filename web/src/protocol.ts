@@ -51,6 +51,8 @@ export interface ClientHello {
   protocolVersion: number;
   codecs: Codec[];
   keyboardLayoutName: string;
+  /** The whole monitor in device pixels: an Xvfb session's largest screen is sized from it. */
+  monitor?: ScreenSpec;
 }
 
 export interface ServerHello {
@@ -70,6 +72,9 @@ export interface ServerHello {
   resumedXsession: string;
   /** ParticipantMode; 0 from a server older than session sharing (the owner, then). */
   participantMode: number;
+  /** The largest screen the session can take; 0 from a server that does not say. */
+  maxWidth: number;
+  maxHeight: number;
 }
 
 /** One connection in a session, as SessionParticipants lists it. */

@@ -128,6 +128,20 @@ function measure(entry: ResizeObserverEntry): ScreenSpec {
   return { width: clampSide(width), height: clampSide(height), scale: scalePercent() };
 }
 
+/**
+ * The whole monitor the window is on, in device pixels: the largest the
+ * canvas can become without moving to another monitor.
+ */
+export function monitorSpec(): ScreenSpec | undefined {
+  const ratio = window.devicePixelRatio || 1;
+  if (!(window.screen?.width > 0 && window.screen.height > 0)) return undefined;
+  return {
+    width: clampSide(Math.round(window.screen.width * ratio)),
+    height: clampSide(Math.round(window.screen.height * ratio)),
+    scale: scalePercent(),
+  };
+}
+
 function scalePercent(): number {
   return Math.min(Math.max(Math.round((window.devicePixelRatio || 1) * 100), 1), MAX_SCALE_PERCENT);
 }

@@ -53,7 +53,7 @@ import {
   type SharedDirectoryRequest,
 } from './protocol';
 import type { Join, JoinMode } from './route';
-import type { Screen } from './screen';
+import { monitorSpec, type Screen } from './screen';
 import { signWithKey } from './security-key';
 import { answerChallenge } from './session-mfa';
 import { SharedDirectory } from './shared-directory';
@@ -255,6 +255,7 @@ export class Session {
         protocolVersion: ProtocolVersion,
         codecs: [Codec.QOIZ_SESSION, ...video, Codec.QOIZ_STREAM, Codec.QOIZ],
         keyboardLayoutName: this.#keyboard.name,
+        monitor: monitorSpec(),
       },
     });
   }

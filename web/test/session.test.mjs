@@ -588,6 +588,16 @@ test('ClientHello offers the session stream first, then the older codecs', () =>
   assert.deepEqual(socket.sent[0].clientHello.codecs, [Codec.QOIZ_SESSION, Codec.QOIZ_STREAM, Codec.QOIZ]);
 });
 
+test('ClientHello names the whole monitor in device pixels, so the session pays for no larger a screen', (t) => {
+  t.after(() => Object.assign(window, { screen: undefined, devicePixelRatio: 1 }));
+  Object.assign(window, { screen: { width: 1440, height: 900 }, devicePixelRatio: 2 });
+  const { width, height, scale } = start().socket.sent[0].clientHello.monitor;
+  assert.deepEqual({ width, height, scale }, { width: 2880, height: 1800, scale: 200 });
+  // Where the page cannot tell (no screen), the hello leaves it out and the host's cap applies.
+  Object.assign(window, { screen: undefined, devicePixelRatio: 1 });
+  assert.equal(start().socket.sent[0].clientHello.monitor ?? null, null);
+});
+
 test('a frame that does not decode asks once for a keyframe; every frame is acknowledged, painted or not', (t) => {
   const warn = t.mock.method(console, 'warn', () => {});
   let painted = 0;

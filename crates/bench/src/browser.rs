@@ -130,6 +130,8 @@ impl Browser {
     pub async fn hello(&mut self, width: u32, height: u32, codec: Codec) -> anyhow::Result<pb::ServerHello> {
         self.send(Payload::ClientHello(pb::ClientHello {
             screen_spec: Some(pb::ClientScreenSpec { width, height, scale: 100 }),
+            // A browser full screen on a monitor of this size.
+            monitor: Some(pb::ClientScreenSpec { width, height, scale: 100 }),
             protocol_version: 1,
             codecs: if self.offer_video { vec![codec as i32, Codec::Vp8 as i32] } else { vec![codec as i32] },
             ..Default::default()

@@ -185,6 +185,8 @@ pub struct CpuMeter {
     process: Duration,
     thread: Duration,
     proxy: Duration,
+    /// The Teleport-style encoder's thread, when one watches beside the service.
+    teleport_style: Duration,
     frame_loop: Duration,
     /// The session process that runs capture and encoding (Xvfb's parent).
     session_pid: i32,
@@ -202,6 +204,7 @@ impl CpuMeter {
             process: process(),
             thread: this_thread(),
             proxy: of_threads(PROXY_THREADS),
+            teleport_style: of_threads(crate::teleport_style::THREAD),
             frame_loop: of_threads_in(&session_pid.to_string(), "frame-loop"),
             session_pid,
             session: of_process(session_pid),
@@ -217,12 +220,14 @@ impl CpuMeter {
         let share = |d: Duration| d.as_secs_f64() / wall;
         let client = this_thread().saturating_sub(self.thread);
         let proxy = of_threads(PROXY_THREADS).saturating_sub(self.proxy);
+        // A thread that has ended is gone from /proc: stop the encoder after this.
+        let teleport_style = of_threads(crate::teleport_style::THREAD).saturating_sub(self.teleport_style);
         let process = process().saturating_sub(self.process);
         // The service is this process's side (authorization, relay) plus
         // the session process, which captures and encodes.
         let session = of_process(self.session_pid).saturating_sub(self.session);
         CpuShare {
-            service: share(process.saturating_sub(client).saturating_sub(proxy) + session),
+            service: share(process.saturating_sub(client).saturating_sub(proxy).saturating_sub(teleport_style) + session),
             frame_loop: share(of_threads_in(&self.session_pid.to_string(), "frame-loop").saturating_sub(self.frame_loop)),
             xvfb: share(of_process(self.xvfb_pid).saturating_sub(self.xvfb)),
             proxy: share(proxy),

@@ -243,6 +243,8 @@ pub struct Session {
     pub xvfb_pid: i32,
     /// The session's xterm, by X window id.
     pub terminal: String,
+    /// A Teleport-style encoder watches each measured stretch (`scenarios`).
+    pub beside_teleport_style: bool,
     task: SessionTask,
     _desktop: Desktop,
 }
@@ -282,7 +284,7 @@ impl Session {
         let xvfb_pid = cpu::find_descendant("Xvfb").context("cannot find the session's Xvfb process")?;
         let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
         browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
-        Ok(Self { browser, session_id, display, xvfb_pid, terminal, task, _desktop: desktop.clone() })
+        Ok(Self { browser, session_id, display, xvfb_pid, terminal, beside_teleport_style: false, task, _desktop: desktop.clone() })
     }
 
     /// Ends the session as a closing browser tab would, and waits until the

@@ -293,13 +293,15 @@ struct Process {
     name: String,
 }
 
-/// The processes of every session: each Xvfb the service started (its
-/// children) and every process of the login.
+/// The processes of every session: every process of the login (the
+/// session process's unprivileged part, which captures and encodes, its
+/// Xvfb and the desktop) and the root part of each session process (a
+/// child of the service, which runs in this process).
 fn session_processes(uid: u32) -> Vec<Process> {
     let me = std::process::id() as i32;
     all_processes()
         .into_iter()
-        .filter(|(_, status)| status.uid == uid || (status.ppid == me && status.name == "Xvfb"))
+        .filter(|(_, status)| status.uid == uid || (status.ppid == me && status.name.starts_with("oriel-desktop")))
         .map(|(pid, status)| Process { pid, name: status.name })
         .collect()
 }

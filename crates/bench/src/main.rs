@@ -23,6 +23,7 @@ mod scenarios;
 mod shared_dir;
 mod side;
 mod sso_logins;
+mod teleport_style;
 mod video;
 mod viewers;
 mod xclients;

@@ -14,6 +14,7 @@ use crate::cpu::{CpuMeter, CpuShare};
 use crate::desktop::{self, Session};
 use crate::keys;
 use crate::report::{Table, kb, num};
+use crate::teleport_style::{TeleportStyle, Totals};
 use crate::xclients::{self, Clients};
 
 const TYPED: &str = "echo the quick brown fox jumps over the lazy dog\n";
@@ -27,23 +28,32 @@ pub struct Outcome {
     pub counters: Counters,
     pub cpu: CpuShare,
     pub note: String,
+    /// What a Teleport-style encoder watching the same screen would have sent.
+    pub teleport_style: Option<Totals>,
 }
 
-/// A measured stretch of a session: counters and CPU from here on.
+/// A measured stretch of a session: counters and CPU from here on, and a
+/// Teleport-style encoder watching the same screen.
 struct Window {
     started: Instant,
     meter: CpuMeter,
+    teleport_style: Option<TeleportStyle>,
 }
 
 impl Window {
-    fn open(session: &mut Session) -> Self {
+    fn open(session: &mut Session) -> anyhow::Result<Self> {
+        let teleport_style = if session.beside_teleport_style { Some(TeleportStyle::watch(&session.display)?) } else { None };
         session.browser.take_counters();
-        Self { started: Instant::now(), meter: CpuMeter::start(session.xvfb_pid) }
+        Ok(Self { started: Instant::now(), meter: CpuMeter::start(session.xvfb_pid), teleport_style })
     }
 
-    fn close(self, session: &mut Session, name: &str, note: String) -> Outcome {
+    fn close(self, session: &mut Session, name: &str, note: String) -> anyhow::Result<Outcome> {
+        // The meter reads the encoder's thread while it still runs.
         let cpu = self.meter.stop();
-        Outcome { name: name.to_owned(), wall: self.started.elapsed(), counters: session.browser.take_counters(), cpu, note }
+        let wall = self.started.elapsed();
+        let counters = session.browser.take_counters();
+        let teleport_style = self.teleport_style.map(TeleportStyle::stop).transpose()?;
+        Ok(Outcome { name: name.to_owned(), wall, counters, cpu, note, teleport_style })
     }
 }
 
@@ -53,6 +63,7 @@ pub async fn run(service_runtime: &Runtime, seconds: f64) -> anyhow::Result<Stri
     let mut outcomes = Vec::new();
     // The web client's codec, then the same motion with the older codecs for comparison.
     let mut session = Session::start(service_runtime, 1920, 1080, Codec::QoizSession).await?;
+    session.beside_teleport_style = true;
     let result = async {
         outcomes.push(idle(&mut session, length).await?);
         outcomes.push(typing(&mut session, length).await?);
@@ -85,14 +96,14 @@ pub async fn run(service_runtime: &Runtime, seconds: f64) -> anyhow::Result<Stri
 }
 
 pub async fn idle(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
-    let window = Window::open(session);
+    let window = Window::open(session)?;
     session.browser.pump(Instant::now() + length, |_| false).await?;
-    Ok(window.close(session, "(a) idle desktop", "openbox, one xterm, nothing moving".into()))
+    window.close(session, "(a) idle desktop", "openbox, one xterm, nothing moving".into())
 }
 
 pub async fn typing(session: &mut Session, length: Duration) -> anyhow::Result<Outcome> {
     session.focus_terminal().await?;
-    let window = Window::open(session);
+    let window = Window::open(session)?;
     let end = Instant::now() + length;
     let mut typed = 0;
     for c in TYPED.chars().cycle() {
@@ -107,7 +118,7 @@ pub async fn typing(session: &mut Session, length: Duration) -> anyhow::Result<O
         typed += 1;
     }
     let note = format!("{typed} keys at 10/s into the xterm's bash (echo lines)");
-    let outcome = window.close(session, "(b) typing in an xterm", note);
+    let outcome = window.close(session, "(b) typing in an xterm", note)?;
     session.browser.wait_quiet(Duration::from_millis(300), Duration::from_secs(10)).await?;
     Ok(outcome)
 }
@@ -120,7 +131,7 @@ pub async fn drag(session: &mut Session, length: Duration) -> anyhow::Result<Out
     let (grab_x, grab_y) = (x + width / 2, y - 8);
     session.browser.mouse_move(grab_x, grab_y).await?;
     session.browser.wait_quiet(Duration::from_millis(200), Duration::from_secs(10)).await?;
-    let window = Window::open(session);
+    let window = Window::open(session)?;
     session.browser.mouse_button(MouseButtonType::MouseButtonLeft, true).await?;
     let started = Instant::now();
     let mut moved_to = (x, y);
@@ -145,7 +156,7 @@ pub async fn drag(session: &mut Session, length: Duration) -> anyhow::Result<Out
     } else {
         format!("TDPB MouseMove at 60/s with the left button held on the title bar; openbox moved the window (seen at {moved_to:?})")
     };
-    let outcome = window.close(session, "(d) dragging a window", note);
+    let outcome = window.close(session, "(d) dragging a window", note)?;
     session.browser.wait_quiet(Duration::from_millis(300), Duration::from_secs(10)).await?;
     Ok(outcome)
 }
@@ -184,7 +195,7 @@ pub async fn flood(session: &mut Session, command: &str, length: Duration, ack_d
     session.browser.wait_quiet(Duration::from_millis(300), Duration::from_secs(10)).await?;
 
     session.browser.ack_delay = ack_delay;
-    let window = Window::open(session);
+    let window = Window::open(session)?;
     std::fs::write(&go, b"")?;
     let started = Instant::now();
     let mut finished = None;
@@ -194,7 +205,7 @@ pub async fn flood(session: &mut Session, command: &str, length: Duration, ack_d
             finished = Some(started.elapsed());
         }
     }
-    let outcome = window.close(session, "", String::new());
+    let outcome = window.close(session, "", String::new())?;
     session.browser.ack_delay = Duration::ZERO;
     clients.stop();
     session.browser.wait_quiet(Duration::from_millis(300), Duration::from_secs(10)).await?;
@@ -240,7 +251,47 @@ fn render(outcomes: &[Outcome], seconds: f64) -> String {
     format!(
         "## scenarios\n\n1920x1080, CODEC_QOIZ_SESSION (what the web client asks for) unless marked, ~{seconds} s each (half for the last three); bytes are TDPB bytes received (headers included). \
          CPU % is of one core: service = this process minus the client thread; frame loop = the service's \
-         capture-and-encode thread; Xvfb from /proc (10 ms ticks).\n\n{}",
+         capture-and-encode thread; Xvfb from /proc (10 ms ticks).\n\n{}\n{}",
+        table.render(),
+        against_teleport_style(outcomes)
+    )
+}
+
+/// Oriel beside the Teleport-style encoder that watched the same screen.
+fn against_teleport_style(outcomes: &[Outcome]) -> String {
+    let mut table = Table::new(&[
+        "scenario",
+        "Oriel KB/s",
+        "Teleport-style KB/s",
+        "bytes vs Teleport-style",
+        "Oriel service CPU %",
+        "Teleport-style CPU %",
+        "CPU vs Teleport-style",
+        "Teleport-style frames/s",
+        "Teleport-style rects/frame",
+    ]);
+    for o in outcomes {
+        let Some(t) = &o.teleport_style else { continue };
+        let wall = o.wall.as_secs_f64();
+        let oriel_rate = o.counters.bytes as f64 / wall;
+        let teleport_rate = t.bytes as f64 / t.wall.as_secs_f64();
+        table.row(vec![
+            o.name.clone(),
+            kb(oriel_rate),
+            kb(teleport_rate),
+            format!("{}x", num(oriel_rate / teleport_rate, 2)),
+            num(o.cpu.service * 100.0, 1),
+            num(t.cpu_share() * 100.0, 1),
+            format!("{}x", num(o.cpu.service / t.cpu_share(), 2)),
+            num(t.frames as f64 / t.wall.as_secs_f64(), 1),
+            num(if t.frames == 0 { f64::NAN } else { t.rects as f64 / t.frames as f64 }, 1),
+        ]);
+    }
+    format!(
+        "### Against a Teleport-style encoder (the same screen, at the same time)\n\n\
+         Core GetImage of each DAMAGE rectangle on a fixed 40 ms tick, each rectangle its own zstd frame (level 3) \
+         with a 21-byte header, no back-pressure; its thread's CPU time. It runs beside Oriel's session on the same Xvfb, \
+         so both see the same drawing; its GetImage calls also load that Xvfb.\n\n{}",
         table.render()
     )
 }

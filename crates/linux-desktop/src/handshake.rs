@@ -26,6 +26,8 @@ pub struct Agreement {
     /// The client decodes VP8 next to the session codec: regions in motion
     /// may go as video, if the roles allow.
     pub video: bool,
+    /// The client's whole monitor in device pixels, when it says.
+    pub monitor: Option<(u32, u32)>,
 }
 
 /// Why the hello cannot be accepted; the text goes to the client as an alert.
@@ -66,6 +68,7 @@ pub fn agree(hello: &pb::ClientHello) -> Result<Agreement, HelloError> {
         screen: ScreenSize::fit(spec.width, spec.height, spec.scale),
         username: hello.username.clone(),
         keyboard: keyboard::choose(&hello.keyboard_layout_name, hello.keyboard_layout),
+        monitor: hello.monitor.map(|m| (m.width, m.height)),
     })
 }
 

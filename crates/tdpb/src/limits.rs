@@ -203,6 +203,10 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
                 "ClientHello.codecs",
                 || format!("{} entries, at most {MAX_CODECS}", hello.codecs.len()),
             )?;
+            if let Some(monitor) = &hello.monitor {
+                side(monitor.width, "ClientHello.monitor.width")?;
+                side(monitor.height, "ClientHello.monitor.height")?;
+            }
             match &hello.screen_spec {
                 Some(spec) => screen_spec(spec),
                 None => Err(LimitError {
@@ -214,6 +218,17 @@ pub fn check(payload: &Payload) -> Result<(), LimitError> {
         Payload::ServerHello(hello) => {
             side(hello.width, "ServerHello.width")?;
             side(hello.height, "ServerHello.height")?;
+            // 0: a server that does not say (before max_width existed).
+            ensure(
+                hello.max_width <= MAX_SCREEN_SIDE && hello.max_height <= MAX_SCREEN_SIDE,
+                "ServerHello.max_width",
+                || {
+                    format!(
+                        "{}x{}, at most {MAX_SCREEN_SIDE} a side",
+                        hello.max_width, hello.max_height
+                    )
+                },
+            )?;
             ensure(
                 hello.xsessions.len() <= MAX_XSESSIONS,
                 "ServerHello.xsessions",

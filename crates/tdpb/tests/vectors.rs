@@ -226,6 +226,43 @@ fn limits_name_the_field() {
             .to_string()
             .contains("ClientHello.screen_spec")
     );
+
+    let spec = pb::ClientScreenSpec {
+        width: 1280,
+        height: 720,
+        scale: 100,
+    };
+    let monitor = |width, height| {
+        Payload::ClientHello(pb::ClientHello {
+            screen_spec: Some(spec),
+            monitor: Some(pb::ClientScreenSpec {
+                width,
+                height,
+                scale: 100,
+            }),
+            ..Default::default()
+        })
+    };
+    assert!(decode(&encode_frame(monitor(3840, 2160))).is_ok());
+    assert_eq!(
+        decode(&encode_frame(monitor(0, 2160)))
+            .unwrap_err()
+            .to_string(),
+        "ClientHello.monitor.width out of range: 0, expected 1..=8192"
+    );
+    let hello = Payload::ServerHello(pb::ServerHello {
+        width: 1280,
+        height: 720,
+        max_width: 9000,
+        max_height: 2160,
+        ..Default::default()
+    });
+    assert!(
+        decode(&encode_frame(hello))
+            .unwrap_err()
+            .to_string()
+            .contains("ServerHello.max_width")
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 // One recording's player: the recorded desktop on a canvas, the user's
 // mouse over it, the controls, and the export to a video file. Test hooks:
-// #player[data-player-state] and [data-position-ms], #player canvas
+// #player[data-player-state], [data-position-ms] and [data-video-frames]
+// (VP8 frames of regions in motion painted), #player canvas
 // (#screen), #player-error; the export's are in ui/player-export.ts.
 import { ApiError, me, readRecording, type Recording } from '../api';
 import { find, mount, say } from '../dom';
@@ -56,11 +57,13 @@ export async function showPlayer(app: HTMLElement, id: string): Promise<void> {
     speed: (speed) => player?.setSpeed(speed),
   });
 
+  const picture = new Picture(canvas);
   // The position moves with the clock, so it is shown at each animation frame while playing.
   let ticking = false;
   const showPosition = (): void => {
     const ms = Math.floor(player?.position() ?? 0);
     root.dataset['positionMs'] = String(ms);
+    root.dataset['videoFrames'] = String(picture.videoFrames);
     controls.position(ms);
   };
   const tick = (): void => {
@@ -95,7 +98,7 @@ export async function showPlayer(app: HTMLElement, id: string): Promise<void> {
     failed: (message) => say(error, `This recording cannot be played: ${message}`),
   };
 
-  player = new Player({ recording, picture: new Picture(canvas), view, now: () => performance.now() });
+  player = new Player({ recording, picture, view, now: () => performance.now() });
   const videoExport = new PlayerExport(find(page, '.player-export', HTMLElement), recording);
   window.addEventListener('pagehide', () => {
     player?.dispose();

@@ -426,6 +426,18 @@ impl LiveSession {
         self.show_participants(running).await;
     }
 
+    /// The largest screen of this session: what its process said it
+    /// started with (from the owner's monitor), else the host's cap.
+    fn max_screen(&self, started: Option<&tdpb::ServerHello>) -> MaxScreen {
+        match started {
+            Some(hello) if hello.max_width > 0 && hello.max_height > 0 => MaxScreen::new(hello.max_width, hello.max_height),
+            _ => {
+                let limits = self.service.config.limits.max_screen;
+                MaxScreen::new(limits.width.into(), limits.height.into())
+            }
+        }
+    }
+
     /// The ServerHello for a viewer that resumes: the session's, at the
     /// size this browser asks for, naming the xsession that runs.
     fn resumed_hello(&self, hello: &tdpb::ClientHello, started: &tdpb::ServerHello, xsession: &str) -> Result<tdpb::ServerHello, SessionError> {
@@ -433,8 +445,7 @@ impl LiveSession {
         if !hello.codecs.contains(&started.codec) {
             return Err(SessionError::ResumeCodec(self.audit.sid.clone()));
         }
-        let limits = self.service.config.limits.max_screen;
-        let screen = agreement.screen.within(MaxScreen::new(limits.width.into(), limits.height.into()));
+        let screen = agreement.screen.within(self.max_screen(Some(started)));
         Ok(tdpb::ServerHello {
             width: screen.width.into(),
             height: screen.height.into(),
@@ -532,8 +543,7 @@ impl LiveSession {
     /// canvas takes the keyframe of the new size that follows.
     fn screen_changed(&self, frame: &[u8], running: &mut Running) {
         let Ok(Some(Payload::ClientScreenSpec(spec))) = oriel_tdpb::decode_frame(frame, oriel_tdpb::Limits::FROM_CLIENT) else { return };
-        let max = self.service.config.limits.max_screen;
-        let fitted = crate::x11::screen::ScreenSize::fit(spec.width, spec.height, spec.scale).within(MaxScreen::new(max.width.into(), max.height.into()));
+        let fitted = crate::x11::screen::ScreenSize::fit(spec.width, spec.height, spec.scale).within(self.max_screen(running.hello.as_ref()));
         running.screen = tdpb::ClientScreenSpec { width: fitted.width.into(), height: fitted.height.into(), scale: fitted.scale };
         let told = encode_frame(Payload::ClientScreenSpec(running.screen));
         for viewer in running.viewers.values().filter(|v| v.mode != ViewerMode::Owner) {

@@ -300,10 +300,12 @@ pub(super) async fn wait_for_selection<R: AsyncRead + Unpin>(client: &mut Client
     tokio::time::timeout(SELECTION_TIMEOUT, wait).await.map_err(|_| SessionError::Timeout("SessionSelection"))?
 }
 
-pub(super) fn server_hello(agreement: &Agreement, sessions: &[XSession], clipboard: bool, directory_sharing: bool) -> pb::ServerHello {
+pub(super) fn server_hello(agreement: &Agreement, max_screen: MaxScreen, sessions: &[XSession], clipboard: bool, directory_sharing: bool) -> pb::ServerHello {
     pb::ServerHello {
         width: agreement.screen.width.into(),
         height: agreement.screen.height.into(),
+        max_width: max_screen.width.into(),
+        max_height: max_screen.height.into(),
         clipboard_enabled: clipboard,
         directory_remove_supported: directory_sharing,
         directory_sharing_enabled: directory_sharing,

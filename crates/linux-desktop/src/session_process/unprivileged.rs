@@ -158,8 +158,8 @@ impl Session<'_> {
             },
         };
         let mut agreement = handshake::agree(&hello)?;
-        let max_screen = MaxScreen::new(launch.max_screen_width, launch.max_screen_height);
-        agreement.screen = agreement.screen.within(max_screen);
+        let cap = MaxScreen::new(launch.max_screen_width, launch.max_screen_height);
+        agreement.screen = agreement.screen.within(cap);
         let sessions: Vec<XSession> =
             launch.xsessions.iter().map(|s| XSession { name: s.name.clone(), exec: s.exec.clone(), path: s.path.clone().into() }).collect();
         let start = handshake::start(&sessions);
@@ -168,11 +168,17 @@ impl Session<'_> {
         }
         let number = launch.display.trim_start_matches(':').parse().map_err(|_| SessionError::Internal(format!("bad display {:?}", launch.display)))?;
         let server = XServer::from_name(&launch.x_server).ok_or_else(|| SessionError::Internal(format!("unknown X server {:?}", launch.x_server)))?;
+        // Xvfb holds its largest screen from the start: no larger than the
+        // client's monitor. Xvnc pays only for the screen it shows.
+        let max_screen = match server {
+            XServer::Xvfb => cap.for_monitor(agreement.screen, agreement.monitor),
+            XServer::Xvnc => cap,
+        };
         let prepared =
             start_display(self.session_dir.clone(), number, agreement.screen, max_screen, server, self.private_ipc.clone(), agreement.keyboard.clone()).await?;
         tracing::info!(x_display = %prepared.xvfb.display_name(), user = %agreement.username, codec = ?agreement.codec, video = agreement.video && launch.lossy, keyboard = %prepared.keyboard.layout, "display started");
         let directory_sharing = launch.directory_sharing && shared_dir::fuse_available();
-        send(out, Payload::ServerHello(server_hello(&agreement, &sessions, launch.clipboard, directory_sharing))).await?;
+        send(out, Payload::ServerHello(server_hello(&agreement, max_screen, &sessions, launch.clipboard, directory_sharing))).await?;
         if let Some(warning) = &prepared.keyboard.warning {
             tracing::warn!(warning, "keyboard layout not set");
             out.send(alert(warning, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))?;

@@ -74,6 +74,19 @@ impl MaxScreen {
         let side = |v: u32| v.clamp(ScreenSize::MIN_SIDE.into(), crate::xvfb::MAX_SIDE.into()) as u16;
         Self { width: side(width), height: side(height) }
     }
+
+    /// The largest screen of a session that starts at `first` on a client
+    /// whose whole monitor is `monitor` (in device pixels), under the
+    /// host's cap (`self`). A browser window cannot grow past its monitor,
+    /// so that is the most the session is likely ever to show, and Xvfb,
+    /// which holds its whole framebuffer from the start, pays for no more:
+    /// 8 MiB on a 1920x1080 monitor where the cap (7680x4320) costs 127.
+    /// A client that does not say gets the cap.
+    pub fn for_monitor(self, first: ScreenSize, monitor: Option<(u32, u32)>) -> Self {
+        let Some((width, height)) = monitor else { return self };
+        let side = |monitor: u32, first: u16, cap: u16| (monitor.min(cap.into()) as u16).max(first).clamp(ScreenSize::MIN_SIDE, cap);
+        Self { width: side(width, first.width, self.width), height: side(height, first.height, self.height) }
+    }
 }
 
 /// Changes the size of the display's first screen. Remembers the mode it
@@ -142,4 +155,25 @@ pub fn root_size(conn: &X11Connection) -> Result<(u16, u16), X11Error> {
     let root = conn.setup().roots[0].root;
     let geometry = conn.get_geometry(root)?.reply()?;
     Ok((geometry.width, geometry.height))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_screen_is_the_monitor_within_the_cap_and_never_below_the_first() {
+        let cap = MaxScreen::default();
+        let first = ScreenSize::fit(1600, 900, 100);
+        assert_eq!(cap.for_monitor(first, Some((1920, 1080))), MaxScreen { width: 1920, height: 1080 });
+        // A client that does not say gets the cap.
+        assert_eq!(cap.for_monitor(first, None), cap);
+        // A monitor past the cap stops at it.
+        assert_eq!(cap.for_monitor(first, Some((8192, 8192))), cap);
+        // A window said to be larger than its monitor keeps its size.
+        assert_eq!(cap.for_monitor(first, Some((1280, 1200))), MaxScreen { width: 1600, height: 1200 });
+        // A cap smaller than the monitor wins over both.
+        let small = MaxScreen::new(1024, 768);
+        assert_eq!(small.for_monitor(first.within(small), Some((1920, 1080))), small);
+    }
 }

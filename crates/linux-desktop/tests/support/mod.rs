@@ -368,8 +368,15 @@ impl Client {
     }
 
     pub async fn hello(&mut self, width: u32, height: u32, codec: Codec) -> pb::ServerHello {
+        self.hello_on_monitor(width, height, None, codec).await
+    }
+
+    /// As [`hello`](Self::hello), from a browser that names its whole
+    /// monitor (`width`, `height` in device pixels).
+    pub async fn hello_on_monitor(&mut self, width: u32, height: u32, monitor: Option<(u32, u32)>, codec: Codec) -> pb::ServerHello {
         self.send(Payload::ClientHello(pb::ClientHello {
             screen_spec: Some(pb::ClientScreenSpec { width, height, scale: 100 }),
+            monitor: monitor.map(|(width, height)| pb::ClientScreenSpec { width, height, scale: 100 }),
             protocol_version: 1,
             codecs: vec![codec as i32],
             ..Default::default()

@@ -86,8 +86,8 @@ linux_desktop_service:
       command: [uname, -m]
       period: 1h0m0s
   # Caps: sessions on this host and per user, directories one session
-  # shares, and the largest screen (Xvfb keeps width x height x 4 bytes
-  # for each session's life).
+  # shares, and the largest screen (Xvfb starts at the browser's monitor,
+  # at most this, and keeps width x height x 4 bytes for the session's life).
   limits:
     max_sessions: 100
     max_sessions_per_user: 10
@@ -97,8 +97,8 @@ linux_desktop_service:
   # closed tab, a proxy restart) keeps running to be resumed; 0 ends it
   # at once. The idle timeout and the login's expiry still end it.
   disconnect_grace: 10m0s
-  # Each session's virtual X server: xvfb (holds a framebuffer of
-  # limits.max_screen from the start) or xvnc (TigerVNC's Xvnc as a virtual
+  # Each session's virtual X server: xvfb (holds a framebuffer of the
+  # browser's monitor, at most limits.max_screen, from the start) or xvnc (TigerVNC's Xvnc as a virtual
   # X server only, no VNC port: it allocates the screen it shows and
   # reallocates on a resize, so an idle session holds far less memory;
   # package tigervnc-standalone-server).
