@@ -177,7 +177,10 @@ impl Xvfb {
         }
         command.args(["-displayfd", &write_fd.to_string()]);
         match server {
-            XServer::Xvfb => command.args(["-screen", "0", &format!("{}x{}x24", max.width, max.height)]),
+            // No cursor drawn into the framebuffer: the browser shows the
+            // pointer's shape itself (XFIXES tells it), and a framebuffer
+            // read in place would otherwise hold the cursor's sprite.
+            XServer::Xvfb => command.args(["-screen", "0", &format!("{}x{}x24", max.width, max.height), "-nocursor"]),
             XServer::Xvnc => command.args(["-geometry", &format!("{}x{}", size.width, size.height), "-depth", "24"]).args(XVNC_ONLY),
         };
         command

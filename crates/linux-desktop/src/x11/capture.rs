@@ -310,8 +310,16 @@ impl Capture {
                     changed_box(tile, |y| &grabbed[src_row(y)..src_row(y) + row_bytes], |y| &self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes])
                 };
                 if let Some(changed) = changed {
-                    for y in y0..y1 {
-                        self.shadow.pixels[dst_row(y)..dst_row(y) + row_bytes].copy_from_slice(&grabbed[src_row(y)..src_row(y) + row_bytes]);
+                    // Only the changed box goes into the shadow, as only it is
+                    // sent. Read in place, the framebuffer may have changed
+                    // since the comparison: a pixel drawn meanwhile outside the
+                    // box must not reach the shadow unsent, or the next capture
+                    // (which its damage triggers) would find nothing to send.
+                    let box_bytes = changed.width as usize * 4;
+                    let box_src = |y: u32| (y - area.y) as usize * grabbed_stride + (changed.x - area.x) as usize * 4;
+                    let box_dst = |y: u32| y as usize * stride + changed.x as usize * 4;
+                    for y in changed.y..changed.y + changed.height {
+                        self.shadow.pixels[box_dst(y)..box_dst(y) + box_bytes].copy_from_slice(&grabbed[box_src(y)..box_src(y) + box_bytes]);
                     }
                     let at = (ty * tiles_x + tx) as usize;
                     self.dirty_tiles[at] = true;
