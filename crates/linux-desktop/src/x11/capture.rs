@@ -315,11 +315,10 @@ impl Capture {
                     // since the comparison: a pixel drawn meanwhile outside the
                     // box must not reach the shadow unsent, or the next capture
                     // (which its damage triggers) would find nothing to send.
-                    let box_bytes = changed.width as usize * 4;
-                    let box_src = |y: u32| (y - area.y) as usize * grabbed_stride + (changed.x - area.x) as usize * 4;
-                    let box_dst = |y: u32| y as usize * stride + changed.x as usize * 4;
+                    let (skip, box_bytes) = ((changed.x - x0) as usize * 4, changed.width as usize * 4);
                     for y in changed.y..changed.y + changed.height {
-                        self.shadow.pixels[box_dst(y)..box_dst(y) + box_bytes].copy_from_slice(&grabbed[box_src(y)..box_src(y) + box_bytes]);
+                        let (src, dst) = (src_row(y) + skip, dst_row(y) + skip);
+                        self.shadow.pixels[dst..dst + box_bytes].copy_from_slice(&grabbed[src..src + box_bytes]);
                     }
                     let at = (ty * tiles_x + tx) as usize;
                     self.dirty_tiles[at] = true;
