@@ -9,7 +9,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 
 use crate::identity::AdminIdentity;
 use crate::proto::admin_client;
-use crate::proto::{Command, Outcome};
+use crate::proto::{Command, Name, Outcome};
 use crate::{AUTH_SERVER_NAME, Failure, FailureKind};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +46,22 @@ impl AdminClient {
             .map_err(unreachable)?;
         let channel = endpoint.connect().await.map_err(unreachable)?;
         Ok(Self { inner: admin_client::AdminClient::new(channel), addr: addr.to_owned() })
+    }
+
+    /// Recording `id`'s bytes, chunk by chunk to `sink` with the whole size
+    /// (known from the first chunk).
+    pub async fn download_recording(&mut self, id: &str, mut sink: impl FnMut(&[u8], u64) -> std::io::Result<()>) -> Result<(), Failure> {
+        let addr = self.addr.clone();
+        let failed = |status: tonic::Status| status_failure(&addr, &status);
+        let mut chunks = self.inner.download_recording(Name { name: id.to_owned() }).await.map_err(failed)?.into_inner();
+        let mut size = 0;
+        while let Some(chunk) = chunks.message().await.map_err(failed)? {
+            if chunk.size > 0 {
+                size = chunk.size;
+            }
+            sink(&chunk.data, size).map_err(|e| Failure::new(FailureKind::Internal, format!("cannot write the recording: {e}")))?;
+        }
+        Ok(())
     }
 
     /// Runs one command on the auth service.

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod download;
 pub mod failure;
 pub mod identity;
 pub mod incoming;

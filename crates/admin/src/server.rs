@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 
 use crate::operations::{self, Settings};
 use crate::proto::admin_server::{Admin, AdminServer};
-use crate::proto::{Command, Outcome};
+use crate::proto::{Command, Name, Outcome};
 use crate::{AUTH_SERVER_NAME, Failure, FailureKind};
 
 /// How long the auth service's own certificate lasts. It is issued at each
@@ -137,6 +137,17 @@ impl Admin for AdminService {
     async fn run(&self, request: Request<Command>) -> Result<Response<Outcome>, Status> {
         let who = self.authorize(&request).await?;
         AdminService::run(self, who, request.into_inner()).await.map(Response::new)
+    }
+
+    type DownloadRecordingStream = crate::download::ChunkStream;
+
+    async fn download_recording(&self, request: Request<Name>) -> Result<Response<Self::DownloadRecordingStream>, Status> {
+        let who = self.authorize(&request).await?;
+        let id = request.into_inner().name;
+        tracing::info!(admin = %who.admin.host_id, recording = %id, "admin API call: recordings export");
+        let access =
+            self.plane.administrator_recording_access(&who.admin).ok_or_else(|| Status::permission_denied("only an admin identity may download recordings"))?;
+        crate::download::chunks(&self.plane, &access, &id).await.map(Response::new)
     }
 }
 

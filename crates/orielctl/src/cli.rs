@@ -130,8 +130,10 @@ pub enum RecordingsCommand {
         format: Format,
     },
     /// Export a recording to a video (with Debian's ffmpeg): FILE.mp4
-    /// (H.264) or FILE.webm (VP9). Runs on the auth host's data directory,
-    /// or on a recording file downloaded from the web UI (--from).
+    /// (H.264) or FILE.webm (VP9). The recording comes from wherever the
+    /// auth service keeps it (its data directory or S3 bucket; through the
+    /// admin API with --auth-server), or from a file downloaded from the
+    /// web UI (--from).
     Export {
         /// The recording's id (its session's), as `recordings ls` lists it.
         #[arg(required_unless_present = "from")]

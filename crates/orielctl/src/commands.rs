@@ -41,17 +41,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return sign(data_dir, out, ttl).await;
     }
     if let Command::Recordings(RecordingsCommand::Export { id, from, out, fps }) = &cli.command {
-        let file = match (from, id) {
-            (Some(file), _) => file.clone(),
+        let (out, fps) = (out.clone(), *fps);
+        let fetched = match (from, id) {
+            (Some(file), _) => (file.clone(), None),
             (None, Some(id)) => {
-                let Target::Local(data_dir) = &target else {
-                    bail!("`recordings export ID` reads the auth host's data directory: drop --auth-server, or download the recording and use --from FILE")
+                let id = crate::fetch::recording_id(id)?;
+                // A wrong --out or --fps is said before anything is fetched.
+                crate::export::check_output(&out, fps)?;
+                let fetched = match target {
+                    Target::Local(data_dir) => crate::fetch::from_storage(&data_dir.unwrap_or_else(oriel_auth::data_dir::default_dir), &id, &out).await?,
+                    Target::Remote { addr, identity } => {
+                        let mut client = Runner::remote(&addr, &identity).await?;
+                        crate::fetch::from_admin(&mut client, &id, &out).await?
+                    }
                 };
-                crate::export::in_data_dir(&data_dir.clone().unwrap_or_else(oriel_auth::data_dir::default_dir), id)?
+                (fetched.path().to_owned(), Some(fetched))
             }
             (None, None) => bail!("name a recording, or a file with --from"),
         };
-        let (out, fps) = (out.clone(), *fps);
+        let (file, _fetched) = fetched;
         tokio::task::spawn_blocking(move || crate::export::export(&file, &out, fps)).await??;
         return Ok(ExitCode::SUCCESS);
     }
@@ -87,11 +95,14 @@ impl Runner {
     async fn new(target: Target) -> anyhow::Result<Self> {
         Ok(match target {
             Target::Local(data_dir) => Self::Local(open(data_dir).await?),
-            Target::Remote { addr, identity } => {
-                let identity = oriel_admin::identity::read(&identity, SystemTime::now())?;
-                Self::Remote(AdminClient::connect(&addr, &identity).await.map_err(|f| anyhow::anyhow!(f.message))?)
-            }
+            Target::Remote { addr, identity } => Self::Remote(Self::remote(&addr, &identity).await?),
         })
+    }
+
+    /// The admin API at `addr`, dialled as the admin identity in `identity`.
+    async fn remote(addr: &str, identity: &Path) -> anyhow::Result<AdminClient> {
+        let identity = oriel_admin::identity::read(identity, SystemTime::now())?;
+        AdminClient::connect(addr, &identity).await.map_err(|f| anyhow::anyhow!(f.message))
     }
 
     async fn run(&mut self, request: proto::Command) -> anyhow::Result<Outcome> {

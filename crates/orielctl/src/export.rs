@@ -5,7 +5,7 @@
 //! Idle stretches cost little: unchanged frames encode to almost nothing.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context as _, bail};
@@ -44,13 +44,20 @@ impl Container {
     }
 }
 
-/// Exports the recording at `file` to the video `out` at `fps` frames a
-/// second. A recording that is not whole and valid exports nothing.
-pub fn export(file: &Path, out: &Path, fps: u32) -> anyhow::Result<()> {
-    let container = Container::of(out)?;
+/// Whether `out` and `fps` name a video this can write.
+pub fn check_output(out: &Path, fps: u32) -> anyhow::Result<()> {
+    Container::of(out)?;
     if !(1..=60).contains(&fps) {
         bail!("--fps is 1 to 60");
     }
+    Ok(())
+}
+
+/// Exports the recording at `file` to the video `out` at `fps` frames a
+/// second. A recording that is not whole and valid exports nothing.
+pub fn export(file: &Path, out: &Path, fps: u32) -> anyhow::Result<()> {
+    check_output(out, fps)?;
+    let container = Container::of(out)?;
     let scanned = check(file)?;
     let (width, height) = largest_screen(file, scanned.index.records_end)?;
     if width == 0 {
@@ -204,19 +211,6 @@ fn each_record(file: &Path, end: u64, mut each: impl FnMut(u64, &oriel_recording
             return Ok(());
         }
     }
-}
-
-/// Where `orielctl recordings export ID` finds recording `id`: in the data
-/// directory's `recordings` (the default `audit_sessions_uri`).
-pub fn in_data_dir(data_dir: &Path, id: &str) -> anyhow::Result<PathBuf> {
-    let Some(id) = oriel_auth::recordings::RecordingId::parse(id) else {
-        bail!("{id:?} is not a recording id (a session id, as `orielctl recordings ls` lists)")
-    };
-    let path = data_dir.join("recordings").join(format!("{id}.orec"));
-    if !path.exists() {
-        bail!("no recording {id} in {}; with another audit_sessions_uri, download it and use --from FILE", data_dir.join("recordings").display());
-    }
-    Ok(path)
 }
 
 fn clock(ms: u32) -> String {

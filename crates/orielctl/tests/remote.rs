@@ -45,6 +45,11 @@ fn oriel_binary() -> PathBuf {
 }
 
 fn start(dir: &Path) -> Oriel {
+    start_with(dir, None)
+}
+
+/// `oriel start` in `dir`, with `config` as its oriel.yaml if given.
+fn start_with(dir: &Path, config: Option<&str>) -> Oriel {
     std::fs::create_dir_all(dir.join("web")).unwrap();
     std::fs::write(dir.join("web/index.html"), "<!doctype html><title>Oriel</title>").unwrap();
     let log = std::fs::File::create(dir.join("oriel.log")).unwrap();
@@ -55,6 +60,15 @@ fn start(dir: &Path) -> Oriel {
         .arg(dir.join("data"))
         .arg("--web-dir")
         .arg(dir.join("web"))
+        .args(
+            config
+                .map(|text| {
+                    std::fs::write(dir.join("oriel.yaml"), text).unwrap();
+                    ["--config".into(), dir.join("oriel.yaml")]
+                })
+                .into_iter()
+                .flatten(),
+        )
         .env_remove("ORIEL_PROXY_URL")
         .stdout(Stdio::piped())
         .stderr(log)
@@ -77,6 +91,8 @@ fn start(dir: &Path) -> Oriel {
     oriel.auth_addr = auth_addr.unwrap_or_else(|| panic!("oriel printed no admin API address:\n{}", oriel.log()));
     oriel
 }
+
+mod support;
 
 /// `orielctl` with `args`, and no data dir to fall back on.
 fn orielctl(args: &[&str]) -> Output {
@@ -287,4 +303,71 @@ fn wrong_identities_are_refused_and_change_nothing() {
     assert!(!users.contains("mallory"), "nothing was changed: {users}");
     let log = oriel.log();
     assert!(log.contains("admin API call refused: not an admin"), "{log}");
+}
+
+/// Where this run keeps recordings: the test S3 server's bucket under a
+/// prefix of its own, or a directory outside the data dir when there is
+/// none (`ORIEL_SKIP_S3=1`).
+fn sessions_uri(dir: &Path) -> String {
+    match std::env::var("ORIEL_TEST_S3_URI") {
+        Ok(uri) if !uri.is_empty() => uri.replacen("/recordings?", &format!("/orielctl-{}?", std::process::id()), 1),
+        _ if std::env::var("ORIEL_SKIP_S3").as_deref() == Ok("1") => format!("file://{}", dir.join("elsewhere").display()),
+        _ => panic!("ORIEL_TEST_S3_URI is not set: start a server with `eval \"$(scripts/s3-test-server start)\"`, or set ORIEL_SKIP_S3=1"),
+    }
+}
+
+#[test]
+fn a_recording_exports_from_where_the_auth_service_keeps_it_on_its_host_and_remotely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let uri = sessions_uri(tmp.path());
+    let oriel = start_with(
+        tmp.path(),
+        Some(&format!("auth_service:\n  audit_sessions_uri: \"{uri}\"\nproxy_service:\n  enabled: yes\nlinux_desktop_service:\n  enabled: yes\n")),
+    );
+    let data = tmp.path().join("data");
+    let identity_path = tmp.path().join("admin.pem");
+    let identity = identity_path.to_str().unwrap();
+    ok(&["--data-dir", data.to_str().unwrap(), "auth", "sign", "--out", identity, "--ttl", "1h"]);
+
+    // A recording taken in as a desktop service's upload would be.
+    let id = "0190f0c4-7d2a-7000-8000-0000000000bb";
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let storage = oriel_auth::recordings::RecordingStorage::from_uri(&uri).unwrap();
+        let plane = oriel_auth::control_plane::ControlPlane::new(store(&data).await, Arc::new(oriel_backend::SystemClock)).with_recordings(storage);
+        let recording_id = oriel_auth::recordings::RecordingId::parse(id).unwrap();
+        let mut upload = plane.begin_recording_upload(recording_id, oriel_auth::recordings::Uploader::InProcess).await.unwrap();
+        upload.write(&support::colour_recording(id)).await.unwrap();
+        upload.finish().await.unwrap();
+    });
+    assert!(ok(&remote_args(&oriel, identity, &["recordings", "ls"])).contains(id));
+    assert!(!data.join("recordings").join(format!("{id}.orec")).exists(), "kept at {uri}, not in the data dir");
+
+    // Off the auth host, through the admin API; on it, from the storage the
+    // auth service noted in its data dir.
+    let mp4 = tmp.path().join("remote.mp4");
+    ok(&remote_args(&oriel, identity, &["recordings", "export", id, "--out", mp4.to_str().unwrap()]));
+    let webm = tmp.path().join("local.webm");
+    ok(&["--data-dir", data.to_str().unwrap(), "recordings", "export", id, "--out", webm.to_str().unwrap(), "--fps", "10"]);
+    for video in [&mp4, &webm] {
+        let duration = support::video_duration(video);
+        assert!((duration - 3.0).abs() <= 0.15, "{}: {duration} s", video.display());
+        for (at, colour) in [(0.5, [0xaa, 0x33, 0x33]), (2.5, [0x33, 0x33, 0xaa])] {
+            let got = support::video_pixel(video, at);
+            assert!(support::near(got, colour), "{} at {at} s: {got:?}, not {colour:?}", video.display());
+        }
+        let mut part = video.file_name().unwrap().to_owned();
+        part.push(".orec.part");
+        assert!(!video.with_file_name(part).exists(), "the fetched recording is removed after the export");
+    }
+
+    // An id nobody recorded, either way: a clear error and no video.
+    let unknown = "0190f0c4-7d2a-7000-8000-0000000000cc";
+    let out = tmp.path().join("none.mp4");
+    let remote = fails(&remote_args(&oriel, identity, &["recordings", "export", unknown, "--out", out.to_str().unwrap()]), 2);
+    assert!(remote.contains(&format!("no recording \"{unknown}\"")), "{remote}");
+    let local = fails(&["--data-dir", data.to_str().unwrap(), "recordings", "export", unknown, "--out", out.to_str().unwrap()], 2);
+    assert!(local.contains(&format!("no recording {unknown} in")), "{local}");
+    assert!(!out.exists() && !tmp.path().join("none.mp4.orec.part").exists());
+    assert!(oriel.log().contains("recordings export"), "the download is logged as an admin API call");
 }

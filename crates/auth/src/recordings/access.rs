@@ -4,6 +4,7 @@
 
 use oriel_rbac::{Condition, RoleSet, ScopedDecision};
 
+use crate::ca::{HostIdentity, HostRole};
 use crate::control_plane::{ControlError, ControlPlane};
 use crate::store::RecordingRecord;
 
@@ -42,5 +43,13 @@ impl ControlPlane {
             ScopedDecision::Denied { reason } => return Ok(Err(reason)),
         };
         Ok(Ok(RecordingAccess { scope }))
+    }
+
+    /// What an administrator may watch: every recording, for `admin` only
+    /// when it is an admin identity (the admin API calls this with the
+    /// identity it verified; `orielctl` on the data directory reads the
+    /// storage itself).
+    pub fn administrator_recording_access(&self, admin: &HostIdentity) -> Option<RecordingAccess> {
+        (admin.role == HostRole::Admin).then_some(RecordingAccess { scope: Scope::Everything })
     }
 }

@@ -13,7 +13,7 @@ pub use access::RecordingAccess;
 pub use id::RecordingId;
 pub use ingest::{RecordingUpload, Uploader};
 pub use read::OpenRecording;
-pub use storage::{RecordingStorage, StorageUriError};
+pub use storage::{RecordingStorage, SESSIONS_URI_FILE, StorageUriError};
 
 use crate::store::StoreError;
 

@@ -22,6 +22,11 @@ pub struct RecordingStorage {
     location: String,
 }
 
+/// The file in the data dir where `oriel start` notes its
+/// `audit_sessions_uri`, so `orielctl` on the auth host reads recordings
+/// where the auth service keeps them.
+pub const SESSIONS_URI_FILE: &str = "audit_sessions_uri";
+
 /// An `audit_sessions_uri` that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("audit_sessions_uri: {0}")]
@@ -95,6 +100,38 @@ impl RecordingStorage {
             None => format!("s3://{bucket}/{prefix}"),
         };
         Ok(RecordingStorage { objects: Arc::new(objects), prefix, location })
+    }
+
+    /// The storage of the auth service whose data dir is `data_dir`: the
+    /// `audit_sessions_uri` it noted ([`Self::note`]), else its
+    /// `recordings` directory.
+    pub fn noted(data_dir: &FsPath) -> Result<RecordingStorage, StorageUriError> {
+        let file = data_dir.join(SESSIONS_URI_FILE);
+        match std::fs::read_to_string(&file) {
+            Ok(uri) => Self::from_uri(uri.trim()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::in_directory(&data_dir.join("recordings")),
+            Err(e) => Err(StorageUriError(format!("cannot read {}: {e}", file.display()))),
+        }
+    }
+
+    /// Notes `uri` (`None`: the default directory) in `data_dir` for
+    /// [`Self::noted`]. Owner-only: it names where recordings are, though
+    /// never a secret.
+    pub fn note(uri: Option<&str>, data_dir: &FsPath) -> std::io::Result<()> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let file = data_dir.join(SESSIONS_URI_FILE);
+        let Some(uri) = uri else {
+            return match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        };
+        let temp = data_dir.join(format!("{SESSIONS_URI_FILE}.tmp"));
+        let mut out = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
+        out.write_all(uri.as_bytes())?;
+        out.sync_all()?;
+        std::fs::rename(&temp, &file)
     }
 
     /// Where recordings go, for logs and errors.

@@ -52,6 +52,8 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         Some(uri) => RecordingStorage::from_uri(uri)?,
         None => RecordingStorage::in_directory(&data_dir.join("recordings"))?,
     };
+    RecordingStorage::note(config.auth_service.audit_sessions_uri.as_deref(), &data_dir)
+        .with_context(|| format!("noting audit_sessions_uri in {}", data_dir.display()))?;
     tracing::info!(location = recordings.location(), "session recordings kept");
     let plane = ControlPlane::new(Store::new(backend), Arc::new(SystemClock)).with_audit(audit).with_recordings(recordings);
     let login = crate::bootstrap::FirstLogin::choose();
