@@ -10,20 +10,21 @@ use tokio::sync::mpsc;
 use crate::session::SessionError;
 
 /// Reads TDPB frames from the client, skipping payloads this version does not know.
-pub(crate) struct ClientReader<R> {
+pub struct ClientReader<R> {
     read: R,
     frames: FrameReader,
     buf: Box<[u8]>,
 }
 
 impl<R: AsyncRead + Unpin> ClientReader<R> {
-    pub(crate) fn new(read: R) -> Self {
+    /// Reads from `read`.
+    pub fn new(read: R) -> Self {
         Self { read, frames: FrameReader::new(Limits::FROM_CLIENT.max_frame_len), buf: vec![0; 64 * 1024].into() }
     }
 
     /// The next whole frame as it arrived (header included), undecoded;
     /// `None` when the client closed the stream. Cancel-safe.
-    pub(crate) async fn next_frame(&mut self) -> Result<Option<Vec<u8>>, SessionError> {
+    pub async fn next_frame(&mut self) -> Result<Option<Vec<u8>>, SessionError> {
         loop {
             match self.frames.next_frame() {
                 Ok(Some(frame)) => return Ok(Some(frame.to_vec())),
@@ -51,7 +52,7 @@ impl<R: AsyncRead + Unpin> ClientReader<R> {
 
     /// The next known message; `None` when the client closed the stream.
     /// Cancel-safe: bytes already read stay buffered.
-    pub(crate) async fn next(&mut self) -> Result<Option<Payload>, SessionError> {
+    pub async fn next(&mut self) -> Result<Option<Payload>, SessionError> {
         loop {
             match self.frames.next_frame() {
                 Ok(Some(frame)) => match decode_frame(frame, Limits::FROM_CLIENT) {
@@ -69,7 +70,9 @@ impl<R: AsyncRead + Unpin> ClientReader<R> {
     }
 }
 
-pub(crate) async fn write_frames<W: AsyncWrite>(write: W, mut frames: mpsc::Receiver<Vec<u8>>) {
+/// Writes `frames` to `write` in order until every sender is gone, then
+/// shuts the stream down.
+pub async fn write_frames<W: AsyncWrite>(write: W, mut frames: mpsc::Receiver<Vec<u8>>) {
     let mut write = std::pin::pin!(write);
     while let Some(frame) = frames.recv().await {
         if write.write_all(&frame).await.is_err() {
@@ -87,11 +90,13 @@ pub(crate) async fn log_xsession_output(stderr: tokio::process::ChildStderr) {
     }
 }
 
-pub(crate) async fn send(out: &mpsc::Sender<Vec<u8>>, payload: Payload) -> Result<(), SessionError> {
+/// Queues `payload` for the client; a closed queue is a transport error.
+pub async fn send(out: &mpsc::Sender<Vec<u8>>, payload: Payload) -> Result<(), SessionError> {
     out.send(encode_frame(payload)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))
 }
 
-pub(crate) fn alert(message: &str, severity: AlertSeverity) -> Vec<u8> {
+/// An alert frame, the message cut to what the protocol allows.
+pub fn alert(message: &str, severity: AlertSeverity) -> Vec<u8> {
     let mut message = message.to_owned();
     message.truncate(oriel_tdpb::limits::MAX_ALERT_LEN);
     encode_frame(Payload::Alert(pb::Alert { message, severity: severity as i32 }))

@@ -12,7 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod authority;
-mod client_stream;
+pub mod client_stream;
 pub mod clipboard;
 mod directory_audit;
 pub mod encoder;

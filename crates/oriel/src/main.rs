@@ -25,6 +25,10 @@ enum Command {
     /// its sockets in place; not for people to run).
     #[command(hide = true)]
     Session,
+    /// Run one Windows desktop session over RDP (started by the Windows
+    /// desktop service, with its sockets in place; not for people to run).
+    #[command(hide = true)]
+    RdpSession,
     /// Print a commented sample oriel.yaml, or check one (`--check FILE`).
     Configure {
         /// Validate this file instead: exit 0 when it is good, 1 with the
@@ -49,10 +53,14 @@ fn main() -> anyhow::Result<()> {
         // Before any runtime or thread exists: the session process forks.
         oriel_linux_desktop::session_process::root::main();
     }
+    if let Command::RdpSession = cli.command {
+        // Drops root before it starts a runtime of its own.
+        std::process::exit(oriel_windows_desktop::session::main().into());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Command::Start(args) => runtime.block_on(start::run(args)),
-        Command::Session => unreachable!("handled before the runtime starts"),
+        Command::Session | Command::RdpSession => unreachable!("handled before the runtime starts"),
         Command::Configure { check: None } => {
             print!("{}", config::SAMPLE);
             Ok(())

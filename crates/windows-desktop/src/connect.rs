@@ -83,12 +83,27 @@ async fn connect_now(target: &RdpTarget) -> Result<RdpConnection, RdpError> {
     let upgraded = ironrdp_tokio::mark_as_upgraded(should_upgrade, &mut connector);
     let mut framed = TokioFramed::new_with_leftover(tls, leftover);
 
+    // The sign-in (CredSSP) happens here, before anything else of the session.
     let outcome = ironrdp_tokio::connect_finalize(upgraded, connector, &mut framed, &mut NoKerberos, ServerName::new(&target.server_name), public_key, None)
         .await
-        .map_err(connection_error)?;
+        .map_err(|e| sign_in_error(e, &target.credentials.username))?;
     let result = outcome.into_connected().map_err(connection_error)?;
     tracing::info!(addr = %target.addr, width = result.desktop_size.width, height = result.desktop_size.height, "RDP session connected");
     Ok(RdpConnection { framed, result })
+}
+
+/// A failure of the connection's last part: a refused sign-in when CredSSP
+/// failed or the host closed the connection during it (which is how hosts
+/// refuse a wrong password), else as [`connection_error`].
+fn sign_in_error(error: ironrdp_connector::ConnectorError, username: &str) -> RdpError {
+    use ironrdp_connector::ConnectorErrorKind;
+    let refused = matches!(error.kind(), ConnectorErrorKind::Credssp(_) | ConnectorErrorKind::AccessDenied);
+    match connection_error(error) {
+        RdpError::Connection(detail) if refused || detail.contains("not enough bytes") || detail.contains("eof") => {
+            RdpError::SignIn { username: username.to_owned(), detail }
+        }
+        other => other,
+    }
 }
 
 /// IronRDP's error with its causes, which say what the host refused.

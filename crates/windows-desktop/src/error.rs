@@ -16,6 +16,16 @@ pub enum RdpError {
     /// server, wrong credentials, a security mode it does not offer).
     #[error("the RDP host refused or broke the connection: {0}")]
     Connection(String),
+    /// The host refused the sign-in (NLA): a wrong password, or an account
+    /// that may not sign in there. Hosts mostly just close the connection,
+    /// so the detail says what was seen.
+    #[error("the RDP host did not accept the sign-in as {username:?} (a wrong password for this desktop, or an account that may not sign in there): {detail}")]
+    SignIn {
+        /// The account.
+        username: String,
+        /// What the host did.
+        detail: String,
+    },
     /// TLS to the host failed: most often a certificate that is not the
     /// one configured for it.
     #[error("TLS to the RDP host failed: {0}")]

@@ -5,19 +5,26 @@
 //! an RDP connection to a host (TCP, X.224, TLS with the host's certificate
 //! pinned, NLA with the credentials of an `ad: false` host), and
 //! [`RemoteScreen`] follows the host's screen as its updates arrive,
-//! through a server's Deactivation-Reactivation too. What turns it into
-//! Oriel frames, input and channels comes next (issue 15).
+//! through a server's Deactivation-Reactivation too. [`session`] is a
+//! Windows desktop's session process (`oriel rdp-session`): the Linux
+//! session process's protocol with the desktop service, over one RDP
+//! connection: [`frames`] turns the host's updates into Oriel frames,
+//! [`input`] the browser's input into RDP's.
 #![warn(missing_docs)]
 
 mod connect;
 mod credentials;
 mod error;
+pub mod frames;
+pub mod input;
 mod network;
 mod screen;
+pub mod session;
 mod tls;
 
 pub use connect::{RdpConnection, RdpTarget, connect};
 pub use credentials::DesktopCredentials;
 pub use error::RdpError;
-pub use screen::{RemoteScreen, ScreenEvent};
+pub use input::InputState;
+pub use screen::{HostPdu, PointerShape, RemoteScreen, ScreenEvent};
 pub use tls::PinnedCertificate;

@@ -17,6 +17,8 @@ use crate::error::RdpError;
 /// What changed on the host's screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScreenEvent {
+    /// The pointer's shape changed.
+    Pointer(PointerShape),
     /// These rectangles of [`RemoteScreen::pixels`] were redrawn: left,
     /// top, width, height.
     Updated(Vec<(u16, u16, u16, u16)>),
@@ -27,6 +29,35 @@ pub enum ScreenEvent {
         /// Pixels.
         height: u16,
     },
+}
+
+/// The pointer as the host wants it shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointerShape {
+    /// A picture: RGBA, not premultiplied, `width * height * 4` bytes.
+    Bitmap {
+        /// Pixels.
+        width: u16,
+        /// Pixels.
+        height: u16,
+        /// Where it points, from its top-left corner.
+        hotspot_x: u16,
+        /// Where it points, from its top-left corner.
+        hotspot_y: u16,
+        /// The pixels.
+        rgba: Vec<u8>,
+    },
+    /// No pointer.
+    Hidden,
+    /// The system's usual arrow.
+    Default,
+}
+
+/// One PDU read from the host, to hand to [`RemoteScreen::handle`].
+pub struct HostPdu {
+    action: ironrdp_pdu::Action,
+    frame: bytes::BytesMut,
+    received_at: Option<ironrdp_core::MonotonicInstant>,
 }
 
 /// A connected host's screen.
@@ -95,24 +126,71 @@ impl RemoteScreen {
     /// what the host asks on the way.
     pub async fn next_event(&mut self) -> Result<ScreenEvent, RdpError> {
         loop {
-            let (action, frame) = self.framed.read_pdu().await.map_err(RdpError::Transport)?;
-            let received_at = self.framed.last_read_at();
-            let outputs = self.stage.process(&mut self.image, action, &frame, received_at).map_err(|e| RdpError::Session(e.to_string()))?;
-            let mut updated = Vec::new();
-            for output in outputs {
-                match output {
-                    ActiveStageOutput::ResponseFrame(frame) => self.framed.write_all(&frame).await.map_err(RdpError::Transport)?,
-                    ActiveStageOutput::GraphicsUpdate(rect) => updated.push((rect.left, rect.top, rect.width(), rect.height())),
-                    ActiveStageOutput::Terminate(reason) => return Err(RdpError::Ended(reason.description())),
-                    ActiveStageOutput::DeactivateAll => return self.reactivate().await,
-                    // Pointer shapes, monitor layouts, auto-detect and the rest: not yet used.
-                    _ => {}
-                }
-            }
-            if !updated.is_empty() {
-                return Ok(ScreenEvent::Updated(updated));
+            let pdu = self.read_pdu().await?;
+            if let Some(event) = self.handle(pdu).await?.into_iter().next() {
+                return Ok(event);
             }
         }
+    }
+
+    /// The next PDU from the host. Cancel-safe: a PDU partly read stays
+    /// buffered, so this can wait beside the browser's messages.
+    pub async fn read_pdu(&mut self) -> Result<HostPdu, RdpError> {
+        let (action, frame) = self.framed.read_pdu().await.map_err(|error| match error.kind() {
+            // rustls words a TCP close without close_notify for developers.
+            std::io::ErrorKind::UnexpectedEof => RdpError::Transport(std::io::Error::new(error.kind(), "the host closed the connection")),
+            _ => RdpError::Transport(error),
+        })?;
+        Ok(HostPdu { action, frame, received_at: self.framed.last_read_at() })
+    }
+
+    /// Applies `pdu` to the screen, answers what it asks, and says what
+    /// changed (not cancel-safe: run it to its end).
+    pub async fn handle(&mut self, pdu: HostPdu) -> Result<Vec<ScreenEvent>, RdpError> {
+        let outputs = self.stage.process(&mut self.image, pdu.action, &pdu.frame, pdu.received_at).map_err(|e| RdpError::Session(e.to_string()))?;
+        self.outputs(outputs).await
+    }
+
+    /// Sends the browser's input (from [`crate::InputState`]) to the host.
+    pub async fn send_input(&mut self, events: &[ironrdp_pdu::input::fast_path::FastPathInputEvent]) -> Result<Vec<ScreenEvent>, RdpError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let outputs = self.stage.process_fastpath_input(&mut self.image, events).map_err(|e| RdpError::Session(e.to_string()))?;
+        self.outputs(outputs).await
+    }
+
+    /// Tells the host the session ends (it may log the user off or keep
+    /// the session, as it is set up to).
+    pub async fn shut_down(&mut self) -> Result<(), RdpError> {
+        let outputs = self.stage.graceful_shutdown().map_err(|e| RdpError::Session(e.to_string()))?;
+        self.outputs(outputs).await.map(drop)
+    }
+
+    async fn outputs(&mut self, outputs: Vec<ActiveStageOutput>) -> Result<Vec<ScreenEvent>, RdpError> {
+        let mut updated = Vec::new();
+        let mut events = Vec::new();
+        for output in outputs {
+            match output {
+                ActiveStageOutput::ResponseFrame(frame) => self.framed.write_all(&frame).await.map_err(RdpError::Transport)?,
+                ActiveStageOutput::GraphicsUpdate(rect) => updated.push((rect.left, rect.top, rect.width(), rect.height())),
+                ActiveStageOutput::PointerBitmap(pointer) => events.push(ScreenEvent::Pointer(PointerShape::from_decoded(&pointer))),
+                ActiveStageOutput::PointerHidden => events.push(ScreenEvent::Pointer(PointerShape::Hidden)),
+                ActiveStageOutput::PointerDefault => events.push(ScreenEvent::Pointer(PointerShape::Default)),
+                ActiveStageOutput::Terminate(reason) => return Err(RdpError::Ended(reason.description())),
+                ActiveStageOutput::DeactivateAll => {
+                    events.push(self.reactivate().await?);
+                    updated.clear();
+                }
+                // Pointer positions (the browser's own pointer leads),
+                // monitor layouts, auto-detect and the rest: not used.
+                _ => {}
+            }
+        }
+        if !updated.is_empty() {
+            events.insert(0, ScreenEvent::Updated(updated));
+        }
+        Ok(events)
     }
 
     /// Runs the Deactivation-Reactivation sequence to its end: the host
@@ -142,5 +220,41 @@ impl RemoteScreen {
                 return Ok(ScreenEvent::Resized { width: desktop_size.width, height: desktop_size.height });
             }
         }
+    }
+}
+
+impl PointerShape {
+    /// IronRDP's decoded pointer (premultiplied alpha, as its software
+    /// renderer wants) as straight RGBA, as a browser's cursor wants.
+    fn from_decoded(pointer: &ironrdp_graphics::pointer::DecodedPointer) -> Self {
+        if pointer.width == 0 || pointer.height == 0 {
+            return PointerShape::Hidden;
+        }
+        let mut rgba = pointer.bitmap_data.clone();
+        for pixel in rgba.chunks_exact_mut(4) {
+            let alpha = u16::from(pixel[3]);
+            if alpha != 0 && alpha != 255 {
+                for channel in &mut pixel[..3] {
+                    *channel = ((u16::from(*channel) * 255 + alpha / 2) / alpha).min(255) as u8;
+                }
+            }
+        }
+        PointerShape::Bitmap { width: pointer.width, height: pointer.height, hotspot_x: pointer.hotspot_x, hotspot_y: pointer.hotspot_y, rgba }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pointer_loses_its_premultiplied_alpha() {
+        let pointer =
+            ironrdp_graphics::pointer::DecodedPointer { width: 2, height: 1, hotspot_x: 1, hotspot_y: 0, bitmap_data: vec![64, 32, 0, 128, 10, 20, 30, 255] };
+        let PointerShape::Bitmap { rgba, hotspot_x, .. } = PointerShape::from_decoded(&pointer) else { panic!("a picture") };
+        assert_eq!(rgba, [128, 64, 0, 128, 10, 20, 30, 255]);
+        assert_eq!(hotspot_x, 1);
+        let empty = ironrdp_graphics::pointer::DecodedPointer { width: 0, height: 0, hotspot_x: 0, hotspot_y: 0, bitmap_data: Vec::new() };
+        assert_eq!(PointerShape::from_decoded(&empty), PointerShape::Hidden);
     }
 }

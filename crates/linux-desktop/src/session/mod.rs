@@ -263,6 +263,7 @@ impl LinuxDesktopService {
             max_screen_height: self.config.limits.max_screen.height.into(),
             x_server: self.config.x_server.name().into(),
             lossy: grant.options().lossy,
+            rdp: None,
         };
         let spawned = SessionProcess::spawn(&self.config.session_program, &launch).await;
         let (process, data) = match spawned {

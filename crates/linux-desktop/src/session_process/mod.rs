@@ -43,6 +43,13 @@ pub const CONTROL_FD: i32 = 4;
 
 use crate::login::Account;
 
+impl std::fmt::Debug for pb::RdpHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password never reaches a log.
+        f.debug_struct("RdpHost").field("addr", &self.addr).field("server_name", &self.server_name).field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
 impl From<&Account> for pb::Account {
     fn from(account: &Account) -> Self {
         Self {
