@@ -19,9 +19,10 @@ export const PATIENCE_MS = 30_000;
  * XAUTHORITY in `<dir>/<name>.env` so the test can look at its screen.
  * `disconnectGrace` is linux_desktop_service.disconnect_grace: 0 unless a
  * test resumes sessions, so a page that leaves ends its session as it
- * always did and the next page starts a new one.
+ * always did and the next page starts a new one. `extraConfig(dir)` adds
+ * sections to its oriel.yaml.
  */
-export async function startOriel(sessions, { disconnectGrace = '0' } = {}) {
+export async function startOriel(sessions, { disconnectGrace = '0', extraConfig = () => '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-'));
   // Sessions run as the desktop login, not as the test: they write their
   // display and the probes' output here.
@@ -29,7 +30,7 @@ export async function startOriel(sessions, { disconnectGrace = '0' } = {}) {
   try {
     const xsessions = writeXsessions(dir, sessions);
     const config = join(dir, 'oriel.yaml');
-    writeFileSync(config, `version: v1\nauth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  disconnect_grace: ${disconnectGrace}\n`);
+    writeFileSync(config, `version: v1\nauth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  disconnect_grace: ${disconnectGrace}\n${extraConfig(dir)}`);
     // The first start prints where Oriel is and the admin's invite link.
     const oriel = await startDaemon(
       ['start', '--config', config, '--listen', '127.0.0.1:0', '--auth-listen', '127.0.0.1:0', '--tunnel-listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--web-dir', join(ROOT, 'web/dist'), '--xsessions-dir', xsessions],

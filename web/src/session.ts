@@ -342,9 +342,10 @@ export class Session {
         this.#participantsChanged(readParticipants(message.value));
         break;
       case 'clientScreenSpec':
-        // The owner's screen changed size; a keyframe of the new size follows.
-        // Only a participant's screen follows another's.
-        if (this.#state === 'connected' && this.#participation !== 'owner') {
+        // The remote screen changed size, and a keyframe of the new size
+        // follows: the owner's screen, for a participant; for the owner, a
+        // size the host imposed (an RDP host sets its own).
+        if (this.#state === 'connected') {
           this.#screen.setSize(message.value.width, message.value.height);
         }
         break;

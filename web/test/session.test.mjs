@@ -464,7 +464,7 @@ test('a peer joins and types; it neither resizes the owner’s screen nor ends t
   assert.deepEqual(sentKinds(socket).slice(3), ['keyboardButton'], 'only the release of the key still down, no EndSession');
 });
 
-test('the owner’s screen changes size: a participant’s follows, once connected; the owner’s own does not', () => {
+test('the remote screen changes size: a participant’s follows the owner’s, an owner’s follows a size the host imposed, once connected', () => {
   const early = start(null, { sessionId: SID, mode: 'peer', again: false });
   early.socket.receive({ clientScreenSpec: { width: 1024, height: 768, scale: 100 } });
   assert.deepEqual(early.screen.sizes, [], 'not before ServerHello');
@@ -477,7 +477,7 @@ test('the owner’s screen changes size: a participant’s follows, once connect
   const owner = start();
   owner.socket.receive({ serverHello: { ...HELLO, sessionId: SID, participantMode: ParticipantMode.OWNER } });
   owner.socket.receive({ clientScreenSpec: { width: 1024, height: 768, scale: 100 } });
-  assert.deepEqual(owner.screen.sizes, [[800, 600]]);
+  assert.deepEqual(owner.screen.sizes, [[800, 600], [1024, 768]], 'an RDP host sets its own size');
   owner.screen.resized({ width: 640, height: 480, scale: 100 });
   assert.deepEqual(sentKinds(owner.socket), ['clientScreenSpec'], 'the owner’s window sets the size');
 });

@@ -176,6 +176,8 @@ impl Desktop {
         let certificate = service_runtime.spawn(user_certificate(plane.clone())).await??;
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP_NAME.into(),
+            kind: oriel_rbac::DesktopKind::Linux,
+            rdp: None,
             authority: Arc::new(plane.clone()),
             xsession_dirs,
             xsession_filter,

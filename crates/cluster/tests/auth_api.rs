@@ -229,7 +229,7 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
 
     // A user the roles allow gets a grant.
     let user = cluster.user("alice").await;
-    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    let grant = remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await.unwrap();
     assert_eq!((grant.user(), grant.login()), ("alice", "alice"));
     assert_eq!(grant.roles(), ["dev"]);
     assert_eq!(grant.certificate_expires(), Some(user.expires));
@@ -238,17 +238,17 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
     assert_eq!(remote.lock_on(&grant).await.unwrap(), None);
     // The auth service decides for the caller's own desktop only; a grant
     // for another desktop than the one asked is not accepted.
-    match remote.authorize(&user.cert_der, "desk-2", "alice").await {
+    match remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-2", "alice").await {
         Err(AccessDenied::Mismatch(mismatch)) => assert!(mismatch.to_string().contains("\"desk-2\""), "{mismatch}"),
         other => panic!("a grant for desk-1 must not open a session on desk-2: {other:?}"),
     }
     // A login the roles do not allow is refused by the auth service's decision.
-    match remote.authorize(&user.cert_der, "desk-1", "root").await {
+    match remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "root").await {
         Err(AccessDenied::Decided(message)) => assert!(message.starts_with("access denied"), "{message}"),
         other => panic!("root is not among alice's logins: {other:?}"),
     }
     // A host certificate does not pass for a user's.
-    match remote.authorize(&credentials.cert_der().unwrap(), "desk-1", "alice").await {
+    match remote.authorize(&credentials.cert_der().unwrap(), DesktopKind::Linux, "desk-1", "alice").await {
         Err(AccessDenied::Decided(message)) => assert!(message.contains("host") && message.contains("user"), "{message}"),
         other => panic!("a host certificate must not open a session: {other:?}"),
     }
@@ -260,7 +260,7 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
     let other = support::foreign_ca(elsewhere.path()).await;
     let mistrusting = HostCredentials { user_ca_pem: other.user_ca_pem().to_owned(), ..credentials.clone() };
     let mistrusting = RemoteAuth::new(&auth.addr(), &mistrusting, identity.clone()).unwrap();
-    match mistrusting.authorize(&user.cert_der, "desk-1", "alice").await {
+    match mistrusting.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await {
         Err(AccessDenied::Certificate(error)) => assert!(error.to_string().contains("user CA"), "{error}"),
         other => panic!("a certificate this service's user CA did not sign must not open a session: {other:?}"),
     }
@@ -282,7 +282,7 @@ async fn only_desktop_services_use_the_cluster_api() {
         let refused = remote.heartbeat(heartbeat()).await.unwrap_err();
         assert_eq!(refused, AuthorityError::Refused(format!("only desktop services use this call, and this is the certificate of {who}")));
         assert!(!refused.retry_helps(), "this host's certificate was refused: asking again will not help");
-        match remote.authorize(&user.cert_der, "desk-1", "alice").await {
+        match remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await {
             Err(AccessDenied::Decided(message)) => assert!(message.contains(who), "{message}"),
             other => panic!("{who} must not ask for decisions: {other:?}"),
         }
@@ -298,10 +298,10 @@ async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back(
     let cluster = Cluster::new().await;
     let (auth, _, remote) = heartbeating_desk(&cluster).await;
     let user = cluster.user("alice").await;
-    remote.authorize(&user.cert_der, "desk-1", "alice").await.expect("a grant while the auth service is up");
+    remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await.expect("a grant while the auth service is up");
 
     let addr = auth.stop().await;
-    match remote.authorize(&user.cert_der, "desk-1", "alice").await {
+    match remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await {
         Err(AccessDenied::Unavailable(message)) => {
             assert!(message.starts_with(&format!("the auth service at {addr} is unreachable: ")), "{message}");
             // A sentence with its causes, not a dump of the gRPC status.
@@ -314,7 +314,7 @@ async fn decisions_fail_while_the_auth_service_is_away_and_work_when_it_is_back(
     let auth = AuthService::serve(&cluster.plane, TcpListener::bind(addr).await.unwrap(), ConnectionLimits::default()).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        match remote.authorize(&user.cert_der, "desk-1", "alice").await {
+        match remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await {
             Ok(grant) => break assert_eq!(grant.user(), "alice"),
             Err(error) => assert!(tokio::time::Instant::now() < deadline, "still failing after the auth service is back: {error}"),
         }
@@ -331,7 +331,7 @@ async fn revoked_host_certificates_and_admin_identities_are_refused() {
     let cluster = Cluster::new().await;
     let (auth, credentials, remote) = heartbeating_desk(&cluster).await;
     let user = cluster.user("alice").await;
-    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    let grant = remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await.unwrap();
     assert_eq!(remote.still_allowed(&grant).await.unwrap(), None, "a running session goes on");
 
     // An admin identity works until it is revoked by name.
@@ -366,7 +366,7 @@ async fn a_remote_session_is_reauthorized_and_woken_by_changes() {
     let cluster = Cluster::new().await;
     let (auth, _, remote) = heartbeating_desk(&cluster).await;
     let user = cluster.user("alice").await;
-    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    let grant = remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await.unwrap();
     let mut changes = remote.access_changes();
     tokio::time::timeout(PATIENCE, changes.wait_for(|state| state.live)).await.expect("the feed goes live").unwrap();
     let seen = changes.borrow_and_update().generation;
@@ -384,14 +384,14 @@ async fn a_lock_reaches_a_remote_session_as_a_lock_with_its_message() {
     let cluster = Cluster::new().await;
     let (auth, _, remote) = heartbeating_desk(&cluster).await;
     let user = cluster.user("alice").await;
-    let grant = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap();
+    let grant = remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await.unwrap();
     let target = oriel_auth::resources::lock::LockTarget { user: Some("alice".into()), ..Default::default() };
     cluster.plane.lock(target, None, Some("incident 7".into())).await.unwrap();
     match remote.still_allowed(&grant).await {
         Ok(Some(oriel_linux_desktop::authority::Revoked::Locked { message })) => assert_eq!(message.as_deref(), Some("incident 7")),
         other => panic!("a lock must end the session as a lock: {other:?}"),
     }
-    let refused = remote.authorize(&user.cert_der, "desk-1", "alice").await.unwrap_err();
+    let refused = remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "alice").await.unwrap_err();
     assert!(matches!(&refused, AccessDenied::Locked(Some(message)) if message == "incident 7"), "{refused:?}");
     auth.stop().await;
 }

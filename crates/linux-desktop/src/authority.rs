@@ -109,10 +109,11 @@ impl AuthorityError {
 /// user name on trust. The same service takes the session's recording.
 pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync + 'static {
     /// Verifies `certificate` (a user certificate, DER) and decides whether
-    /// its user may open a session as `login` on the Linux desktop
-    /// `desktop`. Call [`SessionAuthority::grant`], which also checks the
+    /// its user may open a session as `login` on the desktop `desktop` of
+    /// `kind`. Call [`SessionAuthority::grant`], which also checks the
     /// grant is for that session.
-    fn authorize<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>>;
+    fn authorize<'a>(&'a self, certificate: &'a [u8], kind: DesktopKind, desktop: &'a str, login: &'a str)
+    -> BoxFuture<'a, Result<SessionGrant, AccessDenied>>;
 
     /// The lock now in force on a granted session (on the grant's own
     /// desktop), if any. `Err` means it cannot be told now; see
@@ -141,6 +142,7 @@ pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync
     fn authorize_join<'a>(
         &'a self,
         certificate: &'a [u8],
+        kind: DesktopKind,
         desktop: &'a str,
         owner_roles: &'a [String],
         mode: JoinMode,
@@ -152,12 +154,12 @@ pub trait SessionAuthority: RecordingDestination + std::fmt::Debug + Send + Sync
     fn verify_user<'a>(&'a self, certificate: &'a [u8]) -> BoxFuture<'a, Result<String, AccessDenied>>;
 
     /// [`SessionAuthority::authorize`], then the check that the grant is
-    /// for this Linux desktop, `desktop`, and this `login`: a grant for
+    /// for this desktop (`kind`, `desktop`) and this `login`: a grant for
     /// anything else is refused.
-    fn grant<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
+    fn grant<'a>(&'a self, certificate: &'a [u8], kind: DesktopKind, desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
         Box::pin(async move {
-            let grant = self.authorize(certificate, desktop, login).await?;
-            let asked = SessionTarget { kind: DesktopKind::Linux, desktop, login };
+            let grant = self.authorize(certificate, kind, desktop, login).await?;
+            let asked = SessionTarget { kind, desktop, login };
             if !grant.is_for(&asked) {
                 return Err(GrantMismatch::Target { granted: grant.target().to_string(), asked: asked.to_string() }.into());
             }
@@ -170,19 +172,26 @@ impl SessionAuthority for ControlPlane {
     fn authorize_join<'a>(
         &'a self,
         certificate: &'a [u8],
+        kind: DesktopKind,
         desktop: &'a str,
         owner_roles: &'a [String],
         mode: JoinMode,
     ) -> BoxFuture<'a, Result<JoinGrant, AccessDenied>> {
-        Box::pin(ControlPlane::authorize_join(self, certificate, DesktopKind::Linux, desktop, owner_roles, mode))
+        Box::pin(ControlPlane::authorize_join(self, certificate, kind, desktop, owner_roles, mode))
     }
 
     fn verify_user<'a>(&'a self, certificate: &'a [u8]) -> BoxFuture<'a, Result<String, AccessDenied>> {
         Box::pin(async move { Ok(self.verify_user_cert(certificate).await?.user().to_owned()) })
     }
 
-    fn authorize<'a>(&'a self, certificate: &'a [u8], desktop: &'a str, login: &'a str) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
-        Box::pin(self.authorize_certificate(certificate, DesktopKind::Linux, desktop, login))
+    fn authorize<'a>(
+        &'a self,
+        certificate: &'a [u8],
+        kind: DesktopKind,
+        desktop: &'a str,
+        login: &'a str,
+    ) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
+        Box::pin(self.authorize_certificate(certificate, kind, desktop, login))
     }
 
     fn lock_on<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Locked>, AuthorityError>> {

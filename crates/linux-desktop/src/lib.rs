@@ -42,5 +42,5 @@ pub mod xvfb;
 
 pub use authority::{AuthorityError, Locked, SessionAuthority};
 pub use frames::FrameConfig;
-pub use session::{DesktopConfig, LinuxDesktopService, SessionEnd, SessionError, SessionLimits, SessionRequest};
+pub use session::{DesktopConfig, LinuxDesktopService, RdpAccount, RdpDesktop, SessionEnd, SessionError, SessionLimits, SessionRequest};
 pub use session_process::SessionProgram;

@@ -10,6 +10,7 @@ use std::time::{Instant, SystemTime};
 
 use oriel_auth::audit::{AuditEvent, EventType, rfc3339};
 use oriel_auth::recordings::RecordingId;
+use oriel_rbac::DesktopKind;
 
 use crate::directory_audit::{Access, DirectoryEvent};
 
@@ -18,6 +19,7 @@ use crate::directory_audit::{Access, DirectoryEvent};
 pub(crate) struct SessionAudit {
     /// The session's id: a UUID, the proxy's or a new one.
     pub sid: String,
+    kind: DesktopKind,
     desktop: String,
     login: String,
     /// The user, once the certificate is verified; before that, the name
@@ -35,9 +37,10 @@ pub(crate) struct SessionAudit {
 }
 
 impl SessionAudit {
-    /// A session asked for on `desktop` as `login`, with `certificate`,
-    /// under the id `sid` when the proxy chose one (a UUID), else a new one.
-    pub fn new(desktop: &str, login: &str, certificate: &[u8], sid: Option<&str>) -> Self {
+    /// A session asked for on `desktop` (of `kind`) as `login`, with
+    /// `certificate`, under the id `sid` when the proxy chose one (a UUID),
+    /// else a new one.
+    pub fn new(kind: DesktopKind, desktop: &str, login: &str, certificate: &[u8], sid: Option<&str>) -> Self {
         let claimed = oriel_auth::ca::unverified_name(certificate).unwrap_or_default();
         let sid = match sid.and_then(RecordingId::parse) {
             Some(sid) => sid.to_string(),
@@ -45,6 +48,7 @@ impl SessionAudit {
         };
         Self {
             sid,
+            kind,
             desktop: desktop.to_owned(),
             login: login.to_owned(),
             user: claimed,
@@ -86,19 +90,34 @@ impl SessionAudit {
         AuditEvent::new(event, success, user, at)
             .in_session(self.sid.as_str())
             .with("desktop_name", self.desktop.as_str())
-            .with("linux_user", self.login.as_str())
+            .with(self.login_field(), self.login.as_str())
+    }
+
+    /// Teleport's field for the desktop login: `windows_user` on Windows.
+    fn login_field(&self) -> &'static str {
+        match self.kind {
+            DesktopKind::Linux => "linux_user",
+            DesktopKind::Windows => "windows_user",
+        }
+    }
+
+    fn start_type(&self) -> EventType {
+        match self.kind {
+            DesktopKind::Linux => EventType::LinuxSessionStart,
+            DesktopKind::Windows => EventType::WindowsSessionStart,
+        }
     }
 
     /// The session's process started now: the start event.
     pub fn started(&mut self) -> AuditEvent {
         let now = SystemTime::now();
         self.started = Some(now);
-        self.event(EventType::LinuxSessionStart, true, now).with("proto", "tdpb").with("with_mfa", self.with_mfa)
+        self.event(self.start_type(), true, now).with("proto", "tdpb").with("with_mfa", self.with_mfa)
     }
 
     /// The session was refused before it started, for `error`.
     pub fn refused(&self, error: &str) -> AuditEvent {
-        self.event(EventType::LinuxSessionStart, false, SystemTime::now()).with("proto", "tdpb").with("error", error).with("user_verified", self.user_verified)
+        self.event(self.start_type(), false, SystemTime::now()).with("proto", "tdpb").with("error", error).with("user_verified", self.user_verified)
     }
 
     /// The service ended the session, for `reason`.
@@ -190,7 +209,7 @@ impl SessionAudit {
     pub fn ended(&self, reason: &str) -> AuditEvent {
         let now = SystemTime::now();
         let mut event = self
-            .event(EventType::LinuxSessionEnd, true, now)
+            .event(if self.kind == DesktopKind::Windows { EventType::WindowsSessionEnd } else { EventType::LinuxSessionEnd }, true, now)
             .with("participants", self.participant_names())
             .with("recorded", self.recorded)
             .with("with_mfa", self.with_mfa)
@@ -219,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_merged_file_access_is_dated_when_it_began() {
-        let audit = SessionAudit::new("desk", "alice", b"", None);
+        let audit = SessionAudit::new(oriel_rbac::DesktopKind::Linux, "desk", "alice", b"", None);
         let began = Instant::now() - Duration::from_secs(20);
         let access = DirectoryEvent::Access {
             access: Access::Write,

@@ -55,7 +55,9 @@ pub fn hostname() -> String {
 /// One registration: the desktop and its service, until `now + ttl`.
 #[derive(Debug, Clone)]
 pub struct Heartbeat {
-    /// The host's UUID.
+    /// Which kind of desktop.
+    pub kind: DesktopKind,
+    /// The host's UUID (a Windows desktop's configured name).
     pub name: String,
     /// For people.
     pub hostname: String,
@@ -65,9 +67,35 @@ pub struct Heartbeat {
     pub labels: BTreeMap<String, String>,
     /// How long the registration holds without another beat.
     pub ttl: Duration,
+    /// The service's name (a Linux desktop's own; the host's UUID for the
+    /// Windows desktops it serves).
+    pub service: String,
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A desktop a heartbeat keeps registered.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// Which kind.
+    pub kind: DesktopKind,
+    /// The desktop's name.
+    pub name: String,
+    /// The service that serves it.
+    pub service: String,
+    /// Where a proxy reaches the service.
+    pub addr: String,
+    /// How people know the desktop's host, when it is not this host (a
+    /// Windows desktop's own name).
+    pub hostname: Option<String>,
+}
+
+impl Registered {
+    /// This host's Linux desktop, named by its UUID as its service is.
+    pub fn linux(name: &str, addr: &str) -> Self {
+        Self { kind: DesktopKind::Linux, name: name.to_owned(), service: name.to_owned(), addr: addr.to_owned(), hostname: None }
+    }
+}
 
 /// Where heartbeats go.
 pub trait Registrar: Send + Sync + 'static {
@@ -85,8 +113,8 @@ impl Registrar for ControlPlane {
         Box::pin(async move {
             let expires = Some(SystemTime::now() + beat.ttl);
             let service = DesktopService {
-                kind: DesktopKind::Linux,
-                name: beat.name.clone(),
+                kind: beat.kind,
+                name: beat.service.clone(),
                 hostname: beat.hostname.clone(),
                 addr: beat.addr.clone(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -94,7 +122,7 @@ impl Registrar for ControlPlane {
             };
             self.store().put_desktop_service(&service).await.map_err(unavailable)?;
             let record = DesktopRecord {
-                kind: DesktopKind::Linux,
+                kind: beat.kind,
                 name: beat.name.clone(),
                 hostname: beat.hostname.clone(),
                 addr: beat.addr.clone(),
@@ -123,7 +151,8 @@ impl Registrar for RemoteAuth {
 /// every interval, and at once when a label changes. With `tunnels`, it
 /// beats only while at least one reverse tunnel is up, so a service no
 /// proxy can reach leaves the listings.
-pub async fn heartbeat(registrar: Arc<dyn Registrar>, name: String, addr: String, mut labels: Labels, mut tunnels: Option<watch::Receiver<usize>>) {
+pub async fn heartbeat(registrar: Arc<dyn Registrar>, desktop: Registered, mut labels: Labels, mut tunnels: Option<watch::Receiver<usize>>) {
+    let Registered { kind, name, service, addr, hostname: desktop_hostname } = desktop;
     let every = interval();
     let mut ticker = tokio::time::interval(every);
     let mut failing = false;
@@ -136,7 +165,15 @@ pub async fn heartbeat(registrar: Arc<dyn Registrar>, name: String, addr: String
         if tunnels.as_ref().is_some_and(|t| *t.borrow() == 0) {
             continue;
         }
-        let beat = Heartbeat { name: name.clone(), hostname: hostname(), addr: addr.clone(), labels: labels.current(), ttl: every * MISSED_BEATS };
+        let beat = Heartbeat {
+            kind,
+            name: name.clone(),
+            hostname: desktop_hostname.clone().unwrap_or_else(hostname),
+            addr: addr.clone(),
+            labels: labels.current(),
+            ttl: every * MISSED_BEATS,
+            service: service.clone(),
+        };
         match registrar.register(&beat).await {
             Ok(()) if failing => {
                 failing = false;

@@ -23,6 +23,10 @@ pub enum EventType {
     LinuxSessionStart,
     /// A Linux desktop session ended.
     LinuxSessionEnd,
+    /// A Windows desktop session started, or was refused.
+    WindowsSessionStart,
+    /// A Windows desktop session ended.
+    WindowsSessionEnd,
     /// Text went from the browser to the desktop's clipboard.
     ClipboardSend,
     /// Text went from the desktop's clipboard to the browser.
@@ -71,9 +75,11 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, for listings and for parsing.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 26] = [
         Self::LinuxSessionStart,
         Self::LinuxSessionEnd,
+        Self::WindowsSessionStart,
+        Self::WindowsSessionEnd,
         Self::ClipboardSend,
         Self::ClipboardReceive,
         Self::DirectoryShare,
@@ -103,6 +109,8 @@ impl EventType {
         match self {
             Self::LinuxSessionStart => "linux.desktop.session.start",
             Self::LinuxSessionEnd => "linux.desktop.session.end",
+            Self::WindowsSessionStart => "windows.desktop.session.start",
+            Self::WindowsSessionEnd => "windows.desktop.session.end",
             Self::ClipboardSend => "desktop.clipboard.send",
             Self::ClipboardReceive => "desktop.clipboard.receive",
             Self::DirectoryShare => "desktop.directory.share",
@@ -140,6 +148,10 @@ impl EventType {
             (Self::LinuxSessionStart, true) => "TLD00I",
             (Self::LinuxSessionStart, false) => "TLD00W",
             (Self::LinuxSessionEnd, _) => "TLD01I",
+            // Teleport's own codes for Windows desktop sessions.
+            (Self::WindowsSessionStart, true) => "TDP00I",
+            (Self::WindowsSessionStart, false) => "TDP00W",
+            (Self::WindowsSessionEnd, _) => "TDP01I",
             (Self::ClipboardSend, _) => "TDP02I",
             (Self::ClipboardReceive, _) => "TDP03I",
             (Self::DirectoryShare, true) => "TDP04I",

@@ -119,6 +119,8 @@ impl Cluster {
         std::fs::create_dir_all(&xsessions).unwrap();
         Agent::new(LinuxDesktopService::new(DesktopConfig {
             desktop_name: name.into(),
+            kind: oriel_rbac::DesktopKind::Linux,
+            rdp: None,
             authority: Arc::new(self.plane.clone()),
             xsession_dirs: vec![xsessions],
             xsession_filter: Default::default(),

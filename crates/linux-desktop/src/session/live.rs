@@ -86,7 +86,8 @@ pub(super) struct LiveSession {
     pub(super) audit: SessionAudit,
     pub(super) recorder: Option<SessionRecorder>,
     pub(super) process: SessionProcess,
-    pub(super) display: Display,
+    /// A Linux session's X display (none for a Windows desktop's).
+    pub(super) display: Option<Display>,
     pub(super) slot: Slot,
     pub(super) life: SessionLife,
 }
@@ -405,7 +406,7 @@ impl LiveSession {
                 gone.push((*id, "your login expired; log in again to go on".to_owned()));
                 continue;
             }
-            match self.service.config.authority.authorize_join(grant.certificate(), &desktop, &owner_roles, grant.mode()).await {
+            match self.service.config.authority.authorize_join(grant.certificate(), self.service.config.kind, &desktop, &owner_roles, grant.mode()).await {
                 Ok(_) => {}
                 // A check that cannot be made now keeps them, as it keeps the owner.
                 Err(oriel_auth::control_plane::AccessDenied::Unavailable(_)) => {}

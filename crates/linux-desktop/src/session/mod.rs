@@ -34,12 +34,12 @@ use tracing::Instrument;
 pub use error::{SessionEnd, SessionError};
 pub use life::{LifeConfig, LifeEnd, SessionLife, ViewerId, ViewerMode};
 pub use registry::RunningSession;
-pub use request::{DEFAULT_DISCONNECT_GRACE, DesktopConfig, SessionLimits, SessionRequest};
+pub use request::{DEFAULT_DISCONNECT_GRACE, DesktopConfig, RdpAccount, RdpDesktop, SessionLimits, SessionRequest};
 
 use crate::client_stream::{ClientReader, alert, write_frames};
 use crate::login::{self, SessionMark};
 use crate::session_audit::SessionAudit;
-use crate::session_process::{Displays, SessionProcess, pb};
+use crate::session_process::{Display, Displays, SessionProcess, pb};
 use crate::xsession::{self, XSession};
 use live::{Admission, Attach, LiveSession, VIEWER_QUEUE, ViewerStream};
 use registry::LiveSessions;
@@ -143,7 +143,7 @@ impl LinuxDesktopService {
             (_, Some(mode)) => self.join(client, out.clone(), &request, mode).await,
             (true, None) => self.resume(client, out.clone(), &request).await,
             (false, None) => {
-                let audit = SessionAudit::new(&self.config.desktop_name, &request.login, &request.certificate, request.session_id.as_deref());
+                let audit = SessionAudit::new(self.config.kind, &self.config.desktop_name, &request.login, &request.certificate, request.session_id.as_deref());
                 self.start(client, out.clone(), &request, audit).await
             }
         };
@@ -220,16 +220,28 @@ impl LinuxDesktopService {
         // and locks allow it; the user is the one the certificate names.
         let plane = &self.config.authority;
         let desktop_name = self.config.desktop_name.as_str();
-        let grant = plane.grant(&request.certificate, desktop_name, &request.login).await?;
+        let grant = plane.grant(&request.certificate, self.config.kind, desktop_name, &request.login).await?;
         audit.verified(grant.user());
         audit.with_mfa(grant.options().session_mfa);
         tracing::info!(user = %grant.user(), login = %request.login, sid = %audit.sid, with_mfa = grant.options().session_mfa, "session authorized");
         let slot = self.admit(grant.user())?;
-        // The login must be a real account this service may become (or be
-        // created, when the roles allow it) before anything starts.
-        let account = login::resolve(&request.login, grant.options()).await?;
-        let x_display = self.displays.reserve().ok_or_else(|| SessionError::Internal("no free X display number on this host".into()))?;
-        let mark = SessionMark::new(account.uid);
+        let host = match &self.config.rdp {
+            // A Windows desktop: the account the login signs in with there.
+            Some(rdp) => Some(rdp_host(rdp, desktop_name, &request.login)?),
+            None => None,
+        };
+        // On a Linux desktop the login must be a real account this service
+        // may become (or be created, when the roles allow it), with a
+        // display of its own, before anything starts.
+        let (account, x_display) = match host {
+            Some(_) => (None, None),
+            None => {
+                let account = login::resolve(&request.login, grant.options()).await?;
+                let x_display = self.displays.reserve().ok_or_else(|| SessionError::Internal("no free X display number on this host".into()))?;
+                (Some(account), Some(x_display))
+            }
+        };
+        let mark = account.as_ref().map(|account| SessionMark::new(account.uid));
         // In the proxy modes the proxy records what it relays; this service
         // still sends the keyframes a recording needs.
         let recorded = grant.options().record;
@@ -244,14 +256,21 @@ impl LinuxDesktopService {
             true => pacing.keyframe_interval.min(RECORDING_KEYFRAME_INTERVAL),
             false => pacing.keyframe_interval,
         };
+        // What a Windows session cannot do yet is not offered to it.
+        let linux = host.is_none();
         let launch = pb::Launch {
-            account: Some((&*account).into()),
-            display: x_display.name(),
+            account: account.as_deref().map(Into::into),
+            display: x_display.as_ref().map(Display::name).unwrap_or_default(),
             runtime_dir: self.config.runtime_dir.to_string_lossy().into_owned(),
-            xsessions: self.xsessions().into_iter().map(|s| pb::XSession { name: s.name, exec: s.exec, path: s.path.to_string_lossy().into_owned() }).collect(),
-            clipboard: grant.options().clipboard,
-            directory_sharing: grant.options().directory_sharing,
-            mark: mark.value().to_owned(),
+            xsessions: match linux {
+                true => {
+                    self.xsessions().into_iter().map(|s| pb::XSession { name: s.name, exec: s.exec, path: s.path.to_string_lossy().into_owned() }).collect()
+                }
+                false => Vec::new(),
+            },
+            clipboard: grant.options().clipboard && linux,
+            directory_sharing: grant.options().directory_sharing && linux,
+            mark: mark.as_ref().map(|m| m.value().to_owned()).unwrap_or_default(),
             pacing: Some(pb::Pacing {
                 min_interval_us: pacing.pacing.min_interval.as_micros() as u64,
                 max_in_flight: pacing.pacing.max_in_flight as u32,
@@ -262,8 +281,8 @@ impl LinuxDesktopService {
             max_screen_width: self.config.limits.max_screen.width.into(),
             max_screen_height: self.config.limits.max_screen.height.into(),
             x_server: self.config.x_server.name().into(),
-            lossy: grant.options().lossy,
-            rdp: None,
+            lossy: grant.options().lossy && linux,
+            rdp: host,
         };
         let spawned = SessionProcess::spawn(&self.config.session_program, &launch).await;
         let (process, data) = match spawned {
@@ -273,7 +292,7 @@ impl LinuxDesktopService {
                 return Err(SessionError::Internal(format!("cannot start the session process {}: {error}", self.config.session_program.path.display())));
             }
         };
-        tracing::info!(pid = ?process.id(), x_display = %x_display.name(), login = %account.name, "session process started");
+        tracing::info!(pid = ?process.id(), x_display = ?x_display.as_ref().map(Display::name), login = %request.login, "session process started");
         self.record(vec![audit.started()]);
         let config = LifeConfig {
             grace: self.config.disconnect_grace,
@@ -293,10 +312,10 @@ impl LinuxDesktopService {
         let Some((owner, owner_roles, attach)) = self.live.find_any(&sid) else {
             return Served::Refused(SessionError::NoSessionToJoin(sid));
         };
-        let grant = match self.config.authority.authorize_join(&request.certificate, &self.config.desktop_name, &owner_roles, mode).await {
+        let grant = match self.config.authority.authorize_join(&request.certificate, self.config.kind, &self.config.desktop_name, &owner_roles, mode).await {
             Ok(grant) => grant,
             Err(denied) => {
-                let audit = SessionAudit::new(&self.config.desktop_name, &request.login, &request.certificate, Some(&sid));
+                let audit = SessionAudit::new(self.config.kind, &self.config.desktop_name, &request.login, &request.certificate, Some(&sid));
                 self.record(vec![audit.join_refused(&owner, mode.as_str(), &denied.to_string())]);
                 return Served::Refused(denied.into());
             }
@@ -325,7 +344,7 @@ impl LinuxDesktopService {
     async fn resume(&self, mut client: ViewerStream, out: mpsc::Sender<Vec<u8>>, request: &SessionRequest) -> Served {
         let sid = request.session_id.clone().unwrap_or_default();
         let plane = &self.config.authority;
-        let grant = match plane.grant(&request.certificate, &self.config.desktop_name, &request.login).await {
+        let grant = match plane.grant(&request.certificate, self.config.kind, &self.config.desktop_name, &request.login).await {
             Ok(grant) => grant,
             Err(denied) => return Served::Refused(denied.into()),
         };
@@ -357,7 +376,7 @@ impl LinuxDesktopService {
             user: user.to_owned(),
             login: login.to_owned(),
             desktop: self.config.desktop_name.clone(),
-            desktop_kind: "linux".into(),
+            desktop_kind: self.config.kind.as_str().into(),
             start: oriel_auth::audit::rfc3339(std::time::SystemTime::now()),
         };
         let started = match mode.is_sync() {
@@ -378,4 +397,24 @@ impl LinuxDesktopService {
             Err(error) => tracing::error!(%error, "the session's recording could not be closed"),
         }
     }
+}
+
+/// The RDP host of `desktop` with the account `login` signs in with there.
+fn rdp_host(rdp: &RdpDesktop, desktop: &str, login: &str) -> Result<pb::RdpHost, SessionError> {
+    let Some(account) = rdp.accounts.get(login) else {
+        return Err(SessionError::Desktop {
+            message: format!("this service has no credentials for the login {login:?} on {desktop}; an administrator adds them to its credentials file"),
+            alerted: false,
+            client_fault: false,
+        });
+    };
+    Ok(pb::RdpHost {
+        addr: rdp.addr.clone(),
+        server_name: rdp.server_name.clone(),
+        certificate_pem: rdp.certificate_pem.clone(),
+        username: account.username.clone(),
+        password: account.password.clone(),
+        domain: account.domain.clone(),
+        desktop_name: desktop.to_owned(),
+    })
 }

@@ -60,11 +60,54 @@ impl Default for SessionLimits {
     }
 }
 
-/// Settings of the Linux desktop service.
+/// A Windows desktop (or any RDP host) a service reaches over RDP: each
+/// session runs `oriel rdp-session` against it instead of an X server.
+#[derive(Clone)]
+pub struct RdpDesktop {
+    /// `host:port`.
+    pub addr: String,
+    /// The host's name for TLS and CredSSP.
+    pub server_name: String,
+    /// The host's certificate (PEM), the only one accepted.
+    pub certificate_pem: String,
+    /// The account each RBAC login signs in with (`ad: false` hosts).
+    pub accounts: std::collections::BTreeMap<String, RdpAccount>,
+}
+
+/// An account on an RDP host. Never logged: `Debug` shows the username.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RdpAccount {
+    /// The account's name on the host.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// Its domain, or empty.
+    pub domain: String,
+}
+
+impl std::fmt::Debug for RdpAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RdpAccount").field("username", &self.username).field("domain", &self.domain).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RdpDesktop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RdpDesktop").field("addr", &self.addr).field("logins", &self.accounts.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+    }
+}
+
+/// Settings of a desktop service: a Linux desktop (this host, its X
+/// servers and logins), or a Windows desktop reached over RDP (`rdp`).
 #[derive(Debug, Clone)]
 pub struct DesktopConfig {
-    /// This desktop's resource name (the service's persistent UUID).
+    /// This desktop's resource name (the service's persistent UUID for a
+    /// Linux desktop, the configured name for a Windows one).
     pub desktop_name: String,
+    /// Which kind of desktop it is.
+    pub kind: oriel_rbac::DesktopKind,
+    /// For a Windows desktop: the host and its accounts.
+    pub rdp: Option<RdpDesktop>,
     /// Where roles, users and locks are decided.
     pub authority: Arc<dyn SessionAuthority>,
     /// Directories of xsession `.desktop` entries, earlier ones first.

@@ -106,6 +106,8 @@ impl TestService {
         let ca = futures_block_on(plane.cert_authority()).unwrap();
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: DESKTOP.into(),
+            kind: oriel_rbac::DesktopKind::Linux,
+            rdp: None,
             authority: std::sync::Arc::new(plane.clone()),
             xsession_dirs,
             xsession_filter: filter,

@@ -7,6 +7,8 @@ mod fields;
 mod sample;
 #[cfg(test)]
 mod tests;
+pub mod windows;
+pub mod windows_credentials;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -45,6 +47,8 @@ pub struct Config {
     pub proxy_service: ProxyService,
     /// This host's Linux desktops.
     pub linux_desktop_service: LinuxDesktopService,
+    /// Windows desktops reached over RDP.
+    pub windows_desktop_service: windows::WindowsDesktopService,
 }
 
 /// A join token from the file: a secret, so never shown by `Debug`.
@@ -177,6 +181,7 @@ impl Default for Config {
                 disconnect_grace: oriel_linux_desktop::session::DEFAULT_DISCONNECT_GRACE,
                 x_server: oriel_linux_desktop::xvfb::XServer::default(),
             },
+            windows_desktop_service: windows::WindowsDesktopService::default(),
         }
     }
 }
@@ -209,6 +214,7 @@ impl Config {
             "auth_service",
             "proxy_service",
             "linux_desktop_service",
+            "windows_desktop_service",
         ];
         for entry in mapping(&at, root, &known)? {
             let at = at.key(entry);
@@ -229,6 +235,7 @@ impl Config {
                 "auth_service" => config.auth_service = auth_service(&at, value)?,
                 "proxy_service" => config.proxy_service = proxy_service(&at, value)?,
                 "linux_desktop_service" => config.linux_desktop_service = linux_desktop_service(&at, value)?,
+                "windows_desktop_service" => config.windows_desktop_service = windows::windows_desktop_service(&at, value)?,
                 _ => unreachable!("mapping refuses unknown keys"),
             }
         }
@@ -242,6 +249,7 @@ impl Config {
             (self.auth_service.enabled, "auth_service"),
             (self.proxy_service.enabled, "proxy_service"),
             (self.linux_desktop_service.enabled, "linux_desktop_service"),
+            (self.windows_desktop_service.enabled, "windows_desktop_service"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -272,6 +280,11 @@ impl Config {
                 "Oriel runs auth_service and proxy_service together in one process (a proxy on a host of its own is not built yet); \
                  enable both, or only linux_desktop_service on a host that joins them",
             ));
+        }
+        if self.windows_desktop_service.enabled && !self.auth_service.enabled {
+            return Err(
+                at.error("windows_desktop_service runs in the auth service's process so far (a Windows desktop service on a host of its own is not built yet)")
+            );
         }
         // The join token is needed only until the host has joined (its
         // credentials are then in the data dir), so `oriel start` asks for it.
@@ -442,17 +455,7 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
                     .filter(|_| !text.is_empty())
                     .ok_or_else(|| at.error(format!("{text:?} is neither xvfb nor xvnc")))?;
             }
-            "disconnect_grace" => {
-                let text = string(&at, value)?;
-                let grace = match text.as_str() {
-                    "0" => Duration::ZERO,
-                    text => oriel_rbac::IdleTimeout::parse(text).map_err(|e| at.error(e))?.duration(),
-                };
-                if grace > MAX_DISCONNECT_GRACE {
-                    return Err(at.error("at most 24h: a session nobody watches holds the host's memory"));
-                }
-                service.disconnect_grace = grace;
-            }
+            "disconnect_grace" => service.disconnect_grace = disconnect_grace(&at, value)?,
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }
@@ -462,6 +465,19 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
         }
     }
     Ok(service)
+}
+
+/// `disconnect_grace`: `0`, or a duration up to a day.
+fn disconnect_grace(at: &At, node: &Node) -> Result<Duration, ParseError> {
+    let text = string(at, node)?;
+    let grace = match text.as_str() {
+        "0" => Duration::ZERO,
+        text => oriel_rbac::IdleTimeout::parse(text).map_err(|e| at.error(e))?.duration(),
+    };
+    if grace > MAX_DISCONNECT_GRACE {
+        return Err(at.error("at most 24h: a session nobody watches holds the host's memory"));
+    }
+    Ok(grace)
 }
 
 fn label_commands(at: &At, node: &Node) -> Result<Vec<LabelCommand>, ParseError> {

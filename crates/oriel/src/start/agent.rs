@@ -53,6 +53,8 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
 
     let service = LinuxDesktopService::new(DesktopConfig {
         desktop_name: name.clone(),
+        kind: oriel_rbac::DesktopKind::Linux,
+        rdp: None,
         authority: Arc::new(auth.clone()),
         xsession_dirs: args.xsessions_dirs,
         xsession_filter: desktop_config.xsessions,
@@ -91,7 +93,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     };
     let addr = desktop_config.public_addr.unwrap_or_else(|| listen.to_string());
     let labels = crate::labels::Labels::start(desktop_config.labels, desktop_config.commands);
-    tokio::spawn(crate::registration::heartbeat(Arc::new(auth), name.clone(), addr, labels, tunnels));
+    tokio::spawn(crate::registration::heartbeat(Arc::new(auth), crate::registration::Registered::linux(&name, &addr), labels, tunnels));
 
     tracing::info!(host = %name, %listen, auth = %auth_server, ?proxies, data_dir = %data_dir.display(), "linux desktop service started");
     let shutdown = shutdown_signal();

@@ -92,10 +92,14 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     ));
     let cluster = ClusterDialer::new(tunnels, plane.clone(), oriel_cluster::tls::client_config(ca.host_ca_pem(), proxy_identity)?, ca.host_ca_pem().to_owned());
 
+    // One spool for every desktop this process serves: it delivers in order.
+    let recording_spool = RecordingSpool::open(&data_dir.join("recording-spool"), Arc::new(plane.clone()))?;
     let local = if desktop_config.enabled {
         let name = crate::registration::host_uuid(&data_dir)?;
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: name.clone(),
+            kind: oriel_rbac::DesktopKind::Linux,
+            rdp: None,
             authority: Arc::new(plane.clone()),
             xsession_dirs: args.xsessions_dirs,
             xsession_filter: desktop_config.xsessions,
@@ -103,16 +107,18 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
             frames: FrameConfig::default(),
             session_program: SessionProgram::this_executable(&["session"])?,
             limits: desktop_config.limits,
-            recordings: RecordingSpool::open(&data_dir.join("recording-spool"), Arc::new(plane.clone()))?,
+            recordings: recording_spool.clone(),
             disconnect_grace: desktop_config.disconnect_grace,
             x_server: desktop_config.x_server,
         });
         let labels = crate::labels::Labels::start(desktop_config.labels, desktop_config.commands);
-        tokio::spawn(crate::registration::heartbeat(Arc::new(plane.clone()), name.clone(), "in-process".into(), labels, None));
+        tokio::spawn(crate::registration::heartbeat(Arc::new(plane.clone()), crate::registration::Registered::linux(&name, "in-process"), labels, None));
         Some(InProcess { service, name })
     } else {
         None
     };
+
+    let windows = super::windows::start(&config.windows_desktop_service, &plane, &data_dir, recording_spool)?;
 
     let identity = oriel_proxy::tls::load_or_create(&data_dir.join("tls"), &["localhost".into(), "127.0.0.1".into(), "::1".into()])
         .context("preparing the TLS certificate")?;
@@ -149,7 +155,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         public_addrs: proxy_config.public_addr.iter().cloned().collect(),
         recording_spool: RecordingSpool::open(&data_dir.join("proxy-recording-spool"), Arc::new(plane.clone()))?,
     };
-    let router = oriel_proxy::router(proxy, plane, Arc::new(Dialers { local, cluster }));
+    let router = oriel_proxy::router(proxy, plane, Arc::new(Dialers { local, windows, cluster }));
 
     tracing::info!(%listen, %auth_listen, %tunnel_listen, data_dir = %data_dir.display(), "oriel started");
     // Invite links are secrets: they go to stdout, for the person who

@@ -15,17 +15,34 @@ pub struct InProcess {
     pub name: String,
 }
 
-/// This process's desktop first, then the cluster.
+/// This process's desktops first (its Linux desktop, the Windows desktops
+/// it serves), then the cluster.
 pub struct Dialers {
     pub local: Option<InProcess>,
+    pub windows: std::collections::BTreeMap<String, LinuxDesktopService>,
     pub cluster: ClusterDialer,
+}
+
+impl Dialers {
+    /// The desktop in this process that `request` names, if it is one.
+    fn in_process(&self, request: &DesktopRequest) -> Option<InProcess> {
+        match request.kind.as_str() {
+            "linux" => self
+                .local
+                .as_ref()
+                .filter(|local| request.desktop == local.name)
+                .map(|local| InProcess { service: local.service.clone(), name: local.name.clone() }),
+            "windows" => self.windows.get(&request.desktop).map(|service| InProcess { service: service.clone(), name: request.desktop.clone() }),
+            _ => None,
+        }
+    }
 }
 
 impl DesktopDialer for Dialers {
     fn running_sessions(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<RunningSession>>> + Send + '_>> {
         Box::pin(async move {
-            match &self.local {
-                Some(local) if request.kind == "linux" && request.desktop == local.name => {
+            match self.in_process(&request) {
+                Some(local) => {
                     let sessions = local.service.sessions_of(&request.certificate, &request.login).await.map_err(std::io::Error::other)?;
                     Ok(sessions
                         .into_iter()
@@ -45,8 +62,8 @@ impl DesktopDialer for Dialers {
 
     fn dial(&self, request: DesktopRequest) -> Pin<Box<dyn Future<Output = std::io::Result<DesktopStream>> + Send + '_>> {
         Box::pin(async move {
-            match &self.local {
-                Some(local) if request.kind == "linux" && request.desktop == local.name => Ok(local.open(request)),
+            match self.in_process(&request) {
+                Some(local) => Ok(local.open(request)),
                 _ => self.cluster.dial(request).await,
             }
         })

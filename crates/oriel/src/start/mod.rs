@@ -9,6 +9,7 @@ mod agent;
 mod control;
 mod in_process;
 mod open_files;
+mod windows;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,201 @@
+//! `windows_desktop_service`, in Teleport's shape: `enabled`, `static_hosts`
+//! (`name`, `addr`, `labels`, `ad`), `host_labels` (`match`, `labels`).
+//! Oriel adds what signing in without a domain needs: each host's
+//! certificate (`certificate_file`, pinned) and the file of accounts per
+//! RBAC login (`credentials_file`, root-only; `windows_credentials.rs`).
+//! `ldap` and `discovery` are Teleport's too, and refused with the reason
+//! until LDAP discovery is built.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use oriel_rbac::document::Node;
+
+use super::fields::{At, boolean, host_port, mapping, regex, string};
+use super::{ParseError, label_name, mapping_any};
+
+/// RDP's port, when a host's `addr` names none.
+const RDP_PORT: u16 = 3389;
+
+/// `windows_desktop_service`.
+#[derive(Debug, Clone)]
+pub struct WindowsDesktopService {
+    /// Whether this process serves Windows desktops.
+    pub enabled: bool,
+    /// The hosts it serves, as written.
+    pub static_hosts: Vec<StaticHost>,
+    /// Labels for hosts whose name or address matches.
+    pub host_labels: Vec<HostLabels>,
+    /// The accounts each login signs in with, per host.
+    pub credentials_file: Option<PathBuf>,
+    /// How long a session waits for its browser to come back (as for Linux desktops).
+    pub disconnect_grace: std::time::Duration,
+}
+
+/// One host of `static_hosts`.
+#[derive(Debug, Clone)]
+pub struct StaticHost {
+    /// The desktop's resource name.
+    pub name: String,
+    /// `host:port`.
+    pub addr: String,
+    /// Its own labels.
+    pub labels: BTreeMap<String, String>,
+    /// The host's TLS certificate, PEM: the one it must present.
+    pub certificate_file: PathBuf,
+    /// The name its certificate and CredSSP are checked for: the host part
+    /// of `addr` unless given.
+    pub server_name: String,
+}
+
+/// A `host_labels` rule: hosts whose name or address the regular
+/// expression matches get these labels (every matching rule's, combined).
+#[derive(Debug, Clone)]
+pub struct HostLabels {
+    /// Matched against the host's name and its address.
+    pub matcher: regex::Regex,
+    /// What it adds.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Default for WindowsDesktopService {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            static_hosts: Vec::new(),
+            host_labels: Vec::new(),
+            credentials_file: None,
+            disconnect_grace: oriel_linux_desktop::session::DEFAULT_DISCONNECT_GRACE,
+        }
+    }
+}
+
+impl WindowsDesktopService {
+    /// `host`'s labels: the `host_labels` rules that match its name or
+    /// address, in order, then its own (which win).
+    pub fn labels_of(&self, host: &StaticHost) -> BTreeMap<String, String> {
+        let address = host.addr.rsplit_once(':').map_or(host.addr.as_str(), |(h, _)| h);
+        let mut labels = BTreeMap::new();
+        for rule in &self.host_labels {
+            if rule.matcher.is_match(&host.name) || rule.matcher.is_match(address) {
+                labels.extend(rule.labels.clone());
+            }
+        }
+        labels.extend(host.labels.clone());
+        labels
+    }
+}
+
+pub(super) fn windows_desktop_service(at: &At, node: &Node) -> Result<WindowsDesktopService, ParseError> {
+    let mut service = WindowsDesktopService::default();
+    for entry in mapping(
+        at,
+        node,
+        &["enabled", "static_hosts", "host_labels", "credentials_file", "disconnect_grace", "ldap", "discovery", "listen_addr", "public_addr"],
+    )? {
+        let at = at.key(entry);
+        let value = &entry.value;
+        match entry.key.as_str() {
+            "enabled" => service.enabled = boolean(&at, value)?,
+            "static_hosts" => service.static_hosts = items(&at, value, static_host)?,
+            "host_labels" => service.host_labels = items(&at, value, host_labels)?,
+            "credentials_file" => service.credentials_file = Some(PathBuf::from(string(&at, value)?)),
+            "disconnect_grace" => service.disconnect_grace = super::disconnect_grace(&at, value)?,
+            "ldap" | "discovery" => {
+                return Err(at.error("LDAP discovery of Windows hosts is not built yet: list the hosts under static_hosts"));
+            }
+            // A Windows desktop service of its own host (its listener) is not built yet.
+            "listen_addr" | "public_addr" => {
+                return Err(at.error("Windows desktops are served from the auth service's process so far, which needs no listener of its own"));
+            }
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, host) in service.static_hosts.iter().enumerate() {
+        if !names.insert(host.name.as_str()) {
+            return Err(at.error(format!("static_hosts[{i}]: the name {:?} is used twice", host.name)));
+        }
+    }
+    if service.enabled && service.credentials_file.is_none() {
+        return Err(at.error("credentials_file is missing: the accounts each login signs in to these hosts with (see docs/windows.md)"));
+    }
+    Ok(service)
+}
+
+fn items<T>(at: &At, node: &Node, read: fn(&At, &Node) -> Result<T, ParseError>) -> Result<Vec<T>, ParseError> {
+    match &node.value {
+        oriel_rbac::document::Value::Seq(items) => items.iter().enumerate().map(|(i, item)| read(&at.item(i, item), item)).collect(),
+        oriel_rbac::document::Value::Null => Ok(Vec::new()),
+        other => Err(at.error(format!("expected a list, found {}", other.type_name()))),
+    }
+}
+
+fn labels(at: &At, node: &Node) -> Result<BTreeMap<String, String>, ParseError> {
+    let mut labels = BTreeMap::new();
+    for entry in mapping_any(at, node)? {
+        let at = at.key(entry);
+        label_name(&at, &entry.key)?;
+        labels.insert(entry.key.clone(), string(&at, &entry.value)?);
+    }
+    Ok(labels)
+}
+
+fn static_host(at: &At, node: &Node) -> Result<StaticHost, ParseError> {
+    let (mut name, mut addr, mut host_labels, mut certificate, mut server_name) = (None, None, BTreeMap::new(), None, None);
+    for entry in mapping(at, node, &["name", "addr", "labels", "ad", "certificate_file", "server_name"])? {
+        let at = at.key(entry);
+        let value = &entry.value;
+        match entry.key.as_str() {
+            "name" => name = Some(desktop_name(&at, &string(&at, value)?)?),
+            "addr" => {
+                let text = string(&at, value)?;
+                let text = if text.contains(':') { text } else { format!("{text}:{RDP_PORT}") };
+                addr = Some(host_port(&at, &Node { value: oriel_rbac::document::Value::Str(text), pos: value.pos })?);
+            }
+            "labels" => host_labels = labels(&at, value)?,
+            "ad" => {
+                if boolean(&at, value)? {
+                    return Err(at.error(
+                        "ad: true signs in with smart-card certificates from an Active Directory certificate service, which Oriel cannot do yet; \
+                         use ad: false with accounts in credentials_file",
+                    ));
+                }
+            }
+            "certificate_file" => certificate = Some(PathBuf::from(string(&at, value)?)),
+            "server_name" => server_name = Some(string(&at, value)?),
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    let Some(addr) = addr else { return Err(at.error("addr is missing (the host's address, host:port)")) };
+    let name = match name {
+        Some(name) => name,
+        // Teleport names a static host after its address.
+        None => addr.replace([':', '.'], "-"),
+    };
+    let Some(certificate_file) = certificate else {
+        return Err(at.error("certificate_file is missing: the host's TLS certificate (PEM), the only one Oriel will accept from it"));
+    };
+    let server_name = server_name.unwrap_or_else(|| addr.rsplit_once(':').map_or(addr.clone(), |(host, _)| host.trim_matches(['[', ']']).to_owned()));
+    Ok(StaticHost { name, addr, labels: host_labels, certificate_file, server_name })
+}
+
+fn host_labels(at: &At, node: &Node) -> Result<HostLabels, ParseError> {
+    let (mut matcher, mut rule_labels) = (None, None);
+    for entry in mapping(at, node, &["match", "labels"])? {
+        let at = at.key(entry);
+        match entry.key.as_str() {
+            "match" => matcher = Some(regex(&at, &entry.value)?),
+            "labels" => rule_labels = Some(labels(&at, &entry.value)?),
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    let Some(matcher) = matcher else { return Err(at.error("match is missing (a regular expression for host names or addresses)")) };
+    Ok(HostLabels { matcher, labels: rule_labels.unwrap_or_default() })
+}
+
+/// Desktop names as resource names go: letters, digits, `-`, `_`, `.`.
+fn desktop_name(at: &At, name: &str) -> Result<String, ParseError> {
+    let valid = name.len() <= 253 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if valid { Ok(name.to_owned()) } else { Err(at.error(format!("{name:?} is not a desktop name (letters, digits, - _ .)"))) }
+}

@@ -1,0 +1,116 @@
+//! The accounts Windows desktops are signed in to with (`ad: false` hosts):
+//! `windows_desktop_service.credentials_file`, a YAML file only its owner
+//! may read, mapping each host and RBAC login to an account there:
+//!
+//! ```yaml
+//! hosts:
+//!   dev-win:              # a static_hosts name
+//!     Administrator:      # a login of windows_desktop_logins
+//!       username: Administrator
+//!       password: "…"
+//!       domain: EXAMPLE   # optional
+//! ```
+//!
+//! Passwords are read here and go only to the session process that signs
+//! in; they are never logged, never in an error, never sent to a browser.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use oriel_linux_desktop::RdpAccount;
+use oriel_rbac::ParseError;
+
+use super::fields::{At, mapping, string};
+use super::mapping_any;
+
+/// Per host name, per login: the account.
+pub type Credentials = BTreeMap<String, BTreeMap<String, RdpAccount>>;
+
+/// Why the file cannot be used; never quotes a password.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// It cannot be read.
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    /// Others may read it.
+    #[error("{0} may be read by others (mode {1:o}): it holds passwords; chmod 600 it")]
+    Open(String, u32),
+    /// It says something this does not take.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}
+
+/// Reads the credentials file at `path`.
+pub fn read(path: &Path) -> Result<Credentials, CredentialsError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let shown = path.display().to_string();
+    let metadata = std::fs::metadata(path).map_err(|e| CredentialsError::Read(shown.clone(), e))?;
+    if metadata.mode() & 0o077 != 0 {
+        return Err(CredentialsError::Open(shown, metadata.mode() & 0o777));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| CredentialsError::Read(shown.clone(), e))?;
+    Ok(parse(&shown, &text)?)
+}
+
+/// The file's text as credentials; `source` names it in errors.
+pub fn parse(source: &str, text: &str) -> Result<Credentials, ParseError> {
+    let documents = oriel_rbac::document::load_documents(source, text)?;
+    let Some(root) = documents.first() else { return Ok(Credentials::new()) };
+    let at = At::root(source, root);
+    let mut credentials = Credentials::new();
+    for entry in mapping(&at, root, &["hosts"])? {
+        let at = at.key(entry);
+        for host in mapping_any(&at, &entry.value)? {
+            let at = at.key(host);
+            let mut logins = BTreeMap::new();
+            for login in mapping_any(&at, &host.value)? {
+                let at = at.key(login);
+                let (mut username, mut password, mut domain) = (None, None, String::new());
+                for field in mapping(&at, &login.value, &["username", "password", "domain"])? {
+                    let at = at.key(field);
+                    match field.key.as_str() {
+                        "username" => username = Some(string(&at, &field.value)?),
+                        "password" => password = Some(string(&at, &field.value)?),
+                        "domain" => domain = string(&at, &field.value)?,
+                        _ => unreachable!("mapping refuses unknown keys"),
+                    }
+                }
+                let Some(username) = username else { return Err(at.error("username is missing")) };
+                let Some(password) = password else { return Err(at.error("password is missing")) };
+                logins.insert(login.key.clone(), RdpAccount { username, password, domain });
+            }
+            credentials.insert(host.key.clone(), logins);
+        }
+    }
+    Ok(credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_per_host_and_login_and_mistakes_named_without_the_password() {
+        let text = "hosts:\n  dev-win:\n    Administrator:\n      username: admin\n      password: s3cret pass\n      domain: EX\n";
+        let credentials = parse("creds.yaml", text).unwrap();
+        let account = &credentials["dev-win"]["Administrator"];
+        assert_eq!((account.username.as_str(), account.password.as_str(), account.domain.as_str()), ("admin", "s3cret pass", "EX"));
+        assert!(!format!("{account:?}").contains("s3cret"));
+        let missing = parse("creds.yaml", "hosts:\n  dev-win:\n    alice:\n      password: hunter2\n").unwrap_err().to_string();
+        assert!(missing.starts_with("creds.yaml:4:7") && missing.contains("username is missing") && !missing.contains("hunter2"), "{missing}");
+        let typo = parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      pasword: hunter2\n").unwrap_err().to_string();
+        assert!(typo.contains("unknown key") && !typo.contains("hunter2"), "{typo}");
+    }
+
+    #[test]
+    fn a_file_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.yaml");
+        std::fs::write(&path, "hosts: {}\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains("chmod 600"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(read(&path).unwrap().is_empty());
+    }
+}

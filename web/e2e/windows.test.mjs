@@ -1,0 +1,206 @@
+// A Windows desktop end to end, in a real Chromium against the real daemon:
+// `windows_desktop_service` with one static host, a real RDP server
+// (FreeRDP's shadow server from Debian, on a real Xvfb, with TLS and NLA),
+// and the account in a root-only credentials file. The desktop is listed
+// with its kind and labels (its own and a host_labels rule's), the session
+// shows the host's screen through the proxy, typing and a click reach an
+// xterm on it, the audit log has Teleport's windows.desktop.session events,
+// and a lock on the desktop ends the session with the reason.
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, chmodSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchChromium } from './browser.mjs';
+import { failureReport } from './harness.mjs';
+import { startOriel, eventually, acceptInvite, canvasPixel, grabRoot, auditEvent } from './oriel.mjs';
+
+const PASSWORD = 'a long enough password';
+const HOST_USER = 'oriel-rdp';
+const HOST_PASSWORD = 'the host account password';
+const SCREEN = { width: 1024, height: 768 };
+let shadow;
+let oriel;
+let browser;
+let page;
+/** The lock the lock test sets, which the next test lifts. */
+let lockName;
+const report = failureReport();
+const { test } = report;
+
+/** A port nothing listens on now. */
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const listening = (port) =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+
+/**
+ * Xvfb with an xterm that writes each typed line to a file,
+ * shown over RDP by FreeRDP's shadow server on loopback (NLA against a SAM
+ * file with the host account).
+ */
+async function startShadowServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'oriel-rdp-'));
+  const children = [];
+  const xvfb = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', `${SCREEN.width}x${SCREEN.height}x24`, '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(xvfb);
+  const number = await new Promise((resolve, reject) => {
+    xvfb.stdout.once('data', (data) => resolve(data.toString().trim()));
+    xvfb.once('exit', () => reject(new Error('Xvfb exited')));
+  });
+  const display = { DISPLAY: `:${number}` };
+  const typed = join(dir, 'typed.txt');
+  children.push(
+    spawn('sh', ['-c', `exec xterm -geometry 60x10+20+20 -e sh -c "exec cat > ${typed}"`], {
+      env: { ...process.env, ...display },
+      stdio: 'ignore',
+    }),
+  );
+  writeFileSync(join(dir, 'sam'), execFileSync('winpr-hash', ['-u', HOST_USER, '-p', HOST_PASSWORD, '-f', 'sam']));
+  const certificate = join(dir, '.config/freerdp/shadow/shadow.crt');
+  // It writes its certificate under $HOME/.config unless XDG_CONFIG_HOME says otherwise.
+  const shadowEnv = { ...process.env, ...display, HOME: dir };
+  delete shadowEnv.XDG_CONFIG_HOME;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const server = spawn('freerdp-shadow-cli', ['/bind-address:127.0.0.1', `/port:${port}`, '+auth', '/sec:nla', `/sam-file:${join(dir, 'sam')}`], {
+      env: shadowEnv,
+      stdio: 'ignore',
+    });
+    let exited = false;
+    server.once('exit', () => (exited = true));
+    const deadline = Date.now() + 30_000;
+    while (!exited && Date.now() < deadline && !(existsSync(certificate) && (await listening(port)))) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (!exited && existsSync(certificate) && (await listening(port))) {
+      children.push(server);
+      return {
+        dir,
+        display,
+        port,
+        certificate,
+        typed: () => (existsSync(typed) ? readFileSync(typed, 'utf8') : ''),
+        stop() {
+          for (const child of children.reverse()) child.kill('SIGKILL');
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    server.kill('SIGKILL');
+    if (attempt >= 5) throw new Error('the shadow server did not listen');
+  }
+}
+
+before(async () => {
+  shadow = await startShadowServer();
+  oriel = await startOriel([], {
+    extraConfig: (dir) => {
+      const credentials = join(dir, 'windows-credentials.yaml');
+      writeFileSync(credentials, `hosts:\n  win-dev:\n    Administrator:\n      username: ${HOST_USER}\n      password: "${HOST_PASSWORD}"\n`);
+      chmodSync(credentials, 0o600);
+      return (
+        `windows_desktop_service:\n  enabled: yes\n  disconnect_grace: 0\n  credentials_file: ${credentials}\n` +
+        `  static_hosts:\n    - name: win-dev\n      addr: 127.0.0.1:${shadow.port}\n      ad: false\n      certificate_file: ${shadow.certificate}\n      labels:\n        env: dev\n` +
+        `  host_labels:\n    - match: '^win-'\n      labels:\n        os: windows\n`
+      );
+    },
+  });
+  let context;
+  ({ browser, context } = await launchChromium({ viewport: { width: 900, height: 700 } }));
+  page = await context.newPage();
+  report.watch(page);
+  await acceptInvite(page, oriel.invite, PASSWORD);
+  oriel.orielctl(['users', 'update', 'admin', '--roles=access', '--windows-logins=Administrator']);
+});
+
+after(async () => {
+  await browser?.close();
+  report.print(oriel);
+  await oriel?.stop();
+  shadow?.stop();
+});
+
+/** Waits until the canvas shows the RDP host's screen in `region` (which holds the xterm), pixel for pixel. */
+async function canvasShowsHost(region) {
+  await eventually('the canvas to show the RDP host’s screen', async () => {
+    const size = await page.evaluate(() => [document.querySelector('#screen').width, document.querySelector('#screen').height]);
+    if (size[0] !== SCREEN.width || size[1] !== SCREEN.height) return false;
+    const root = grabRoot(shadow.display);
+    const canvas = await page.evaluate(({ x, y, width, height }) => Array.from(document.querySelector('#screen').getContext('2d').getImageData(x, y, width, height).data), region);
+    for (let py = 0; py < region.height; py++) {
+      for (let px = 0; px < region.width; px++) {
+        const i = (py * region.width + px) * 4;
+        const want = root.rgba(region.x + px, region.y + py);
+        if (canvas[i] !== want[0] || canvas[i + 1] !== want[1] || canvas[i + 2] !== want[2]) return false;
+      }
+    }
+    // The region holds the xterm: white, with its text.
+    return root.rgba(200, 100).join() === '255,255,255,255';
+  });
+}
+
+test('a Windows desktop is listed with its kind and labels, and its session shows the host and takes typing and clicks', async () => {
+  await page.goto(`${oriel.url}/web`);
+  const row = page.locator('[data-desktop="win-dev"]');
+  await row.waitFor({ timeout: 30_000 });
+  assert.equal((await row.locator('.kind').textContent()).trim(), 'Windows');
+  const labels = await row.locator('.labels').textContent();
+  assert.ok(labels.includes('env: dev') && labels.includes('os: windows'), labels);
+  assert.equal(await row.locator('[data-login]').textContent(), 'Administrator', 'the login from windows_desktop_logins');
+
+  await row.locator('[data-connect]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  await canvasShowsHost({ x: 0, y: 0, width: 520, height: 240 });
+
+  // The xterm's text area: click in it, type a line.
+  await eventually('the xterm on the canvas', async () => (await canvasPixel(page, 200, 100)) === '255,255,255,255');
+  const box = await page.locator('#screen').boundingBox();
+  // The canvas is scaled to the window: click where the xterm is on the host's screen.
+  await page.mouse.click(box.x + (200 * box.width) / SCREEN.width, box.y + (80 * box.height) / SCREEN.height);
+  await page.keyboard.type('rdp works');
+  await page.keyboard.press('Enter');
+  await eventually('the typed line on the host', () => shadow.typed().includes('rdp works\n'));
+  await canvasShowsHost({ x: 0, y: 0, width: 520, height: 240 });
+
+  const start = await auditEvent(oriel, 'the Windows session start', (e) => e.event === 'windows.desktop.session.start' && e.success);
+  assert.equal(start.code, 'TDP00I');
+  assert.equal(start.windows_user, 'Administrator');
+  assert.equal(start.desktop_name, 'win-dev');
+});
+
+test('a lock on the Windows desktop ends its session with the reason', async () => {
+  await page.goto(`${oriel.url}/web`);
+  await page.locator('[data-desktop="win-dev"] [data-connect]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  const out = oriel.orielctl(['lock', '--windows-desktop', 'win-dev', '--message', 'patching the host']);
+  lockName = out.match(/"([^"]+)"/)[1];
+  await page.locator('text=the session was locked by an administrator: patching the host').waitFor({ timeout: 30_000 });
+  await page.locator('#status[data-state="closed"]').waitFor();
+  const end = await auditEvent(oriel, 'the Windows session end', (e) => e.event === 'windows.desktop.session.end');
+  assert.equal(end.code, 'TDP01I');
+});
+
+test('a login the credentials file does not know is refused with the reason', async () => {
+  oriel.orielctl(['unlock', lockName]);
+  oriel.orielctl(['users', 'update', 'admin', '--roles=access', '--windows-logins=Guest']);
+  await page.goto(`${oriel.url}/web`);
+  const row = page.locator('[data-desktop="win-dev"]');
+  await row.waitFor({ timeout: 30_000 });
+  await row.locator('[data-connect]').click();
+  await page.locator('text=no credentials for the login "Guest" on win-dev').first().waitFor({ timeout: 30_000 });
+});
