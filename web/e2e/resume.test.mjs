@@ -186,6 +186,7 @@ test('the toolbar: the top row shows, its keys reach the desktop, the address op
     // Keys the browser keeps for itself reach the xterm as keys.
     await eventually('the xterm on the canvas', async () => (await canvasPixel(own, 200, 100)) === '255,255,255,255');
     await own.locator('#screen').click({ position: { x: 200, y: 80 } });
+    assert.ok(await own.locator('#ctrl-alt-del').isHidden(), 'a Linux desktop has Ctrl+Alt+Del in the Keys menu only');
     for (const key of ['#key-ctrl-w', '#key-ctrl-alt-del', '#key-alt-tab']) {
       await own.click('#keys-menu');
       await own.click(key);

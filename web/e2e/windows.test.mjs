@@ -5,7 +5,10 @@
 // with its kind and labels (its own and a host_labels rule's), the session
 // shows the host's screen through the proxy, typing and a click reach an
 // xterm on it, the audit log has Teleport's windows.desktop.session events,
-// and a lock on the desktop ends the session with the reason.
+// a lock on the desktop ends the session with the reason, and the session's
+// recording plays back. Hosts are also found in a real directory (a private
+// slapd, LDAPS): they are listed with Teleport's labels, a filter keeps one
+// out, and one the directory drops leaves the list.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -16,17 +19,21 @@ import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
 import { startOriel, eventually, acceptInvite, canvasPixel, grabRoot, auditEvent } from './oriel.mjs';
+import { startSlapd, LDAP_ADMIN, LDAP_ADMIN_PASSWORD } from './ldap.mjs';
 
 const PASSWORD = 'a long enough password';
 const HOST_USER = 'oriel-rdp';
 const HOST_PASSWORD = 'the host account password';
 const SCREEN = { width: 1024, height: 768 };
 let shadow;
+let slapd;
 let oriel;
 let browser;
 let page;
 /** The lock the lock test sets, which the next test lifts. */
 let lockName;
+/** The session the lock ended, whose recording the next test plays. */
+let recordedSession;
 const report = failureReport();
 const { test } = report;
 
@@ -108,15 +115,24 @@ async function startShadowServer() {
 
 before(async () => {
   shadow = await startShadowServer();
+  slapd = await startSlapd();
   oriel = await startOriel([], {
     extraConfig: (dir) => {
       const credentials = join(dir, 'windows-credentials.yaml');
       writeFileSync(credentials, `hosts:\n  win-dev:\n    Administrator:\n      username: ${HOST_USER}\n      password: "${HOST_PASSWORD}"\n`);
       chmodSync(credentials, 0o600);
+      const bindPassword = join(dir, 'ldap-password');
+      writeFileSync(bindPassword, `${LDAP_ADMIN_PASSWORD}\n`);
+      chmodSync(bindPassword, 0o600);
+      // The directory is searched every second; a filter keeps domain controllers out.
+      const ldap =
+        `  ldap:\n    addr: 127.0.0.1:${slapd.ldaps}\n    domain: example.com\n    username: ${LDAP_ADMIN}\n    password_file: ${bindPassword}\n    ldap_ca_file: ${slapd.caFile}\n` +
+        `  discovery:\n    base_dn: '*'\n    filters: ['(!(primaryGroupID=516))']\n    label_attributes: [location]\n  discovery_interval: 1s\n`;
       return (
         `windows_desktop_service:\n  enabled: yes\n  disconnect_grace: 0\n  credentials_file: ${credentials}\n` +
         `  static_hosts:\n    - name: win-dev\n      addr: 127.0.0.1:${shadow.port}\n      ad: false\n      certificate_file: ${shadow.certificate}\n      labels:\n        env: dev\n` +
-        `  host_labels:\n    - match: '^win-'\n      labels:\n        os: windows\n`
+        `  host_labels:\n    - match: '^win-'\n      labels:\n        os: windows\n    - match: 'example\\.com$'\n      labels:\n        site: hq\n` +
+        ldap
       );
     },
   });
@@ -133,6 +149,7 @@ after(async () => {
   report.print(oriel);
   await oriel?.stop();
   shadow?.stop();
+  slapd?.stop();
 });
 
 /** Waits until the canvas shows the RDP host's screen in `region` (which holds the xterm), pixel for pixel. */
@@ -175,6 +192,13 @@ test('a Windows desktop is listed with its kind and labels, and its session show
   await page.keyboard.type('rdp works');
   await page.keyboard.press('Enter');
   await eventually('the typed line on the host', () => shadow.typed().includes('rdp works\n'));
+
+  // Ctrl+Alt+Del has a button of its own on a Windows desktop's toolbar;
+  // the xterm turns it into Delete's escape sequence with Ctrl and Alt (;7).
+  await page.click('#ctrl-alt-del');
+  await page.mouse.click(box.x + (200 * box.width) / SCREEN.width, box.y + (80 * box.height) / SCREEN.height);
+  await page.keyboard.press('Enter');
+  await eventually('Ctrl+Alt+Del on the host', () => shadow.typed().includes('\x1b[3;7~'));
   await canvasShowsHost({ x: 0, y: 0, width: 520, height: 240 });
 
   const start = await auditEvent(oriel, 'the Windows session start', (e) => e.event === 'windows.desktop.session.start' && e.success);
@@ -193,6 +217,29 @@ test('a lock on the Windows desktop ends its session with the reason', async () 
   await page.locator('#status[data-state="closed"]').waitFor();
   const end = await auditEvent(oriel, 'the Windows session end', (e) => e.event === 'windows.desktop.session.end');
   assert.equal(end.code, 'TDP01I');
+  assert.equal(end.recorded, true);
+  recordedSession = end.sid;
+});
+
+test('orielctl lists the Windows desktop, and its session’s recording plays back in the player', async () => {
+  const listed = oriel.orielctl(['desktops', 'ls']);
+  assert.match(listed, /win-dev/);
+  assert.match(oriel.orielctl(['windows_desktops', 'ls']), /win-dev/);
+  let recording;
+  await eventually('the recording in the catalog', () => {
+    const lines = oriel.orielctl(['recordings', 'ls', '--format', 'json']).split('\n').filter((l) => l.trim() !== '');
+    recording = lines.map((l) => JSON.parse(l)).find((r) => r.id === recordedSession);
+    return recording !== undefined;
+  });
+  assert.equal(recording.desktop, 'win-dev');
+  await page.goto(`${oriel.url}/web/recordings/${recording.id}`);
+  await page.locator('#player:is([data-player-state="playing"], [data-player-state="paused"], [data-player-state="ended"])').waitFor({ timeout: 30_000 });
+  await page.selectOption('#player-speed', '16');
+  if ((await page.locator('#player').getAttribute('data-player-state')) === 'paused') await page.click('#player-play');
+  await page.locator('#player[data-player-state="ended"]').waitFor({ timeout: 60_000 });
+  const size = await page.evaluate(() => [document.querySelector('#screen').width, document.querySelector('#screen').height]);
+  assert.deepEqual(size, [SCREEN.width, SCREEN.height]);
+  assert.equal(await canvasPixel(page, 200, 100), '255,255,255,255', 'the xterm, as the session showed it');
 });
 
 test('a login the credentials file does not know is refused with the reason', async () => {
@@ -203,4 +250,23 @@ test('a login the credentials file does not know is refused with the reason', as
   await row.waitFor({ timeout: 30_000 });
   await row.locator('[data-connect]').click();
   await page.locator('text=no credentials for the login "Guest" on win-dev').first().waitFor({ timeout: 30_000 });
+});
+
+test('hosts in the directory appear with Teleport’s labels, a filter keeps one out, and a host the directory drops leaves the list', async () => {
+  await page.goto(`${oriel.url}/web`);
+  const row = page.locator('[data-desktop="ws1-example-com-deadbeef"]');
+  await row.waitFor({ timeout: 30_000 });
+  assert.equal((await row.locator('.kind').textContent()).trim(), 'Windows');
+  const labels = await row.locator('.labels').textContent();
+  for (const label of ['teleport.dev/origin: dynamic', 'teleport.dev/os: Windows 11 Enterprise', 'teleport.dev/computer_name: WS1', 'teleport.dev/windows_domain: example.com', 'ldap/location: Berlin', 'site: hq']) {
+    assert.ok(labels.includes(label), `${label} in ${labels}`);
+  }
+  assert.equal(await page.locator('[data-desktop^="dc1-"]').count(), 0, 'the filter keeps the domain controller out');
+  assert.equal(await page.locator('[data-desktop^="lnx1-"]').count(), 0, 'a Linux member is no Windows desktop');
+
+  slapd.delete('cn=WS1,ou=Desktops,dc=example,dc=com');
+  await eventually('ws1 to leave the desktops', () => !oriel.orielctl(['windows_desktops', 'ls']).includes('ws1-example-com'));
+  await page.goto(`${oriel.url}/web`);
+  await page.locator('[data-desktop="win-dev"]').waitFor({ timeout: 30_000 });
+  assert.equal(await row.count(), 0);
 });

@@ -14,6 +14,7 @@
 
 mod connect;
 mod credentials;
+pub mod discovery;
 mod error;
 pub mod frames;
 pub mod input;

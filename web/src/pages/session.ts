@@ -51,6 +51,7 @@ export function showSession(app: HTMLElement, target: DesktopTarget, xsession: s
   window.__oriel = { framesPainted: 0, regionsCopied: 0, videoFrames: 0 };
   const page = mount(app, 'session-page');
   const toolbar = new Toolbar(page);
+  toolbar.setDesktopKind(target.kind);
   const status = toolbar.status;
   const alerts = new Alerts(find(page, '#alerts', HTMLElement));
   const screen = new Screen(find(page, '#viewport', HTMLElement), find(page, '#screen', HTMLCanvasElement));

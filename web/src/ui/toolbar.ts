@@ -38,6 +38,8 @@ export class Toolbar {
   readonly #page: HTMLElement;
   readonly #canvas: HTMLCanvasElement;
   readonly #keysButton: HTMLButtonElement;
+  /** Ctrl+Alt+Del on the toolbar itself, for Windows desktops. */
+  readonly #ctrlAltDel: HTMLButtonElement;
   readonly #keysMenu: HTMLElement;
   readonly #keyItems: HTMLButtonElement[];
   readonly #fullscreen: HTMLButtonElement;
@@ -63,6 +65,7 @@ export class Toolbar {
     this.#page = page;
     this.#canvas = find(page, '#screen', HTMLCanvasElement);
     this.#keysButton = find(page, '#keys-menu', HTMLButtonElement);
+    this.#ctrlAltDel = find(page, '#ctrl-alt-del', HTMLButtonElement);
     this.#keysMenu = find(page, '#keys-menu-list', HTMLElement);
     this.#keyItems = [...this.#keysMenu.querySelectorAll<HTMLButtonElement>('button[data-combo]')];
     this.#fullscreen = find(page, '#fullscreen', HTMLButtonElement);
@@ -79,6 +82,7 @@ export class Toolbar {
 
     const signal = this.#listeners.signal;
     this.#listenKeysMenu(signal);
+    this.#ctrlAltDel.addEventListener('click', () => this.#onKeys?.('ctrl-alt-del'), { signal });
     this.#listenFullscreen(signal);
     this.#listenEndSession(signal);
     // As index.html starts #status, until the session shows a state.
@@ -108,6 +112,15 @@ export class Toolbar {
     this.#end.textContent = owner ? this.#endText : 'Leave';
     this.#end.title = owner ? this.#endTitle : 'Leave the session: it goes on for its owner and the others in it';
     this.#stateChanged(this.#state);
+  }
+
+  /**
+   * Which kind of desktop this is: a Windows desktop gets Ctrl+Alt+Del on
+   * the toolbar itself (its sign-in and lock screens ask for it), beside
+   * the Keys menu every desktop has.
+   */
+  setDesktopKind(kind: 'linux' | 'windows'): void {
+    this.#ctrlAltDel.hidden = kind !== 'windows';
   }
 
   /** Shows how many people are in the session (only while connected); null hides the button. */
@@ -141,6 +154,7 @@ export class Toolbar {
     this.#state = state;
     const connected = state === 'connected';
     this.#keysButton.disabled = !connected || this.#participation === 'observer';
+    this.#ctrlAltDel.disabled = this.#keysButton.disabled;
     this.#end.disabled = !connected;
     if (!connected) {
       this.#closeMenu(null);

@@ -272,8 +272,8 @@ impl Config {
 
     /// Rules across sections.
     fn validate(&self, at: &At) -> Result<(), ParseError> {
-        if !(self.auth_service.enabled || self.proxy_service.enabled || self.linux_desktop_service.enabled) {
-            return Err(at.error("no service is enabled: enable auth_service, proxy_service or linux_desktop_service"));
+        if !(self.auth_service.enabled || self.proxy_service.enabled || self.linux_desktop_service.enabled || self.windows_desktop_service.enabled) {
+            return Err(at.error("no service is enabled: enable auth_service, proxy_service, linux_desktop_service or windows_desktop_service"));
         }
         if self.auth_service.enabled != self.proxy_service.enabled {
             return Err(at.error(

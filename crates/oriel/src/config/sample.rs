@@ -107,4 +107,27 @@ linux_desktop_service:
   connection_limits:
     max_per_address: 256
     max_total: 2000
+
+# Windows desktops (or any RDP host), reached over RDP from this process
+# (Teleport's keys; docs/windows.md). Off unless enabled here.
+#windows_desktop_service:
+#  enabled: yes
+#  # The accounts each login of windows_desktop_logins signs in with, per
+#  # host: a YAML file only its owner may read (chmod 600).
+#  credentials_file: /etc/oriel/windows-credentials.yaml
+#  static_hosts:
+#    - name: dev-win
+#      addr: 192.0.2.10:3389
+#      # Smart-card sign-in through Active Directory is not built: ad: false.
+#      ad: false
+#      # The host's TLS certificate (PEM): the only one accepted from it.
+#      certificate_file: /etc/oriel/dev-win.crt
+#      labels:
+#        environment: dev
+#  # Labels for every host whose name or address matches.
+#  host_labels:
+#    - match: "^dev-"
+#      labels:
+#        team: desktops
+#  disconnect_grace: 10m0s
 "#;

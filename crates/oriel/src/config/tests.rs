@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::windows::StaticHost;
 use super::*;
 
 fn error(text: &str) -> String {
@@ -255,4 +256,59 @@ fn the_x_server_is_xvfb_unless_xvnc_is_asked_for() {
     assert_eq!(config("auth_service:\nproxy_service:\nlinux_desktop_service:\n  enabled: yes\n  x_server: xvnc\n"), XServer::Xvnc);
     let bad = error("linux_desktop_service:\n  x_server: xorg\n");
     assert!(bad.contains("linux_desktop_service.x_server") && bad.contains("neither xvfb nor xvnc"), "{bad}");
+}
+
+#[test]
+fn windows_desktop_service_takes_teleports_keys_and_says_what_is_missing() {
+    let text = "auth_service:\nproxy_service:\nwindows_desktop_service:\n  enabled: yes\n  credentials_file: /etc/oriel/creds.yaml\n  \
+                static_hosts:\n    - name: dev-win\n      addr: 192.0.2.10\n      ad: false\n      certificate_file: /etc/oriel/dev.crt\n      \
+                labels:\n        env: dev\n    - addr: win2.example.com:3390\n      certificate_file: /etc/oriel/w2.crt\n  \
+                host_labels:\n    - match: '^dev-'\n      labels:\n        team: a\n    - match: 'example\\.com$'\n      labels:\n        env: prod\n        zone: b\n";
+    let config = Config::parse("oriel.yaml", text).unwrap();
+    let windows = &config.windows_desktop_service;
+    assert!(windows.enabled);
+    assert_eq!(config.services(), ["auth_service", "proxy_service", "windows_desktop_service"]);
+    let [dev, second] = &windows.static_hosts[..] else { panic!("two hosts") };
+    assert_eq!((dev.addr.as_str(), dev.server_name.as_str()), ("192.0.2.10:3389", "192.0.2.10"), "RDP's port when none is given");
+    assert_eq!(second.name, "win2-example-com-3390", "named after its address, as Teleport does");
+    assert_eq!(second.server_name, "win2.example.com");
+    let labels = |host| windows.labels_of(host).into_iter().collect::<Vec<_>>();
+    assert_eq!(labels(dev), [("env".to_owned(), "dev".to_owned()), ("team".to_owned(), "a".to_owned())]);
+    assert_eq!(labels(second), [("env".to_owned(), "prod".to_owned()), ("zone".to_owned(), "b".to_owned())], "every matching rule, by address");
+    // A host's own label wins over a rule's.
+    let own = StaticHost { labels: [("env".to_owned(), "mine".to_owned())].into(), ..second.clone() };
+    assert_eq!(windows.labels_of(&own)["env"], "mine");
+
+    let with = |section: &str| error(&format!("auth_service:\nproxy_service:\nwindows_desktop_service:\n{section}"));
+    let host = "  credentials_file: /c\n  static_hosts:\n    - name: w\n      addr: 10.0.0.1\n";
+    assert!(
+        with(&format!("{host}      ad: true\n      certificate_file: /w.crt\n"))
+            .contains("oriel.yaml:8:11: windows_desktop_service.static_hosts[0].ad: ad: true signs in with smart-card")
+    );
+    assert!(with(host).contains("certificate_file is missing"));
+    assert!(with("  enabled: yes\n").contains("credentials_file is missing"));
+    assert!(with("  ldap:\n    addr: dc.example.com:636\n").contains("ldap is set but discovery is not"));
+    let ldap = "  ldap:\n    addr: dc.example.com:636\n    domain: example.com\n    username: cn=oriel,dc=example,dc=com\n    password_file: /p\n    ldap_ca_file: /ca.pem\n";
+    assert!(with(&format!("{ldap}  discovery:\n    filters: ['(a=b)']\n")).contains("base_dn is missing"));
+    assert!(with(&format!("{ldap}    insecure_skip_verify: true\n  discovery:\n    base_dn: '*'\n")).contains("always checks the directory's certificate"));
+    assert!(
+        with("  ldap:\n    addr: dc:636\n    username: u\n    password_file: /p\n  discovery:\n    base_dn: x\n")
+            .contains("ldap_ca_cert or ldap_ca_file is missing")
+    );
+    assert!(with("  static_hosts:\n    - name: 'a b'\n      addr: h\n").contains("is not a desktop name"));
+    assert!(with("  host_labels:\n    - labels: {a: b}\n").contains("match is missing"));
+    assert!(with("  host_labels:\n    - match: '('\n").contains("not a regular expression"));
+    let twice = "  static_hosts:\n    - {name: w, addr: a, certificate_file: /c}\n    - {name: w, addr: b, certificate_file: /c}\n";
+    assert!(with(twice).contains("the name \"w\" is used twice"));
+    let found = Config::parse(
+        "oriel.yaml",
+        &format!("auth_service:\nproxy_service:\nwindows_desktop_service:\n{ldap}  discovery:\n    base_dn: '*'\n    filters: ['(location=Berlin)']\n    label_attributes: [location]\n  discovery_interval: 1m0s\n"),
+    )
+    .unwrap();
+    let discovery = found.windows_desktop_service.discovery.expect("discovery");
+    assert_eq!(discovery.base_dn, "DC=example,DC=com", "'*' is the domain's DN, as in Teleport");
+    assert_eq!((discovery.rdp_port, discovery.interval, discovery.start_tls), (3389, Duration::from_secs(60), false));
+    assert_eq!((discovery.filters, discovery.label_attributes), (vec!["(location=Berlin)".to_owned()], vec!["location".to_owned()]));
+    let alone = error("auth_server: a:3025\nwindows_desktop_service:\n  enabled: yes\n  credentials_file: /c\n");
+    assert!(alone.contains("windows_desktop_service runs in the auth service's process so far"), "{alone}");
 }

@@ -30,6 +30,44 @@ pub struct WindowsDesktopService {
     pub credentials_file: Option<PathBuf>,
     /// How long a session waits for its browser to come back (as for Linux desktops).
     pub disconnect_grace: std::time::Duration,
+    /// The directory to discover hosts in, and how.
+    pub discovery: Option<LdapDiscovery>,
+}
+
+/// `ldap` and `discovery`: where Windows hosts are looked up, in Teleport's keys.
+#[derive(Debug, Clone)]
+pub struct LdapDiscovery {
+    /// The directory server, `host:port` (LDAPS unless `start_tls`).
+    pub addr: String,
+    /// Upgrade a plain LDAP connection (port 389) with StartTLS instead.
+    pub start_tls: bool,
+    /// The domain, for `teleport.dev/windows_domain`.
+    pub domain: String,
+    /// The DN (or `user@domain`) to bind as.
+    pub username: String,
+    /// A file only its owner may read, holding the bind password.
+    pub password_file: PathBuf,
+    /// The CAs the directory's certificate must chain to (PEM).
+    pub ca_pem: LdapCa,
+    /// Where computers are searched (`discovery.base_dn`).
+    pub base_dn: String,
+    /// LDAP filters every computer must also match.
+    pub filters: Vec<String>,
+    /// Attributes copied into `ldap/<attribute>` labels.
+    pub label_attributes: Vec<String>,
+    /// The RDP port of discovered hosts.
+    pub rdp_port: u16,
+    /// How often the directory is searched again.
+    pub interval: std::time::Duration,
+}
+
+/// Where the directory's CA certificates come from.
+#[derive(Debug, Clone)]
+pub enum LdapCa {
+    /// `ldap_ca_cert`: PEM in the file itself, as Teleport takes it.
+    Inline(String),
+    /// `ldap_ca_file`: a PEM file.
+    File(PathBuf),
 }
 
 /// One host of `static_hosts`.
@@ -66,6 +104,7 @@ impl Default for WindowsDesktopService {
             host_labels: Vec::new(),
             credentials_file: None,
             disconnect_grace: oriel_linux_desktop::session::DEFAULT_DISCONNECT_GRACE,
+            discovery: None,
         }
     }
 }
@@ -74,24 +113,43 @@ impl WindowsDesktopService {
     /// `host`'s labels: the `host_labels` rules that match its name or
     /// address, in order, then its own (which win).
     pub fn labels_of(&self, host: &StaticHost) -> BTreeMap<String, String> {
-        let address = host.addr.rsplit_once(':').map_or(host.addr.as_str(), |(h, _)| h);
+        let mut labels = self.host_labels_for(&host.name, &host.addr);
+        labels.extend(host.labels.clone());
+        labels
+    }
+
+    /// The labels of every `host_labels` rule that matches `name` or the
+    /// host part of `addr`, in order (a later rule's value wins).
+    pub fn host_labels_for(&self, name: &str, addr: &str) -> BTreeMap<String, String> {
+        let address = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
         let mut labels = BTreeMap::new();
         for rule in &self.host_labels {
-            if rule.matcher.is_match(&host.name) || rule.matcher.is_match(address) {
+            if rule.matcher.is_match(name) || rule.matcher.is_match(address) {
                 labels.extend(rule.labels.clone());
             }
         }
-        labels.extend(host.labels.clone());
         labels
     }
 }
 
 pub(super) fn windows_desktop_service(at: &At, node: &Node) -> Result<WindowsDesktopService, ParseError> {
     let mut service = WindowsDesktopService::default();
+    let (mut ldap, mut discovery, mut interval) = (None, None, None);
     for entry in mapping(
         at,
         node,
-        &["enabled", "static_hosts", "host_labels", "credentials_file", "disconnect_grace", "ldap", "discovery", "listen_addr", "public_addr"],
+        &[
+            "enabled",
+            "static_hosts",
+            "host_labels",
+            "credentials_file",
+            "disconnect_grace",
+            "ldap",
+            "discovery",
+            "discovery_interval",
+            "listen_addr",
+            "public_addr",
+        ],
     )? {
         let at = at.key(entry);
         let value = &entry.value;
@@ -101,9 +159,9 @@ pub(super) fn windows_desktop_service(at: &At, node: &Node) -> Result<WindowsDes
             "host_labels" => service.host_labels = items(&at, value, host_labels)?,
             "credentials_file" => service.credentials_file = Some(PathBuf::from(string(&at, value)?)),
             "disconnect_grace" => service.disconnect_grace = super::disconnect_grace(&at, value)?,
-            "ldap" | "discovery" => {
-                return Err(at.error("LDAP discovery of Windows hosts is not built yet: list the hosts under static_hosts"));
-            }
+            "ldap" => ldap = Some((at.clone(), value)),
+            "discovery" => discovery = Some((at.clone(), value)),
+            "discovery_interval" => interval = Some(super::fields::period(&at, value)?),
             // A Windows desktop service of its own host (its listener) is not built yet.
             "listen_addr" | "public_addr" => {
                 return Err(at.error("Windows desktops are served from the auth service's process so far, which needs no listener of its own"));
@@ -111,6 +169,14 @@ pub(super) fn windows_desktop_service(at: &At, node: &Node) -> Result<WindowsDes
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }
+    service.discovery = match (ldap, discovery) {
+        (Some((ldap_at, ldap)), Some((discovery_at, discovery))) => {
+            Some(ldap_discovery(&ldap_at, ldap, &discovery_at, discovery, interval.unwrap_or(DEFAULT_DISCOVERY_INTERVAL))?)
+        }
+        (None, None) => None,
+        (Some(_), None) => return Err(at.error("ldap is set but discovery is not: add discovery with base_dn to find hosts in the directory")),
+        (None, Some(_)) => return Err(at.error("discovery needs ldap: the directory's addr, username, password_file and CA")),
+    };
     let mut names = std::collections::BTreeSet::new();
     for (i, host) in service.static_hosts.iter().enumerate() {
         if !names.insert(host.name.as_str()) {
@@ -198,4 +264,62 @@ fn host_labels(at: &At, node: &Node) -> Result<HostLabels, ParseError> {
 fn desktop_name(at: &At, name: &str) -> Result<String, ParseError> {
     let valid = name.len() <= 253 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if valid { Ok(name.to_owned()) } else { Err(at.error(format!("{name:?} is not a desktop name (letters, digits, - _ .)"))) }
+}
+
+/// How often the directory is searched unless `discovery_interval` says
+/// otherwise (Teleport's default).
+const DEFAULT_DISCOVERY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn ldap_discovery(at: &At, ldap: &Node, discovery_at: &At, discovery: &Node, interval: std::time::Duration) -> Result<LdapDiscovery, ParseError> {
+    let (mut addr, mut start_tls, mut domain, mut username, mut password_file, mut ca) = (None, false, String::new(), None, None, None);
+    for entry in mapping(
+        at,
+        ldap,
+        &["addr", "domain", "username", "password_file", "ldap_ca_cert", "ldap_ca_file", "start_tls", "insecure_skip_verify", "server_name", "sid"],
+    )? {
+        let at = at.key(entry);
+        let value = &entry.value;
+        match entry.key.as_str() {
+            "addr" => addr = Some(host_port(&at, value)?),
+            "start_tls" => start_tls = boolean(&at, value)?,
+            "domain" => domain = string(&at, value)?,
+            "username" => username = Some(string(&at, value)?),
+            "password_file" => password_file = Some(PathBuf::from(string(&at, value)?)),
+            "ldap_ca_cert" => ca = Some(LdapCa::Inline(string(&at, value)?)),
+            "ldap_ca_file" => ca = Some(LdapCa::File(PathBuf::from(string(&at, value)?))),
+            "insecure_skip_verify" => {
+                if boolean(&at, value)? {
+                    return Err(at.error("Oriel always checks the directory's certificate: give its CA in ldap_ca_cert or ldap_ca_file"));
+                }
+            }
+            // Teleport's, for its certificate sign-in; nothing here uses them.
+            "server_name" | "sid" => {}
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    let Some(addr) = addr else { return Err(at.error("addr is missing (the directory server, host:636 for LDAPS)")) };
+    let Some(username) = username else { return Err(at.error("username is missing (the DN to bind as)")) };
+    let Some(password_file) = password_file else { return Err(at.error("password_file is missing (a file only its owner may read, with the bind password)")) };
+    let Some(ca_pem) = ca else { return Err(at.error("ldap_ca_cert or ldap_ca_file is missing: the CA the directory's certificate must chain to")) };
+    let (mut base_dn, mut filters, mut label_attributes, mut rdp_port) = (None, Vec::new(), Vec::new(), 3389);
+    for entry in mapping(discovery_at, discovery, &["base_dn", "filters", "label_attributes", "rdp_port"])? {
+        let at = discovery_at.key(entry);
+        let value = &entry.value;
+        match entry.key.as_str() {
+            "base_dn" => base_dn = Some(string(&at, value)?),
+            "filters" => filters = super::fields::strings(&at, value)?,
+            "label_attributes" => label_attributes = super::fields::strings(&at, value)?,
+            "rdp_port" => rdp_port = super::fields::count(&at, value, 1, 65535)? as u16,
+            _ => unreachable!("mapping refuses unknown keys"),
+        }
+    }
+    let Some(base_dn) = base_dn else { return Err(discovery_at.error("base_dn is missing (where in the directory to look for computers)")) };
+    if base_dn == "*" && domain.is_empty() {
+        return Err(discovery_at.error("base_dn: '*' means the domain's own DN: set ldap.domain"));
+    }
+    let base_dn = match base_dn.as_str() {
+        "*" => domain.split('.').map(|part| format!("DC={part}")).collect::<Vec<_>>().join(","),
+        _ => base_dn,
+    };
+    Ok(LdapDiscovery { addr, start_tls, domain, username, password_file, ca_pem, base_dn, filters, label_attributes, rdp_port, interval })
 }

@@ -42,14 +42,26 @@ pub enum CredentialsError {
 
 /// Reads the credentials file at `path`.
 pub fn read(path: &Path) -> Result<Credentials, CredentialsError> {
+    let text = read_private(path)?;
+    Ok(parse(&path.display().to_string(), &text)?)
+}
+
+/// A secret kept alone in a file only its owner may read (the LDAP bind
+/// password), without its trailing newline.
+pub fn read_secret(path: &Path) -> Result<String, CredentialsError> {
+    let text = read_private(path)?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// The text of `path`, refused when others may read it.
+fn read_private(path: &Path) -> Result<String, CredentialsError> {
     use std::os::unix::fs::MetadataExt as _;
     let shown = path.display().to_string();
     let metadata = std::fs::metadata(path).map_err(|e| CredentialsError::Read(shown.clone(), e))?;
     if metadata.mode() & 0o077 != 0 {
         return Err(CredentialsError::Open(shown, metadata.mode() & 0o777));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| CredentialsError::Read(shown.clone(), e))?;
-    Ok(parse(&shown, &text)?)
+    std::fs::read_to_string(path).map_err(|e| CredentialsError::Read(shown, e))
 }
 
 /// The file's text as credentials; `source` names it in errors.

@@ -13,8 +13,10 @@ use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, RdpDe
 use oriel_rbac::DesktopKind;
 use oriel_recorder::RecordingSpool;
 
-use crate::config::windows::WindowsDesktopService;
+use crate::config::windows::{LdapCa, LdapDiscovery, WindowsDesktopService};
 use crate::registration::Registered;
+use oriel_auth::store::DesktopRecord;
+use oriel_windows_desktop::discovery::{DesktopRules, Directory, Search, discover};
 
 /// The services of `config`'s hosts, by desktop name (none when it is off).
 pub fn start(
@@ -71,5 +73,79 @@ pub fn start(
     for unused in credentials.keys() {
         tracing::warn!(host = %unused, "the credentials file names a host that is not in static_hosts");
     }
+    if let Some(discovery) = &config.discovery {
+        let (directory, search) = directory_search(discovery)?;
+        tokio::spawn(discover_forever(plane.clone(), config.clone(), directory, search, discovery.interval));
+    }
     Ok(services)
+}
+
+/// How long a discovered desktop stays registered without being found
+/// again (Teleport's: three times its announce interval of 10 minutes); a
+/// directory that cannot be searched meanwhile does not empty the list.
+const DISCOVERED_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// The directory and search `discovery` describes, its secrets read now.
+fn directory_search(discovery: &LdapDiscovery) -> anyhow::Result<(Directory, Search)> {
+    let password = crate::config::windows_credentials::read_secret(&discovery.password_file)?;
+    let ca_pem = match &discovery.ca_pem {
+        LdapCa::Inline(pem) => pem.clone(),
+        LdapCa::File(file) => std::fs::read_to_string(file).with_context(|| format!("reading ldap_ca_file {}", file.display()))?,
+    };
+    let scheme = if discovery.start_tls { "ldap" } else { "ldaps" };
+    let directory = Directory {
+        url: format!("{scheme}://{}", discovery.addr),
+        start_tls: discovery.start_tls,
+        ca_pem,
+        bind_dn: discovery.username.clone(),
+        password,
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let rules = DesktopRules {
+        rdp_port: discovery.rdp_port,
+        domain: discovery.domain.clone(),
+        label_attributes: discovery.label_attributes.clone(),
+        base_labels: BTreeMap::new(),
+    };
+    Ok((directory, Search { base_dn: discovery.base_dn.clone(), filters: discovery.filters.clone(), rules }))
+}
+
+/// Searches the directory every `interval`: registers each computer found
+/// as a `windows_desktop` (the `host_labels` that match, then Teleport's
+/// labels), and removes the ones the directory no longer has.
+async fn discover_forever(plane: ControlPlane, config: WindowsDesktopService, directory: Directory, search: Search, interval: std::time::Duration) {
+    let mut registered = std::collections::BTreeSet::new();
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let found = match discover(&directory, &search).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%error, "LDAP discovery failed; desktops found before stay until they expire");
+                continue;
+            }
+        };
+        let expires = Some(std::time::SystemTime::now() + DISCOVERED_TTL);
+        let mut now = std::collections::BTreeSet::new();
+        for desktop in found {
+            let mut labels = config.host_labels_for(&desktop.name, &desktop.addr);
+            labels.extend(desktop.labels);
+            let record =
+                DesktopRecord { kind: DesktopKind::Windows, name: desktop.name.clone(), hostname: desktop.hostname, addr: desktop.addr, labels, expires };
+            match plane.store().put_desktop(&record).await {
+                Ok(()) => {
+                    now.insert(desktop.name);
+                }
+                Err(error) => tracing::warn!(desktop = %desktop.name, %error, "cannot register a discovered Windows desktop"),
+            }
+        }
+        for gone in registered.difference(&now) {
+            match plane.store().delete_desktop(DesktopKind::Windows, gone).await {
+                Ok(()) => tracing::info!(desktop = %gone, "the directory no longer has this Windows desktop: removed"),
+                Err(error) => tracing::warn!(desktop = %gone, %error, "cannot remove a Windows desktop the directory dropped; it expires"),
+            }
+        }
+        tracing::info!(desktops = now.len(), "LDAP discovery found Windows desktops");
+        registered = now;
+    }
 }
