@@ -14,6 +14,8 @@ export interface EventType {
 export const EVENT_TYPES: readonly EventType[] = [
   { name: 'linux.desktop.session.start', label: 'Desktop session started', group: 'Desktop sessions' },
   { name: 'linux.desktop.session.end', label: 'Desktop session ended', group: 'Desktop sessions' },
+  { name: 'windows.desktop.session.start', label: 'Windows desktop session started', group: 'Desktop sessions' },
+  { name: 'windows.desktop.session.end', label: 'Windows desktop session ended', group: 'Desktop sessions' },
   { name: 'client.disconnect', label: 'Session disconnected', group: 'Desktop sessions' },
   { name: 'desktop.clipboard.send', label: 'Clipboard sent to desktop', group: 'Desktop sessions' },
   { name: 'desktop.clipboard.receive', label: 'Clipboard received from desktop', group: 'Desktop sessions' },
@@ -46,6 +48,8 @@ type Parts = (string | null)[];
 const SUMMARIES: Record<string, (fields: Fields) => Parts> = {
   'linux.desktop.session.start': (f) => [onDesktop(f), text(f['error'])],
   'linux.desktop.session.end': (f) => [onDesktop(f), text(f['reason'])],
+  'windows.desktop.session.start': (f) => [onDesktop(f), text(f['error'])],
+  'windows.desktop.session.end': (f) => [onDesktop(f), text(f['reason'])],
   'client.disconnect': (f) => [onDesktop(f), text(f['reason'])],
   'desktop.clipboard.send': (f) => [joined(bytes(f['length']), 'to', desktop(f))],
   'desktop.clipboard.receive': (f) => [joined(bytes(f['length']), 'from', desktop(f))],
@@ -94,7 +98,7 @@ export function eventJson(event: AuditEventView): string {
 
 /** `login@desktop`, or whichever of the two the event has. */
 function onDesktop(fields: Fields): string | null {
-  const login = text(fields['linux_user']);
+  const login = text(fields['linux_user']) ?? text(fields['windows_user']);
   const name = desktop(fields);
   if (login !== null && name !== null) return `${login}@${name}`;
   return login ?? name;

@@ -28,6 +28,7 @@ test('desktop sessions: login@desktop, then why it failed or ended', () => {
   assert.equal(said('client.disconnect', { ...desktop, reason: 'the session is locked' }), 'ubuntu@web-1 · the session is locked');
   assert.equal(said('linux.desktop.session.start', { desktop_name: 'web-1', error: 'bad certificate' }), 'web-1 · bad certificate', 'no login yet');
   assert.equal(said('linux.desktop.session.start', { linux_user: 'ubuntu' }), 'ubuntu');
+  assert.equal(said('windows.desktop.session.end', { windows_user: 'Administrator', desktop_name: 'win-dev', reason: 'locked' }), 'Administrator@win-dev · locked');
 });
 
 test('clipboard and shared directories: how much, where', () => {
@@ -67,8 +68,8 @@ test('a long summary is cut, and every known type has a label', () => {
   const long = said('client.disconnect', { reason: 'x'.repeat(1000) });
   assert.equal(long.length, MAX_SUMMARY);
   assert.ok(long.endsWith('…'));
-  assert.equal(EVENT_TYPES.length, 18);
-  assert.equal(new Set(EVENT_TYPES.map((type) => type.name)).size, 18);
+  assert.equal(EVENT_TYPES.length, 20);
+  assert.equal(new Set(EVENT_TYPES.map((type) => type.name)).size, 20);
   for (const { name, label, group } of EVENT_TYPES) {
     assert.ok(label !== '' && label !== name && group !== '', name);
     assert.equal(eventLabel(name), label);

@@ -64,6 +64,13 @@ impl DesktopDialer for Dialers {
         Box::pin(async move {
             match self.in_process(&request) {
                 Some(local) => Ok(local.open(request)),
+                // Windows desktops are served only from this process: one it
+                // does not serve was found by LDAP discovery.
+                None if request.kind == "windows" => Ok(refusal(&format!(
+                    "Windows desktop {} was found in the directory, and sessions to discovered hosts are not built yet: \
+                     their certificates cannot be pinned. An administrator can list it under static_hosts with its certificate",
+                    request.desktop
+                ))),
                 _ => self.cluster.dial(request).await,
             }
         })
@@ -90,4 +97,17 @@ impl InProcess {
         });
         Box::pin(proxy_end)
     }
+}
+
+/// A stream that answers only an ERROR alert with `message`, then closes:
+/// the browser shows why, as for any refused session.
+fn refusal(message: &str) -> DesktopStream {
+    use tokio::io::AsyncWriteExt as _;
+    let (proxy_end, mut service_end) = tokio::io::duplex(4096);
+    let alert = oriel_linux_desktop::client_stream::alert(message, oriel_tdpb::pb::AlertSeverity::Error);
+    tokio::spawn(async move {
+        let _ = service_end.write_all(&alert).await;
+        let _ = service_end.shutdown().await;
+    });
+    Box::pin(proxy_end)
 }
