@@ -9,6 +9,27 @@ use tokio::sync::mpsc;
 
 use crate::session::SessionError;
 
+/// How long a client may take to say hello.
+pub const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The client's `ClientHello`, pings answered meanwhile (the proxy
+/// measures latency from the first moment on); `None` when it left first.
+/// Any other message first is a protocol error; no hello in
+/// [`HELLO_TIMEOUT`] is a timeout.
+pub async fn read_hello<R: AsyncRead + Unpin>(client: &mut ClientReader<R>, out: &mpsc::Sender<Vec<u8>>) -> Result<Option<pb::ClientHello>, SessionError> {
+    let wait = async {
+        loop {
+            match client.next().await? {
+                None => return Ok(None),
+                Some(Payload::ClientHello(hello)) => return Ok(Some(hello)),
+                Some(Payload::Ping(ping)) => send(out, Payload::Ping(ping)).await?,
+                Some(other) => return Err(SessionError::Protocol(format!("expected ClientHello, got {}", other.name()))),
+            }
+        }
+    };
+    tokio::time::timeout(HELLO_TIMEOUT, wait).await.unwrap_or(Err(SessionError::Timeout("ClientHello")))
+}
+
 /// Reads TDPB frames from the client, skipping payloads this version does not know.
 pub struct ClientReader<R> {
     read: R,

@@ -63,15 +63,20 @@ pub async fn from_storage(data_dir: &Path, id: &RecordingId, out: &Path) -> anyh
 /// Recording `id` through the auth service's admin API.
 pub async fn from_admin(client: &mut AdminClient, id: &RecordingId, out: &Path) -> anyhow::Result<Fetched> {
     let (fetched, mut file) = create(out)?;
-    let (mut got, mut progress) = (0, Progress::default());
+    let (mut got, mut size, mut progress) = (0, 0, Progress::default());
     client
-        .download_recording(id.as_str(), |data, size| {
+        .download_recording(id.as_str(), |data, whole| {
             got += data.len() as u64;
-            progress.show(got, size);
+            size = whole;
+            progress.show(got, whole);
             file.write_all(data)
         })
         .await
         .map_err(|f| anyhow::anyhow!(f.message))?;
+    // A stream that ended early is a failed download, not a shorter recording.
+    if got != size {
+        bail!("the download of recording {} stopped at {got} of {size} bytes; export again", id.as_str());
+    }
     Ok(fetched)
 }
 
@@ -80,8 +85,15 @@ fn create(out: &Path) -> anyhow::Result<(Fetched, File)> {
     let mut name = out.file_name().context("--out names no file")?.to_owned();
     name.push(".orec.part");
     let path = out.with_file_name(name);
-    let file =
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path).with_context(|| format!("creating {}", path.display()))?;
+    // A new file only: never one that is there already (with other
+    // permissions, or a link to somewhere else).
+    let file = match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("{} is in the way (left by an export that was stopped?): remove it and export again", path.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
     Ok((Fetched(path), file))
 }
 

@@ -65,17 +65,6 @@ impl InputState {
     pub fn release_all(&mut self) -> Vec<FastPathInputEvent> {
         self.database.release_all().into_vec()
     }
-
-    /// Ctrl+Alt+Del, pressed and released: what a Windows host answers
-    /// with its secure attention screen. The browser cannot send it as
-    /// keys (the local system takes it), so its toolbar has a button.
-    pub fn ctrl_alt_del(&mut self) -> Vec<FastPathInputEvent> {
-        let (ctrl, alt, delete) = (Scancode::from_u8(false, 0x1D), Scancode::from_u8(false, 0x38), Scancode::from_u8(true, 0x53));
-        let keys = [ctrl, alt, delete];
-        let presses = keys.iter().map(|&k| Operation::KeyPressed(k));
-        let releases = keys.iter().rev().map(|&k| Operation::KeyReleased(k));
-        self.database.apply(presses.chain(releases).collect::<Vec<_>>()).into_vec()
-    }
 }
 
 fn mouse_button(button: MouseButtonType) -> Option<MouseButton> {
@@ -168,14 +157,11 @@ mod tests {
     }
 
     #[test]
-    fn text_no_key_makes_goes_as_unicode_and_ctrl_alt_del_as_keys() {
+    fn text_no_key_makes_goes_as_unicode_and_leaves_nothing_held() {
         let mut input = InputState::new(800, 600);
         let typed = input.events(&Payload::KeyboardText(pb::KeyboardText { text: "é€".into() }));
         assert_eq!(typed.len(), 4, "each character pressed and released");
         assert!(matches!(typed[0], FastPathInputEvent::UnicodeKeyboardEvent(_, 0xE9)));
-        let sequence = input.ctrl_alt_del();
-        assert_eq!(sequence.len(), 6);
-        assert!(matches!(sequence[2], FastPathInputEvent::KeyboardEvent(flags, 0x53) if flags.contains(KeyboardFlags::EXTENDED)));
         assert!(input.release_all().is_empty(), "nothing left held");
     }
 }

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use oriel_linux_desktop::client_stream::{ClientReader, alert, send, write_frames};
+use oriel_linux_desktop::client_stream::{ClientReader, alert, read_hello, send, write_frames};
 use oriel_linux_desktop::encoder::RectEncoder;
 use oriel_linux_desktop::handshake::{self, HelloError};
 use oriel_linux_desktop::pacing::PacingConfig;
@@ -28,8 +28,8 @@ use crate::input::InputState;
 use crate::screen::{PointerShape, RemoteScreen, ScreenEvent};
 use crate::{DesktopCredentials, PinnedCertificate, RdpError, RdpTarget};
 
-/// How long a client may take to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest the last input release and the shutdown notice may take.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves one session on `data` (TDPB) and `control` (the session
 /// protocol) as `launch` says, until it ends; the daemon hears why in an
@@ -64,7 +64,7 @@ async fn run<R: AsyncRead + Unpin>(
     launch: &pb::Launch,
 ) -> Result<SessionEnd, SessionError> {
     let host = launch.rdp.as_ref().ok_or_else(|| SessionError::Internal("the launch names no RDP host".into()))?;
-    let Some(hello) = wait_hello(client, out).await? else { return Ok(SessionEnd::ClientLeft) };
+    let Some(hello) = read_hello(client, out).await? else { return Ok(SessionEnd::ClientLeft) };
     let agreement = handshake::agree(&hello)?;
     let cap = MaxScreen::new(launch.max_screen_width, launch.max_screen_height);
     let asked = agreement.screen.within(cap);
@@ -115,26 +115,15 @@ async fn run<R: AsyncRead + Unpin>(
     let mut session =
         Session { screen, frames: FrameSource::new(encoder, config, keyframe_interval, width, height), input: InputState::new(width, height), pointer: None };
     let ended = session.serve(client, out, control).await;
-    // Whatever ended it, the host gets no stuck key or button.
+    // Whatever ended it, the host gets no stuck key or button, and is told
+    // the session ends; a host that stops reading does not hold it up.
     let release = session.input.release_all();
-    let _ = session.screen.send_input(&release).await;
-    let _ = session.screen.shut_down().await;
-    ended
-}
-
-/// The browser's hello, with pings answered meanwhile.
-async fn wait_hello<R: AsyncRead + Unpin>(client: &mut ClientReader<R>, out: &mpsc::Sender<Vec<u8>>) -> Result<Option<tdpb::ClientHello>, SessionError> {
-    let wait = async {
-        loop {
-            match client.next().await? {
-                None => return Ok(None),
-                Some(Payload::ClientHello(hello)) => return Ok(Some(hello)),
-                Some(Payload::Ping(ping)) => send(out, Payload::Ping(ping)).await?,
-                Some(other) => return Err(SessionError::Protocol(format!("expected ClientHello, got {}", other.name()))),
-            }
-        }
+    let goodbye = async {
+        let _ = session.screen.send_input(&release).await;
+        let _ = session.screen.shut_down().await;
     };
-    tokio::time::timeout(HELLO_TIMEOUT, wait).await.map_err(|_| SessionError::Timeout("ClientHello"))?
+    let _ = tokio::time::timeout(GOODBYE_TIMEOUT, goodbye).await;
+    ended
 }
 
 /// An RDP failure as the session's end: the host's doing, said plainly.

@@ -20,7 +20,7 @@ use super::desktop::{Desktop, server_hello, start_display, wait_for_selection};
 use super::root_channel::RootChannel;
 use super::spawn::tokio_stream;
 use super::{pb, privileges, root::exit, wire};
-use crate::client_stream::{ClientReader, alert, send, write_frames};
+use crate::client_stream::{ClientReader, alert, read_hello, send, write_frames};
 use crate::encoder::RectEncoder;
 use crate::frames::{FrameConfig, FrameLoop, FrameLoopEnd};
 use crate::handshake::{self, HelloError, Start};
@@ -32,9 +32,6 @@ use crate::shared_dir::{self, Mounter, Owner, Unmounted};
 use crate::x11::screen::MaxScreen;
 use crate::xsession::XSession;
 use crate::xvfb::XServer;
-
-/// How long a client may take to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the root part hands over at the fork.
 pub struct Parts {
@@ -137,26 +134,7 @@ impl Session<'_> {
         control: &mut tokio::net::UnixStream,
     ) -> Result<SessionEnd, SessionError> {
         let launch = self.launch;
-        let wait_hello = async {
-            loop {
-                match client.next().await? {
-                    None => return Ok(None),
-                    Some(Payload::ClientHello(hello)) => return Ok(Some(hello)),
-                    // The proxy measures latency from the first moment on.
-                    Some(Payload::Ping(ping)) => send(out, Payload::Ping(ping)).await?,
-                    Some(other) => {
-                        return Err(SessionError::Protocol(format!("expected ClientHello, got {}", other.name())));
-                    }
-                }
-            }
-        };
-        let hello = match tokio::time::timeout(HELLO_TIMEOUT, wait_hello).await {
-            Err(_) => return Err(SessionError::Timeout("ClientHello")),
-            Ok(result) => match result? {
-                None => return Ok(SessionEnd::ClientLeft),
-                Some(hello) => hello,
-            },
-        };
+        let Some(hello) = read_hello(client, out).await? else { return Ok(SessionEnd::ClientLeft) };
         let mut agreement = handshake::agree(&hello)?;
         let cap = MaxScreen::new(launch.max_screen_width, launch.max_screen_height);
         agreement.screen = agreement.screen.within(cap);

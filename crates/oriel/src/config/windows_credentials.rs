@@ -35,9 +35,21 @@ pub enum CredentialsError {
     /// Others may read it.
     #[error("{0} may be read by others (mode {1:o}): it holds passwords; chmod 600 it")]
     Open(String, u32),
+    /// Someone else owns it, who could change it.
+    #[error("{0} belongs to user {1}, not to this service's user or root: whoever owns it can change the passwords")]
+    Owner(String, u32),
     /// It says something this does not take.
     #[error(transparent)]
     Parse(#[from] ParseError),
+}
+
+/// A password exactly as written: YAML reads `007` as 7 and `yes` as
+/// true, so anything but a string is refused rather than changed.
+fn password_text(at: &At, node: &oriel_rbac::document::Node) -> Result<String, ParseError> {
+    match &node.value {
+        oriel_rbac::document::Value::Str(text) if !text.is_empty() => Ok(text.clone()),
+        _ => Err(at.error("write the password as a quoted string (\"…\"): YAML would read it as something else")),
+    }
 }
 
 /// Reads the credentials file at `path`.
@@ -61,6 +73,10 @@ fn read_private(path: &Path) -> Result<String, CredentialsError> {
     if metadata.mode() & 0o077 != 0 {
         return Err(CredentialsError::Open(shown, metadata.mode() & 0o777));
     }
+    let me = rustix::process::geteuid().as_raw();
+    if metadata.uid() != me && metadata.uid() != 0 {
+        return Err(CredentialsError::Owner(shown, metadata.uid()));
+    }
     std::fs::read_to_string(path).map_err(|e| CredentialsError::Read(shown, e))
 }
 
@@ -82,7 +98,7 @@ pub fn parse(source: &str, text: &str) -> Result<Credentials, ParseError> {
                     let at = at.key(field);
                     match field.key.as_str() {
                         "username" => username = Some(string(&at, &field.value)?),
-                        "password" => password = Some(string(&at, &field.value)?),
+                        "password" => password = Some(password_text(&at, &field.value)?),
                         "domain" => domain = string(&at, &field.value)?,
                         _ => unreachable!("mapping refuses unknown keys"),
                     }
@@ -110,6 +126,9 @@ mod tests {
         assert!(!format!("{account:?}").contains("s3cret"));
         let missing = parse("creds.yaml", "hosts:\n  dev-win:\n    alice:\n      password: hunter2\n").unwrap_err().to_string();
         assert!(missing.starts_with("creds.yaml:4:7") && missing.contains("username is missing") && !missing.contains("hunter2"), "{missing}");
+        let number = parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      password: 007\n").unwrap_err().to_string();
+        assert!(number.contains("quoted string"), "{number}");
+        assert_eq!(parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      password: \"007\"\n").unwrap()["w"]["a"].password, "007");
         let typo = parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      pasword: hunter2\n").unwrap_err().to_string();
         assert!(typo.contains("unknown key") && !typo.contains("hunter2"), "{typo}");
     }

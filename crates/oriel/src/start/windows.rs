@@ -125,18 +125,24 @@ async fn discover_forever(plane: ControlPlane, config: WindowsDesktopService, di
                 continue;
             }
         };
-        let expires = Some(std::time::SystemTime::now() + DISCOVERED_TTL);
+        // Registered for three intervals at least, so a long interval does
+        // not leave gaps in the listings.
+        let expires = Some(std::time::SystemTime::now() + DISCOVERED_TTL.max(interval * 3));
         let mut now = std::collections::BTreeSet::new();
         for desktop in found {
+            // A static host's record is the configuration's, never the directory's.
+            if config.static_hosts.iter().any(|host| host.name == desktop.name) {
+                tracing::warn!(desktop = %desktop.name, "the directory has a computer named as a static host: the static host's settings stand");
+                continue;
+            }
+            // Present in the directory, registered or not this time: not removed.
+            now.insert(desktop.name.clone());
             let mut labels = config.host_labels_for(&desktop.name, &desktop.addr);
             labels.extend(desktop.labels);
             let record =
                 DesktopRecord { kind: DesktopKind::Windows, name: desktop.name.clone(), hostname: desktop.hostname, addr: desktop.addr, labels, expires };
-            match plane.store().put_desktop(&record).await {
-                Ok(()) => {
-                    now.insert(desktop.name);
-                }
-                Err(error) => tracing::warn!(desktop = %desktop.name, %error, "cannot register a discovered Windows desktop"),
+            if let Err(error) = plane.store().put_desktop(&record).await {
+                tracing::warn!(desktop = %desktop.name, %error, "cannot register a discovered Windows desktop; trying again next time");
             }
         }
         for gone in registered.difference(&now) {

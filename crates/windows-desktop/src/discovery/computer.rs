@@ -118,7 +118,10 @@ pub fn desktop(entry: &DirectoryEntry, rules: &DesktopRules) -> Result<Discovere
 fn organizational_unit(dn: &str, cn: Option<&str>) -> Option<String> {
     let cn = cn?;
     let own = format!("cn={cn},");
-    (dn.len() > own.len() && dn[..own.len()].eq_ignore_ascii_case(&own)).then(|| dn[own.len()..].to_owned())
+    // By bytes, and only where both cuts fall on characters: a DN that
+    // escapes characters of the name, or another cn value, is no match.
+    let (head, rest) = (dn.get(..own.len())?, dn.get(own.len()..)?);
+    (head.eq_ignore_ascii_case(&own) && !rest.is_empty()).then(|| rest.to_owned())
 }
 
 /// The search filter: computers, not group managed service accounts, and
@@ -192,6 +195,9 @@ mod tests {
     fn the_ou_is_found_whatever_the_case_and_the_filter_adds_the_configured_ones() {
         assert_eq!(organizational_unit("cn=ws2,ou=Lab,dc=example,dc=com", Some("WS2")).as_deref(), Some("ou=Lab,dc=example,dc=com"));
         assert_eq!(organizational_unit("CN=other,DC=x", Some("WS2")), None);
+        // A cut inside a character is no match, not a panic.
+        assert_eq!(organizational_unit("CN=Bü,DC=x", Some("Bx")), None);
+        assert_eq!(organizational_unit("CN=B\\,ro,DC=x", Some("B,ro")), None);
         assert_eq!(
             search_filter(&["operatingSystem=Windows*".into(), "(location=Berlin)".into()]),
             "(&(objectClass=computer)(!(objectClass=msDS-GroupManagedServiceAccount))(operatingSystem=Windows*)(location=Berlin))"
