@@ -30,7 +30,8 @@ pub const HELPER: &str = "bench-helper";
 const HELPER_ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench-helper\nspec:\n  allow:\n    join_sessions:\n      - name: watch bench\n        roles: [bench]\n        kinds: [desktop]\n        modes: [observer, peer]\n";
 /// A role that lets `bench` log in as `bench` on every Linux desktop.
 const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: bench\nspec:\n  options:\n    create_desktop_user: true\n  allow:\n    \
-                    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
+                    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n    \
+                    windows_desktop_logins: ['{{internal.windows_logins}}']\n    windows_desktop_labels:\n      '*': '*'\n";
 
 /// A control plane on SQLite at `db` where `bench` may open sessions on this desktop.
 async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
@@ -38,7 +39,7 @@ async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
     let backend = oriel_backend::SqliteBackend::open(db, oriel_backend::Options::default()).await?;
     let plane = ControlPlane::new(Store::new(Arc::new(backend)), Arc::new(oriel_backend::SystemClock)).with_recordings(recordings);
     plane.create_roles(&oriel_rbac::parse_roles("bench.yaml", ROLE)?, false).await?;
-    let user = UserSpec { name: USER.into(), roles: vec![USER.into()], linux_logins: vec![USER.into()], ..Default::default() };
+    let user = UserSpec { name: USER.into(), roles: vec![USER.into()], linux_logins: vec![USER.into()], windows_logins: vec![USER.into()] };
     plane.add_user(&user).await?;
     plane.create_roles(&oriel_rbac::parse_roles("bench-helper.yaml", HELPER_ROLE)?, false).await?;
     let helper = UserSpec { name: HELPER.into(), roles: vec![HELPER.into()], ..Default::default() };
@@ -52,6 +53,8 @@ async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
         expires: None,
     };
     plane.store().put_desktop(&desktop).await?;
+    // The same name as a Windows desktop, for the `rdp` bench.
+    plane.store().put_desktop(&DesktopRecord { kind: oriel_rbac::DesktopKind::Windows, ..desktop }).await?;
     Ok(plane)
 }
 
@@ -192,6 +195,35 @@ impl Desktop {
         Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
     }
 
+    /// A Windows desktop reached over RDP at `rdp`, its sessions run by
+    /// `oriel-rdp-session` (built beside this executable by
+    /// `cargo build --release -p oriel-windows-desktop`), in `dir`.
+    pub async fn windows(service_runtime: &Runtime, rdp: oriel_linux_desktop::RdpDesktop, dir: tempfile::TempDir) -> anyhow::Result<Self> {
+        let plane = service_runtime.spawn(control_plane(dir.path().join("oriel.db"))).await??;
+        let certificate = service_runtime.spawn(user_certificate(plane.clone())).await??;
+        let exe = std::env::current_exe()?;
+        let program = exe.with_file_name("oriel-rdp-session");
+        if !program.is_file() {
+            bail!("{} is missing: cargo build --release -p oriel-windows-desktop", program.display());
+        }
+        let service = LinuxDesktopService::new(DesktopConfig {
+            desktop_name: DESKTOP_NAME.into(),
+            kind: oriel_rbac::DesktopKind::Windows,
+            rdp: Some(rdp),
+            authority: Arc::new(plane.clone()),
+            xsession_dirs: Vec::new(),
+            xsession_filter: Default::default(),
+            runtime_dir: dir.path().join("run"),
+            frames: FrameConfig::default(),
+            session_program: oriel_linux_desktop::SessionProgram { path: program, args: Vec::new() },
+            limits: oriel_linux_desktop::SessionLimits { max_sessions_per_user: 1000, ..Default::default() },
+            recordings: oriel_recorder::RecordingSpool::open(&dir.path().join("recording-spool"), Arc::new(plane.clone()))?,
+            disconnect_grace: Duration::ZERO,
+            x_server: Default::default(),
+        });
+        Ok(Self { service, plane, certificate, dir: Arc::new(dir) })
+    }
+
     /// The directory the desktop's files are in (its spool, its recordings).
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -287,6 +319,18 @@ impl Session {
         let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
         browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
         Ok(Self { browser, session_id, display, xvfb_pid, terminal, beside_teleport_style: false, task, _desktop: desktop.clone() })
+    }
+
+    /// A session of the Windows `desktop` whose host shows `display` (an
+    /// Xvfb the bench started, `xvfb_pid`, with the bench's xsession on it).
+    pub async fn start_rdp(service_runtime: &Runtime, desktop: &Desktop, display: Display, xvfb_pid: i32, codec: Codec) -> anyhow::Result<Self> {
+        let (client_end, task) = desktop.pipe(service_runtime);
+        let mut browser = Browser::new(Transport::Stream(Box::pin(client_end)));
+        let hello = browser.hello(1920, 1080, codec).await?;
+        let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
+        browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
+        let task = SessionTask::Handle(task);
+        Ok(Self { browser, session_id: hello.session_id, display, xvfb_pid, terminal, beside_teleport_style: false, task, _desktop: desktop.clone() })
     }
 
     /// Ends the session as a closing browser tab would, and waits until the

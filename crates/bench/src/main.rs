@@ -16,6 +16,7 @@ mod keys;
 mod latency;
 mod logins;
 mod proxy;
+mod rdp;
 mod recording;
 mod relay;
 mod report;
@@ -136,6 +137,16 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// A Windows desktop's path (RDP to FreeRDP's shadow server) beside a
+    /// Linux desktop's: typing, dragging, `seq` and key to frame latency.
+    Rdp {
+        /// Length of each workload.
+        #[arg(long, default_value_t = 8.0)]
+        seconds: f64,
+        /// Keys timed for latency on each path.
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+    },
     /// capture-encode, scenarios, latency and logins with the default settings
     /// (not relay or heartbeats, which take about 3 more minutes).
     All,
@@ -183,6 +194,7 @@ fn main() -> anyhow::Result<()> {
             Command::Events { count } => driver.block_on(interruptible(events::run(count))),
             Command::Recording { seconds } => driver.block_on(interruptible(recording::run(&service, seconds))),
             Command::Viewers { rounds, seconds } => driver.block_on(interruptible(viewers::run(&service, rounds, seconds))),
+            Command::Rdp { seconds, rounds } => driver.block_on(interruptible(rdp::run(&service, seconds, rounds))),
             Command::IdleSessions { first, step, max, settle_seconds, seconds } => {
                 let settings = idle_sessions::Settings {
                     first: first.max(1),
