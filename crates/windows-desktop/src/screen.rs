@@ -224,22 +224,22 @@ impl RemoteScreen {
 }
 
 impl PointerShape {
-    /// IronRDP's decoded pointer (premultiplied alpha, as its software
-    /// renderer wants) as straight RGBA, as a browser's cursor wants.
+    /// IronRDP's decoded pointer as a browser's cursor wants it. With the
+    /// hardware target (`pointer_software_rendering: false`, see
+    /// `connect.rs`) IronRDP gives straight RGBA, inverted pixels as a check
+    /// pattern: taken as it is.
     fn from_decoded(pointer: &ironrdp_graphics::pointer::DecodedPointer) -> Self {
-        if pointer.width == 0 || pointer.height == 0 {
+        let size = usize::from(pointer.width) * usize::from(pointer.height) * 4;
+        if pointer.width == 0 || pointer.height == 0 || pointer.bitmap_data.len() != size {
             return PointerShape::Hidden;
         }
-        let mut rgba = pointer.bitmap_data.clone();
-        for pixel in rgba.chunks_exact_mut(4) {
-            let alpha = u16::from(pixel[3]);
-            if alpha != 0 && alpha != 255 {
-                for channel in &mut pixel[..3] {
-                    *channel = ((u16::from(*channel) * 255 + alpha / 2) / alpha).min(255) as u8;
-                }
-            }
+        PointerShape::Bitmap {
+            width: pointer.width,
+            height: pointer.height,
+            hotspot_x: pointer.hotspot_x,
+            hotspot_y: pointer.hotspot_y,
+            rgba: pointer.bitmap_data.clone(),
         }
-        PointerShape::Bitmap { width: pointer.width, height: pointer.height, hotspot_x: pointer.hotspot_x, hotspot_y: pointer.hotspot_y, rgba }
     }
 }
 
@@ -248,12 +248,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pointer_loses_its_premultiplied_alpha() {
+    fn a_pointer_is_passed_on_as_straight_rgba_and_a_malformed_one_hides_it() {
         let pointer =
             ironrdp_graphics::pointer::DecodedPointer { width: 2, height: 1, hotspot_x: 1, hotspot_y: 0, bitmap_data: vec![64, 32, 0, 128, 10, 20, 30, 255] };
         let PointerShape::Bitmap { rgba, hotspot_x, .. } = PointerShape::from_decoded(&pointer) else { panic!("a picture") };
-        assert_eq!(rgba, [128, 64, 0, 128, 10, 20, 30, 255]);
+        assert_eq!(rgba, [64, 32, 0, 128, 10, 20, 30, 255], "the hardware target is not premultiplied");
         assert_eq!(hotspot_x, 1);
+        let short = ironrdp_graphics::pointer::DecodedPointer { bitmap_data: vec![0; 4], ..pointer };
+        assert_eq!(PointerShape::from_decoded(&short), PointerShape::Hidden);
         let empty = ironrdp_graphics::pointer::DecodedPointer { width: 0, height: 0, hotspot_x: 0, hotspot_y: 0, bitmap_data: Vec::new() };
         assert_eq!(PointerShape::from_decoded(&empty), PointerShape::Hidden);
     }

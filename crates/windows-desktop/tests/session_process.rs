@@ -74,7 +74,8 @@ impl Browser {
                 }
                 return Some(payload);
             }
-            let n = self.data.read(&mut buf).await.unwrap();
+            // A session that ended may reset the stream rather than close it.
+            let n = self.data.read(&mut buf).await.unwrap_or(0);
             if n == 0 {
                 return None;
             }
