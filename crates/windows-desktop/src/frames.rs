@@ -100,14 +100,14 @@ impl FrameSource {
         }
     }
 
-    /// The frame due at `now` from `rgba` (the host's picture, the
+    /// The frame due at `now` from `bgra` (the host's picture, the
     /// shadow's size), as the messages to send; empty when none is due.
-    pub fn frame(&mut self, rgba: &[u8], now: Instant) -> Result<Vec<pb::FrameRect>, EncodeError> {
+    pub fn frame(&mut self, bgra: &[u8], now: Instant) -> Result<Vec<pb::FrameRect>, EncodeError> {
         if self.due(now).is_none_or(|at| at > now) {
             return Ok(Vec::new());
         }
         let (width, height) = (self.shadow.width, self.shadow.height);
-        if rgba.len() != self.shadow.pixels.len() {
+        if bgra.len() != self.shadow.pixels.len() {
             // The picture and the shadow disagree only between a resize
             // and its first update: wait for the picture.
             return Ok(Vec::new());
@@ -120,7 +120,7 @@ impl FrameSource {
             false => std::mem::take(&mut self.dirty),
         };
         for rect in &rects {
-            copy_as_bgrx(rgba, &mut self.shadow, rect);
+            copy_rect(bgra, &mut self.shadow, rect);
         }
         self.dirty.clear();
         let changes = Changes { moves: Vec::new(), rects };
@@ -139,15 +139,14 @@ fn shadow(width: u16, height: u16) -> Shadow {
     Shadow { width, height, pixels: vec![0; width as usize * height as usize * 4] }
 }
 
-/// Copies `rect` of the RGBA picture into the BGRX shadow.
-fn copy_as_bgrx(rgba: &[u8], shadow: &mut Shadow, rect: &Rect) {
+/// Copies `rect` of the picture into the shadow, row by row: both are
+/// BGRX-shaped, the same size.
+fn copy_rect(bgra: &[u8], shadow: &mut Shadow, rect: &Rect) {
     let stride = shadow.stride();
     for row in rect.y..rect.y + rect.height {
         let start = row as usize * stride + rect.x as usize * 4;
         let end = start + rect.width as usize * 4;
-        for (to, from) in shadow.pixels[start..end].chunks_exact_mut(4).zip(rgba[start..end].chunks_exact(4)) {
-            to.copy_from_slice(&[from[2], from[1], from[0], 0]);
-        }
+        shadow.pixels[start..end].copy_from_slice(&bgra[start..end]);
     }
 }
 
@@ -171,9 +170,14 @@ mod tests {
         FrameSource::new(encoder, PacingConfig::default(), Duration::from_secs(60), 8, 4)
     }
 
-    /// An 8x4 RGBA picture of one colour.
+    /// An 8x4 picture of one colour, as the host's screen holds it (B, G, R, A).
     fn picture(rgb: [u8; 3]) -> Vec<u8> {
-        [rgb[0], rgb[1], rgb[2], 255].repeat(32)
+        [rgb[2], rgb[1], rgb[0], 255].repeat(32)
+    }
+
+    /// A B, G, R, A picture as R, G, B, A, as a canvas holds it.
+    fn rgba(bgra: &[u8]) -> Vec<u8> {
+        bgra.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0], p[3]]).collect()
     }
 
     fn paint(canvas: &mut Canvas, messages: &[pb::FrameRect]) {
@@ -196,13 +200,13 @@ mod tests {
 
         // The host redraws one pixel's rectangle: only it is sent.
         let mut next = picture([200, 10, 10]);
-        next[4 * 9..4 * 9 + 4].copy_from_slice(&[1, 2, 3, 255]);
+        next[4 * 9..4 * 9 + 4].copy_from_slice(&[3, 2, 1, 255]);
         frames.damaged(&[(1, 1, 1, 1), (100, 100, 5, 5)]);
         let t1 = t0 + Duration::from_millis(20);
         let second = frames.frame(&next, t1).unwrap();
         assert!(!second[0].keyframe);
         paint(&mut canvas, &second);
-        assert_eq!(canvas.rgba(), &next[..]);
+        assert_eq!(canvas.rgba(), &rgba(&next)[..]);
 
         // Two frames unacknowledged hold the third back until an ack.
         frames.damaged(&[(0, 0, 1, 1)]);
@@ -235,7 +239,7 @@ mod tests {
         let mut canvas = Canvas::new();
         canvas.resize(4, 2);
         paint(&mut canvas, &resized);
-        assert_eq!(canvas.rgba(), &small[..]);
+        assert_eq!(canvas.rgba(), &rgba(&small)[..]);
     }
 
     #[test]

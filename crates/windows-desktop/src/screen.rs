@@ -83,7 +83,7 @@ impl RemoteScreen {
     /// Starts following the screen of `connection`.
     pub fn new(connection: RdpConnection) -> Self {
         let RdpConnection { framed, result } = connection;
-        let image = DecodedImage::new(PixelFormat::RgbA32, result.desktop_size.width, result.desktop_size.height);
+        let image = DecodedImage::new(PixelFormat::BgrA32, result.desktop_size.width, result.desktop_size.height);
         let (io_channel_id, user_channel_id) = (result.io_channel_id, result.user_channel_id);
         let activation = result.activation_factory;
         let (refresh_rect, suppress_output) = (result.refresh_rect_support, result.suppress_output_support);
@@ -117,7 +117,9 @@ impl RemoteScreen {
         (self.image.width(), self.image.height())
     }
 
-    /// The screen as RGBA bytes, row after row, `width * 4` bytes a row.
+    /// The screen as B, G, R, A bytes, row after row, `width * 4` bytes a
+    /// row: the layout the frame encoder reads (X11's BGRX, the fourth byte
+    /// ignored), so a frame copies rows as they are.
     pub fn pixels(&self) -> &[u8] {
         self.image.data()
     }
@@ -212,7 +214,7 @@ impl RemoteScreen {
             } = sequence.connection_activation_state()
             {
                 (self.refresh_rect, self.suppress_output) = (refresh_rect_support, suppress_output_support);
-                self.image = DecodedImage::new(PixelFormat::RgbA32, desktop_size.width, desktop_size.height);
+                self.image = DecodedImage::new(PixelFormat::BgrA32, desktop_size.width, desktop_size.height);
                 let (io, user) = (self.io_channel_id, self.user_channel_id);
                 if !self.stage.reactivate(io, user, share_id, enable_server_pointer, pointer_software_rendering, static_channel_chunk_size) {
                     return Err(RdpError::Session("the host's reactivation set an invalid channel chunk size".into()));

@@ -15,6 +15,7 @@ use oriel_linux_desktop::encoder::RectEncoder;
 use oriel_linux_desktop::handshake::{self, HelloError};
 use oriel_linux_desktop::pacing::PacingConfig;
 use oriel_linux_desktop::session::{SessionEnd, SessionError};
+use oriel_linux_desktop::session_process::ended::report_end;
 use oriel_linux_desktop::session_process::{pb, wire};
 use oriel_linux_desktop::x11::screen::MaxScreen;
 use oriel_tdpb::Payload;
@@ -40,21 +41,7 @@ pub async fn serve(data: UnixStream, mut control: UnixStream, launch: pb::Launch
     let writer = tokio::spawn(write_frames(write, out_rx));
     let mut client = ClientReader::new(read);
     let result = run(&mut client, &out, &mut control, &launch).await;
-    let ended = match &result {
-        Ok(_) => pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: String::new(), alerted: false },
-        Err(SessionError::Transport(error)) => pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: error.to_string(), alerted: false },
-        Err(error) => {
-            let message = error.to_string();
-            tracing::warn!(%message, "RDP session ended");
-            let alerted = out.send(alert(&message, AlertSeverity::Error)).await.is_ok();
-            let reason = if error.is_client_fault() { pb::ended::Reason::ClientError } else { pb::ended::Reason::DesktopError };
-            pb::Ended { reason: reason.into(), message, alerted }
-        }
-    };
-    drop(out);
-    let _ = writer.await;
-    let _ = control.write_all(&wire::encode(&pb::Event { event: Some(pb::event::Event::Ended(ended)) })).await;
-    let _ = control.shutdown().await;
+    report_end(&result, out, writer, &mut control).await;
 }
 
 async fn run<R: AsyncRead + Unpin>(

@@ -9,10 +9,12 @@ use oriel_windows_desktop::{DesktopCredentials, PinnedCertificate, RdpError, Rdp
 mod support;
 use support::{PASSWORD, PATIENCE, SCREEN, ShadowServer, USER, free_port, red_window};
 
+/// The screen's pixel at (`x`, `y`) as R, G, B, A (it holds B, G, R, A).
 fn pixel(screen: &RemoteScreen, x: usize, y: usize) -> [u8; 4] {
     let (width, _) = screen.size();
     let at = (y * usize::from(width) + x) * 4;
-    screen.pixels()[at..at + 4].try_into().unwrap()
+    let [b, g, r, a]: [u8; 4] = screen.pixels()[at..at + 4].try_into().unwrap();
+    [r, g, b, a]
 }
 
 /// Follows the screen until `done`, asking once for a repaint: a fresh

@@ -17,9 +17,11 @@
 //! - [`root`]: the root part; [`unprivileged`]: the part that is the session.
 //! - [`wire`] and [`root_channel`]: the framing of the control and root streams.
 //! - [`displays`]: display numbers, reserved by the daemon.
+//! - [`ended`]: how a session process reports its end, X or RDP.
 
 pub mod desktop;
 pub mod displays;
+pub mod ended;
 pub mod privileges;
 pub mod root;
 pub mod root_channel;

@@ -89,29 +89,7 @@ async fn serve(parts: Parts, account: Arc<Account>, private_ipc: Option<Arc<Priv
     let mut client = ClientReader::new(read);
     let session = Session { launch: &launch, account, session_dir, pam_env, private_ipc, mounter: Arc::new(RootMounter { channel: Mutex::new(root) }) };
     let result = session.run(&mut client, &out, &mut control).await;
-    let ended = match &result {
-        Ok(SessionEnd::ClientLeft | SessionEnd::Detached | SessionEnd::NotResumed(_)) => {
-            pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: String::new(), alerted: false }
-        }
-        Ok(SessionEnd::DesktopExited(status)) => {
-            let message = format!("the desktop session ended ({status})");
-            let alerted = out.send(alert(&message, AlertSeverity::Error)).await.is_ok();
-            pb::Ended { reason: pb::ended::Reason::DesktopExited.into(), message, alerted }
-        }
-        Err(SessionError::Transport(error)) => pb::Ended { reason: pb::ended::Reason::ClientLeft.into(), message: error.to_string(), alerted: false },
-        Err(error) => {
-            let message = error.to_string();
-            let alerted = out.send(alert(&message, AlertSeverity::Error)).await.is_ok();
-            let reason = if error.is_client_fault() { pb::ended::Reason::ClientError } else { pb::ended::Reason::DesktopError };
-            pb::Ended { reason: reason.into(), message, alerted }
-        }
-    };
-    drop(out);
-    // The writer ends once the frame loop has let go of its sender too;
-    // the alert is out before the daemon hears why.
-    let _ = writer.await;
-    let _ = control.write_all(&wire::encode(&pb::Event { event: Some(pb::event::Event::Ended(ended)) })).await;
-    let _ = control.shutdown().await;
+    super::ended::report_end(&result, out, writer, &mut control).await;
     exit::ENDED
 }
 

@@ -101,7 +101,11 @@ pub(crate) fn socket_addr(at: &At, node: &Node) -> Result<SocketAddr, ParseError
 
 /// `host:port`, where the host may be a name.
 pub(crate) fn host_port(at: &At, node: &Node) -> Result<String, ParseError> {
-    let text = string(at, node)?;
+    host_port_text(at, string(at, node)?)
+}
+
+/// `text` if it is `host:port`.
+pub(crate) fn host_port_text(at: &At, text: String) -> Result<String, ParseError> {
     match text.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => Ok(text),
         _ => Err(at.error(format!("{text:?} is not host:port, such as proxy.example.com:3080"))),

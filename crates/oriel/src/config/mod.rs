@@ -439,13 +439,7 @@ fn linux_desktop_service(at: &At, node: &Node) -> Result<LinuxDesktopService, Pa
                     }
                 }
             }
-            "labels" => {
-                for entry in mapping_any(&at, value)? {
-                    let at = at.key(entry);
-                    label_name(&at, &entry.key)?;
-                    service.labels.insert(entry.key.clone(), string(&at, &entry.value)?);
-                }
-            }
+            "labels" => service.labels = labels(&at, value)?,
             "commands" => service.commands = label_commands(&at, value)?,
             "limits" => service.limits = session_limits(&at, value)?,
             "connection_limits" => service.connection_limits = connection_limits(&at, value, ConnectionLimits::SERVICES)?,
@@ -512,6 +506,17 @@ fn label_commands(at: &At, node: &Node) -> Result<Vec<LabelCommand>, ParseError>
         commands.push(LabelCommand { name, command, period });
     }
     Ok(commands)
+}
+
+/// A map of label names to values.
+fn labels(at: &At, node: &Node) -> Result<BTreeMap<String, String>, ParseError> {
+    let mut labels = BTreeMap::new();
+    for entry in mapping_any(at, node)? {
+        let at = at.key(entry);
+        label_name(&at, &entry.key)?;
+        labels.insert(entry.key.clone(), string(&at, &entry.value)?);
+    }
+    Ok(labels)
 }
 
 /// Any keys: for label maps.

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use oriel_rbac::document::Node;
 
-use super::fields::{At, boolean, host_port, mapping, regex, string};
-use super::{ParseError, label_name, mapping_any};
+use super::fields::{At, boolean, host_port, host_port_text, mapping, regex, string};
+use super::{ParseError, labels};
 
 /// RDP's port, when a host's `addr` names none.
 const RDP_PORT: u16 = 3389;
@@ -197,16 +197,6 @@ fn items<T>(at: &At, node: &Node, read: fn(&At, &Node) -> Result<T, ParseError>)
     }
 }
 
-fn labels(at: &At, node: &Node) -> Result<BTreeMap<String, String>, ParseError> {
-    let mut labels = BTreeMap::new();
-    for entry in mapping_any(at, node)? {
-        let at = at.key(entry);
-        label_name(&at, &entry.key)?;
-        labels.insert(entry.key.clone(), string(&at, &entry.value)?);
-    }
-    Ok(labels)
-}
-
 fn static_host(at: &At, node: &Node) -> Result<StaticHost, ParseError> {
     let (mut name, mut addr, mut host_labels, mut certificate, mut server_name) = (None, None, BTreeMap::new(), None, None);
     for entry in mapping(at, node, &["name", "addr", "labels", "ad", "certificate_file", "server_name"])? {
@@ -217,7 +207,7 @@ fn static_host(at: &At, node: &Node) -> Result<StaticHost, ParseError> {
             "addr" => {
                 let text = string(&at, value)?;
                 let text = if text.contains(':') { text } else { format!("{text}:{RDP_PORT}") };
-                addr = Some(host_port(&at, &Node { value: oriel_rbac::document::Value::Str(text), pos: value.pos })?);
+                addr = Some(host_port_text(&at, text)?);
             }
             "labels" => host_labels = labels(&at, value)?,
             "ad" => {
