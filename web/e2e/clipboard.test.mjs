@@ -25,7 +25,7 @@ let browser;
 let context;
 let page;
 let desktopName;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test, pageLog } = report;
 
 before(async () => {

@@ -22,7 +22,7 @@ let browser;
 let page;
 /** Where the typing probe writes what is typed. */
 let typed;
-const report = failureReport();
+const report = failureReport(() => cluster);
 const { test, pageLog } = report;
 
 before(async () => {

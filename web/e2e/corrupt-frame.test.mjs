@@ -23,7 +23,7 @@ let cutNext = false;
 const cut = [];
 let keyframeRequests = 0;
 const warnings = [];
-const report = failureReport();
+const report = failureReport(() => daemon);
 const { test } = report;
 
 /** A TDPB frame (4-byte length, envelope) from the desktop, cut if it is the one. */

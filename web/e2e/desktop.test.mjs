@@ -21,7 +21,7 @@ let totpSecret;
 let lastCodeStep;
 /** Where the typing probe writes what is typed. */
 let typed;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test, pageLog } = report;
 
 before(async () => {

@@ -6,10 +6,34 @@ import { test as nodeTest } from 'node:test';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** A report for one test file: use its `test`, `watch` each page, `print` in `after`. */
-export function failureReport() {
+/** How many of the daemon's warnings and errors a failed test's message ends with. */
+const DIGEST_LINES = 12;
+
+/**
+ * A report for one test file: use its `test`, `watch` each page, `print`
+ * in `after`. With `daemon` (a function answering the started daemon), a
+ * failed test's message itself ends with each page's status line and the
+ * daemon's last warnings: CI output may keep only the failure's message.
+ */
+export function failureReport(daemon = () => undefined) {
   const pageLog = [];
+  const pages = [];
   let failed = false;
+  const digest = async () => {
+    const lines = [];
+    for (const [index, page] of pages.entries()) {
+      const status = await page
+        .locator('#status')
+        .first()
+        .evaluate((element) => `${element.getAttribute('data-state')}: ${element.textContent}`, undefined, { timeout: 1000 })
+        .catch(() => 'no status line');
+      lines.push(`page ${index + 1} (${page.isClosed() ? 'closed' : page.url()}): ${status.trim()}`);
+    }
+    // Without the terminal's colours, which the daemon writes to a pipe too.
+    const log = String(daemon()?.log() ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+    lines.push(...log.filter((line) => /^\S+\s+(WARN|ERROR)\b/.test(line)).slice(-DIGEST_LINES));
+    return lines.join('\n');
+  };
   return {
     /** What the watched pages said, in order. */
     pageLog,
@@ -20,11 +44,13 @@ export function failureReport() {
           await body(t);
         } catch (error) {
           failed = true;
+          if (error instanceof Error) error.message += `\n--- at the failure\n${await digest().catch((e) => `no digest: ${e}`)}`;
           throw error;
         }
       }),
     /** Keeps `page`'s console messages and errors; returns the page. */
     watch(page) {
+      pages.push(page);
       page.on('console', (message) => pageLog.push(`console.${message.type()}: ${message.text()}`));
       page.on('pageerror', (error) => pageLog.push(`page error: ${error.message}`));
       return page;

@@ -17,7 +17,7 @@ let page;
 /** Where the typing probe writes what is typed. */
 let typed;
 const typedText = () => (existsSync(typed) ? readFileSync(typed, 'utf8') : '');
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test, pageLog } = report;
 
 before(async () => {

@@ -32,7 +32,7 @@ let oriel;
 let browser;
 /** Logged in once (the invite); each test opens a page of its own, a session of its own. */
 let context;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 before(async () => {

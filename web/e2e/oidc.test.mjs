@@ -29,7 +29,7 @@ const NO_ROLE = 'no Oriel role';
 let oriel;
 let provider;
 let browser;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 before(async () => {

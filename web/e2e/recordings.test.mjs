@@ -60,7 +60,7 @@ let recorded;
 /** What the first test saw: each colour's wall-clock period on screen, and when the recorded session started. */
 let shown;
 let start;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 before(async () => {

@@ -35,7 +35,7 @@ let typed;
 let secret;
 let lastCodeStep;
 let display;
-const report = failureReport();
+const report = failureReport(() => cluster);
 const { test } = report;
 
 before(async () => {

@@ -11,7 +11,7 @@ import { startOriel, eventually, xDisplay, acceptInvite, typeIntoProbe, canvasMa
 let oriel;
 let browser;
 let page;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 before(async () => {

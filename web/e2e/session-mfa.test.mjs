@@ -46,7 +46,7 @@ let adminRoles;
 let adminLogin;
 /** The virtual authenticator enrolled at the invite. */
 let key;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test, pageLog } = report;
 
 before(async () => {

@@ -21,7 +21,7 @@ let browser;
 let admin;
 let bob;
 let desktopName;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 /**

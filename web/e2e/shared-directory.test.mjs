@@ -35,7 +35,7 @@ const SCRIPT = [
 let oriel;
 let browser;
 let page;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 before(async () => {

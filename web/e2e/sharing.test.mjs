@@ -24,7 +24,7 @@ let owner;
 let bob;
 let typed;
 let display;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 before(async () => {

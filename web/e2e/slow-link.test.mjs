@@ -43,7 +43,7 @@ let browser;
 let page;
 let calm;
 let scratch;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 const ip = (...args) => execFileSync('ip', args, { stdio: 'pipe' });

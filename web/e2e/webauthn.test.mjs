@@ -29,7 +29,7 @@ let keys;
 let base;
 /** The virtual authenticator enrolled at the invite: a platform authenticator that keeps passkeys. */
 let firstKey;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 before(async () => {

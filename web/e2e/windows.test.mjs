@@ -34,7 +34,7 @@ let page;
 let lockName;
 /** The session the lock ended, whose recording the next test plays. */
 let recordedSession;
-const report = failureReport();
+const report = failureReport(() => oriel);
 const { test } = report;
 
 /** A port nothing listens on now. */
