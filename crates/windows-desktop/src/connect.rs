@@ -4,13 +4,17 @@
 
 use std::time::Duration;
 
+use ironrdp_cliprdr::CliprdrClient;
 use ironrdp_connector::{ClientConnector, ConnectionResult, Credentials, DesktopSize, ServerName};
+use ironrdp_displaycontrol::client::DisplayControlClient;
+use ironrdp_dvc::DrdynvcClient;
 use ironrdp_pdu::gcc;
 use ironrdp_pdu::rdp::capability_sets::{MajorPlatformType, RailSupportLevel};
 use ironrdp_pdu::rdp::client_info::{PerformanceFlags, TimezoneInfo};
 use ironrdp_tokio::TokioFramed;
 use tokio::net::TcpStream;
 
+use crate::clipboard::ChannelBackend;
 use crate::credentials::DesktopCredentials;
 use crate::error::RdpError;
 use crate::network::NoKerberos;
@@ -34,6 +38,9 @@ pub struct RdpTarget {
     pub width: u16,
     /// See `width`.
     pub height: u16,
+    /// Whether the clipboard channel (CLIPRDR) is opened: only when the
+    /// roles share the clipboard, so a host never even offers it otherwise.
+    pub clipboard: bool,
 }
 
 /// The TLS stream to the host, framed in RDP PDUs.
@@ -71,7 +78,12 @@ async fn connect_now(target: &RdpTarget) -> Result<RdpConnection, RdpError> {
     tcp.set_nodelay(true).map_err(unreachable)?;
     let client_addr = tcp.local_addr().map_err(unreachable)?;
     let mut framed = TokioFramed::new(tcp);
-    let mut connector = ClientConnector::new(config(target), client_addr);
+    let mut connector = ClientConnector::new(config(target), client_addr)
+        // Dynamic channels, for the display control one: the screen follows the browser's size.
+        .with_static_channel(DrdynvcClient::new().with_dynamic_channel(DisplayControlClient::new(|_| Ok(Vec::new()))));
+    if target.clipboard {
+        connector.attach_static_channel(CliprdrClient::new(Box::new(ChannelBackend::default())));
+    }
     let should_upgrade = ironrdp_tokio::connect_begin(&mut framed, &mut connector).await.map_err(connection_error)?;
 
     let (tcp, leftover) = framed.into_inner();

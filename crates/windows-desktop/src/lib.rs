@@ -9,9 +9,12 @@
 //! Windows desktop's session process (`oriel rdp-session`): the Linux
 //! session process's protocol with the desktop service, over one RDP
 //! connection: [`frames`] turns the host's updates into Oriel frames,
-//! [`input`] the browser's input into RDP's.
+//! [`input`] the browser's input into RDP's, [`clipboard`] carries text
+//! between the browser and the host's clipboard (CLIPRDR); the screen
+//! follows the browser's size through the display control channel.
 #![warn(missing_docs)]
 
+pub mod clipboard;
 mod connect;
 mod credentials;
 pub mod discovery;

@@ -3,6 +3,7 @@
 //! Deactivation-Reactivation (a resize, a size the server imposes) run
 //! through to the new screen.
 
+use ironrdp_cliprdr::CliprdrClient;
 use ironrdp_connector::connection_activation::{ConnectionActivationFactory, ConnectionActivationState};
 use ironrdp_core::WriteBuf;
 use ironrdp_graphics::image_processing::PixelFormat;
@@ -11,6 +12,7 @@ use ironrdp_session::image::DecodedImage;
 use ironrdp_session::{ActiveStage, ActiveStageBuilder, ActiveStageOutput};
 use ironrdp_tokio::FramedWrite as _;
 
+use crate::clipboard::{ChannelBackend, ClipboardAction, HostClipboard};
 use crate::connect::{HostStream, RdpConnection};
 use crate::error::RdpError;
 
@@ -22,6 +24,8 @@ pub enum ScreenEvent {
     /// These rectangles of [`RemoteScreen::pixels`] were redrawn: left,
     /// top, width, height.
     Updated(Vec<(u16, u16, u16, u16)>),
+    /// The host's clipboard channel said something.
+    Clipboard(HostClipboard),
     /// The screen has a new size and nothing drawn yet.
     Resized {
         /// Pixels.
@@ -192,7 +196,45 @@ impl RemoteScreen {
         if !updated.is_empty() {
             events.insert(0, ScreenEvent::Updated(updated));
         }
+        if let Some(backend) = self.stage.get_svc_processor_mut::<CliprdrClient>().and_then(|c| c.downcast_backend_mut::<ChannelBackend>()) {
+            events.extend(backend.take().into_iter().map(ScreenEvent::Clipboard));
+        }
         Ok(events)
+    }
+
+    /// Does what the clipboard bridge decided on the host's side (an
+    /// action for the browser does nothing here). Nothing happens when the
+    /// session has no clipboard channel.
+    pub async fn clipboard(&mut self, action: ClipboardAction) -> Result<(), RdpError> {
+        let Some(cliprdr) = self.stage.get_svc_processor_mut::<CliprdrClient>() else { return Ok(()) };
+        let messages = match action {
+            ClipboardAction::Announce(formats) => {
+                let formats: Vec<_> = formats.into_iter().map(ironrdp_cliprdr::pdu::ClipboardFormat::new).collect();
+                cliprdr.initiate_copy(&formats)
+            }
+            ClipboardAction::Fetch(format) => cliprdr.initiate_paste(format),
+            ClipboardAction::Answer(response) => cliprdr.submit_format_data(response),
+            ClipboardAction::ToBrowser(_) | ClipboardAction::Warn(_) => return Ok(()),
+        }
+        .map_err(|e| RdpError::Session(format!("clipboard: {e}")))?;
+        let frame = self.stage.process_svc_processor_messages(messages).map_err(|e| RdpError::Session(e.to_string()))?;
+        self.framed.write_all(&frame).await.map_err(RdpError::Transport)
+    }
+
+    /// Asks the host for a screen of `width` by `height` through the
+    /// display control channel (it answers with a reactivation at that
+    /// size, or keeps its own). `false` when the host has not offered the
+    /// channel (yet).
+    pub async fn resize(&mut self, width: u16, height: u16) -> Result<bool, RdpError> {
+        let (width, height) = ironrdp_displaycontrol::pdu::MonitorLayoutEntry::adjust_display_size(width.into(), height.into());
+        match self.stage.encode_resize(width, height, None, None) {
+            None => Ok(false),
+            Some(frame) => {
+                let frame = frame.map_err(|e| RdpError::Session(e.to_string()))?;
+                self.framed.write_all(&frame).await.map_err(RdpError::Transport)?;
+                Ok(true)
+            }
+        }
     }
 
     /// Runs the Deactivation-Reactivation sequence to its end: the host

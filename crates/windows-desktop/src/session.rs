@@ -17,13 +17,14 @@ use oriel_linux_desktop::pacing::PacingConfig;
 use oriel_linux_desktop::session::{SessionEnd, SessionError};
 use oriel_linux_desktop::session_process::ended::report_end;
 use oriel_linux_desktop::session_process::{pb, wire};
-use oriel_linux_desktop::x11::screen::MaxScreen;
+use oriel_linux_desktop::x11::screen::{MaxScreen, ScreenSize};
 use oriel_tdpb::Payload;
 use oriel_tdpb::pb::{self as tdpb, AlertSeverity};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
+use crate::clipboard::{ClipboardAction, ClipboardBridge};
 use crate::frames::FrameSource;
 use crate::input::InputState;
 use crate::screen::{PointerShape, RemoteScreen, ScreenEvent};
@@ -68,6 +69,7 @@ async fn run<R: AsyncRead + Unpin>(
         },
         width: asked.width,
         height: asked.height,
+        clipboard: launch.clipboard,
     };
     let connection = crate::connect(&target).await.map_err(desktop_error)?;
     let mut screen = RemoteScreen::new(connection);
@@ -77,9 +79,11 @@ async fn run<R: AsyncRead + Unpin>(
     let hello = tdpb::ServerHello {
         width: width.into(),
         height: height.into(),
-        // The host decides its size; the browser shows it scaled.
-        max_width: width.into(),
-        max_height: height.into(),
+        // The browser's size is asked of the host through display
+        // control; a host without it keeps its own, shown scaled.
+        max_width: cap.width.into(),
+        max_height: cap.height.into(),
+        clipboard_enabled: launch.clipboard,
         xsessions: vec![tdpb::XSession { name: host.desktop_name.clone() }],
         hidpi_supported: false,
         protocol_version: agreement.version,
@@ -99,8 +103,15 @@ async fn run<R: AsyncRead + Unpin>(
         ack_timeout: Duration::from_millis(pacing.ack_timeout_ms).max(Duration::from_millis(100)),
     };
     let keyframe_interval = Duration::from_millis(pacing.keyframe_interval_ms).max(Duration::from_secs(1));
-    let mut session =
-        Session { screen, frames: FrameSource::new(encoder, config, keyframe_interval, width, height), input: InputState::new(width, height), pointer: None };
+    let mut session = Session {
+        screen,
+        frames: FrameSource::new(encoder, config, keyframe_interval, width, height),
+        input: InputState::new(width, height),
+        pointer: None,
+        clipboard: launch.clipboard.then(ClipboardBridge::default),
+        cap,
+        wanted_size: None,
+    };
     let ended = session.serve(client, out, control).await;
     // Whatever ended it, the host gets no stuck key or button, and is told
     // the session ends; a host that stops reading does not hold it up.
@@ -125,6 +136,13 @@ struct Session {
     input: InputState,
     /// The last shape sent, sent again on a refresh.
     pointer: Option<tdpb::CursorImage>,
+    /// The clipboard, when the roles share it.
+    clipboard: Option<ClipboardBridge>,
+    /// The largest screen this host's sessions may have.
+    cap: MaxScreen,
+    /// The size the browser asked for and the host has not been asked yet
+    /// (its display control channel was not up).
+    wanted_size: Option<(u16, u16)>,
 }
 
 impl Session {
@@ -143,6 +161,7 @@ impl Session {
                 pdu = self.screen.read_pdu() => {
                     let events = self.screen.handle(pdu.map_err(desktop_error)?).await.map_err(desktop_error)?;
                     self.apply(events, out).await?;
+                    self.resize_if_wanted().await?;
                 }
                 message = client.next() => match message? {
                     None => return Ok(SessionEnd::ClientLeft),
@@ -184,7 +203,33 @@ impl Session {
                     send(out, Payload::CursorImage(cursor.clone())).await?;
                     self.pointer = Some(cursor);
                 }
+                ScreenEvent::Clipboard(event) => {
+                    let actions = self.clipboard.as_mut().map(|bridge| bridge.from_host(event)).unwrap_or_default();
+                    self.clipboard_actions(actions, out).await?;
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// Carries out what the clipboard bridge decided.
+    async fn clipboard_actions(&mut self, actions: Vec<ClipboardAction>, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
+        for action in actions {
+            match action {
+                ClipboardAction::ToBrowser(text) => send(out, Payload::ClipboardData(tdpb::ClipboardData { data: text.into_bytes() })).await?,
+                ClipboardAction::Warn(message) => warn(out, &message).await?,
+                to_host => self.screen.clipboard(to_host).await.map_err(desktop_error)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the host for the size the browser wants, once its display
+    /// control channel is up.
+    async fn resize_if_wanted(&mut self) -> Result<(), SessionError> {
+        let Some((width, height)) = self.wanted_size else { return Ok(()) };
+        if self.screen.size() == (width, height) || self.screen.resize(width, height).await.map_err(desktop_error)? {
+            self.wanted_size = None;
         }
         Ok(())
     }
@@ -195,14 +240,23 @@ impl Session {
             Payload::FrameAck(ack) => self.frames.acked(ack.frame_id),
             Payload::KeyframeRequest(_) => self.frames.keyframe_requested(),
             Payload::Ping(ping) => send(out, Payload::Ping(ping.clone())).await?,
-            // The host sets its own size; resizing through the display
-            // control channel is for hosts that offer it.
-            Payload::ClientScreenSpec(_) | Payload::LatencyStats(_) | Payload::SessionSelection(_) => {}
-            Payload::ClipboardData(_) | Payload::SharedDirectoryAnnounce(_) | Payload::SharedDirectoryResponse(_) | Payload::SharedDirectoryRemove(_) => {
-                // The hello offered neither; a client that sends them anyway is told, once per message.
-                out.send(alert("this Windows desktop does not take the clipboard or shared directories yet", AlertSeverity::Warning))
-                    .await
-                    .map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))?;
+            Payload::ClientScreenSpec(spec) => {
+                let size = ScreenSize::fit(spec.width, spec.height, spec.scale).within(self.cap);
+                self.wanted_size = Some((size.width, size.height));
+                self.resize_if_wanted().await?;
+            }
+            Payload::LatencyStats(_) | Payload::SessionSelection(_) => {}
+            Payload::ClipboardData(data) => match &mut self.clipboard {
+                Some(bridge) => {
+                    let actions = bridge.from_browser(&data.data);
+                    self.clipboard_actions(actions, out).await?;
+                }
+                // The hello did not offer it (the daemon drops it too).
+                None => warn(out, "your roles do not share the clipboard with this desktop").await?,
+            },
+            Payload::SharedDirectoryAnnounce(_) | Payload::SharedDirectoryResponse(_) | Payload::SharedDirectoryRemove(_) => {
+                // The hello did not offer it; a client that sends them anyway is told, once per message.
+                warn(out, "this Windows desktop does not take shared directories yet").await?;
             }
             _ => {
                 let events = self.input.events(&payload);
@@ -234,6 +288,11 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// A WARNING alert: the session goes on.
+async fn warn(out: &mpsc::Sender<Vec<u8>>, message: &str) -> Result<(), SessionError> {
+    out.send(alert(message, AlertSeverity::Warning)).await.map_err(|_| SessionError::Transport(std::io::ErrorKind::BrokenPipe.into()))
 }
 
 async fn sleep_until(at: Option<Instant>) {

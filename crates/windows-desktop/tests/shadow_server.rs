@@ -95,6 +95,7 @@ async fn a_host_that_is_not_rdp_is_a_clear_error() {
         credentials: DesktopCredentials { username: USER.into(), password: PASSWORD.into(), domain: None },
         width: 800,
         height: 600,
+        clipboard: false,
     };
     let error = connect(&target).await.unwrap_err();
     assert!(matches!(error, RdpError::Connection(_)), "{error}");

@@ -256,7 +256,8 @@ impl LinuxDesktopService {
             true => pacing.keyframe_interval.min(RECORDING_KEYFRAME_INTERVAL),
             false => pacing.keyframe_interval,
         };
-        // What a Windows session cannot do yet is not offered to it.
+        // What a Windows session cannot do yet (shared directories, lossy
+        // video) is not offered to it.
         let linux = host.is_none();
         let launch = pb::Launch {
             account: account.as_deref().map(Into::into),
@@ -268,7 +269,7 @@ impl LinuxDesktopService {
                 }
                 false => Vec::new(),
             },
-            clipboard: grant.options().clipboard && linux,
+            clipboard: grant.options().clipboard,
             directory_sharing: grant.options().directory_sharing && linux,
             mark: mark.as_ref().map(|m| m.value().to_owned()).unwrap_or_default(),
             pacing: Some(pb::Pacing {

@@ -115,6 +115,7 @@ impl ShadowServer {
             credentials: DesktopCredentials { username: USER.into(), password: password.into(), domain: None },
             width: SCREEN.0,
             height: SCREEN.1,
+            clipboard: true,
         }
     }
 }
