@@ -148,7 +148,9 @@ fn config(target: &RdpTarget) -> ironrdp_connector::Config {
         enable_standard_rdp_security: false,
         credentials: Credentials::UsernamePassword { username: credentials.username.clone(), password: credentials.password.clone() },
         domain: credentials.domain.clone(),
-        client_build: 0,
+        // A current client's build: hosts may refuse what old clients lack
+        // (xrdp resizes no client of build 419 or older).
+        client_build: 19041,
         client_name: "oriel".to_owned(),
         keyboard_type: gcc::KeyboardType::IBM_ENHANCED,
         keyboard_subtype: 0,

@@ -18,6 +18,7 @@ pub mod clipboard;
 mod connect;
 mod credentials;
 pub mod discovery;
+pub mod drive;
 mod error;
 pub mod frames;
 pub mod input;

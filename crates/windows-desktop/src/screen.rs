@@ -4,6 +4,7 @@
 //! through to the new screen.
 
 use ironrdp_cliprdr::CliprdrClient;
+use ironrdp_connector::Sequence as _;
 use ironrdp_connector::connection_activation::{ConnectionActivationFactory, ConnectionActivationState};
 use ironrdp_core::WriteBuf;
 use ironrdp_graphics::image_processing::PixelFormat;
@@ -75,7 +76,13 @@ pub struct RemoteScreen {
     /// What the host lets a client ask for a repaint with.
     refresh_rect: bool,
     suppress_output: bool,
+    /// What the host sent during a reactivation, handled after it.
+    held: std::collections::VecDeque<HostPdu>,
 }
+
+/// The most PDUs held during a reactivation: a host that keeps sending
+/// without finishing it is broken.
+const MAX_HELD_PDUS: usize = 4096;
 
 impl std::fmt::Debug for RemoteScreen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,7 +109,7 @@ impl RemoteScreen {
             pointer_software_rendering: result.pointer_software_rendering,
         }
         .build();
-        Self { framed, stage, image, activation, io_channel_id, user_channel_id, refresh_rect, suppress_output }
+        Self { framed, stage, image, activation, io_channel_id, user_channel_id, refresh_rect, suppress_output, held: Default::default() }
     }
 
     /// Asks the host to send the whole screen again (a host may send a
@@ -142,6 +149,9 @@ impl RemoteScreen {
     /// The next PDU from the host. Cancel-safe: a PDU partly read stays
     /// buffered, so this can wait beside the browser's messages.
     pub async fn read_pdu(&mut self) -> Result<HostPdu, RdpError> {
+        if let Some(held) = self.held.pop_front() {
+            return Ok(held);
+        }
         let (action, frame) = self.framed.read_pdu().await.map_err(|error| match error.kind() {
             // rustls words a TCP close without close_notify for developers.
             std::io::ErrorKind::UnexpectedEof => RdpError::Transport(std::io::Error::new(error.kind(), "the host closed the connection")),
@@ -238,12 +248,16 @@ impl RemoteScreen {
     }
 
     /// Runs the Deactivation-Reactivation sequence to its end: the host
-    /// sends its capabilities again, perhaps with a new screen size.
+    /// sends its capabilities again, perhaps with a new screen size. Hosts
+    /// go on drawing and speaking on their channels meanwhile (xrdp sends
+    /// the new screen before its Font Map), which IronRDP's sequence would
+    /// take for a protocol error: what is not the sequence's is held, and
+    /// handled as usual once the screen has its new size.
     async fn reactivate(&mut self) -> Result<ScreenEvent, RdpError> {
+        let failed = |e: ironrdp_connector::ConnectorError| RdpError::Session(format!("reactivation: {e}"));
         let mut sequence = self.activation.create();
         let mut buffer = WriteBuf::new();
         loop {
-            ironrdp_tokio::single_sequence_step(&mut self.framed, &mut sequence, &mut buffer).await.map_err(|e| RdpError::Session(e.to_string()))?;
             if let ConnectionActivationState::Finalized {
                 desktop_size,
                 share_id,
@@ -263,6 +277,54 @@ impl RemoteScreen {
                 }
                 return Ok(ScreenEvent::Resized { width: desktop_size.width, height: desktop_size.height });
             }
+            buffer.clear();
+            let written = match sequence.next_pdu_hint() {
+                // The sequence's turn to speak.
+                None => sequence.step_no_input(&mut buffer).map_err(failed)?,
+                Some(_) => {
+                    let (action, frame) = self.framed.read_pdu().await.map_err(RdpError::Transport)?;
+                    if !self.is_activation_pdu(action, &frame) {
+                        if self.held.len() >= MAX_HELD_PDUS {
+                            return Err(RdpError::Session(format!("the host sent more than {MAX_HELD_PDUS} messages during a reactivation")));
+                        }
+                        self.held.push_back(HostPdu { action, frame, received_at: self.framed.last_read_at() });
+                        continue;
+                    }
+                    sequence.step(&frame, self.framed.last_read_at(), &mut buffer).map_err(failed)?
+                }
+            };
+            if let Some(len) = written.size() {
+                self.framed.write_all(&buffer[..len]).await.map_err(RdpError::Transport)?;
+            }
+        }
+    }
+
+    /// Whether a PDU read during a reactivation is one of its own: on the
+    /// I/O channel, and not drawing (updates, pointers) or anything else a
+    /// running session handles.
+    fn is_activation_pdu(&self, action: ironrdp_pdu::Action, frame: &[u8]) -> bool {
+        use ironrdp_pdu::rdp::headers::{ShareControlPdu, ShareDataPdu};
+        if action != ironrdp_pdu::Action::X224 {
+            return false;
+        }
+        let Ok(indication) = ironrdp_pdu::mcs::decode_send_data_indication(frame) else { return true };
+        if indication.channel_id != self.io_channel_id {
+            return false;
+        }
+        match ironrdp_pdu::rdp::headers::decode_share_control(indication) {
+            Ok(control) => match control.pdu {
+                ShareControlPdu::Data(header) => matches!(
+                    header.share_data_pdu,
+                    ShareDataPdu::Synchronize(_)
+                        | ShareDataPdu::Control(_)
+                        | ShareDataPdu::FontMap(_)
+                        | ShareDataPdu::MonitorLayout(_)
+                        | ShareDataPdu::ServerSetErrorInfo(_)
+                ),
+                _ => true,
+            },
+            // The sequence says what is wrong with it.
+            Err(_) => true,
         }
     }
 }

@@ -193,6 +193,8 @@ impl Session {
                 ScreenEvent::Updated(rects) => self.frames.damaged(&rects),
                 ScreenEvent::Resized { width, height } => {
                     tracing::info!(width, height, "the RDP host resized its screen");
+                    // Its whole new screen, whatever it sends of its own accord.
+                    self.screen.refresh().await.map_err(desktop_error)?;
                     self.frames.resized(width, height);
                     self.input.resized(width, height);
                     let spec = tdpb::ClientScreenSpec { width: width.into(), height: height.into(), scale: 100 };
@@ -228,7 +230,10 @@ impl Session {
     /// control channel is up.
     async fn resize_if_wanted(&mut self) -> Result<(), SessionError> {
         let Some((width, height)) = self.wanted_size else { return Ok(()) };
-        if self.screen.size() == (width, height) || self.screen.resize(width, height).await.map_err(desktop_error)? {
+        if self.screen.size() == (width, height) {
+            self.wanted_size = None;
+        } else if self.screen.resize(width, height).await.map_err(desktop_error)? {
+            tracing::debug!(width, height, "asked the RDP host for the browser's size");
             self.wanted_size = None;
         }
         Ok(())

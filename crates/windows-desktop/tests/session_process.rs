@@ -11,11 +11,10 @@ mod support;
 use std::time::Duration;
 
 use oriel_linux_desktop::session_process::{SessionProcess, SessionProgram, pb};
-use oriel_qoiz::Canvas;
+use oriel_tdpb::Payload;
 use oriel_tdpb::pb as tdpb;
-use oriel_tdpb::{FrameReader, Limits, Payload, decode_frame, encode_frame};
+use support::browser::{Browser, canvas_pixel, canvas_region, error_alert, hello};
 use support::{PASSWORD, PATIENCE, SCREEN, ShadowServer, USER, red_window};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use x11rb::connection::Connection as _;
 use x11rb::protocol::Event;
 use x11rb::protocol::xproto::{self, ConnectionExt as _};
@@ -42,84 +41,11 @@ fn launch(server: &ShadowServer, password: &str) -> pb::Launch {
     }
 }
 
-/// The browser's end of a session: its TDPB stream and what it painted.
-struct Browser {
-    data: tokio::net::UnixStream,
-    frames: FrameReader,
-    canvas: Canvas,
-}
-
-impl Browser {
-    fn new(data: tokio::net::UnixStream) -> Self {
-        Self { data, frames: FrameReader::new(Limits::FROM_SERVER.max_frame_len), canvas: Canvas::new() }
-    }
-
-    async fn send(&mut self, payload: Payload) {
-        self.data.write_all(&encode_frame(payload)).await.unwrap();
-    }
-
-    /// The next message from the session; frames are painted and acknowledged.
-    async fn next(&mut self) -> Option<Payload> {
-        let mut buf = vec![0; 64 * 1024];
-        loop {
-            if let Some(frame) = self.frames.next_frame().unwrap() {
-                let payload = decode_frame(frame, Limits::FROM_SERVER).unwrap()?;
-                if let Payload::FrameRect(rect) = &payload {
-                    self.canvas.paint(rect.codec as u32, rect.reset_context, &rect.data, rect.x, rect.y, rect.width, rect.height).unwrap();
-                    if rect.end_of_frame {
-                        // The session may have ended meanwhile: an ack is then for nobody.
-                        let ack = encode_frame(Payload::FrameAck(tdpb::FrameAck { frame_id: rect.frame_id }));
-                        let _ = self.data.write_all(&ack).await;
-                    }
-                }
-                return Some(payload);
-            }
-            // A session that ended may reset the stream rather than close it.
-            let n = self.data.read(&mut buf).await.unwrap_or(0);
-            if n == 0 {
-                return None;
-            }
-            self.frames.push(&buf[..n]);
-        }
-    }
-
-    /// Reads until the canvas shows what `done` wants.
-    async fn until(&mut self, what: &str, done: impl Fn(&Canvas) -> bool) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while !done(&self.canvas) {
-            match tokio::time::timeout_at(deadline, self.next()).await {
-                Err(_) => panic!("gave up waiting for {what}"),
-                Ok(None) => panic!("the session ended while waiting for {what}"),
-                Ok(Some(_)) => {}
-            }
-        }
-    }
-}
-
-fn hello() -> Payload {
-    Payload::ClientHello(tdpb::ClientHello {
-        username: USER.into(),
-        screen_spec: Some(tdpb::ClientScreenSpec { width: SCREEN.0.into(), height: SCREEN.1.into(), scale: 100 }),
-        protocol_version: 1,
-        codecs: vec![tdpb::Codec::QoizSession as i32],
-        ..Default::default()
-    })
-}
-
-fn canvas_pixel(canvas: &Canvas, x: u32, y: u32) -> [u8; 4] {
-    let at = ((y * canvas.size().0 + x) * 4) as usize;
-    canvas.rgba()[at..at + 4].try_into().unwrap()
-}
-
 /// The X server's own picture of a region, as RGBA.
 fn x_region(conn: &impl x11rb::connection::Connection, x: i16, y: i16, width: u16, height: u16) -> Vec<u8> {
     let root = conn.setup().roots[0].root;
     let image = conn.get_image(xproto::ImageFormat::Z_PIXMAP, root, x, y, width, height, !0).unwrap().reply().unwrap();
     image.data.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0], 255]).collect()
-}
-
-fn canvas_region(canvas: &Canvas, x: u32, y: u32, width: u32, height: u32) -> Vec<u8> {
-    (y..y + height).flat_map(|row| (x..x + width).flat_map(move |col| canvas_pixel(canvas, col, row))).collect()
 }
 
 /// A window at (300, 300), 200x100, that takes the keyboard focus and
@@ -188,19 +114,6 @@ async fn the_hosts_screen_reaches_the_browser_and_the_browsers_input_reaches_the
     let ended = tokio::time::timeout(PATIENCE, process.next_event()).await.unwrap().unwrap();
     let Some(pb::Event { event: Some(pb::event::Event::Ended(ended)) }) = ended else { panic!("an Ended event: {ended:?}") };
     assert_eq!(ended.reason(), pb::ended::Reason::ClientLeft);
-}
-
-/// Reads the browser's stream to its end: the ERROR alert's message.
-async fn error_alert(browser: &mut Browser) -> String {
-    let mut alert = None;
-    while let Some(payload) = tokio::time::timeout(PATIENCE, browser.next()).await.unwrap() {
-        if let Payload::Alert(a) = payload
-            && a.severity == tdpb::AlertSeverity::Error as i32
-        {
-            alert = Some(a.message);
-        }
-    }
-    alert.expect("an ERROR alert before the stream closed")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,9 @@
 //! (NTLM against a SAM file).
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod xrdp;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
