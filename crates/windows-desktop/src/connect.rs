@@ -11,11 +11,14 @@ use ironrdp_dvc::DrdynvcClient;
 use ironrdp_pdu::gcc;
 use ironrdp_pdu::rdp::capability_sets::{MajorPlatformType, RailSupportLevel};
 use ironrdp_pdu::rdp::client_info::{PerformanceFlags, TimezoneInfo};
+use ironrdp_rdpdr::Rdpdr;
+use ironrdp_rdpsnd::client::{NoopRdpsndBackend, Rdpsnd};
 use ironrdp_tokio::TokioFramed;
 use tokio::net::TcpStream;
 
 use crate::clipboard::ChannelBackend;
 use crate::credentials::DesktopCredentials;
+use crate::drive::DriveBackend;
 use crate::error::RdpError;
 use crate::network::NoKerberos;
 use crate::tls::{self, PinnedCertificate};
@@ -41,6 +44,9 @@ pub struct RdpTarget {
     /// Whether the clipboard channel (CLIPRDR) is opened: only when the
     /// roles share the clipboard, so a host never even offers it otherwise.
     pub clipboard: bool,
+    /// Whether drive redirection (RDPDR) is offered, for the browser's
+    /// shared directories: only when the roles allow directory sharing.
+    pub directory_sharing: bool,
 }
 
 /// The TLS stream to the host, framed in RDP PDUs.
@@ -83,6 +89,11 @@ async fn connect_now(target: &RdpTarget) -> Result<RdpConnection, RdpError> {
         .with_static_channel(DrdynvcClient::new().with_dynamic_channel(DisplayControlClient::new(|_| Ok(Vec::new()))));
     if target.clipboard {
         connector.attach_static_channel(CliprdrClient::new(Box::new(ChannelBackend::default())));
+    }
+    if target.directory_sharing {
+        // No drive at first: the browser shares directories once the session runs.
+        connector.attach_static_channel(Rdpdr::new(Box::new(DriveBackend::default()), "oriel".to_owned()).with_drives(None));
+        connector.attach_static_channel(Rdpsnd::new(Box::new(NoopRdpsndBackend)));
     }
     let should_upgrade = ironrdp_tokio::connect_begin(&mut framed, &mut connector).await.map_err(connection_error)?;
 

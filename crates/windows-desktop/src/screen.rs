@@ -9,16 +9,19 @@ use ironrdp_connector::connection_activation::{ConnectionActivationFactory, Conn
 use ironrdp_core::WriteBuf;
 use ironrdp_graphics::image_processing::PixelFormat;
 use ironrdp_pdu::geometry::Rectangle as _;
+use ironrdp_rdpdr::Rdpdr;
 use ironrdp_session::image::DecodedImage;
 use ironrdp_session::{ActiveStage, ActiveStageBuilder, ActiveStageOutput};
+use ironrdp_svc::SvcProcessorMessages;
 use ironrdp_tokio::FramedWrite as _;
 
 use crate::clipboard::{ChannelBackend, ClipboardAction, HostClipboard};
 use crate::connect::{HostStream, RdpConnection};
+use crate::drive::{DriveBackend, DriveNote};
 use crate::error::RdpError;
 
 /// What changed on the host's screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ScreenEvent {
     /// The pointer's shape changed.
     Pointer(PointerShape),
@@ -27,6 +30,8 @@ pub enum ScreenEvent {
     Updated(Vec<(u16, u16, u16, u16)>),
     /// The host's clipboard channel said something.
     Clipboard(HostClipboard),
+    /// The host's drive redirection channel said something.
+    Drive(DriveNote),
     /// The screen has a new size and nothing drawn yet.
     Resized {
         /// Pixels.
@@ -209,7 +214,36 @@ impl RemoteScreen {
         if let Some(backend) = self.stage.get_svc_processor_mut::<CliprdrClient>().and_then(|c| c.downcast_backend_mut::<ChannelBackend>()) {
             events.extend(backend.take().into_iter().map(ScreenEvent::Clipboard));
         }
+        if let Some(backend) = self.stage.get_svc_processor_mut::<Rdpdr>().and_then(|r| r.downcast_backend_mut::<DriveBackend>()) {
+            events.extend(backend.take().into_iter().map(ScreenEvent::Drive));
+        }
         Ok(events)
+    }
+
+    /// Announces a drive to the host (see [`crate::drive::DriveAction`]).
+    /// `Ok(Err(why))` when IronRDP would not.
+    pub async fn add_drive(&mut self, device_id: u32, name: String) -> Result<Result<(), String>, RdpError> {
+        let Some(rdpdr) = self.stage.get_svc_processor_mut::<Rdpdr>() else { return Ok(Err("the session has no drive channel".into())) };
+        match rdpdr.add_dynamic_drive(device_id, name) {
+            Ok(messages) => self.drive_messages(messages).await.map(Ok),
+            Err(error) => Ok(Err(error.to_string())),
+        }
+    }
+
+    /// Withdraws a drive from the host.
+    pub async fn remove_drive(&mut self, device_id: u32) -> Result<(), RdpError> {
+        let Some(rdpdr) = self.stage.get_svc_processor_mut::<Rdpdr>() else { return Ok(()) };
+        let messages = rdpdr.remove_drive(device_id).map_err(|e| RdpError::Session(format!("drive removal: {e}")))?;
+        self.drive_messages(messages).await
+    }
+
+    /// Sends messages on the drive redirection channel (IRP completions).
+    pub async fn drive_messages(&mut self, messages: Vec<ironrdp_svc::SvcMessage>) -> Result<(), RdpError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let frame = self.stage.process_svc_processor_messages(SvcProcessorMessages::<Rdpdr>::new(messages)).map_err(|e| RdpError::Session(e.to_string()))?;
+        self.framed.write_all(&frame).await.map_err(RdpError::Transport)
     }
 
     /// Does what the clipboard bridge decided on the host's side (an

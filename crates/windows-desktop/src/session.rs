@@ -25,6 +25,7 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
 use crate::clipboard::{ClipboardAction, ClipboardBridge};
+use crate::drive::{DriveAction, DriveBridge};
 use crate::frames::FrameSource;
 use crate::input::InputState;
 use crate::screen::{PointerShape, RemoteScreen, ScreenEvent};
@@ -70,6 +71,7 @@ async fn run<R: AsyncRead + Unpin>(
         width: asked.width,
         height: asked.height,
         clipboard: launch.clipboard,
+        directory_sharing: launch.directory_sharing,
     };
     let connection = crate::connect(&target).await.map_err(desktop_error)?;
     let mut screen = RemoteScreen::new(connection);
@@ -84,6 +86,8 @@ async fn run<R: AsyncRead + Unpin>(
         max_width: cap.width.into(),
         max_height: cap.height.into(),
         clipboard_enabled: launch.clipboard,
+        directory_sharing_enabled: launch.directory_sharing,
+        directory_remove_supported: launch.directory_sharing,
         xsessions: vec![tdpb::XSession { name: host.desktop_name.clone() }],
         hidpi_supported: false,
         protocol_version: agreement.version,
@@ -109,6 +113,7 @@ async fn run<R: AsyncRead + Unpin>(
         input: InputState::new(width, height),
         pointer: None,
         clipboard: launch.clipboard.then(ClipboardBridge::default),
+        drives: launch.directory_sharing.then(DriveBridge::new),
         cap,
         wanted_size: None,
     };
@@ -138,6 +143,9 @@ struct Session {
     pointer: Option<tdpb::CursorImage>,
     /// The clipboard, when the roles share it.
     clipboard: Option<ClipboardBridge>,
+    /// The browser's shared directories as the host's drives, when the
+    /// roles allow sharing.
+    drives: Option<DriveBridge>,
     /// The largest screen this host's sessions may have.
     cap: MaxScreen,
     /// The size the browser asked for and the host has not been asked yet
@@ -157,6 +165,7 @@ impl Session {
         let mut control_open = true;
         loop {
             let due = self.frames.due(Instant::now());
+            let drive_deadline = self.drives.as_ref().and_then(DriveBridge::next_deadline);
             tokio::select! {
                 pdu = self.screen.read_pdu() => {
                     let events = self.screen.handle(pdu.map_err(desktop_error)?).await.map_err(desktop_error)?;
@@ -176,6 +185,10 @@ impl Session {
                         }
                     }
                 },
+                _ = sleep_until(drive_deadline), if drive_deadline.is_some() => {
+                    let actions = self.drives.as_mut().map(|drives| drives.expire(Instant::now())).unwrap_or_default();
+                    self.drive_actions(actions, out).await?;
+                }
                 _ = sleep_until(due), if due.is_some() => {
                     let messages = self.frames.frame(self.screen.pixels(), Instant::now()).map_err(SessionError::Encoder)?;
                     for message in messages {
@@ -205,6 +218,10 @@ impl Session {
                     send(out, Payload::CursorImage(cursor.clone())).await?;
                     self.pointer = Some(cursor);
                 }
+                ScreenEvent::Drive(note) => {
+                    let actions = self.drives.as_mut().map(|drives| drives.from_host(note, Instant::now())).unwrap_or_default();
+                    self.drive_actions(actions, out).await?;
+                }
                 ScreenEvent::Clipboard(event) => {
                     let actions = self.clipboard.as_mut().map(|bridge| bridge.from_host(event)).unwrap_or_default();
                     self.clipboard_actions(actions, out).await?;
@@ -221,6 +238,27 @@ impl Session {
                 ClipboardAction::ToBrowser(text) => send(out, Payload::ClipboardData(tdpb::ClipboardData { data: text.into_bytes() })).await?,
                 ClipboardAction::Warn(message) => warn(out, &message).await?,
                 to_host => self.screen.clipboard(to_host).await.map_err(desktop_error)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out what the drive bridge decided, and what follows from it.
+    async fn drive_actions(&mut self, actions: Vec<DriveAction>, out: &mpsc::Sender<Vec<u8>>) -> Result<(), SessionError> {
+        let mut actions = std::collections::VecDeque::from(actions);
+        while let Some(action) = actions.pop_front() {
+            match action {
+                DriveAction::AddDrive { device_id, name } => {
+                    if let Err(why) = self.screen.add_drive(device_id, name).await.map_err(desktop_error)? {
+                        let refused = self.drives.as_mut().map(|drives| drives.not_added(device_id, &why)).unwrap_or_default();
+                        actions.extend(refused);
+                    }
+                }
+                DriveAction::RemoveDrive { device_id } => self.screen.remove_drive(device_id).await.map_err(desktop_error)?,
+                DriveAction::ToHost(messages) => self.screen.drive_messages(messages).await.map_err(desktop_error)?,
+                DriveAction::ToBrowser(request) => send(out, Payload::SharedDirectoryRequest(request)).await?,
+                DriveAction::Acknowledge(acknowledge) => send(out, Payload::SharedDirectoryAcknowledge(acknowledge)).await?,
+                DriveAction::Warn(message) => warn(out, &message).await?,
             }
         }
         Ok(())
@@ -260,8 +298,17 @@ impl Session {
                 None => warn(out, "your roles do not share the clipboard with this desktop").await?,
             },
             Payload::SharedDirectoryAnnounce(_) | Payload::SharedDirectoryResponse(_) | Payload::SharedDirectoryRemove(_) => {
-                // The hello did not offer it; a client that sends them anyway is told, once per message.
-                warn(out, "this Windows desktop does not take shared directories yet").await?;
+                let Some(drives) = &mut self.drives else {
+                    // The hello did not offer it (the daemon drops these too).
+                    return warn(out, "your roles do not allow sharing directories with this desktop").await;
+                };
+                let actions = match payload {
+                    Payload::SharedDirectoryAnnounce(announce) => drives.announce(&announce),
+                    Payload::SharedDirectoryResponse(response) => drives.from_browser(response, Instant::now()),
+                    Payload::SharedDirectoryRemove(remove) => drives.remove(remove.directory_id),
+                    _ => Vec::new(),
+                };
+                self.drive_actions(actions, out).await?;
             }
             _ => {
                 let events = self.input.events(&payload);
@@ -284,6 +331,10 @@ impl Session {
             }
             Some(pb::command::Command::Detached(_)) => {
                 self.frames.pause(true);
+                // The browser that answered for the shared directories is
+                // gone; one that resumes the session shares its own again.
+                let removed = self.drives.as_mut().map(DriveBridge::remove_all).unwrap_or_default();
+                self.drive_actions(removed, out).await?;
                 // Nobody is there to let go of what they held.
                 let release = self.input.release_all();
                 let changed = self.screen.send_input(&release).await.map_err(desktop_error)?;

@@ -96,6 +96,7 @@ async fn a_host_that_is_not_rdp_is_a_clear_error() {
         width: 800,
         height: 600,
         clipboard: false,
+        directory_sharing: false,
     };
     let error = connect(&target).await.unwrap_err();
     assert!(matches!(error, RdpError::Connection(_)), "{error}");

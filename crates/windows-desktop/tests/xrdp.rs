@@ -1,8 +1,10 @@
 //! A Windows desktop's session process against xrdp, the RDP server here
 //! with the channels the shadow server lacks: the clipboard both ways
-//! (CLIPRDR, seen with xclip on the session's X display) and a resize
+//! (CLIPRDR, seen with xclip on the session's X display), a resize
 //! through the display control channel (the host's screen takes the
-//! browser's size). xrdp has no NLA: TLS to its pinned certificate, and
+//! browser's size), and a directory the browser shares used from the
+//! host as a drive (RDPDR; xrdp mounts drives under the user's
+//! ~/thinclient_drives). xrdp has no NLA: TLS to its pinned certificate, and
 //! the credentials sign in through autologon.
 
 mod support;
@@ -36,6 +38,7 @@ fn launch(server: &XrdpServer) -> pb::Launch {
             desktop_name: "xrdp-host".into(),
         }),
         clipboard: true,
+        directory_sharing: true,
         pacing: Some(pb::Pacing { min_interval_us: 16_667, max_in_flight: 2, ack_timeout_ms: 3000, keyframe_interval_ms: 60_000 }),
         max_screen_width: 8192,
         max_screen_height: 8192,
@@ -146,4 +149,93 @@ async fn the_clipboard_crosses_both_ways_and_the_host_takes_the_browsers_size() 
     let ended = tokio::time::timeout(PATIENCE, process.next_event()).await.unwrap().unwrap();
     let Some(pb::Event { event: Some(pb::event::Event::Ended(ended)) }) = ended else { panic!("an Ended event: {ended:?}") };
     assert_eq!(ended.reason(), pb::ended::Reason::ClientLeft);
+}
+
+/// Runs `args` on the host (as the session's user) while playing the
+/// browser's part for shared directories: each request answered from
+/// `root`, as the browser answers from the directory a person picked. A
+/// program reading the drive waits for those answers.
+async fn on_host(browser: &mut Browser, server: &XrdpServer, root: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let run = server.runner();
+    let owned: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+    let mut task = tokio::task::spawn_blocking(move || run(&owned.iter().map(String::as_str).collect::<Vec<_>>(), None));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        tokio::select! {
+            output = &mut task => {
+                let output = output.unwrap();
+                if !output.status.success() {
+                    eprintln!("{args:?} on the host: {}", String::from_utf8_lossy(&output.stderr));
+                }
+                return (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned());
+            }
+            payload = tokio::time::timeout_at(deadline, browser.next()) => match payload {
+                Err(_) => panic!("{args:?} on the host did not finish"),
+                Ok(None) => panic!("the session ended while {args:?} ran on the host"),
+                Ok(Some(Payload::SharedDirectoryRequest(request))) => {
+                    let answer = oriel_linux_desktop::shared_dir::local::answer(root, &request);
+                    browser.send(Payload::SharedDirectoryResponse(answer)).await;
+                }
+                Ok(Some(_)) => {}
+            }
+        }
+    }
+}
+
+/// [`on_host`] again and again until `done` holds on its output.
+async fn until_on_drive(browser: &mut Browser, server: &XrdpServer, root: &std::path::Path, args: &[&str], done: impl Fn(bool, &str) -> bool) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (ok, out) = on_host(browser, server, root, args).await;
+        if done(ok, &out) {
+            return out;
+        }
+        assert!(Instant::now() < deadline, "gave up on {args:?}: {out}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_directory_is_a_drive_on_the_host_read_and_written_there() {
+    let server = XrdpServer::start();
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::write(shared.path().join("notes.txt"), "written in the browser\n").unwrap();
+    std::fs::create_dir(shared.path().join("photos")).unwrap();
+    std::fs::write(shared.path().join("photos/cat.txt"), vec![b'c'; 3 * 1024 * 1024 + 17]).unwrap();
+    let (_process, data) = SessionProcess::spawn(&program(), &launch(&server)).await.unwrap();
+    let mut browser = Browser::new(data);
+    browser.send(hello()).await;
+    let Some(Payload::ServerHello(hello)) = browser.next().await else { panic!("a ServerHello first") };
+    assert!(hello.directory_sharing_enabled && hello.directory_remove_supported);
+    browser.canvas.resize(hello.width, hello.height);
+    server.wait_for_session();
+
+    browser.send(Payload::SharedDirectoryAnnounce(tdpb::SharedDirectoryAnnounce { directory_id: 7, name: "share".into() })).await;
+    let acknowledged = until(&mut browser, "the acknowledgement", |payload| match payload {
+        Payload::SharedDirectoryAcknowledge(ack) => Some(*ack),
+        _ => None,
+    })
+    .await;
+    assert_eq!((acknowledged.directory_id, acknowledged.error_code), (7, tdpb::SharedDirectoryErrorCode::None as i32));
+
+    // The host lists it (once the drive is mounted), reads a small and a
+    // large file, writes, renames and deletes.
+    let drive = server.drives.join("share");
+    let root = shared.path();
+    let ls = ["ls", "-1", drive.to_str().unwrap()];
+    until_on_drive(&mut browser, &server, root, &ls, |ok, out| ok && out.lines().collect::<Vec<_>>() == ["notes.txt", "photos"]).await;
+    let (_, text) = on_host(&mut browser, &server, root, &["cat", drive.join("notes.txt").to_str().unwrap()]).await;
+    assert_eq!(text, "written in the browser\n");
+    let (_, sum) = on_host(&mut browser, &server, root, &["sh", "-c", &format!("wc -c < {}", drive.join("photos/cat.txt").display())]).await;
+    assert_eq!(sum.trim(), (3 * 1024 * 1024 + 17).to_string());
+    let script = format!("cd {} && printf 'from the host' > made.txt && mv made.txt moved.txt && rm notes.txt && mkdir empty && echo done", drive.display());
+    let (_, done) = on_host(&mut browser, &server, root, &["sh", "-c", &script]).await;
+    assert_eq!(done.trim(), "done");
+    assert_eq!(std::fs::read_to_string(root.join("moved.txt")).unwrap(), "from the host");
+    assert!(!root.join("made.txt").exists() && !root.join("notes.txt").exists());
+    assert!(root.join("empty").is_dir());
+
+    // The browser stops sharing: the drive leaves the host.
+    browser.send(Payload::SharedDirectoryRemove(tdpb::SharedDirectoryRemove { directory_id: 7 })).await;
+    until_on_drive(&mut browser, &server, root, &["test", "-e", drive.to_str().unwrap()], |exists, _| !exists).await;
 }

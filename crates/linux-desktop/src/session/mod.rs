@@ -256,8 +256,8 @@ impl LinuxDesktopService {
             true => pacing.keyframe_interval.min(RECORDING_KEYFRAME_INTERVAL),
             false => pacing.keyframe_interval,
         };
-        // What a Windows session cannot do yet (shared directories, lossy
-        // video) is not offered to it.
+        // What a Windows session cannot do (lossy video regions, which
+        // need the X server's own picture) is not offered to it.
         let linux = host.is_none();
         let launch = pb::Launch {
             account: account.as_deref().map(Into::into),
@@ -270,7 +270,7 @@ impl LinuxDesktopService {
                 false => Vec::new(),
             },
             clipboard: grant.options().clipboard,
-            directory_sharing: grant.options().directory_sharing && linux,
+            directory_sharing: grant.options().directory_sharing,
             mark: mark.as_ref().map(|m| m.value().to_owned()).unwrap_or_default(),
             pacing: Some(pb::Pacing {
                 min_interval_us: pacing.pacing.min_interval.as_micros() as u64,

@@ -1,5 +1,7 @@
 //! Paths and names between the host and the browser. The host names a
-//! file of a redirected drive `\dir\file`, relative to the drive's root;
+//! file of a redirected drive `\dir\file`, relative to the drive's root
+//! (xrdp, for a Linux session, `/dir/file`: both separate components, as
+//! neither can be in a Windows name);
 //! the browser `dir/file`, relative to the shared directory. A host path
 //! becomes a [`SharedPath`] only when every component is a plain Windows
 //! name, so nothing the host sends can leave the shared directory or reach
@@ -14,9 +16,11 @@ const MAX_NAME_LEN: usize = 255;
 
 /// The browser's path for the host's `path` (`""`, `\` and `\dir\` are the
 /// directories they look like). Refused: `.`/`..` components
-/// (`STATUS_ACCESS_DENIED`), empty components, streams, wildcards, '/'
-/// and characters Windows does not allow in names (`STATUS_OBJECT_NAME_INVALID`).
+/// (`STATUS_ACCESS_DENIED`), empty components, streams, wildcards and
+/// characters Windows does not allow in names (`STATUS_OBJECT_NAME_INVALID`).
 pub(super) fn from_host(path: &str) -> Result<SharedPath, NtStatus> {
+    let path = path.replace('/', "\\");
+    let path = path.as_str();
     let path = path.strip_prefix('\\').unwrap_or(path);
     // A directory opened as `\dir\`: the trailing separator names nothing.
     let path = path.strip_suffix('\\').unwrap_or(path);
@@ -47,7 +51,7 @@ pub(super) fn is_windows_name(name: &str) -> bool {
 
 /// The search pattern of a directory query's path (`\dir\*.txt` → `*.txt`).
 pub(super) fn pattern(query_path: &str) -> &str {
-    match query_path.rsplit('\\').next() {
+    match query_path.rsplit(['\\', '/']).next() {
         Some(last) if !last.is_empty() => last,
         _ => "*",
     }
@@ -118,7 +122,8 @@ mod tests {
             ("\\\\a", NtStatus::OBJECT_NAME_INVALID),
             ("\\a:stream", NtStatus::OBJECT_NAME_INVALID),
             ("\\a::$DATA", NtStatus::OBJECT_NAME_INVALID),
-            ("\\a/../b", NtStatus::OBJECT_NAME_INVALID),
+            ("\\a/../../b", NtStatus::ACCESS_DENIED),
+            ("/a//b", NtStatus::OBJECT_NAME_INVALID),
             ("\\a\0b", NtStatus::OBJECT_NAME_INVALID),
             ("\\*", NtStatus::OBJECT_NAME_INVALID),
             ("\\a\u{1}", NtStatus::OBJECT_NAME_INVALID),

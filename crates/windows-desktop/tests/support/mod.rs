@@ -119,6 +119,7 @@ impl ShadowServer {
             width: SCREEN.0,
             height: SCREEN.1,
             clipboard: true,
+            directory_sharing: true,
         }
     }
 }

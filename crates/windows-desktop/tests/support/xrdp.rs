@@ -26,7 +26,11 @@ pub struct XrdpServer {
     /// Where a client's shared drives appear on the server.
     pub drives: PathBuf,
     dir: PathBuf,
+    /// One server at a time: each start gives the one account a new password.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Drop for XrdpServer {
     fn drop(&mut self) {
@@ -44,6 +48,7 @@ impl Drop for XrdpServer {
 
 impl XrdpServer {
     pub fn start() -> Self {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let output = Command::new(script()).arg("start").stderr(Stdio::inherit()).output().unwrap();
         assert!(output.status.success(), "scripts/xrdp-test-server start failed");
         let text = String::from_utf8(output.stdout).unwrap();
@@ -60,35 +65,31 @@ impl XrdpServer {
             certificate_pem: std::fs::read_to_string(var("CERT")).unwrap(),
             drives: PathBuf::from(var("DRIVES")),
             dir,
+            _turn: turn,
         }
     }
 
     /// Runs `args` as the session's user, on its display once it has one,
     /// where its shared drives are mounted; `input` is its stdin.
     pub fn as_user(&self, args: &[&str], input: Option<&str>) -> Output {
-        let mut child = Command::new(script())
-            .arg("as-user")
-            .args(args)
-            .env("ORIEL_TEST_XRDP_DIR", &self.dir)
-            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(input) = input {
-            std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-        }
-        child.wait_with_output().unwrap()
+        self.runner()(args, input)
+    }
+
+    /// [`XrdpServer::as_user`] as a function of its own, for another thread.
+    pub fn runner(&self) -> impl Fn(&[&str], Option<&str>) -> Output + Send + 'static {
+        let dir = self.dir.clone();
+        move |args, input| as_user(&dir, args, input)
     }
 
     /// A connection to the session's X server (its socket is in /tmp,
-    /// outside the server's mount namespace; root reads its cookie).
+    /// outside the server's mount namespace): the session's user lets
+    /// root's connections in by their user, so no cookie is needed.
     pub fn x_connection(&self) -> x11rb::rust_connection::RustConnection {
         let env = std::fs::read_to_string(self.dir.join("session/env")).unwrap();
-        let value = |name: &str| env.lines().find_map(|line| line.strip_prefix(name)).unwrap_or_else(|| panic!("no {name} in {env}")).to_owned();
-        // SAFETY: this test binary's one test reads the variable right after, on this thread.
-        unsafe { std::env::set_var("XAUTHORITY", value("XAUTHORITY=")) };
-        x11rb::connect(Some(&value("DISPLAY="))).unwrap().0
+        let display = env.lines().find_map(|line| line.strip_prefix("DISPLAY=")).unwrap_or_else(|| panic!("no DISPLAY in {env}")).to_owned();
+        let allowed = self.as_user(&["xhost", "+si:localuser:root"], None);
+        assert!(allowed.status.success(), "xhost: {}", String::from_utf8_lossy(&allowed.stderr));
+        x11rb::connect(Some(&display)).unwrap().0
     }
 
     /// Waits until a session runs (it says where its display is).
@@ -99,4 +100,20 @@ impl XrdpServer {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
+}
+
+fn as_user(dir: &std::path::Path, args: &[&str], input: Option<&str>) -> Output {
+    let mut child = Command::new(script())
+        .arg("as-user")
+        .args(args)
+        .env("ORIEL_TEST_XRDP_DIR", dir)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = input {
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
 }
