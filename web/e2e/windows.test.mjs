@@ -6,9 +6,13 @@
 // shows the host's screen through the proxy, typing and a click reach an
 // xterm on it, the audit log has Teleport's windows.desktop.session events,
 // a lock on the desktop ends the session with the reason, and the session's
-// recording plays back. Hosts are also found in a real directory (a private
-// slapd, LDAPS): they are listed with Teleport's labels, a filter keeps one
-// out, and one the directory drops leaves the list.
+// recording plays back. A second host is xrdp (scripts/xrdp-test-server),
+// which has the channels the shadow server lacks: the clipboard crosses
+// both ways, the host takes the browser window's size, and a directory the
+// browser shares is a drive there, read and written by the host's programs.
+// Hosts are also found in a real directory (a private slapd, LDAPS): they
+// are listed with Teleport's labels, a filter keeps one out, and one the
+// directory drops leaves the list.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -26,6 +30,7 @@ const HOST_USER = 'oriel-rdp';
 const HOST_PASSWORD = 'the host account password';
 const SCREEN = { width: 1024, height: 768 };
 let shadow;
+let xrdp;
 let slapd;
 let oriel;
 let browser;
@@ -113,13 +118,36 @@ async function startShadowServer() {
   }
 }
 
+/** `scripts/xrdp-test-server start`: its exports, `asUser(args, input)` and `stop()`. */
+function startXrdp() {
+  const script = join(import.meta.dirname, '../../scripts/xrdp-test-server');
+  const out = execFileSync(script, ['start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = Object.fromEntries([...out.matchAll(/^export (ORIEL_TEST_XRDP_\w+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
+  return {
+    port: env.ORIEL_TEST_XRDP_PORT,
+    user: env.ORIEL_TEST_XRDP_USER,
+    password: env.ORIEL_TEST_XRDP_PASSWORD,
+    certificate: env.ORIEL_TEST_XRDP_CERT,
+    drives: env.ORIEL_TEST_XRDP_DRIVES,
+    /** Runs a program as the session's user, on its display, where its drives are mounted. */
+    asUser: (args, input) =>
+      execFileSync(script, ['as-user', ...args], { env: { ...process.env, ...env }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] }),
+    stop: () => execFileSync(script, ['stop', env.ORIEL_TEST_XRDP_DIR], { stdio: 'inherit' }),
+  };
+}
+
 before(async () => {
   shadow = await startShadowServer();
+  xrdp = startXrdp();
   slapd = await startSlapd();
   oriel = await startOriel([], {
     extraConfig: (dir) => {
       const credentials = join(dir, 'windows-credentials.yaml');
-      writeFileSync(credentials, `hosts:\n  win-dev:\n    Administrator:\n      username: ${HOST_USER}\n      password: "${HOST_PASSWORD}"\n`);
+      writeFileSync(
+        credentials,
+        `hosts:\n  win-dev:\n    Administrator:\n      username: ${HOST_USER}\n      password: "${HOST_PASSWORD}"\n` +
+          `  win-xrdp:\n    Administrator:\n      username: ${xrdp.user}\n      password: "${xrdp.password}"\n`,
+      );
       chmodSync(credentials, 0o600);
       const bindPassword = join(dir, 'ldap-password');
       writeFileSync(bindPassword, `${LDAP_ADMIN_PASSWORD}\n`);
@@ -131,6 +159,7 @@ before(async () => {
       return (
         `windows_desktop_service:\n  enabled: yes\n  disconnect_grace: 0\n  credentials_file: ${credentials}\n` +
         `  static_hosts:\n    - name: win-dev\n      addr: 127.0.0.1:${shadow.port}\n      ad: false\n      certificate_file: ${shadow.certificate}\n      labels:\n        env: dev\n` +
+        `    - name: win-xrdp\n      addr: 127.0.0.1:${xrdp.port}\n      ad: false\n      certificate_file: ${xrdp.certificate}\n` +
         `  host_labels:\n    - match: '^win-'\n      labels:\n        os: windows\n    - match: 'example\\.com$'\n      labels:\n        site: hq\n` +
         ldap
       );
@@ -149,6 +178,7 @@ after(async () => {
   report.print(oriel);
   await oriel?.stop();
   shadow?.stop();
+  xrdp?.stop();
   slapd?.stop();
 });
 
@@ -205,6 +235,84 @@ test('a Windows desktop is listed with its kind and labels, and its session show
   assert.equal(start.code, 'TDP00I');
   assert.equal(start.windows_user, 'Administrator');
   assert.equal(start.desktop_name, 'win-dev');
+});
+
+test('on xrdp the clipboard crosses both ways, the host takes the window’s size, and a shared directory is a drive there', async () => {
+  const context = page.context();
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: oriel.url });
+  await page.goto(`${oriel.url}/web`);
+  await page.locator('[data-desktop="win-xrdp"] [data-connect]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('#clipboard-toggle').isVisible(), true, 'the clipboard is shared: its button shows');
+
+  // The host copies (xclip keeps serving it from the background; a copy
+  // made before the host's clipboard channel is up is not announced, so
+  // it copies again until the browser has it).
+  const fromHost = 'copied on the RDP host ✓';
+  await eventually("the host's text in the browser's clipboard", async () => {
+    xrdp.asUser(['sh', '-c', 'exec xclip -selection clipboard -i >/dev/null 2>&1'], fromHost);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return (await page.evaluate(() => navigator.clipboard.readText())) === fromHost;
+  });
+  // The browser copies; a program on the host pastes it.
+  const fromBrowser = 'copied in the browser\nsecond line';
+  await page.evaluate(async (text) => {
+    document.querySelector('#screen').blur();
+    await navigator.clipboard.writeText(text);
+  }, fromBrowser);
+  await page.locator('#screen').click({ position: { x: 300, y: 300 } });
+  await eventually("the browser's text pasted on the host", () => {
+    try {
+      return xrdp.asUser(['xclip', '-o', '-selection', 'clipboard']).replaceAll('\r\n', '\n') === fromBrowser;
+    } catch {
+      return false;
+    }
+  });
+
+  // The window changes size: the host's screen follows, and the canvas with it.
+  const screenSize = () => page.evaluate(() => [document.querySelector('#screen').width, document.querySelector('#screen').height]);
+  const before = await screenSize();
+  await page.setViewportSize({ width: 1000, height: 640 });
+  const hostSize = () => xrdp.asUser(['xdpyinfo']).match(/dimensions:\s+(\d+)x(\d+) pixels/).slice(1).map(Number);
+  await eventually('the host and the canvas at the new size', async () => {
+    const [size, host] = [await screenSize(), hostSize()];
+    return size.join() !== before.join() && size.join() === host.join();
+  });
+
+  // A directory shared from the browser is a drive on the host: a host
+  // program reads what the browser wrote and writes a file of its own.
+  // (xrdp names a drive by its DOS name, the first 7 characters; Windows
+  // shows the whole name.)
+  await page.locator('#share-directory:not([hidden])').waitFor({ timeout: 30_000 });
+  await page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('Shared', { create: true });
+    const file = await (await dir.getFileHandle('from-browser.txt', { create: true })).createWritable();
+    await file.write('written in the browser');
+    await file.close();
+    window.__orielShareDirectory(dir);
+  });
+  await page.locator('.alert[data-severity="info"]', { hasText: 'is shared' }).waitFor({ timeout: 30_000 });
+  const drive = join(xrdp.drives, 'Shared');
+  await eventually('the browser’s file read on the host', () => {
+    try {
+      return xrdp.asUser(['cat', join(drive, 'from-browser.txt')]) === 'written in the browser';
+    } catch {
+      return false;
+    }
+  });
+  xrdp.asUser(['sh', '-c', `printf 'written on the host' > ${join(drive, 'from-host.txt')}`]);
+  const fromHostFile = await eventually('the host’s file in the browser’s directory', async () => {
+    const text = await page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('Shared');
+      return dir.getFileHandle('from-host.txt').then((h) => h.getFile()).then((f) => f.text(), () => null);
+    });
+    return text === 'written on the host' && text;
+  });
+  assert.equal(fromHostFile, 'written on the host');
+  const share = await auditEvent(oriel, 'the share', (e) => e.event === 'desktop.directory.share' && e.desktop_name === 'win-xrdp');
+  assert.equal(share.directory_name, 'Shared');
+  await auditEvent(oriel, 'the clipboard received', (e) => e.event === 'desktop.clipboard.receive' && e.desktop_name === 'win-xrdp');
+  await page.setViewportSize({ width: 900, height: 700 });
 });
 
 test('a lock on the Windows desktop ends its session with the reason', async () => {
