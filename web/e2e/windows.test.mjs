@@ -350,6 +350,20 @@ test('orielctl lists the Windows desktop, and its session’s recording plays ba
   assert.equal(await canvasPixel(page, 200, 100), '255,255,255,255', 'the xterm, as the session showed it');
 });
 
+test('a lock on the server id of the host that serves the Windows desktops ends their sessions', async () => {
+  const listed = oriel.orielctl(['windows_desktops', 'ls', '--format', 'json']);
+  const desktop = JSON.parse(listed).find((d) => d.name === 'win-dev');
+  assert.ok(desktop.server_id && desktop.server_id !== 'win-dev', `a service's host id: ${listed}`);
+  oriel.orielctl(['unlock', lockName]);
+  await page.goto(`${oriel.url}/web`);
+  await page.locator('[data-desktop="win-dev"] [data-connect]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  const out = oriel.orielctl(['lock', '--server-id', desktop.server_id, '--message', 'the gateway host is being patched']);
+  lockName = out.match(/"([^"]+)"/)[1];
+  await page.locator('text=the session was locked by an administrator: the gateway host is being patched').waitFor({ timeout: 30_000 });
+  await page.locator('#status[data-state="closed"]').waitFor();
+});
+
 test('a login the credentials file does not know is refused with the reason', async () => {
   oriel.orielctl(['unlock', lockName]);
   oriel.orielctl(['users', 'update', 'admin', '--roles=access', '--windows-logins=Guest']);

@@ -93,6 +93,8 @@ pub struct AccessReport {
     pub user_roles: Vec<String>,
     /// The cluster's recording mode when the check was made.
     pub recording_mode: RecordingMode,
+    /// What a lock's `server_id` names for this desktop.
+    pub server_id: String,
 }
 
 impl AccessReport {
@@ -287,10 +289,17 @@ impl ControlPlane {
         let policy = self.cluster_policy().await?;
         let decision = RoleSet::new(&roles, &user.traits).check(&desktop.to_rbac(), login, &policy, mfa);
         let subject =
-            SessionSubject { user: user.name.as_str(), roles: &user.roles, login, server_id: &desktop.name, desktop_kind: kind, desktop: &desktop.name };
+            SessionSubject { user: user.name.as_str(), roles: &user.roles, login, server_id: desktop.server_id(), desktop_kind: kind, desktop: &desktop.name };
         let locks = self.store.locks().await?;
         let lock = lock::find(&locks, &subject, self.clock.now()).cloned();
-        Ok(AccessReport { decision, lock, roles: roles.into_iter().map(|r| r.name).collect(), user_roles: user.roles, recording_mode: policy.recording_mode })
+        Ok(AccessReport {
+            decision,
+            lock,
+            roles: roles.into_iter().map(|r| r.name).collect(),
+            user_roles: user.roles,
+            recording_mode: policy.recording_mode,
+            server_id: desktop.server_id().to_owned(),
+        })
     }
 
     /// The desktops `user` may reach, each with the logins allowed there.
@@ -452,6 +461,7 @@ impl ControlPlane {
                     roles: report.user_roles,
                     desktop_kind: kind,
                     desktop: desktop.to_owned(),
+                    server_id: report.server_id,
                 };
                 Ok(SessionGrant::decided(session, allowed.options().clone(), report.recording_mode, user))
             }
@@ -520,7 +530,7 @@ impl ControlPlane {
             user: &session.user,
             roles: &session.roles,
             login: &session.login,
-            server_id: &session.desktop,
+            server_id: &session.server_id,
             desktop_kind: session.desktop_kind,
             desktop: &session.desktop,
         };

@@ -38,6 +38,9 @@ pub struct GrantedSession {
     pub desktop_kind: DesktopKind,
     /// The desktop's name (a desktop service's host id).
     pub desktop: String,
+    /// What a lock's `server_id` names for it: the host whose desktop
+    /// service serves the desktop (a Linux desktop's own name).
+    pub server_id: String,
 }
 
 /// Proof that a session may start; see the module documentation.

@@ -89,7 +89,13 @@ impl ControlPlane {
             Err(e) => return Err(AccessDenied::Unavailable(e.to_string())),
         };
         let roles = self.roles_of(&user).await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
-        let subject = SessionSubject { user: user.name.as_str(), roles: &user.roles, login: "", server_id: desktop, desktop_kind: kind, desktop };
+        // A lock on the host that serves the desktop keeps joiners out too.
+        let server_id = match self.store.desktop(kind, desktop).await {
+            Ok(record) => record.server_id().to_owned(),
+            Err(StoreError::NotFound { .. }) => desktop.to_owned(),
+            Err(e) => return Err(AccessDenied::Unavailable(e.to_string())),
+        };
+        let subject = SessionSubject { user: user.name.as_str(), roles: &user.roles, login: "", server_id: &server_id, desktop_kind: kind, desktop };
         let locks = self.store.locks().await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
         if let Some(lock) = lock::find(&locks, &subject, self.clock.now()) {
             return Err(AccessDenied::Locked(lock.message.clone()));

@@ -79,6 +79,7 @@ async fn revocations_reach_running_sessions(backend: Arc<dyn Backend>, clock: Ar
         addr: "127.0.0.1:3029".into(),
         labels: BTreeMap::new(),
         expires: None,
+        host_id: None,
     };
     plane.store().put_desktop(&desktop).await.unwrap();
     let link = plane.add_user(&alice()).await.unwrap();

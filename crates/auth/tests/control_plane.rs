@@ -43,6 +43,7 @@ async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
                 addr: "127.0.0.1:3029".into(),
                 labels: BTreeMap::from([("env".to_owned(), env.to_owned())]),
                 expires: None,
+                host_id: None,
             })
             .await
             .unwrap();
@@ -112,6 +113,57 @@ async fn access_follows_roles_traits_and_locks_with_reasons() {
     assert_eq!(locked.lock.unwrap().name, lock.name);
     clock.advance(Duration::from_secs(61));
     assert!(plane.access_check("alice", DesktopKind::Linux, "d-dev", "alice").await.unwrap().is_allowed(), "lock expired");
+}
+
+const WINDOWS: &str = "
+kind: role
+version: v7
+metadata:
+  name: windows
+spec:
+  allow:
+    windows_desktop_logins: [Administrator]
+    windows_desktop_labels:
+      '*': '*'
+";
+
+#[tokio::test]
+async fn a_lock_on_the_host_that_serves_windows_desktops_locks_them_and_their_running_sessions() {
+    let (plane, clock, _dir) = plane().await;
+    plane.create_roles(&oriel_rbac::parse_roles("windows.yaml", WINDOWS).unwrap(), false).await.unwrap();
+    plane.add_user(&UserSpec { name: "bob".into(), roles: vec!["windows".into()], ..Default::default() }).await.unwrap();
+    for (name, host_id) in [("win-a", Some("service-host")), ("win-b", Some("other-host")), ("win-c", None)] {
+        let desktop = DesktopRecord {
+            kind: DesktopKind::Windows,
+            name: name.into(),
+            hostname: name.into(),
+            addr: "192.0.2.1:3389".into(),
+            labels: BTreeMap::new(),
+            expires: None,
+            host_id: host_id.map(str::to_owned),
+        };
+        plane.store().put_desktop(&desktop).await.unwrap();
+    }
+    let identity = UserIdentity { user: "bob".into(), user_id: Some(plane.store().user("bob").await.unwrap().value.id), ..Default::default() };
+    let cert = plane.cert_authority().await.unwrap().issue_user(&identity, Duration::from_secs(3600), clock.now()).unwrap();
+    let grant = plane.authorize_certificate(&cert.cert_der, DesktopKind::Windows, "win-a", "Administrator").await.unwrap();
+    assert_eq!(grant.session().server_id, "service-host");
+    assert!(plane.lock_on(grant.session()).await.unwrap().is_none());
+
+    // `orielctl lock --server-id service-host`: the running session on
+    // win-a sees it, a new one is refused; win-b (another host) and win-c
+    // (its own server id, its name) are not locked.
+    let lock = plane.lock(LockTarget { server_id: Some("service-host".into()), ..Default::default() }, None, Some("host maintenance".into())).await.unwrap();
+    assert_eq!(plane.lock_on(grant.session()).await.unwrap().map(|l| l.name), Some(lock.name.clone()));
+    let refused = plane.authorize_certificate(&cert.cert_der, DesktopKind::Windows, "win-a", "Administrator").await.unwrap_err();
+    assert!(refused.to_string().contains("host maintenance"), "{refused}");
+    assert!(plane.access_check("bob", DesktopKind::Windows, "win-b", "Administrator").await.unwrap().is_allowed());
+    assert!(plane.access_check("bob", DesktopKind::Windows, "win-c", "Administrator").await.unwrap().is_allowed());
+    plane.lock(LockTarget { server_id: Some("win-c".into()), ..Default::default() }, None, None).await.unwrap();
+    assert!(
+        !plane.access_check("bob", DesktopKind::Windows, "win-c", "Administrator").await.unwrap().is_allowed(),
+        "a desktop without a host id is its own server"
+    );
 }
 
 #[tokio::test]

@@ -135,6 +135,7 @@ async fn a_join_cannot_take_over_a_desktop() {
         addr: "in-process".into(),
         labels: Default::default(),
         expires: Some(oriel_backend::Clock::now(clock.as_ref()) + MINUTE),
+        host_id: None,
     };
     plane.store().put_desktop(&desktop).await.unwrap();
     let taken = plane.join(&request(&secret, JoinRole::LinuxDesktop, "local-desk")).await.unwrap_err();

@@ -358,8 +358,15 @@ async fn desktop_services_are_listed_until_their_heartbeat_stops() {
     assert!(matches!(store.desktop_service(DesktopKind::Linux, &service.name).await, Err(StoreError::NotFound { .. })));
 
     // A desktop created by hand needs --force over a heartbeated one.
-    let desktop =
-        DesktopRecord { kind: DesktopKind::Linux, name: "d1".into(), hostname: "h".into(), addr: "a".into(), labels: Default::default(), expires: None };
+    let desktop = DesktopRecord {
+        kind: DesktopKind::Linux,
+        name: "d1".into(),
+        hostname: "h".into(),
+        addr: "a".into(),
+        labels: Default::default(),
+        expires: None,
+        host_id: None,
+    };
     store.put_desktop(&desktop).await.unwrap();
     assert!(matches!(store.create_desktop(&desktop, false).await, Err(StoreError::AlreadyExists { .. })));
     store.create_desktop(&desktop, true).await.unwrap();

@@ -60,6 +60,7 @@ async fn plane() -> (ControlPlane, Arc<FakeClock>, tempfile::TempDir) {
             addr: "127.0.0.1:3029".into(),
             labels: BTreeMap::new(),
             expires: None,
+            host_id: None,
         };
         plane.store().put_desktop(&desktop).await.unwrap();
     }

@@ -92,6 +92,7 @@ async fn desktops_leave_listings_when_they_expire() {
         addr: "10.0.0.5:3029".into(),
         labels: BTreeMap::from([("env".to_owned(), "dev".to_owned())]),
         expires: Some(SystemTime::UNIX_EPOCH + T0 + Duration::from_secs(300)),
+        host_id: None,
     };
     store.put_desktop(&desktop).await.unwrap();
     assert_eq!(store.desktops(DesktopKind::Linux).await.unwrap(), std::slice::from_ref(&desktop));

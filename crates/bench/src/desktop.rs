@@ -51,6 +51,7 @@ async fn control_plane(db: PathBuf) -> anyhow::Result<ControlPlane> {
         addr: "in-process".into(),
         labels: Default::default(),
         expires: None,
+        host_id: None,
     };
     plane.store().put_desktop(&desktop).await?;
     // The same name as a Windows desktop, for the `rdp` bench.

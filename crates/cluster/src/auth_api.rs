@@ -120,6 +120,7 @@ pub fn grant_message(grant: &SessionGrant) -> proto::Grant {
         host_groups: parts.options.host_groups,
         session_mfa: parts.options.session_mfa,
         desktop_kind: parts.session.desktop_kind.as_str().to_owned(),
+        server_id: parts.session.server_id,
         desktop: parts.session.desktop,
     }
 }
@@ -139,6 +140,7 @@ pub fn grant_parts(message: proto::Grant) -> Result<GrantParts, Status> {
             login: message.login,
             roles: message.roles,
             desktop_kind: desktop_kind(&message.desktop_kind)?,
+            server_id: if message.server_id.is_empty() { message.desktop.clone() } else { message.server_id },
             desktop: message.desktop,
         },
         options: SessionOptions {
@@ -240,6 +242,7 @@ impl Auth for AuthApi {
             addr: beat.addr,
             labels: beat.labels.into_iter().collect(),
             expires,
+            host_id: None,
         };
         self.plane.store().put_desktop(&record).await.map_err(unavailable)?;
         Ok(Response::new(Empty {}))

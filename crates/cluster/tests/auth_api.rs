@@ -148,6 +148,7 @@ async fn a_one_time_token_joins_one_host_with_working_credentials() {
         addr: "in-process".into(),
         labels: Default::default(),
         expires: None,
+        host_id: None,
     };
     cluster.plane.store().put_desktop(&record).await.unwrap();
     let taken = refused(join(&auth.addr(), &fresh, "desk-6", &pinned(&cluster)).await);

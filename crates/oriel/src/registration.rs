@@ -128,6 +128,8 @@ impl Registrar for ControlPlane {
                 addr: beat.addr.clone(),
                 labels: beat.labels.clone(),
                 expires,
+                // The service's host: a lock on it ends this desktop's sessions.
+                host_id: (beat.service != beat.name).then(|| beat.service.clone()),
             };
             self.store().put_desktop(&record).await.map_err(unavailable)
         })

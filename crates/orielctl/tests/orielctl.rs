@@ -44,6 +44,7 @@ fn data_dir() -> tempfile::TempDir {
                 addr: "127.0.0.1:3029".into(),
                 labels: BTreeMap::from([("env".to_owned(), "dev".to_owned())]),
                 expires: None,
+                host_id: None,
             })
             .await
             .unwrap();

@@ -27,18 +27,27 @@ pub(super) async fn list(plane: &ControlPlane, kind: &str) -> Result<Outcome, Fa
         name: &'a str,
         hostname: &'a str,
         addr: &'a str,
+        /// The host whose service serves it: what `lock --server-id` names.
+        server_id: &'a str,
         labels: &'a BTreeMap<String, String>,
     }
     let views: Vec<_> = desktops
         .iter()
-        .map(|d| DesktopView { kind: format!("{}_desktop", d.kind.as_str()), name: &d.name, hostname: &d.hostname, addr: &d.addr, labels: &d.labels })
+        .map(|d| DesktopView {
+            kind: format!("{}_desktop", d.kind.as_str()),
+            name: &d.name,
+            hostname: &d.hostname,
+            addr: &d.addr,
+            server_id: d.server_id(),
+            labels: &d.labels,
+        })
         .collect();
     let rows = desktops
         .iter()
         .map(|d| {
             let labels = d.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-            vec![d.kind.as_str().to_owned(), d.name.clone(), d.hostname.clone(), d.addr.clone(), labels]
+            vec![d.kind.as_str().to_owned(), d.name.clone(), d.hostname.clone(), d.addr.clone(), d.server_id().to_owned(), labels]
         })
         .collect();
-    Ok(Outcome::records(&["Type", "Name", "Hostname", "Address", "Labels"], rows, &views))
+    Ok(Outcome::records(&["Type", "Name", "Hostname", "Address", "Server ID", "Labels"], rows, &views))
 }

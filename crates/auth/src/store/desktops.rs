@@ -24,12 +24,22 @@ pub struct DesktopRecord {
     pub labels: BTreeMap<String, String>,
     /// When it leaves listings unless heartbeated again.
     pub expires: Option<SystemTime>,
+    /// The host whose desktop service serves it, which a lock's
+    /// `server_id` names (Teleport's `host_id`): a Windows desktop's
+    /// service. `None` names the desktop itself, as for a Linux desktop
+    /// (its service's host id).
+    pub host_id: Option<String>,
 }
 
 impl DesktopRecord {
     /// The desktop as RBAC sees it.
     pub fn to_rbac(&self) -> Desktop {
         self.labels.iter().fold(Desktop::new(self.kind, &self.name), |d, (k, v)| d.with_label(k, v))
+    }
+
+    /// What a lock's `server_id` must name to lock this desktop.
+    pub fn server_id(&self) -> &str {
+        self.host_id.as_deref().unwrap_or(&self.name)
     }
 }
 
@@ -41,6 +51,8 @@ struct DesktopJson {
     labels: BTreeMap<String, String>,
     #[serde(default)]
     expires_unix: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    host_id: Option<String>,
 }
 
 fn folder(kind: DesktopKind) -> (&'static str, &'static str) {
@@ -70,6 +82,7 @@ impl Store {
             addr: desktop.addr.clone(),
             labels: desktop.labels.clone(),
             expires_unix: desktop.expires.map(to_unix),
+            host_id: desktop.host_id.clone(),
         };
         self.write_json(kind, folder, &desktop.name, &json, desktop.expires, mode).await.map(drop)
     }
@@ -96,5 +109,13 @@ impl Store {
 }
 
 fn record(kind: DesktopKind, json: DesktopJson) -> DesktopRecord {
-    DesktopRecord { kind, name: json.name, hostname: json.hostname, addr: json.addr, labels: json.labels, expires: json.expires_unix.map(from_unix) }
+    DesktopRecord {
+        kind,
+        name: json.name,
+        hostname: json.hostname,
+        addr: json.addr,
+        labels: json.labels,
+        expires: json.expires_unix.map(from_unix),
+        host_id: json.host_id,
+    }
 }

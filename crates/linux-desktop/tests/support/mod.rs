@@ -245,6 +245,7 @@ async fn control_plane(dir: &Path) -> ControlPlane {
         addr: "in-process".into(),
         labels: Default::default(),
         expires: None,
+        host_id: None,
     };
     plane.store().put_desktop(&desktop).await.unwrap();
     plane

@@ -75,7 +75,7 @@ pub fn start(
     }
     if let Some(discovery) = &config.discovery {
         let (directory, search) = directory_search(discovery)?;
-        tokio::spawn(discover_forever(plane.clone(), config.clone(), directory, search, discovery.interval));
+        tokio::spawn(discover_forever(plane.clone(), config.clone(), service_name.clone(), directory, search, discovery.interval));
     }
     Ok(services)
 }
@@ -113,7 +113,14 @@ fn directory_search(discovery: &LdapDiscovery) -> anyhow::Result<(Directory, Sea
 /// Searches the directory every `interval`: registers each computer found
 /// as a `windows_desktop` (the `host_labels` that match, then Teleport's
 /// labels), and removes the ones the directory no longer has.
-async fn discover_forever(plane: ControlPlane, config: WindowsDesktopService, directory: Directory, search: Search, interval: std::time::Duration) {
+async fn discover_forever(
+    plane: ControlPlane,
+    config: WindowsDesktopService,
+    service: String,
+    directory: Directory,
+    search: Search,
+    interval: std::time::Duration,
+) {
     let mut registered = std::collections::BTreeSet::new();
     let mut ticker = tokio::time::interval(interval);
     loop {
@@ -139,8 +146,15 @@ async fn discover_forever(plane: ControlPlane, config: WindowsDesktopService, di
             now.insert(desktop.name.clone());
             let mut labels = config.host_labels_for(&desktop.name, &desktop.addr);
             labels.extend(desktop.labels);
-            let record =
-                DesktopRecord { kind: DesktopKind::Windows, name: desktop.name.clone(), hostname: desktop.hostname, addr: desktop.addr, labels, expires };
+            let record = DesktopRecord {
+                kind: DesktopKind::Windows,
+                name: desktop.name.clone(),
+                hostname: desktop.hostname,
+                addr: desktop.addr,
+                labels,
+                expires,
+                host_id: Some(service.clone()),
+            };
             if let Err(error) = plane.store().put_desktop(&record).await {
                 tracing::warn!(desktop = %desktop.name, %error, "cannot register a discovered Windows desktop; trying again next time");
             }

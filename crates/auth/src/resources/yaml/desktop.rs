@@ -30,6 +30,7 @@ pub(super) fn parse(root: &At<'_>, kind: DesktopKind) -> Result<DesktopRecord, I
         addr: addr.to_owned(),
         labels: labels(root)?,
         expires: metadata_expires(root)?,
+        host_id: spec.optional_string("host_id")?.filter(|id| !id.is_empty()),
     })
 }
 
@@ -38,6 +39,9 @@ impl ToDocument for DesktopRecord {
         let mut spec = vec![("addr", Node::str(&self.addr))];
         if !self.hostname.is_empty() {
             spec.push(("hostname", Node::str(&self.hostname)));
+        }
+        if let Some(host_id) = &self.host_id {
+            spec.push(("host_id", Node::str(host_id)));
         }
         let version = match self.kind {
             DesktopKind::Linux => "v1",

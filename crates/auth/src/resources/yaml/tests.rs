@@ -112,6 +112,8 @@ spec:
                 addr: "10.0.0.5:3389".into(),
                 labels: BTreeMap::from([("env".into(), "prod".into()), ("teleport.dev/origin".into(), "config".into())]),
                 expires: None,
+                // Teleport's host_id: the service that serves it, which a lock's server_id names.
+                host_id: Some("3b2c".into()),
             }),
         ),
         (
@@ -131,6 +133,7 @@ spec: {addr: 'in-process', hostname: build-1}
                 addr: "in-process".into(),
                 labels: BTreeMap::new(),
                 expires: Some(at(1_795_398_781)),
+                host_id: None,
             }),
         ),
         (
