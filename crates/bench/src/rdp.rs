@@ -116,6 +116,7 @@ impl RdpHost {
             addr: format!("127.0.0.1:{}", self.port),
             server_name: "127.0.0.1".into(),
             certificate_pem: self.certificate_pem.clone(),
+            ca_pem: String::new(),
             accounts: BTreeMap::from([("bench".to_owned(), account)]),
         }
     }

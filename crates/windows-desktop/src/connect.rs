@@ -21,7 +21,7 @@ use crate::credentials::DesktopCredentials;
 use crate::drive::DriveBackend;
 use crate::error::RdpError;
 use crate::network::NoKerberos;
-use crate::tls::{self, PinnedCertificate};
+use crate::tls::{self, HostTrust};
 
 /// How long the whole connection sequence may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,8 +33,8 @@ pub struct RdpTarget {
     pub addr: String,
     /// The host's name for TLS and CredSSP (its address when it has none).
     pub server_name: String,
-    /// The certificate the host must present.
-    pub certificate: PinnedCertificate,
+    /// What the host's certificate is checked against.
+    pub trust: HostTrust,
     /// The account to sign in with.
     pub credentials: DesktopCredentials,
     /// The screen to ask for, in pixels (the host may impose its own).
@@ -98,11 +98,15 @@ async fn connect_now(target: &RdpTarget) -> Result<RdpConnection, RdpError> {
     let should_upgrade = ironrdp_tokio::connect_begin(&mut framed, &mut connector).await.map_err(connection_error)?;
 
     let (tcp, leftover) = framed.into_inner();
-    let tls_connector = tls::connector(target.certificate.clone()).map_err(|e| RdpError::Tls(std::io::Error::other(e)))?;
+    let tls_connector = tls::connector(target.trust.clone()).map_err(|e| RdpError::Tls(std::io::Error::other(e)))?;
     let name = rustls::pki_types::ServerName::try_from(target.server_name.clone())
         .map_err(|e| RdpError::Connection(format!("bad host name {:?}: {e}", target.server_name)))?;
     let tls = tls_connector.connect(name, tcp).await.map_err(RdpError::Tls)?;
-    let public_key = target.certificate.public_key().ok_or_else(|| RdpError::Connection("the host's certificate has no readable public key".into()))?;
+    // CredSSP binds to the key of the certificate the host presented (the
+    // pinned one, or the one its CA vouched for).
+    let presented = tls.get_ref().1.peer_certificates().and_then(|chain| chain.first()).map(|leaf| leaf.as_ref().to_vec());
+    let public_key =
+        presented.as_deref().and_then(tls::public_key).ok_or_else(|| RdpError::Connection("the host's certificate has no readable public key".into()))?;
     let upgraded = ironrdp_tokio::mark_as_upgraded(should_upgrade, &mut connector);
     let mut framed = TokioFramed::new_with_leftover(tls, leftover);
 

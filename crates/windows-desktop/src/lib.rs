@@ -32,4 +32,4 @@ pub use credentials::DesktopCredentials;
 pub use error::RdpError;
 pub use input::InputState;
 pub use screen::{HostPdu, PointerShape, RemoteScreen, ScreenEvent};
-pub use tls::PinnedCertificate;
+pub use tls::{HostTrust, PinnedCertificate};

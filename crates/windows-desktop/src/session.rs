@@ -29,7 +29,7 @@ use crate::drive::{DriveAction, DriveBridge};
 use crate::frames::FrameSource;
 use crate::input::InputState;
 use crate::screen::{PointerShape, RemoteScreen, ScreenEvent};
-use crate::{DesktopCredentials, PinnedCertificate, RdpError, RdpTarget};
+use crate::{DesktopCredentials, HostTrust, PinnedCertificate, RdpError, RdpTarget};
 
 /// The longest the last input release and the shutdown notice may take.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -57,12 +57,15 @@ async fn run<R: AsyncRead + Unpin>(
     let agreement = handshake::agree(&hello)?;
     let cap = MaxScreen::new(launch.max_screen_width, launch.max_screen_height);
     let asked = agreement.screen.within(cap);
-    let certificate =
-        PinnedCertificate::from_pem(&host.certificate_pem).ok_or_else(|| SessionError::Internal("the RDP host's certificate is not PEM".into()))?;
+    let trust = match host.ca_pem.is_empty() {
+        true => PinnedCertificate::from_pem(&host.certificate_pem).map(HostTrust::Pinned),
+        false => HostTrust::authority_from_pem(&host.ca_pem),
+    }
+    .ok_or_else(|| SessionError::Internal("the RDP host's certificate or CA is not PEM".into()))?;
     let target = RdpTarget {
         addr: host.addr.clone(),
         server_name: host.server_name.clone(),
-        certificate,
+        trust,
         credentials: DesktopCredentials {
             username: host.username.clone(),
             password: host.password.clone(),

@@ -1,8 +1,39 @@
-//! TLS to an RDP host whose certificate is pinned.
+//! TLS to an RDP host: its certificate pinned, or issued by a CA.
 //!
 //! RDP hosts outside a domain present self-signed certificates, so a CA
 //! proves nothing about them; the certificate configured for the host
-//! does. The handshake's signatures are still checked against it.
+//! does. The handshake's signatures are still checked against it. Hosts
+//! found in a directory have certificates from the domain's CA, for their
+//! DNS names: those are checked as a browser checks a web server's.
+
+/// What a host's certificate is checked against.
+#[derive(Debug, Clone)]
+pub enum HostTrust {
+    /// Exactly this certificate.
+    Pinned(PinnedCertificate),
+    /// A chain to one of these CA certificates (DER), naming the host.
+    Authority(Vec<Vec<u8>>),
+}
+
+impl HostTrust {
+    /// The CA certificates of a PEM text; `None` when it has none.
+    pub fn authority_from_pem(pem: &str) -> Option<Self> {
+        let cas: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes())
+            .filter_map(Result::ok)
+            .filter(|block| block.label == "CERTIFICATE")
+            .map(|block| block.contents)
+            .collect();
+        (!cas.is_empty()).then_some(Self::Authority(cas))
+    }
+}
+
+/// The host key CredSSP binds the credentials to: the public key bits of
+/// the certificate (DER) the host presented (the BIT STRING of its
+/// SubjectPublicKeyInfo).
+pub(crate) fn public_key(certificate: &[u8]) -> Option<Vec<u8>> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(certificate).ok()?;
+    Some(certificate.public_key().subject_public_key.data.to_vec())
+}
 
 use std::sync::Arc;
 
@@ -26,13 +57,6 @@ impl PinnedCertificate {
     pub fn from_pem(pem: &str) -> Option<Self> {
         let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
         (parsed.label == "CERTIFICATE").then_some(Self(parsed.contents))
-    }
-
-    /// The host key CredSSP binds the credentials to: the certificate's
-    /// public key bits (the BIT STRING of its SubjectPublicKeyInfo).
-    pub(crate) fn public_key(&self) -> Option<Vec<u8>> {
-        let (_, certificate) = x509_parser::parse_x509_certificate(&self.0).ok()?;
-        Some(certificate.public_key().subject_public_key.data.to_vec())
     }
 }
 
@@ -71,14 +95,26 @@ impl ServerCertVerifier for Pinned {
     }
 }
 
-/// The client side of TLS to a host that must present `certificate`.
-pub(crate) fn connector(certificate: PinnedCertificate) -> Result<tokio_rustls::TlsConnector, rustls::Error> {
+/// The client side of TLS to a host whose certificate `trust` checks.
+pub(crate) fn connector(trust: HostTrust) -> Result<tokio_rustls::TlsConnector, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algorithms = provider.signature_verification_algorithms;
+    let verifier: Arc<dyn ServerCertVerifier> = match trust {
+        HostTrust::Pinned(certificate) => Arc::new(Pinned { certificate, algorithms }),
+        HostTrust::Authority(cas) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in cas {
+                roots.add(CertificateDer::from(ca))?;
+            }
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(format!("the hosts' CA: {e}")))?
+        }
+    };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Pinned { certificate, algorithms }))
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     // CredSSP binds to this very connection's key: no resumed sessions.
     config.resumption = rustls::client::Resumption::disabled();

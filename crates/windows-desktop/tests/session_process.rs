@@ -33,6 +33,7 @@ fn launch(server: &ShadowServer, password: &str) -> pb::Launch {
             password: password.into(),
             domain: String::new(),
             desktop_name: "test-host".into(),
+            ca_pem: String::new(),
         }),
         pacing: Some(pb::Pacing { min_interval_us: 16_667, max_in_flight: 2, ack_timeout_ms: 3000, keyframe_interval_ms: 60_000 }),
         max_screen_width: 8192,

@@ -4,7 +4,7 @@
 //! root and offers NLA; xrdp (TLS only, root, PAM) comes with the
 //! channels the shadow server lacks (docs/windows-facts.md).
 
-use oriel_windows_desktop::{DesktopCredentials, PinnedCertificate, RdpError, RdpTarget, RemoteScreen, ScreenEvent, connect};
+use oriel_windows_desktop::{DesktopCredentials, HostTrust, PinnedCertificate, RdpError, RdpTarget, RemoteScreen, ScreenEvent, connect};
 
 mod support;
 use support::{PASSWORD, PATIENCE, SCREEN, ShadowServer, USER, free_port, red_window};
@@ -73,10 +73,14 @@ async fn a_wrong_password_is_refused_with_a_clear_error() {
 async fn a_host_with_another_certificate_is_refused() {
     let server = ShadowServer::start();
     let other = ShadowServer::start();
-    let target = RdpTarget { certificate: other.certificate.clone(), ..server.target(PASSWORD) };
+    let target = RdpTarget { trust: HostTrust::Pinned(other.certificate.clone()), ..server.target(PASSWORD) };
     let error = connect(&target).await.unwrap_err();
     assert!(matches!(error, RdpError::Tls(_)), "{error}");
     assert!(error.to_string().contains("not the one configured"), "{error}");
+    // A self-signed certificate is not one a CA issued.
+    let target = RdpTarget { trust: HostTrust::Authority(vec![other.certificate.0.clone()]), ..server.target(PASSWORD) };
+    let error = connect(&target).await.unwrap_err();
+    assert!(matches!(error, RdpError::Tls(_)), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +95,7 @@ async fn a_host_that_is_not_rdp_is_a_clear_error() {
     let target = RdpTarget {
         addr: format!("127.0.0.1:{port}"),
         server_name: "127.0.0.1".into(),
-        certificate: PinnedCertificate(Vec::new()),
+        trust: HostTrust::Pinned(PinnedCertificate(Vec::new())),
         credentials: DesktopCredentials { username: USER.into(), password: PASSWORD.into(), domain: None },
         width: 800,
         height: 600,

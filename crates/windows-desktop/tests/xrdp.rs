@@ -31,7 +31,10 @@ fn launch(server: &XrdpServer) -> pb::Launch {
         rdp: Some(pb::RdpHost {
             addr: format!("127.0.0.1:{}", server.port),
             server_name: "127.0.0.1".into(),
-            certificate_pem: server.certificate_pem.clone(),
+            // Its certificate is checked against the CA that issued it,
+            // for its name, as for a host found in the directory.
+            certificate_pem: String::new(),
+            ca_pem: server.ca_pem.clone(),
             username: server.user.clone(),
             password: server.password.clone(),
             domain: String::new(),

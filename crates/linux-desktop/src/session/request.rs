@@ -68,8 +68,12 @@ pub struct RdpDesktop {
     pub addr: String,
     /// The host's name for TLS and CredSSP.
     pub server_name: String,
-    /// The host's certificate (PEM), the only one accepted.
+    /// The host's certificate (PEM), the only one accepted; empty when
+    /// `ca_pem` is set.
     pub certificate_pem: String,
+    /// CA certificates (PEM) the host's certificate must chain to, for
+    /// `server_name` (a host found in the directory).
+    pub ca_pem: String,
     /// The account each RBAC login signs in with (`ad: false` hosts).
     pub accounts: std::collections::BTreeMap<String, RdpAccount>,
 }

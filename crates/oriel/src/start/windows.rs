@@ -42,7 +42,7 @@ pub fn start(
         if accounts.is_empty() {
             tracing::warn!(desktop = %host.name, file = %file.display(), "no accounts for this Windows desktop in the credentials file: its sessions will be refused");
         }
-        let rdp = RdpDesktop { addr: host.addr.clone(), server_name: host.server_name.clone(), certificate_pem, accounts };
+        let rdp = RdpDesktop { addr: host.addr.clone(), server_name: host.server_name.clone(), certificate_pem, ca_pem: String::new(), accounts };
         let service = LinuxDesktopService::new(DesktopConfig {
             desktop_name: host.name.clone(),
             kind: DesktopKind::Windows,

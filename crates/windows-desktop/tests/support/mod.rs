@@ -114,7 +114,7 @@ impl ShadowServer {
         RdpTarget {
             addr: format!("127.0.0.1:{}", self.port),
             server_name: "127.0.0.1".into(),
-            certificate: self.certificate.clone(),
+            trust: oriel_windows_desktop::HostTrust::Pinned(self.certificate.clone()),
             credentials: DesktopCredentials { username: USER.into(), password: password.into(), domain: None },
             width: SCREEN.0,
             height: SCREEN.1,

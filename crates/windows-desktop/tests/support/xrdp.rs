@@ -23,6 +23,8 @@ pub struct XrdpServer {
     pub password: String,
     /// The server's certificate, PEM.
     pub certificate_pem: String,
+    /// The CA that issued it, PEM.
+    pub ca_pem: String,
     /// Where a client's shared drives appear on the server.
     pub drives: PathBuf,
     dir: PathBuf,
@@ -63,6 +65,7 @@ impl XrdpServer {
             user: var("USER"),
             password: var("PASSWORD"),
             certificate_pem: std::fs::read_to_string(var("CERT")).unwrap(),
+            ca_pem: std::fs::read_to_string(var("CA")).unwrap(),
             drives: PathBuf::from(var("DRIVES")),
             dir,
             _turn: turn,
