@@ -55,6 +55,10 @@ export async function startSlapd() {
     dir,
     ldaps,
     caFile: join(dir, 'tls/ca.crt'),
+    /** Adds the entries of `ldif` to the directory, as an administrator would. */
+    add(ldif) {
+      execFileSync('ldapadd', ['-x', '-H', `ldap://127.0.0.1:${ldap}`, '-D', LDAP_ADMIN, '-w', LDAP_ADMIN_PASSWORD], { input: ldif });
+    },
     /** Removes `dn` from the directory, as an administrator would. */
     delete(dn) {
       execFileSync('ldapdelete', ['-x', '-H', `ldap://127.0.0.1:${ldap}`, '-D', LDAP_ADMIN, '-w', LDAP_ADMIN_PASSWORD, dn]);

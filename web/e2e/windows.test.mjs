@@ -128,6 +128,7 @@ function startXrdp() {
     user: env.ORIEL_TEST_XRDP_USER,
     password: env.ORIEL_TEST_XRDP_PASSWORD,
     certificate: env.ORIEL_TEST_XRDP_CERT,
+    ca: env.ORIEL_TEST_XRDP_CA,
     drives: env.ORIEL_TEST_XRDP_DRIVES,
     /** Runs a program as the session's user, on its display, where its drives are mounted. */
     asUser: (args, input) =>
@@ -146,7 +147,9 @@ before(async () => {
       writeFileSync(
         credentials,
         `hosts:\n  win-dev:\n    Administrator:\n      username: ${HOST_USER}\n      password: "${HOST_PASSWORD}"\n` +
-          `  win-xrdp:\n    Administrator:\n      username: ${xrdp.user}\n      password: "${xrdp.password}"\n`,
+          `  win-xrdp:\n    Administrator:\n      username: ${xrdp.user}\n      password: "${xrdp.password}"\n` +
+          // Every host discovery finds: a domain account, as it were.
+          `discovered:\n  Administrator:\n    username: ${xrdp.user}\n    password: "${xrdp.password}"\n`,
       );
       chmodSync(credentials, 0o600);
       const bindPassword = join(dir, 'ldap-password');
@@ -155,7 +158,9 @@ before(async () => {
       // The directory is searched every second; a filter keeps domain controllers out.
       const ldap =
         `  ldap:\n    addr: 127.0.0.1:${slapd.ldaps}\n    domain: example.com\n    username: ${LDAP_ADMIN}\n    password_file: ${bindPassword}\n    ldap_ca_file: ${slapd.caFile}\n` +
-        `  discovery:\n    base_dn: '*'\n    filters: ['(!(primaryGroupID=516))']\n    label_attributes: [location]\n  discovery_interval: 1s\n`;
+        `  discovery:\n    base_dn: '*'\n    filters: ['(!(primaryGroupID=516))']\n    label_attributes: [location]\n` +
+        // Discovered hosts' certificates come from the CA that issued xrdp's, which listens on this port.
+        `    host_ca_file: ${xrdp.ca}\n    rdp_port: ${xrdp.port}\n  discovery_interval: 1s\n`;
       return (
         `windows_desktop_service:\n  enabled: yes\n  disconnect_grace: 0\n  credentials_file: ${credentials}\n` +
         `  static_hosts:\n    - name: win-dev\n      addr: 127.0.0.1:${shadow.port}\n      ad: false\n      certificate_file: ${shadow.certificate}\n      labels:\n        env: dev\n` +
@@ -374,6 +379,28 @@ test('a login the credentials file does not know is refused with the reason', as
   await page.locator('text=no credentials for the login "Guest" on win-dev').first().waitFor({ timeout: 30_000 });
 });
 
+test('a host found in the directory is reached by its DNS name, its certificate checked against the domain’s CA', async () => {
+  oriel.orielctl(['users', 'update', 'admin', '--roles=access', '--windows-logins=Administrator']);
+  slapd.add(
+    'dn: cn=XRDP,ou=Desktops,dc=example,dc=com\nobjectClass: computer\ncn: XRDP\nname: XRDP\ndNSHostName: localhost\n' +
+      'operatingSystem: Windows Server 2022 Standard\nobjectGUID:: ESIzRFVmd4iZqrvM3e7/AA==\nprimaryGroupID: 515\n',
+  );
+  let desktop;
+  await eventually('the host in the desktops', () => {
+    desktop = JSON.parse(oriel.orielctl(['windows_desktops', 'ls', '--format', 'json'])).find((d) => d.hostname === 'localhost');
+    return desktop !== undefined;
+  });
+  assert.equal(desktop.labels['teleport.dev/origin'], 'dynamic');
+  await page.goto(`${oriel.url}/web`);
+  const row = page.locator(`[data-desktop="${desktop.name}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  await row.locator('[data-connect]').click();
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  // xrdp's session: its root colour (#2a6f97) in the corner.
+  await eventually('the host’s screen', async () => (await canvasPixel(page, 4, 4)) === '42,111,151,255');
+  slapd.delete('cn=XRDP,ou=Desktops,dc=example,dc=com');
+});
+
 test('hosts in the directory appear with Teleport’s labels, a filter keeps one out, and a host the directory drops leaves the list', async () => {
   await page.goto(`${oriel.url}/web`);
   const row = page.locator('[data-desktop="ws1-example-com-deadbeef"]');
@@ -385,9 +412,9 @@ test('hosts in the directory appear with Teleport’s labels, a filter keeps one
   }
   assert.equal(await page.locator('[data-desktop^="dc1-"]').count(), 0, 'the filter keeps the domain controller out');
   assert.equal(await page.locator('[data-desktop^="lnx1-"]').count(), 0, 'a Linux member is no Windows desktop');
-  // Its certificate is pinned nowhere yet: a session is refused with the reason.
+  // A session goes to its DNS name, which no resolver here knows: the reason is shown.
   await row.locator('[data-connect]').click();
-  await page.locator('text=sessions to discovered hosts are not built yet').first().waitFor({ timeout: 30_000 });
+  await page.locator('text=cannot reach the RDP host ws1.example.com').first().waitFor({ timeout: 30_000 });
 
   slapd.delete('cn=WS1,ou=Desktops,dc=example,dc=com');
   await eventually('ws1 to leave the desktops', () => !oriel.orielctl(['windows_desktops', 'ls']).includes('ws1-example-com'));

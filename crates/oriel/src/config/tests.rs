@@ -309,6 +309,14 @@ fn windows_desktop_service_takes_teleports_keys_and_says_what_is_missing() {
     assert_eq!(discovery.base_dn, "DC=example,DC=com", "'*' is the domain's DN, as in Teleport");
     assert_eq!((discovery.rdp_port, discovery.interval, discovery.start_tls), (3389, Duration::from_secs(60), false));
     assert_eq!((discovery.filters, discovery.label_attributes), (vec!["(location=Berlin)".to_owned()], vec!["location".to_owned()]));
+    assert_eq!(discovery.host_ca_file, None, "without the hosts' CA, discovered hosts are listed and not served");
+    let with_ca = Config::parse(
+        "oriel.yaml",
+        &format!("auth_service:\nproxy_service:\nwindows_desktop_service:\n{ldap}  discovery:\n    base_dn: '*'\n    host_ca_file: /etc/oriel/domain-ca.pem\n    rdp_port: 3390\n"),
+    )
+    .unwrap();
+    let discovery = with_ca.windows_desktop_service.discovery.expect("discovery");
+    assert_eq!((discovery.host_ca_file.as_deref(), discovery.rdp_port), (Some(std::path::Path::new("/etc/oriel/domain-ca.pem")), 3390));
     let alone = error("auth_server: a:3025\nwindows_desktop_service:\n  enabled: yes\n  credentials_file: /c\n");
     assert!(alone.contains("windows_desktop_service runs in the auth service's process so far"), "{alone}");
 }

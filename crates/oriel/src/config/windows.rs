@@ -57,6 +57,10 @@ pub struct LdapDiscovery {
     pub label_attributes: Vec<String>,
     /// The RDP port of discovered hosts.
     pub rdp_port: u16,
+    /// `discovery.host_ca_file`: the CA that issues discovered hosts' RDP
+    /// certificates (the domain's), PEM. Without it sessions to them are
+    /// refused: a certificate nobody vouches for proves nothing.
+    pub host_ca_file: Option<PathBuf>,
     /// How often the directory is searched again.
     pub interval: std::time::Duration,
 }
@@ -291,8 +295,8 @@ fn ldap_discovery(at: &At, ldap: &Node, discovery_at: &At, discovery: &Node, int
     let Some(username) = username else { return Err(at.error("username is missing (the DN to bind as)")) };
     let Some(password_file) = password_file else { return Err(at.error("password_file is missing (a file only its owner may read, with the bind password)")) };
     let Some(ca_pem) = ca else { return Err(at.error("ldap_ca_cert or ldap_ca_file is missing: the CA the directory's certificate must chain to")) };
-    let (mut base_dn, mut filters, mut label_attributes, mut rdp_port) = (None, Vec::new(), Vec::new(), 3389);
-    for entry in mapping(discovery_at, discovery, &["base_dn", "filters", "label_attributes", "rdp_port"])? {
+    let (mut base_dn, mut filters, mut label_attributes, mut rdp_port, mut host_ca_file) = (None, Vec::new(), Vec::new(), 3389, None);
+    for entry in mapping(discovery_at, discovery, &["base_dn", "filters", "label_attributes", "rdp_port", "host_ca_file"])? {
         let at = discovery_at.key(entry);
         let value = &entry.value;
         match entry.key.as_str() {
@@ -300,6 +304,7 @@ fn ldap_discovery(at: &At, ldap: &Node, discovery_at: &At, discovery: &Node, int
             "filters" => filters = super::fields::strings(&at, value)?,
             "label_attributes" => label_attributes = super::fields::strings(&at, value)?,
             "rdp_port" => rdp_port = super::fields::count(&at, value, 1, 65535)? as u16,
+            "host_ca_file" => host_ca_file = Some(PathBuf::from(string(&at, value)?)),
             _ => unreachable!("mapping refuses unknown keys"),
         }
     }
@@ -311,5 +316,5 @@ fn ldap_discovery(at: &At, ldap: &Node, discovery_at: &At, discovery: &Node, int
         "*" => domain.split('.').map(|part| format!("DC={part}")).collect::<Vec<_>>().join(","),
         _ => base_dn,
     };
-    Ok(LdapDiscovery { addr, start_tls, domain, username, password_file, ca_pem, base_dn, filters, label_attributes, rdp_port, interval })
+    Ok(LdapDiscovery { addr, start_tls, domain, username, password_file, ca_pem, base_dn, filters, label_attributes, rdp_port, host_ca_file, interval })
 }

@@ -9,6 +9,11 @@
 //!       username: Administrator
 //!       password: "…"
 //!       domain: EXAMPLE   # optional
+//! discovered:             # every host LDAP discovery finds (domain accounts)
+//!   alice:
+//!     username: alice
+//!     password: "…"
+//!     domain: EXAMPLE
 //! ```
 //!
 //! Passwords are read here and go only to the session process that signs
@@ -23,8 +28,14 @@ use oriel_rbac::ParseError;
 use super::fields::{At, mapping, string};
 use super::mapping_any;
 
-/// Per host name, per login: the account.
-pub type Credentials = BTreeMap<String, BTreeMap<String, RdpAccount>>;
+/// The accounts of the file.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    /// Per static host's name, per login: the account.
+    pub hosts: BTreeMap<String, BTreeMap<String, RdpAccount>>,
+    /// Per login: the account on every host discovery finds.
+    pub discovered: BTreeMap<String, RdpAccount>,
+}
 
 /// Why the file cannot be used; never quotes a password.
 #[derive(Debug, thiserror::Error)]
@@ -83,34 +94,45 @@ fn read_private(path: &Path) -> Result<String, CredentialsError> {
 /// The file's text as credentials; `source` names it in errors.
 pub fn parse(source: &str, text: &str) -> Result<Credentials, ParseError> {
     let documents = oriel_rbac::document::load_documents(source, text)?;
-    let Some(root) = documents.first() else { return Ok(Credentials::new()) };
+    let Some(root) = documents.first() else { return Ok(Credentials::default()) };
     let at = At::root(source, root);
-    let mut credentials = Credentials::new();
-    for entry in mapping(&at, root, &["hosts"])? {
+    let mut credentials = Credentials::default();
+    for entry in mapping(&at, root, &["hosts", "discovered"])? {
         let at = at.key(entry);
-        for host in mapping_any(&at, &entry.value)? {
-            let at = at.key(host);
-            let mut logins = BTreeMap::new();
-            for login in mapping_any(&at, &host.value)? {
-                let at = at.key(login);
-                let (mut username, mut password, mut domain) = (None, None, String::new());
-                for field in mapping(&at, &login.value, &["username", "password", "domain"])? {
-                    let at = at.key(field);
-                    match field.key.as_str() {
-                        "username" => username = Some(string(&at, &field.value)?),
-                        "password" => password = Some(password_text(&at, &field.value)?),
-                        "domain" => domain = string(&at, &field.value)?,
-                        _ => unreachable!("mapping refuses unknown keys"),
-                    }
+        match entry.key.as_str() {
+            "hosts" => {
+                for host in mapping_any(&at, &entry.value)? {
+                    let logins = accounts(&at.key(host), &host.value)?;
+                    credentials.hosts.insert(host.key.clone(), logins);
                 }
-                let Some(username) = username else { return Err(at.error("username is missing")) };
-                let Some(password) = password else { return Err(at.error("password is missing")) };
-                logins.insert(login.key.clone(), RdpAccount { username, password, domain });
             }
-            credentials.insert(host.key.clone(), logins);
+            "discovered" => credentials.discovered = accounts(&at, &entry.value)?,
+            _ => unreachable!("mapping refuses unknown keys"),
         }
     }
     Ok(credentials)
+}
+
+/// Per login, an account: `username`, `password`, `domain`.
+fn accounts(at: &At, node: &oriel_rbac::document::Node) -> Result<BTreeMap<String, RdpAccount>, ParseError> {
+    let mut logins = BTreeMap::new();
+    for login in mapping_any(at, node)? {
+        let at = at.key(login);
+        let (mut username, mut password, mut domain) = (None, None, String::new());
+        for field in mapping(&at, &login.value, &["username", "password", "domain"])? {
+            let at = at.key(field);
+            match field.key.as_str() {
+                "username" => username = Some(string(&at, &field.value)?),
+                "password" => password = Some(password_text(&at, &field.value)?),
+                "domain" => domain = string(&at, &field.value)?,
+                _ => unreachable!("mapping refuses unknown keys"),
+            }
+        }
+        let Some(username) = username else { return Err(at.error("username is missing")) };
+        let Some(password) = password else { return Err(at.error("password is missing")) };
+        logins.insert(login.key.clone(), RdpAccount { username, password, domain });
+    }
+    Ok(logins)
 }
 
 #[cfg(test)]
@@ -121,16 +143,19 @@ mod tests {
     fn accounts_per_host_and_login_and_mistakes_named_without_the_password() {
         let text = "hosts:\n  dev-win:\n    Administrator:\n      username: admin\n      password: s3cret pass\n      domain: EX\n";
         let credentials = parse("creds.yaml", text).unwrap();
-        let account = &credentials["dev-win"]["Administrator"];
+        let account = &credentials.hosts["dev-win"]["Administrator"];
         assert_eq!((account.username.as_str(), account.password.as_str(), account.domain.as_str()), ("admin", "s3cret pass", "EX"));
         assert!(!format!("{account:?}").contains("s3cret"));
         let missing = parse("creds.yaml", "hosts:\n  dev-win:\n    alice:\n      password: hunter2\n").unwrap_err().to_string();
         assert!(missing.starts_with("creds.yaml:4:7") && missing.contains("username is missing") && !missing.contains("hunter2"), "{missing}");
         let number = parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      password: 007\n").unwrap_err().to_string();
         assert!(number.contains("quoted string"), "{number}");
-        assert_eq!(parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      password: \"007\"\n").unwrap()["w"]["a"].password, "007");
+        assert_eq!(parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      password: \"007\"\n").unwrap().hosts["w"]["a"].password, "007");
         let typo = parse("creds.yaml", "hosts:\n  w:\n    a:\n      username: u\n      pasword: hunter2\n").unwrap_err().to_string();
         assert!(typo.contains("unknown key") && !typo.contains("hunter2"), "{typo}");
+        let domain = "discovered:\n  alice:\n    username: alice\n    password: \"p w\"\n    domain: EXAMPLE\n";
+        let discovered = parse("creds.yaml", domain).unwrap().discovered;
+        assert_eq!((discovered["alice"].username.as_str(), discovered["alice"].domain.as_str()), ("alice", "EXAMPLE"));
     }
 
     #[test]
@@ -142,6 +167,6 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(read(&path).unwrap_err().to_string().contains("chmod 600"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(read(&path).unwrap().is_empty());
+        assert!(read(&path).unwrap().hosts.is_empty());
     }
 }

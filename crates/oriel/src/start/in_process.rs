@@ -19,7 +19,7 @@ pub struct InProcess {
 /// it serves), then the cluster.
 pub struct Dialers {
     pub local: Option<InProcess>,
-    pub windows: std::collections::BTreeMap<String, LinuxDesktopService>,
+    pub windows: super::windows::WindowsDesktops,
     pub cluster: ClusterDialer,
 }
 
@@ -32,7 +32,7 @@ impl Dialers {
                 .as_ref()
                 .filter(|local| request.desktop == local.name)
                 .map(|local| InProcess { service: local.service.clone(), name: local.name.clone() }),
-            "windows" => self.windows.get(&request.desktop).map(|service| InProcess { service: service.clone(), name: request.desktop.clone() }),
+            "windows" => self.windows.get(&request.desktop).map(|service| InProcess { service, name: request.desktop.clone() }),
             _ => None,
         }
     }
@@ -65,10 +65,11 @@ impl DesktopDialer for Dialers {
             match self.in_process(&request) {
                 Some(local) => Ok(local.open(request)),
                 // Windows desktops are served only from this process: one it
-                // does not serve was found by LDAP discovery.
+                // does not serve was found by LDAP discovery, without a CA
+                // to check its certificate with.
                 None if request.kind == "windows" => Ok(refusal(&format!(
-                    "Windows desktop {} was found in the directory, and sessions to discovered hosts are not built yet: \
-                     their certificates cannot be pinned. An administrator can list it under static_hosts with its certificate",
+                    "Windows desktop {} was found in the directory, and this service has no CA to check the certificates of discovered hosts with: \
+                     an administrator sets windows_desktop_service.discovery.host_ca_file (or lists the host under static_hosts with its certificate)",
                     request.desktop
                 ))),
                 _ => self.cluster.dial(request).await,
