@@ -21,6 +21,7 @@ pub mod discovery;
 pub mod drive;
 mod error;
 pub mod frames;
+pub mod fuzzing;
 pub mod input;
 mod network;
 mod screen;
