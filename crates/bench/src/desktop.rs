@@ -334,6 +334,28 @@ impl Session {
         Ok(Self { browser, session_id: hello.session_id, display, xvfb_pid, terminal, beside_teleport_style: false, task, _desktop: desktop.clone() })
     }
 
+    /// [`Session::start_rdp`] for a host whose display is known only once
+    /// its session runs: the bench's xsession (see [`write_xsession`])
+    /// reports it in `dir`; `x_server` finds the host's X server process
+    /// once it runs.
+    pub async fn start_rdp_reported(
+        service_runtime: &Runtime,
+        desktop: &Desktop,
+        dir: &Path,
+        x_server: impl Fn() -> Option<i32>,
+        codec: Codec,
+    ) -> anyhow::Result<Self> {
+        let (client_end, task) = desktop.pipe(service_runtime);
+        let mut browser = Browser::new(Transport::Stream(Box::pin(client_end)));
+        let hello = browser.hello(1920, 1080, codec).await?;
+        let display = wait_display(dir, &mut browser).await?;
+        let terminal = wait_window(&mut browser, &display, TERMINAL).await?;
+        browser.wait_quiet(Duration::from_millis(500), Duration::from_secs(30)).await?;
+        let xvfb_pid = x_server().context("cannot find the host's X server process")?;
+        let task = SessionTask::Handle(task);
+        Ok(Self { browser, session_id: hello.session_id, display, xvfb_pid, terminal, beside_teleport_style: false, task, _desktop: desktop.clone() })
+    }
+
     /// Ends the session as a closing browser tab would, and waits until the
     /// service has stopped Xvfb and the xsession.
     pub async fn close(self) -> anyhow::Result<()> {
