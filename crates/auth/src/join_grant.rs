@@ -92,7 +92,9 @@ impl ControlPlane {
         // A lock on the host that serves the desktop keeps joiners out too.
         let server_id = match self.store.desktop(kind, desktop).await {
             Ok(record) => record.server_id().to_owned(),
-            Err(StoreError::NotFound { .. }) => desktop.to_owned(),
+            // The desktop left the listings while its session runs: its
+            // host is unknown, so a lock on any host would be missed.
+            Err(StoreError::NotFound { .. }) => return Err(AccessDenied::Unknown(format!("{kind} desktop {desktop:?} is no longer registered"))),
             Err(e) => return Err(AccessDenied::Unavailable(e.to_string())),
         };
         let subject = SessionSubject { user: user.name.as_str(), roles: &user.roles, login: "", server_id: &server_id, desktop_kind: kind, desktop };

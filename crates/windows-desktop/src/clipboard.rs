@@ -21,6 +21,8 @@ use oriel_tdpb::limits::MAX_CLIPBOARD_LEN;
 pub enum HostClipboard {
     /// The channel is being set up: the client says what its clipboard holds.
     AnnounceWanted,
+    /// The host took that: the channel is ready for copies and pastes.
+    Ready,
     /// The host's clipboard now holds data in these formats.
     Copied(Vec<ClipboardFormatId>),
     /// Something on the host pastes: it wants the browser's data in this format.
@@ -71,7 +73,9 @@ impl CliprdrBackend for ChannelBackend {
         ClipboardGeneralCapabilityFlags::empty()
     }
 
-    fn on_ready(&mut self) {}
+    fn on_ready(&mut self) {
+        self.events.push(HostClipboard::Ready);
+    }
 
     fn on_request_format_list(&mut self) {
         self.events.push(HostClipboard::AnnounceWanted);
@@ -146,9 +150,19 @@ impl ClipboardBridge {
     pub fn from_host(&mut self, event: HostClipboard) -> Vec<ClipboardAction> {
         match event {
             HostClipboard::AnnounceWanted => {
-                self.ready = true;
                 self.host_has = self.browser_text.clone();
                 vec![announcement(self.browser_text.is_some())]
+            }
+            HostClipboard::Ready => {
+                self.ready = true;
+                // What the browser copied while the channel was being set up.
+                match self.browser_text.is_some() && self.host_has != self.browser_text {
+                    true => {
+                        self.host_has = self.browser_text.clone();
+                        vec![announcement(true)]
+                    }
+                    false => Vec::new(),
+                }
             }
             HostClipboard::Copied(formats) => {
                 // The host's copy replaces whatever it held.
@@ -235,6 +249,9 @@ mod tests {
         let mut bridge = ClipboardBridge::default();
         assert_eq!(bridge.from_browser(b"one\ntwo"), [], "nothing to tell before the channel is up");
         assert_eq!(bridge.from_host(HostClipboard::AnnounceWanted), [ClipboardAction::Announce(vec![ClipboardFormatId::CF_UNICODETEXT])]);
+        assert_eq!(bridge.from_browser("while setting up".as_bytes()), [], "not until the host took the first list");
+        assert_eq!(bridge.from_host(HostClipboard::Ready), [ClipboardAction::Announce(vec![ClipboardFormatId::CF_UNICODETEXT])], "then it is announced");
+        bridge.from_browser(b"one\ntwo");
         let answer = only_answer(bridge.from_host(HostClipboard::DataWanted(ClipboardFormatId::CF_UNICODETEXT)));
         assert_eq!(answer.data(), utf16("one\r\ntwo"));
         assert_eq!(bridge.from_browser("é".as_bytes()), [ClipboardAction::Announce(vec![ClipboardFormatId::CF_UNICODETEXT])], "announced at once now");
@@ -246,6 +263,7 @@ mod tests {
     fn the_hosts_text_is_fetched_as_unicode_and_reaches_the_browser_once_with_lf() {
         let mut bridge = ClipboardBridge::default();
         bridge.from_host(HostClipboard::AnnounceWanted);
+        bridge.from_host(HostClipboard::Ready);
         let formats = vec![ClipboardFormatId::CF_TEXT, ClipboardFormatId::CF_UNICODETEXT, ClipboardFormatId::CF_LOCALE];
         assert_eq!(bridge.from_host(HostClipboard::Copied(formats.clone())), [ClipboardAction::Fetch(ClipboardFormatId::CF_UNICODETEXT)]);
         assert_eq!(bridge.from_host(HostClipboard::Data(Some(utf16("a\r\nb ✓")))), [ClipboardAction::ToBrowser("a\nb ✓".into())]);

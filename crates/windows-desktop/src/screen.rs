@@ -85,9 +85,17 @@ pub struct RemoteScreen {
     held: std::collections::VecDeque<HostPdu>,
 }
 
-/// The most PDUs held during a reactivation: a host that keeps sending
-/// without finishing it is broken.
+/// The most PDUs, and bytes, held during a reactivation: a host that
+/// keeps sending without finishing it is broken.
 const MAX_HELD_PDUS: usize = 4096;
+const MAX_HELD_BYTES: usize = 64 * 1024 * 1024;
+
+/// The longest message a host may announce on a static channel (the
+/// clipboard, drives, dynamic channels). IronRDP gathers a message's
+/// chunks up to the length its first chunk declares, so without a cap a
+/// host could make this process hold gigabytes: the clipboard's 1 MiB of
+/// text and a drive's 1 MiB pieces fit many times over.
+const MAX_CHANNEL_MESSAGE: u32 = 8 * 1024 * 1024;
 
 impl std::fmt::Debug for RemoteScreen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -168,6 +176,7 @@ impl RemoteScreen {
     /// Applies `pdu` to the screen, answers what it asks, and says what
     /// changed (not cancel-safe: run it to its end).
     pub async fn handle(&mut self, pdu: HostPdu) -> Result<Vec<ScreenEvent>, RdpError> {
+        self.check_channel_length(&pdu)?;
         let outputs = self.stage.process(&mut self.image, pdu.action, &pdu.frame, pdu.received_at).map_err(|e| RdpError::Session(e.to_string()))?;
         self.outputs(outputs).await
     }
@@ -318,8 +327,9 @@ impl RemoteScreen {
                 Some(_) => {
                     let (action, frame) = self.framed.read_pdu().await.map_err(RdpError::Transport)?;
                     if !self.is_activation_pdu(action, &frame) {
-                        if self.held.len() >= MAX_HELD_PDUS {
-                            return Err(RdpError::Session(format!("the host sent more than {MAX_HELD_PDUS} messages during a reactivation")));
+                        let held_bytes: usize = self.held.iter().map(|pdu| pdu.frame.len()).sum::<usize>() + frame.len();
+                        if self.held.len() >= MAX_HELD_PDUS || held_bytes > MAX_HELD_BYTES {
+                            return Err(RdpError::Session("the host sent too much during a reactivation without finishing it".into()));
                         }
                         self.held.push_back(HostPdu { action, frame, received_at: self.framed.last_read_at() });
                         continue;
@@ -331,6 +341,27 @@ impl RemoteScreen {
                 self.framed.write_all(&buffer[..len]).await.map_err(RdpError::Transport)?;
             }
         }
+    }
+
+    /// Refuses a static channel message whose first chunk announces more
+    /// than [`MAX_CHANNEL_MESSAGE`] bytes (MS-RDPBCGR 2.2.6.1.1: the
+    /// channel PDU header's total length comes first).
+    fn check_channel_length(&self, pdu: &HostPdu) -> Result<(), RdpError> {
+        if pdu.action != ironrdp_pdu::Action::X224 {
+            return Ok(());
+        }
+        let Ok(indication) = ironrdp_pdu::mcs::decode_send_data_indication(&pdu.frame) else { return Ok(()) };
+        if indication.channel_id == self.io_channel_id {
+            return Ok(());
+        }
+        let Some(length) = indication.user_data.get(..4).map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])) else { return Ok(()) };
+        if length > MAX_CHANNEL_MESSAGE {
+            return Err(RdpError::Session(format!(
+                "the host announced a channel message of {length} bytes, more than the {} MiB this client takes",
+                MAX_CHANNEL_MESSAGE / (1024 * 1024)
+            )));
+        }
+        Ok(())
     }
 
     /// Whether a PDU read during a reactivation is one of its own: on the

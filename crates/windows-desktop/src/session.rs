@@ -240,7 +240,16 @@ impl Session {
             match action {
                 ClipboardAction::ToBrowser(text) => send(out, Payload::ClipboardData(tdpb::ClipboardData { data: text.into_bytes() })).await?,
                 ClipboardAction::Warn(message) => warn(out, &message).await?,
-                to_host => self.screen.clipboard(to_host).await.map_err(desktop_error)?,
+                to_host => match self.screen.clipboard(to_host).await {
+                    Ok(()) => {}
+                    Err(error @ RdpError::Transport(_)) => return Err(desktop_error(error)),
+                    // IronRDP refused it (the channel is not ready, say): this
+                    // copy does not cross, and the session goes on.
+                    Err(error) => {
+                        tracing::warn!(%error, "clipboard message not sent");
+                        warn(out, "the desktop's clipboard did not take this copy; copy again").await?;
+                    }
+                },
             }
         }
         Ok(())
@@ -257,7 +266,12 @@ impl Session {
                         actions.extend(refused);
                     }
                 }
-                DriveAction::RemoveDrive { device_id } => self.screen.remove_drive(device_id).await.map_err(desktop_error)?,
+                DriveAction::RemoveDrive { device_id } => match self.screen.remove_drive(device_id).await {
+                    Ok(()) => {}
+                    Err(error @ RdpError::Transport(_)) => return Err(desktop_error(error)),
+                    // A drive IronRDP no longer knows: nothing left to remove.
+                    Err(error) => tracing::warn!(%error, device_id, "drive not withdrawn"),
+                },
                 DriveAction::ToHost(messages) => self.screen.drive_messages(messages).await.map_err(desktop_error)?,
                 DriveAction::ToBrowser(request) => send(out, Payload::SharedDirectoryRequest(request)).await?,
                 DriveAction::Acknowledge(acknowledge) => send(out, Payload::SharedDirectoryAcknowledge(acknowledge)).await?,
@@ -372,6 +386,11 @@ fn cursor_image(shape: PointerShape) -> tdpb::CursorImage {
     }
 }
 
+/// The most memory (data segment and mappings) an RDP session process may
+/// use: a 8192x8192 screen is 256 MiB, and everything else a session holds
+/// is capped far below the rest.
+const MAX_MEMORY: u64 = 1 << 30;
+
 /// The account an RDP session process runs as when started by root: it
 /// touches only its two sockets and the network, so it needs no one's.
 const UNPRIVILEGED_ACCOUNT: &str = "nobody";
@@ -410,6 +429,12 @@ pub fn main() -> u8 {
     }
     // The session must not outlive the service that started it.
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    // A backstop under the caps on what a host may make it hold: a host
+    // that finds a way past them ends this session, not the gateway.
+    let limit = rustix::process::Rlimit { current: Some(MAX_MEMORY), maximum: Some(MAX_MEMORY) };
+    if let Err(error) = rustix::process::setrlimit(rustix::process::Resource::Data, limit) {
+        tracing::warn!(%error, "cannot limit the RDP session's memory");
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(_) => return 1,

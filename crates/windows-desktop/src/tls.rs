@@ -16,6 +16,12 @@ pub enum HostTrust {
 }
 
 impl HostTrust {
+    /// Whether TLS can be set up with it (a CA webpki takes, say): checked
+    /// at start, so a bad file is not found at each session.
+    pub fn check(&self) -> Result<(), String> {
+        connector(self.clone()).map(drop).map_err(|e| e.to_string())
+    }
+
     /// The CA certificates of a PEM text; `None` when it has none.
     pub fn authority_from_pem(pem: &str) -> Option<Self> {
         let cas: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes())

@@ -4,8 +4,9 @@
 //! through the display control channel (the host's screen takes the
 //! browser's size), and a directory the browser shares used from the
 //! host as a drive (RDPDR; xrdp mounts drives under the user's
-//! ~/thinclient_drives). xrdp has no NLA: TLS to its pinned certificate, and
-//! the credentials sign in through autologon.
+//! ~/thinclient_drives). xrdp has no NLA: TLS with its certificate checked
+//! against the CA that issued it, and the credentials sign in through
+//! autologon.
 
 mod support;
 
@@ -204,7 +205,9 @@ async fn a_shared_directory_is_a_drive_on_the_host_read_and_written_there() {
     let shared = tempfile::tempdir().unwrap();
     std::fs::write(shared.path().join("notes.txt"), "written in the browser\n").unwrap();
     std::fs::create_dir(shared.path().join("photos")).unwrap();
-    std::fs::write(shared.path().join("photos/cat.txt"), vec![b'c'; 3 * 1024 * 1024 + 17]).unwrap();
+    // Each 4-byte word its own offset: a piece read at a wrong offset shows.
+    let large: Vec<u8> = (0..(3 * 1024 * 1024 + 17) / 4 + 1).flat_map(|i: u32| (i * 4).to_le_bytes()).take(3 * 1024 * 1024 + 17).collect();
+    std::fs::write(shared.path().join("photos/cat.txt"), &large).unwrap();
     let (_process, data) = SessionProcess::spawn(&program(), &launch(&server)).await.unwrap();
     let mut browser = Browser::new(data);
     browser.send(hello()).await;
@@ -229,8 +232,10 @@ async fn a_shared_directory_is_a_drive_on_the_host_read_and_written_there() {
     until_on_drive(&mut browser, &server, root, &ls, |ok, out| ok && out.lines().collect::<Vec<_>>() == ["notes.txt", "photos"]).await;
     let (_, text) = on_host(&mut browser, &server, root, &["cat", drive.join("notes.txt").to_str().unwrap()]).await;
     assert_eq!(text, "written in the browser\n");
-    let (_, sum) = on_host(&mut browser, &server, root, &["sh", "-c", &format!("wc -c < {}", drive.join("photos/cat.txt").display())]).await;
-    assert_eq!(sum.trim(), (3 * 1024 * 1024 + 17).to_string());
+    let (_, sum) = on_host(&mut browser, &server, root, &["sha256sum", drive.join("photos/cat.txt").to_str().unwrap()]).await;
+    let local = std::process::Command::new("sha256sum").arg(root.join("photos/cat.txt")).output().unwrap();
+    let digest = |text: &str| text.split_whitespace().next().unwrap_or_default().to_owned();
+    assert_eq!(digest(&sum), digest(&String::from_utf8_lossy(&local.stdout)), "the 3 MiB file read on the host byte for byte");
     let script = format!("cd {} && printf 'from the host' > made.txt && mv made.txt moved.txt && rm notes.txt && mkdir empty && echo done", drive.display());
     let (_, done) = on_host(&mut browser, &server, root, &["sh", "-c", &script]).await;
     assert_eq!(done.trim(), "done");
@@ -241,4 +246,26 @@ async fn a_shared_directory_is_a_drive_on_the_host_read_and_written_there() {
     // The browser stops sharing: the drive leaves the host.
     browser.send(Payload::SharedDirectoryRemove(tdpb::SharedDirectoryRemove { directory_id: 7 })).await;
     until_on_drive(&mut browser, &server, root, &["test", "-e", drive.to_str().unwrap()], |exists, _| !exists).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_is_taken_only_from_its_ca_and_for_the_name_dialled() {
+    use oriel_windows_desktop::{DesktopCredentials, HostTrust, RdpError, RdpTarget, connect};
+    let server = XrdpServer::start();
+    let target = |ca: &str, name: &str| RdpTarget {
+        addr: format!("127.0.0.1:{}", server.port),
+        server_name: name.into(),
+        trust: HostTrust::authority_from_pem(ca).unwrap(),
+        credentials: DesktopCredentials { username: server.user.clone(), password: server.password.clone(), domain: None },
+        width: 800,
+        height: 600,
+        clipboard: false,
+        directory_sharing: false,
+    };
+    // Its certificate names 127.0.0.1 and localhost.
+    assert!(connect(&target(&server.ca_pem, "localhost")).await.is_ok(), "the right CA and a name it certifies");
+    for (ca, name) in [(&server.other_ca_pem, "127.0.0.1"), (&server.ca_pem, "another-host.example.com")] {
+        let error = connect(&target(ca, name)).await.unwrap_err();
+        assert!(matches!(error, RdpError::Tls(_)), "{name}: {error}");
+    }
 }

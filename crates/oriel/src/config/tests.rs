@@ -312,10 +312,13 @@ fn windows_desktop_service_takes_teleports_keys_and_says_what_is_missing() {
     assert_eq!(discovery.host_ca_file, None, "without the hosts' CA, discovered hosts are listed and not served");
     let with_ca = Config::parse(
         "oriel.yaml",
-        &format!("auth_service:\nproxy_service:\nwindows_desktop_service:\n{ldap}  discovery:\n    base_dn: '*'\n    host_ca_file: /etc/oriel/domain-ca.pem\n    rdp_port: 3390\n"),
+        &format!("auth_service:\nproxy_service:\nwindows_desktop_service:\n{ldap}  discovery:\n    base_dn: '*'\n    host_ca_file: /etc/oriel/domain-ca.pem\n    rdp_port: 3390\n    filters: ['(memberOf=CN=RDP Hosts,DC=example,DC=com)']\n"),
     )
     .unwrap();
     let discovery = with_ca.windows_desktop_service.discovery.expect("discovery");
+    let unfiltered =
+        error(&format!("auth_service:\nproxy_service:\nwindows_desktop_service:\n{ldap}  discovery:\n    base_dn: '*'\n    host_ca_file: /c.pem\n"));
+    assert!(unfiltered.contains("add filters that select only the computers trusted"), "{unfiltered}");
     assert_eq!((discovery.host_ca_file.as_deref(), discovery.rdp_port), (Some(std::path::Path::new("/etc/oriel/domain-ca.pem")), 3390));
     let alone = error("auth_server: a:3025\nwindows_desktop_service:\n  enabled: yes\n  credentials_file: /c\n");
     assert!(alone.contains("windows_desktop_service runs in the auth service's process so far"), "{alone}");

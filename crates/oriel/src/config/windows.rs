@@ -309,6 +309,15 @@ fn ldap_discovery(at: &At, ldap: &Node, discovery_at: &At, discovery: &Node, int
         }
     }
     let Some(base_dn) = base_dn else { return Err(discovery_at.error("base_dn is missing (where in the directory to look for computers)")) };
+    // Served discovered hosts all get the same accounts, and any domain
+    // user may add a computer the domain's CA then certifies: the
+    // administrator says which computers are trusted with them.
+    if host_ca_file.is_some() && filters.is_empty() {
+        return Err(discovery_at.error(
+            "host_ca_file serves every computer the search finds with the credentials file's discovered accounts: \
+             add filters that select only the computers trusted with them (an OU, a group)",
+        ));
+    }
     if base_dn == "*" && domain.is_empty() {
         return Err(discovery_at.error("base_dn: '*' means the domain's own DN: set ldap.domain"));
     }

@@ -132,9 +132,10 @@ pub fn start(config: &WindowsDesktopService, plane: &ControlPlane, data_dir: &Pa
         let sessions = match &discovery.host_ca_file {
             Some(file) => {
                 let ca_pem = std::fs::read_to_string(file).with_context(|| format!("reading discovery.host_ca_file {}", file.display()))?;
-                if oriel_windows_desktop::HostTrust::authority_from_pem(&ca_pem).is_none() {
+                let Some(trust) = oriel_windows_desktop::HostTrust::authority_from_pem(&ca_pem) else {
                     anyhow::bail!("discovery.host_ca_file {} holds no PEM certificate", file.display());
-                }
+                };
+                trust.check().map_err(|e| anyhow::anyhow!("discovery.host_ca_file {}: {e}", file.display()))?;
                 if discovered_accounts.is_empty() {
                     tracing::warn!(file = %file.display(), "no accounts under discovered in the credentials file: sessions to discovered hosts will be refused");
                 }

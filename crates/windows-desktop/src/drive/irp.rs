@@ -573,6 +573,11 @@ impl DriveBridge {
                     Err(status) => status,
                     Ok(to) if from == SharedPath::root() || to == SharedPath::root() => NtStatus::ACCESS_DENIED,
                     Ok(to) if to == from => NtStatus::SUCCESS,
+                    // The drive is case-insensitive to Windows, and the
+                    // browser's disk may be too: there the "existing
+                    // target" would be the file itself, and replacing it
+                    // would delete it. A case-only rename is refused.
+                    Ok(to) if same_name(&to, &from) => NtStatus::ACCESS_DENIED,
                     // A directory into itself.
                     Ok(to) if to.is_within(&from) => NtStatus::INVALID_PARAMETER,
                     Ok(to) => {
@@ -601,7 +606,7 @@ impl DriveBridge {
             return out.host(Some(reply::closed(req.device_io_request, NtStatus::SUCCESS)));
         }
         // Windows deletes at the last close: another open of the same file inherits the deletion.
-        if let Some(other) = self.files.values_mut().find(|other| other.device_id == device_id && other.path == file.path) {
+        if let Some(other) = self.files.values_mut().find(|other| other.device_id == device_id && same_name(&other.path, &file.path)) {
             other.delete_on_close = true;
             return out.host(Some(reply::closed(req.device_io_request, NtStatus::SUCCESS)));
         }
@@ -634,4 +639,10 @@ fn device_id(req: &ServerDriveIoRequest) -> u32 {
         ServerDriveIoRequest::ServerDriveQuerySecurityRequest(r) => r.device_io_request.device_id,
         ServerDriveIoRequest::ServerDriveSetSecurityRequest(r) => r.device_io_request.device_id,
     }
+}
+
+/// Whether two paths name the same file to Windows, which compares names
+/// without regard to case.
+fn same_name(a: &SharedPath, b: &SharedPath) -> bool {
+    a.as_str().to_lowercase() == b.as_str().to_lowercase()
 }

@@ -54,9 +54,10 @@ pub const MAX_SHARED_DIRECTORIES: usize = 8;
 pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Most requests waiting for the browser at once. Windows keeps a few
-/// IRPs in flight per file; far more means the browser is stuck, and a
-/// bound keeps the table from growing with it.
-const MAX_WAITING: usize = 1024;
+/// IRPs in flight per file; far more means the browser is stuck. A read
+/// waiting may hold up to 4 MiB of the browser's answers and a write the
+/// host's data, so this bounds the bridge's memory too (about 256 MiB).
+const MAX_WAITING: usize = 64;
 
 /// Most files open at once, over all drives.
 const MAX_OPEN_FILES: usize = 4096;

@@ -491,6 +491,12 @@ fn a_rename_checks_the_target_then_moves() {
     // A hostile target never reaches the browser.
     let req = session.set(id, rename("\\..\\..\\etc\\passwd", Boolean::True));
     assert_eq!(status(&one_completion(session.host(req))), NtStatus::ACCESS_DENIED);
+
+    // A rename that changes only case would find the file itself as the
+    // target on a case-insensitive disk (and replacing it would delete it).
+    let case = session.open("\\Case.txt", file("Case.txt", 3));
+    let req = session.set(case, rename("\\CASE.TXT", Boolean::True));
+    assert_eq!(status(&one_completion(session.host(req))), NtStatus::ACCESS_DENIED, "refused at once, the browser not asked");
 }
 
 #[test]

@@ -25,6 +25,8 @@ pub struct XrdpServer {
     pub certificate_pem: String,
     /// The CA that issued it, PEM.
     pub ca_pem: String,
+    /// A CA that did not, PEM.
+    pub other_ca_pem: String,
     /// Where a client's shared drives appear on the server.
     pub drives: PathBuf,
     dir: PathBuf,
@@ -66,6 +68,7 @@ impl XrdpServer {
             password: var("PASSWORD"),
             certificate_pem: std::fs::read_to_string(var("CERT")).unwrap(),
             ca_pem: std::fs::read_to_string(var("CA")).unwrap(),
+            other_ca_pem: std::fs::read_to_string(std::path::Path::new(&var("CA")).with_file_name("other-ca.crt")).unwrap(),
             drives: PathBuf::from(var("DRIVES")),
             dir,
             _turn: turn,
