@@ -324,6 +324,8 @@ test('a lock on the Windows desktop ends its session with the reason', async () 
   await page.goto(`${oriel.url}/web`);
   await page.locator('[data-desktop="win-dev"] [data-connect]').click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
+  // The xterm on the canvas first: the next test plays this recording back and looks for it.
+  await eventually('the xterm on the canvas', async () => (await canvasPixel(page, 200, 100)) === '255,255,255,255');
   const out = oriel.orielctl(['lock', '--windows-desktop', 'win-dev', '--message', 'patching the host']);
   lockName = out.match(/"([^"]+)"/)[1];
   await page.locator('text=the session was locked by an administrator: patching the host').waitFor({ timeout: 30_000 });
