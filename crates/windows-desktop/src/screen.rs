@@ -280,6 +280,10 @@ impl RemoteScreen {
     /// channel (yet).
     pub async fn resize(&mut self, width: u16, height: u16) -> Result<bool, RdpError> {
         let (width, height) = ironrdp_displaycontrol::pdu::MonitorLayoutEntry::adjust_display_size(width.into(), height.into());
+        // The size the host would take is the one it has: nothing to ask.
+        if (u32::from(self.image.width()), u32::from(self.image.height())) == (width, height) {
+            return Ok(true);
+        }
         match self.stage.encode_resize(width, height, None, None) {
             None => Ok(false),
             Some(frame) => {
@@ -300,6 +304,7 @@ impl RemoteScreen {
         let failed = |e: ironrdp_connector::ConnectorError| RdpError::Session(format!("reactivation: {e}"));
         let mut sequence = self.activation.create();
         let mut buffer = WriteBuf::new();
+        let mut held_bytes: usize = self.held.iter().map(|pdu| pdu.frame.len()).sum();
         loop {
             if let ConnectionActivationState::Finalized {
                 desktop_size,
@@ -327,7 +332,7 @@ impl RemoteScreen {
                 Some(_) => {
                     let (action, frame) = self.framed.read_pdu().await.map_err(RdpError::Transport)?;
                     if !self.is_activation_pdu(action, &frame) {
-                        let held_bytes: usize = self.held.iter().map(|pdu| pdu.frame.len()).sum::<usize>() + frame.len();
+                        held_bytes += frame.len();
                         if self.held.len() >= MAX_HELD_PDUS || held_bytes > MAX_HELD_BYTES {
                             return Err(RdpError::Session("the host sent too much during a reactivation without finishing it".into()));
                         }
