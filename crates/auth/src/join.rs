@@ -48,9 +48,6 @@ pub enum JoinError {
     /// The host id cannot name a host.
     #[error("invalid host id {0:?}: use letters, digits, '-', '_' and '.'")]
     HostId(String),
-    /// A role Oriel has no service for.
-    #[error("Oriel has no {0} service to join as")]
-    NoSuchService(&'static str),
     /// A renewal with a certificate that is not a valid host certificate.
     #[error("cannot renew: {0}")]
     Certificate(#[from] CertError),
@@ -110,7 +107,7 @@ impl ControlPlane {
         let role = match request.role {
             JoinRole::LinuxDesktop => HostRole::LinuxDesktop,
             JoinRole::Proxy => HostRole::Proxy,
-            JoinRole::WindowsDesktop => return Err(JoinError::NoSuchService("windows_desktop")),
+            JoinRole::WindowsDesktop => HostRole::WindowsDesktop,
         };
         if !valid_host_id(&request.host_id) {
             return Err(JoinError::HostId(request.host_id.clone()));

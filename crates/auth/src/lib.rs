@@ -25,6 +25,7 @@ pub mod recordings;
 pub mod resources;
 pub mod revocation;
 pub mod second_factor;
+pub mod served;
 pub mod session_mfa;
 pub mod sso;
 pub mod storage;

@@ -12,9 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use oriel_auth::audit::{AuditEvent, AuditSettings, EventType, Rejected};
+use oriel_auth::ca::{HostIdentity, HostRole};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
-use oriel_auth::store::{EventQuery, Store};
+use oriel_auth::store::{DesktopRecord, EventQuery, Store};
 use oriel_backend::{Backend, Clock, FakeClock, Options, SqliteBackend};
+use oriel_rbac::DesktopKind;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -113,15 +115,40 @@ async fn the_audit_log(backend: Arc<dyn Backend>, clock: Arc<FakeClock>) {
     assert!(!everything.contains(&secret) && !everything.contains(&link.secret), "no token or invite secret in any event");
 
     // A desktop service speaks only for its own sessions, and not from the future.
+    let linux_host = HostIdentity { host_id: "desk-1".into(), role: HostRole::LinuxDesktop, dns_names: vec![], ips: vec![] };
     let from_host = |event: EventType, at: SystemTime| AuditEvent::new(event, true, "alice", at).with("desktop_name", "someone-else");
-    let rejected = plane.ingest_desktop_events("desk-1", vec![from_host(EventType::ClipboardSend, clock.now()), from_host(EventType::UserCreate, clock.now())]);
+    let rejected =
+        plane.ingest_desktop_events(&linux_host, vec![from_host(EventType::ClipboardSend, clock.now()), from_host(EventType::UserCreate, clock.now())]);
     assert_eq!(rejected.await.unwrap(), Err((1, Rejected::NotItsType(EventType::UserCreate))));
-    let ahead = plane.ingest_desktop_events("desk-1", vec![from_host(EventType::ClipboardSend, clock.now() + DAY)]).await.unwrap();
+    let ahead = plane.ingest_desktop_events(&linux_host, vec![from_host(EventType::ClipboardSend, clock.now() + DAY)]).await.unwrap();
     assert_eq!(ahead, Err((0, Rejected::FromTheFuture)));
-    plane.ingest_desktop_events("desk-1", vec![from_host(EventType::ClipboardReceive, clock.now())]).await.unwrap().unwrap();
+    let windows_start = plane.ingest_desktop_events(&linux_host, vec![from_host(EventType::WindowsSessionStart, clock.now())]).await.unwrap();
+    assert_eq!(windows_start, Err((0, Rejected::NotItsType(EventType::WindowsSessionStart))), "a Linux host has no Windows sessions");
+    plane.ingest_desktop_events(&linux_host, vec![from_host(EventType::ClipboardReceive, clock.now())]).await.unwrap().unwrap();
     let stored = plane.events(&EventQuery { types: vec![EventType::ClipboardReceive], ..Default::default() }).await.unwrap().unwrap().events;
     assert_eq!(stored.len(), 1, "nothing of a refused batch was stored");
     assert_eq!((stored[0].text("desktop_name"), stored[0].text("desktop_service")), (Some("desk-1"), Some("desk-1")), "the host is who it is");
+
+    // A Windows desktop service reports the sessions of the desktops it
+    // registered: the event names the desktop, and only one of those.
+    let windows_host = HostIdentity { host_id: "w-svc".into(), role: HostRole::WindowsDesktop, dns_names: vec![], ips: vec![] };
+    let record = DesktopRecord {
+        kind: DesktopKind::Windows,
+        name: "win-1".into(),
+        hostname: "win-1.example.com".into(),
+        addr: "10.0.0.5:3389".into(),
+        labels: Default::default(),
+        expires: None,
+        host_id: Some("w-svc".into()),
+    };
+    plane.register_windows_desktop(&windows_host, &record).await.unwrap();
+    let on = |desktop: &str| AuditEvent::new(EventType::WindowsSessionStart, true, "alice", clock.now()).with("desktop_name", desktop);
+    let other = plane.ingest_desktop_events(&windows_host, vec![on("win-1"), on("win-2")]).await.unwrap();
+    assert!(matches!(other, Err((1, Rejected::NotYours(ref why))) if why.contains("win-2")), "{other:?}");
+    plane.ingest_desktop_events(&windows_host, vec![on("win-1")]).await.unwrap().unwrap();
+    let stored = plane.events(&EventQuery { types: vec![EventType::WindowsSessionStart], ..Default::default() }).await.unwrap().unwrap().events;
+    assert_eq!(stored.len(), 1, "nothing of a refused batch was stored");
+    assert_eq!((stored[0].text("desktop_name"), stored[0].text("desktop_service")), (Some("win-1"), Some("w-svc")));
 
     // The system's events (a host joining) name nobody, and are listed too.
     plane.store().record_event(&AuditEvent::new(EventType::InstanceJoin, false, "", clock.now()).with("host_id", "h-1"), 30 * DAY).await.unwrap();

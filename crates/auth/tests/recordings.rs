@@ -10,10 +10,12 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use oriel_auth::ca::{HostIdentity, HostRole};
 use oriel_auth::control_plane::{ControlPlane, UserSpec};
 use oriel_auth::recordings::{RecordingError, RecordingId, RecordingStorage, Uploader};
-use oriel_auth::store::{RecordingQuery, Store};
+use oriel_auth::store::{DesktopRecord, RecordingQuery, Store};
 use oriel_backend::{Backend, FakeClock, Options, SqliteBackend};
+use oriel_rbac::DesktopKind;
 use oriel_recording::{FormatError, Meta, RecordingWriter, Source, parse_record};
 use oriel_tdpb::{Payload, encode_frame, pb};
 
@@ -55,12 +57,17 @@ fn session_id(n: u32) -> String {
 /// A small recording of `user`'s session `n` on `desktop`: a hello, a
 /// keyframe, a mouse move and a second keyframe a minute later.
 fn recording(n: u32, user: &str, desktop: &str) -> Vec<u8> {
+    recording_of(n, user, DesktopKind::Linux, desktop)
+}
+
+/// [`recording`] of a desktop of `kind`.
+fn recording_of(n: u32, user: &str, kind: DesktopKind, desktop: &str) -> Vec<u8> {
     let meta = Meta {
         session_id: session_id(n),
         user: user.into(),
         login: user.into(),
         desktop: desktop.into(),
-        desktop_kind: "linux".into(),
+        desktop_kind: kind.as_str().into(),
         start: format!("2026-12-06T09:{:02}:00Z", n % 60),
     };
     let (mut writer, mut file) = RecordingWriter::start(&meta);
@@ -84,6 +91,11 @@ fn recording(n: u32, user: &str, desktop: &str) -> Vec<u8> {
     file
 }
 
+/// A Linux desktop service on its own host, whose desktop is named `host_id`.
+fn linux_host(host_id: &str) -> Uploader {
+    Uploader::Host(HostIdentity { host_id: host_id.into(), role: HostRole::LinuxDesktop, dns_names: vec![], ips: vec![] })
+}
+
 async fn upload(plane: &ControlPlane, id: &str, from: Uploader, bytes: &[u8]) -> Result<(), RecordingError> {
     let mut upload = plane.begin_recording_upload(RecordingId::parse(id).unwrap(), from).await?;
     for chunk in bytes.chunks(37) {
@@ -100,26 +112,26 @@ async fn recordings(backend: Arc<dyn Backend>, clock: Arc<FakeClock>, storage: R
     }
 
     // Alice's two sessions and Bob's one, uploaded by the desktops that ran them.
-    upload(&plane, &session_id(1), Uploader::Desktop("dev".into()), &recording(1, "alice", "dev")).await.unwrap();
-    upload(&plane, &session_id(2), Uploader::Desktop("build".into()), &recording(2, "bob", "build")).await.unwrap();
+    upload(&plane, &session_id(1), linux_host("dev"), &recording(1, "alice", "dev")).await.unwrap();
+    upload(&plane, &session_id(2), linux_host("build"), &recording(2, "bob", "build")).await.unwrap();
     upload(&plane, &session_id(3), Uploader::InProcess, &recording(3, "alice", "dev")).await.unwrap();
     // Sent again after a lost answer: still one.
     upload(&plane, &session_id(3), Uploader::InProcess, &recording(3, "alice", "dev")).await.unwrap();
 
     // Refused uploads leave nothing listed: another desktop's session, a
     // damaged file, one cut short, one under another session's id.
-    let refused = upload(&plane, &session_id(4), Uploader::Desktop("build".into()), &recording(4, "bob", "dev")).await;
+    let refused = upload(&plane, &session_id(4), linux_host("build"), &recording(4, "bob", "dev")).await;
     assert!(matches!(refused, Err(RecordingError::NotYours(_))), "{refused:?}");
     let mut damaged = recording(5, "bob", "build");
     let middle = damaged.len() / 2;
     damaged[middle] ^= 1;
-    let refused = upload(&plane, &session_id(5), Uploader::Desktop("build".into()), &damaged).await;
+    let refused = upload(&plane, &session_id(5), linux_host("build"), &damaged).await;
     assert!(
         matches!(refused, Err(RecordingError::Invalid(FormatError::BadChecksum { .. } | FormatError::IndexMismatch(_) | FormatError::BadIndex(_)))),
         "{refused:?}"
     );
     let whole = recording(6, "bob", "build");
-    let refused = upload(&plane, &session_id(6), Uploader::Desktop("build".into()), &whole[..whole.len() - 3]).await;
+    let refused = upload(&plane, &session_id(6), linux_host("build"), &whole[..whole.len() - 3]).await;
     assert!(matches!(refused, Err(RecordingError::Invalid(FormatError::Truncated { .. }))), "{refused:?}");
     let refused = upload(&plane, &session_id(8), Uploader::InProcess, &recording(7, "bob", "build")).await;
     assert!(matches!(refused, Err(RecordingError::Invalid(FormatError::BadMeta(_)))), "{refused:?}");
@@ -160,6 +172,28 @@ async fn recordings(backend: Arc<dyn Backend>, clock: Arc<FakeClock>, storage: R
     assert_eq!(record.delay_ms, 10);
     // A range past the end is cut to it.
     assert_eq!(open.read(open.len - 4..open.len + 100).await.unwrap().as_ref(), b"LEND");
+
+    // A Windows desktop service sends the recordings of the desktops it
+    // registered, and of no other (nor may a Linux host send them).
+    let service = HostIdentity { host_id: "w-svc".into(), role: HostRole::WindowsDesktop, dns_names: vec![], ips: vec![] };
+    let record = DesktopRecord {
+        kind: DesktopKind::Windows,
+        name: "win-1".into(),
+        hostname: "win-1.example.com".into(),
+        addr: "10.0.0.5:3389".into(),
+        labels: Default::default(),
+        expires: None,
+        host_id: Some("w-svc".into()),
+    };
+    plane.register_windows_desktop(&service, &record).await.unwrap();
+    let windows = Uploader::Host(service.clone());
+    upload(&plane, &session_id(20), windows.clone(), &recording_of(20, "alice", DesktopKind::Windows, "win-1")).await.unwrap();
+    let refused = upload(&plane, &session_id(21), windows.clone(), &recording_of(21, "alice", DesktopKind::Windows, "win-2")).await;
+    assert!(matches!(refused, Err(RecordingError::NotYours(ref why)) if why.contains("does not serve windows desktop \"win-2\"")), "{refused:?}");
+    let refused = upload(&plane, &session_id(22), windows, &recording_of(22, "alice", DesktopKind::Linux, "w-svc")).await;
+    assert!(matches!(refused, Err(RecordingError::NotYours(_))), "{refused:?}");
+    let refused = upload(&plane, &session_id(23), linux_host("win-1"), &recording_of(23, "alice", DesktopKind::Windows, "win-1")).await;
+    assert!(matches!(refused, Err(RecordingError::NotYours(_))), "{refused:?}");
     backend.close().await.unwrap();
 }
 

@@ -107,7 +107,7 @@ async fn refused_later(check: &dyn PeerCheck, mut changes: watch::Receiver<Acces
 /// Accepts connections on `listener` until the task is dropped. A
 /// connection past `limits` (per client network, in total) is closed before
 /// TLS. Each other gets its own task: the TLS handshake (the client's certificate must chain to
-/// the host CA), then the check that it is a `role` host and that `check`
+/// the host CA), then the check that it is a host of one of `roles` and that `check`
 /// accepts it (not revoked), then `serve`, cut short if `check` refuses the
 /// peer later. Refusals are logged as "refused a `what`: not a `who` of
 /// this cluster" or "refused a `what`: revoked or not checkable", a cut as
@@ -116,7 +116,7 @@ pub async fn accept<F, Fut>(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     host_ca_pem: String,
-    (role, who, what): (HostRole, &'static str, &'static str),
+    (roles, who, what): (&'static [HostRole], &'static str, &'static str),
     check: Arc<dyn PeerCheck>,
     limits: ConnectionLimits,
     serve: F,
@@ -151,7 +151,7 @@ pub async fn accept<F, Fut>(
                 Ok(Err(error)) => return tracing::warn!(%peer, %error, "refused a {what}: TLS"),
                 Err(_) => return tracing::warn!(%peer, "refused a {what}: the TLS handshake timed out"),
             };
-            let host = match crate::tls::peer_host(tls.get_ref().1.peer_certificates(), &host_ca_pem, role) {
+            let host = match crate::tls::peer_host(tls.get_ref().1.peer_certificates(), &host_ca_pem, roles) {
                 Ok(host) => host,
                 Err(error) => return tracing::warn!(%peer, %error, "refused a {what}: not a {who} of this cluster"),
             };

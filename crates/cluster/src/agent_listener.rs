@@ -21,7 +21,7 @@ pub async fn serve(
     revocations: Arc<dyn crate::accept::PeerCheck>,
     limits: oriel_auth::connections::ConnectionLimits,
 ) {
-    crate::accept::accept(listener, config, host_ca_pem, (HostRole::Proxy, "proxy", "connection"), revocations, limits, move |tls, _proxy, peer| {
+    crate::accept::accept(listener, config, host_ca_pem, (&[HostRole::Proxy], "proxy", "connection"), revocations, limits, move |tls, _proxy, peer| {
         let agent = agent.clone();
         async move {
             if let Err(error) = agent.serve_connection(tls).await {

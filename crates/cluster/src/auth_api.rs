@@ -2,18 +2,20 @@
 //! Served next to the admin API on the auth service's listen_addr. Every
 //! call but `Join` must come from a desktop service's host certificate,
 //! which the control plane verifies again; the desktop a call is about is
-//! always the caller's own (its host id), so one host cannot register,
-//! authorize or record for another.
+//! always one the caller serves (a Linux service's own, named by its host
+//! id; a Windows service's registered ones, `oriel_auth::served`), so one
+//! host cannot register, authorize or record for another.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oriel_auth::audit::AuditEvent;
-use oriel_auth::ca::{HostIdentity, HostRole};
+use oriel_auth::ca::HostIdentity;
 use oriel_auth::control_plane::{AccessDenied, ControlPlane, GrantParts, GrantedSession, SessionGrant};
 use oriel_auth::join::{JoinError, JoinRequest};
 use oriel_auth::recordings::{RecordingError, RecordingId, Uploader};
 use oriel_auth::resources::desktop_service::DesktopService;
 use oriel_auth::resources::join_token::JoinRole;
+use oriel_auth::served::{NotServed, kind_served_by};
 use oriel_auth::store::DesktopRecord;
 use oriel_rbac::{DesktopKind, SessionOptions};
 use tokio_stream::wrappers::ReceiverStream;
@@ -44,7 +46,7 @@ pub struct AuthApi {
 
 impl AuthApi {
     /// The calling desktop service: its TLS client certificate, verified
-    /// by the control plane, with the Linux desktop role.
+    /// by the control plane, with a desktop service's role.
     async fn caller<T>(&self, request: &Request<T>) -> Result<HostIdentity, Status> {
         let certs = request.peer_certs().unwrap_or_default();
         let Some(cert) = certs.first() else {
@@ -58,7 +60,7 @@ impl AuthApi {
             }
             Err(error) => return Err(Status::unavailable(error.to_string())),
         };
-        if host.role != HostRole::LinuxDesktop {
+        if kind_served_by(host.role).is_none() {
             return Err(Status::permission_denied(format!(
                 "only desktop services use this call, and this is the certificate of {} host {:?}",
                 host.role, host.host_id
@@ -68,10 +70,32 @@ impl AuthApi {
     }
 }
 
+/// A refusal to speak for a desktop as the status the host reads.
+fn served_status(error: NotServed) -> Status {
+    match error {
+        NotServed::NotYours(reason) => Status::permission_denied(reason),
+        NotServed::Unavailable(_) => Status::unavailable(error.to_string()),
+    }
+}
+
+impl AuthApi {
+    /// The desktop a query names, once the caller is found to serve it: a
+    /// Linux service's own ("" names it too), or one of a Windows service's.
+    async fn desktop_asked(&self, host: &HostIdentity, kind: &str, desktop: &str) -> Result<(DesktopKind, String), Status> {
+        let kind = match kind {
+            "" => DesktopKind::Linux,
+            named => desktop_kind(named)?,
+        };
+        let desktop = if desktop.is_empty() && kind == DesktopKind::Linux { host.host_id.as_str() } else { desktop };
+        self.plane.check_served(host, kind, desktop).await.map_err(served_status)?;
+        Ok((kind, desktop.to_owned()))
+    }
+}
+
 fn join_status(error: JoinError) -> Status {
     match error {
         JoinError::Token(_) | JoinError::AdminIdentity | JoinError::Certificate(_) => Status::permission_denied(error.to_string()),
-        JoinError::HostId(_) | JoinError::NoSuchService(_) => Status::invalid_argument(error.to_string()),
+        JoinError::HostId(_) => Status::invalid_argument(error.to_string()),
         JoinError::HostIdTaken { .. } => Status::already_exists(error.to_string()),
         JoinError::Unavailable(_) => Status::unavailable(error.to_string()),
     }
@@ -158,16 +182,11 @@ pub fn grant_parts(message: proto::Grant) -> Result<GrantParts, Status> {
     })
 }
 
-/// The session a lock query or disconnect is about: only ever on the
-/// calling host's own desktop.
-fn callers_session(host: &HostIdentity, grant: Option<proto::Grant>) -> Result<GrantedSession, Status> {
+/// The session a lock query is about: only ever on a desktop the calling
+/// host serves.
+async fn callers_session(plane: &ControlPlane, host: &HostIdentity, grant: Option<proto::Grant>) -> Result<GrantedSession, Status> {
     let session = grant_parts(grant.unwrap_or_default())?.session;
-    if session.desktop_kind != DesktopKind::Linux || session.desktop != host.host_id {
-        return Err(Status::permission_denied(format!(
-            "host {:?} can speak only for its own desktop, not for {} desktop {:?}",
-            host.host_id, session.desktop_kind, session.desktop
-        )));
-    }
+    plane.check_served(host, session.desktop_kind, &session.desktop).await.map_err(served_status)?;
     Ok(session)
 }
 
@@ -187,8 +206,8 @@ impl Auth for AuthApi {
         let peer = request.remote_addr();
         let message = request.into_inner();
         let role: JoinRole = message.role.parse().map_err(|_| Status::invalid_argument(format!("unknown service role {:?}", message.role)))?;
-        if role != JoinRole::LinuxDesktop {
-            return Err(Status::invalid_argument(format!("only linux_desktop services join over the network; a {} runs with the auth service", role.as_str())));
+        if !matches!(role, JoinRole::LinuxDesktop | JoinRole::WindowsDesktop) {
+            return Err(Status::invalid_argument(format!("only desktop services join over the network; a {} runs with the auth service", role.as_str())));
         }
         // The certificate's name is chosen here, not by the host, so it can
         // only ever pass for its own desktop.
@@ -225,39 +244,70 @@ impl Auth for AuthApi {
         let beat = request.into_inner();
         let ttl = Duration::from_millis(beat.expires_after_ms).clamp(MIN_HEARTBEAT_TTL, MAX_HEARTBEAT_TTL);
         let expires = Some(SystemTime::now() + ttl);
+        let kind = kind_served_by(host.role).expect("the caller is a desktop service");
         let service = DesktopService {
-            kind: DesktopKind::Linux,
+            kind,
             name: host.host_id.clone(),
             hostname: beat.hostname.clone(),
-            addr: beat.addr.clone(),
-            version: beat.version,
+            addr: if beat.service_addr.is_empty() { beat.addr.clone() } else { beat.service_addr.clone() },
+            version: beat.version.clone(),
             expires,
         };
         let unavailable = |e: oriel_auth::store::StoreError| Status::unavailable(format!("cannot store the heartbeat: {e}"));
-        self.plane.store().put_desktop_service(&service).await.map_err(unavailable)?;
-        let record = DesktopRecord {
-            kind: DesktopKind::Linux,
-            name: host.host_id,
-            hostname: beat.hostname,
-            addr: beat.addr,
-            labels: beat.labels.into_iter().collect(),
-            expires,
-            host_id: None,
-        };
-        self.plane.store().put_desktop(&record).await.map_err(unavailable)?;
+        match kind {
+            DesktopKind::Linux => {
+                if !(beat.desktop_kind.is_empty() || beat.desktop_kind == "linux") || !(beat.desktop.is_empty() || beat.desktop == host.host_id) || beat.removed
+                {
+                    return Err(Status::permission_denied(format!("host {:?} registers only its own Linux desktop", host.host_id)));
+                }
+                self.plane.store().put_desktop_service(&service).await.map_err(unavailable)?;
+                let record = DesktopRecord {
+                    kind: DesktopKind::Linux,
+                    name: host.host_id,
+                    hostname: beat.hostname,
+                    addr: beat.addr,
+                    labels: beat.labels.into_iter().collect(),
+                    expires,
+                    host_id: None,
+                };
+                self.plane.store().put_desktop(&record).await.map_err(unavailable)?;
+            }
+            DesktopKind::Windows => {
+                if beat.desktop_kind != "windows" || beat.desktop.is_empty() {
+                    return Err(Status::invalid_argument("a Windows desktop service's heartbeat names a Windows desktop"));
+                }
+                self.plane.store().put_desktop_service(&service).await.map_err(unavailable)?;
+                if beat.removed {
+                    self.plane.unregister_windows_desktop(&host, &beat.desktop).await.map_err(served_status)?;
+                    tracing::info!(host = %host.host_id, desktop = %beat.desktop, "a Windows desktop service removed a desktop");
+                    return Ok(Response::new(Empty {}));
+                }
+                let record = DesktopRecord {
+                    kind: DesktopKind::Windows,
+                    name: beat.desktop,
+                    hostname: beat.hostname,
+                    addr: beat.addr,
+                    labels: beat.labels.into_iter().collect(),
+                    expires,
+                    host_id: Some(host.host_id.clone()),
+                };
+                self.plane.register_windows_desktop(&host, &record).await.map_err(served_status)?;
+            }
+        }
         Ok(Response::new(Empty {}))
     }
 
     async fn authorize_session(&self, request: Request<proto::SessionQuery>) -> Result<Response<proto::Grant>, Status> {
         let host = self.caller(&request).await?;
         let query = request.into_inner();
-        let grant = self.plane.authorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login).await.map_err(denied_status)?;
+        let (kind, desktop) = self.desktop_asked(&host, &query.desktop_kind, &query.desktop).await?;
+        let grant = self.plane.authorize_certificate(&query.certificate, kind, &desktop, &query.login).await.map_err(denied_status)?;
         Ok(Response::new(grant_message(&grant)))
     }
 
     async fn lock_on(&self, request: Request<proto::LockQuery>) -> Result<Response<proto::LockState>, Status> {
         let host = self.caller(&request).await?;
-        let session = callers_session(&host, request.into_inner().grant)?;
+        let session = callers_session(&self.plane, &host, request.into_inner().grant).await?;
         match self.plane.lock_on(&session).await {
             Ok(Some(lock)) => Ok(Response::new(proto::LockState { locked: true, message: lock.message.unwrap_or_default() })),
             Ok(None) => Ok(Response::new(proto::LockState { locked: false, message: String::new() })),
@@ -269,14 +319,16 @@ impl Auth for AuthApi {
         let host = self.caller(&request).await?;
         let query = request.into_inner();
         let mode = oriel_rbac::JoinMode::parse(&query.mode).ok_or_else(|| Status::invalid_argument(format!("{:?} is not a join mode", query.mode)))?;
-        let grant = self.plane.authorize_join(&query.certificate, DesktopKind::Linux, &host.host_id, &query.owner_roles, mode).await.map_err(denied_status)?;
+        let (kind, desktop) = self.desktop_asked(&host, &query.desktop_kind, &query.desktop).await?;
+        let grant = self.plane.authorize_join(&query.certificate, kind, &desktop, &query.owner_roles, mode).await.map_err(denied_status)?;
         Ok(Response::new(proto::JoinAnswer { user: grant.user().to_owned(), mode: grant.mode().as_str().to_owned() }))
     }
 
     async fn reauthorize(&self, request: Request<proto::SessionQuery>) -> Result<Response<proto::Grant>, Status> {
         let host = self.caller(&request).await?;
         let query = request.into_inner();
-        let grant = self.plane.reauthorize_certificate(&query.certificate, DesktopKind::Linux, &host.host_id, &query.login).await.map_err(denied_status)?;
+        let (kind, desktop) = self.desktop_asked(&host, &query.desktop_kind, &query.desktop).await?;
+        let grant = self.plane.reauthorize_certificate(&query.certificate, kind, &desktop, &query.login).await.map_err(denied_status)?;
         Ok(Response::new(grant_message(&grant)))
     }
 
@@ -326,7 +378,7 @@ impl Auth for AuthApi {
             let event = serde_json::from_str::<AuditEvent>(text).map_err(|e| Status::invalid_argument(format!("event {index}: {e}")))?;
             events.push(event);
         }
-        match self.plane.ingest_desktop_events(&host.host_id, events).await {
+        match self.plane.ingest_desktop_events(&host, events).await {
             Ok(Ok(())) => Ok(Response::new(Empty {})),
             Ok(Err((index, rejected))) => Err(Status::invalid_argument(format!("event {index}: {rejected}"))),
             Err(error) => Err(Status::unavailable(error.to_string())),
@@ -338,8 +390,9 @@ impl Auth for AuthApi {
         let mut chunks = request.into_inner();
         let first = chunks.message().await?.ok_or_else(|| Status::invalid_argument("no recording was sent"))?;
         let id = RecordingId::parse(&first.session_id).ok_or_else(|| Status::invalid_argument(format!("{:?} is not a session id", first.session_id)))?;
-        // The desktop's name is its host id: a host uploads only its own sessions.
-        let mut upload = self.plane.begin_recording_upload(id, Uploader::Desktop(host.host_id.clone())).await.map_err(recording_status)?;
+        // A host uploads only the sessions of desktops it serves.
+        let host_id = host.host_id.clone();
+        let mut upload = self.plane.begin_recording_upload(id, Uploader::Host(host)).await.map_err(recording_status)?;
         // A node-sync upload lasts as long as its session: it ends when the
         // server stops (the session then ends, as its mode asks), so a
         // graceful shutdown does not wait for it.
@@ -356,7 +409,7 @@ impl Auth for AuthApi {
             };
         }
         let record = upload.finish().await.map_err(recording_status)?;
-        tracing::info!(recording = %record.id, host = %host.host_id, bytes = record.size, "recording stored");
+        tracing::info!(recording = %record.id, host = %host_id, bytes = record.size, "recording stored");
         Ok(Response::new(Empty {}))
     }
 }
@@ -397,15 +450,5 @@ mod tests {
         assert_eq!((parts.session.desktop_kind, parts.session.desktop.as_str()), (DesktopKind::Linux, "desk-1"));
         let unknown = proto::Grant { recording_mode: "node".into(), desktop_kind: "macos".into(), ..Default::default() };
         assert_eq!(grant_parts(unknown).unwrap_err().message(), "unknown desktop kind \"macos\"");
-    }
-
-    #[test]
-    fn a_host_speaks_only_for_its_own_desktop() {
-        let host = HostIdentity { host_id: "desk-1".into(), role: HostRole::LinuxDesktop, dns_names: vec![], ips: vec![] };
-        let grant =
-            |desktop: &str| Some(proto::Grant { recording_mode: "node".into(), desktop_kind: "linux".into(), desktop: desktop.into(), ..Default::default() });
-        assert!(callers_session(&host, grant("desk-1")).is_ok());
-        let refused = callers_session(&host, grant("desk-2")).unwrap_err();
-        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
     }
 }

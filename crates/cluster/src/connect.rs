@@ -57,7 +57,7 @@ pub async fn dial_tls(
         tokio_rustls::TlsConnector::from(config).connect(name, tcp).await
     };
     let tls = tokio::time::timeout(CONNECT_TIMEOUT, connect).await.map_err(|_| format!("connecting to {addr} timed out"))??;
-    crate::tls::peer_host(tls.get_ref().1.peer_certificates(), host_ca_pem, role)?;
+    crate::tls::peer_host(tls.get_ref().1.peer_certificates(), host_ca_pem, &[role])?;
     Ok(tls)
 }
 

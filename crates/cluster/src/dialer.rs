@@ -35,39 +35,50 @@ impl ClusterDialer {
         Self { tunnels, plane, direct, host_ca_pem }
     }
 
-    /// A gRPC channel to `desktop`'s service: its tunnel, else a dial.
-    async fn channel(&self, desktop: &str) -> std::io::Result<tonic::transport::Channel> {
+    /// A gRPC channel to the service of the `kind` desktop `desktop`: its
+    /// tunnel, else a dial. A Linux desktop's service is its own host; a
+    /// Windows desktop's is the host its record names (`host_id`).
+    async fn channel(&self, kind: DesktopKind, desktop: &str) -> std::io::Result<tonic::transport::Channel> {
         use std::io::{Error, ErrorKind};
-        Ok(match self.tunnels.channel(desktop) {
-            Some(channel) => channel,
-            None => {
-                let record = self.plane.store().desktop(DesktopKind::Linux, desktop).await.map_err(|e| Error::new(ErrorKind::NotFound, e.to_string()))?;
-                let name = oriel_auth::ca::desktop_server_name(desktop);
-                let tls = crate::connect::dial_tls(&record.addr, self.direct.clone(), &name, &self.host_ca_pem, HostRole::LinuxDesktop).await.map_err(|e| {
-                    Error::new(
-                        ErrorKind::ConnectionRefused,
-                        format!(
-                            "desktop {:?} has no tunnel to this proxy, and dialling it at {} failed: {}",
-                            desktop,
-                            record.addr,
-                            crate::join::error_chain(e.as_ref())
-                        ),
-                    )
-                })?;
-                crate::connect::channel_over(tls).await.map_err(|e| Error::other(e.to_string()))?
+        let store = |e: oriel_auth::store::StoreError| Error::new(ErrorKind::NotFound, e.to_string());
+        let (host, role) = match kind {
+            DesktopKind::Linux => (desktop.to_owned(), HostRole::LinuxDesktop),
+            DesktopKind::Windows => {
+                let record = self.plane.store().desktop(kind, desktop).await.map_err(store)?;
+                let host = record.host_id.ok_or_else(|| Error::new(ErrorKind::NotFound, format!("Windows desktop {desktop:?} names no desktop service")))?;
+                (host, HostRole::WindowsDesktop)
             }
-        })
+        };
+        if let Some(channel) = self.tunnels.channel(&host, role) {
+            return Ok(channel);
+        }
+        let addr = match kind {
+            DesktopKind::Linux => self.plane.store().desktop(kind, desktop).await.map_err(store)?.addr,
+            DesktopKind::Windows => self.plane.store().desktop_service(kind, &host).await.map_err(store)?.addr,
+        };
+        let name = oriel_auth::ca::desktop_server_name(&host);
+        let tls = crate::connect::dial_tls(&addr, self.direct.clone(), &name, &self.host_ca_pem, role).await.map_err(|e| {
+            Error::new(
+                ErrorKind::ConnectionRefused,
+                format!(
+                    "the desktop service of {kind} desktop {desktop:?} has no tunnel to this proxy, and dialling it at {addr} failed: {}",
+                    crate::join::error_chain(e.as_ref())
+                ),
+            )
+        })?;
+        crate::connect::channel_over(tls).await.map_err(|e| Error::other(e.to_string()))
     }
 
     async fn running(&self, request: DesktopRequest) -> std::io::Result<Vec<RunningSession>> {
         use std::io::{Error, ErrorKind};
-        if request.kind != "linux" {
+        let Some(kind) = kind_of(&request) else {
             return Ok(Vec::new());
-        }
-        let channel = self.channel(&request.desktop).await?;
+        };
+        let channel = self.channel(kind, &request.desktop).await?;
         let mut call = tonic::Request::new(crate::proto::RunningSessionsQuery { login: request.login.clone() });
         let certificate: BinaryMetadataValue = MetadataValue::from_bytes(&request.certificate);
         call.metadata_mut().insert_bin(CERTIFICATE_METADATA, certificate);
+        name_desktop(call.metadata_mut(), kind, &request.desktop)?;
         let list = DesktopAgentClient::new(channel).running_sessions(call).await.map_err(|status| {
             Error::new(ErrorKind::ConnectionAborted, format!("desktop {:?} did not list its sessions: {}", request.desktop, status.message()))
         })?;
@@ -89,10 +100,8 @@ impl ClusterDialer {
 
     async fn open(&self, request: DesktopRequest) -> std::io::Result<DesktopStream> {
         use std::io::{Error, ErrorKind};
-        if request.kind != "linux" {
-            return Err(Error::new(ErrorKind::NotFound, format!("no {} desktops in this cluster", request.kind)));
-        }
-        let channel = self.channel(&request.desktop).await?;
+        let kind = kind_of(&request).ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no {} desktops in this cluster", request.kind)))?;
+        let channel = self.channel(kind, &request.desktop).await?;
         let (outgoing, receiver) = mpsc::channel(16);
         let mut call = tonic::Request::new(ReceiverStream::new(receiver));
         let certificate: BinaryMetadataValue = MetadataValue::from_bytes(&request.certificate);
@@ -101,6 +110,7 @@ impl ClusterDialer {
         call.metadata_mut().insert(LOGIN_METADATA, login);
         let session_id = request.session_id.parse().map_err(|_| Error::new(ErrorKind::InvalidInput, format!("invalid session id {:?}", request.session_id)))?;
         call.metadata_mut().insert(SESSION_ID_METADATA, session_id);
+        name_desktop(call.metadata_mut(), kind, &request.desktop)?;
         if request.resume {
             call.metadata_mut().insert(crate::RESUME_METADATA, MetadataValue::from_static("1"));
         }
@@ -112,6 +122,19 @@ impl ClusterDialer {
         })?;
         Ok(Box::pin(crate::bridge::bridge(response.into_inner(), outgoing, std::convert::identity)))
     }
+}
+
+/// The kind of desktop `request` is for, if this cluster has it.
+fn kind_of(request: &DesktopRequest) -> Option<DesktopKind> {
+    DesktopKind::ALL.into_iter().find(|kind| kind.as_str() == request.kind)
+}
+
+/// Names the desktop a call is about, for a service that serves several.
+fn name_desktop(metadata: &mut tonic::metadata::MetadataMap, kind: DesktopKind, desktop: &str) -> std::io::Result<()> {
+    let name = desktop.parse().map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid desktop name {desktop:?}")))?;
+    metadata.insert(crate::DESKTOP_KIND_METADATA, MetadataValue::from_static(kind.as_str()));
+    metadata.insert(crate::DESKTOP_METADATA, name);
+    Ok(())
 }
 
 impl DesktopDialer for ClusterDialer {

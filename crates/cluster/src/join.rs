@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use oriel_auth::ca::{AUTH_SERVER_NAME, HostRole};
+use oriel_auth::resources::join_token::JoinRole;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -59,6 +60,12 @@ pub enum CaTrust {
 /// Joins the cluster of the auth server at `addr` as the Linux desktop
 /// service `host_id`.
 pub async fn join(addr: &str, token: &str, host_id: &str, trust: &CaTrust) -> Result<HostCredentials, JoinFailure> {
+    join_as(addr, token, host_id, JoinRole::LinuxDesktop, trust).await
+}
+
+/// Joins the cluster of the auth server at `addr` as the `role` service
+/// `host_id` (a Linux or Windows desktop service).
+pub async fn join_as(addr: &str, token: &str, host_id: &str, role: JoinRole, trust: &CaTrust) -> Result<HostCredentials, JoinFailure> {
     let unreachable = |detail: String| JoinFailure::Unreachable { addr: addr.to_owned(), detail };
     let untrusted = |detail: String| JoinFailure::Untrusted { addr: addr.to_owned(), detail };
     let ca_pin = match trust {
@@ -90,7 +97,7 @@ pub async fn join(addr: &str, token: &str, host_id: &str, trust: &CaTrust) -> Re
         tracing::warn!(pin = %ca_pin_seen, "insecure: joining without ca_pin (--insecure-no-ca-pin): trusting the auth server's CA on first use; check the pin against `orielctl tokens add` and set ca_pin");
     }
     let channel = crate::connect::channel_over(tls).await.map_err(|e| unreachable(e.to_string()))?;
-    let request = crate::proto::JoinRequest { token: token.to_owned(), role: "linux_desktop".into(), host_id: host_id.to_owned() };
+    let request = crate::proto::JoinRequest { token: token.to_owned(), role: role.as_str().into(), host_id: host_id.to_owned() };
     let credentials: HostCredentials = match AuthClient::new(channel).join(request).await {
         Ok(response) => response.into_inner().into(),
         Err(status) if std::error::Error::source(&status).is_some() => return Err(unreachable(status_chain(&status))),

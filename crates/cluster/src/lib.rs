@@ -38,6 +38,12 @@ pub use tls::LiveIdentity;
 pub const CERTIFICATE_METADATA: &str = "oriel-certificate-bin";
 /// The metadata key carrying the login of a desktop session.
 pub const LOGIN_METADATA: &str = "oriel-login";
+/// The metadata key carrying the kind of desktop a call is about
+/// (`linux`, `windows`).
+pub const DESKTOP_KIND_METADATA: &str = "oriel-desktop-kind";
+/// The metadata key carrying the name of the desktop a call is about: a
+/// Windows desktop service serves several.
+pub const DESKTOP_METADATA: &str = "oriel-desktop";
 /// The metadata key carrying the id the proxy chose for a desktop session.
 pub const SESSION_ID_METADATA: &str = "oriel-session-id";
 /// Metadata of a `Session` call that resumes the running session

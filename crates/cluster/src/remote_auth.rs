@@ -235,28 +235,24 @@ impl RemoteAuth {
     }
 }
 
-/// The cluster API decides for the Linux desktop of the host that asks;
-/// a Windows desktop service on a host of its own is not built yet.
-fn linux_only(kind: DesktopKind) -> Result<(), AccessDenied> {
-    match kind {
-        DesktopKind::Linux => Ok(()),
-        other => Err(AccessDenied::Unavailable(format!("{other} desktops are served only by an auth service's own process so far, not across hosts"))),
-    }
-}
-
 impl SessionAuthority for RemoteAuth {
     fn authorize_join<'a>(
         &'a self,
         certificate: &'a [u8],
         kind: DesktopKind,
-        _desktop: &'a str,
+        desktop: &'a str,
         owner_roles: &'a [String],
         mode: JoinMode,
     ) -> BoxFuture<'a, Result<JoinGrant, AccessDenied>> {
         Box::pin(async move {
-            linux_only(kind)?;
-            let query = proto::JoinQuery { certificate: certificate.to_vec(), owner_roles: owner_roles.to_vec(), mode: mode.as_str().to_owned() };
-            // The auth service decides; the desktop is the caller's own.
+            let query = proto::JoinQuery {
+                certificate: certificate.to_vec(),
+                owner_roles: owner_roles.to_vec(),
+                mode: mode.as_str().to_owned(),
+                desktop_kind: kind.as_str().to_owned(),
+                desktop: desktop.to_owned(),
+            };
+            // The auth service decides, for a desktop this host serves.
             let answer = match self.client().authorize_join(Self::request(query)).await {
                 Ok(answer) => answer.into_inner(),
                 Err(status) if status.code() == tonic::Code::PermissionDenied => return Err(crate::auth_api::denial_of(&status)),
@@ -283,8 +279,12 @@ impl SessionAuthority for RemoteAuth {
         login: &'a str,
     ) -> BoxFuture<'a, Result<SessionGrant, AccessDenied>> {
         Box::pin(async move {
-            linux_only(kind)?;
-            let query = proto::SessionQuery { certificate: certificate.to_vec(), login: login.to_owned() };
+            let query = proto::SessionQuery {
+                certificate: certificate.to_vec(),
+                login: login.to_owned(),
+                desktop_kind: kind.as_str().to_owned(),
+                desktop: desktop.to_owned(),
+            };
             // The auth service verifies the certificate, decides from the
             // current roles and locks, and records the decision.
             let parts = match self.client().authorize_session(Self::request(query)).await {
@@ -316,7 +316,12 @@ impl SessionAuthority for RemoteAuth {
 
     fn still_allowed<'a>(&'a self, grant: &'a SessionGrant) -> BoxFuture<'a, Result<Option<Revoked>, AuthorityError>> {
         Box::pin(async move {
-            let query = proto::SessionQuery { certificate: grant.certificate().to_vec(), login: grant.login().to_owned() };
+            let query = proto::SessionQuery {
+                certificate: grant.certificate().to_vec(),
+                login: grant.login().to_owned(),
+                desktop_kind: grant.desktop_kind().as_str().to_owned(),
+                desktop: grant.desktop().to_owned(),
+            };
             let mut request = tonic::Request::new(query);
             request.set_timeout(RECHECK_TIMEOUT);
             let parts = match self.client().reauthorize(request).await {

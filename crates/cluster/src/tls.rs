@@ -132,14 +132,15 @@ pub fn server_config(host_ca_pem: &str, identity: Arc<dyn ResolvesServerCert>) -
 
 /// The peer's host identity, from the certificate it presented (which
 /// rustls has already chained to the host CA), if it has `role`.
-pub fn peer_host(peer: Option<&[CertificateDer<'_>]>, host_ca_pem: &str, role: HostRole) -> Result<HostIdentity, TlsError> {
+pub fn peer_host(peer: Option<&[CertificateDer<'_>]>, host_ca_pem: &str, roles: &[HostRole]) -> Result<HostIdentity, TlsError> {
     let Some(cert) = peer.and_then(<[_]>::first) else {
         return Err(TlsError::Peer("the peer presented no certificate".into()));
     };
     let ca = cert_der(host_ca_pem, "host CA certificate")?;
     let host = oriel_auth::ca::verify_host_with_root(&ca, cert, SystemTime::now()).map_err(|e| TlsError::Peer(e.to_string()))?;
-    if host.role != role {
-        return Err(TlsError::Peer(format!("expected a {role} certificate, got the certificate of {} host {:?}", host.role, host.host_id)));
+    if !roles.contains(&host.role) {
+        let expected = roles.iter().map(|role| role.as_str()).collect::<Vec<_>>().join(" or ");
+        return Err(TlsError::Peer(format!("expected a {expected} certificate, got the certificate of {} host {:?}", host.role, host.host_id)));
     }
     Ok(host)
 }

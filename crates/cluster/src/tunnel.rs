@@ -1,8 +1,8 @@
 //! The proxy's end of the reverse tunnels: it accepts desktop services'
-//! connections on `tunnel_listen_addr` (mutual TLS; Linux desktop host
-//! certificates of this cluster only), and keeps, per host, a gRPC channel
-//! over the newest one for opening sessions. A tunnel leaves the registry
-//! when its connection closes.
+//! connections on `tunnel_listen_addr` (mutual TLS; Linux and Windows
+//! desktop host certificates of this cluster only), and keeps, per host, a
+//! gRPC channel over the newest one for opening sessions. A tunnel leaves
+//! the registry when its connection closes.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -16,8 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
-/// Each host's tunnels, oldest first, with the id each was registered under.
-type Tunnels = HashMap<String, Vec<(u64, Channel)>>;
+/// Each host's tunnels, oldest first, with the id each was registered
+/// under and the role its certificate names.
+type Tunnels = HashMap<String, Vec<(u64, HostRole, Channel)>>;
 
 /// The tunnels up now, by host id.
 #[derive(Debug, Clone, Default)]
@@ -27,9 +28,11 @@ pub struct TunnelRegistry {
 }
 
 impl TunnelRegistry {
-    /// A channel over the newest tunnel from `host_id`, if one is up.
-    pub fn channel(&self, host_id: &str) -> Option<Channel> {
-        self.lock().get(host_id).and_then(|tunnels| tunnels.last()).map(|(_, channel)| channel.clone())
+    /// A channel over the newest tunnel from `host_id`, a `role` host, if
+    /// one is up.
+    pub fn channel(&self, host_id: &str, role: HostRole) -> Option<Channel> {
+        let tunnels = self.lock();
+        tunnels.get(host_id)?.iter().rev().find(|(_, of, _)| *of == role).map(|(_, _, channel)| channel.clone())
     }
 
     /// The hosts with a tunnel up.
@@ -43,16 +46,16 @@ impl TunnelRegistry {
         self.tunnels.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn insert(&self, host_id: &str, channel: Channel) -> u64 {
+    fn insert(&self, host_id: &str, role: HostRole, channel: Channel) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.lock().entry(host_id.to_owned()).or_default().push((id, channel));
+        self.lock().entry(host_id.to_owned()).or_default().push((id, role, channel));
         id
     }
 
     fn remove(&self, host_id: &str, id: u64) {
         let mut tunnels = self.lock();
         if let Some(list) = tunnels.get_mut(host_id) {
-            list.retain(|(other, _)| *other != id);
+            list.retain(|(other, _, _)| *other != id);
             if list.is_empty() {
                 tunnels.remove(host_id);
             }
@@ -72,7 +75,7 @@ pub async fn serve(
     revocations: Arc<dyn crate::accept::PeerCheck>,
     limits: oriel_auth::connections::ConnectionLimits,
 ) {
-    let desktop_services = (HostRole::LinuxDesktop, "desktop service", "reverse tunnel");
+    let desktop_services: (&'static [HostRole], _, _) = (&[HostRole::LinuxDesktop, HostRole::WindowsDesktop], "desktop service", "reverse tunnel");
     crate::accept::accept(listener, config, host_ca_pem, desktop_services, revocations, limits, move |tls, host, peer| {
         let registry = registry.clone();
         async move {
@@ -81,7 +84,7 @@ pub async fn serve(
                 Ok(channel) => channel,
                 Err(error) => return tracing::warn!(%peer, host = %host.host_id, %error, "reverse tunnel failed to start"),
             };
-            let id = registry.insert(&host.host_id, channel);
+            let id = registry.insert(&host.host_id, host.role, channel);
             tracing::info!(%peer, host = %host.host_id, "reverse tunnel up");
             let _ = closed.await;
             registry.remove(&host.host_id, id);

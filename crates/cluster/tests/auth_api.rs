@@ -108,6 +108,7 @@ fn heartbeat() -> DesktopHeartbeat {
         labels: [("env".to_owned(), "test".to_owned())].into(),
         version: "0.1.0".into(),
         expires_after_ms: 60_000,
+        ..Default::default()
     }
 }
 
@@ -237,11 +238,11 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
     assert_eq!((grant.desktop(), grant.desktop_kind()), ("desk-1", DesktopKind::Linux), "the grant names its desktop");
     assert!(!grant.options().session_mfa);
     assert_eq!(remote.lock_on(&grant).await.unwrap(), None);
-    // The auth service decides for the caller's own desktop only; a grant
-    // for another desktop than the one asked is not accepted.
+    // The auth service decides for the caller's own desktop only (and the
+    // service would not take a grant for another desktop than it asked).
     match remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-2", "alice").await {
-        Err(AccessDenied::Mismatch(mismatch)) => assert!(mismatch.to_string().contains("\"desk-2\""), "{mismatch}"),
-        other => panic!("a grant for desk-1 must not open a session on desk-2: {other:?}"),
+        Err(AccessDenied::Decided(message)) => assert_eq!(message, "host \"desk-1\" does not serve linux desktop \"desk-2\""),
+        other => panic!("desk-1 must not open a session on desk-2: {other:?}"),
     }
     // A login the roles do not allow is refused by the auth service's decision.
     match remote.authorize(&user.cert_der, DesktopKind::Linux, "desk-1", "root").await {
@@ -265,6 +266,95 @@ async fn a_joined_desktop_service_heartbeats_renews_and_asks_for_decisions() {
         Err(AccessDenied::Certificate(error)) => assert!(error.to_string().contains("user CA"), "{error}"),
         other => panic!("a certificate this service's user CA did not sign must not open a session: {other:?}"),
     }
+    auth.stop().await;
+}
+
+/// A Windows desktop's registration by its service (`desktop`, `windows`).
+fn windows_heartbeat(desktop: &str, env: &str) -> DesktopHeartbeat {
+    DesktopHeartbeat {
+        hostname: format!("{desktop}.example.com"),
+        addr: "10.0.0.9:3389".into(),
+        labels: [("env".to_owned(), env.to_owned())].into(),
+        version: "0.1.0".into(),
+        expires_after_ms: 60_000,
+        desktop_kind: "windows".into(),
+        desktop: desktop.into(),
+        service_addr: "10.0.0.8:3028".into(),
+        removed: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_windows_desktop_service_speaks_for_the_desktops_it_registers_only() {
+    let cluster = Cluster::new().await;
+    cluster.add_user("alice", "alice").await;
+    let auth = AuthService::start(&cluster.plane).await;
+    let joined = |host: &'static str| {
+        let (plane, addr, trust) = (cluster.plane.clone(), auth.addr(), pinned(&cluster));
+        async move {
+            let secret = token(&plane, JoinRole::WindowsDesktop).await;
+            oriel_cluster::join::join_as(&addr, &secret, host, JoinRole::WindowsDesktop, &trust).await.unwrap()
+        }
+    };
+    let credentials = joined("w-svc").await;
+    let host = cluster.ca.verify_host(&credentials.cert_der().unwrap(), SystemTime::now()).unwrap();
+    assert_eq!((host.host_id.as_str(), host.role), ("w-svc", HostRole::WindowsDesktop));
+    let remote = remote(&auth, &credentials);
+
+    // It registers its desktops and itself; each record names it.
+    remote.heartbeat(windows_heartbeat("win-1", "lab")).await.unwrap();
+    remote.heartbeat(windows_heartbeat("win-2", "prod")).await.unwrap();
+    let desktop = cluster.plane.store().desktop(DesktopKind::Windows, "win-1").await.expect("registered");
+    assert_eq!((desktop.host_id.as_deref(), desktop.addr.as_str()), (Some("w-svc"), "10.0.0.9:3389"));
+    let service = cluster.plane.store().desktop_service(DesktopKind::Windows, "w-svc").await.expect("the service is registered");
+    assert_eq!(service.addr, "10.0.0.8:3028", "where a proxy dials the service");
+    // Its own Linux desktop is not something it has.
+    let linux = remote.heartbeat(DesktopHeartbeat { desktop_kind: String::new(), ..windows_heartbeat("w-svc", "lab") }).await.unwrap_err();
+    assert!(matches!(linux, AuthorityError::Refused(_)), "{linux:?}");
+
+    // Decisions are for the desktop asked, by its labels.
+    let user = cluster.user("alice").await;
+    let grant = remote.authorize(&user.cert_der, DesktopKind::Windows, "win-1", "Administrator").await.unwrap();
+    assert_eq!((grant.desktop(), grant.desktop_kind(), grant.session().server_id.as_str()), ("win-1", DesktopKind::Windows, "w-svc"));
+    assert_eq!(remote.lock_on(&grant).await.unwrap(), None);
+    assert_eq!(remote.still_allowed(&grant).await.unwrap(), None);
+    match remote.authorize(&user.cert_der, DesktopKind::Windows, "win-2", "Administrator").await {
+        Err(AccessDenied::Decided(message)) => assert!(message.starts_with("access denied"), "{message}"),
+        other => panic!("the role allows env: lab only: {other:?}"),
+    }
+
+    // Another Windows service cannot take its desktop, nor decide, lock,
+    // record or remove for it.
+    let other = remote_at(&auth.addr(), &joined("w-other").await);
+    let taken = other.heartbeat(windows_heartbeat("win-1", "lab")).await.unwrap_err();
+    assert_eq!(taken, AuthorityError::Refused("Windows desktop \"win-1\" is already served by host \"w-svc\"".into()));
+    match other.authorize(&user.cert_der, DesktopKind::Windows, "win-1", "Administrator").await {
+        Err(AccessDenied::Decided(message)) => assert!(message.contains("does not serve windows desktop \"win-1\""), "{message}"),
+        other => panic!("w-other does not serve win-1: {other:?}"),
+    }
+    assert!(matches!(other.lock_on(&grant).await, Err(AuthorityError::Refused(_))));
+    let removal = other.heartbeat(DesktopHeartbeat { removed: true, ..windows_heartbeat("win-1", "lab") }).await.unwrap_err();
+    assert!(matches!(removal, AuthorityError::Refused(_)), "{removal:?}");
+    // Nor can a Linux desktop service speak for a Windows desktop.
+    let secret = token(&cluster.plane, JoinRole::LinuxDesktop).await;
+    let linux = remote_at(&auth.addr(), &join(&auth.addr(), &secret, "desk-1", &pinned(&cluster)).await.unwrap());
+    assert!(matches!(linux.heartbeat(windows_heartbeat("win-3", "lab")).await, Err(AuthorityError::Refused(_))));
+    match linux.authorize(&user.cert_der, DesktopKind::Windows, "win-1", "Administrator").await {
+        Err(AccessDenied::Decided(message)) => assert!(message.contains("does not serve"), "{message}"),
+        other => panic!("a Linux host does not serve win-1: {other:?}"),
+    }
+
+    // A lock on the service's host id ends the sessions of its desktops.
+    let target = oriel_auth::resources::lock::LockTarget { server_id: Some("w-svc".into()), ..Default::default() };
+    cluster.plane.lock(target, None, Some("host maintenance".into())).await.unwrap();
+    match remote.still_allowed(&grant).await {
+        Ok(Some(oriel_linux_desktop::authority::Revoked::Locked { message })) => assert_eq!(message.as_deref(), Some("host maintenance")),
+        other => panic!("a server-id lock must end the session: {other:?}"),
+    }
+
+    // The directory dropped win-2: the service removes it.
+    remote.heartbeat(DesktopHeartbeat { removed: true, ..windows_heartbeat("win-2", "prod") }).await.unwrap();
+    assert!(cluster.plane.store().desktop(DesktopKind::Windows, "win-2").await.is_err(), "win-2 is gone");
     auth.stop().await;
 }
 

@@ -51,7 +51,7 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
             cluster.host("proxy-2", HostRole::Proxy, &[]),
             "closed",
             "refused a reverse tunnel: not a desktop service of this cluster",
-            "expected a linux_desktop certificate, got the certificate of proxy host \"proxy-2\"",
+            "expected a linux_desktop or windows_desktop certificate, got the certificate of proxy host \"proxy-2\"",
         ),
     ];
     for (what, client, seen, message, reason) in cases {
@@ -72,7 +72,7 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     tokio::time::timeout(support::PATIENCE, up.wait_for(|n| *n == 1)).await.expect("the agent counts its tunnel").unwrap();
 
     // Calls over it reach the desktop service's agent, which wants a certificate.
-    let channel = registry.channel("desk-1").expect("a channel over the tunnel");
+    let channel = registry.channel("desk-1", HostRole::LinuxDesktop).expect("a channel over the tunnel");
     support::assert_agent_answers(&mut DesktopAgentClient::new(channel)).await;
 
     // A revoked desktop service is refused after the handshake.
@@ -95,7 +95,7 @@ async fn only_this_clusters_desktop_services_get_a_tunnel() {
     assert!(line.contains("decommissioned"), "{line}");
     eventually("the revoked host's tunnel is gone", || registry.hosts().is_empty()).await;
     log_line(&["refused a reverse tunnel: revoked", "host=desk-1"]).await;
-    assert!(registry.channel("desk-1").is_none(), "no tunnel to the revoked host");
+    assert!(registry.channel("desk-1", HostRole::LinuxDesktop).is_none(), "no tunnel to the revoked host");
     server.abort();
 }
 

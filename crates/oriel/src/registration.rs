@@ -33,6 +33,11 @@ pub fn interval() -> Duration {
     std::env::var("ORIEL_HEARTBEAT_INTERVAL_MS").ok().and_then(|ms| ms.parse().ok()).map_or(HEARTBEAT, Duration::from_millis)
 }
 
+/// How long one heartbeat keeps a desktop listed.
+pub fn ttl() -> Duration {
+    interval() * MISSED_BEATS
+}
+
 /// The service's UUID, made once and kept in the data dir.
 pub fn host_uuid(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join("host_uuid");
@@ -70,6 +75,9 @@ pub struct Heartbeat {
     /// The service's name (a Linux desktop's own; the host's UUID for the
     /// Windows desktops it serves).
     pub service: String,
+    /// Where a proxy dials the service (a Windows desktop's `addr` is its
+    /// RDP host's).
+    pub service_addr: String,
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,12 +96,28 @@ pub struct Registered {
     /// How people know the desktop's host, when it is not this host (a
     /// Windows desktop's own name).
     pub hostname: Option<String>,
+    /// Where a proxy dials the service.
+    pub service_addr: String,
 }
 
 impl Registered {
     /// This host's Linux desktop, named by its UUID as its service is.
     pub fn linux(name: &str, addr: &str) -> Self {
-        Self { kind: DesktopKind::Linux, name: name.to_owned(), service: name.to_owned(), addr: addr.to_owned(), hostname: None }
+        Self { kind: DesktopKind::Linux, name: name.to_owned(), service: name.to_owned(), addr: addr.to_owned(), hostname: None, service_addr: addr.to_owned() }
+    }
+
+    /// Its registration now, with `labels`, for `ttl`.
+    pub fn beat(&self, labels: BTreeMap<String, String>, ttl: Duration) -> Heartbeat {
+        Heartbeat {
+            kind: self.kind,
+            name: self.name.clone(),
+            hostname: self.hostname.clone().unwrap_or_else(hostname),
+            addr: self.addr.clone(),
+            labels,
+            ttl,
+            service: self.service.clone(),
+            service_addr: self.service_addr.clone(),
+        }
     }
 }
 
@@ -101,6 +125,10 @@ impl Registered {
 pub trait Registrar: Send + Sync + 'static {
     /// Registers the desktop of `beat`.
     fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), AuthorityError>>;
+
+    /// Removes Windows desktop `name`, which `service` served (the
+    /// directory dropped it).
+    fn unregister<'a>(&'a self, name: &'a str, service: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>>;
 }
 
 /// The store in this process failed: the deciding side, and worth retrying.
@@ -116,7 +144,7 @@ impl Registrar for ControlPlane {
                 kind: beat.kind,
                 name: beat.service.clone(),
                 hostname: beat.hostname.clone(),
-                addr: beat.addr.clone(),
+                addr: beat.service_addr.clone(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 expires,
             };
@@ -134,16 +162,43 @@ impl Registrar for ControlPlane {
             self.store().put_desktop(&record).await.map_err(unavailable)
         })
     }
+
+    fn unregister<'a>(&'a self, name: &'a str, _service: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>> {
+        Box::pin(async move { self.store().delete_desktop(DesktopKind::Windows, name).await.map_err(unavailable) })
+    }
+}
+
+/// A heartbeat as the cluster API carries it: a Linux desktop is the
+/// caller's own; a Windows desktop is named.
+fn heartbeat_message(beat: &Heartbeat) -> oriel_cluster::proto::DesktopHeartbeat {
+    let (desktop_kind, desktop) = match beat.kind {
+        DesktopKind::Linux => (String::new(), String::new()),
+        DesktopKind::Windows => (beat.kind.as_str().to_owned(), beat.name.clone()),
+    };
+    oriel_cluster::proto::DesktopHeartbeat {
+        hostname: beat.hostname.clone(),
+        addr: beat.addr.clone(),
+        labels: beat.labels.clone().into_iter().collect(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        expires_after_ms: u64::try_from(beat.ttl.as_millis()).unwrap_or(u64::MAX),
+        desktop_kind,
+        desktop,
+        service_addr: beat.service_addr.clone(),
+        removed: false,
+    }
 }
 
 impl Registrar for RemoteAuth {
     fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), AuthorityError>> {
+        Box::pin(self.heartbeat(heartbeat_message(beat)))
+    }
+
+    fn unregister<'a>(&'a self, name: &'a str, _service: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>> {
         let message = oriel_cluster::proto::DesktopHeartbeat {
-            hostname: beat.hostname.clone(),
-            addr: beat.addr.clone(),
-            labels: beat.labels.clone().into_iter().collect(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            expires_after_ms: u64::try_from(beat.ttl.as_millis()).unwrap_or(u64::MAX),
+            desktop_kind: DesktopKind::Windows.as_str().to_owned(),
+            desktop: name.to_owned(),
+            removed: true,
+            ..Default::default()
         };
         Box::pin(self.heartbeat(message))
     }
@@ -154,7 +209,6 @@ impl Registrar for RemoteAuth {
 /// beats only while at least one reverse tunnel is up, so a service no
 /// proxy can reach leaves the listings.
 pub async fn heartbeat(registrar: Arc<dyn Registrar>, desktop: Registered, mut labels: Labels, mut tunnels: Option<watch::Receiver<usize>>) {
-    let Registered { kind, name, service, addr, hostname: desktop_hostname } = desktop;
     let every = interval();
     let mut ticker = tokio::time::interval(every);
     let mut failing = false;
@@ -167,15 +221,7 @@ pub async fn heartbeat(registrar: Arc<dyn Registrar>, desktop: Registered, mut l
         if tunnels.as_ref().is_some_and(|t| *t.borrow() == 0) {
             continue;
         }
-        let beat = Heartbeat {
-            kind,
-            name: name.clone(),
-            hostname: desktop_hostname.clone().unwrap_or_else(hostname),
-            addr: addr.clone(),
-            labels: labels.current(),
-            ttl: every * MISSED_BEATS,
-            service: service.clone(),
-        };
+        let beat = desktop.beat(labels.current(), ttl());
         match registrar.register(&beat).await {
             Ok(()) if failing => {
                 failing = false;

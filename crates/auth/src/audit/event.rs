@@ -184,14 +184,22 @@ impl EventType {
         }
     }
 
-    /// The types a desktop service may report for its own sessions (and
-    /// nothing else: a host never speaks for the control plane).
-    pub fn from_desktop_service(self) -> bool {
+    /// The types a desktop service of `kind` may report for its own
+    /// sessions (and nothing else: a host never speaks for the control
+    /// plane, nor for another kind of desktop).
+    pub fn from_desktop_service(self, kind: oriel_rbac::DesktopKind) -> bool {
+        match self {
+            Self::LinuxSessionStart | Self::LinuxSessionEnd => kind == oriel_rbac::DesktopKind::Linux,
+            Self::WindowsSessionStart | Self::WindowsSessionEnd => kind == oriel_rbac::DesktopKind::Windows,
+            other => other.from_any_desktop_service(),
+        }
+    }
+
+    /// The types a desktop service of any kind reports.
+    fn from_any_desktop_service(self) -> bool {
         matches!(
             self,
-            Self::LinuxSessionStart
-                | Self::LinuxSessionEnd
-                | Self::ClipboardSend
+            Self::ClipboardSend
                 | Self::ClipboardReceive
                 | Self::DirectoryShare
                 | Self::DirectoryRead

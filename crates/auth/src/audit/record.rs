@@ -3,8 +3,12 @@
 
 use std::time::Duration;
 
+use oriel_rbac::DesktopKind;
+
 use super::{AuditEvent, EventType};
+use crate::ca::HostIdentity;
 use crate::control_plane::ControlPlane;
+use crate::served::{NotServed, kind_served_by};
 use crate::store::{BadPage, EventPage, EventQuery, StoreError};
 
 /// How far ahead of the auth service's clock a desktop service's event may
@@ -38,6 +42,12 @@ pub enum Rejected {
     /// Dated too far ahead of the auth service's clock.
     #[error("the event is dated more than 5 minutes ahead of the auth service's clock")]
     FromTheFuture,
+    /// About a desktop the host does not serve.
+    #[error("{0}")]
+    NotYours(String),
+    /// The host is not a desktop service.
+    #[error("only desktop services report session events")]
+    NotADesktopService,
 }
 
 impl ControlPlane {
@@ -52,21 +62,40 @@ impl ControlPlane {
         }
     }
 
-    /// Stores the events desktop service `host_id` reports about its own
+    /// Stores the events desktop service `host` reports about its own
     /// sessions, all or none: each is bounded, stamped with this cluster
-    /// and the host (which speaks only for itself), and checked. `Err` with
-    /// the index and reason of a refused one, and then nothing is stored.
-    pub async fn ingest_desktop_events(&self, host_id: &str, events: Vec<AuditEvent>) -> Result<Result<(), (usize, Rejected)>, StoreError> {
+    /// and the host (which speaks only for the desktops it serves: a Linux
+    /// host's own, a Windows host's registered ones), and checked. `Err`
+    /// with the index and reason of a refused one, and then nothing is
+    /// stored.
+    pub async fn ingest_desktop_events(&self, host: &HostIdentity, events: Vec<AuditEvent>) -> Result<Result<(), (usize, Rejected)>, StoreError> {
         let latest = self.clock.now() + MAX_CLOCK_AHEAD;
+        let Some(kind) = kind_served_by(host.role) else {
+            return Ok(Err((0, Rejected::NotADesktopService)));
+        };
+        let mut served = std::collections::BTreeSet::new();
         let mut stamped = Vec::with_capacity(events.len());
         for (index, event) in events.into_iter().enumerate() {
-            if !event.event.from_desktop_service() {
+            if !event.event.from_desktop_service(kind) {
                 return Ok(Err((index, Rejected::NotItsType(event.event))));
             }
             if event.time > latest {
                 return Ok(Err((index, Rejected::FromTheFuture)));
             }
-            let mut event = event.with("desktop_service", host_id).with("desktop_name", host_id);
+            // A Linux host's desktop is the host; a Windows host names the
+            // desktop, which must be one it serves.
+            let desktop = match kind {
+                DesktopKind::Linux => host.host_id.clone(),
+                DesktopKind::Windows => event.text("desktop_name").unwrap_or_default().to_owned(),
+            };
+            if !served.contains(&desktop) {
+                match self.check_served(host, kind, &desktop).await {
+                    Ok(()) => served.insert(desktop.clone()),
+                    Err(NotServed::NotYours(reason)) => return Ok(Err((index, Rejected::NotYours(reason)))),
+                    Err(NotServed::Unavailable(error)) => return Err(error),
+                };
+            }
+            let mut event = event.with("desktop_service", host.host_id.as_str()).with("desktop_name", desktop);
             event.cluster_name.clone_from(&self.audit.cluster_name);
             stamped.push(event);
         }

@@ -113,6 +113,9 @@ pub enum HostRole {
     Proxy,
     /// A Linux desktop service.
     LinuxDesktop,
+    /// A Windows desktop service: it serves the Windows desktops whose
+    /// records name it as their `host_id`.
+    WindowsDesktop,
     /// An administrator's tool (`orielctl`) with full rights on the control
     /// plane, like Teleport's built-in Admin identity. Only someone who can
     /// open the auth host's data dir can have one signed
@@ -127,6 +130,7 @@ impl HostRole {
             Self::Auth => "auth",
             Self::Proxy => "proxy",
             Self::LinuxDesktop => "linux_desktop",
+            Self::WindowsDesktop => "windows_desktop",
             Self::Admin => "admin",
         }
     }

@@ -7,6 +7,7 @@ use oriel_recording::Scanner;
 
 use super::{RecordingError, RecordingId};
 use crate::control_plane::ControlPlane;
+use crate::served::NotServed;
 use crate::store::RecordingRecord;
 
 /// Who sends a recording.
@@ -15,8 +16,8 @@ pub enum Uploader {
     /// The desktop service in this process.
     InProcess,
     /// A desktop service on its own host, which may only send recordings
-    /// of its own desktop's sessions.
-    Desktop(String),
+    /// of the sessions of a desktop it serves (`served.rs`).
+    Host(crate::ca::HostIdentity),
 }
 
 /// Uploads past this many bytes waiting are slowed down.
@@ -71,10 +72,16 @@ impl RecordingUpload {
         let meta = &scanned.meta;
         let refusal = if meta.session_id != self.id.as_str() {
             Some(RecordingError::Invalid(oriel_recording::FormatError::BadMeta(format!("it is session {:?}'s, not {}", meta.session_id, self.id))))
-        } else if let Uploader::Desktop(desktop) = &self.from
-            && *desktop != meta.desktop
-        {
-            Some(RecordingError::NotYours(format!("this is {desktop:?}; the recording is of {:?}", meta.desktop)))
+        } else if let Uploader::Host(host) = &self.from {
+            let kind = oriel_rbac::DesktopKind::ALL.into_iter().find(|kind| kind.as_str() == meta.desktop_kind);
+            match kind {
+                None => Some(RecordingError::NotYours(format!("the recording is of a {:?} desktop", meta.desktop_kind))),
+                Some(kind) => match self.plane.check_served(host, kind, &meta.desktop).await {
+                    Ok(()) => None,
+                    Err(NotServed::NotYours(reason)) => Some(RecordingError::NotYours(reason)),
+                    Err(NotServed::Unavailable(error)) => Some(RecordingError::Store(error)),
+                },
+            }
         } else {
             None
         };

@@ -30,7 +30,7 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A role that lets every user log in with their own `linux_logins`, on
 /// every Linux desktop.
-pub const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: dev\nspec:\n  allow:\n    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n";
+pub const ROLE: &str = "kind: role\nversion: v7\nmetadata:\n  name: dev\nspec:\n  allow:\n    linux_desktop_logins: ['{{internal.linux_logins}}']\n    linux_desktop_labels:\n      '*': '*'\n    windows_desktop_logins: [Administrator]\n    windows_desktop_labels:\n      env: lab\n";
 
 /// A cluster: its control plane on SQLite in `dir`, and its CAs.
 pub struct Cluster {

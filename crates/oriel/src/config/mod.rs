@@ -278,13 +278,14 @@ impl Config {
         if self.auth_service.enabled != self.proxy_service.enabled {
             return Err(at.error(
                 "Oriel runs auth_service and proxy_service together in one process (a proxy on a host of its own is not built yet); \
-                 enable both, or only linux_desktop_service on a host that joins them",
+                 enable both, or only a desktop service (linux or windows) on a host that joins them",
             ));
         }
-        if self.windows_desktop_service.enabled && !self.auth_service.enabled {
-            return Err(
-                at.error("windows_desktop_service runs in the auth service's process so far (a Windows desktop service on a host of its own is not built yet)")
-            );
+        if self.windows_desktop_service.enabled && self.linux_desktop_service.enabled && !self.auth_service.enabled {
+            return Err(at.error(
+                "a host that joins a cluster runs one desktop service per oriel process (each joins with a token of its own type): \
+                 run linux_desktop_service and windows_desktop_service in two processes with their own data_dir",
+            ));
         }
         // The join token is needed only until the host has joined (its
         // credentials are then in the data dir), so `oriel start` asks for it.

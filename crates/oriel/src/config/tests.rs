@@ -320,6 +320,13 @@ fn windows_desktop_service_takes_teleports_keys_and_says_what_is_missing() {
         error(&format!("auth_service:\nproxy_service:\nwindows_desktop_service:\n{ldap}  discovery:\n    base_dn: '*'\n    host_ca_file: /c.pem\n"));
     assert!(unfiltered.contains("add filters that select only the computers trusted"), "{unfiltered}");
     assert_eq!((discovery.host_ca_file.as_deref(), discovery.rdp_port), (Some(std::path::Path::new("/etc/oriel/domain-ca.pem")), 3390));
-    let alone = error("auth_server: a:3025\nwindows_desktop_service:\n  enabled: yes\n  credentials_file: /c\n");
-    assert!(alone.contains("windows_desktop_service runs in the auth service's process so far"), "{alone}");
+    let alone = Config::parse(
+        "oriel.yaml",
+        "auth_server: a:3025\nwindows_desktop_service:\n  enabled: yes\n  credentials_file: /c\n  listen_addr: 127.0.0.1:3128\n  public_addr: w.example.com:3128\n",
+    )
+    .expect("a Windows desktop service on a host of its own");
+    let service = alone.windows_desktop_service;
+    assert_eq!((service.listen_addr.to_string(), service.public_addr.as_deref()), ("127.0.0.1:3128".to_owned(), Some("w.example.com:3128")));
+    let both = error("auth_server: a:3025\nlinux_desktop_service:\n  enabled: yes\nwindows_desktop_service:\n  enabled: yes\n  credentials_file: /c\n");
+    assert!(both.contains("one desktop service per oriel process"), "{both}");
 }

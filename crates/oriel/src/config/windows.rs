@@ -3,8 +3,9 @@
 //! Oriel adds what signing in without a domain needs: each host's
 //! certificate (`certificate_file`, pinned) and the file of accounts per
 //! RBAC login (`credentials_file`, root-only; `windows_credentials.rs`).
-//! `ldap` and `discovery` are Teleport's too, and refused with the reason
-//! until LDAP discovery is built.
+//! `ldap` and `discovery` are Teleport's too. `listen_addr`, `public_addr`
+//! and `connection_limits` matter on a host of its own (joined with a
+//! `windows_desktop` token), where proxies may dial the service.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,7 +33,16 @@ pub struct WindowsDesktopService {
     pub disconnect_grace: std::time::Duration,
     /// The directory to discover hosts in, and how.
     pub discovery: Option<LdapDiscovery>,
+    /// On a host of its own: where proxies may dial the service directly.
+    pub listen_addr: std::net::SocketAddr,
+    /// The address to advertise, when it differs.
+    pub public_addr: Option<String>,
+    /// Open connections to `listen_addr`, per client address and in total.
+    pub connection_limits: oriel_proxy::ConnectionLimits,
 }
+
+/// Teleport's default for a Windows desktop service's listener.
+const LISTEN: &str = "0.0.0.0:3028";
 
 /// `ldap` and `discovery`: where Windows hosts are looked up, in Teleport's keys.
 #[derive(Debug, Clone)]
@@ -109,6 +119,9 @@ impl Default for WindowsDesktopService {
             credentials_file: None,
             disconnect_grace: oriel_linux_desktop::session::DEFAULT_DISCONNECT_GRACE,
             discovery: None,
+            listen_addr: LISTEN.parse().expect("static"),
+            public_addr: None,
+            connection_limits: oriel_proxy::ConnectionLimits::SERVICES,
         }
     }
 }
@@ -153,6 +166,7 @@ pub(super) fn windows_desktop_service(at: &At, node: &Node) -> Result<WindowsDes
             "discovery_interval",
             "listen_addr",
             "public_addr",
+            "connection_limits",
         ],
     )? {
         let at = at.key(entry);
@@ -166,9 +180,10 @@ pub(super) fn windows_desktop_service(at: &At, node: &Node) -> Result<WindowsDes
             "ldap" => ldap = Some((at.clone(), value)),
             "discovery" => discovery = Some((at.clone(), value)),
             "discovery_interval" => interval = Some(super::fields::period(&at, value)?),
-            // A Windows desktop service of its own host (its listener) is not built yet.
-            "listen_addr" | "public_addr" => {
-                return Err(at.error("Windows desktops are served from the auth service's process so far, which needs no listener of its own"));
+            "listen_addr" => service.listen_addr = super::fields::socket_addr(&at, value)?,
+            "public_addr" => service.public_addr = Some(host_port(&at, value)?),
+            "connection_limits" => {
+                service.connection_limits = super::connection_limits(&at, value, oriel_proxy::ConnectionLimits::SERVICES)?;
             }
             _ => unreachable!("mapping refuses unknown keys"),
         }

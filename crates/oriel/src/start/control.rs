@@ -118,7 +118,21 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         None
     };
 
-    let windows = super::windows::start(&config.windows_desktop_service, &plane, &data_dir, recording_spool)?;
+    let windows = super::windows::WindowsDesktops::default();
+    let host_id = crate::registration::host_uuid(&data_dir)?;
+    super::windows::start(
+        &config.windows_desktop_service,
+        super::windows::Serving {
+            authority: Arc::new(plane.clone()),
+            registrar: Arc::new(plane.clone()),
+            recordings: recording_spool,
+            data_dir: data_dir.clone(),
+            host_id: host_id.clone(),
+            service_addr: "in-process".into(),
+            tunnels: None,
+        },
+        &windows,
+    )?;
 
     let identity = oriel_proxy::tls::load_or_create(&data_dir.join("tls"), &["localhost".into(), "127.0.0.1".into(), "::1".into()])
         .context("preparing the TLS certificate")?;
@@ -155,7 +169,8 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
         public_addrs: proxy_config.public_addr.iter().cloned().collect(),
         recording_spool: RecordingSpool::open(&data_dir.join("proxy-recording-spool"), Arc::new(plane.clone()))?,
     };
-    let router = oriel_proxy::router(proxy, plane, Arc::new(Dialers { local, windows, cluster }));
+    let dialers = Dialers { local, windows, cluster, plane: plane.clone(), host_id };
+    let router = oriel_proxy::router(proxy, plane, Arc::new(dialers));
 
     tracing::info!(%listen, %auth_listen, %tunnel_listen, data_dir = %data_dir.display(), "oriel started");
     // Invite links are secrets: they go to stdout, for the person who

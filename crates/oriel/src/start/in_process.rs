@@ -21,6 +21,10 @@ pub struct Dialers {
     pub local: Option<InProcess>,
     pub windows: super::windows::WindowsDesktops,
     pub cluster: ClusterDialer,
+    /// Where desktops are registered, to tell whose a Windows desktop is.
+    pub plane: oriel_auth::control_plane::ControlPlane,
+    /// This process's host id: the `host_id` of the Windows desktops it serves.
+    pub host_id: String,
 }
 
 impl Dialers {
@@ -35,6 +39,14 @@ impl Dialers {
             "windows" => self.windows.get(&request.desktop).map(|service| InProcess { service, name: request.desktop.clone() }),
             _ => None,
         }
+    }
+}
+
+impl Dialers {
+    /// Whether Windows desktop `name` is registered as this process's.
+    async fn registered_here(&self, name: &str) -> bool {
+        let record = self.plane.store().desktop(oriel_rbac::DesktopKind::Windows, name).await;
+        record.is_ok_and(|record| record.host_id.as_deref() == Some(self.host_id.as_str()))
     }
 }
 
@@ -64,10 +76,10 @@ impl DesktopDialer for Dialers {
         Box::pin(async move {
             match self.in_process(&request) {
                 Some(local) => Ok(local.open(request)),
-                // Windows desktops are served only from this process: one it
-                // does not serve was found by LDAP discovery, without a CA
-                // to check its certificate with.
-                None if request.kind == "windows" => Ok(refusal(&format!(
+                // A Windows desktop whose record names this process's host
+                // but that it does not serve was found by LDAP discovery,
+                // without a CA to check its certificate with.
+                None if request.kind == "windows" && self.registered_here(&request.desktop).await => Ok(refusal(&format!(
                     "Windows desktop {} was found in the directory, and this service has no CA to check the certificates of discovered hosts with: \
                      an administrator sets windows_desktop_service.discovery.host_ca_file (or lists the host under static_hosts with its certificate)",
                     request.desktop

@@ -10,6 +10,7 @@ mod control;
 mod in_process;
 mod open_files;
 mod windows;
+mod windows_agent;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,14 +103,19 @@ pub async fn run(args: StartArgs) -> anyhow::Result<()> {
     if config.linux_desktop_service.enabled && !config.proxy_service.enabled {
         max_connections += config.linux_desktop_service.connection_limits.total;
     }
+    if config.windows_desktop_service.enabled && !config.proxy_service.enabled {
+        max_connections += config.windows_desktop_service.connection_limits.total;
+    }
     open_files::check_room(open_file_limit, max_connections);
-    let (auth, proxy, desktop) = (config.auth_service.enabled, config.proxy_service.enabled, config.linux_desktop_service.enabled);
-    match (auth, proxy, desktop) {
-        (true, true, _) => control::run(config, args).await,
-        (false, false, true) => agent::run(config, args).await,
+    let (auth, proxy) = (config.auth_service.enabled, config.proxy_service.enabled);
+    let (linux, windows) = (config.linux_desktop_service.enabled, config.windows_desktop_service.enabled);
+    match (auth, proxy, linux, windows) {
+        (true, true, _, _) => control::run(config, args).await,
+        (false, false, true, false) => agent::run(config, args).await,
+        (false, false, false, true) => windows_agent::run(config).await,
         _ => bail!(
-            "this process would run {}: Oriel runs auth_service and proxy_service together (with or without \
-             linux_desktop_service), or linux_desktop_service alone on a host that joins them",
+            "this process would run {}: Oriel runs auth_service and proxy_service together (with or without desktop \
+             services), or one desktop service (linux_desktop_service or windows_desktop_service) alone on a host that joins them",
             config.services().join(", ")
         ),
     }

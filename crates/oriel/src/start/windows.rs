@@ -5,26 +5,56 @@
 //! Hosts LDAP discovery finds are registered as the directory lists them,
 //! and served too when the configuration says how to trust and sign in to
 //! them (`discovery.host_ca_file`, the credentials file's `discovered`).
+//! The same whether it runs in the auth service's process or on a host of
+//! its own (`windows_agent.rs`): only [`Serving`]'s authority and
+//! registrar differ, the control plane or the cluster API.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use oriel_auth::control_plane::ControlPlane;
-use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, RdpDesktop, SessionLimits, SessionProgram};
+use oriel_linux_desktop::{DesktopConfig, FrameConfig, LinuxDesktopService, RdpDesktop, SessionAuthority, SessionLimits, SessionProgram};
 use oriel_rbac::DesktopKind;
 use oriel_recorder::RecordingSpool;
+use tokio::sync::watch;
 
 use crate::config::windows::{LdapCa, LdapDiscovery, WindowsDesktopService};
-use crate::registration::Registered;
-use oriel_auth::store::DesktopRecord;
+use crate::registration::{Registered, Registrar};
 use oriel_windows_desktop::discovery::{DesktopRules, Directory, Search, discover};
+
+/// Who decides and registers for this process's Windows desktops, and as
+/// which service.
+pub struct Serving {
+    /// Decides every session (the control plane, or the cluster API).
+    pub authority: Arc<dyn SessionAuthority>,
+    /// Where the desktops are registered.
+    pub registrar: Arc<dyn Registrar>,
+    /// Where recordings go.
+    pub recordings: RecordingSpool,
+    /// The data dir (sessions' runtime dir, the host's id).
+    pub data_dir: PathBuf,
+    /// This host's id: the service's name and every desktop's `host_id`.
+    pub host_id: String,
+    /// Where proxies dial the service ("in-process" next to the proxy).
+    pub service_addr: String,
+    /// With reverse tunnels, their count: desktops are registered only
+    /// while one is up, so no proxy lists a desktop it cannot reach.
+    pub tunnels: Option<watch::Receiver<usize>>,
+}
 
 /// The Windows desktops this process serves, by name: the static hosts
 /// from the start, discovered ones while the directory lists them.
 #[derive(Clone, Default)]
 pub struct WindowsDesktops(Arc<std::sync::RwLock<BTreeMap<String, LinuxDesktopService>>>);
+
+/// What an agent on a host of its own serves.
+impl oriel_cluster::agent::ServedDesktops for WindowsDesktops {
+    fn service(&self, kind: DesktopKind, name: &str) -> Option<LinuxDesktopService> {
+        if kind == DesktopKind::Windows { self.get(name) } else { None }
+    }
+}
 
 impl WindowsDesktops {
     /// The service of desktop `name`, if this process serves it.
@@ -48,7 +78,7 @@ impl WindowsDesktops {
 /// What every Windows desktop service of this process is made with.
 #[derive(Clone)]
 struct ServiceParts {
-    plane: ControlPlane,
+    authority: Arc<dyn SessionAuthority>,
     runtime_dir: std::path::PathBuf,
     program: SessionProgram,
     recordings: RecordingSpool,
@@ -62,7 +92,7 @@ impl ServiceParts {
             desktop_name: name.to_owned(),
             kind: DesktopKind::Windows,
             rdp: Some(rdp),
-            authority: Arc::new(self.plane.clone()),
+            authority: self.authority.clone(),
             xsession_dirs: Vec::new(),
             xsession_filter: Default::default(),
             runtime_dir: self.runtime_dir.clone(),
@@ -83,19 +113,19 @@ struct DiscoveredSessions {
     accounts: BTreeMap<String, oriel_linux_desktop::RdpAccount>,
 }
 
-/// The services of `config`'s hosts, by desktop name (none when it is off).
-pub fn start(config: &WindowsDesktopService, plane: &ControlPlane, data_dir: &Path, recordings: RecordingSpool) -> anyhow::Result<WindowsDesktops> {
-    let services = WindowsDesktops::default();
+/// Serves `config`'s hosts: each goes into `services` under its desktop
+/// name (none when it is off).
+pub fn start(config: &WindowsDesktopService, serving: Serving, services: &WindowsDesktops) -> anyhow::Result<()> {
     if !config.enabled {
-        return Ok(services);
+        return Ok(());
     }
     let file = config.credentials_file.as_deref().context("windows_desktop_service.credentials_file is missing")?;
     let credentials = crate::config::windows_credentials::read(file)?;
     let (mut static_accounts, discovered_accounts) = (credentials.hosts, credentials.discovered);
-    let service_name = crate::registration::host_uuid(data_dir)?;
+    let Serving { authority, registrar, recordings, data_dir, host_id: service_name, service_addr, tunnels } = serving;
     let parts = ServiceParts {
-        plane: plane.clone(),
-        runtime_dir: oriel_linux_desktop::login::runtime_dir(data_dir),
+        authority,
+        runtime_dir: oriel_linux_desktop::login::runtime_dir(&data_dir),
         program: SessionProgram::this_executable(&["rdp-session"])?,
         recordings,
         disconnect_grace: config.disconnect_grace,
@@ -119,8 +149,9 @@ pub fn start(config: &WindowsDesktopService, plane: &ControlPlane, data_dir: &Pa
             service: service_name.clone(),
             addr: host.addr.clone(),
             hostname: Some(host.server_name.clone()),
+            service_addr: service_addr.clone(),
         };
-        tokio::spawn(crate::registration::heartbeat(Arc::new(plane.clone()), registered, labels, None));
+        tokio::spawn(crate::registration::heartbeat(registrar.clone(), registered, labels, tunnels.clone()));
         tracing::info!(desktop = %host.name, addr = %host.addr, "serving a Windows desktop");
         services.insert(host.name.clone(), service);
     }
@@ -143,10 +174,10 @@ pub fn start(config: &WindowsDesktopService, plane: &ControlPlane, data_dir: &Pa
             }
             None => None,
         };
-        let discovered = Discovered { services: services.clone(), parts, sessions, host_id: service_name.clone() };
-        tokio::spawn(discover_forever(plane.clone(), config.clone(), discovered, directory, search, discovery.interval));
+        let discovered = Discovered { services: services.clone(), parts, sessions, host_id: service_name.clone(), service_addr, registrar, tunnels };
+        tokio::spawn(discover_forever(config.clone(), discovered, directory, search, discovery.interval));
     }
-    Ok(services)
+    Ok(())
 }
 
 /// How long a discovered desktop stays registered without being found
@@ -179,9 +210,6 @@ fn directory_search(discovery: &LdapDiscovery) -> anyhow::Result<(Directory, Sea
     Ok((directory, Search { base_dn: discovery.base_dn.clone(), filters: discovery.filters.clone(), rules }))
 }
 
-/// Searches the directory every `interval`: registers each computer found
-/// as a `windows_desktop` (the `host_labels` that match, then Teleport's
-/// labels), and removes the ones the directory no longer has.
 /// What discovery registers and serves its desktops with.
 struct Discovered {
     /// Where a served discovered desktop goes (and leaves).
@@ -191,78 +219,110 @@ struct Discovered {
     sessions: Option<DiscoveredSessions>,
     /// This host, which serves them.
     host_id: String,
+    /// Where proxies dial this service.
+    service_addr: String,
+    registrar: Arc<dyn Registrar>,
+    /// Registrations only while a tunnel is up (as for static hosts).
+    tunnels: Option<watch::Receiver<usize>>,
 }
 
-async fn discover_forever(
-    plane: ControlPlane,
-    config: WindowsDesktopService,
-    discovered: Discovered,
-    directory: Directory,
-    search: Search,
-    interval: std::time::Duration,
-) {
-    let mut registered = std::collections::BTreeSet::new();
-    let mut ticker = tokio::time::interval(interval);
+/// A desktop the directory listed, and when it last did.
+struct Found {
+    registered: Registered,
+    labels: BTreeMap<String, String>,
+    seen: Instant,
+}
+
+/// Searches the directory every `interval` and keeps what it found
+/// registered with a heartbeat (each desktop the `host_labels` that match,
+/// then Teleport's labels) for as long as the directory lists it, or
+/// [`DISCOVERED_TTL`] while it cannot be searched; one the directory
+/// dropped is removed at once.
+async fn discover_forever(config: WindowsDesktopService, discovered: Discovered, directory: Directory, search: Search, interval: Duration) {
+    let mut known: BTreeMap<String, Found> = BTreeMap::new();
+    let mut searches = tokio::time::interval(interval);
+    let mut beats = tokio::time::interval(crate::registration::interval());
     loop {
-        ticker.tick().await;
-        let found = match discover(&directory, &search).await {
-            Ok(found) => found,
-            Err(error) => {
-                tracing::warn!(%error, "LDAP discovery failed; desktops found before stay until they expire");
-                continue;
+        tokio::select! {
+            _ = searches.tick() => search_once(&config, &discovered, &directory, &search, &mut known).await,
+            _ = beats.tick() => {}
+        }
+        // Kept while found within the TTL (three searches at least, so a
+        // long interval leaves no gaps in the listings).
+        let stale = DISCOVERED_TTL.max(interval * 3);
+        known.retain(|name, found| {
+            let fresh = found.seen.elapsed() < stale;
+            if !fresh {
+                discovered.services.remove(name);
+                tracing::info!(desktop = %name, "the directory has not been searched for too long: this Windows desktop expires");
             }
-        };
-        // Registered for three intervals at least, so a long interval does
-        // not leave gaps in the listings.
-        let expires = Some(std::time::SystemTime::now() + DISCOVERED_TTL.max(interval * 3));
-        let mut now = std::collections::BTreeSet::new();
-        for desktop in found {
-            // A static host's record is the configuration's, never the directory's.
-            if config.static_hosts.iter().any(|host| host.name == desktop.name) {
-                tracing::warn!(desktop = %desktop.name, "the directory has a computer named as a static host: the static host's settings stand");
-                continue;
-            }
-            // Present in the directory, registered or not this time: not removed.
-            now.insert(desktop.name.clone());
-            let mut labels = config.host_labels_for(&desktop.name, &desktop.addr);
-            labels.extend(desktop.labels);
-            let record = DesktopRecord {
-                kind: DesktopKind::Windows,
-                name: desktop.name.clone(),
-                hostname: desktop.hostname,
-                addr: desktop.addr,
-                labels,
-                expires,
-                host_id: Some(discovered.host_id.clone()),
-            };
-            if let Some(sessions) = &discovered.sessions
-                && !discovered.services.contains(&record.name)
-            {
-                // Its certificate is checked against the domain's CA, for
-                // the DNS name the directory gives it.
-                let rdp = RdpDesktop {
-                    addr: record.addr.clone(),
-                    server_name: record.hostname.clone(),
-                    certificate_pem: String::new(),
-                    ca_pem: sessions.ca_pem.clone(),
-                    accounts: sessions.accounts.clone(),
-                };
-                discovered.services.insert(record.name.clone(), discovered.parts.service(&record.name, rdp));
-                tracing::info!(desktop = %record.name, addr = %record.addr, "serving a discovered Windows desktop");
-            }
-            if let Err(error) = plane.store().put_desktop(&record).await {
-                tracing::warn!(desktop = %desktop.name, %error, "cannot register a discovered Windows desktop; trying again next time");
+            fresh
+        });
+        if discovered.tunnels.as_ref().is_some_and(|t| *t.borrow() == 0) {
+            continue;
+        }
+        for (name, found) in &known {
+            if let Err(error) = discovered.registrar.register(&found.registered.beat(found.labels.clone(), crate::registration::ttl())).await {
+                tracing::warn!(desktop = %name, %error, "cannot register a discovered Windows desktop; trying again");
             }
         }
-        for gone in registered.difference(&now) {
-            // No new sessions; those running go on until they end.
-            discovered.services.remove(gone);
-            match plane.store().delete_desktop(DesktopKind::Windows, gone).await {
-                Ok(()) => tracing::info!(desktop = %gone, "the directory no longer has this Windows desktop: removed"),
-                Err(error) => tracing::warn!(desktop = %gone, %error, "cannot remove a Windows desktop the directory dropped; it expires"),
-            }
-        }
-        tracing::info!(desktops = now.len(), "LDAP discovery found Windows desktops");
-        registered = now;
     }
+}
+
+/// One search: what it found goes into `known` (and is served, when
+/// discovered hosts may be), what the directory dropped is removed.
+async fn search_once(config: &WindowsDesktopService, discovered: &Discovered, directory: &Directory, search: &Search, known: &mut BTreeMap<String, Found>) {
+    let found = match discover(directory, search).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(%error, "LDAP discovery failed; desktops found before stay until they expire");
+            return;
+        }
+    };
+    let mut now = std::collections::BTreeSet::new();
+    for desktop in found {
+        // A static host's record is the configuration's, never the directory's.
+        if config.static_hosts.iter().any(|host| host.name == desktop.name) {
+            tracing::warn!(desktop = %desktop.name, "the directory has a computer named as a static host: the static host's settings stand");
+            continue;
+        }
+        now.insert(desktop.name.clone());
+        let mut labels = config.host_labels_for(&desktop.name, &desktop.addr);
+        labels.extend(desktop.labels);
+        if let Some(sessions) = &discovered.sessions
+            && !discovered.services.contains(&desktop.name)
+        {
+            // Its certificate is checked against the domain's CA, for
+            // the DNS name the directory gives it.
+            let rdp = RdpDesktop {
+                addr: desktop.addr.clone(),
+                server_name: desktop.hostname.clone(),
+                certificate_pem: String::new(),
+                ca_pem: sessions.ca_pem.clone(),
+                accounts: sessions.accounts.clone(),
+            };
+            discovered.services.insert(desktop.name.clone(), discovered.parts.service(&desktop.name, rdp));
+            tracing::info!(desktop = %desktop.name, addr = %desktop.addr, "serving a discovered Windows desktop");
+        }
+        let registered = Registered {
+            kind: DesktopKind::Windows,
+            name: desktop.name.clone(),
+            service: discovered.host_id.clone(),
+            addr: desktop.addr,
+            hostname: Some(desktop.hostname),
+            service_addr: discovered.service_addr.clone(),
+        };
+        known.insert(desktop.name, Found { registered, labels, seen: Instant::now() });
+    }
+    let gone: Vec<String> = known.keys().filter(|name| !now.contains(*name)).cloned().collect();
+    for name in gone {
+        // No new sessions; those running go on until they end.
+        known.remove(&name);
+        discovered.services.remove(&name);
+        match discovered.registrar.unregister(&name, &discovered.host_id).await {
+            Ok(()) => tracing::info!(desktop = %name, "the directory no longer has this Windows desktop: removed"),
+            Err(error) => tracing::warn!(desktop = %name, %error, "cannot remove a Windows desktop the directory dropped; it expires"),
+        }
+    }
+    tracing::info!(desktops = now.len(), "LDAP discovery found Windows desktops");
 }
