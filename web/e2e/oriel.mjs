@@ -85,10 +85,7 @@ export async function startDeployment(sessions, { labels = { env: 'remote' }, di
     const first = control.printed;
 
     const orielctl = orielctlOn(join(dir, 'a'));
-    const added = orielctl(['tokens', 'add', '--type=linux_desktop']);
-    const token = added.match(/^([0-9a-f]{64})$/m)?.[1];
-    const pin = added.match(/^ca_pin: (sha256:\S+)$/m)?.[1];
-    if (!token || !pin) throw new Error(`orielctl tokens add printed no token and CA pin:\n${added}`);
+    const { token, pin } = joinToken(orielctl, 'linux_desktop');
     const desktopConfig = join(dir, 'desktop.yaml');
     writeFileSync(
       desktopConfig,
@@ -151,6 +148,71 @@ export async function startDeployment(sessions, { labels = { env: 'remote' }, di
     if (logs) error.message += `\n--- oriel's output\n${logs}`;
     throw error;
   }
+}
+
+/**
+ * Starts a cluster of two `oriel` processes: the auth service and the proxy
+ * in one, and in the other a Windows desktop service alone, which joins
+ * with a `windows_desktop` token and is reached through its reverse tunnel
+ * only. `windowsSection(dir)` is the body of its windows_desktop_service
+ * section (the hosts, the credentials file). Returns once the service is
+ * ready, with `url`, `invite`, `dir`, `service` (its host id), `orielctl`,
+ * `log()`, `stopService()` and `stop()`.
+ */
+export async function startWindowsDeployment(windowsSection) {
+  const dir = mkdtempSync(join(tmpdir(), 'oriel-e2e-windows-cluster-'));
+  const daemons = [];
+  try {
+    const controlConfig = join(dir, 'auth-proxy.yaml');
+    writeFileSync(
+      controlConfig,
+      `version: v1\ndata_dir: ${join(dir, 'a')}\nauth_service:\n  listen_addr: 127.0.0.1:0\n` +
+        `proxy_service:\n  web_listen_addr: 127.0.0.1:0\n  tunnel_listen_addr: 127.0.0.1:0\n`,
+    );
+    const control = await startDaemon(['start', '--config', controlConfig, '--web-dir', join(ROOT, 'web/dist')], {
+      auth: /^Auth service API at (\S+) /m,
+      tunnel: /^Reverse tunnel at (\S+) /m,
+      url: READY,
+      invite: INVITE,
+    });
+    daemons.push(control);
+    const orielctl = orielctlOn(join(dir, 'a'));
+    const { token, pin } = joinToken(orielctl, 'windows_desktop');
+    const serviceConfig = join(dir, 'windows.yaml');
+    writeFileSync(
+      serviceConfig,
+      `version: v1\ndata_dir: ${join(dir, 'w')}\nauth_server: ${control.printed.auth}\n` +
+        `proxy_server: ${control.printed.tunnel}\njoin_token: ${token}\nca_pin: ${pin}\n` +
+        `windows_desktop_service:\n  enabled: yes\n  listen_addr: 127.0.0.1:0\n  public_addr: ${UNREACHABLE}\n  disconnect_grace: 0\n${windowsSection(dir)}`,
+    );
+    // Beats every second rather than 15, so the desktops are listed soon after the tunnel is up.
+    const service = await startDaemon(['start', '--config', serviceConfig], { service: /^Windows desktop service (\S+) is ready/m }, { ORIEL_HEARTBEAT_INTERVAL_MS: '1000' });
+    daemons.push(service);
+    return {
+      url: control.printed.url,
+      invite: control.printed.invite,
+      dir,
+      service: service.printed.service,
+      orielctl,
+      log: () => `--- auth service and proxy\n${control.log()}\n--- windows desktop service ${service.printed.service}\n${service.log()}`,
+      stopService: () => service.stop(),
+      stop: () => stopAll(daemons, dir),
+    };
+  } catch (error) {
+    const logs = daemons.map((daemon) => daemon.log()).join('\n---\n');
+    await stopAll(daemons, dir);
+    if (logs) error.message += `\n--- oriel's output\n${logs}`;
+    throw error;
+  }
+}
+
+/** `orielctl tokens add --type=<type>`: the token and the CA pin it prints. */
+function joinToken(orielctl, type) {
+  const added = orielctl(['tokens', 'add', `--type=${type}`]);
+  const token = added.match(/^([0-9a-f]{64})$/m)?.[1];
+  const pin = added.match(/^ca_pin: (sha256:\S+)$/m)?.[1];
+  if (!token || !pin) throw new Error(`orielctl tokens add printed no token and CA pin:\n${added}`);
+  return { token, pin };
 }
 
 /** Port 1 on loopback: tcpmux, which nothing serves, so dialling it is refused. */

@@ -15,20 +15,16 @@
 // directory drops leaves the list.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, chmodSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
 import { startOriel, eventually, acceptInvite, canvasPixel, grabRoot, auditEvent } from './oriel.mjs';
 import { startSlapd, LDAP_ADMIN, LDAP_ADMIN_PASSWORD } from './ldap.mjs';
+import { startShadowServer, HOST_USER, HOST_PASSWORD, SCREEN } from './rdp-hosts.mjs';
 
 const PASSWORD = 'a long enough password';
-const HOST_USER = 'oriel-rdp';
-const HOST_PASSWORD = 'the host account password';
-const SCREEN = { width: 1024, height: 768 };
 let shadow;
 let xrdp;
 let slapd;
@@ -41,82 +37,6 @@ let lockName;
 let recordedSession;
 const report = failureReport(() => oriel);
 const { test } = report;
-
-/** A port nothing listens on now. */
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const listening = (port) =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-
-/**
- * Xvfb with an xterm that writes each typed line to a file,
- * shown over RDP by FreeRDP's shadow server on loopback (NLA against a SAM
- * file with the host account).
- */
-async function startShadowServer() {
-  const dir = mkdtempSync(join(tmpdir(), 'oriel-rdp-'));
-  const children = [];
-  const xvfb = spawn('Xvfb', ['-displayfd', '1', '-screen', '0', `${SCREEN.width}x${SCREEN.height}x24`, '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  children.push(xvfb);
-  const number = await new Promise((resolve, reject) => {
-    xvfb.stdout.once('data', (data) => resolve(data.toString().trim()));
-    xvfb.once('exit', () => reject(new Error('Xvfb exited')));
-  });
-  const display = { DISPLAY: `:${number}` };
-  const typed = join(dir, 'typed.txt');
-  children.push(
-    spawn('sh', ['-c', `exec xterm -geometry 60x10+20+20 -e sh -c "exec cat > ${typed}"`], {
-      env: { ...process.env, ...display },
-      stdio: 'ignore',
-    }),
-  );
-  writeFileSync(join(dir, 'sam'), execFileSync('winpr-hash', ['-u', HOST_USER, '-p', HOST_PASSWORD, '-f', 'sam']));
-  const certificate = join(dir, '.config/freerdp/shadow/shadow.crt');
-  // It writes its certificate under $HOME/.config unless XDG_CONFIG_HOME says otherwise.
-  const shadowEnv = { ...process.env, ...display, HOME: dir };
-  delete shadowEnv.XDG_CONFIG_HOME;
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const server = spawn('freerdp-shadow-cli', ['/bind-address:127.0.0.1', `/port:${port}`, '+auth', '/sec:nla', `/sam-file:${join(dir, 'sam')}`], {
-      env: shadowEnv,
-      stdio: 'ignore',
-    });
-    let exited = false;
-    server.once('exit', () => (exited = true));
-    const deadline = Date.now() + 30_000;
-    while (!exited && Date.now() < deadline && !(existsSync(certificate) && (await listening(port)))) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    if (!exited && existsSync(certificate) && (await listening(port))) {
-      children.push(server);
-      return {
-        dir,
-        display,
-        port,
-        certificate,
-        typed: () => (existsSync(typed) ? readFileSync(typed, 'utf8') : ''),
-        stop() {
-          for (const child of children.reverse()) child.kill('SIGKILL');
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    server.kill('SIGKILL');
-    if (attempt >= 5) throw new Error('the shadow server did not listen');
-  }
-}
 
 /** `scripts/xrdp-test-server start`: its exports, `asUser(args, input)` and `stop()`. */
 function startXrdp() {

@@ -19,7 +19,14 @@ pub(super) async fn add(plane: &ControlPlane, request: proto::AddToken) -> Resul
         role.as_str(),
         if token.one_time { ", one use" } else { "" }
     );
-    if role == JoinRole::LinuxDesktop {
+    let service = match role {
+        JoinRole::LinuxDesktop => Some("linux_desktop_service:\n  enabled: yes\n"),
+        JoinRole::WindowsDesktop => {
+            Some("windows_desktop_service:\n  enabled: yes\n  credentials_file: /etc/oriel/windows-credentials.yaml\n  static_hosts: [...]\n")
+        }
+        JoinRole::Proxy => None,
+    };
+    if let Some(service) = service {
         // The pin lets the new host refuse an auth server of another
         // cluster, or anything in the way, on its very first connection.
         let ca = plane.cert_authority().await.map_err(|e| Failure::new(crate::FailureKind::Internal, e.to_string()))?;
@@ -30,7 +37,7 @@ pub(super) async fn add(plane: &ControlPlane, request: proto::AddToken) -> Resul
              proxy_server: <the proxy's tunnel address, port 3024>\n\
              join_token: {secret}\n\
              ca_pin: {pin}\n\
-             linux_desktop_service:\n  enabled: yes\n"
+             {service}"
         ));
     }
     Ok(Outcome::message(message))

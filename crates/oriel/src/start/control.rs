@@ -178,7 +178,7 @@ pub async fn run(config: Config, args: StartArgs) -> anyhow::Result<()> {
     // start prints a fresh invite.
     let mut announcement = format!(
         "Auth service API at {auth_listen} (TLS; `orielctl auth sign` makes an admin identity).\n\
-         Reverse tunnel at {tunnel_listen} (desktop services join with `orielctl tokens add --type=linux_desktop`).\n\
+         Reverse tunnel at {tunnel_listen} (desktop services join with `orielctl tokens add --type=linux_desktop` or `--type=windows_desktop`).\n\
          Oriel is ready at https://{listen}/web (the certificate is self-signed).\n"
     );
     // Browsers refuse an IP address as a WebAuthn relying party.
