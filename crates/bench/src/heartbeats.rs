@@ -253,6 +253,7 @@ impl SimulatedDesktop {
             labels,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             expires_after_ms: TTL.as_millis() as u64,
+            ..Default::default()
         };
         Ok(Self { auth, beat })
     }

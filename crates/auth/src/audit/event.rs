@@ -187,16 +187,16 @@ impl EventType {
     /// The types a desktop service of `kind` may report for its own
     /// sessions (and nothing else: a host never speaks for the control
     /// plane, nor for another kind of desktop).
-    pub fn from_desktop_service(self, kind: oriel_rbac::DesktopKind) -> bool {
+    pub fn reported_by_desktop_service(self, kind: oriel_rbac::DesktopKind) -> bool {
         match self {
             Self::LinuxSessionStart | Self::LinuxSessionEnd => kind == oriel_rbac::DesktopKind::Linux,
             Self::WindowsSessionStart | Self::WindowsSessionEnd => kind == oriel_rbac::DesktopKind::Windows,
-            other => other.from_any_desktop_service(),
+            other => other.reported_by_any_desktop_service(),
         }
     }
 
     /// The types a desktop service of any kind reports.
-    fn from_any_desktop_service(self) -> bool {
+    fn reported_by_any_desktop_service(self) -> bool {
         matches!(
             self,
             Self::ClipboardSend

@@ -76,7 +76,7 @@ impl ControlPlane {
         let mut served = std::collections::BTreeSet::new();
         let mut stamped = Vec::with_capacity(events.len());
         for (index, event) in events.into_iter().enumerate() {
-            if !event.event.from_desktop_service(kind) {
+            if !event.event.reported_by_desktop_service(kind) {
                 return Ok(Err((index, Rejected::NotItsType(event.event))));
             }
             if event.time > latest {

@@ -115,12 +115,18 @@ impl Cluster {
     /// An agent serving the Linux desktop `name`, deciding with this
     /// control plane. Nothing starts an X server until a session does.
     pub fn agent(&self, name: &str) -> Agent {
+        Agent::new(self.desktop_service(name, oriel_rbac::DesktopKind::Linux, None))
+    }
+
+    /// The desktop service of the `kind` desktop `name` (reached with
+    /// `rdp` for a Windows one), deciding with this control plane.
+    pub fn desktop_service(&self, name: &str, kind: oriel_rbac::DesktopKind, rdp: Option<oriel_linux_desktop::RdpDesktop>) -> LinuxDesktopService {
         let xsessions = self.dir.path().join("xsessions");
         std::fs::create_dir_all(&xsessions).unwrap();
-        Agent::new(LinuxDesktopService::new(DesktopConfig {
+        LinuxDesktopService::new(DesktopConfig {
             desktop_name: name.into(),
-            kind: oriel_rbac::DesktopKind::Linux,
-            rdp: None,
+            kind,
+            rdp,
             authority: Arc::new(self.plane.clone()),
             xsession_dirs: vec![xsessions],
             xsession_filter: Default::default(),
@@ -131,7 +137,7 @@ impl Cluster {
             recordings: oriel_recorder::RecordingSpool::open(&self.dir.path().join(format!("recording-spool-{name}")), Arc::new(self.plane.clone())).unwrap(),
             disconnect_grace: std::time::Duration::ZERO,
             x_server: Default::default(),
-        }))
+        })
     }
 }
 
