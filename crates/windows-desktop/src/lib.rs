@@ -14,6 +14,7 @@
 //! follows the browser's size through the display control channel.
 #![warn(missing_docs)]
 
+mod channel_cap;
 pub mod clipboard;
 mod connect;
 mod credentials;

@@ -78,6 +78,9 @@ pub struct RemoteScreen {
     activation: ConnectionActivationFactory,
     io_channel_id: u16,
     user_channel_id: u16,
+    /// The dynamic channels' static channel, whose messages carry
+    /// lengths of their own (`channel_cap`).
+    drdynvc_channel_id: Option<u16>,
     /// What the host lets a client ask for a repaint with.
     refresh_rect: bool,
     suppress_output: bool,
@@ -89,13 +92,6 @@ pub struct RemoteScreen {
 /// keeps sending without finishing it is broken.
 const MAX_HELD_PDUS: usize = 4096;
 const MAX_HELD_BYTES: usize = 64 * 1024 * 1024;
-
-/// The longest message a host may announce on a static channel (the
-/// clipboard, drives, dynamic channels). IronRDP gathers a message's
-/// chunks up to the length its first chunk declares, so without a cap a
-/// host could make this process hold gigabytes: the clipboard's 1 MiB of
-/// text and a drive's 1 MiB pieces fit many times over.
-const MAX_CHANNEL_MESSAGE: u32 = 8 * 1024 * 1024;
 
 impl std::fmt::Debug for RemoteScreen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -111,6 +107,7 @@ impl RemoteScreen {
         let (io_channel_id, user_channel_id) = (result.io_channel_id, result.user_channel_id);
         let activation = result.activation_factory;
         let (refresh_rect, suppress_output) = (result.refresh_rect_support, result.suppress_output_support);
+        let drdynvc_channel_id = result.static_channels.get_channel_id_by_type::<ironrdp_dvc::DrdynvcClient>();
         let stage = ActiveStageBuilder {
             static_channels: result.static_channels,
             user_channel_id,
@@ -122,7 +119,7 @@ impl RemoteScreen {
             pointer_software_rendering: result.pointer_software_rendering,
         }
         .build();
-        Self { framed, stage, image, activation, io_channel_id, user_channel_id, refresh_rect, suppress_output, held: Default::default() }
+        Self { framed, stage, image, activation, io_channel_id, user_channel_id, drdynvc_channel_id, refresh_rect, suppress_output, held: Default::default() }
     }
 
     /// Asks the host to send the whole screen again (a host may send a
@@ -348,9 +345,10 @@ impl RemoteScreen {
         }
     }
 
-    /// Refuses a static channel message whose first chunk announces more
-    /// than [`MAX_CHANNEL_MESSAGE`] bytes (MS-RDPBCGR 2.2.6.1.1: the
-    /// channel PDU header's total length comes first).
+    /// Refuses a channel message whose first chunk announces more than
+    /// `channel_cap::MAX_CHANNEL_MESSAGE` bytes: a static channel's
+    /// (MS-RDPBCGR 2.2.6.1.1: the channel PDU header's total length comes
+    /// first), or a dynamic channel's (its DataFirst PDU's length).
     fn check_channel_length(&self, pdu: &HostPdu) -> Result<(), RdpError> {
         if pdu.action != ironrdp_pdu::Action::X224 {
             return Ok(());
@@ -359,14 +357,16 @@ impl RemoteScreen {
         if indication.channel_id == self.io_channel_id {
             return Ok(());
         }
-        let Some(length) = indication.user_data.get(..4).map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])) else { return Ok(()) };
-        if length > MAX_CHANNEL_MESSAGE {
-            return Err(RdpError::Session(format!(
-                "the host announced a channel message of {length} bytes, more than the {} MiB this client takes",
-                MAX_CHANNEL_MESSAGE / (1024 * 1024)
-            )));
+        let data = &indication.user_data;
+        let static_refusal = crate::channel_cap::declared_static(data).and_then(|length| crate::channel_cap::refusal("static", length));
+        let dynamic_refusal = (Some(indication.channel_id) == self.drdynvc_channel_id)
+            .then(|| crate::channel_cap::declared_dynamic(data))
+            .flatten()
+            .and_then(|length| crate::channel_cap::refusal("dynamic", length));
+        match static_refusal.or(dynamic_refusal) {
+            Some(refusal) => Err(RdpError::Session(refusal)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Whether a PDU read during a reactivation is one of its own: on the

@@ -33,7 +33,7 @@ pub(super) enum Step {
     /// A file's information, asked fresh (sizes change with writes).
     QueryInformation { req: ServerDriveQueryInformationRequest },
     /// The first call of a directory query: the listing.
-    QueryDirectory { req: ServerDriveQueryDirectoryRequest, path: SharedPath, facts: Facts, pattern: String },
+    QueryDirectory { req: ServerDriveQueryDirectoryRequest, path: SharedPath, facts: Facts, pattern: path::Pattern },
     /// A read, in pieces of at most 1 MiB: `data` so far, `wanted` in all, `asked` in the piece on its way.
     Read { req: DeviceReadRequest, path: SharedPath, data: Vec<u8>, wanted: usize, asked: usize },
     /// A write, in pieces of at most 1 MiB: `done` so far, `asked` in the piece on its way.
@@ -194,7 +194,8 @@ impl DriveBridge {
                 let written = match (ok(&response), &response.result) {
                     (Err(status), _) => return out.host(Step::Write { req, path, done, asked }.fail(status)),
                     (Ok(()), Some(Answer::Write(w))) if (w.bytes_written as usize) <= asked => w.bytes_written as usize,
-                    (Ok(()), other) => return out.host(Step::Write { req, path, done: 0, asked }.fail(wrong(other))),
+                    // What was written before stands: the host gets a short write.
+                    (Ok(()), other) => return out.host(Step::Write { req, path, done, asked }.fail(wrong(other))),
                 };
                 done += written;
                 if written < asked || done >= req.write_data.len() {
@@ -419,7 +420,10 @@ impl DriveBridge {
         if dropped {
             self.listings -= 1;
         }
-        let pattern = path::pattern(&req.path).to_owned();
+        let pattern = match path::Pattern::of(&req.path) {
+            Ok(pattern) => pattern,
+            Err(status) => return out.host(Some(reply::directory(io, status, None))),
+        };
         let operation = Operation::List(ask::List { path: path.as_str().to_owned() });
         self.ask(io.device_id, operation, Step::QueryDirectory { req, path, facts, pattern }, now, out);
     }
@@ -433,7 +437,7 @@ impl DriveBridge {
         req: ServerDriveQueryDirectoryRequest,
         path: &SharedPath,
         facts: Facts,
-        pattern: &str,
+        pattern: &path::Pattern,
         response: &pb::SharedDirectoryResponse,
         out: &mut Out,
     ) {
@@ -447,7 +451,7 @@ impl DriveBridge {
         // Windows lists "." and ".." in every directory but a drive's root.
         let dots = if *path == SharedPath::root() { Vec::new() } else { vec![".", ".."] };
         let mut entries: VecDeque<Entry> =
-            dots.into_iter().map(|name| Entry { name: name.to_owned(), facts: facts.clone() }).filter(|entry| path::matches(pattern, &entry.name)).collect();
+            dots.into_iter().map(|name| Entry { name: name.to_owned(), facts: facts.clone() }).filter(|entry| pattern.matches(&entry.name)).collect();
         for fso in list.iter().take(MAX_SHARED_LIST_ENTRIES) {
             // Only direct children with names Windows can use; anything
             // else the browser says is skipped, never followed.
@@ -458,7 +462,7 @@ impl DriveBridge {
                     continue;
                 }
             };
-            if path::matches(pattern, child.file_name()) {
+            if pattern.matches(child.file_name()) {
                 entries.push_back(Entry { name: child.file_name().to_owned(), facts: Facts::of(fso) });
             }
         }

@@ -49,56 +49,69 @@ pub(super) fn is_windows_name(name: &str) -> bool {
         && !name.chars().any(|c| c.is_control() || matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
 }
 
-/// The search pattern of a directory query's path (`\dir\*.txt` → `*.txt`).
-pub(super) fn pattern(query_path: &str) -> &str {
-    match query_path.rsplit(['\\', '/']).next() {
-        Some(last) if !last.is_empty() => last,
-        _ => "*",
-    }
-}
+/// A directory query's search pattern, folded to lower case once for all
+/// the entries it is matched against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Pattern(Vec<char>);
 
-/// Whether `name` matches `pattern`, without regard to case as Windows
-/// compares names. `*` is any run of characters, `?` one character; the
-/// DOS forms the host may pass on (`<`, `>`, `"`, from `FindFirstFile`'s
-/// `*.`-style patterns) are taken as `*`, `?` and `.`, close enough for
-/// what applications ask.
-pub(super) fn matches(pattern: &str, name: &str) -> bool {
-    let pattern: Vec<char> = pattern
-        .chars()
-        .map(|c| match c {
-            '<' => '*',
-            '>' => '?',
-            '"' => '.',
-            c => c,
-        })
-        .flat_map(char::to_lowercase)
-        .collect();
-    let name: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
-    // Greedy with one backtrack point (the last '*'): linear in practice,
-    // at worst pattern × name, both at most a component long.
-    let (mut p, mut n) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, n));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == name[n] => {
-                p += 1;
-                n += 1;
-            }
-            _ => match star {
-                Some((star_p, star_n)) => {
-                    p = star_p + 1;
-                    n = star_n + 1;
-                    star = Some((star_p, star_n + 1));
-                }
-                None => return false,
-            },
+impl Pattern {
+    /// The pattern of a query's path (`\dir\*.txt` → `*.txt`, nothing →
+    /// `*`): `OBJECT_NAME_INVALID` when it is longer than a name may be.
+    pub(super) fn of(query_path: &str) -> Result<Self, NtStatus> {
+        let text = match query_path.rsplit(['\\', '/']).next() {
+            Some(last) if !last.is_empty() => last,
+            _ => "*",
+        };
+        if text.len() > MAX_NAME_LEN {
+            return Err(NtStatus::OBJECT_NAME_INVALID);
         }
+        // The DOS forms the host may pass on (`<`, `>`, `"`, from
+        // `FindFirstFile`'s `*.`-style patterns) are taken as `*`, `?` and
+        // `.`, close enough for what applications ask.
+        let folded = text
+            .chars()
+            .map(|c| match c {
+                '<' => '*',
+                '>' => '?',
+                '"' => '.',
+                c => c,
+            })
+            .flat_map(char::to_lowercase)
+            .collect();
+        Ok(Self(folded))
     }
-    pattern[p..].iter().all(|&c| c == '*')
+
+    /// Whether `name` matches, without regard to case as Windows compares
+    /// names. `*` is any run of characters, `?` one character.
+    pub(super) fn matches(&self, name: &str) -> bool {
+        let pattern = &self.0;
+        let name: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
+        // Greedy with one backtrack point (the last '*'): linear in practice,
+        // at worst pattern × name, both at most a component long.
+        let (mut p, mut n) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while n < name.len() {
+            match pattern.get(p) {
+                Some('*') => {
+                    star = Some((p, n));
+                    p += 1;
+                }
+                Some(&c) if c == '?' || c == name[n] => {
+                    p += 1;
+                    n += 1;
+                }
+                _ => match star {
+                    Some((star_p, star_n)) => {
+                        p = star_p + 1;
+                        n = star_n + 1;
+                        star = Some((star_p, star_n + 1));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        pattern[p..].iter().all(|&c| c == '*')
+    }
 }
 
 #[cfg(test)]
@@ -138,17 +151,29 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert_eq!(pattern("\\dir\\*.txt"), "*.txt");
-        assert_eq!(pattern("\\*"), "*");
-        assert_eq!(pattern(""), "*");
-        assert_eq!(pattern("\\dir\\"), "*");
-        for (pattern, name) in
-            [("*", "a"), ("*", ""), ("*.txt", "A.TXT"), ("a?c", "abc"), ("*b*", "abc"), ("a*c*e", "abxcxxe"), ("<.txt", "x.txt"), ("file", "FILE")]
-        {
-            assert!(matches(pattern, name), "{pattern:?} {name:?}");
+        let of = |path: &str| Pattern::of(path).unwrap();
+        assert_eq!(of("\\dir\\*.txt"), of("*.txt"));
+        for whole in ["\\*", "", "\\dir\\"] {
+            assert_eq!(of(whole), of("*"), "{whole:?}");
+        }
+        for (pattern, name) in [
+            ("*", "a"),
+            ("*", ""),
+            ("*.txt", "A.TXT"),
+            ("a?c", "abc"),
+            ("*b*", "abc"),
+            ("a*c*e", "abxcxxe"),
+            ("<.txt", "x.txt"),
+            ("file", "FILE"),
+            ("FILE", "file"),
+        ] {
+            assert!(of(pattern).matches(name), "{pattern:?} {name:?}");
         }
         for (pattern, name) in [("*.txt", "a.txt.bak"), ("a?c", "ac"), ("abc", "abcd"), ("*.*", "noext"), ("b*", "abc")] {
-            assert!(!matches(pattern, name), "{pattern:?} {name:?}");
+            assert!(!of(pattern).matches(name), "{pattern:?} {name:?}");
         }
+        // No longer than a name: a hostile host's pattern costs no more than one.
+        assert_eq!(Pattern::of(&format!("\\dir\\{}", "*".repeat(256))), Err(NtStatus::OBJECT_NAME_INVALID));
+        assert!(Pattern::of(&"*".repeat(255)).is_ok());
     }
 }

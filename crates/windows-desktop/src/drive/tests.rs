@@ -455,6 +455,16 @@ fn a_write_goes_in_pieces_of_1_mib() {
     let RdpdrPdu::DeviceWriteResponse(written) = decode(&one_completion(actions), MajorFunction::Write, 0, None) else { panic!() };
     assert_eq!((written.device_io_reply.io_status, written.length), (NtStatus::SUCCESS, MIB as u32 + 10));
 
+    // A browser that answers the second piece wrongly: the first stands,
+    // and the host learns it was written (a short write).
+    let io = session.io(id, MajorFunction::Write, 0);
+    let req = ServerDriveIoRequest::DeviceWriteRequest(DeviceWriteRequest { device_io_request: io, offset: 0, write_data: data.clone() });
+    let (request,) = one_request(session.host(req));
+    let (request,) = one_request(session.browser(request.completion_id, Code::None, Some(Answer::Write(answer::Write { bytes_written: MIB as u32 }))));
+    let actions = session.browser(request.completion_id, Code::None, Some(Answer::Read(answer::Read { data: vec![] })));
+    let RdpdrPdu::DeviceWriteResponse(written) = decode(&one_completion(actions), MajorFunction::Write, 0, None) else { panic!() };
+    assert_eq!((written.device_io_reply.io_status, written.length), (NtStatus::SUCCESS, MIB as u32));
+
     // A new end of file is a Truncate.
     let req = session.set(id, FileInformationClass::EndOfFile(FileEndOfFileInformation { end_of_file: 3 }));
     let (request,) = one_request(session.host(req));
