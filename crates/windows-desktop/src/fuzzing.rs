@@ -3,7 +3,8 @@
 //! host might send on the drive (RDPDR) and clipboard (CLIPRDR) channels,
 //! through IronRDP's processors into [`DriveBridge`] and
 //! [`ClipboardBridge`] as a session feeds them, with a browser that
-//! answers, and everything they send back encoded as for the host.
+//! answers, and everything they send back encoded as for the host; and
+//! each chunk through the declared-length caps (`channel_cap`).
 //! Nothing may panic; the bridges bound what they hold themselves.
 
 use std::time::{Duration, Instant};
@@ -44,6 +45,9 @@ pub fn host_channel_bytes(data: &[u8]) -> Reached {
             0 => drives.host(pdu, now),
             _ => clipboard.host(pdu),
         }
+        // The caps a session checks every chunk's declared lengths against.
+        let _ = crate::channel_cap::declared_static(pdu).and_then(|length| crate::channel_cap::refusal("static", length));
+        let _ = crate::channel_cap::declared_dynamic(pdu).and_then(|length| crate::channel_cap::refusal("dynamic", length));
         rest = next;
         step += 1;
     }
