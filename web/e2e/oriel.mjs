@@ -292,6 +292,32 @@ function removeDir(dir) {
 }
 
 /**
+ * Plays recording `id` to its end in the player at 16 times its speed, on
+ * `page` of the proxy at `url`: its last frame is then on the canvas.
+ */
+export async function playRecordingToEnd(page, url, id) {
+  await page.goto(`${url}/web/recordings/${id}`);
+  await page.locator('#player:is([data-player-state="playing"], [data-player-state="paused"], [data-player-state="ended"])').waitFor({ timeout: 30_000 });
+  await page.selectOption('#player-speed', '16');
+  if ((await page.locator('#player').getAttribute('data-player-state')) === 'paused') await page.click('#player-play');
+  await page.locator('#player[data-player-state="ended"]').waitFor({ timeout: 60_000 });
+}
+
+/**
+ * The recording `orielctl recordings ls` lists for session `sid`, waited
+ * for: a desktop service delivers it after the session ends.
+ */
+export async function listedRecording(oriel, sid) {
+  let recording;
+  await eventually('the recording in the catalog', () => {
+    const lines = oriel.orielctl(['recordings', 'ls', '--format', 'json']).split('\n').filter((l) => l.trim() !== '');
+    recording = lines.map((l) => JSON.parse(l)).find((r) => r.id === sid);
+    return recording !== undefined;
+  });
+  return recording;
+}
+
+/**
  * The audit event `orielctl events ls` lists that `matches`, waited for:
  * a desktop service writes its events without holding the session up.
  */

@@ -13,7 +13,7 @@ import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startWindowsDeployment, eventually, acceptInvite, canvasPixel, auditEvent } from './oriel.mjs';
+import { startWindowsDeployment, eventually, acceptInvite, canvasPixel, auditEvent, listedRecording, playRecordingToEnd } from './oriel.mjs';
 import { startSlapd, LDAP_ADMIN, LDAP_ADMIN_PASSWORD } from './ldap.mjs';
 import { startShadowServer, HOST_USER, HOST_PASSWORD, SCREEN } from './rdp-hosts.mjs';
 
@@ -98,18 +98,9 @@ test('a lock on the service’s server id ends the session, and its recording re
   await page.locator('#status[data-state="closed"]').waitFor();
   const end = await auditEvent(cluster, 'the Windows session end', (e) => e.event === 'windows.desktop.session.end');
   assert.equal(end.desktop_service, cluster.service);
-  let recording;
-  await eventually('the recording in the auth service’s catalog', () => {
-    const lines = cluster.orielctl(['recordings', 'ls', '--format', 'json']).split('\n').filter((l) => l.trim() !== '');
-    recording = lines.map((l) => JSON.parse(l)).find((r) => r.id === end.sid);
-    return recording !== undefined;
-  });
+  const recording = await listedRecording(cluster, end.sid);
   assert.equal(recording.desktop, 'win-remote');
-  await page.goto(`${cluster.url}/web/recordings/${recording.id}`);
-  await page.locator('#player:is([data-player-state="playing"], [data-player-state="paused"], [data-player-state="ended"])').waitFor({ timeout: 30_000 });
-  await page.selectOption('#player-speed', '16');
-  if ((await page.locator('#player').getAttribute('data-player-state')) === 'paused') await page.click('#player-play');
-  await page.locator('#player[data-player-state="ended"]').waitFor({ timeout: 60_000 });
+  await playRecordingToEnd(page, cluster.url, recording.id);
   assert.equal(await canvasPixel(page, 200, 100), '255,255,255,255', 'the xterm, as the session showed it');
   cluster.orielctl(['unlock', lockName]);
 });

@@ -20,7 +20,7 @@ import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
-import { startOriel, eventually, acceptInvite, canvasPixel, grabRoot, auditEvent } from './oriel.mjs';
+import { startOriel, eventually, acceptInvite, canvasPixel, grabRoot, auditEvent, listedRecording, playRecordingToEnd } from './oriel.mjs';
 import { startSlapd, LDAP_ADMIN, LDAP_ADMIN_PASSWORD } from './ldap.mjs';
 import { startShadowServer, HOST_USER, HOST_PASSWORD, SCREEN } from './rdp-hosts.mjs';
 
@@ -260,18 +260,9 @@ test('orielctl lists the Windows desktop, and its session’s recording plays ba
   const listed = oriel.orielctl(['desktops', 'ls']);
   assert.match(listed, /win-dev/);
   assert.match(oriel.orielctl(['windows_desktops', 'ls']), /win-dev/);
-  let recording;
-  await eventually('the recording in the catalog', () => {
-    const lines = oriel.orielctl(['recordings', 'ls', '--format', 'json']).split('\n').filter((l) => l.trim() !== '');
-    recording = lines.map((l) => JSON.parse(l)).find((r) => r.id === recordedSession);
-    return recording !== undefined;
-  });
+  const recording = await listedRecording(oriel, recordedSession);
   assert.equal(recording.desktop, 'win-dev');
-  await page.goto(`${oriel.url}/web/recordings/${recording.id}`);
-  await page.locator('#player:is([data-player-state="playing"], [data-player-state="paused"], [data-player-state="ended"])').waitFor({ timeout: 30_000 });
-  await page.selectOption('#player-speed', '16');
-  if ((await page.locator('#player').getAttribute('data-player-state')) === 'paused') await page.click('#player-play');
-  await page.locator('#player[data-player-state="ended"]').waitFor({ timeout: 60_000 });
+  await playRecordingToEnd(page, oriel.url, recording.id);
   const size = await page.evaluate(() => [document.querySelector('#screen').width, document.querySelector('#screen').height]);
   assert.deepEqual(size, [SCREEN.width, SCREEN.height]);
   assert.equal(await canvasPixel(page, 200, 100), '255,255,255,255', 'the xterm, as the session showed it');

@@ -254,45 +254,32 @@ impl Auth for AuthApi {
             expires,
         };
         let unavailable = |e: oriel_auth::store::StoreError| Status::unavailable(format!("cannot store the heartbeat: {e}"));
-        match kind {
+        // Which desktop: a Linux service's own, or the Windows desktop named.
+        let (name, host_id) = match kind {
             DesktopKind::Linux => {
                 if !(beat.desktop_kind.is_empty() || beat.desktop_kind == "linux") || !(beat.desktop.is_empty() || beat.desktop == host.host_id) || beat.removed
                 {
                     return Err(Status::permission_denied(format!("host {:?} registers only its own Linux desktop", host.host_id)));
                 }
-                self.plane.store().put_desktop_service(&service).await.map_err(unavailable)?;
-                let record = DesktopRecord {
-                    kind: DesktopKind::Linux,
-                    name: host.host_id,
-                    hostname: beat.hostname,
-                    addr: beat.addr,
-                    labels: beat.labels.into_iter().collect(),
-                    expires,
-                    host_id: None,
-                };
-                self.plane.store().put_desktop(&record).await.map_err(unavailable)?;
+                (host.host_id.clone(), None)
             }
             DesktopKind::Windows => {
                 if beat.desktop_kind != "windows" || beat.desktop.is_empty() {
                     return Err(Status::invalid_argument("a Windows desktop service's heartbeat names a Windows desktop"));
                 }
-                self.plane.store().put_desktop_service(&service).await.map_err(unavailable)?;
-                if beat.removed {
-                    self.plane.unregister_windows_desktop(&host, &beat.desktop).await.map_err(served_status)?;
-                    tracing::info!(host = %host.host_id, desktop = %beat.desktop, "a Windows desktop service removed a desktop");
-                    return Ok(Response::new(Empty {}));
-                }
-                let record = DesktopRecord {
-                    kind: DesktopKind::Windows,
-                    name: beat.desktop,
-                    hostname: beat.hostname,
-                    addr: beat.addr,
-                    labels: beat.labels.into_iter().collect(),
-                    expires,
-                    host_id: Some(host.host_id.clone()),
-                };
-                self.plane.register_windows_desktop(&host, &record).await.map_err(served_status)?;
+                (beat.desktop.clone(), Some(host.host_id.clone()))
             }
+        };
+        self.plane.store().put_desktop_service(&service).await.map_err(unavailable)?;
+        if beat.removed {
+            self.plane.unregister_windows_desktop(&host, &name).await.map_err(served_status)?;
+            tracing::info!(host = %host.host_id, desktop = %name, "a Windows desktop service removed a desktop");
+            return Ok(Response::new(Empty {}));
+        }
+        let record = DesktopRecord { kind, name, hostname: beat.hostname, addr: beat.addr, labels: beat.labels.into_iter().collect(), expires, host_id };
+        match kind {
+            DesktopKind::Linux => self.plane.store().put_desktop(&record).await.map_err(unavailable)?,
+            DesktopKind::Windows => self.plane.register_windows_desktop(&host, &record).await.map_err(served_status)?,
         }
         Ok(Response::new(Empty {}))
     }
