@@ -1,6 +1,7 @@
 // RDP hosts for end-to-end tests: FreeRDP's shadow server from Debian on a
 // real Xvfb (TLS and NLA, with the host account in a SAM file), showing an
-// xterm that writes each line typed into it to a file.
+// xterm that writes each line typed into it to a file, and xev's window,
+// which logs the mouse buttons (the wheel: 4 and 5, 6 and 7) pressed on it.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -12,6 +13,8 @@ export const HOST_USER = 'oriel-rdp';
 export const HOST_PASSWORD = 'the host account password';
 /** The shadow server's screen. */
 export const SCREEN = { width: 1024, height: 768 };
+/** Where xev's window is on it. */
+export const BUTTONS_WINDOW = { x: 600, y: 450, width: 160, height: 120 };
 
 /** A port nothing listens on now. */
 async function freePort() {
@@ -53,6 +56,14 @@ export async function startShadowServer() {
       stdio: 'ignore',
     }),
   );
+  const buttons = join(dir, 'buttons.txt');
+  const { x, y, width, height } = BUTTONS_WINDOW;
+  children.push(
+    spawn('sh', ['-c', `exec xev -geometry ${width}x${height}+${x}+${y} -event button > ${buttons}`], {
+      env: { ...process.env, ...display },
+      stdio: 'ignore',
+    }),
+  );
   writeFileSync(join(dir, 'sam'), execFileSync('winpr-hash', ['-u', HOST_USER, '-p', HOST_PASSWORD, '-f', 'sam']));
   const certificate = join(dir, '.config/freerdp/shadow/shadow.crt');
   // It writes its certificate under $HOME/.config unless XDG_CONFIG_HOME says otherwise.
@@ -78,6 +89,8 @@ export async function startShadowServer() {
         port,
         certificate,
         typed: () => (existsSync(typed) ? readFileSync(typed, 'utf8') : ''),
+        /** The buttons pressed on xev's window, in order. */
+        buttonsPressed: () => [...(existsSync(buttons) ? readFileSync(buttons, 'utf8') : '').matchAll(/ButtonPress[^]*?button (\d+)/g)].map((m) => Number(m[1])),
         stop() {
           for (const child of children.reverse()) child.kill('SIGKILL');
           rmSync(dir, { recursive: true, force: true });

@@ -3,12 +3,12 @@
 // (FreeRDP's shadow server from Debian, on a real Xvfb, with TLS and NLA),
 // and the account in a root-only credentials file. The desktop is listed
 // with its kind and labels (its own and a host_labels rule's), the session
-// shows the host's screen through the proxy, typing and a click reach an
-// xterm on it, the audit log has Teleport's windows.desktop.session events,
+// shows the host's screen through the proxy, typing, a click and the wheel
+// reach X clients on it, the audit log has Teleport's windows.desktop.session events,
 // a lock on the desktop ends the session with the reason, and the session's
 // recording plays back. A second host is xrdp (scripts/xrdp-test-server),
-// which has the channels the shadow server lacks: the clipboard crosses
-// both ways, the host takes the browser window's size, and a directory the
+// which has what the shadow server lacks: the horizontal wheel, and the
+// channels: the clipboard crosses both ways, the host takes the browser window's size, and a directory the
 // browser shares is a drive there, read and written by the host's programs.
 // Hosts are also found in a real directory (a private slapd, LDAPS): they
 // are listed with Teleport's labels, a filter keeps one out, and one the
@@ -22,7 +22,7 @@ import { launchChromium } from './browser.mjs';
 import { failureReport } from './harness.mjs';
 import { startOriel, eventually, acceptInvite, canvasPixel, grabRoot, auditEvent, listedRecording, playRecordingToEnd } from './oriel.mjs';
 import { startSlapd, LDAP_ADMIN, LDAP_ADMIN_PASSWORD } from './ldap.mjs';
-import { startShadowServer, HOST_USER, HOST_PASSWORD, SCREEN } from './rdp-hosts.mjs';
+import { startShadowServer, HOST_USER, HOST_PASSWORD, SCREEN, BUTTONS_WINDOW } from './rdp-hosts.mjs';
 
 const PASSWORD = 'a long enough password';
 let shadow;
@@ -148,12 +148,20 @@ test('a Windows desktop is listed with its kind and labels, and its session show
   await page.keyboard.press('Enter');
   await eventually('the typed line on the host', () => shadow.typed().includes('rdp works\n'));
 
+
   // Ctrl+Alt+Del has a button of its own on a Windows desktop's toolbar;
   // the xterm turns it into Delete's escape sequence with Ctrl and Alt (;7).
   await page.click('#ctrl-alt-del');
   await page.mouse.click(box.x + (200 * box.width) / SCREEN.width, box.y + (80 * box.height) / SCREEN.height);
   await page.keyboard.press('Enter');
   await eventually('Ctrl+Alt+Del on the host', () => shadow.typed().includes('\x1b[3;7~'));
+
+  // The wheel over xev's window: X button 5 (down). (FreeRDP 2's shadow
+  // server drops horizontal wheel events; the xrdp test turns that axis.)
+  const over = BUTTONS_WINDOW;
+  await page.mouse.move(box.x + ((over.x + over.width / 2) * box.width) / SCREEN.width, box.y + ((over.y + over.height / 2) * box.height) / SCREEN.height);
+  await page.mouse.wheel(0, 120);
+  await eventually('the wheel down on the host', () => shadow.buttonsPressed().includes(5));
   await canvasShowsHost({ x: 0, y: 0, width: 520, height: 240 });
 
   const start = await auditEvent(oriel, 'the Windows session start', (e) => e.event === 'windows.desktop.session.start' && e.success);
@@ -162,13 +170,31 @@ test('a Windows desktop is listed with its kind and labels, and its session show
   assert.equal(start.desktop_name, 'win-dev');
 });
 
-test('on xrdp the clipboard crosses both ways, the host takes the window’s size, and a shared directory is a drive there', async () => {
+test('on xrdp the wheel turns on both axes, the clipboard crosses both ways, the host takes the window’s size, and a shared directory is a drive there', async () => {
   const context = page.context();
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: oriel.url });
   await page.goto(`${oriel.url}/web`);
   await page.locator('[data-desktop="win-xrdp"] [data-connect]').click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
   assert.equal(await page.locator('#clipboard-toggle').isVisible(), true, 'the clipboard is shared: its button shows');
+
+  // The wheel on both axes, over xev's window on the host: X buttons 5
+  // (down) and 7 (right). xev starts once the session's display is known,
+  // and the wheel turns until its window is up and says so.
+  const buttonsFile = `/tmp/oriel-e2e-buttons-${process.pid}-${Date.now()}.txt`;
+  const canvas = await page.locator('#screen').boundingBox();
+  const scale = canvas.width / (await page.evaluate(() => document.querySelector('#screen').width));
+  await page.mouse.move(canvas.x + 200 * scale, canvas.y + 175 * scale);
+  await eventually('the wheel down and right on the host', async () => {
+    xrdp.asUser(['sh', '-c', `[ -z "$DISPLAY" ] || [ -e ${buttonsFile} ] || { xev -geometry 200x150+100+100 -event button >${buttonsFile} 2>&1 </dev/null & }`]);
+    await page.mouse.wheel(0, 120);
+    await page.mouse.wheel(120, 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const output = xrdp.asUser(['sh', '-c', `cat ${buttonsFile} 2>/dev/null || true`]);
+    const pressed = [...output.matchAll(/ButtonPress[^]*?button (\d+)/g)].map((m) => Number(m[1]));
+    return pressed.includes(5) && pressed.includes(7);
+  });
+  xrdp.asUser(['rm', '-f', buttonsFile]);
 
   // The host copies (xclip keeps serving it from the background; a copy
   // made before the host's clipboard channel is up is not announced, so
