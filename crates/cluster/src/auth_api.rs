@@ -248,7 +248,7 @@ impl Auth for AuthApi {
         let service = DesktopService {
             kind,
             name: host.host_id.clone(),
-            hostname: beat.hostname.clone(),
+            hostname: if beat.service_hostname.is_empty() { beat.hostname.clone() } else { beat.service_hostname.clone() },
             addr: if beat.service_addr.is_empty() { beat.addr.clone() } else { beat.service_addr.clone() },
             version: beat.version.clone(),
             expires,

@@ -281,6 +281,7 @@ fn windows_heartbeat(desktop: &str, env: &str) -> DesktopHeartbeat {
         desktop: desktop.into(),
         service_addr: "10.0.0.8:3028".into(),
         removed: false,
+        service_hostname: "gateway.example.com".into(),
     }
 }
 
@@ -307,7 +308,7 @@ async fn a_windows_desktop_service_speaks_for_the_desktops_it_registers_only() {
     let desktop = cluster.plane.store().desktop(DesktopKind::Windows, "win-1").await.expect("registered");
     assert_eq!((desktop.host_id.as_deref(), desktop.addr.as_str()), (Some("w-svc"), "10.0.0.9:3389"));
     let service = cluster.plane.store().desktop_service(DesktopKind::Windows, "w-svc").await.expect("the service is registered");
-    assert_eq!(service.addr, "10.0.0.8:3028", "where a proxy dials the service");
+    assert_eq!((service.addr.as_str(), service.hostname.as_str()), ("10.0.0.8:3028", "gateway.example.com"), "where a proxy dials the service");
     // Its own Linux desktop is not something it has.
     let linux = remote.heartbeat(DesktopHeartbeat { desktop_kind: String::new(), ..windows_heartbeat("w-svc", "lab") }).await.unwrap_err();
     assert!(matches!(linux, AuthorityError::Refused(_)), "{linux:?}");

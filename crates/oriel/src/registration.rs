@@ -143,7 +143,8 @@ impl Registrar for ControlPlane {
             let service = DesktopService {
                 kind: beat.kind,
                 name: beat.service.clone(),
-                hostname: beat.hostname.clone(),
+                // The service runs here, whichever host its desktop is.
+                hostname: hostname(),
                 addr: beat.service_addr.clone(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 expires,
@@ -185,6 +186,7 @@ fn heartbeat_message(beat: &Heartbeat) -> oriel_cluster::proto::DesktopHeartbeat
         desktop,
         service_addr: beat.service_addr.clone(),
         removed: false,
+        service_hostname: hostname(),
     }
 }
 
