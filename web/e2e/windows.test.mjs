@@ -31,8 +31,6 @@ let slapd;
 let oriel;
 let browser;
 let page;
-/** The lock the lock test sets, which the next test lifts. */
-let lockName;
 /** The session the lock ended, whose recording the next test plays. */
 let recordedSession;
 const report = failureReport(() => oriel);
@@ -106,6 +104,16 @@ after(async () => {
   xrdp?.stop();
   slapd?.stop();
 });
+
+/** Runs `during` under the lock `orielctl lock ...args` makes, lifted after it whatever happens. */
+async function whileLocked(args, during) {
+  const name = oriel.orielctl(['lock', ...args]).match(/"([^"]+)"/)[1];
+  try {
+    await during();
+  } finally {
+    oriel.orielctl(['unlock', name]);
+  }
+}
 
 /** Waits until the canvas shows the RDP host's screen in `region` (which holds the xterm), pixel for pixel. */
 async function canvasShowsHost(region) {
@@ -272,10 +280,10 @@ test('a lock on the Windows desktop ends its session with the reason', async () 
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
   // The xterm on the canvas first: the next test plays this recording back and looks for it.
   await eventually('the xterm on the canvas', async () => (await canvasPixel(page, 200, 100)) === '255,255,255,255');
-  const out = oriel.orielctl(['lock', '--windows-desktop', 'win-dev', '--message', 'patching the host']);
-  lockName = out.match(/"([^"]+)"/)[1];
-  await page.locator('text=the session was locked by an administrator: patching the host').waitFor({ timeout: 30_000 });
-  await page.locator('#status[data-state="closed"]').waitFor();
+  await whileLocked(['--windows-desktop', 'win-dev', '--message', 'patching the host'], async () => {
+    await page.locator('text=the session was locked by an administrator: patching the host').waitFor({ timeout: 30_000 });
+    await page.locator('#status[data-state="closed"]').waitFor();
+  });
   const end = await auditEvent(oriel, 'the Windows session end', (e) => e.event === 'windows.desktop.session.end');
   assert.equal(end.code, 'TDP01I');
   assert.equal(end.recorded, true);
@@ -298,18 +306,16 @@ test('a lock on the server id of the host that serves the Windows desktops ends 
   const listed = oriel.orielctl(['windows_desktops', 'ls', '--format', 'json']);
   const desktop = JSON.parse(listed).find((d) => d.name === 'win-dev');
   assert.ok(desktop.server_id && desktop.server_id !== 'win-dev', `a service's host id: ${listed}`);
-  oriel.orielctl(['unlock', lockName]);
   await page.goto(`${oriel.url}/web`);
   await page.locator('[data-desktop="win-dev"] [data-connect]').click();
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
-  const out = oriel.orielctl(['lock', '--server-id', desktop.server_id, '--message', 'the gateway host is being patched']);
-  lockName = out.match(/"([^"]+)"/)[1];
-  await page.locator('text=the session was locked by an administrator: the gateway host is being patched').waitFor({ timeout: 30_000 });
-  await page.locator('#status[data-state="closed"]').waitFor();
+  await whileLocked(['--server-id', desktop.server_id, '--message', 'the gateway host is being patched'], async () => {
+    await page.locator('text=the session was locked by an administrator: the gateway host is being patched').waitFor({ timeout: 30_000 });
+    await page.locator('#status[data-state="closed"]').waitFor();
+  });
 });
 
 test('a login the credentials file does not know is refused with the reason', async () => {
-  oriel.orielctl(['unlock', lockName]);
   oriel.orielctl(['users', 'update', 'admin', '--roles=access', '--windows-logins=Guest']);
   await page.goto(`${oriel.url}/web`);
   const row = page.locator('[data-desktop="win-dev"]');

@@ -109,9 +109,15 @@ linux_desktop_service:
     max_total: 2000
 
 # Windows desktops (or any RDP host), reached over RDP from this process
-# (Teleport's keys; docs/windows.md). Off unless enabled here.
+# (Teleport's keys; docs/windows.md). Off unless enabled here. Alone on a
+# host near the RDP hosts, it joins with `orielctl tokens add
+# --type=windows_desktop` (auth_server, proxy_server, join_token, ca_pin as
+# for a Linux desktop host) and proxies reach it through its tunnel or at
+# listen_addr.
 #windows_desktop_service:
 #  enabled: yes
+#  listen_addr: 0.0.0.0:3028
+#  public_addr: win-gw.example.com:3028
 #  # The accounts each login of windows_desktop_logins signs in with, per
 #  # host: a YAML file only its owner may read (chmod 600).
 #  credentials_file: /etc/oriel/windows-credentials.yaml
