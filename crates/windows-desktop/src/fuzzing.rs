@@ -3,7 +3,7 @@
 //! host might send on the drive (RDPDR) and clipboard (CLIPRDR) channels,
 //! through IronRDP's processors into [`DriveBridge`] and
 //! [`ClipboardBridge`] as a session feeds them, with a browser that
-//! answers, and everything they send back encoded as for the host; and
+//! answers (plausibly, wrongly, hostilely or not at all, as the input says), and everything they send back encoded as for the host; and
 //! each chunk through the declared-length caps (`channel_cap`).
 //! Nothing may panic; the bridges bound what they hold themselves.
 
@@ -29,8 +29,10 @@ pub struct Reached {
 }
 
 /// Feeds `data` to both channels. It is a sequence of records: a byte
-/// whose low bit picks the channel (0 drives, 1 the clipboard), a 16-bit
-/// little-endian length, then that many bytes of one channel PDU.
+/// whose low bit picks the channel (0 drives, 1 the clipboard) and whose
+/// next three bits pick how the browser answers the drive requests that
+/// record causes ([`Browser`]), a 16-bit little-endian length, then that
+/// many bytes of one channel PDU.
 pub fn host_channel_bytes(data: &[u8]) -> Reached {
     let start = Instant::now();
     let mut drives = Drives::new();
@@ -41,6 +43,7 @@ pub fn host_channel_bytes(data: &[u8]) -> Reached {
         let len = usize::from(u16::from_le_bytes([*low, *high])).min(tail.len());
         let (pdu, next) = tail.split_at(len);
         let now = start + Duration::from_millis(step * 100);
+        drives.browser = Browser::from_bits(channel >> 1);
         match channel & 1 {
             0 => drives.host(pdu, now),
             _ => clipboard.host(pdu),
@@ -66,13 +69,47 @@ struct Drives {
     bridge: DriveBridge,
     notes: usize,
     requests: usize,
+    browser: Browser,
+}
+
+/// How the fuzzed browser answers: as a browser would, or as a broken or
+/// hostile one (the bridge checks everything it is told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Browser {
+    /// A plausible answer (a failure for odd completion ids).
+    Plausible,
+    /// An answer of another operation's kind.
+    WrongKind,
+    /// Paths outside the directory, more bytes than asked, no object.
+    Hostile,
+    /// No answer: the request times out.
+    Silent,
+    /// An error code no browser sends.
+    UnknownError,
+}
+
+impl Browser {
+    fn from_bits(bits: u8) -> Self {
+        match bits & 0b111 {
+            1 => Self::WrongKind,
+            2 => Self::Hostile,
+            3 => Self::Silent,
+            4 => Self::UnknownError,
+            _ => Self::Plausible,
+        }
+    }
 }
 
 impl Drives {
     /// The channel with one shared directory on it.
     fn new() -> Self {
-        let mut drives =
-            Self { rdpdr: Rdpdr::new(Box::new(DriveBackend::default()), "fuzz".into()).with_drives(None), bridge: DriveBridge::new(), notes: 0, requests: 0 };
+        let mut drives = Self {
+            rdpdr: Rdpdr::new(Box::new(DriveBackend::default()), "fuzz".into()).with_drives(None),
+            bridge: DriveBridge::new(),
+            notes: 0,
+            requests: 0,
+            browser: Browser::Plausible,
+        };
         let actions = drives.bridge.announce(&pb::SharedDirectoryAnnounce { directory_id: 1, name: "share".into() });
         drives.act(actions, Instant::now());
         drives
@@ -111,7 +148,9 @@ impl Drives {
                 DriveAction::ToHost(messages) => to_host(messages),
                 DriveAction::ToBrowser(request) => {
                     self.requests += 1;
-                    actions.extend(self.bridge.from_browser(browser_answer(&request), now));
+                    if let Some(answer) = browser_answer(&request, self.browser) {
+                        actions.extend(self.bridge.from_browser(answer, now));
+                    }
                 }
                 DriveAction::Acknowledge(_) | DriveAction::Warn(_) => {}
             }
@@ -119,13 +158,20 @@ impl Drives {
     }
 }
 
-/// A browser's answer: failures for odd completion ids, a plausible
-/// success for even ones (a small file, a one-entry listing, the bytes
-/// asked for).
-fn browser_answer(request: &pb::SharedDirectoryRequest) -> pb::SharedDirectoryResponse {
-    let failed = pb::SharedDirectoryResponse { completion_id: request.completion_id, error_code: pb::SharedDirectoryErrorCode::Failed as i32, result: None };
-    if request.completion_id % 2 == 1 {
-        return failed;
+/// A browser's answer as `browser` gives it. A plausible one is a failure
+/// for an odd completion id, a success for an even one (a small file, a
+/// one-entry listing, the bytes asked for).
+fn browser_answer(request: &pb::SharedDirectoryRequest, browser: Browser) -> Option<pb::SharedDirectoryResponse> {
+    let id = request.completion_id;
+    let failed = pb::SharedDirectoryResponse { completion_id: id, error_code: pb::SharedDirectoryErrorCode::Failed as i32, result: None };
+    let with = |result| Some(pb::SharedDirectoryResponse { completion_id: id, error_code: pb::SharedDirectoryErrorCode::None as i32, result: Some(result) });
+    match browser {
+        Browser::Silent => return None,
+        Browser::UnknownError => return Some(pb::SharedDirectoryResponse { completion_id: id, error_code: 42, result: None }),
+        Browser::WrongKind => return with(answer::Result::Read(answer::Read { data: vec![0; 3] })),
+        Browser::Hostile => return with(hostile_answer(request)),
+        Browser::Plausible if id % 2 == 1 => return Some(failed),
+        Browser::Plausible => {}
     }
     let file = |path: &str| pb::FileSystemObject {
         last_modified: 1_700_000_000_000,
@@ -146,9 +192,25 @@ fn browser_answer(request: &pb::SharedDirectoryRequest) -> pb::SharedDirectoryRe
         Some(Operation::Delete(_)) => answer::Result::Delete(answer::Delete {}),
         Some(Operation::Move(_)) => answer::Result::Move(answer::Move {}),
         Some(Operation::Truncate(_)) => answer::Result::Truncate(answer::Truncate {}),
-        None => return failed,
+        None => return Some(failed),
     };
-    pb::SharedDirectoryResponse { completion_id: request.completion_id, error_code: pb::SharedDirectoryErrorCode::None as i32, result: Some(result) }
+    with(result)
+}
+
+/// What a hostile browser answers `request` with: objects outside the
+/// directory or missing, more bytes than asked, a listing of thousands.
+fn hostile_answer(request: &pb::SharedDirectoryRequest) -> answer::Result {
+    let outside = |path: &str| pb::FileSystemObject { last_modified: u64::MAX, size: u64::MAX, file_type: 7, is_empty: true, path: path.to_owned() };
+    match &request.operation {
+        Some(Operation::Info(_)) => answer::Result::Info(answer::Info { fso: None }),
+        Some(Operation::Create(_)) => answer::Result::Create(answer::Create { fso: Some(outside("../../etc/passwd")) }),
+        Some(Operation::List(list)) => answer::Result::List(answer::List {
+            fso_list: (0..5000).map(|i| outside(&format!("{}/../{i}\\x\0", list.path))).chain([outside("/abs"), outside("")]).collect(),
+        }),
+        Some(Operation::Read(read)) => answer::Result::Read(answer::Read { data: vec![b'x'; (read.length as usize).saturating_add(100).min(4 << 20)] }),
+        Some(Operation::Write(write)) => answer::Result::Write(answer::Write { bytes_written: (write.data.len() as u32).saturating_add(1) }),
+        _ => answer::Result::Delete(answer::Delete {}),
+    }
 }
 
 struct Clipboard {
