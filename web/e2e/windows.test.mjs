@@ -188,20 +188,33 @@ test('on xrdp the wheel turns on both axes, the clipboard crosses both ways, the
 
   // The wheel on both axes, over xev's window on the host: X buttons 5
   // (down) and 7 (right). xev starts once the session's display is known,
-  // and the wheel turns until its window is up and says so.
+  // and the wheel turns until its window is up and says so. Where the
+  // window is on the page is asked each time: the canvas takes its size
+  // from the host's first picture and the host follows the window's size.
   const buttonsFile = `/tmp/oriel-e2e-buttons-${process.pid}-${Date.now()}.txt`;
-  const canvas = await page.locator('#screen').boundingBox();
-  const scale = canvas.width / (await page.evaluate(() => document.querySelector('#screen').width));
-  await page.mouse.move(canvas.x + 200 * scale, canvas.y + 175 * scale);
-  await eventually('the wheel down and right on the host', async () => {
-    xrdp.asUser(['sh', '-c', `[ -z "$DISPLAY" ] || [ -e ${buttonsFile} ] || { xev -geometry 200x150+100+100 -event button >${buttonsFile} 2>&1 </dev/null & }`]);
-    await page.mouse.wheel(0, 120);
-    await page.mouse.wheel(120, 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const output = xrdp.asUser(['sh', '-c', `cat ${buttonsFile} 2>/dev/null || true`]);
-    const pressed = [...output.matchAll(/ButtonPress[^]*?button (\d+)/g)].map((m) => Number(m[1]));
-    return pressed.includes(5) && pressed.includes(7);
-  });
+  let xevOutput = '';
+  let turn = 0;
+  try {
+    await eventually('the wheel down and right on the host', async () => {
+      xrdp.asUser(['sh', '-c', `[ -z "$DISPLAY" ] || [ -e ${buttonsFile} ] || { xev -geometry 200x150+100+100 -event button >${buttonsFile} 2>&1 </dev/null & }`]);
+      const canvas = await page.locator('#screen').boundingBox();
+      const hostWidth = await page.evaluate(() => document.querySelector('#screen').width);
+      if (!canvas || !hostWidth) return false;
+      const scale = canvas.width / hostWidth;
+      // A move each turn (never to the same spot twice), so the host has the pointer over the window.
+      turn += 1;
+      await page.mouse.move(canvas.x + (190 + (turn % 20)) * scale, canvas.y + 175 * scale);
+      await page.mouse.wheel(0, 120);
+      await page.mouse.wheel(120, 0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      xevOutput = xrdp.asUser(['sh', '-c', `cat ${buttonsFile} 2>/dev/null || true`]);
+      const pressed = [...xevOutput.matchAll(/ButtonPress[^]*?button (\d+)/g)].map((m) => Number(m[1]));
+      return pressed.includes(5) && pressed.includes(7);
+    });
+  } catch (error) {
+    error.message += `\n--- xev on the host, ${turn} turns:\n${xevOutput.slice(-800) || '(nothing)'}`;
+    throw error;
+  }
   xrdp.asUser(['rm', '-f', buttonsFile]);
 
   // The host copies (xclip keeps serving it from the background; a copy
