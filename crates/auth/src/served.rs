@@ -55,20 +55,30 @@ impl ControlPlane {
     /// Registers `record`, a Windows desktop, as served by `host`: refused
     /// while another service's registration of that name is live, so one
     /// host cannot take another's desktop (or one an administrator made).
+    /// The write is a compare-and-swap on what was read, so of two
+    /// services registering one new name at once, one gets it.
     pub async fn register_windows_desktop(&self, host: &HostIdentity, record: &DesktopRecord) -> Result<(), NotServed> {
         if host.role != HostRole::WindowsDesktop || record.kind != DesktopKind::Windows || record.host_id.as_deref() != Some(host.host_id.as_str()) {
             return Err(NotServed::NotYours(format!("host {:?} cannot register {} desktop {:?}", host.host_id, record.kind, record.name)));
         }
-        match self.store().desktop(DesktopKind::Windows, &record.name).await {
-            Ok(existing) if existing.host_id != record.host_id => {
-                let holder = existing.host_id.map_or_else(|| "an administrator's resource".to_owned(), |id| format!("host {id:?}"));
+        let seen = match self.store().desktop_versioned(DesktopKind::Windows, &record.name).await {
+            Ok(existing) if existing.value.host_id != record.host_id => {
+                let holder = existing.value.host_id.map_or_else(|| "an administrator's resource".to_owned(), |id| format!("host {id:?}"));
                 return Err(NotServed::NotYours(format!("Windows desktop {:?} is already served by {holder}", record.name)));
             }
-            Ok(_) | Err(StoreError::NotFound { .. }) => {}
+            Ok(existing) => Some(existing.revision),
+            Err(StoreError::NotFound { .. }) => None,
             Err(error) => return Err(error.into()),
+        };
+        match self.store().swap_desktop(record, seen).await {
+            Ok(()) => Ok(()),
+            // Another write came between: whoever it was, the next
+            // heartbeat reads it and decides again.
+            Err(StoreError::AlreadyExists { .. } | StoreError::Conflict { .. }) => {
+                Err(NotServed::NotYours(format!("Windows desktop {:?} was registered by another writer meanwhile", record.name)))
+            }
+            Err(error) => Err(error.into()),
         }
-        self.store().put_desktop(record).await?;
-        Ok(())
     }
 
     /// Removes Windows desktop `name` if `host` serves it (the directory

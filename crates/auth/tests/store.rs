@@ -103,6 +103,32 @@ async fn desktops_leave_listings_when_they_expire() {
 }
 
 #[tokio::test]
+async fn a_desktop_is_swapped_only_from_the_revision_read() {
+    let (store, clock, _dir) = store().await;
+    let expires = Some(SystemTime::UNIX_EPOCH + T0 + Duration::from_secs(300));
+    let of = |host: &str| DesktopRecord {
+        kind: DesktopKind::Windows,
+        name: "win-1".into(),
+        hostname: "win-1.example.com".into(),
+        addr: "10.0.0.9:3389".into(),
+        labels: BTreeMap::new(),
+        expires,
+        host_id: Some(host.into()),
+    };
+    // Two services that both found no record: the first write wins.
+    store.swap_desktop(&of("w-1"), None).await.unwrap();
+    assert!(matches!(store.swap_desktop(&of("w-2"), None).await, Err(StoreError::AlreadyExists { .. })));
+    // A write since the read: the swap from the older revision fails.
+    let read = store.desktop_versioned(DesktopKind::Windows, "win-1").await.unwrap();
+    store.swap_desktop(&of("w-1"), Some(read.revision)).await.unwrap();
+    assert!(matches!(store.swap_desktop(&of("w-2"), Some(read.revision)).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(store.desktop(DesktopKind::Windows, "win-1").await.unwrap().host_id.as_deref(), Some("w-1"));
+    // Once it expired, the name is free again.
+    clock.advance(Duration::from_secs(301));
+    store.swap_desktop(&of("w-2"), None).await.unwrap();
+}
+
+#[tokio::test]
 async fn locks_and_one_time_tokens() {
     let (store, clock, _dir) = store().await;
     let now = SystemTime::UNIX_EPOCH + T0;

@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use oriel_rbac::{Desktop, DesktopKind};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, Write, from_unix, to_unix};
+use oriel_backend::Revision;
+
+use super::{Store, StoreError, Versioned, Write, from_unix, to_unix};
 
 /// A Linux or Windows desktop as registered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +87,20 @@ impl Store {
             host_id: desktop.host_id.clone(),
         };
         self.write_json(kind, folder, &desktop.name, &json, desktop.expires, mode).await.map(drop)
+    }
+
+    /// One desktop, with the revision it was read at.
+    pub async fn desktop_versioned(&self, kind: DesktopKind, name: &str) -> Result<Versioned<DesktopRecord>, StoreError> {
+        let (what, folder) = folder(kind);
+        let read = self.get_json::<DesktopJson>(what, folder, name).await?;
+        Ok(Versioned { value: record(kind, read.value), revision: read.revision })
+    }
+
+    /// Writes `desktop` only if the stored one is still at `seen`, or, with
+    /// `None`, only if there is none: `Conflict` or `AlreadyExists` when
+    /// another writer came first.
+    pub async fn swap_desktop(&self, desktop: &DesktopRecord, seen: Option<Revision>) -> Result<(), StoreError> {
+        self.write_desktop(desktop, seen.map_or(Write::Create, Write::Swap)).await
     }
 
     /// One desktop.
