@@ -126,9 +126,9 @@ pub trait Registrar: Send + Sync + 'static {
     /// Registers the desktop of `beat`.
     fn register<'a>(&'a self, beat: &'a Heartbeat) -> BoxFuture<'a, Result<(), AuthorityError>>;
 
-    /// Removes Windows desktop `name`, which `service` served (the
+    /// Removes Windows desktop `name`, which this service served (the
     /// directory dropped it).
-    fn unregister<'a>(&'a self, name: &'a str, service: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>>;
+    fn unregister<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>>;
 }
 
 /// The store in this process failed: the deciding side, and worth retrying.
@@ -164,7 +164,7 @@ impl Registrar for ControlPlane {
         })
     }
 
-    fn unregister<'a>(&'a self, name: &'a str, _service: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>> {
+    fn unregister<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>> {
         Box::pin(async move { self.store().delete_desktop(DesktopKind::Windows, name).await.map_err(unavailable) })
     }
 }
@@ -195,7 +195,7 @@ impl Registrar for RemoteAuth {
         Box::pin(self.heartbeat(heartbeat_message(beat)))
     }
 
-    fn unregister<'a>(&'a self, name: &'a str, _service: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>> {
+    fn unregister<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), AuthorityError>> {
         let message = oriel_cluster::proto::DesktopHeartbeat {
             desktop_kind: DesktopKind::Windows.as_str().to_owned(),
             desktop: name.to_owned(),

@@ -179,7 +179,7 @@ async fn search_once(config: &WindowsDesktopService, discovered: &Discovered, di
         // No new sessions; those running go on until they end.
         known.remove(&name);
         discovered.services.remove(&name);
-        match discovered.registrar.unregister(&name, &discovered.host_id).await {
+        match discovered.registrar.unregister(&name).await {
             Ok(()) => tracing::info!(desktop = %name, "the directory no longer has this Windows desktop: removed"),
             Err(error) => tracing::warn!(desktop = %name, %error, "cannot remove a Windows desktop the directory dropped; it expires"),
         }
